@@ -1,0 +1,135 @@
+/**
+ * Every error forkjoin raises, each with a stable `code` from one registry.
+ *
+ * Codes survive a thread or process boundary (they are plain strings), so
+ * `isForkJoinError(err, code)` works where `instanceof` cannot.
+ */
+
+export const ErrorCodes = Object.freeze({
+  /** The task threw; `cause` is its error, revived with name, message, code, props and stack. */
+  TASK_FAILED: 'FJ_TASK_FAILED',
+  /** The task ran longer than its `timeout`; its worker was replaced. */
+  TASK_TIMEOUT: 'FJ_TASK_TIMEOUT',
+  /** The task was cancelled by `job.cancel()` or an aborted `signal`. */
+  ABORTED: 'FJ_ABORTED',
+  /** The worker running the task exited or crashed (`process.exit`, a fatal error, a signal). */
+  WORKER_EXITED: 'FJ_WORKER_EXITED',
+  /** The worker running the task reached its heap limit (`maxHeapMb`). */
+  WORKER_OUT_OF_MEMORY: 'FJ_WORKER_OUT_OF_MEMORY',
+  /** New workers fail to start (bad `execArgv`, a `setup` task that throws, ...). */
+  WORKER_START_FAILED: 'FJ_WORKER_START_FAILED',
+  /** The task module could not be imported; the message is the loader's. */
+  MODULE_LOAD_FAILED: 'FJ_MODULE_LOAD_FAILED',
+  /** The task module does not export the named function. */
+  TASK_NOT_EXPORTED: 'FJ_TASK_NOT_EXPORTED',
+  /** An inline function reads a variable of its enclosing scope. */
+  INLINE_CLOSURE: 'FJ_INLINE_CLOSURE',
+  /** A function that cannot be shipped by source (native, bound, or unparsable). */
+  INLINE_UNSUPPORTED: 'FJ_INLINE_UNSUPPORTED',
+  /** An argument cannot be cloned to the worker; `path` names it. */
+  ARG_NOT_CLONEABLE: 'FJ_ARG_NOT_CLONEABLE',
+  /** A task's result cannot be cloned back to the caller. */
+  RESULT_NOT_CLONEABLE: 'FJ_RESULT_NOT_CLONEABLE',
+  /** `maxQueue` tasks are already waiting. */
+  QUEUE_FULL: 'FJ_QUEUE_FULL',
+  /** The executor is closed (or closing) and accepts no new work. */
+  EXECUTOR_CLOSED: 'FJ_EXECUTOR_CLOSED',
+  /** The executor was terminated while the task was pending. */
+  EXECUTOR_TERMINATED: 'FJ_EXECUTOR_TERMINATED',
+  /** An argument of a forkjoin function has the wrong type. */
+  INVALID_ARG_TYPE: 'FJ_INVALID_ARG_TYPE',
+  /** An argument of a forkjoin function is out of range. */
+  INVALID_ARG_VALUE: 'FJ_INVALID_ARG_VALUE',
+  /** A message on the wire that the other side does not understand: a forkjoin bug. */
+  PROTOCOL: 'FJ_PROTOCOL',
+});
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
+interface ErrorExtras {
+  cause?: unknown;
+  [key: string]: unknown;
+}
+
+/** The base of every forkjoin error that is not a TypeError or RangeError. */
+export class ForkJoinError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, extras: ErrorExtras = {}) {
+    const { cause, ...props } = extras;
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    Object.assign(this, props);
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** A task threw. `cause` is the task's own error; `task` names the task. */
+export class TaskError extends ForkJoinError {
+  declare readonly task: string;
+  declare readonly worker?: number;
+  constructor(message: string, extras: ErrorExtras & { task: string }) {
+    super(ErrorCodes.TASK_FAILED, message, extras);
+  }
+}
+
+/** A task outlived its `timeout`. */
+export class TaskTimeoutError extends ForkJoinError {
+  declare readonly timeout: number;
+  constructor(message: string, extras: ErrorExtras & { timeout: number }) {
+    super(ErrorCodes.TASK_TIMEOUT, message, extras);
+  }
+}
+
+/** A task was cancelled or its signal aborted. Named `AbortError`, like the platform's. */
+export class AbortError extends ForkJoinError {
+  constructor(message = 'The task was aborted', extras: ErrorExtras = {}) {
+    super(ErrorCodes.ABORTED, message, extras);
+  }
+  override get name(): string {
+    return 'AbortError';
+  }
+}
+
+/** The worker holding the task died: exited, crashed or ran out of memory. */
+export class WorkerError extends ForkJoinError {
+  declare readonly exitCode?: number | null;
+  declare readonly signal?: string | null;
+}
+
+/** An argument could not be sent to a worker; `path` names it, e.g. `args[1].socket`. */
+export class CloneError extends ForkJoinError {
+  declare readonly path: string;
+}
+
+/** A TypeError with a stable code: an option or argument of the wrong type. */
+export class InvalidTypeError extends TypeError {
+  readonly code = ErrorCodes.INVALID_ARG_TYPE;
+  override get name(): string {
+    return 'TypeError';
+  }
+}
+
+/** A RangeError with a stable code: an option or argument out of range. */
+export class InvalidValueError extends RangeError {
+  readonly code = ErrorCodes.INVALID_ARG_VALUE;
+  override get name(): string {
+    return 'RangeError';
+  }
+}
+
+/**
+ * Whether `err` is a forkjoin error (optionally with `code`). Works across
+ * realms and after an error crossed a thread or process boundary.
+ */
+export function isForkJoinError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode } {
+  if (typeof err !== 'object' || err === null) return false;
+  const value = (err as { code?: unknown }).code;
+  if (typeof value !== 'string' || !knownCodes.has(value)) return false;
+  return code === undefined || value === code;
+}

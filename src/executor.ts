@@ -1,0 +1,246 @@
+/**
+ * The one interface every executor implements, and what they share: map,
+ * starmap and imap are written once here over each executor's chunk runner.
+ */
+import type { Transferable } from './transfer.js';
+import { InvalidTypeError } from './errors.js';
+import type { Job } from './job.js';
+import { knownLength, runMap, type ChunkRunner, type MapPlan, type MapSink } from './map.js';
+import { booleanOption, durationOption, integerOption, knownKeys, objectOption, signalOption } from './options.js';
+import { kSoftAbort } from './pool/signals.js';
+import { Progress, type ProgressListener } from './progress.js';
+import type { ExecutorStats } from './stats.js';
+import { toTaskSpec, type Task } from './task.js';
+
+export interface CallOptions {
+  /**
+   * Cancels the task: a queued task is removed at once, a running one is stopped (its worker is replaced).
+   * @example { signal: AbortSignal.timeout(5_000) }
+   */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds the task may run, counted from when it starts; then its worker is replaced.
+   * @default the executor's `timeout` (none)
+   * @example { timeout: 2_000 }
+   */
+  timeout?: number;
+  /**
+   * Buffers to move to the worker instead of copying (they become unusable here).
+   * @example { transfer: [image.buffer] }
+   */
+  transfer?: Transferable[];
+  /**
+   * Times the task runs again if its worker crashes, runs out of memory or times out.
+   * @default the executor's `retries` (0)
+   */
+  retries?: number;
+}
+
+export interface MapOptions extends Omit<CallOptions, 'transfer'> {
+  /**
+   * Inputs sent to a worker per message: a number, or 'auto' to size chunks from measured task time.
+   * @default 'auto'
+   * @example { chunksize: 100 }
+   */
+  chunksize?: number | 'auto';
+  /**
+   * Results in input order (true) or as they finish (false; imap only — map always returns input order).
+   * @default true
+   */
+  ordered?: boolean;
+  /**
+   * A progress bar on stderr (true; drawn only when stderr is a terminal) or a listener.
+   * @default false
+   * @example { progress: (p) => console.log(p.done, p.total) }
+   */
+  progress?: boolean | ProgressListener;
+  /**
+   * Every outcome instead of rejecting at the first error: results become { status, value | reason }.
+   * @default false
+   */
+  settle?: boolean;
+}
+
+/** One outcome of a map with `settle: true`. */
+export type Settled<R> =
+  | { status: 'fulfilled'; value: R }
+  | { status: 'rejected'; reason: unknown };
+
+export interface Executor {
+  /** Runs one task and resolves to its result. */
+  run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>>;
+  /** Starts one task and returns a handle with `id`, `state` and `cancel()`. */
+  submit<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Job<Awaited<R>>;
+  /** Runs the task on every input; results in input order. */
+  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
+  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
+  /** Like map, each input being the argument list. */
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
+  /** Streams results, pulling inputs lazily with a bounded number in flight. */
+  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): AsyncIterableIterator<Awaited<R>>;
+  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): AsyncIterableIterator<Settled<Awaited<R>>>;
+  /** Finishes queued work, then stops. Safe to call twice. */
+  close(options?: { cancelPending?: boolean }): Promise<void>;
+  /** Stops now; pending tasks reject with FJ_EXECUTOR_TERMINATED. */
+  terminate(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+  stats(): ExecutorStats;
+}
+
+const mapKeys = ['signal', 'timeout', 'retries', 'chunksize', 'ordered', 'progress', 'settle'] as const;
+
+export abstract class BaseExecutor implements Executor {
+  abstract run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>>;
+  abstract submit<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Job<Awaited<R>>;
+  abstract close(options?: { cancelPending?: boolean }): Promise<void>;
+  abstract terminate(): Promise<void>;
+  abstract stats(): ExecutorStats;
+  /** @internal How map runs its chunks on this executor. */
+  protected abstract chunkRunner(): ChunkRunner;
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
+  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
+  map(task: Task, inputs: unknown, options?: MapOptions): Promise<unknown[]> {
+    return this.#collect('map', task, inputs, options, false);
+  }
+
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
+  starmap(task: Task, inputs: unknown, options?: MapOptions): Promise<unknown[]> {
+    return this.#collect('starmap', task, inputs, options, true);
+  }
+
+  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): AsyncIterableIterator<Awaited<R>>;
+  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): AsyncIterableIterator<Settled<Awaited<R>>>;
+  imap(task: Task, inputs: unknown, options?: MapOptions): AsyncIterableIterator<unknown> {
+    const plan = this.#plan('imap', task, inputs, options, false);
+    const ordered = options?.ordered ?? true;
+    return streamResults(this.chunkRunner(), inputs, plan, ordered);
+  }
+
+  async #collect(where: string, task: Task, inputs: unknown, options: MapOptions | undefined, spread: boolean): Promise<unknown[]> {
+    const plan = this.#plan(where, task, inputs, options, spread);
+    const results: unknown[] = new Array(knownLength(inputs) ?? 0);
+    const settle = plan.settle;
+    const sink: MapSink = {
+      deliver(start, values, errors) {
+        if (settle) {
+          for (let i = 0; i < values.length; i++) results[start + i] = { status: 'fulfilled', value: values[i] };
+          for (const [index, reason] of errors) results[index] = { status: 'rejected', reason };
+        } else {
+          for (let i = 0; i < values.length; i++) results[start + i] = values[i];
+        }
+      },
+      backlog: () => 0,
+      drained: () => Promise.resolve(),
+    };
+    await runMap(this.chunkRunner(), inputs, plan, sink);
+    return results;
+  }
+
+  #plan(where: string, task: Task, inputs: unknown, options: MapOptions | undefined, spread: boolean): MapPlan {
+    const label = `${this.constructor.name}.${where}`;
+    const o = objectOption(label, options) as MapOptions & Record<string, unknown>;
+    knownKeys(label, o, mapKeys);
+    const spec = toTaskSpec(task);
+    if (inputs === null || inputs === undefined || (typeof inputs !== 'object' && typeof inputs !== 'string')) {
+      throw new InvalidTypeError(`${label}: inputs must be an iterable or an async iterable; received ${inputs === null ? 'null' : typeof inputs}`);
+    }
+    let chunksize: number | 'auto' = 'auto';
+    if (o.chunksize !== undefined && o.chunksize !== 'auto') chunksize = integerOption(label, 'chunksize', o.chunksize, 1, 1 << 24);
+    if (o.ordered !== undefined) booleanOption(label, 'ordered', o.ordered);
+    const settle = o.settle === undefined ? false : booleanOption(label, 'settle', o.settle);
+    if (o.progress !== undefined && typeof o.progress !== 'function') booleanOption(label, 'progress', o.progress);
+    return {
+      task,
+      spec,
+      spread,
+      settle,
+      chunksize,
+      timeout: o.timeout === undefined || o.timeout === Number.POSITIVE_INFINITY ? 0 : durationOption(label, 'timeout', o.timeout),
+      retries: o.retries === undefined ? undefined : integerOption(label, 'retries', o.retries, 0, 1_000),
+      signal: signalOption(label, o.signal),
+      progress: Progress.create(o.progress, `${spec.name}`, knownLength(inputs)),
+    };
+  }
+}
+
+/** imap: results as an async iterator; the consumer's pace bounds how much is buffered. */
+async function* streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPlan, ordered: boolean): AsyncIterableIterator<unknown> {
+  const controller = new AbortController();
+  const outer = plan.signal;
+  const forward = (): void => controller.abort(outer?.reason);
+  if (outer?.aborted) forward();
+  outer?.addEventListener('abort', forward, { once: true });
+  const ready: unknown[] = [];
+  let readyHead = 0;
+  const pending = new Map<number, { values: unknown[]; errors: Map<number, unknown> }>();
+  let pendingItems = 0;
+  let nextIndex = 0;
+  let finished = false;
+  let failure: { error: unknown } | null = null;
+  const wake: { consumer: (() => void) | null; producer: (() => void) | null } = { consumer: null, producer: null };
+
+  const emit = (start: number, values: unknown[], errors: Map<number, unknown>): void => {
+    for (let i = 0; i < values.length; i++) {
+      const reason = errors.get(start + i);
+      if (!plan.settle) ready.push(values[i]);
+      else ready.push(errors.has(start + i) ? { status: 'rejected', reason } : { status: 'fulfilled', value: values[i] });
+    }
+  };
+  const sink: MapSink = {
+    deliver(start, values, errorList) {
+      const errors = new Map(errorList);
+      if (!ordered) emit(start, values, errors);
+      else {
+        pending.set(start, { values, errors });
+        pendingItems += values.length;
+        for (let chunk = pending.get(nextIndex); chunk !== undefined; chunk = pending.get(nextIndex)) {
+          pending.delete(nextIndex);
+          pendingItems -= chunk.values.length;
+          emit(nextIndex, chunk.values, chunk.errors);
+          nextIndex += chunk.values.length;
+        }
+      }
+      wake.consumer?.();
+    },
+    backlog: () => ready.length - readyHead + pendingItems,
+    drained: () => new Promise<void>((resolve) => { wake.producer = resolve; }),
+  };
+  const engine = runMap(runner, inputs, { ...plan, signal: controller.signal }, sink).then(
+    () => { finished = true; wake.consumer?.(); },
+    (error: unknown) => { failure = { error }; finished = true; wake.consumer?.(); },
+  );
+  try {
+    for (;;) {
+      while (readyHead < ready.length) {
+        const value = ready[readyHead];
+        ready[readyHead++] = undefined;
+        if (readyHead === ready.length) {
+          ready.length = 0;
+          readyHead = 0;
+          const producer = wake.producer;
+          wake.producer = null;
+          producer?.();
+        }
+        yield value;
+      }
+      if (failure !== null) throw (failure as { error: unknown }).error;
+      if (finished) return;
+      await new Promise<void>((resolve) => { wake.consumer = resolve; });
+      wake.consumer = null;
+    }
+  } finally {
+    outer?.removeEventListener('abort', forward);
+    if (!finished) {
+      controller.abort(kSoftAbort);
+      wake.producer?.();
+    }
+    await engine;
+  }
+}

@@ -1,0 +1,19 @@
+/** forkjoin: parallel computing for Node.js, one typed API from one core to many. */
+export { ThreadPool, ProcessPool } from './pool/pools.js';
+export type { PoolOptions } from './pool/options.js';
+export { LocalExecutor } from './local.js';
+export type { LocalExecutorOptions } from './local.js';
+export type { Executor, CallOptions, MapOptions, Settled } from './executor.js';
+export { Job } from './job.js';
+export type { JobState } from './job.js';
+export { taskModule, taskRef, isTaskRef } from './task.js';
+export type { Task, TaskRef, TaskFunction, TaskModule, TaskResult } from './task.js';
+export { transfer } from './transfer.js';
+export type { Transferable } from './transfer.js';
+export type { ExecutorStats, LatencyStats } from './stats.js';
+export type { ProgressEvent, ProgressListener } from './progress.js';
+export {
+  ErrorCodes, ForkJoinError, TaskError, TaskTimeoutError, AbortError, WorkerError, CloneError,
+  InvalidTypeError, InvalidValueError, isForkJoinError,
+} from './errors.js';
+export type { ErrorCode } from './errors.js';

@@ -1,0 +1,104 @@
+/**
+ * The handle `submit()` returns: a promise-like result plus an id, a state,
+ * and `cancel()`. A job whose outcome nobody reads never raises an
+ * unhandled rejection: its promise exists only once someone awaits it.
+ */
+import { AbortError } from './errors.js';
+
+export type JobState = 'queued' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
+
+let nextJobId = 1;
+
+/** Internal: what an executor uses to drive a job. */
+export interface JobControl {
+  running(): void;
+  settle(ok: boolean, value: unknown): void;
+}
+
+let control: <R>(job: Job<R>) => JobControl;
+
+/** A submitted task: await it for the result, or cancel it. */
+export class Job<R> implements PromiseLike<R> {
+  readonly id: number;
+  #state: JobState = 'queued';
+  #value: unknown = undefined;
+  #promise: Promise<R> | null = null;
+  #resolve: ((value: R) => void) | null = null;
+  #reject: ((reason: unknown) => void) | null = null;
+  #cancel: (reason: unknown) => boolean;
+
+  /** @internal Jobs are made by executors. */
+  constructor(cancel: (reason: unknown) => boolean) {
+    this.id = nextJobId++;
+    this.#cancel = cancel;
+  }
+
+  static {
+    control = <R>(job: Job<R>): JobControl => ({
+      running: () => {
+        if (job.#state === 'queued') job.#state = 'running';
+      },
+      settle: (ok, value) => job.#settle(ok, value),
+    });
+  }
+
+  /** Where the job is: queued, running, or finished (fulfilled, rejected or cancelled). */
+  get state(): JobState {
+    return this.#state;
+  }
+
+  /**
+   * Cancels the job: removes it from the queue, or stops it where it runs (its
+   * worker is replaced). Returns false when it had already finished.
+   */
+  cancel(reason: unknown = new AbortError('The job was cancelled')): boolean {
+    if (this.#state !== 'queued' && this.#state !== 'running') return false;
+    return this.#cancel(reason);
+  }
+
+  #settle(ok: boolean, value: unknown): void {
+    if (this.#state !== 'queued' && this.#state !== 'running') return;
+    this.#state = ok ? 'fulfilled' : value instanceof AbortError ? 'cancelled' : 'rejected';
+    this.#value = value;
+    if (ok) this.#resolve?.(value as R);
+    else this.#reject?.(value);
+  }
+
+  #result(): Promise<R> {
+    if (this.#promise === null) {
+      if (this.#state === 'fulfilled') this.#promise = Promise.resolve(this.#value as R);
+      else if (this.#state === 'rejected' || this.#state === 'cancelled') this.#promise = Promise.reject(this.#value);
+      else {
+        this.#promise = new Promise<R>((resolve, reject) => {
+          this.#resolve = resolve;
+          this.#reject = reject;
+        });
+      }
+    }
+    return this.#promise;
+  }
+
+  then<T1 = R, T2 = never>(
+    onfulfilled?: ((value: R) => T1 | PromiseLike<T1>) | null,
+    onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null,
+  ): Promise<T1 | T2> {
+    return this.#result().then(onfulfilled, onrejected);
+  }
+
+  catch<T = never>(onrejected?: ((reason: unknown) => T | PromiseLike<T>) | null): Promise<R | T> {
+    return this.#result().catch(onrejected);
+  }
+
+  finally(onfinally?: (() => void) | null): Promise<R> {
+    return this.#result().finally(onfinally);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'Job';
+  }
+}
+
+/** @internal */
+export function jobControl<R>(job: Job<R>): JobControl {
+  return control(job);
+}

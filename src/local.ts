@@ -1,0 +1,273 @@
+/**
+ * LocalExecutor: bounded async concurrency in the calling thread, for
+ * I/O-bound work where awaiting is cheap and a worker would only add copies.
+ */
+import { performance } from 'node:perf_hooks';
+import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, isForkJoinError } from './errors.js';
+import { BaseExecutor, type CallOptions } from './executor.js';
+import { Job, jobControl } from './job.js';
+import type { ChunkRunner } from './map.js';
+import { durationOption, integerOption, knownKeys, objectOption, signalOption } from './options.js';
+import { Deque } from './pool/deque.js';
+import type { ChunkResult } from './pool/protocol.js';
+import { TaskFlag } from './pool/protocol.js';
+import { SignalRegistry } from './pool/signals.js';
+import { LatencyHistogram, type ExecutorStats } from './stats.js';
+import { loadExport } from './task-loader.js';
+import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from './task.js';
+import { toWire } from './wire-error.js';
+
+export interface LocalExecutorOptions {
+  /**
+   * Tasks running at once.
+   * @default 16
+   * @example new LocalExecutor({ concurrency: 64 })
+   */
+  concurrency?: number;
+  /**
+   * Default time limit of each task in ms. The caller stops waiting; the work itself cannot be
+   * interrupted in this thread, so pass a `signal` to tasks that can stop.
+   * @default Infinity
+   */
+  timeout?: number;
+  /**
+   * Tasks allowed to wait; one more is rejected with FJ_QUEUE_FULL.
+   * @default Infinity
+   */
+  maxQueue?: number;
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+interface Entry {
+  task: Task;
+  spec: TaskSpec;
+  args: unknown[];
+  timeout: number;
+  signal: AbortSignal | undefined;
+  settle: (ok: boolean, value: unknown) => void;
+  onRunning: (() => void) | null;
+  state: 'queued' | 'running' | 'settled';
+  submitted: number;
+  timer: NodeJS.Timeout | null;
+}
+
+/** Runs tasks in this thread with at most `concurrency` in flight. */
+export class LocalExecutor extends BaseExecutor {
+  readonly #concurrency: number;
+  readonly #timeout: number;
+  readonly #maxQueue: number;
+  readonly #queue = new Deque<Entry>();
+  readonly #signals = new SignalRegistry<Entry>((entry, reason) => this.#cancel(entry, reason));
+  readonly #latency = new LatencyHistogram();
+  readonly #started = performance.now();
+  #queued = 0;
+  #running = 0;
+  #done = 0;
+  #failed = 0;
+  #busyMs = 0;
+  #closing = false;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(options?: LocalExecutorOptions) {
+    super();
+    const where = 'new LocalExecutor()';
+    const o = objectOption(where, options) as LocalExecutorOptions & Record<string, unknown>;
+    knownKeys(where, o, ['concurrency', 'timeout', 'maxQueue']);
+    this.#concurrency = o.concurrency === undefined ? 16 : integerOption(where, 'concurrency', o.concurrency, 1);
+    this.#timeout = o.timeout === undefined ? Number.POSITIVE_INFINITY : durationOption(where, 'timeout', o.timeout);
+    this.#maxQueue = o.maxQueue === undefined ? Number.POSITIVE_INFINITY : integerOption(where, 'maxQueue', o.maxQueue, 0);
+  }
+
+  run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>> {
+    return new Promise((resolve, reject) => {
+      this.#enqueue('run', task, args, options, (ok, value) => (ok ? resolve(value as Awaited<R>) : reject(value)), null);
+    });
+  }
+
+  submit<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Job<Awaited<R>> {
+    let entry: Entry | null = null;
+    const job = new Job<Awaited<R>>((reason) => entry !== null && this.#cancel(entry, reason));
+    const control = jobControl(job);
+    entry = this.#enqueue('submit', task, args, options, control.settle, control.running);
+    return job;
+  }
+
+  #enqueue(method: string, task: Task, args: unknown, options: CallOptions | undefined, settle: Entry['settle'], onRunning: Entry['onRunning']): Entry {
+    const where = `LocalExecutor.${method}`;
+    const spec = toTaskSpec(task);
+    if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments; received ${typeof args}`);
+    const o = objectOption(where, options) as CallOptions & Record<string, unknown>;
+    knownKeys(where, o, ['signal', 'timeout', 'transfer', 'retries']);
+    const entry: Entry = {
+      task, spec, args, settle, onRunning,
+      timeout: o.timeout === undefined ? this.#timeout : durationOption(where, 'timeout', o.timeout),
+      signal: signalOption(where, o.signal),
+      state: 'queued',
+      submitted: performance.now(),
+      timer: null,
+    };
+    if (this.#closing) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks'));
+    else if (this.#queued >= this.#maxQueue) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));
+    else if (entry.signal?.aborted) this.#finish(entry, false, new AbortError('The task was aborted', { cause: entry.signal.reason }));
+    else {
+      if (entry.signal !== undefined) this.#signals.add(entry.signal, entry);
+      this.#queue.push(entry);
+      this.#queued++;
+      this.#pump();
+    }
+    return entry;
+  }
+
+  #pump(): void {
+    while (this.#running < this.#concurrency && this.#queue.length > 0) {
+      const entry = this.#queue.shift() as Entry;
+      if (entry.state !== 'queued') continue;
+      this.#queued--;
+      this.#start(entry);
+    }
+    this.#settleIdle();
+  }
+
+  #start(entry: Entry): void {
+    entry.state = 'running';
+    this.#running++;
+    entry.onRunning?.();
+    const began = performance.now();
+    if (entry.timeout !== Number.POSITIVE_INFINITY) {
+      entry.timer = setTimeout(() => {
+        this.#finish(entry, false, new TaskTimeoutError(`${entry.spec.label} ran longer than its timeout of ${entry.timeout} ms`, { timeout: entry.timeout, task: entry.spec.label }));
+      }, entry.timeout);
+    }
+    const done = (ok: boolean, value: unknown): void => {
+      this.#busyMs += performance.now() - began;
+      this.#running--;
+      this.#finish(entry, ok, ok ? value : this.#taskError(entry.spec, value));
+      this.#pump();
+    };
+    let result: unknown;
+    try {
+      result = isTaskRef(entry.task) ? callExport(entry.spec, entry.args) : (entry.task as Fn)(...entry.args);
+    } catch (thrown) {
+      done(false, thrown);
+      return;
+    }
+    if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
+      Promise.resolve(result).then((value) => done(true, value), (thrown: unknown) => done(false, thrown));
+    } else done(true, result);
+  }
+
+  #taskError(spec: TaskSpec, thrown: unknown): Error {
+    if (isForkJoinError(thrown) && thrown.code !== ErrorCodes.TASK_FAILED) return thrown;
+    const message = thrown instanceof Error ? thrown.message : String(thrown);
+    return new TaskError(message, { cause: thrown, task: spec.label });
+  }
+
+  #cancel(entry: Entry, reason: unknown): boolean {
+    if (entry.state === 'settled') return false;
+    if (entry.state === 'queued') this.#queued--;
+    this.#finish(entry, false, reason instanceof AbortError ? reason : new AbortError('The task was aborted', { cause: reason }));
+    return true;
+  }
+
+  #finish(entry: Entry, ok: boolean, value: unknown): void {
+    if (entry.state === 'settled') return;
+    entry.state = 'settled';
+    if (entry.timer !== null) clearTimeout(entry.timer);
+    if (entry.signal !== undefined) this.#signals.delete(entry.signal, entry);
+    if (ok) this.#done++;
+    else this.#failed++;
+    this.#latency.record(performance.now() - entry.submitted);
+    entry.settle(ok, value);
+  }
+
+  protected chunkRunner(): ChunkRunner {
+    return {
+      parallelism: this.#concurrency,
+      chunksPayOff: false,
+      runChunk: (spec, items, flags, chunk) => new Promise<ChunkResult>((resolve, reject) => {
+        const task = chunkTask(chunk.task, spec, flags);
+        this.#enqueue('map', task, [items], { signal: chunk.signal, timeout: chunk.timeout > 0 ? chunk.timeout : undefined },
+          (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), null);
+      }),
+    };
+  }
+
+  onIdle(): Promise<void> {
+    if (this.#queued === 0 && this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #settleIdle(): void {
+    if (this.#queued !== 0 || this.#running !== 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  async close(options?: { cancelPending?: boolean }): Promise<void> {
+    this.#closing = true;
+    if (objectOption('LocalExecutor.close', options).cancelPending === true) {
+      const error = new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor was closed before the task started');
+      for (const entry of this.#queue.drain()) if (entry.state === 'queued') this.#finish(entry, false, error);
+      this.#queued = 0;
+    }
+    await this.onIdle();
+  }
+
+  async terminate(): Promise<void> {
+    this.#closing = true;
+    const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated before the task finished');
+    for (const entry of this.#queue.drain()) if (entry.state === 'queued') this.#finish(entry, false, error);
+    this.#queued = 0;
+    this.#settleIdle();
+  }
+
+  stats(): ExecutorStats {
+    const elapsed = performance.now() - this.#started;
+    return {
+      workers: this.#concurrency,
+      idleWorkers: this.#concurrency - this.#running,
+      queued: this.#queued,
+      running: this.#running,
+      done: this.#done,
+      failed: this.#failed,
+      workersReplaced: 0,
+      utilisation: elapsed > 0 ? Math.min(1, this.#busyMs / (elapsed * this.#concurrency)) : 0,
+      latency: this.#latency.snapshot(),
+    };
+  }
+}
+
+const exportCache = new Map<string, Fn>();
+
+function callExport(spec: TaskSpec, args: unknown[]): unknown {
+  const fn = exportCache.get(spec.key);
+  if (fn !== undefined) return fn(...args);
+  const [url, name] = [spec.code, spec.name];
+  return loadExport(url, name).then((loaded) => {
+    exportCache.set(spec.key, loaded);
+    return loaded(...args);
+  });
+}
+
+/** The task that runs a map chunk in this thread, as the worker runtime would. */
+function chunkTask(task: Task, spec: TaskSpec, flags: number): Fn {
+  return async (items: unknown) => {
+    const t0 = performance.now();
+    const list = items as unknown[];
+    const out: ChunkResult = { values: new Array(list.length), errors: [], ms: 0 };
+    const fn = isTaskRef(task) ? await loadExport(spec.code, spec.name) : (task as Fn);
+    for (let i = 0; i < list.length; i++) {
+      try {
+        const args = flags & TaskFlag.Spread ? (list[i] as unknown[]) : [list[i]];
+        out.values[i] = await fn(...args);
+      } catch (thrown) {
+        out.errors.push([i, toWire(thrown)]);
+        if (!(flags & TaskFlag.Settle)) break;
+      }
+    }
+    out.ms = performance.now() - t0;
+    return out;
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * The engine behind map, starmap and imap on every executor: pulls inputs
+ * lazily, packs them into chunks (a fixed size, or sized from measured task
+ * time), keeps a bounded number of chunks in flight, and hands each chunk's
+ * outcome to a sink as soon as it lands.
+ */
+import { AbortError, ErrorCodes, ForkJoinError } from './errors.js';
+import type { Progress } from './progress.js';
+import type { ChunkResult } from './pool/protocol.js';
+import { TaskFlag } from './pool/protocol.js';
+import { kSoftAbort } from './pool/signals.js';
+import { reviveTaskError } from './revive.js';
+import type { Task, TaskSpec } from './task.js';
+
+
+export interface ChunkCall {
+  /** The task as the caller named it (LocalExecutor calls it directly). */
+  task: Task;
+  signal: AbortSignal;
+  /** ms for the whole chunk, 0 for none. */
+  timeout: number;
+  retries: number | undefined;
+}
+
+/** What an executor offers the engine. */
+export interface ChunkRunner {
+  runChunk(spec: TaskSpec, items: unknown[], flags: number, call: ChunkCall): Promise<ChunkResult>;
+  /** Tasks it can run at once. */
+  readonly parallelism: number;
+  /** Whether sending a task costs a message (pools), so that chunks pay off. */
+  readonly chunksPayOff: boolean;
+}
+
+export interface MapPlan {
+  task: Task;
+  spec: TaskSpec;
+  spread: boolean;
+  settle: boolean;
+  chunksize: number | 'auto';
+  timeout: number;
+  retries: number | undefined;
+  signal: AbortSignal | undefined;
+  progress: Progress | null;
+}
+
+/** Receives outcomes; `errors` carry absolute input indexes. */
+export interface MapSink {
+  deliver(start: number, values: unknown[], errors: ReadonlyArray<readonly [number, unknown]>): void;
+  /** Items delivered that the consumer has not taken yet (imap's backpressure). */
+  backlog(): number;
+  /** Resolves when the backlog has room again. */
+  drained(): Promise<void>;
+}
+
+const TARGET_CHUNK_MS = 10;
+const MAX_CHUNK = 8192;
+
+type Source = { next(): IteratorResult<unknown> | Promise<IteratorResult<unknown>>; return?(): unknown; async: boolean };
+
+function openSource(inputs: unknown): Source {
+  if (inputs !== null && typeof inputs === 'object' && Symbol.asyncIterator in inputs) {
+    const it = (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    return { next: () => it.next(), return: () => it.return?.(), async: true };
+  }
+  if (inputs !== null && (typeof inputs === 'object' || typeof inputs === 'string') && Symbol.iterator in Object(inputs)) {
+    const it = (inputs as Iterable<unknown>)[Symbol.iterator]();
+    return { next: () => it.next(), return: () => it.return?.(), async: false };
+  }
+  throw new ForkJoinError(ErrorCodes.INVALID_ARG_TYPE, 'inputs must be an iterable or an async iterable');
+}
+
+/** The number of inputs, when it is known without consuming them. */
+export function knownLength(inputs: unknown): number | undefined {
+  if (Array.isArray(inputs)) return inputs.length;
+  if (ArrayBuffer.isView(inputs)) return (inputs as unknown as { length: number }).length;
+  if (inputs instanceof Set || inputs instanceof Map) return inputs.size;
+  return undefined;
+}
+
+/** Runs the whole map; resolves when every input has an outcome, rejects on the first failure. */
+export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan, sink: MapSink): Promise<void> {
+  const source = openSource(inputs);
+  const total = knownLength(inputs);
+  const controller = new AbortController();
+  const flags = TaskFlag.Chunk | (plan.spread ? TaskFlag.Spread : 0) | (plan.settle ? TaskFlag.Settle : 0);
+  const parallelism = Math.max(1, runner.parallelism);
+  const window = Math.max(2, parallelism * 2);
+  let perItemMs = -1;
+  let pulled = 0;
+  let inflight = 0;
+  let exhausted = false;
+  let failure: { error: unknown } | null = null;
+  let wake: (() => void) | null = null;
+
+  const onAbort = (): void => {
+    fail(new AbortError('The map was aborted', { cause: plan.signal?.reason }));
+    controller.abort(plan.signal?.reason);
+  };
+  if (plan.signal?.aborted) onAbort();
+  plan.signal?.addEventListener('abort', onAbort, { once: true });
+
+  function fail(error: unknown): void {
+    if (failure !== null) return;
+    failure = { error };
+    if (!controller.signal.aborted) controller.abort(kSoftAbort);
+    wake?.();
+  }
+
+  function nextSize(): number {
+    if (plan.chunksize !== 'auto') return plan.chunksize;
+    if (!runner.chunksPayOff || plan.timeout > 0) return 1;
+    const left = total === undefined ? undefined : total - pulled;
+    const fair = left === undefined ? MAX_CHUNK : Math.ceil(left / (parallelism * (perItemMs < 0 ? 4 : 2)));
+    if (perItemMs < 0) return total === undefined ? 1 : Math.max(1, Math.min(fair, MAX_CHUNK));
+    const bySpeed = perItemMs === 0 ? MAX_CHUNK : Math.round(TARGET_CHUNK_MS / perItemMs);
+    return Math.max(1, Math.min(bySpeed, fair, MAX_CHUNK));
+  }
+
+  function launch(start: number, items: unknown[]): void {
+    inflight++;
+    const timeout = plan.timeout > 0 ? plan.timeout * items.length : 0;
+    runner.runChunk(plan.spec, items, flags, { task: plan.task, signal: controller.signal, timeout, retries: plan.retries }).then(
+      (result) => landed(start, items.length, result),
+      (error: unknown) => crashed(start, items.length, error),
+    );
+  }
+
+  function landed(start: number, count: number, result: ChunkResult): void {
+    inflight--;
+    if (count > 0) {
+      const sample = result.ms / count;
+      perItemMs = perItemMs < 0 ? sample : perItemMs * 0.7 + sample * 0.3;
+    }
+    if (failure === null) {
+      const errors = result.errors.map(([i, wire]) => [start + i, reviveTaskError(wire, plan.spec, { index: start + i })] as const);
+      if (errors.length > 0 && !plan.settle) fail(errors[0][1]);
+      else {
+        sink.deliver(start, result.values, errors);
+        plan.progress?.add(count, errors.length);
+      }
+    }
+    wake?.();
+  }
+
+  function crashed(start: number, count: number, error: unknown): void {
+    inflight--;
+    if (failure === null) {
+      if (plan.settle && !(error instanceof AbortError)) {
+        const errors = Array.from({ length: count }, (_, i) => [start + i, error] as const);
+        sink.deliver(start, new Array(count), errors);
+        plan.progress?.add(count, count);
+      } else fail(error);
+    }
+    wake?.();
+  }
+
+  async function pull(size: number): Promise<unknown[]> {
+    const items: unknown[] = [];
+    while (items.length < size) {
+      const step = source.async ? await source.next() : (source.next() as IteratorResult<unknown>);
+      if (step.done) {
+        exhausted = true;
+        break;
+      }
+      items.push(step.value);
+      if (failure !== null) break;
+    }
+    return items;
+  }
+
+  try {
+    for (;;) {
+      while (failure === null && !exhausted && inflight < window && sink.backlog() < window * Math.max(1, nextSize())) {
+        const start = pulled;
+        const items = await pull(nextSize());
+        pulled += items.length;
+        if (items.length > 0 && failure === null) launch(start, items);
+      }
+      if (failure !== null || (exhausted && inflight === 0)) break;
+      if (inflight === 0 && sink.backlog() > 0) {
+        await sink.drained();
+        continue;
+      }
+      await new Promise<void>((resolve) => { wake = resolve; });
+      wake = null;
+    }
+  } catch (error) {
+    fail(error);
+  } finally {
+    plan.signal?.removeEventListener('abort', onAbort);
+    if (!exhausted) {
+      try { await source.return?.(); } catch { /* the input's own cleanup failed; the map's outcome stands */ }
+    }
+  }
+  plan.progress?.finish();
+  if (failure !== null) throw (failure as { error: unknown }).error;
+}

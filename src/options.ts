@@ -1,0 +1,62 @@
+/**
+ * Option validation with one wording everywhere: a TypeError for a wrong type,
+ * a RangeError for a value out of range, each naming the option and the value.
+ */
+import { InvalidTypeError, InvalidValueError } from './errors.js';
+import { describeType } from './task.js';
+
+function received(value: unknown): string {
+  return `received ${describeType(value)}`;
+}
+
+/** An integer in [min, max]; `Infinity` is allowed when `max` is Infinity. */
+export function integerOption(where: string, name: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new InvalidTypeError(`${where}: the "${name}" option must be a number; ${received(value)}`);
+  }
+  const whole = Number.isInteger(value) || (value === Number.POSITIVE_INFINITY && max === Number.POSITIVE_INFINITY);
+  if (!whole || value < min || value > max) {
+    const range = max === Number.POSITIVE_INFINITY ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+    throw new InvalidValueError(`${where}: the "${name}" option must be ${range}; ${received(value)}`);
+  }
+  return value;
+}
+
+/** A duration in milliseconds: a finite number > 0, or Infinity for none. */
+export function durationOption(where: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new InvalidTypeError(`${where}: the "${name}" option must be a number of milliseconds; ${received(value)}`);
+  }
+  if (value <= 0) {
+    throw new InvalidValueError(`${where}: the "${name}" option must be a positive number of milliseconds (or Infinity); ${received(value)}`);
+  }
+  return value;
+}
+
+export function booleanOption(where: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new InvalidTypeError(`${where}: the "${name}" option must be a boolean; ${received(value)}`);
+  return value;
+}
+
+export function signalOption(where: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) throw new InvalidTypeError(`${where}: the "signal" option must be an AbortSignal; ${received(value)}`);
+  return value;
+}
+
+export function objectOption(where: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidTypeError(`${where}: options must be an object; ${received(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Rejects option names that do not exist, so a typo never passes silently. */
+export function knownKeys(where: string, options: Record<string, unknown>, known: readonly string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new InvalidTypeError(`${where}: unknown option "${key}" (known options: ${known.join(', ')})`);
+    }
+  }
+}

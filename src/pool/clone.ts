@@ -1,0 +1,82 @@
+/**
+ * Finding the value that cannot cross a thread or process boundary, and
+ * naming its path. Only runs after a send failed, so the fast path pays nothing.
+ */
+
+export interface Uncloneable {
+  /** Path of the offending value, e.g. `args[1].socket`. */
+  path: string;
+  /** What it is, e.g. `a Socket` or `a function`. */
+  what: string;
+  /** The deeper property that made it fail, when the path names a container. */
+  detail: string;
+}
+
+type CanClone = (value: unknown) => boolean;
+
+function kind(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value !== 'object' || value === null) return typeof value;
+  const proto = Object.getPrototypeOf(value);
+  const name = proto?.constructor?.name;
+  return name ? `a ${name}` : 'an object';
+}
+
+function isPlainContainer(value: object): boolean {
+  if (Array.isArray(value)) return true;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function children(value: object): Array<[string, unknown]> {
+  if (Array.isArray(value)) return value.map((item, i) => [`[${i}]`, item]);
+  if (value instanceof Map) {
+    const out: Array<[string, unknown]> = [];
+    let i = 0;
+    for (const [key, item] of value) {
+      out.push([`<map key ${i}>`, key], [`.get(${typeof key === 'string' ? JSON.stringify(key) : `<key ${i}>`})`, item]);
+      i++;
+    }
+    return out;
+  }
+  if (value instanceof Set) return [...value].map((item, i) => [`<set item ${i}>`, item]);
+  return Object.keys(value).map((key) => [/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`, (value as Record<string, unknown>)[key]]);
+}
+
+/**
+ * The first value under `root` that `canClone` rejects, or null. The path
+ * stops at the outermost object that is not a plain object or array (a class
+ * instance such as a Socket): that is what the caller passed.
+ */
+export function findUncloneable(root: unknown, rootPath: string, canClone: CanClone): Uncloneable | null {
+  if (canClone(root)) return null;
+  const seen = new Set<object>();
+  let path = rootPath;
+  let value = root;
+  let reported: { path: string; value: unknown } | null = null;
+  for (;;) {
+    if (reported === null && typeof value === 'object' && value !== null && !isPlainContainer(value)) {
+      reported = { path, value };
+    }
+    if (typeof value !== 'object' || value === null || seen.has(value)) break;
+    seen.add(value);
+    const bad = children(value).find(([, child]) => !canClone(child));
+    if (bad === undefined) break;
+    path += bad[0];
+    value = bad[1];
+  }
+  const shown = reported ?? { path, value };
+  const detail = shown.path === path ? '' : `its ${path.slice(shown.path.length).replace(/^\./, '')} is ${kind(value)}`;
+  return { path: shown.path, what: kind(shown.value), detail };
+}
+
+/** A sentence that names the value and says what to do. */
+export function describeUncloneable(found: Uncloneable, where: string): string {
+  const why = found.detail ? ` (${found.detail})` : '';
+  return (
+    `${found.path} is ${found.what}${why}, which cannot be sent to ${where}. ` +
+    'Pass plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date), ' +
+    'or create the object inside the task'
+  );
+}

@@ -1,0 +1,513 @@
+/**
+ * The pool core shared by ThreadPool and ProcessPool: a queue, workers started
+ * on demand, tasks sent in batches sized from measured task time, and the
+ * fault handling that replaces a dead worker, blames only the task it held and
+ * re-queues the rest.
+ */
+import type { Transferable } from '../transfer.js';
+import { performance } from 'node:perf_hooks';
+import { AbortError, CloneError, ErrorCodes, ForkJoinError, TaskTimeoutError, WorkerError } from '../errors.js';
+import { reviveTaskError } from '../revive.js';
+import { LatencyHistogram, type ExecutorStats } from '../stats.js';
+import type { TaskSpec } from '../task.js';
+import { fromWire } from '../wire-error.js';
+import { describeUncloneable, findUncloneable } from './clone.js';
+import { Deque } from './deque.js';
+import type { NormalizedPoolOptions } from './options.js';
+import { Msg, TaskFlag, protocolError, type FnDef, type ResultsMessage, type WorkerMessage } from './protocol.js';
+import { Call, CallState, PoolWorker, type CallOptionsInternal, type Settle } from './records.js';
+import { SignalRegistry, kSoftAbort } from './signals.js';
+import type { ExitInfo, Transport } from './transport.js';
+
+/** Keep about this much work (ms) sent ahead to each worker. */
+const TARGET_INFLIGHT_MS = 2;
+const MAX_INFLIGHT = 1024;
+const MAX_START_FAILURES = 3;
+
+export class PoolCore {
+  readonly #transport: Transport;
+  readonly #options: NormalizedPoolOptions;
+  readonly #name: string;
+  readonly #queue = new Deque<Call>();
+  readonly #workers = new Set<PoolWorker>();
+  readonly #fnIds = new Map<string, number>();
+  readonly #defs: FnDef[] = [];
+  readonly #signals = new SignalRegistry<Call>((call, reason) => this.cancel(call, reason));
+  readonly #latency = new LatencyHistogram();
+  #queued = 0;
+  #done = 0;
+  #failed = 0;
+  #replaced = 0;
+  #deadBusyMs = 0;
+  #deadAliveMs = 0;
+  #avgTaskMs = Number.POSITIVE_INFINITY;
+  #dispatchPending = false;
+  #startFailures = 0;
+  #closing = false;
+  #terminated = false;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(transport: Transport, options: NormalizedPoolOptions, name: string) {
+    this.#transport = transport;
+    this.#options = options;
+    this.#name = name;
+  }
+
+  get parallelism(): number {
+    return this.#options.workers * this.#options.concurrentTasksPerWorker;
+  }
+
+  get closing(): boolean {
+    return this.#closing;
+  }
+
+  /** Queues a call; `settle` is called exactly once, possibly synchronously. */
+  submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle): Call {
+    const call = new Call(spec, this.#fnId(spec), args, options, settle);
+    if (this.#closing) {
+      this.#finish(call, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, `The ${this.#name} is closed and accepts no new tasks`));
+    } else if (this.#queued >= this.#options.maxQueue) {
+      this.#finish(call, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The ${this.#name} queue is full (maxQueue: ${this.#options.maxQueue}); wait for tasks to finish, or raise maxQueue`));
+    } else if (options.signal?.aborted) {
+      this.#finish(call, false, abortError(options.signal.reason));
+    } else {
+      if (options.signal !== undefined) this.#signals.add(options.signal, call);
+      this.#queued++;
+      this.#queue.push(call);
+      if (!this.#dispatchPending) {
+        this.#dispatchPending = true;
+        queueMicrotask(() => this.#dispatch());
+      }
+    }
+    return call;
+  }
+
+  /**
+   * Cancels a call wherever it is. A running call's worker is replaced, unless
+   * the reason is a soft cancel (a failed map): then it finishes unobserved.
+   */
+  cancel(call: Call, reason: unknown): boolean {
+    if (call.state === CallState.Settled) return false;
+    const soft = reason === kSoftAbort;
+    const w = call.worker;
+    if (call.state === CallState.Queued) {
+      this.#queued--;
+    } else if (w !== null) {
+      w.inflight.delete(call.id);
+      if (call.state === CallState.Running && !soft) this.#replace(w);
+      else if (call.state === CallState.Sent) {
+        w.cancelled.add(call.id);
+        w.link.send({ k: Msg.Cancel, id: call.id }, []);
+      }
+      this.#afterProgress(w);
+    }
+    this.#finish(call, false, abortError(reason));
+    return true;
+  }
+
+  #fnId(spec: TaskSpec): number {
+    let id = this.#fnIds.get(spec.key);
+    if (id === undefined) {
+      id = this.#defs.length;
+      this.#fnIds.set(spec.key, id);
+      this.#defs.push([id, spec.kind, spec.code, spec.name]);
+    }
+    return id;
+  }
+
+  #finish(call: Call, ok: boolean, value: unknown): void {
+    if (call.state === CallState.Settled) return;
+    call.state = CallState.Settled;
+    call.worker = null;
+    if (call.timer !== null) clearTimeout(call.timer);
+    if (call.options.signal !== undefined) this.#signals.delete(call.options.signal, call);
+    if (ok) this.#done++;
+    else this.#failed++;
+    this.#latency.record(performance.now() - call.submitted);
+    call.settle(ok, value);
+  }
+
+  #dispatch(): void {
+    this.#dispatchPending = false;
+    if (this.#terminated) return;
+    for (const w of this.#workers) {
+      if (this.#queued === 0) break;
+      if (!w.retiring) this.#fill(w);
+    }
+    while (this.#queued > 0 && this.#workers.size < this.#options.workers) {
+      const w = this.#spawn();
+      if (w === null) break;
+      this.#fill(w);
+    }
+    this.#settleIdle();
+  }
+
+  #capacity(w: PoolWorker): number {
+    const perWorker = this.#options.concurrentTasksPerWorker;
+    const ahead = Math.ceil(TARGET_INFLIGHT_MS / this.#avgTaskMs);
+    const cap = Math.max(perWorker, Math.min(MAX_INFLIGHT, ahead));
+    return Math.min(cap - w.inflight.size, this.#options.maxTasksPerWorker - w.assigned);
+  }
+
+  /** Sends a worker as many queued calls as it should hold, in one message. */
+  #fill(w: PoolWorker): void {
+    let room = this.#capacity(w);
+    if (room <= 0) return;
+    const batch: Call[] = [];
+    while (room > 0 && this.#queue.length > 0) {
+      const call = this.#queue.shift() as Call;
+      if (call.state !== CallState.Queued) continue;
+      this.#queued--;
+      call.state = CallState.Sent;
+      call.worker = w;
+      w.inflight.set(call.id, call);
+      batch.push(call);
+      room--;
+    }
+    if (batch.length === 0) return;
+    w.assigned += batch.length;
+    if (w.assigned >= this.#options.maxTasksPerWorker) w.retiring = true;
+    if (w.idleTimer !== null) {
+      clearTimeout(w.idleTimer);
+      w.idleTimer = null;
+    }
+    if (!w.referenced) {
+      w.referenced = true;
+      w.link.ref();
+    }
+    if (!this.#send(w, batch)) {
+      // Something in the batch cannot be cloned: send one by one and reject only the culprits.
+      for (const call of batch) {
+        if (!this.#send(w, [call])) this.#rejectUncloneable(w, call);
+      }
+      if (!this.#dispatchPending) {
+        this.#dispatchPending = true;
+        queueMicrotask(() => this.#dispatch());
+      }
+    }
+  }
+
+  #send(w: PoolWorker, calls: Call[]): boolean {
+    let defs: FnDef[] | null = null;
+    const tasks: unknown[] = [];
+    let transfer: Transferable[] = [];
+    for (const call of calls) {
+      if (!w.known.has(call.fnId)) (defs ??= []).push(this.#defs[call.fnId]);
+      let flags = call.options.flags;
+      if (call.options.signal !== undefined || call.options.timeout !== Number.POSITIVE_INFINITY || call.options.onRunning !== null) flags |= TaskFlag.Watched;
+      tasks.push(call.id, call.fnId, flags, call.args);
+      if (call.options.transfer !== undefined) transfer = transfer.concat(call.options.transfer);
+    }
+    try {
+      w.link.send({ k: Msg.Run, defs, tasks }, transfer);
+    } catch {
+      return false;
+    }
+    if (defs !== null) for (const def of defs) w.known.add(def[0]);
+    return true;
+  }
+
+  #rejectUncloneable(w: PoolWorker, call: Call): void {
+    w.inflight.delete(call.id);
+    w.assigned--;
+    const found = findUncloneable(call.args, 'args', (v) => this.#transport.canClone(v));
+    const message = found === null
+      ? `The arguments of ${call.spec.label} cannot be sent to ${this.#transport.where} (check the transfer list)`
+      : describeUncloneable(found, this.#transport.where) + this.#transport.cloneHint(found.what);
+    this.#finish(call, false, new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { path: found?.path ?? 'args', task: call.spec.label }));
+  }
+
+  #spawn(): PoolWorker | null {
+    const w = new PoolWorker();
+    try {
+      w.link = this.#transport.spawn({
+        message: (message) => this.#onMessage(w, message),
+        exit: (info) => this.#onExit(w, info),
+      });
+    } catch (cause) {
+      this.#failQueued(new WorkerError(ErrorCodes.WORKER_START_FAILED, `${this.#name} cannot start ${this.#transport.where}: ${(cause as Error).message}`, { cause }));
+      return null;
+    }
+    this.#workers.add(w);
+    const setup = this.#options.setup;
+    w.link.send({
+      k: Msg.Init,
+      concurrency: this.#options.concurrentTasksPerWorker,
+      setup: setup === null ? null : { def: this.#defs[this.#fnId(setup.spec)], args: setup.args },
+    }, []);
+    return w;
+  }
+
+  #onMessage(w: PoolWorker, message: WorkerMessage): void {
+    switch (message.k) {
+      case Msg.Results: this.#onResults(w, message); break;
+      case Msg.Started: this.#onStarted(w, message.id); break;
+      case Msg.Ready:
+        w.ready = true;
+        this.#startFailures = 0;
+        break;
+      case Msg.SetupFailed: {
+        const cause = fromWire(message.error);
+        const error = new WorkerError(ErrorCodes.WORKER_START_FAILED, `The setup task of ${this.#name} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+        for (const call of w.inflight.values()) this.#finish(call, false, error);
+        w.inflight.clear();
+        this.#failQueued(error);
+        this.#end(w, true);
+        break;
+      }
+      default: throw protocolError('pool', message);
+    }
+  }
+
+  #onResults(w: PoolWorker, message: ResultsMessage): void {
+    const { done, failed } = message;
+    for (let i = 0; i < done.length; i += 2) {
+      const call = w.inflight.get(done[i] as number);
+      if (call === undefined) continue;
+      w.inflight.delete(call.id);
+      this.#finish(call, true, done[i + 1]);
+    }
+    for (let i = 0; i < failed.length; i += 2) {
+      const call = w.inflight.get(failed[i] as number);
+      if (call === undefined) continue;
+      w.inflight.delete(call.id);
+      this.#finish(call, false, reviveTaskError(failed[i + 1] as never, call.spec));
+    }
+    const count = (done.length + failed.length) / 2;
+    w.busyMs += message.busy;
+    if (count > 0) {
+      const sample = Math.max(message.busy / count, 0.0001);
+      this.#avgTaskMs = this.#avgTaskMs === Number.POSITIVE_INFINITY ? sample : this.#avgTaskMs * 0.8 + sample * 0.2;
+    }
+    this.#afterProgress(w);
+  }
+
+  #onStarted(w: PoolWorker, id: number): void {
+    const call = w.inflight.get(id);
+    if (call === undefined) {
+      // Cancelled while on its way; it started anyway, so stop it where it runs.
+      if (w.cancelled.delete(id)) this.#replace(w);
+      return;
+    }
+    call.state = CallState.Running;
+    call.options.onRunning?.();
+    const timeout = call.options.timeout;
+    if (timeout !== Number.POSITIVE_INFINITY) {
+      call.timer = setTimeout(() => this.#timedOut(w, call), timeout);
+      call.timer.unref();
+    }
+  }
+
+  #timedOut(w: PoolWorker, call: Call): void {
+    if (call.state !== CallState.Running || call.worker !== w) return;
+    w.inflight.delete(call.id);
+    this.#replace(w);
+    if (!this.#retry(call)) {
+      this.#finish(call, false, new TaskTimeoutError(
+        `${call.spec.label} ran longer than its timeout of ${call.options.timeout} ms; its worker was replaced`,
+        { timeout: call.options.timeout, task: call.spec.label },
+      ));
+    }
+  }
+
+  /** Puts a call that crashed its worker back at the head of the queue while retries allow. */
+  #retry(call: Call): boolean {
+    if (call.attempts >= call.options.retries || this.#terminated) return false;
+    call.attempts++;
+    this.#requeue(call);
+    return true;
+  }
+
+  #requeue(call: Call): void {
+    if (call.timer !== null) {
+      clearTimeout(call.timer);
+      call.timer = null;
+    }
+    call.state = CallState.Queued;
+    call.worker = null;
+    this.#queue.unshift(call);
+    this.#queued++;
+  }
+
+  /** Stops a worker now; its exit re-queues whatever it still held. */
+  #replace(w: PoolWorker): void {
+    this.#replaced++;
+    this.#end(w, true);
+  }
+
+  #end(w: PoolWorker, kill: boolean): void {
+    w.retiring = true;
+    if (w.ending) return;
+    w.ending = true;
+    if (w.idleTimer !== null) clearTimeout(w.idleTimer);
+    if (!w.referenced) {
+      // Keep the event loop alive until its exit is seen, so close() resolves.
+      w.referenced = true;
+      w.link.ref();
+    }
+    if (kill) w.link.kill();
+    else w.link.stop();
+  }
+
+  #onExit(w: PoolWorker, info: ExitInfo): void {
+    this.#workers.delete(w);
+    w.exited = true;
+    if (w.idleTimer !== null) clearTimeout(w.idleTimer);
+    this.#deadBusyMs += w.busyMs;
+    this.#deadAliveMs += performance.now() - w.spawnedAt;
+    const held = [...w.inflight.values()];
+    w.inflight.clear();
+    if (!w.ending) {
+      this.#replaced++;
+      if (!w.ready) this.#startFailed(info, held);
+    }
+    // The calls running when it died are to blame; the rest never started and go back to the queue.
+    const blamed = !w.ending && w.ready ? held.slice(0, this.#options.concurrentTasksPerWorker) : [];
+    for (let i = held.length - 1; i >= blamed.length; i--) this.#requeue(held[i]);
+    for (const call of blamed) {
+      if (!this.#retry(call)) this.#finish(call, false, this.#deathError(call, info));
+    }
+    w.markExited();
+    if (this.#terminated) return;
+    if (this.#queued > 0) this.#dispatch();
+    this.#settleIdle();
+  }
+
+  #deathError(call: Call, info: ExitInfo): WorkerError {
+    const how = info.signal !== null ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
+    const attempts = call.attempts > 0 ? ` (after ${call.attempts + 1} attempts)` : '';
+    if (info.oom) {
+      const limit = this.#options.maxHeapMb === undefined ? '' : ` of ${this.#options.maxHeapMb} MiB (maxHeapMb)`;
+      return new WorkerError(ErrorCodes.WORKER_OUT_OF_MEMORY, `${call.spec.label} ran its worker out of memory${limit}${attempts}; the worker was replaced`, { cause: info.error ?? undefined, task: call.spec.label });
+    }
+    return new WorkerError(ErrorCodes.WORKER_EXITED, `The worker running ${call.spec.label} ${how}${attempts}; the worker was replaced`, {
+      cause: info.error ?? undefined, exitCode: info.code, signal: info.signal, task: call.spec.label,
+    });
+  }
+
+  #startFailed(info: ExitInfo, held: Call[]): void {
+    this.#startFailures++;
+    if (this.#startFailures < MAX_START_FAILURES) return;
+    const how = info.signal !== null ? `were killed by ${info.signal}` : `exited with code ${info.code}`;
+    const error = new WorkerError(
+      ErrorCodes.WORKER_START_FAILED,
+      `${this.#name} workers ${how} before they were ready, ${this.#startFailures} times in a row; check execArgv, env and setup`,
+      { cause: info.error ?? undefined, exitCode: info.code, signal: info.signal },
+    );
+    for (const call of held) this.#finish(call, false, error);
+    held.length = 0;
+    this.#failQueued(error);
+    this.#startFailures = 0;
+  }
+
+  #failQueued(error: Error): void {
+    for (const call of this.#queue.drain()) {
+      if (call.state === CallState.Queued) this.#finish(call, false, error);
+    }
+    this.#queued = 0;
+  }
+
+  /** After a worker finished or lost calls: refill it, retire it, or let it idle. */
+  #afterProgress(w: PoolWorker): void {
+    if (w.exited) return;
+    if (w.inflight.size === 0 && w.retiring) this.#end(w, false);
+    else if (this.#queued > 0 && !w.retiring) this.#fill(w);
+    if (this.#queued > 0 && !this.#dispatchPending) this.#dispatch();
+    if (w.inflight.size === 0 && !w.exited) this.#idle(w);
+    this.#settleIdle();
+  }
+
+  #idle(w: PoolWorker): void {
+    if (w.referenced) {
+      w.referenced = false;
+      w.link.unref();
+    }
+    if (w.idleTimer !== null || w.retiring || this.#workers.size <= this.#options.minWorkers) return;
+    if (this.#options.idleTimeout === Number.POSITIVE_INFINITY) return;
+    w.idleTimer = setTimeout(() => {
+      w.idleTimer = null;
+      if (w.inflight.size === 0 && this.#workers.size > this.#options.minWorkers) this.#end(w, false);
+    }, this.#options.idleTimeout);
+    w.idleTimer.unref();
+  }
+
+  #isIdle(): boolean {
+    if (this.#queued > 0) return false;
+    for (const w of this.#workers) if (w.inflight.size > 0) return false;
+    return true;
+  }
+
+  #settleIdle(): void {
+    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves when nothing is queued or running. */
+  onIdle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async close(cancelPending: boolean): Promise<void> {
+    this.#closing = true;
+    if (cancelPending) {
+      this.#failQueued(new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, `The ${this.#name} was closed before the task started`));
+    }
+    await this.onIdle();
+    await this.#endAll(false);
+  }
+
+  async terminate(): Promise<void> {
+    this.#closing = true;
+    this.#terminated = true;
+    const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, `The ${this.#name} was terminated before the task finished`);
+    this.#failQueued(error);
+    for (const w of this.#workers) {
+      for (const call of w.inflight.values()) this.#finish(call, false, error);
+      w.inflight.clear();
+    }
+    this.#settleIdle();
+    await this.#endAll(true);
+  }
+
+  async #endAll(kill: boolean): Promise<void> {
+    const exits: Array<Promise<void>> = [];
+    for (const w of this.#workers) {
+      this.#end(w, kill);
+      exits.push(w.exit);
+    }
+    await Promise.all(exits);
+  }
+
+  stats(): ExecutorStats {
+    let running = 0;
+    let idle = 0;
+    let busy = this.#deadBusyMs;
+    let alive = this.#deadAliveMs;
+    const now = performance.now();
+    for (const w of this.#workers) {
+      running += w.inflight.size;
+      if (w.inflight.size === 0) idle++;
+      busy += w.busyMs;
+      alive += now - w.spawnedAt;
+    }
+    return {
+      workers: this.#workers.size,
+      idleWorkers: idle,
+      queued: this.#queued,
+      running,
+      done: this.#done,
+      failed: this.#failed,
+      workersReplaced: this.#replaced,
+      utilisation: alive > 0 ? Math.min(1, busy / alive) : 0,
+      latency: this.#latency.snapshot(),
+    };
+  }
+}
+
+function abortError(reason: unknown): AbortError {
+  if (reason instanceof AbortError) return reason;
+  return new AbortError('The task was aborted', { cause: reason });
+}

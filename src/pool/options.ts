@@ -1,0 +1,161 @@
+/** ThreadPool and ProcessPool options: documented, defaulted in one place, validated once. */
+import { availableParallelism } from 'node:os';
+import { InvalidTypeError } from '../errors.js';
+import { durationOption, integerOption, knownKeys, objectOption } from '../options.js';
+import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../task.js';
+
+export interface PoolOptions {
+  /**
+   * Most workers alive at once.
+   * @default os.availableParallelism()
+   * @example new ThreadPool({ workers: 4 })
+   */
+  workers?: number;
+  /**
+   * Workers kept alive even when idle (started on demand, never retired for idleness).
+   * @default 0
+   * @example new ThreadPool({ minWorkers: 2 })
+   */
+  minWorkers?: number;
+  /**
+   * Milliseconds an idle worker above `minWorkers` lives before it is stopped.
+   * @default 30_000
+   * @example new ThreadPool({ idleTimeout: 5_000 })
+   */
+  idleTimeout?: number;
+  /**
+   * Tasks (or map chunks) a worker runs before it is replaced by a fresh one, to contain leaks.
+   * @default Infinity
+   * @example new ProcessPool({ maxTasksPerWorker: 100 })
+   */
+  maxTasksPerWorker?: number;
+  /**
+   * Tasks allowed to wait for a worker; one more is rejected with FJ_QUEUE_FULL.
+   * @default Infinity
+   * @example new ThreadPool({ maxQueue: 1_000 })
+   */
+  maxQueue?: number;
+  /**
+   * Default time limit of each task in milliseconds, from when it starts running.
+   * @default Infinity
+   * @example new ThreadPool({ timeout: 10_000 })
+   */
+  timeout?: number;
+  /**
+   * Heap limit of each worker in MiB; a worker that reaches it is replaced and its task fails with FJ_WORKER_OUT_OF_MEMORY.
+   * @default undefined (Node's own limit)
+   * @example new ProcessPool({ maxHeapMb: 512 })
+   */
+  maxHeapMb?: number;
+  /**
+   * Async tasks one worker runs at once.
+   * @default 1
+   * @example new ThreadPool({ concurrentTasksPerWorker: 16 })
+   */
+  concurrentTasksPerWorker?: number;
+  /**
+   * Environment of each worker.
+   * @default process.env
+   * @example new ProcessPool({ env: { ...process.env, LOG_LEVEL: 'debug' } })
+   */
+  env?: Record<string, string | undefined>;
+  /**
+   * Node flags of each worker.
+   * @default process.execArgv without --inspect flags (so a TypeScript loader such as tsx is inherited)
+   * @example new ProcessPool({ execArgv: ['--enable-source-maps'] })
+   */
+  execArgv?: string[];
+  /**
+   * A task run once in each new worker before any other, like multiprocessing's initializer.
+   * @default undefined
+   * @example new ThreadPool({ setup: tasks.loadModel }) or { setup: { task: tasks.load, args: ['v2'] } }
+   */
+  setup?: Task<[], unknown> | { task: Task; args: unknown[] };
+  /**
+   * Times a task is run again after its worker crashed, ran out of memory or outlived its timeout.
+   * @default 0
+   * @example new ProcessPool({ retries: 2 })
+   */
+  retries?: number;
+}
+
+export interface NormalizedPoolOptions {
+  workers: number;
+  minWorkers: number;
+  idleTimeout: number;
+  maxTasksPerWorker: number;
+  maxQueue: number;
+  timeout: number;
+  maxHeapMb: number | undefined;
+  concurrentTasksPerWorker: number;
+  env: Record<string, string | undefined> | undefined;
+  execArgv: string[] | undefined;
+  setup: { spec: TaskSpec; args: unknown[] } | null;
+  retries: number;
+}
+
+export const poolDefaults = Object.freeze({
+  minWorkers: 0,
+  idleTimeout: 30_000,
+  maxTasksPerWorker: Number.POSITIVE_INFINITY,
+  maxQueue: Number.POSITIVE_INFINITY,
+  timeout: Number.POSITIVE_INFINITY,
+  concurrentTasksPerWorker: 1,
+  retries: 0,
+});
+
+const known = [
+  'workers', 'minWorkers', 'idleTimeout', 'maxTasksPerWorker', 'maxQueue', 'timeout', 'maxHeapMb',
+  'concurrentTasksPerWorker', 'env', 'execArgv', 'setup', 'retries',
+] as const;
+
+export function normalizePoolOptions(where: string, input: unknown): NormalizedPoolOptions {
+  const o = objectOption(where, input) as PoolOptions & Record<string, unknown>;
+  knownKeys(where, o, known);
+  const workers = o.workers === undefined ? availableParallelism() : integerOption(where, 'workers', o.workers, 1, 4096);
+  const minWorkers = o.minWorkers === undefined ? poolDefaults.minWorkers : integerOption(where, 'minWorkers', o.minWorkers, 0, workers);
+  return {
+    workers,
+    minWorkers,
+    idleTimeout: o.idleTimeout === undefined ? poolDefaults.idleTimeout : durationOption(where, 'idleTimeout', o.idleTimeout),
+    maxTasksPerWorker: o.maxTasksPerWorker === undefined ? poolDefaults.maxTasksPerWorker : integerOption(where, 'maxTasksPerWorker', o.maxTasksPerWorker, 1),
+    maxQueue: o.maxQueue === undefined ? poolDefaults.maxQueue : integerOption(where, 'maxQueue', o.maxQueue, 0),
+    timeout: o.timeout === undefined ? poolDefaults.timeout : durationOption(where, 'timeout', o.timeout),
+    maxHeapMb: o.maxHeapMb === undefined ? undefined : integerOption(where, 'maxHeapMb', o.maxHeapMb, 16, 1 << 20),
+    concurrentTasksPerWorker: o.concurrentTasksPerWorker === undefined
+      ? poolDefaults.concurrentTasksPerWorker
+      : integerOption(where, 'concurrentTasksPerWorker', o.concurrentTasksPerWorker, 1, 65_536),
+    env: o.env === undefined ? undefined : envOption(where, o.env),
+    execArgv: o.execArgv === undefined ? undefined : execArgvOption(where, o.execArgv),
+    setup: o.setup === undefined ? null : setupOption(where, o.setup),
+    retries: o.retries === undefined ? poolDefaults.retries : integerOption(where, 'retries', o.retries, 0, 1_000),
+  };
+}
+
+function envOption(where: string, env: unknown): Record<string, string | undefined> {
+  if (typeof env !== 'object' || env === null || Array.isArray(env)) {
+    throw new InvalidTypeError(`${where}: the "env" option must be an object of strings; received ${typeof env}`);
+  }
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && typeof value !== 'string') {
+      throw new InvalidTypeError(`${where}: the "env" option must hold strings; env.${key} is ${typeof value}`);
+    }
+  }
+  return env as Record<string, string | undefined>;
+}
+
+function execArgvOption(where: string, argv: unknown): string[] {
+  if (!Array.isArray(argv) || argv.some((arg) => typeof arg !== 'string')) {
+    throw new InvalidTypeError(`${where}: the "execArgv" option must be an array of strings; received ${JSON.stringify(argv)}`);
+  }
+  return argv.slice();
+}
+
+function setupOption(where: string, setup: unknown): { spec: TaskSpec; args: unknown[] } {
+  if (typeof setup === 'function' || isTaskRef(setup)) return { spec: toTaskSpec(setup), args: [] };
+  const s = setup as { task?: unknown; args?: unknown } | null;
+  if (typeof s === 'object' && s !== null && s.task !== undefined && (s.args === undefined || Array.isArray(s.args))) {
+    return { spec: toTaskSpec(s.task), args: (s.args as unknown[] | undefined) ?? [] };
+  }
+  throw new InvalidTypeError(`${where}: the "setup" option must be a task, or { task, args }; received ${typeof setup}`);
+}

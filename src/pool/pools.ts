@@ -1,0 +1,140 @@
+/** ThreadPool and ProcessPool: one pool core, two transports. */
+import { InvalidTypeError } from '../errors.js';
+import { BaseExecutor, type CallOptions } from '../executor.js';
+import { Job, jobControl } from '../job.js';
+import type { ChunkRunner } from '../map.js';
+import { durationOption, integerOption, knownKeys, objectOption, signalOption } from '../options.js';
+import type { ExecutorStats } from '../stats.js';
+import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
+import { PoolCore } from './core.js';
+import { normalizePoolOptions, type NormalizedPoolOptions, type PoolOptions } from './options.js';
+import { ProcessTransport } from './process-transport.js';
+import type { ChunkResult } from './protocol.js';
+import type { CallOptionsInternal } from './records.js';
+import { ThreadTransport } from './thread-transport.js';
+import type { Transport, TransportOptions } from './transport.js';
+
+export type { PoolOptions } from './options.js';
+
+const callKeys = ['signal', 'timeout', 'transfer', 'retries'] as const;
+
+abstract class Pool extends BaseExecutor {
+  readonly #core: PoolCore;
+  readonly #options: NormalizedPoolOptions;
+  readonly #defaults: CallOptionsInternal;
+  readonly #name: string;
+  #runner: ChunkRunner | null = null;
+
+  protected constructor(name: string, transport: (options: TransportOptions) => Transport, input: PoolOptions | undefined) {
+    super();
+    this.#name = name;
+    this.#options = normalizePoolOptions(`new ${name}()`, input);
+    this.#core = new PoolCore(transport(this.#options), this.#options, name);
+    this.#defaults = Object.freeze({
+      timeout: this.#options.timeout, retries: this.#options.retries, signal: undefined, transfer: undefined, flags: 0, onRunning: null,
+    });
+  }
+
+  /** Runs `task(...args)` on a worker and resolves to its result. */
+  run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>> {
+    const spec = toTaskSpec(task);
+    const call = options === undefined ? this.#defaults : this.#callOptions('run', options, null);
+    checkArgs(`${this.#name}.run`, args);
+    return new Promise((resolve, reject) => {
+      this.#core.submit(spec, args, call, (ok, value) => (ok ? resolve(value as Awaited<R>) : reject(value)));
+    });
+  }
+
+  /** Starts `task(...args)` and returns a Job: await it, read its state, or cancel it. */
+  submit<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Job<Awaited<R>> {
+    const spec = toTaskSpec(task);
+    checkArgs(`${this.#name}.submit`, args);
+    let cancel: (reason: unknown) => boolean = () => false;
+    const job = new Job<Awaited<R>>((reason) => cancel(reason));
+    const control = jobControl(job);
+    const call = this.#callOptions('submit', options, control.running);
+    const record = this.#core.submit(spec, args, call, control.settle);
+    cancel = (reason) => this.#core.cancel(record, reason);
+    return job;
+  }
+
+  /** Resolves when nothing is queued or running. */
+  onIdle(): Promise<void> {
+    return this.#core.onIdle();
+  }
+
+  /** Finishes queued work (or cancels it), then stops every worker. Safe to call twice. */
+  async close(options?: { cancelPending?: boolean }): Promise<void> {
+    const o = objectOption(`${this.#name}.close`, options);
+    await this.#core.close(o.cancelPending === true);
+  }
+
+  /** Stops every worker now; pending tasks reject with FJ_EXECUTOR_TERMINATED. */
+  async terminate(): Promise<void> {
+    await this.#core.terminate();
+  }
+
+  stats(): ExecutorStats {
+    return this.#core.stats();
+  }
+
+  protected chunkRunner(): ChunkRunner {
+    const core = this.#core;
+    const defaults = this.#options;
+    this.#runner ??= {
+      parallelism: core.parallelism,
+      chunksPayOff: true,
+      runChunk: (spec: TaskSpec, items: unknown[], flags: number, chunk) =>
+        new Promise<ChunkResult>((resolve, reject) => {
+          const call: CallOptionsInternal = {
+            timeout: chunk.timeout > 0 ? chunk.timeout : defaults.timeout,
+            retries: chunk.retries ?? defaults.retries,
+            signal: chunk.signal,
+            transfer: undefined,
+            flags,
+            onRunning: null,
+          };
+          core.submit(spec, [items], call, (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)));
+        }),
+    };
+    return this.#runner;
+  }
+
+  #callOptions(method: string, options: CallOptions | undefined, onRunning: (() => void) | null): CallOptionsInternal {
+    if (options === undefined && onRunning === null) return this.#defaults;
+    const where = `${this.#name}.${method}`;
+    const o = objectOption(where, options) as CallOptions & Record<string, unknown>;
+    knownKeys(where, o, callKeys);
+    if (o.transfer !== undefined && !Array.isArray(o.transfer)) {
+      throw new InvalidTypeError(`${where}: the "transfer" option must be an array of transferable objects; received ${typeof o.transfer}`);
+    }
+    return {
+      timeout: o.timeout === undefined ? this.#options.timeout : durationOption(where, 'timeout', o.timeout),
+      retries: o.retries === undefined ? this.#options.retries : integerOption(where, 'retries', o.retries, 0, 1_000),
+      signal: signalOption(where, o.signal),
+      transfer: o.transfer,
+      flags: 0,
+      onRunning,
+    };
+  }
+}
+
+function checkArgs(where: string, args: unknown): void {
+  if (!Array.isArray(args)) {
+    throw new InvalidTypeError(`${where}: args must be an array of the task's arguments (e.g. [3]); received ${args === null ? 'null' : typeof args}`);
+  }
+}
+
+/** Runs tasks on worker threads: for CPU-bound JavaScript. */
+export class ThreadPool extends Pool {
+  constructor(options?: PoolOptions) {
+    super('ThreadPool', (o) => new ThreadTransport(o), options);
+  }
+}
+
+/** Runs tasks in child processes: for isolation, separate heaps and native code. */
+export class ProcessPool extends Pool {
+  constructor(options?: PoolOptions) {
+    super('ProcessPool', (o) => new ProcessTransport(o), options);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Workers as child processes (child_process.fork), for crash isolation,
+ * separate heaps and other execArgv. Messages use the structured-clone
+ * serialization, so values cross as they do between threads.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { serialize } from 'node:v8';
+import type { PoolMessage, WorkerMessage } from './protocol.js';
+import { inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
+
+const entry = fileURLToPath(new URL('./worker/process-entry.js', import.meta.url));
+const STOP_GRACE_MS = 2_000;
+const STDERR_TAIL = 4_096;
+
+/** Children still alive: killed if this process exits without closing its pools. */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+}
+
+export class ProcessTransport implements Transport {
+  readonly where = 'a child process';
+  #options: TransportOptions;
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+  }
+
+  spawn(events: LinkEvents): WorkerLink {
+    const { env, execArgv, maxHeapMb } = this.#options;
+    const argv = execArgv ?? inheritableExecArgv(process.execArgv);
+    const child = fork(entry, [], {
+      env: env ?? process.env,
+      execArgv: maxHeapMb === undefined ? argv : [...argv, `--max-old-space-size=${maxHeapMb}`],
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    });
+    installExitHook();
+    live.add(child);
+    let tail = '';
+    let spawnError: unknown = null;
+    // A child's stderr is passed through; its tail tells an out-of-memory death from other crashes.
+    child.stderr?.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+    });
+    child.on('message', (message) => events.message(message as WorkerMessage));
+    child.on('error', (err) => { spawnError = err; });
+    let forceTimer: NodeJS.Timeout | null = null;
+    child.on('exit', (code, signal) => {
+      live.delete(child);
+      if (forceTimer !== null) clearTimeout(forceTimer);
+      const report = (): void => events.exit({ code, signal, oom: /heap out of memory|Reached heap limit/i.test(tail), error: spawnError });
+      // Let the rest of stderr arrive before judging why the child died.
+      if (child.stderr && !child.stderr.readableEnded) child.stderr.once('close', report);
+      else report();
+    });
+    const channel = (child as unknown as { channel?: { ref(): void; unref(): void } }).channel;
+    const kill = (signal: NodeJS.Signals): void => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    };
+    return {
+      send: (message: PoolMessage) => {
+        if (child.connected) child.send(message);
+      },
+      stop: () => {
+        kill('SIGTERM');
+        forceTimer = setTimeout(() => kill('SIGKILL'), STOP_GRACE_MS);
+        forceTimer.unref();
+      },
+      kill: () => kill('SIGKILL'),
+      ref: () => {
+        child.ref();
+        channel?.ref();
+        (child.stderr as unknown as { ref?: () => void } | null)?.ref?.();
+      },
+      unref: () => {
+        child.unref();
+        channel?.unref();
+        (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+      },
+    };
+  }
+
+  canClone(value: unknown): boolean {
+    try {
+      serialize(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  cloneHint(what: string): string {
+    return what === 'a SharedArrayBuffer' ? ' Memory can be shared only between threads: use a ThreadPool.' : '';
+  }
+}

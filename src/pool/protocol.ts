@@ -1,0 +1,71 @@
+/**
+ * The wire protocol between a pool and its workers: one map of message kinds
+ * and the shape of each message. Both transports (threads, processes) carry
+ * the same messages; each side reads them with one switch.
+ */
+import type { WireValue } from '../wire-error.js';
+
+export const Msg = Object.freeze({
+  // pool -> worker
+  Init: 1,
+  Run: 2,
+  Cancel: 3,
+  Shutdown: 4,
+  // worker -> pool
+  Ready: 10,
+  SetupFailed: 11,
+  Results: 12,
+  Started: 13,
+});
+
+/** Bits of a task's `flags` in a Run message. */
+export const TaskFlag = Object.freeze({
+  /** Report Started when it begins (it has a timeout or a signal). */
+  Watched: 1,
+  /** `args` is `[items]`: call the function once per item. */
+  Chunk: 2,
+  /** With Chunk: keep going after an item fails. */
+  Settle: 4,
+  /** With Chunk: each item is an argument list (starmap). */
+  Spread: 8,
+});
+
+/** A function the worker compiles (inline) or imports (module) once and keeps. */
+export type FnDef = [fnId: number, kind: 'module' | 'inline', code: string, name: string];
+
+export interface InitMessage {
+  k: typeof Msg.Init;
+  concurrency: number;
+  setup: { def: FnDef; args: unknown[] } | null;
+}
+/** `tasks` is flat: id, fnId, flags, args, id, fnId, flags, args, ... */
+export interface RunMessage {
+  k: typeof Msg.Run;
+  defs: FnDef[] | null;
+  tasks: unknown[];
+}
+export interface CancelMessage { k: typeof Msg.Cancel; id: number }
+export interface ShutdownMessage { k: typeof Msg.Shutdown }
+export type PoolMessage = InitMessage | RunMessage | CancelMessage | ShutdownMessage;
+
+export interface ReadyMessage { k: typeof Msg.Ready }
+export interface SetupFailedMessage { k: typeof Msg.SetupFailed; error: WireValue }
+/** `done` is flat (id, value, ...), `failed` too (id, WireValue, ...); `busy` is ms spent running since the last report. */
+export interface ResultsMessage { k: typeof Msg.Results; done: unknown[]; failed: unknown[]; busy: number }
+export interface StartedMessage { k: typeof Msg.Started; id: number }
+export type WorkerMessage = ReadyMessage | SetupFailedMessage | ResultsMessage | StartedMessage;
+
+/** What a chunk task returns: one value per item, and the items that failed. */
+export interface ChunkResult {
+  values: unknown[];
+  errors: Array<[index: number, error: WireValue]>;
+  /** Milliseconds the chunk took in the worker, for `chunksize: 'auto'`. */
+  ms: number;
+}
+
+export function protocolError(side: string, message: unknown): Error {
+  const kind = typeof message === 'object' && message !== null ? (message as { k?: unknown }).k : message;
+  return Object.assign(new Error(`forkjoin ${side}: unknown message kind ${String(kind)} (a forkjoin bug; please report it)`), {
+    code: 'FJ_PROTOCOL',
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * Where a pool's workers live. ThreadPool and ProcessPool share one pool core
+ * and differ only in the transport that starts workers and carries messages.
+ */
+import type { Transferable } from '../transfer.js';
+import type { PoolMessage, WorkerMessage } from './protocol.js';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The worker reached its heap limit. */
+  oom: boolean;
+  /** The error that ended it, when there was one. */
+  error: unknown;
+}
+
+export interface LinkEvents {
+  message(message: WorkerMessage): void;
+  exit(info: ExitInfo): void;
+}
+
+/** One live worker, as the pool sees it. */
+export interface WorkerLink {
+  /** Sends a message; throws synchronously when part of it cannot be cloned. */
+  send(message: PoolMessage, transfer: Transferable[]): void;
+  /** Asks the worker to exit; forces it after a grace period. */
+  stop(): void;
+  /** Ends the worker now, whatever it is doing. */
+  kill(): void;
+  /** Whether the worker keeps the caller's event loop alive. */
+  ref(): void;
+  unref(): void;
+}
+
+export interface TransportOptions {
+  env: Record<string, string | undefined> | undefined;
+  execArgv: string[] | undefined;
+  maxHeapMb: number | undefined;
+}
+
+export interface Transport {
+  /** How messages name the far side: "a worker thread", "a child process". */
+  readonly where: string;
+  spawn(events: LinkEvents): WorkerLink;
+  canClone(value: unknown): boolean;
+  /** Extra advice when a value cannot be sent, or ''. */
+  cloneHint(what: string): string;
+}
+
+/** Flags that must not be copied into a worker: a debugger port can be bound once. */
+export function inheritableExecArgv(argv: readonly string[]): string[] {
+  return argv.filter((arg) => !/^--(inspect|debug)/.test(arg));
+}

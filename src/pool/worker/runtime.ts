@@ -1,0 +1,335 @@
+/**
+ * The in-worker runtime, shared by threads and child processes: it compiles or
+ * imports task functions once, runs the tasks it receives in order (up to
+ * `concurrency` at a time for async tasks), and sends results back in batches.
+ */
+import type { Transferable } from '../../transfer.js';
+import { performance } from 'node:perf_hooks';
+import { ErrorCodes } from '../../errors.js';
+import { codedError, loadExport } from '../../task-loader.js';
+import { isTransferred } from '../../transfer.js';
+import { toWire, type WireValue } from '../../wire-error.js';
+import { describeUncloneable, findUncloneable } from '../clone.js';
+import {
+  Msg, TaskFlag, protocolError,
+  type ChunkResult, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
+} from '../protocol.js';
+
+/** How the runtime talks to its pool; one implementation per transport. */
+export interface RuntimePort {
+  /** Sends a message; throws synchronously when part of it cannot be cloned. */
+  post(message: WorkerMessage, transfer: Transferable[]): void;
+  listen(handler: (message: PoolMessage) => void): void;
+  canClone(value: unknown): boolean;
+  /** Where results go, for error messages ("the calling thread"). */
+  readonly peer: string;
+}
+
+type Fn = (...args: unknown[]) => unknown;
+/** A function ready to call, or the error every call of it fails with. */
+type FnEntry = Fn | { error: WireValue };
+
+const FLUSH_AFTER_MS = 1;
+const inlineMarker = 'forkjoin-inline';
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** Runs tasks for one pool over `port` until told to shut down. */
+export function startRuntime(port: RuntimePort): void {
+  const fns: FnEntry[] = [];
+  const queue: unknown[] = []; // flat: id, fnId, flags, args
+  let head = 0;
+  let concurrency = 1;
+  let running = 0;
+  let blocked = 1; // until Init (and setup) are done; then while functions load
+  let done: unknown[] = [];
+  let failed: unknown[] = [];
+  let transferList: Transferable[] = [];
+  let busyMs = 0;
+  let busySince = 0;
+  let lastFlush = performance.now();
+  let flushScheduled = false;
+
+  // esbuild (tsx) wraps named functions in __name(); inline sources may carry the call.
+  const g = globalThis as { __name?: (fn: unknown, name: string) => unknown };
+  g.__name ??= (fn, name) => Object.defineProperty(fn as object, 'name', { value: name, configurable: true });
+
+  function flush(): void {
+    flushScheduled = false;
+    if (done.length === 0 && failed.length === 0) return;
+    const message: WorkerMessage = { k: Msg.Results, done, failed, busy: busyMs };
+    const list = transferList;
+    done = [];
+    failed = [];
+    transferList = [];
+    busyMs = 0;
+    lastFlush = performance.now();
+    try {
+      port.post(message, list);
+    } catch {
+      port.post(salvage(message), []);
+    }
+  }
+
+  /** Replaces each result that cannot be cloned with an error that names its path. */
+  function salvage(message: WorkerMessage & { k: typeof Msg.Results }): WorkerMessage {
+    const ok: unknown[] = [];
+    const bad = message.failed.slice();
+    for (let i = 0; i < message.done.length; i += 2) {
+      const found = findUncloneable(message.done[i + 1], 'result', port.canClone);
+      if (found === null) ok.push(message.done[i], message.done[i + 1]);
+      else bad.push(message.done[i], toWire(codedError(ErrorCodes.RESULT_NOT_CLONEABLE, describeUncloneable(found, port.peer))));
+    }
+    for (let i = 1; i < bad.length; i += 2) {
+      if (!port.canClone(bad[i])) bad[i] = toWire(codedError(ErrorCodes.TASK_FAILED, 'The task failed with an error that cannot be cloned'));
+    }
+    return { k: Msg.Results, done: ok, failed: bad, busy: message.busy };
+  }
+
+  function scheduleFlush(): void {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    setImmediate(flush);
+  }
+
+  function succeed(id: unknown, value: unknown): void {
+    if (isTransferred(value)) {
+      transferList.push(...value.transferList);
+      value = value.value;
+    }
+    done.push(id, value);
+  }
+
+  function fail(id: unknown, thrown: unknown, fnId: number): void {
+    failed.push(id, toWire(explain(thrown, fnId)));
+  }
+
+  /** A ReferenceError raised by an inline function's own code means it reads a captured variable. */
+  function explain(thrown: unknown, fnId: number): unknown {
+    const def = defs.get(fnId);
+    if (def === undefined || def[1] !== 'inline' || !(thrown instanceof ReferenceError)) return thrown;
+    const match = /^(\S+) is not defined$/.exec(thrown.message);
+    const frame = (thrown.stack ?? '').split('\n')[1] ?? '';
+    if (match === null || !frame.includes(inlineMarker)) return thrown;
+    return codedError(
+      ErrorCodes.INLINE_CLOSURE,
+      `The inline function ${def[3]} reads \`${match[1]}\`, a variable of its enclosing scope. ` +
+        'Inline functions are shipped by source and run in a worker, where that variable does not exist: ' +
+        `pass ${match[1]} as an argument, or export the function from a module and use taskModule()`,
+      thrown,
+    );
+  }
+
+  function endBusy(): void {
+    if (running === 0) busyMs += performance.now() - busySince;
+  }
+
+  function pump(): void {
+    if (blocked > 0 || head === queue.length || running >= concurrency) return;
+    if (running === 0) busySince = performance.now();
+    while (head < queue.length && running < concurrency) {
+      const id = queue[head] as number;
+      const fnId = queue[head + 1] as number;
+      const flags = queue[head + 2] as number;
+      const args = queue[head + 3] as unknown[];
+      queue[head + 3] = undefined;
+      head += 4;
+      start(id, fnId, flags, args);
+      if (performance.now() - lastFlush > FLUSH_AFTER_MS) flush();
+    }
+    if (head === queue.length) {
+      queue.length = 0;
+      head = 0;
+    }
+    endBusy();
+    if (running === 0) flush();
+    else scheduleFlush();
+  }
+
+  function start(id: number, fnId: number, flags: number, args: unknown[]): void {
+    const entry = fns[fnId];
+    if (typeof entry !== 'function') {
+      failed.push(id, entry === undefined ? toWire(codedError(ErrorCodes.PROTOCOL, `unknown function ${fnId}`)) : entry.error);
+      return;
+    }
+    if (flags & TaskFlag.Watched) port.post({ k: Msg.Started, id }, []);
+    let result: unknown;
+    running++;
+    try {
+      result = flags & TaskFlag.Chunk ? runChunk(entry, args[0] as unknown[], flags) : entry(...args);
+    } catch (thrown) {
+      running--;
+      fail(id, thrown, fnId);
+      return;
+    }
+    if (!isThenable(result)) {
+      running--;
+      succeed(id, result);
+      return;
+    }
+    Promise.resolve(result).then(
+      (value) => settleAsync(id, fnId, true, value),
+      (thrown) => settleAsync(id, fnId, false, thrown),
+    );
+  }
+
+  function settleAsync(id: number, fnId: number, ok: boolean, value: unknown): void {
+    running--;
+    if (ok) succeed(id, value);
+    else fail(id, value, fnId);
+    endBusy();
+    if (running === 0 && head === queue.length) flush();
+    else scheduleFlush();
+    pump();
+  }
+
+  /** Runs `fn` on each item; turns async the first time an item returns a promise. */
+  function runChunk(fn: Fn, items: unknown[], flags: number): ChunkResult | Promise<ChunkResult> {
+    const t0 = performance.now();
+    const out: ChunkResult = { values: new Array(items.length), errors: [], ms: 0 };
+    const spread = (flags & TaskFlag.Spread) !== 0;
+    const settle = (flags & TaskFlag.Settle) !== 0;
+    for (let i = 0; i < items.length; i++) {
+      let value: unknown;
+      try {
+        value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
+      } catch (thrown) {
+        out.errors.push([i, toWire(thrown)]);
+        if (!settle) break;
+        continue;
+      }
+      if (isThenable(value)) return finishChunkAsync(fn, items, i, value, out, t0, spread, settle);
+      out.values[i] = isTransferred(value) ? unwrapTransfer(value) : value;
+    }
+    out.ms = performance.now() - t0;
+    return out;
+  }
+
+  async function finishChunkAsync(
+    fn: Fn, items: unknown[], from: number, first: PromiseLike<unknown>,
+    out: ChunkResult, t0: number, spread: boolean, settle: boolean,
+  ): Promise<ChunkResult> {
+    for (let i = from; i < items.length; i++) {
+      try {
+        const value = await (i === from ? first : spread ? fn(...(items[i] as unknown[])) : fn(items[i]));
+        out.values[i] = isTransferred(value) ? unwrapTransfer(value) : value;
+      } catch (thrown) {
+        out.errors.push([i, toWire(thrown)]);
+        if (!settle) break;
+      }
+    }
+    out.ms = performance.now() - t0;
+    return out;
+  }
+
+  function unwrapTransfer(value: { value: unknown; transferList: readonly Transferable[] }): unknown {
+    transferList.push(...value.transferList);
+    return value.value;
+  }
+
+  const defs = new Map<number, FnDef>();
+
+  /** Compiles or imports each new function; resolves once all are usable. */
+  function define(list: FnDef[]): Promise<void> | null {
+    const loading: Array<Promise<void>> = [];
+    for (const def of list) {
+      defs.set(def[0], def);
+      if (def[1] === 'inline') fns[def[0]] = compile(def);
+      else loading.push(load(def).then((entry) => { fns[def[0]] = entry; }));
+    }
+    return loading.length === 0 ? null : Promise.all(loading).then(() => undefined);
+  }
+
+  function compile([, , code, name]: FnDef): FnEntry {
+    try {
+      const fn = new Function(`return ${code}\n//# sourceURL=${inlineMarker}:${encodeURIComponent(name)}`)() as unknown;
+      if (typeof fn !== 'function') throw new TypeError(`the source of ${name} does not evaluate to a function`);
+      return fn as Fn;
+    } catch (thrown) {
+      return { error: toWire(codedError(ErrorCodes.INLINE_UNSUPPORTED, `The inline function ${name} cannot be compiled in a worker: ${String(thrown)}`, thrown)) };
+    }
+  }
+
+  async function load([, , url, name]: FnDef): Promise<FnEntry> {
+    try {
+      return await loadExport(url, name);
+    } catch (thrown) {
+      return { error: toWire(thrown) };
+    }
+  }
+
+  function gate(pending: Promise<unknown>): void {
+    blocked++;
+    void pending.finally(() => {
+      blocked--;
+      pump();
+    });
+  }
+
+  function onInit(message: InitMessage): void {
+    concurrency = message.concurrency;
+    const setup = message.setup;
+    if (setup === null) {
+      blocked--;
+      port.post({ k: Msg.Ready }, []);
+      pump();
+      return;
+    }
+    void (async () => {
+      let error: WireValue | null = null;
+      try {
+        await define([setup.def]);
+        const entry = fns[setup.def[0]];
+        if (typeof entry === 'function') await entry(...setup.args);
+        else error = entry.error;
+      } catch (thrown) {
+        error = toWire(thrown);
+      }
+      if (error !== null) {
+        port.post({ k: Msg.SetupFailed, error }, []);
+        return;
+      }
+      blocked--;
+      port.post({ k: Msg.Ready }, []);
+      pump();
+    })();
+  }
+
+  function onRun(message: RunMessage): void {
+    if (message.defs !== null) {
+      const loading = define(message.defs);
+      if (loading !== null) gate(loading);
+    }
+    const tasks = message.tasks;
+    for (let i = 0; i < tasks.length; i++) queue.push(tasks[i]);
+    pump();
+  }
+
+  function onCancel(id: number): void {
+    for (let i = head; i < queue.length; i += 4) {
+      if (queue[i] === id) {
+        queue.splice(i, 4);
+        return;
+      }
+    }
+  }
+
+  port.listen((message) => {
+    switch (message.k) {
+      case Msg.Init: onInit(message); break;
+      case Msg.Run: onRun(message); break;
+      case Msg.Cancel: onCancel(message.id); break;
+      case Msg.Shutdown: flush(); process.exit(0); break;
+      default: throw protocolError('worker', message);
+    }
+  });
+
+  // A task that calls process.exit() still delivers the results finished before it.
+  const realExit = process.exit.bind(process);
+  process.exit = ((code?: number) => {
+    try { flush(); } catch { /* exiting anyway */ }
+    return realExit(code);
+  }) as typeof process.exit;
+}

@@ -1,0 +1,21 @@
+/** Entry point of a ThreadPool worker: the runtime over the thread's parent port. */
+import { parentPort } from 'node:worker_threads';
+import type { PoolMessage } from '../protocol.js';
+import { startRuntime } from './runtime.js';
+
+if (parentPort === null) throw new Error('forkjoin: thread-entry.js runs only as a worker thread');
+const port = parentPort;
+
+startRuntime({
+  peer: 'the calling thread',
+  post: (message, transfer) => port.postMessage(message, transfer),
+  listen: (handler) => port.on('message', (message: PoolMessage) => handler(message)),
+  canClone(value) {
+    try {
+      structuredClone(value);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+});

@@ -1,0 +1,97 @@
+/** Progress of a map: a bar on stderr (only when it is a terminal) or a listener. */
+import { performance } from 'node:perf_hooks';
+
+export interface ProgressEvent {
+  /** Inputs finished, successfully or not. */
+  done: number;
+  /** Of those, how many failed. */
+  failed: number;
+  /** Inputs in all, when known (arrays and sized collections). */
+  total: number | undefined;
+  elapsedMs: number;
+  /** Inputs finished per second so far. */
+  rate: number;
+  /** Estimated milliseconds left, when `total` is known. */
+  etaMs: number | undefined;
+}
+
+export type ProgressListener = (event: ProgressEvent) => void;
+
+const REDRAW_MS = 100;
+const WIDTH = 24;
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** One line that says how far a run is, with its rate and ETA. */
+export function formatProgress(event: ProgressEvent, label: string): string {
+  const rate = event.rate >= 100 ? Math.round(event.rate).toLocaleString('en-US') : event.rate.toFixed(1);
+  const failed = event.failed > 0 ? ` ${event.failed} failed` : '';
+  if (event.total === undefined || event.total === 0) {
+    return `${label} ${event.done.toLocaleString('en-US')} done${failed} ${rate}/s ${formatDuration(event.elapsedMs)}`;
+  }
+  const share = Math.min(1, event.done / event.total);
+  const filled = Math.round(share * WIDTH);
+  const bar = '█'.repeat(filled) + '░'.repeat(WIDTH - filled);
+  const eta = event.etaMs === undefined ? '' : ` ETA ${formatDuration(event.etaMs)}`;
+  return `${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}% ${event.done.toLocaleString('en-US')}/${event.total.toLocaleString('en-US')}${failed} ${rate}/s${eta}`;
+}
+
+export class Progress {
+  #listener: ProgressListener | null;
+  #bar: NodeJS.WriteStream | null;
+  #label: string;
+  #start = performance.now();
+  #lastDraw = 0;
+  #done = 0;
+  #failed = 0;
+  #total: number | undefined;
+
+  private constructor(listener: ProgressListener | null, bar: NodeJS.WriteStream | null, label: string, total: number | undefined) {
+    this.#listener = listener;
+    this.#bar = bar;
+    this.#label = label;
+    this.#total = total;
+  }
+
+  /** A progress reporter for `option`, or null when there is nothing to report to. */
+  static create(option: boolean | ProgressListener | undefined, label: string, total: number | undefined): Progress | null {
+    if (typeof option === 'function') return new Progress(option, null, label, total);
+    if (option === true && process.stderr.isTTY) return new Progress(null, process.stderr, label, total);
+    return null;
+  }
+
+  add(done: number, failed: number): void {
+    this.#done += done;
+    this.#failed += failed;
+    this.#emit(false);
+  }
+
+  finish(): void {
+    this.#emit(true);
+    if (this.#bar !== null) this.#bar.write('\n');
+  }
+
+  #event(): ProgressEvent {
+    const elapsedMs = performance.now() - this.#start;
+    const rate = elapsedMs > 0 ? (this.#done * 1000) / elapsedMs : 0;
+    const left = this.#total === undefined ? undefined : Math.max(0, this.#total - this.#done);
+    const etaMs = left === undefined || rate === 0 ? undefined : (left / rate) * 1000;
+    return { done: this.#done, failed: this.#failed, total: this.#total, elapsedMs, rate, etaMs };
+  }
+
+  #emit(final: boolean): void {
+    if (this.#listener !== null) {
+      this.#listener(this.#event());
+      return;
+    }
+    const now = performance.now();
+    if (this.#bar === null || (!final && now - this.#lastDraw < REDRAW_MS)) return;
+    this.#lastDraw = now;
+    this.#bar.write(`\r\x1b[2K${formatProgress(this.#event(), this.#label)}`);
+  }
+}

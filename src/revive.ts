@@ -1,0 +1,27 @@
+/** Turning an error that crossed from a worker back into what the caller sees. */
+import { ErrorCodes, ForkJoinError, TaskError, isForkJoinError } from './errors.js';
+import type { TaskSpec } from './task.js';
+import { fromWire, wireMessage, type WireValue } from './wire-error.js';
+
+/**
+ * A task's failure as the caller sees it: forkjoin's own errors raised in the
+ * worker (module not found, closure, ...) keep their code; anything the task
+ * threw becomes a TaskError whose cause is the revived original.
+ */
+export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<string, unknown> = {}): Error {
+  const original = fromWire(wire);
+  if (isForkJoinError(original) && original.code !== ErrorCodes.TASK_FAILED) {
+    const err = new ForkJoinError(original.code, original.message, { cause: (original as { cause?: unknown }).cause, task: spec.label, ...extras });
+    if (wire.error && wire.stack !== undefined) err.stack = `${err.name} [${err.code}]: ${err.message}\n${framesOf(wire.stack)}`;
+    return err;
+  }
+  const err = new TaskError(wireMessage(wire), { cause: original, task: spec.label, ...extras });
+  if (wire.error && wire.stack !== undefined) {
+    err.stack = `TaskError: ${err.message}\n${framesOf(wire.stack)}\n    at <${spec.label} in a worker>`;
+  }
+  return err;
+}
+
+function framesOf(stack: string): string {
+  return stack.split('\n').filter((line) => /^\s+at /.test(line)).join('\n');
+}

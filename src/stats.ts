@@ -1,0 +1,70 @@
+/** Counters and a latency histogram every executor keeps for `stats()`. */
+
+export interface LatencyStats {
+  /** Milliseconds from submission to settlement. */
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface ExecutorStats {
+  /** Live workers (threads or processes); the concurrency limit for LocalExecutor. */
+  workers: number;
+  /** Workers with nothing to do. */
+  idleWorkers: number;
+  /** Tasks waiting for a worker. */
+  queued: number;
+  /** Tasks handed to a worker and not yet settled. */
+  running: number;
+  /** Tasks that fulfilled. */
+  done: number;
+  /** Tasks that rejected (including cancelled and timed out). */
+  failed: number;
+  /** Workers replaced after a crash, an exit, running out of memory or a timeout. */
+  workersReplaced: number;
+  /** Share of worker time spent running tasks since the executor started, 0 to 1. */
+  utilisation: number;
+  latency: LatencyStats;
+}
+
+const BUCKETS = 96; // 2^(i/4) microseconds: 1 µs .. ~16 000 s, about 19% resolution
+
+/** A fixed-size log histogram: recording is O(1) and never allocates. */
+export class LatencyHistogram {
+  #counts = new Float64Array(BUCKETS);
+  #total = 0;
+  #sum = 0;
+  #max = 0;
+
+  record(ms: number): void {
+    const us = ms * 1000;
+    const bucket = us <= 1 ? 0 : Math.min(BUCKETS - 1, Math.ceil(Math.log2(us) * 4));
+    this.#counts[bucket]++;
+    this.#total++;
+    this.#sum += ms;
+    if (ms > this.#max) this.#max = ms;
+  }
+
+  #quantile(q: number): number {
+    if (this.#total === 0) return 0;
+    const rank = q * this.#total;
+    let seen = 0;
+    for (let i = 0; i < BUCKETS; i++) {
+      seen += this.#counts[i];
+      if (seen >= rank) return Math.min(this.#max, 2 ** (i / 4) / 1000);
+    }
+    return this.#max;
+  }
+
+  snapshot(): LatencyStats {
+    return {
+      mean: this.#total === 0 ? 0 : this.#sum / this.#total,
+      p50: this.#quantile(0.5),
+      p95: this.#quantile(0.95),
+      p99: this.#quantile(0.99),
+      max: this.#max,
+    };
+  }
+}

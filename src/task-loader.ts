@@ -1,0 +1,41 @@
+/**
+ * Loading a task module's export, wherever the task runs (a worker, or the
+ * calling thread for LocalExecutor), with errors that say what went wrong.
+ */
+import { ErrorCodes } from './errors.js';
+
+type Fn = (...args: unknown[]) => unknown;
+
+const modules = new Map<string, Promise<Record<string, unknown>>>();
+
+/** An Error with a forkjoin code that survives cloning (a plain property). */
+export function codedError(code: string, message: string, cause?: unknown): Error {
+  const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & { code: string };
+  err.code = code;
+  return err;
+}
+
+/** The function `name` exported by the module at `url`, imported once per thread. */
+export async function loadExport(url: string, name: string): Promise<Fn> {
+  let pending = modules.get(url);
+  if (pending === undefined) {
+    pending = import(url) as Promise<Record<string, unknown>>;
+    modules.set(url, pending);
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = await pending;
+  } catch (thrown) {
+    const message = thrown instanceof Error ? thrown.message : String(thrown);
+    throw codedError(ErrorCodes.MODULE_LOAD_FAILED, `Cannot load the task module ${url}: ${message}`, thrown);
+  }
+  const fn = mod[name];
+  if (typeof fn === 'function') return fn as Fn;
+  const exported = Object.keys(mod).filter((key) => typeof mod[key] === 'function');
+  const file = url.slice(url.lastIndexOf('/') + 1);
+  const why = fn === undefined ? 'is not exported by' : `is not a function (it is ${typeof fn}) in`;
+  throw codedError(
+    ErrorCodes.TASK_NOT_EXPORTED,
+    `\`${name}\` ${why} ${file} (exported functions: ${exported.length > 0 ? exported.join(', ') : 'none'})`,
+  );
+}

@@ -1,0 +1,93 @@
+/**
+ * Errors as they cross a thread or process boundary: serialized to plain data
+ * on one side, revived on the other with name, message, code, own properties,
+ * cause chain and the stack of the side that threw.
+ */
+import { serialize } from 'node:v8';
+
+export interface WireError {
+  readonly error: true;
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  readonly props: Record<string, unknown>;
+  readonly cause?: WireValue;
+}
+/** A thrown value that is not an Error: kept as is when it can be cloned. */
+export interface WireThrown {
+  readonly error: false;
+  readonly value: unknown;
+  readonly text: string;
+}
+export type WireValue = WireError | WireThrown;
+
+const standardErrors: Record<string, ErrorConstructor> = {
+  Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError,
+};
+
+function cloneable(value: unknown): boolean {
+  try {
+    serialize(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describe(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Plain, cloneable data that describes `thrown`, however odd it is. */
+export function toWire(thrown: unknown, depth = 0): WireValue {
+  if (!(thrown instanceof Error) && !isErrorLike(thrown)) {
+    return { error: false, value: cloneable(thrown) ? thrown : describe(thrown), text: describe(thrown) };
+  }
+  const err = thrown as Error & Record<string, unknown>;
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(err)) {
+    if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue;
+    const value = err[key];
+    props[key] = cloneable(value) ? value : describe(value);
+  }
+  let name = 'Error';
+  let message = '';
+  let stack: string | undefined;
+  try {
+    name = String(err.name);
+    message = String(err.message);
+    stack = typeof err.stack === 'string' ? err.stack : undefined;
+  } catch { /* a hostile getter: keep the defaults */ }
+  const wire: { -readonly [K in keyof WireError]: WireError[K] } = { error: true, name, message, stack, props };
+  if ('cause' in err && err.cause !== undefined && depth < 8) wire.cause = toWire(err.cause, depth + 1);
+  return wire;
+}
+
+function isErrorLike(value: unknown): boolean {
+  return Object.prototype.toString.call(value) === '[object Error]';
+}
+
+/** The Error (or thrown value) that `wire` describes. */
+export function fromWire(wire: WireValue): unknown {
+  if (!wire.error) return wire.value;
+  const Ctor = standardErrors[wire.name] ?? Error;
+  const err = new Ctor(wire.message) as Error & Record<string, unknown>;
+  if (err.name !== wire.name) {
+    Object.defineProperty(err, 'name', { value: wire.name, writable: true, configurable: true, enumerable: false });
+  }
+  Object.defineProperty(err, 'stack', { value: wire.stack ?? `${wire.name}: ${wire.message}`, writable: true, configurable: true, enumerable: false });
+  Object.assign(err, wire.props);
+  if (wire.cause !== undefined) {
+    Object.defineProperty(err, 'cause', { value: fromWire(wire.cause), writable: true, configurable: true, enumerable: false });
+  }
+  return err;
+}
+
+/** The message a thrown value would print. */
+export function wireMessage(wire: WireValue): string {
+  return wire.error ? wire.message : wire.text;
+}
