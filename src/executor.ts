@@ -179,14 +179,14 @@ async function* streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
   outer?.addEventListener('abort', forward, { once: true });
   const ready: unknown[] = [];
   let readyHead = 0;
-  const pending = new Map<number, { values: unknown[]; errors: Map<number, unknown> }>();
+  const pending = new Map<number, { values: ArrayLike<unknown>; errors: Map<number, unknown> }>();
   let pendingItems = 0;
   let nextIndex = 0;
   let finished = false;
   let failure: { error: unknown } | null = null;
   const wake: { consumer: (() => void) | null; producer: (() => void) | null } = { consumer: null, producer: null };
 
-  const emit = (start: number, values: unknown[], errors: Map<number, unknown>): void => {
+  const emit = (start: number, values: ArrayLike<unknown>, errors: Map<number, unknown>): void => {
     for (let i = 0; i < values.length; i++) {
       const reason = errors.get(start + i);
       if (!plan.settle) ready.push(values[i]);

@@ -7,7 +7,7 @@
 import { AbortError, ErrorCodes, ForkJoinError } from './errors.js';
 import type { Progress } from './progress.js';
 import type { ChunkResult } from './pool/protocol.js';
-import { TaskFlag } from './pool/protocol.js';
+import { TaskFlag, packNumbers } from './pool/protocol.js';
 import { kSoftAbort } from './pool/signals.js';
 import { reviveTaskError } from './revive.js';
 import type { Task, TaskSpec } from './task.js';
@@ -45,7 +45,7 @@ export interface MapPlan {
 
 /** Receives outcomes; `errors` carry absolute input indexes. */
 export interface MapSink {
-  deliver(start: number, values: unknown[], errors: ReadonlyArray<readonly [number, unknown]>): void;
+  deliver(start: number, values: ArrayLike<unknown>, errors: ReadonlyArray<readonly [number, unknown]>): void;
   /** Items delivered that the consumer has not taken yet (imap's backpressure). */
   backlog(): number;
   /** Resolves when the backlog has room again. */
@@ -109,17 +109,25 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   function nextSize(): number {
     if (plan.chunksize !== 'auto') return plan.chunksize;
     if (!runner.chunksPayOff || plan.timeout > 0) return 1;
+    if (perItemMs < 0) {
+      // Nothing measured yet: Pool.map's rule of four chunks per worker, or one item at a time for a stream.
+      return total === undefined ? 1 : Math.max(1, Math.min(Math.ceil(total / (parallelism * 4)), MAX_CHUNK));
+    }
     const left = total === undefined ? undefined : total - pulled;
-    const fair = left === undefined ? MAX_CHUNK : Math.ceil(left / (parallelism * (perItemMs < 0 ? 4 : 2)));
-    if (perItemMs < 0) return total === undefined ? 1 : Math.max(1, Math.min(fair, MAX_CHUNK));
+    // Less than one chunk's worth of work left: send it all, the fewest messages finish it.
+    if (left !== undefined && left * perItemMs < TARGET_CHUNK_MS) return Math.max(1, Math.min(left, MAX_CHUNK * 4));
     const bySpeed = perItemMs === 0 ? MAX_CHUNK : Math.round(TARGET_CHUNK_MS / perItemMs);
+    const fair = left === undefined ? MAX_CHUNK : Math.ceil(left / (parallelism * 2));
     return Math.max(1, Math.min(bySpeed, fair, MAX_CHUNK));
   }
 
   function launch(start: number, items: unknown[]): void {
     inflight++;
     const timeout = plan.timeout > 0 ? plan.timeout * items.length : 0;
-    runner.runChunk(plan.spec, items, flags, { task: plan.task, signal: controller.signal, timeout, retries: plan.retries }).then(
+    const packed = runner.chunksPayOff && !plan.spread ? packNumbers(items) : null;
+    const sent = packed ?? items;
+    const chunkFlags = packed === null ? flags : flags | TaskFlag.Packed;
+    runner.runChunk(plan.spec, sent as unknown[], chunkFlags, { task: plan.task, signal: controller.signal, timeout, retries: plan.retries }).then(
       (result) => landed(start, items.length, result),
       (error: unknown) => crashed(start, items.length, error),
     );

@@ -11,7 +11,7 @@ import { isTransferred } from '../../transfer.js';
 import { toWire, type WireValue } from '../../wire-error.js';
 import { describeUncloneable, findUncloneable } from '../clone.js';
 import {
-  Msg, TaskFlag, protocolError,
+  Msg, TaskFlag, packNumbers, protocolError,
   type ChunkResult, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
 } from '../protocol.js';
 
@@ -158,7 +158,7 @@ export function startRuntime(port: RuntimePort): void {
     let result: unknown;
     running++;
     try {
-      result = flags & TaskFlag.Chunk ? runChunk(entry, args[0] as unknown[], flags) : entry(...args);
+      result = flags & TaskFlag.Chunk ? runChunk(entry, args[0] as ArrayLike<unknown>, flags) : entry(...args);
     } catch (thrown) {
       running--;
       fail(id, thrown, fnId);
@@ -186,7 +186,7 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   /** Runs `fn` on each item; turns async the first time an item returns a promise. */
-  function runChunk(fn: Fn, items: unknown[], flags: number): ChunkResult | Promise<ChunkResult> {
+  function runChunk(fn: Fn, items: ArrayLike<unknown>, flags: number): ChunkResult | Promise<ChunkResult> {
     const t0 = performance.now();
     const out: ChunkResult = { values: new Array(items.length), errors: [], ms: 0 };
     const spread = (flags & TaskFlag.Spread) !== 0;
@@ -201,27 +201,36 @@ export function startRuntime(port: RuntimePort): void {
         continue;
       }
       if (isThenable(value)) return finishChunkAsync(fn, items, i, value, out, t0, spread, settle);
-      out.values[i] = isTransferred(value) ? unwrapTransfer(value) : value;
+      (out.values as unknown[])[i] = isTransferred(value) ? unwrapTransfer(value) : value;
+    }
+    return packChunk(out, t0);
+  }
+
+  /** Numbers go back as one transferred Float64Array instead of an array of values. */
+  function packChunk(out: ChunkResult, t0: number): ChunkResult {
+    const packed = out.errors.length === 0 ? packNumbers(out.values) : null;
+    if (packed !== null) {
+      out.values = packed;
+      transferList.push(packed.buffer as ArrayBuffer);
     }
     out.ms = performance.now() - t0;
     return out;
   }
 
   async function finishChunkAsync(
-    fn: Fn, items: unknown[], from: number, first: PromiseLike<unknown>,
+    fn: Fn, items: ArrayLike<unknown>, from: number, first: PromiseLike<unknown>,
     out: ChunkResult, t0: number, spread: boolean, settle: boolean,
   ): Promise<ChunkResult> {
     for (let i = from; i < items.length; i++) {
       try {
         const value = await (i === from ? first : spread ? fn(...(items[i] as unknown[])) : fn(items[i]));
-        out.values[i] = isTransferred(value) ? unwrapTransfer(value) : value;
+        (out.values as unknown[])[i] = isTransferred(value) ? unwrapTransfer(value) : value;
       } catch (thrown) {
         out.errors.push([i, toWire(thrown)]);
         if (!settle) break;
       }
     }
-    out.ms = performance.now() - t0;
-    return out;
+    return packChunk(out, t0);
   }
 
   function unwrapTransfer(value: { value: unknown; transferList: readonly Transferable[] }): unknown {
