@@ -8,6 +8,7 @@ import { BaseExecutor, type CallOptions } from './executor.js';
 import { Job, jobControl } from './job.js';
 import type { ChunkRunner } from './map.js';
 import { durationOption, integerOption, knownKeys, objectOption, signalOption } from './options.js';
+import { IdleWaiters } from './idle.js';
 import { Deque } from './pool/deque.js';
 import type { ChunkResult } from './pool/protocol.js';
 import { TaskFlag } from './pool/protocol.js';
@@ -58,6 +59,7 @@ export class LocalExecutor extends BaseExecutor {
   readonly #timeout: number;
   readonly #maxQueue: number;
   readonly #queue = new Deque<Entry>();
+  readonly #active = new Set<Entry>();
   readonly #signals = new SignalRegistry<Entry>((entry, reason) => this.#cancel(entry, reason));
   readonly #latency = new LatencyHistogram();
   readonly #started = performance.now();
@@ -67,7 +69,7 @@ export class LocalExecutor extends BaseExecutor {
   #failed = 0;
   #busyMs = 0;
   #closing = false;
-  #idleWaiters: Array<() => void> = [];
+  readonly #idleWaiters = new IdleWaiters();
 
   constructor(options?: LocalExecutorOptions) {
     super();
@@ -81,6 +83,7 @@ export class LocalExecutor extends BaseExecutor {
 
   run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>> {
     return new Promise((resolve, reject) => {
+      // Inside the executor function, a bad argument rejects instead of throwing.
       this.#enqueue('run', task, args, options, (ok, value) => (ok ? resolve(value as Awaited<R>) : reject(value)), null);
     });
   }
@@ -132,6 +135,7 @@ export class LocalExecutor extends BaseExecutor {
   #start(entry: Entry): void {
     entry.state = 'running';
     this.#running++;
+    this.#active.add(entry);
     entry.onRunning?.();
     const began = performance.now();
     if (entry.timeout !== Number.POSITIVE_INFINITY) {
@@ -142,6 +146,7 @@ export class LocalExecutor extends BaseExecutor {
     const done = (ok: boolean, value: unknown): void => {
       this.#busyMs += performance.now() - began;
       this.#running--;
+      this.#active.delete(entry);
       this.#finish(entry, ok, ok ? value : this.#taskError(entry.spec, value));
       this.#pump();
     };
@@ -193,16 +198,13 @@ export class LocalExecutor extends BaseExecutor {
     };
   }
 
+  /** Resolves when nothing is queued or running. */
   onIdle(): Promise<void> {
-    if (this.#queued === 0 && this.#running === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#idleWaiters.wait(this.#queued === 0 && this.#running === 0);
   }
 
   #settleIdle(): void {
-    if (this.#queued !== 0 || this.#running !== 0 || this.#idleWaiters.length === 0) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    this.#idleWaiters.check(this.#queued === 0 && this.#running === 0);
   }
 
   async close(options?: { cancelPending?: boolean }): Promise<void> {
@@ -220,6 +222,8 @@ export class LocalExecutor extends BaseExecutor {
     const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated before the task finished');
     for (const entry of this.#queue.drain()) if (entry.state === 'queued') this.#finish(entry, false, error);
     this.#queued = 0;
+    // Work already running in this thread cannot be interrupted; its callers stop waiting.
+    for (const entry of this.#active) this.#finish(entry, false, error);
     this.#settleIdle();
   }
 

@@ -3,6 +3,7 @@
  * on one side, revived on the other with name, message, code, own properties,
  * cause chain and the stack of the side that threw.
  */
+import { inspect } from 'node:util';
 import { serialize } from 'node:v8';
 
 export interface WireError {
@@ -36,7 +37,7 @@ function cloneable(value: unknown): boolean {
 
 function describe(value: unknown): string {
   try {
-    return String(value);
+    return typeof value === 'object' && value !== null ? inspect(value, { depth: 2, breakLength: Number.POSITIVE_INFINITY }) : String(value);
   } catch {
     return Object.prototype.toString.call(value);
   }

@@ -15,6 +15,7 @@ export interface Uncloneable {
 type CanClone = (value: unknown) => boolean;
 
 function kind(value: unknown): string {
+  if (value instanceof ThrowingGetter) return `a getter that throws (${String((value.thrown as Error)?.message ?? value.thrown)})`;
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'symbol') return 'a symbol';
   if (typeof value !== 'object' || value === null) return typeof value;
@@ -41,7 +42,19 @@ function children(value: object): Array<[string, unknown]> {
     return out;
   }
   if (value instanceof Set) return [...value].map((item, i) => [`<set item ${i}>`, item]);
-  return Object.keys(value).map((key) => [/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`, (value as Record<string, unknown>)[key]]);
+  return Object.keys(value).map((key) => {
+    const path = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    try {
+      return [path, (value as Record<string, unknown>)[key]];
+    } catch (thrown) {
+      return [path, new ThrowingGetter(thrown)];
+    }
+  });
+}
+
+/** Stands for a property whose getter throws: reading it is what failed. */
+class ThrowingGetter {
+  constructor(readonly thrown: unknown) {}
 }
 
 /**
@@ -50,6 +63,14 @@ function children(value: object): Array<[string, unknown]> {
  * instance such as a Socket): that is what the caller passed.
  */
 export function findUncloneable(root: unknown, rootPath: string, canClone: CanClone): Uncloneable | null {
+  try {
+    return walk(root, rootPath, (value) => !(value instanceof ThrowingGetter) && canClone(value));
+  } catch {
+    return null; // a Proxy or a hostile object defeated the walk: the caller reports the whole value
+  }
+}
+
+function walk(root: unknown, rootPath: string, canClone: CanClone): Uncloneable | null {
   if (canClone(root)) return null;
   const seen = new Set<object>();
   let path = rootPath;

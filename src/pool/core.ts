@@ -4,17 +4,20 @@
  * fault handling that replaces a dead worker, blames only the task it held and
  * re-queues the rest.
  */
-import type { Transferable } from '../transfer.js';
 import { performance } from 'node:perf_hooks';
-import { AbortError, CloneError, ErrorCodes, ForkJoinError, TaskTimeoutError, WorkerError } from '../errors.js';
+import { AbortError } from '../errors.js';
 import { reviveTaskError } from '../revive.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
-import { fromWire } from '../wire-error.js';
-import { describeUncloneable, findUncloneable } from './clone.js';
+import { IdleWaiters } from '../idle.js';
+import { encodeBatch } from './batch.js';
 import { Deque } from './deque.js';
+import {
+  closedError, deathError, queueFullError, setupFailedError, spawnFailedError, startFailedError,
+  terminatedError, timeoutError, uncloneableError,
+} from './faults.js';
 import type { NormalizedPoolOptions } from './options.js';
-import { Msg, TaskFlag, protocolError, type FnDef, type ResultsMessage, type WorkerMessage } from './protocol.js';
+import { Msg, protocolError, type FnDef, type ResultsMessage, type WorkerMessage } from './protocol.js';
 import { Call, CallState, PoolWorker, type CallOptionsInternal, type Settle } from './records.js';
 import { SignalRegistry, kSoftAbort } from './signals.js';
 import type { ExitInfo, Transport } from './transport.js';
@@ -45,12 +48,17 @@ export class PoolCore {
   #startFailures = 0;
   #closing = false;
   #terminated = false;
-  #idleWaiters: Array<() => void> = [];
+  readonly #idleWaiters = new IdleWaiters();
 
   constructor(transport: Transport, options: NormalizedPoolOptions, name: string) {
     this.#transport = transport;
     this.#options = options;
     this.#name = name;
+    for (let i = 0; i < options.minWorkers; i++) {
+      const w = this.#spawn();
+      if (w === null) break;
+      this.#idle(w);
+    }
   }
 
   get parallelism(): number {
@@ -65,9 +73,9 @@ export class PoolCore {
   submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle): Call {
     const call = new Call(spec, this.#fnId(spec), args, options, settle);
     if (this.#closing) {
-      this.#finish(call, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, `The ${this.#name} is closed and accepts no new tasks`));
+      this.#finish(call, false, closedError(this.#name, false));
     } else if (this.#queued >= this.#options.maxQueue) {
-      this.#finish(call, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The ${this.#name} queue is full (maxQueue: ${this.#options.maxQueue}); wait for tasks to finish, or raise maxQueue`));
+      this.#finish(call, false, queueFullError(this.#name, this.#options.maxQueue));
     } else if (options.signal?.aborted) {
       this.#finish(call, false, abortError(options.signal.reason));
     } else {
@@ -175,10 +183,11 @@ export class PoolCore {
       w.referenced = true;
       w.link.ref();
     }
-    if (!this.#send(w, batch)) {
+    if (this.#send(w, batch) !== null) {
       // Something in the batch cannot be cloned: send one by one and reject only the culprits.
       for (const call of batch) {
-        if (!this.#send(w, [call])) this.#rejectUncloneable(w, call);
+        const failure = this.#send(w, [call]);
+        if (failure !== null) this.#rejectUncloneable(w, call, failure.error);
       }
       if (!this.#dispatchPending) {
         this.#dispatchPending = true;
@@ -187,34 +196,22 @@ export class PoolCore {
     }
   }
 
-  #send(w: PoolWorker, calls: Call[]): boolean {
-    let defs: FnDef[] | null = null;
-    const tasks: unknown[] = [];
-    let transfer: Transferable[] = [];
-    for (const call of calls) {
-      if (!w.known.has(call.fnId)) (defs ??= []).push(this.#defs[call.fnId]);
-      let flags = call.options.flags;
-      if (call.options.signal !== undefined || call.options.timeout !== Number.POSITIVE_INFINITY || call.options.onRunning !== null) flags |= TaskFlag.Watched;
-      tasks.push(call.id, call.fnId, flags, call.args);
-      if (call.options.transfer !== undefined) transfer = transfer.concat(call.options.transfer);
-    }
+  /** Sends calls in one message; returns what went wrong, or null. */
+  #send(w: PoolWorker, calls: Call[]): { error: unknown } | null {
+    const { message, transfer } = encodeBatch(calls, w.known, this.#defs);
     try {
-      w.link.send({ k: Msg.Run, defs, tasks }, transfer);
-    } catch {
-      return false;
+      w.link.send(message, transfer);
+    } catch (error) {
+      return { error };
     }
-    if (defs !== null) for (const def of defs) w.known.add(def[0]);
-    return true;
+    if (message.defs !== null) for (const def of message.defs) w.known.add(def[0]);
+    return null;
   }
 
-  #rejectUncloneable(w: PoolWorker, call: Call): void {
+  #rejectUncloneable(w: PoolWorker, call: Call, cause: unknown): void {
     w.inflight.delete(call.id);
     w.assigned--;
-    const found = findUncloneable(call.args, 'args', (v) => this.#transport.canClone(v));
-    const message = found === null
-      ? `The arguments of ${call.spec.label} cannot be sent to ${this.#transport.where} (check the transfer list)`
-      : describeUncloneable(found, this.#transport.where) + this.#transport.cloneHint(found.what);
-    this.#finish(call, false, new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { path: found?.path ?? 'args', task: call.spec.label }));
+    this.#finish(call, false, uncloneableError(call, this.#transport, cause));
   }
 
   #spawn(): PoolWorker | null {
@@ -225,7 +222,7 @@ export class PoolCore {
         exit: (info) => this.#onExit(w, info),
       });
     } catch (cause) {
-      this.#failQueued(new WorkerError(ErrorCodes.WORKER_START_FAILED, `${this.#name} cannot start ${this.#transport.where}: ${(cause as Error).message}`, { cause }));
+      this.#failQueued(spawnFailedError(this.#name, this.#transport, cause));
       return null;
     }
     this.#workers.add(w);
@@ -247,8 +244,7 @@ export class PoolCore {
         this.#startFailures = 0;
         break;
       case Msg.SetupFailed: {
-        const cause = fromWire(message.error);
-        const error = new WorkerError(ErrorCodes.WORKER_START_FAILED, `The setup task of ${this.#name} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+        const error = setupFailedError(this.#name, message.error);
         for (const call of w.inflight.values()) this.#finish(call, false, error);
         w.inflight.clear();
         this.#failQueued(error);
@@ -303,10 +299,7 @@ export class PoolCore {
     w.inflight.delete(call.id);
     this.#replace(w);
     if (!this.#retry(call)) {
-      this.#finish(call, false, new TaskTimeoutError(
-        `${call.spec.label} ran longer than its timeout of ${call.options.timeout} ms; its worker was replaced`,
-        { timeout: call.options.timeout, task: call.spec.label },
-      ));
+      this.#finish(call, false, timeoutError(call));
     }
   }
 
@@ -365,7 +358,7 @@ export class PoolCore {
     const blamed = !w.ending && w.ready ? held.slice(0, this.#options.concurrentTasksPerWorker) : [];
     for (let i = held.length - 1; i >= blamed.length; i--) this.#requeue(held[i]);
     for (const call of blamed) {
-      if (!this.#retry(call)) this.#finish(call, false, this.#deathError(call, info));
+      if (!this.#retry(call)) this.#finish(call, false, deathError(call, info, this.#options.maxHeapMb));
     }
     w.markExited();
     if (this.#terminated) return;
@@ -373,27 +366,10 @@ export class PoolCore {
     this.#settleIdle();
   }
 
-  #deathError(call: Call, info: ExitInfo): WorkerError {
-    const how = info.signal !== null ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
-    const attempts = call.attempts > 0 ? ` (after ${call.attempts + 1} attempts)` : '';
-    if (info.oom) {
-      const limit = this.#options.maxHeapMb === undefined ? '' : ` of ${this.#options.maxHeapMb} MiB (maxHeapMb)`;
-      return new WorkerError(ErrorCodes.WORKER_OUT_OF_MEMORY, `${call.spec.label} ran its worker out of memory${limit}${attempts}; the worker was replaced`, { cause: info.error ?? undefined, task: call.spec.label });
-    }
-    return new WorkerError(ErrorCodes.WORKER_EXITED, `The worker running ${call.spec.label} ${how}${attempts}; the worker was replaced`, {
-      cause: info.error ?? undefined, exitCode: info.code, signal: info.signal, task: call.spec.label,
-    });
-  }
-
   #startFailed(info: ExitInfo, held: Call[]): void {
     this.#startFailures++;
     if (this.#startFailures < MAX_START_FAILURES) return;
-    const how = info.signal !== null ? `were killed by ${info.signal}` : `exited with code ${info.code}`;
-    const error = new WorkerError(
-      ErrorCodes.WORKER_START_FAILED,
-      `${this.#name} workers ${how} before they were ready, ${this.#startFailures} times in a row; check execArgv, env and setup`,
-      { cause: info.error ?? undefined, exitCode: info.code, signal: info.signal },
-    );
+    const error = startFailedError(this.#name, info, this.#startFailures);
     for (const call of held) this.#finish(call, false, error);
     held.length = 0;
     this.#failQueued(error);
@@ -438,22 +414,18 @@ export class PoolCore {
   }
 
   #settleIdle(): void {
-    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    if (this.#idleWaiters.waiting) this.#idleWaiters.check(this.#isIdle());
   }
 
   /** Resolves when nothing is queued or running. */
   onIdle(): Promise<void> {
-    if (this.#isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return this.#idleWaiters.wait(this.#isIdle());
   }
 
   async close(cancelPending: boolean): Promise<void> {
     this.#closing = true;
     if (cancelPending) {
-      this.#failQueued(new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, `The ${this.#name} was closed before the task started`));
+      this.#failQueued(closedError(this.#name, true));
     }
     await this.onIdle();
     await this.#endAll(false);
@@ -462,7 +434,7 @@ export class PoolCore {
   async terminate(): Promise<void> {
     this.#closing = true;
     this.#terminated = true;
-    const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, `The ${this.#name} was terminated before the task finished`);
+    const error = terminatedError(this.#name);
     this.#failQueued(error);
     for (const w of this.#workers) {
       for (const call of w.inflight.values()) this.#finish(call, false, error);

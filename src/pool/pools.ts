@@ -37,9 +37,15 @@ abstract class Pool extends BaseExecutor {
 
   /** Runs `task(...args)` on a worker and resolves to its result. */
   run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>> {
-    const spec = toTaskSpec(task);
-    const call = options === undefined ? this.#defaults : this.#callOptions('run', options, null);
-    checkArgs(`${this.#name}.run`, args);
+    let spec: TaskSpec;
+    let call: CallOptionsInternal;
+    try {
+      spec = toTaskSpec(task);
+      call = options === undefined ? this.#defaults : this.#callOptions('run', options, null);
+      checkArgs(`${this.#name}.run`, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return new Promise((resolve, reject) => {
       this.#core.submit(spec, args, call, (ok, value) => (ok ? resolve(value as Awaited<R>) : reject(value)));
     });

@@ -6,12 +6,14 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { serialize } from 'node:v8';
-import type { PoolMessage, WorkerMessage } from './protocol.js';
+import { Msg, type PoolMessage, type WorkerMessage } from './protocol.js';
 import { inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 
 const entry = fileURLToPath(new URL('./worker/process-entry.js', import.meta.url));
 const STOP_GRACE_MS = 2_000;
+const KILL_GRACE_MS = 1_000;
 const STDERR_TAIL = 4_096;
+const STDERR_WAIT_MS = 250;
 
 /** Children still alive: killed if this process exits without closing its pools. */
 const live = new Set<ChildProcess>();
@@ -53,29 +55,45 @@ export class ProcessTransport implements Transport {
     });
     child.on('message', (message) => events.message(message as WorkerMessage));
     child.on('error', (err) => { spawnError = err; });
-    let forceTimer: NodeJS.Timeout | null = null;
+    const timers: NodeJS.Timeout[] = [];
     child.on('exit', (code, signal) => {
       live.delete(child);
-      if (forceTimer !== null) clearTimeout(forceTimer);
-      const report = (): void => events.exit({ code, signal, oom: /heap out of memory|Reached heap limit/i.test(tail), error: spawnError });
-      // Let the rest of stderr arrive before judging why the child died.
-      if (child.stderr && !child.stderr.readableEnded) child.stderr.once('close', report);
-      else report();
+      for (const timer of timers) clearTimeout(timer);
+      let reported = false;
+      const report = (): void => {
+        if (reported) return;
+        reported = true;
+        events.exit({ code, signal, oom: /heap out of memory|Reached heap limit/i.test(tail), error: spawnError });
+      };
+      // Let the rest of stderr arrive before judging why the child died, but never wait on a
+      // grandchild that inherited the pipe.
+      if (child.stderr && !child.stderr.readableEnded) {
+        child.stderr.once('close', report);
+        setTimeout(report, STDERR_WAIT_MS).unref();
+      } else report();
     });
     const channel = (child as unknown as { channel?: { ref(): void; unref(): void } }).channel;
-    const kill = (signal: NodeJS.Signals): void => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    const signalLater = (signal: NodeJS.Signals, ms: number): void => {
+      const timer = setTimeout(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      }, ms);
+      timer.unref();
+      timers.push(timer);
     };
     return {
       send: (message: PoolMessage) => {
         if (child.connected) child.send(message);
       },
+      // Asked to exit, it exits by itself; one that does not gets SIGTERM, then SIGKILL.
       stop: () => {
-        kill('SIGTERM');
-        forceTimer = setTimeout(() => kill('SIGKILL'), STOP_GRACE_MS);
-        forceTimer.unref();
+        if (child.connected) child.send({ k: Msg.Shutdown } satisfies PoolMessage);
+        signalLater('SIGTERM', STOP_GRACE_MS);
+        signalLater('SIGKILL', STOP_GRACE_MS * 2);
       },
-      kill: () => kill('SIGKILL'),
+      kill: () => {
+        signalLater('SIGTERM', 0);
+        signalLater('SIGKILL', KILL_GRACE_MS);
+      },
       ref: () => {
         child.ref();
         channel?.ref();

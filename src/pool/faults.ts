@@ -1,0 +1,65 @@
+/** The errors a pool raises when something goes wrong around a task, each saying what happened and what to do. */
+import { CloneError, ErrorCodes, ForkJoinError, TaskTimeoutError, WorkerError } from '../errors.js';
+import { fromWire, type WireValue } from '../wire-error.js';
+import { describeUncloneable, findUncloneable } from './clone.js';
+import type { Call } from './records.js';
+import type { ExitInfo, Transport } from './transport.js';
+
+function howItEnded(info: ExitInfo): string {
+  return info.signal !== null ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
+}
+
+/** The task a dead worker was running: out of memory, or exited/crashed. */
+export function deathError(call: Call, info: ExitInfo, maxHeapMb: number | undefined): WorkerError {
+  const attempts = call.attempts > 0 ? ` (after ${call.attempts + 1} attempts)` : '';
+  const cause = info.error ?? undefined;
+  if (info.oom) {
+    const limit = maxHeapMb === undefined ? '' : ` of ${maxHeapMb} MiB (maxHeapMb)`;
+    return new WorkerError(ErrorCodes.WORKER_OUT_OF_MEMORY, `${call.spec.label} ran its worker out of memory${limit}${attempts}; the worker was replaced`, { cause, task: call.spec.label });
+  }
+  return new WorkerError(ErrorCodes.WORKER_EXITED, `The worker running ${call.spec.label} ${howItEnded(info)}${attempts}; the worker was replaced`, {
+    cause, exitCode: info.code, signal: info.signal, task: call.spec.label,
+  });
+}
+
+export function timeoutError(call: Call): TaskTimeoutError {
+  const timeout = call.options.timeout;
+  return new TaskTimeoutError(`${call.spec.label} ran longer than its timeout of ${timeout} ms; its worker was replaced`, { timeout, task: call.spec.label });
+}
+
+export function startFailedError(pool: string, info: ExitInfo, times: number): WorkerError {
+  return new WorkerError(
+    ErrorCodes.WORKER_START_FAILED,
+    `${pool} workers ${howItEnded(info).replace('was', 'were')} before they were ready, ${times} times in a row; check execArgv, env and setup`,
+    { cause: info.error ?? undefined, exitCode: info.code, signal: info.signal },
+  );
+}
+
+export function spawnFailedError(pool: string, transport: Transport, cause: unknown): WorkerError {
+  return new WorkerError(ErrorCodes.WORKER_START_FAILED, `${pool} cannot start ${transport.where}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+}
+
+export function setupFailedError(pool: string, wire: WireValue): WorkerError {
+  const cause = fromWire(wire);
+  return new WorkerError(ErrorCodes.WORKER_START_FAILED, `The setup task of ${pool} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+}
+
+export function uncloneableError(call: Call, transport: Transport, cause: unknown): CloneError {
+  const found = findUncloneable(call.args, 'args', (v) => transport.canClone(v));
+  const message = found === null
+    ? `The arguments of ${call.spec.label} cannot be sent to ${transport.where}: ${(cause as Error)?.message ?? String(cause)}`
+    : describeUncloneable(found, transport.where) + transport.cloneHint(found.what);
+  return new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { cause, path: found?.path ?? 'args', task: call.spec.label });
+}
+
+export function closedError(pool: string, pending: boolean): ForkJoinError {
+  return new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, pending ? `The ${pool} was closed before the task started` : `The ${pool} is closed and accepts no new tasks`);
+}
+
+export function queueFullError(pool: string, maxQueue: number): ForkJoinError {
+  return new ForkJoinError(ErrorCodes.QUEUE_FULL, `The ${pool} queue is full (maxQueue: ${maxQueue}); wait for tasks to finish, or raise maxQueue`);
+}
+
+export function terminatedError(pool: string): ForkJoinError {
+  return new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, `The ${pool} was terminated before the task finished`);
+}
