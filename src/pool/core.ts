@@ -150,11 +150,13 @@ export class PoolCore {
     this.#settleIdle();
   }
 
+  /** How many more calls `w` should hold: about TARGET_INFLIGHT_MS of work, and no more than its fair share of the queue. */
   #capacity(w: PoolWorker): number {
     const perWorker = this.#options.concurrentTasksPerWorker;
     const ahead = Math.ceil(TARGET_INFLIGHT_MS / this.#avgTaskMs);
     const cap = Math.max(perWorker, Math.min(MAX_INFLIGHT, ahead));
-    return Math.min(cap - w.inflight.size, this.#options.maxTasksPerWorker - w.assigned);
+    const fairShare = Math.max(perWorker, Math.ceil(this.#queued / this.#options.workers));
+    return Math.min(cap - w.inflight.size, fairShare, this.#options.maxTasksPerWorker - w.assigned);
   }
 
   /** Sends a worker as many queued calls as it should hold, in one message. */
@@ -272,8 +274,10 @@ export class PoolCore {
     const count = (done.length + failed.length) / 2;
     w.busyMs += message.busy;
     if (count > 0) {
+      // Longer tasks than expected pull the estimate up fast, so few are sent ahead behind them.
       const sample = Math.max(message.busy / count, 0.0001);
-      this.#avgTaskMs = this.#avgTaskMs === Number.POSITIVE_INFINITY ? sample : this.#avgTaskMs * 0.8 + sample * 0.2;
+      const avg = this.#avgTaskMs;
+      this.#avgTaskMs = avg === Number.POSITIVE_INFINITY || sample > avg * 4 ? sample : avg * 0.8 + sample * 0.2;
     }
     this.#afterProgress(w);
   }
