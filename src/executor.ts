@@ -165,6 +165,7 @@ export abstract class BaseExecutor implements Executor {
       timeout: o.timeout === undefined || o.timeout === Number.POSITIVE_INFINITY ? 0 : durationOption(label, 'timeout', o.timeout),
       retries: o.retries === undefined ? undefined : integerOption(label, 'retries', o.retries, 0, 1_000),
       signal: signalOption(label, o.signal),
+      stopsRunning: o.signal !== undefined,
       progress: Progress.create(o.progress, `${spec.name}`, knownLength(inputs)),
     };
   }

@@ -19,6 +19,8 @@ export interface ChunkCall {
   signal: AbortSignal;
   /** ms for the whole chunk, 0 for none. */
   timeout: number;
+  /** Whether aborting should stop a chunk already running (the caller gave a signal). */
+  stopsRunning: boolean;
   retries: number | undefined;
 }
 
@@ -40,6 +42,8 @@ export interface MapPlan {
   timeout: number;
   retries: number | undefined;
   signal: AbortSignal | undefined;
+  /** The caller gave a signal: aborting stops running chunks too. */
+  stopsRunning: boolean;
   progress: Progress | null;
 }
 
@@ -86,6 +90,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   const parallelism = Math.max(1, runner.parallelism);
   const window = Math.max(2, parallelism * 2);
   let perItemMs = -1;
+  let finalChunk = 0;
   let pulled = 0;
   let inflight = 0;
   let exhausted = false;
@@ -114,8 +119,11 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       return total === undefined ? 1 : Math.max(1, Math.min(Math.ceil(total / (parallelism * 4)), MAX_CHUNK));
     }
     const left = total === undefined ? undefined : total - pulled;
-    // Less than one chunk's worth of work left: send it all, the fewest messages finish it.
-    if (left !== undefined && left * perItemMs < TARGET_CHUNK_MS) return Math.max(1, Math.min(left, MAX_CHUNK * 4));
+    // Less than one chunk's worth of work left: one last chunk per worker finishes it.
+    if (left !== undefined && (finalChunk > 0 || left * perItemMs < TARGET_CHUNK_MS * parallelism)) {
+      if (finalChunk === 0) finalChunk = Math.ceil(left / parallelism);
+      return Math.max(1, Math.min(left, finalChunk));
+    }
     const bySpeed = perItemMs === 0 ? MAX_CHUNK : Math.round(TARGET_CHUNK_MS / perItemMs);
     const fair = left === undefined ? MAX_CHUNK : Math.ceil(left / (parallelism * 2));
     return Math.max(1, Math.min(bySpeed, fair, MAX_CHUNK));
@@ -127,7 +135,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     const packed = runner.chunksPayOff && !plan.spread ? packNumbers(items) : null;
     const sent = packed ?? items;
     const chunkFlags = packed === null ? flags : flags | TaskFlag.Packed;
-    runner.runChunk(plan.spec, sent as unknown[], chunkFlags, { task: plan.task, signal: controller.signal, timeout, retries: plan.retries }).then(
+    runner.runChunk(plan.spec, sent as unknown[], chunkFlags, { task: plan.task, signal: controller.signal, timeout, retries: plan.retries, stopsRunning: plan.stopsRunning }).then(
       (result) => landed(start, items.length, result),
       (error: unknown) => crashed(start, items.length, error),
     );

@@ -3,8 +3,14 @@
  * on one side, revived on the other with name, message, code, own properties,
  * cause chain and the stack of the side that threw.
  */
-import { inspect } from 'node:util';
-import { serialize } from 'node:v8';
+import { createRequire } from 'node:module';
+
+// Needed only when an error crosses a boundary: loaded on first use, not at import.
+const require = createRequire(import.meta.url);
+const lazy = {
+  serialize: (value: unknown): Buffer => (require('node:v8') as typeof import('node:v8')).serialize(value),
+  inspect: (value: unknown, options: import('node:util').InspectOptions): string => (require('node:util') as typeof import('node:util')).inspect(value, options),
+};
 
 export interface WireError {
   readonly error: true;
@@ -28,7 +34,7 @@ const standardErrors: Record<string, ErrorConstructor> = {
 
 function cloneable(value: unknown): boolean {
   try {
-    serialize(value);
+    lazy.serialize(value);
     return true;
   } catch {
     return false;
@@ -37,7 +43,7 @@ function cloneable(value: unknown): boolean {
 
 function describe(value: unknown): string {
   try {
-    return typeof value === 'object' && value !== null ? inspect(value, { depth: 2, breakLength: Number.POSITIVE_INFINITY }) : String(value);
+    return typeof value === 'object' && value !== null ? lazy.inspect(value, { depth: 2, breakLength: Number.POSITIVE_INFINITY }) : String(value);
   } catch {
     return Object.prototype.toString.call(value);
   }

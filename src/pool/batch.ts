@@ -16,9 +16,7 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
   for (const call of calls) {
     if (!known.has(call.fnId) && !(added?.includes(defs[call.fnId]) ?? false)) (added ??= []).push(defs[call.fnId]);
     const o = call.options;
-    // A task with a timeout, a signal or a Job handle reports when it starts.
-    const watched = o.signal !== undefined || o.timeout !== Number.POSITIVE_INFINITY || o.onRunning !== null;
-    tasks.push(call.id, call.fnId, watched ? o.flags | TaskFlag.Watched : o.flags, call.args);
+    tasks.push(call.id, call.fnId, o.watched ? o.flags | TaskFlag.Watched : o.flags, call.args);
     if (o.transfer !== undefined) transfer = transfer.concat(o.transfer);
   }
   return { message: { k: Msg.Run, defs: added, tasks }, transfer };

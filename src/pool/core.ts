@@ -25,6 +25,8 @@ import type { ExitInfo, Transport } from './transport.js';
 /** Keep about this much work (ms) sent ahead to each worker. */
 const TARGET_INFLIGHT_MS = 2;
 const MAX_INFLIGHT = 1024;
+/** Stop adding calls to a message past this many bytes of arguments (one call always goes). */
+const MAX_BATCH_BYTES = 1 << 20;
 const MAX_START_FAILURES = 3;
 
 export class PoolCore {
@@ -164,7 +166,8 @@ export class PoolCore {
     let room = this.#capacity(w);
     if (room <= 0) return;
     const batch: Call[] = [];
-    while (room > 0 && this.#queue.length > 0) {
+    let bytes = 0;
+    while (room > 0 && this.#queue.length > 0 && bytes < MAX_BATCH_BYTES) {
       const call = this.#queue.shift() as Call;
       if (call.state !== CallState.Queued) continue;
       this.#queued--;
@@ -172,6 +175,7 @@ export class PoolCore {
       call.worker = w;
       w.inflight.set(call.id, call);
       batch.push(call);
+      bytes += call.bytes;
       room--;
     }
     if (batch.length === 0) return;

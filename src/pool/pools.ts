@@ -31,6 +31,7 @@ abstract class Pool extends BaseExecutor {
     this.#options = normalizePoolOptions(`new ${name}()`, input);
     this.#core = new PoolCore(transport(this.#options), this.#options, name);
     this.#defaults = Object.freeze({
+      watched: this.#options.timeout !== Number.POSITIVE_INFINITY,
       timeout: this.#options.timeout, retries: this.#options.retries, signal: undefined, transfer: undefined, flags: 0, onRunning: null,
     });
   }
@@ -92,8 +93,11 @@ abstract class Pool extends BaseExecutor {
       chunksPayOff: true,
       runChunk: (spec: TaskSpec, items: unknown[], flags: number, chunk) =>
         new Promise<ChunkResult>((resolve, reject) => {
+          const timeout = chunk.timeout > 0 ? chunk.timeout : defaults.timeout;
           const call: CallOptionsInternal = {
-            timeout: chunk.timeout > 0 ? chunk.timeout : defaults.timeout,
+            // Only a caller's signal stops a running chunk; a failed map lets it finish unobserved.
+            watched: chunk.stopsRunning || timeout !== Number.POSITIVE_INFINITY,
+            timeout,
             retries: chunk.retries ?? defaults.retries,
             signal: chunk.signal,
             transfer: undefined,
@@ -114,10 +118,13 @@ abstract class Pool extends BaseExecutor {
     if (o.transfer !== undefined && !Array.isArray(o.transfer)) {
       throw new InvalidTypeError(`${where}: the "transfer" option must be an array of transferable objects; received ${typeof o.transfer}`);
     }
+    const timeout = o.timeout === undefined ? this.#options.timeout : durationOption(where, 'timeout', o.timeout);
+    const signal = signalOption(where, o.signal);
     return {
-      timeout: o.timeout === undefined ? this.#options.timeout : durationOption(where, 'timeout', o.timeout),
+      watched: signal !== undefined || timeout !== Number.POSITIVE_INFINITY || onRunning !== null,
+      timeout,
       retries: o.retries === undefined ? this.#options.retries : integerOption(where, 'retries', o.retries, 0, 1_000),
-      signal: signalOption(where, o.signal),
+      signal,
       transfer: o.transfer,
       flags: 0,
       onRunning,

@@ -3,13 +3,16 @@
  * separate heaps and other execArgv. Messages use the structured-clone
  * serialization, so values cross as they do between threads.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { serialize } from 'node:v8';
 import { Msg, type PoolMessage, type WorkerMessage } from './protocol.js';
 import { inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 
 const entry = fileURLToPath(new URL('./worker/process-entry.js', import.meta.url));
+const require = createRequire(import.meta.url);
+/** Loaded on first use: a ThreadPool-only program never pays for child_process (and net). */
+let fork: typeof import('node:child_process').fork | null = null;
 const STOP_GRACE_MS = 2_000;
 const KILL_GRACE_MS = 1_000;
 const STDERR_TAIL = 4_096;
@@ -38,6 +41,7 @@ export class ProcessTransport implements Transport {
   spawn(events: LinkEvents): WorkerLink {
     const { env, execArgv, maxHeapMb } = this.#options;
     const argv = execArgv ?? inheritableExecArgv(process.execArgv);
+    fork ??= (require('node:child_process') as typeof import('node:child_process')).fork;
     const child = fork(entry, [], {
       env: env ?? process.env,
       execArgv: maxHeapMb === undefined ? argv : [...argv, `--max-old-space-size=${maxHeapMb}`],
@@ -109,7 +113,7 @@ export class ProcessTransport implements Transport {
 
   canClone(value: unknown): boolean {
     try {
-      serialize(value);
+      (require('node:v8') as typeof import('node:v8')).serialize(value);
       return true;
     } catch {
       return false;

@@ -10,6 +10,8 @@ export type CallState = (typeof CallState)[keyof typeof CallState];
 export type Settle = (ok: boolean, value: unknown) => void;
 
 export interface CallOptionsInternal {
+  /** Report Started when it begins: needed for a timeout, a Job's state, or a signal that stops running work. */
+  watched: boolean;
   timeout: number;
   retries: number;
   signal: AbortSignal | undefined;
@@ -27,6 +29,8 @@ export class Call {
   attempts = 0;
   worker: PoolWorker | null = null;
   timer: NodeJS.Timeout | null = null;
+  /** A rough size of the arguments, so one message never carries hundreds of MiB. */
+  readonly bytes: number;
 
   constructor(
     readonly spec: TaskSpec,
@@ -34,7 +38,32 @@ export class Call {
     readonly args: unknown[],
     readonly options: CallOptionsInternal,
     readonly settle: Settle,
-  ) {}
+  ) {
+    this.bytes = options.transfer === undefined ? estimateBytes(args, 0) : 64;
+  }
+}
+
+/** Roughly how many bytes cloning `value` copies; shared memory counts nothing. Looks a few levels deep, samples long arrays. */
+export function estimateBytes(value: unknown, depth: number): number {
+  if (typeof value === 'string') return value.length;
+  if (typeof value !== 'object' || value === null) return 8;
+  if (ArrayBuffer.isView(value)) return value.buffer instanceof SharedArrayBuffer ? 8 : value.byteLength;
+  if (value instanceof ArrayBuffer) return value.byteLength;
+  if (value instanceof SharedArrayBuffer || depth >= 3) return 64;
+  if (Array.isArray(value)) {
+    const n = value.length;
+    const sample = Math.min(n, 16);
+    let sum = 0;
+    for (let i = 0; i < sample; i++) sum += estimateBytes(value[i], depth + 1);
+    return sample === 0 ? 8 : (sum / sample) * n;
+  }
+  let sum = 64;
+  let keys = 0;
+  for (const key in value) {
+    if (++keys > 32) break;
+    sum += key.length + estimateBytes((value as Record<string, unknown>)[key], depth + 1);
+  }
+  return sum;
 }
 
 let nextWorkerId = 1;

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/**
+ * The `forkjoin` command, a thin adapter over the library: it picks a subcommand, maps its
+ * arguments to a call, and maps the outcome to an exit code (0 ok, 1 failed, 2 usage error).
+ */
+import { readFileSync } from 'node:fs';
+import { demoExamples, runDemo } from './demo.js';
+
+interface Command {
+  summary: string;
+  usage: string;
+  run(args: string[]): Promise<number>;
+}
+
+const commands: Readonly<Record<string, Command>> = Object.freeze({
+  demo: {
+    summary: 'run the classic examples on a thread pool; print what each did and how long it took',
+    usage: `forkjoin demo [example...]\n\nexamples: ${demoExamples.map((e) => e.name).join(', ')} (default: all, in this order)`,
+    async run(args: string[]): Promise<number> {
+      const unknown = args.filter((name) => !demoExamples.some((e) => e.name === name));
+      if (unknown.length > 0) return usageError(`unknown example ${unknown.map((n) => JSON.stringify(n)).join(', ')}`, this.usage);
+      const outcomes = await runDemo(args.length > 0 ? args : undefined);
+      return outcomes.every((o) => o.ok) ? 0 : 1;
+    },
+  },
+});
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  return [
+    'usage: forkjoin <command> [options]',
+    '',
+    'commands:',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'options:',
+    '  -h, --help     show this help (or a command\'s: forkjoin <command> --help)',
+    '  -v, --version  show the version',
+  ].join('\n');
+}
+
+function usageError(problem: string, text: string): number {
+  process.stderr.write(`forkjoin: ${problem}\n\nusage: ${text}\n`);
+  return 2;
+}
+
+function lookup(name: string): Command | undefined {
+  return Object.hasOwn(commands, name) ? commands[name] : undefined;
+}
+
+function unknownCommand(name: string): number {
+  process.stderr.write(`forkjoin: unknown command ${JSON.stringify(name)}\n\n${usage()}\n`);
+  return 2;
+}
+
+function version(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const v = typeof pkg === 'object' && pkg !== null ? (pkg as { version?: unknown }).version : undefined;
+  return typeof v === 'string' ? v : 'unknown';
+}
+
+async function cli(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    process.stderr.write(`${usage()}\n`);
+    return 2;
+  }
+  if (first === '-h' || first === '--help' || first === 'help') {
+    const topic = first === 'help' ? rest[0] : undefined;
+    if (topic === undefined) {
+      process.stdout.write(`${usage()}\n`);
+      return 0;
+    }
+    const command = lookup(topic);
+    if (command === undefined) return unknownCommand(topic);
+    process.stdout.write(`usage: ${command.usage}\n`);
+    return 0;
+  }
+  if (first === '-v' || first === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const command = lookup(first);
+  if (command === undefined) return unknownCommand(first);
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(`usage: ${command.usage}\n`);
+    return 0;
+  }
+  return command.run(rest);
+}
+
+cli(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  },
+);
