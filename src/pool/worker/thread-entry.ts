@@ -1,10 +1,13 @@
 /** Entry point of a ThreadPool worker: the runtime over the thread's parent port. */
 import { parentPort } from 'node:worker_threads';
 import type { PoolMessage } from '../protocol.js';
+import { inheritTypeScriptLoader } from './loaders.js';
 import { startRuntime } from './runtime.js';
 
 if (parentPort === null) throw new Error('forkjoin: thread-entry.js runs only as a worker thread');
 const port = parentPort;
+
+await inheritTypeScriptLoader(process.execArgv);
 
 startRuntime({
   peer: 'the calling thread',
