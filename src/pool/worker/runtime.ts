@@ -137,7 +137,12 @@ export function startRuntime(port: RuntimePort): void {
       queue[head + 3] = undefined;
       head += 4;
       start(id, fnId, flags, args);
-      if (performance.now() - lastFlush > FLUSH_AFTER_MS) flush();
+      if (performance.now() - lastFlush > FLUSH_AFTER_MS) {
+        // Count the time spent so far before reporting, so the pool learns real task times.
+        endBusy();
+        flush();
+        if (running === 0) busySince = performance.now();
+      }
     }
     if (head === queue.length) {
       queue.length = 0;
