@@ -40,6 +40,18 @@ export const ErrorCodes = Object.freeze({
   INVALID_ARG_TYPE: 'FJ_INVALID_ARG_TYPE',
   /** An argument of a forkjoin function is out of range. */
   INVALID_ARG_VALUE: 'FJ_INVALID_ARG_VALUE',
+  /** A lock wait would close a cycle of waits between threads; `cycle` names its locks and threads. */
+  DEADLOCK: 'FJ_DEADLOCK',
+  /** A lock, permit, barrier or latch was not obtained within its `timeout`. */
+  LOCK_TIMEOUT: 'FJ_LOCK_TIMEOUT',
+  /** unlock() by a thread that does not hold the mutex. */
+  LOCK_NOT_OWNER: 'FJ_LOCK_NOT_OWNER',
+  /** A blocking wait (lockSync, acquireSync, waitSync) on the main thread, which must never block. */
+  SYNC_WOULD_BLOCK: 'FJ_SYNC_WOULD_BLOCK',
+  /** Too many mutexes or threads for the shared lock registry. */
+  SYNC_LIMIT: 'FJ_SYNC_LIMIT',
+  /** A lock was created in a thread that has no shared lock registry (not a ThreadPool worker). */
+  SYNC_NO_REGISTRY: 'FJ_SYNC_NO_REGISTRY',
   /** A message on the wire that the other side does not understand: a forkjoin bug. */
   PROTOCOL: 'FJ_PROTOCOL',
 });
@@ -105,6 +117,14 @@ export class WorkerError extends ForkJoinError {
 /** An argument could not be sent to a worker; `path` names it, e.g. `args[1].socket`. */
 export class CloneError extends ForkJoinError {
   declare readonly path: string;
+}
+
+/** A lock wait that would close a cycle of waits between threads. */
+export class DeadlockError extends ForkJoinError {
+  declare readonly cycle: ReadonlyArray<{ thread: number; waitsFor: string; heldBy: number }>;
+  constructor(message: string, extras: ErrorExtras & { cycle: ReadonlyArray<{ thread: number; waitsFor: string; heldBy: number }> }) {
+    super(ErrorCodes.DEADLOCK, message, extras);
+  }
 }
 
 /** A TypeError with a stable code: an option or argument of the wrong type. */

@@ -8,12 +8,14 @@ export { Job } from './job.js';
 export type { JobState } from './job.js';
 export { taskModule, taskRef, isTaskRef } from './task.js';
 export type { Task, TaskRef, TaskFunction, TaskModule, TaskResult } from './task.js';
+export { Mutex, MutexLock, Semaphore, Permit, Barrier, Latch, AtomicCounter } from './sync/index.js';
+export type { MutexOptions, BarrierArrival, WaitOptions } from './sync/index.js';
 export { transfer } from './transfer.js';
 export type { Transferable } from './transfer.js';
 export type { ExecutorStats, LatencyStats } from './stats.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
 export {
   ErrorCodes, ForkJoinError, TaskError, TaskTimeoutError, AbortError, WorkerError, CloneError,
-  InvalidTypeError, InvalidValueError, isForkJoinError,
+  InvalidTypeError, InvalidValueError, DeadlockError, isForkJoinError,
 } from './errors.js';
 export type { ErrorCode } from './errors.js';

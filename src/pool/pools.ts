@@ -12,6 +12,8 @@ import { ProcessTransport } from './process-transport.js';
 import type { ChunkResult } from './protocol.js';
 import type { CallOptionsInternal } from './records.js';
 import { ThreadTransport } from './thread-transport.js';
+import { TaskFlag } from './protocol.js';
+import { encodeSync } from '../sync/wire.js';
 import type { Transport, TransportOptions } from './transport.js';
 
 export type { PoolOptions } from './options.js';
@@ -47,8 +49,10 @@ abstract class Pool extends BaseExecutor {
     } catch (error) {
       return Promise.reject(error);
     }
+    const sent = encodeSync(args);
+    if (sent !== args) call = { ...call, flags: call.flags | TaskFlag.Sync };
     return new Promise((resolve, reject) => {
-      this.#core.submit(spec, args, call, (ok, value) => (ok ? resolve(value as Awaited<R>) : reject(value)));
+      this.#core.submit(spec, sent, call, (ok, value) => (ok ? resolve(value as Awaited<R>) : reject(value)));
     });
   }
 
@@ -59,8 +63,10 @@ abstract class Pool extends BaseExecutor {
     let cancel: (reason: unknown) => boolean = () => false;
     const job = new Job<Awaited<R>>((reason) => cancel(reason));
     const control = jobControl(job);
-    const call = this.#callOptions('submit', options, control.running);
-    const record = this.#core.submit(spec, args, call, control.settle);
+    let call = this.#callOptions('submit', options, control.running);
+    const sent = encodeSync(args);
+    if (sent !== args) call = { ...call, flags: call.flags | TaskFlag.Sync };
+    const record = this.#core.submit(spec, sent, call, control.settle);
     cancel = (reason) => this.#core.cancel(record, reason);
     return job;
   }
@@ -104,7 +110,9 @@ abstract class Pool extends BaseExecutor {
             flags,
             onRunning: null,
           };
-          core.submit(spec, [items], call, (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)));
+          const sent = ArrayBuffer.isView(items) ? [items] : encodeSync([items]);
+          if (sent.length === 1 && sent[0] !== items) call.flags |= TaskFlag.Sync;
+          core.submit(spec, sent, call, (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)));
         }),
     };
     return this.#runner;

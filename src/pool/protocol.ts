@@ -30,6 +30,8 @@ export const TaskFlag = Object.freeze({
   Spread: 8,
   /** With Chunk: the items are all numbers, packed in one Float64Array (a copy is a memcpy). */
   Packed: 16,
+  /** The arguments hold locks or other primitives to rebuild in the worker. */
+  Sync: 32,
 });
 
 /** A function the worker compiles (inline) or imports (module) once and keeps. */

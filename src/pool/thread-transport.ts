@@ -1,5 +1,6 @@
 /** Workers as threads of this process (worker_threads). */
 import { Worker } from 'node:worker_threads';
+import { registry } from '../sync/registry.js';
 import { inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 import type { WorkerMessage } from './protocol.js';
 
@@ -19,11 +20,15 @@ export class ThreadTransport implements Transport {
       env: env ?? process.env,
       execArgv: execArgv ?? inheritableExecArgv(process.execArgv),
       resourceLimits: maxHeapMb === undefined ? undefined : { maxOldGenerationSizeMb: maxHeapMb },
+      workerData: { sync: registry().buffer },
     });
+    const tid = worker.threadId;
     let error: unknown = null;
     worker.on('message', (message: WorkerMessage) => events.message(message));
     worker.on('error', (err) => { error = err; });
     worker.on('exit', (code) => {
+      // Locks the thread held are released, and their next owners told it died.
+      registry().threadExited(tid);
       const oom = (error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
       events.exit({ code, signal: null, oom, error });
     });

@@ -7,6 +7,7 @@ import type { Transferable } from '../../transfer.js';
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes } from '../../errors.js';
 import { codedError, loadExport } from '../../task-loader.js';
+import { decodeSync } from '../../sync/index.js';
 import { isTransferred } from '../../transfer.js';
 import { toWire, type WireValue } from '../../wire-error.js';
 import { describeUncloneable, findUncloneable } from '../clone.js';
@@ -163,6 +164,7 @@ export function startRuntime(port: RuntimePort): void {
     let result: unknown;
     running++;
     try {
+      if (flags & TaskFlag.Sync) decodeSync(args);
       result = flags & TaskFlag.Chunk ? runChunk(entry, args[0] as ArrayLike<unknown>, flags) : entry(...args);
     } catch (thrown) {
       running--;

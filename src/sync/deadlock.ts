@@ -1,0 +1,65 @@
+/**
+ * Deadlock detection over the shared wait-for graph. The thread about to wait
+ * has already published its wait; it follows "lock -> owner -> lock that owner
+ * waits for -> ..." and, if the walk comes back to itself, re-reads every edge
+ * (owners and generations) to confirm the cycle is stable before reporting it:
+ * a real deadlock never changes, a stale read always does.
+ */
+import { threadId } from 'node:worker_threads';
+import { DeadlockError } from '../errors.js';
+import { Lock, type Registry } from './registry.js';
+
+interface Edge {
+  base: number;
+  owner: number; // slot
+  generation: number;
+}
+
+function walk(reg: Registry, start: number, me: number): Edge[] | null {
+  const w = reg.words;
+  const path: Edge[] = [];
+  let base = start;
+  for (let hops = 0; hops < 1024; hops++) {
+    const owner = Atomics.load(w, base + Lock.Owner) - 1;
+    if (owner < 0) return null;
+    path.push({ base, owner, generation: Atomics.load(w, base + Lock.Generation) });
+    if (owner === me) return path;
+    const next = reg.waitingOf(owner);
+    if (next < 0) return null;
+    base = reg.lockBase(next);
+  }
+  return null;
+}
+
+function stable(reg: Registry, path: Edge[], me: number): boolean {
+  const w = reg.words;
+  for (let i = 0; i < path.length; i++) {
+    const edge = path[i];
+    if (Atomics.load(w, edge.base + Lock.Owner) - 1 !== edge.owner) return false;
+    if (Atomics.load(w, edge.base + Lock.Generation) !== edge.generation) return false;
+    if (edge.owner !== me && reg.waitingOf(edge.owner) !== reg.lockIndex(path[i + 1].base)) return false;
+  }
+  return true;
+}
+
+/**
+ * Throws a DeadlockError if waiting for the lock at `base` closes a cycle.
+ * `names` resolves lock indexes this thread knows to their names.
+ */
+export function checkDeadlock(reg: Registry, base: number, names: (index: number) => string): void {
+  const me = reg.slot;
+  const path = walk(reg, base, me);
+  if (path === null || !stable(reg, path, me)) return;
+  const cycle = path.map((edge, i) => ({
+    thread: i === 0 ? threadId : reg.threadOfSlot(path[i - 1].owner),
+    waitsFor: names(reg.lockIndex(edge.base)),
+    heldBy: reg.threadOfSlot(edge.owner),
+  }));
+  const story = path.length === 1
+    ? `thread ${threadId} waits for ${cycle[0].waitsFor}, which it already holds (a mutex is not re-entrant)`
+    : cycle.map((step) => `thread ${step.thread} waits for ${step.waitsFor} held by thread ${step.heldBy}`).join(', ');
+  throw new DeadlockError(
+    `Deadlock: ${story}. Take locks in one order everywhere, or release before waiting`,
+    { cycle },
+  );
+}

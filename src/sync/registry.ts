@@ -1,0 +1,143 @@
+/**
+ * The shared registry behind every lock: one SharedArrayBuffer per process,
+ * given to each ThreadPool worker, that holds each thread's slot (which lock it
+ * waits for) and each mutex's state, owner and generation. Because any thread
+ * can read who owns what and who waits for what, the thread about to wait can
+ * walk the wait-for graph and see the cycle its wait would close.
+ */
+import { isMainThread, threadId } from 'node:worker_threads';
+import { ErrorCodes, ForkJoinError } from '../errors.js';
+
+const MAX_THREADS = 1024;
+const MAX_LOCKS = 65_536;
+
+// Layout, in Int32 words.
+const HEADER = 4; // [0] next lock index, [1] layout version, [2..3] random identity
+const SLOT_WORDS = 2; // [threadId + 1 or 0 if free, lock index + 1 waited for or 0]
+const LOCK_WORDS = 4; // [state, owner slot + 1, generation, flags]
+const SLOTS_AT = HEADER;
+const LOCKS_AT = SLOTS_AT + MAX_THREADS * SLOT_WORDS;
+const WORDS = LOCKS_AT + MAX_LOCKS * LOCK_WORDS;
+const VERSION = 1;
+
+/** Offsets of a lock's words relative to its base. */
+export const Lock = Object.freeze({ State: 0, Owner: 1, Generation: 2, Flags: 3 });
+/** Lock flags. */
+export const LockFlag = Object.freeze({ OwnerDied: 1 });
+
+export class Registry {
+  readonly buffer: SharedArrayBuffer;
+  readonly words: Int32Array;
+  #slot = -1;
+
+  constructor(buffer: SharedArrayBuffer) {
+    this.buffer = buffer;
+    this.words = new Int32Array(buffer);
+  }
+
+  /** A new lock's base offset in `words`. */
+  allocateLock(): number {
+    const index = Atomics.add(this.words, 0, 1);
+    if (index >= MAX_LOCKS) {
+      throw new ForkJoinError(ErrorCodes.SYNC_LIMIT, `A process can create at most ${MAX_LOCKS} mutexes; reuse them rather than making one per operation`);
+    }
+    return LOCKS_AT + index * LOCK_WORDS;
+  }
+
+  lockIndex(base: number): number {
+    return (base - LOCKS_AT) / LOCK_WORDS;
+  }
+
+  lockBase(index: number): number {
+    return LOCKS_AT + index * LOCK_WORDS;
+  }
+
+  /** This thread's slot index, claimed on first use. */
+  get slot(): number {
+    if (this.#slot >= 0) return this.#slot;
+    const w = this.words;
+    for (let i = 0; i < MAX_THREADS; i++) {
+      const at = SLOTS_AT + i * SLOT_WORDS;
+      if (Atomics.load(w, at) === threadId + 1) return (this.#slot = i);
+      if (Atomics.compareExchange(w, at, 0, threadId + 1) === 0) {
+        Atomics.store(w, at + 1, 0);
+        return (this.#slot = i);
+      }
+    }
+    throw new ForkJoinError(ErrorCodes.SYNC_LIMIT, `At most ${MAX_THREADS} threads can use forkjoin's locks at once`);
+  }
+
+  threadOfSlot(slot: number): number {
+    return Atomics.load(this.words, SLOTS_AT + slot * SLOT_WORDS) - 1;
+  }
+
+  /** Publishes that this thread waits for the lock at `base` (or nothing, with -1). */
+  setWaiting(base: number): void {
+    Atomics.store(this.words, SLOTS_AT + this.slot * SLOT_WORDS + 1, base < 0 ? 0 : this.lockIndex(base) + 1);
+  }
+
+  waitingOf(slot: number): number {
+    return Atomics.load(this.words, SLOTS_AT + slot * SLOT_WORDS + 1) - 1;
+  }
+
+  /**
+   * Called in the main thread when a worker thread ends: its slot is freed, and
+   * every lock it held is released with the OwnerDied flag, waking the waiters.
+   */
+  threadExited(exitedThreadId: number): void {
+    const w = this.words;
+    for (let i = 0; i < MAX_THREADS; i++) {
+      const at = SLOTS_AT + i * SLOT_WORDS;
+      if (Atomics.load(w, at) !== exitedThreadId + 1) continue;
+      const owner = i + 1;
+      const used = Math.min(Atomics.load(w, 0), MAX_LOCKS);
+      for (let lock = 0; lock < used; lock++) {
+        const base = LOCKS_AT + lock * LOCK_WORDS;
+        if (Atomics.load(w, base + Lock.Owner) !== owner) continue;
+        Atomics.or(w, base + Lock.Flags, LockFlag.OwnerDied);
+        Atomics.store(w, base + Lock.Owner, 0);
+        Atomics.store(w, base + Lock.State, 0);
+        Atomics.notify(w, base + Lock.State);
+      }
+      Atomics.store(w, at + 1, 0);
+      Atomics.store(w, at, 0);
+      return;
+    }
+  }
+}
+
+let current: Registry | null = null;
+
+/** The process-wide registry: made by the main thread, adopted by workers from their pool or the first lock they receive. */
+export function registry(): Registry {
+  if (current === null) {
+    if (!isMainThread) {
+      throw new ForkJoinError(ErrorCodes.SYNC_NO_REGISTRY, 'Create locks in the main thread (or in a ThreadPool task) and pass them to tasks as arguments');
+    }
+    current = new Registry(new SharedArrayBuffer(WORDS * 4));
+    Atomics.store(current.words, 1, VERSION);
+    // A received SharedArrayBuffer is a new object over the same memory: this tag tells them apart.
+    Atomics.store(current.words, 2, (Math.random() * 0x7fffffff) | 0);
+    Atomics.store(current.words, 3, (Math.random() * 0x7fffffff) | 0);
+  }
+  return current;
+}
+
+/** The registry if one exists in this thread, without creating it. */
+export function existingRegistry(): Registry | null {
+  return current;
+}
+
+/** Adopts the registry a worker received (its pool's, or one inside a lock). */
+export function adoptRegistry(buffer: SharedArrayBuffer): Registry {
+  if (current === null) {
+    current = new Registry(buffer);
+    return current;
+  }
+  const theirs = new Int32Array(buffer, 0, HEADER);
+  const ours = current.words;
+  if (Atomics.load(theirs, 2) !== Atomics.load(ours, 2) || Atomics.load(theirs, 3) !== Atomics.load(ours, 3)) {
+    throw new ForkJoinError(ErrorCodes.SYNC_NO_REGISTRY, 'Two different lock registries met in one thread; create locks in the main thread and pass them to tasks');
+  }
+  return current;
+}

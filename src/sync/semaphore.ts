@@ -1,0 +1,93 @@
+/** A counting semaphore shared by every thread it is passed to: at most `permits` holders at once. */
+import { InvalidValueError } from '../errors.js';
+import { integerOption } from '../options.js';
+import { assertMayBlock, deadline, timeoutError, waitAsync, waitSync, type WaitOptions } from './wait.js';
+import { Adopted, makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } from './wire.js';
+
+/** One permit: release() it, or let `using` release it at the end of the block. */
+export class Permit implements Disposable {
+  readonly #semaphore: Semaphore;
+  #held = true;
+
+  /** @internal */
+  constructor(semaphore: Semaphore) {
+    this.#semaphore = semaphore;
+  }
+
+  release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    this.#semaphore.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}
+
+/** Bounds how many threads (or async callers) use a resource at once. */
+export class Semaphore implements Shareable {
+  readonly #words: Int32Array;
+
+  constructor(permits: number);
+  constructor(permits: number | Adopted) {
+    markInUse();
+    if (permits instanceof Adopted) {
+      this.#words = new Int32Array(permits.record.buffer as SharedArrayBuffer);
+      return;
+    }
+    integerOption('new Semaphore()', 'permits', permits, 0, 0x7fffffff);
+    this.#words = new Int32Array(new SharedArrayBuffer(4));
+    this.#words[0] = permits;
+  }
+
+  /** Permits free now (a snapshot). */
+  get available(): number {
+    return Atomics.load(this.#words, 0);
+  }
+
+  /** Takes a permit if one is free; null otherwise. */
+  tryAcquire(): Permit | null {
+    const w = this.#words;
+    for (let seen = Atomics.load(w, 0); seen > 0; seen = Atomics.load(w, 0)) {
+      if (Atomics.compareExchange(w, 0, seen, seen - 1) === seen) return new Permit(this);
+    }
+    return null;
+  }
+
+  /** Waits for a permit without blocking the event loop. */
+  async acquire(options?: WaitOptions): Promise<Permit> {
+    const until = deadline('Semaphore.acquire()', options, false);
+    for (;;) {
+      const permit = this.tryAcquire();
+      if (permit !== null) return permit;
+      if (!(await waitAsync(this.#words, 0, 0, until))) throw timeoutError('Semaphore.acquire()', until.timeout);
+    }
+  }
+
+  /** Waits for a permit, blocking this worker thread (not allowed on the main thread). */
+  acquireSync(options?: Omit<WaitOptions, 'signal'>): Permit {
+    const first = this.tryAcquire();
+    if (first !== null) return first;
+    assertMayBlock('Semaphore.acquireSync()');
+    const until = deadline('Semaphore.acquireSync()', options, true);
+    for (;;) {
+      const permit = this.tryAcquire();
+      if (permit !== null) return permit;
+      if (!waitSync(this.#words, 0, 0, until)) throw timeoutError('Semaphore.acquireSync()', until.timeout);
+    }
+  }
+
+  /** Returns a permit (any thread may). */
+  release(count = 1): void {
+    if (!Number.isInteger(count) || count < 1) throw new InvalidValueError(`Semaphore.release(count): count must be a positive integer; received ${count}`);
+    Atomics.add(this.#words, 0, count);
+    Atomics.notify(this.#words, 0, count);
+  }
+
+  toRecord(): SyncRecord {
+    return makeRecord('Semaphore', { buffer: this.#words.buffer });
+  }
+}
+
+registerKind('Semaphore', Semaphore, (record) => new Semaphore(new Adopted(record) as unknown as number));

@@ -1,0 +1,81 @@
+/**
+ * Waiting on a word of shared memory: blocking (Atomics.wait, workers only) or
+ * async (Atomics.waitAsync, any thread, the event loop keeps running), with a
+ * deadline and an AbortSignal. Every primitive loops "check, then wait while the
+ * word still holds what was seen", so spurious wake-ups are harmless.
+ */
+import { isMainThread } from 'node:worker_threads';
+import { AbortError, ErrorCodes, ForkJoinError } from '../errors.js';
+import { durationOption, knownKeys, objectOption, signalOption } from '../options.js';
+
+export interface WaitOptions {
+  /**
+   * Milliseconds to wait before failing with FJ_LOCK_TIMEOUT.
+   * @default Infinity
+   */
+  timeout?: number;
+  /** Stops waiting (FJ_ABORTED); async waits only. */
+  signal?: AbortSignal;
+}
+
+export interface Deadline {
+  /** performance.now() by which to give up, or Infinity. */
+  at: number;
+  timeout: number;
+  signal: AbortSignal | undefined;
+}
+
+export function deadline(where: string, options: WaitOptions | undefined, blocking: boolean): Deadline {
+  const o = objectOption(where, options) as WaitOptions & Record<string, unknown>;
+  knownKeys(where, o, blocking ? ['timeout'] : ['timeout', 'signal']);
+  const timeout = o.timeout === undefined ? Number.POSITIVE_INFINITY : durationOption(where, 'timeout', o.timeout);
+  const signal = signalOption(where, o.signal);
+  if (signal?.aborted) throw new AbortError(`${where} was aborted`, { cause: signal.reason });
+  return { at: performance.now() + timeout, timeout, signal };
+}
+
+export function timeoutError(what: string, timeout: number): ForkJoinError {
+  return new ForkJoinError(ErrorCodes.LOCK_TIMEOUT, `${what} did not succeed within its timeout of ${timeout} ms`, { timeout });
+}
+
+/** Blocking waits would freeze the main thread's event loop: refuse them there. */
+export function assertMayBlock(where: string): void {
+  if (isMainThread) {
+    throw new ForkJoinError(ErrorCodes.SYNC_WOULD_BLOCK, `${where} blocks its thread, and the main thread must never block; use the async form (await) here, or call it inside a task`);
+  }
+}
+
+/** Blocks while words[index] === expected; false once the deadline passed. */
+export function waitSync(words: Int32Array, index: number, expected: number, until: Deadline): boolean {
+  const left = until.at - performance.now();
+  if (left <= 0) return false;
+  Atomics.wait(words, index, expected, left === Number.POSITIVE_INFINITY ? undefined : left);
+  return true;
+}
+
+/** Waits while words[index] === expected without blocking; false once the deadline passed. Rejects when aborted. */
+export async function waitAsync(words: Int32Array, index: number, expected: number, until: Deadline): Promise<boolean> {
+  const left = until.at - performance.now();
+  if (left <= 0) return false;
+  const result = Atomics.waitAsync(words, index, expected, left === Number.POSITIVE_INFINITY ? undefined : left);
+  if (!result.async) return true;
+  const signal = until.signal;
+  if (signal === undefined) {
+    await result.value;
+    return true;
+  }
+  let onAbort: (() => void) | null = null;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      reject(new AbortError('The wait was aborted', { cause: signal.reason }));
+      Atomics.notify(words, index); // wake the pending waitAsync; other waiters re-check and wait again
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([result.value, aborted]);
+  } finally {
+    if (onAbort !== null) signal.removeEventListener('abort', onAbort);
+  }
+  return true;
+}

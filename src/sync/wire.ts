@@ -1,0 +1,100 @@
+/**
+ * How a lock crosses to a worker: before sending, the caller replaces each
+ * primitive found in a task's arguments (alone or inside plain objects and
+ * arrays) by a record of its shared memory; the worker turns each record back
+ * into a working instance of the same primitive. Only programs that created a
+ * primitive pay for the walk.
+ */
+
+const kRecord = '__forkjoinSync';
+const MAX_NODES = 10_000;
+
+export interface SyncRecord {
+  [kRecord]: string;
+  [key: string]: unknown;
+}
+
+/** Implemented by every primitive: the record that stands for it on the wire. */
+export interface Shareable {
+  toRecord(): SyncRecord;
+}
+
+const revivers = new Map<string, (record: SyncRecord) => unknown>();
+const shareables = new Set<Function>();
+let inUse = false;
+
+/** Passed to a primitive's constructor to rebuild it around shared memory it received. */
+export class Adopted {
+  constructor(readonly record: SyncRecord) {}
+}
+
+/** Registers a primitive class and how to revive it. */
+export function registerKind(kind: string, cls: Function, revive: (record: SyncRecord) => unknown): void {
+  revivers.set(kind, revive);
+  shareables.add(cls);
+}
+
+/** Called by each primitive's constructor: from now on, arguments are searched for primitives. */
+export function markInUse(): void {
+  inUse = true;
+}
+
+export function makeRecord(kind: string, fields: Record<string, unknown>): SyncRecord {
+  return { [kRecord]: kind, ...fields };
+}
+
+function isShareable(value: object): value is Shareable {
+  return shareables.has(value.constructor);
+}
+
+function isPlain(value: object): boolean {
+  if (Array.isArray(value)) return true;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** `args` with every primitive replaced by its record, or `args` itself when it holds none. */
+export function encodeSync(args: unknown[]): unknown[] {
+  if (!inUse) return args;
+  const budget = { nodes: 0 };
+  return encode(args, budget, 0) as unknown[];
+}
+
+function encode(value: unknown, budget: { nodes: number }, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (++budget.nodes > MAX_NODES || depth > 16) return value;
+  if (isShareable(value)) return value.toRecord();
+  if (!isPlain(value)) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const item = encode(value[i], budget, depth + 1);
+      if (item !== value[i]) (out ??= value.slice())[i] = item;
+    }
+    return out ?? value;
+  }
+  let out: Record<string, unknown> | null = null;
+  for (const key of Object.keys(value)) {
+    const item = (value as Record<string, unknown>)[key];
+    const encoded = encode(item, budget, depth + 1);
+    if (encoded !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = encoded;
+  }
+  return out ?? value;
+}
+
+/** Turns records back into primitives, in place (the arguments are this thread's own copy). */
+export function decodeSync(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null || depth > 16) return value;
+  const kind = (value as Partial<SyncRecord>)[kRecord];
+  if (typeof kind === 'string') {
+    const revive = revivers.get(kind);
+    return revive === undefined ? value : revive(value as SyncRecord);
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = decodeSync(value[i], depth + 1);
+  } else if (isPlain(value)) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = decodeSync(record[key], depth + 1);
+  }
+  return value;
+}
