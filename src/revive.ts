@@ -11,7 +11,10 @@ import { fromWire, wireMessage, type WireValue } from './wire-error.js';
 export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<string, unknown> = {}): Error {
   const original = fromWire(wire);
   if (isForkJoinError(original) && original.code !== ErrorCodes.TASK_FAILED) {
-    const err = new ForkJoinError(original.code, original.message, { cause: (original as { cause?: unknown }).cause, task: spec.label, ...extras });
+    // forkjoin's own error raised in the worker: same code, message and facts (path, cycle, timeout, ...).
+    const { code: _code, ...facts } = original as unknown as Record<string, unknown>;
+    const cause = (original as { cause?: unknown }).cause;
+    const err = new ForkJoinError(original.code, original.message, { ...facts, cause, task: spec.label, ...extras });
     if (wire.error && wire.stack !== undefined) err.stack = `${err.name} [${err.code}]: ${err.message}\n${framesOf(wire.stack)}`;
     return err;
   }

@@ -53,29 +53,37 @@ export function waitSync(words: Int32Array, index: number, expected: number, unt
   return true;
 }
 
-/** Waits while words[index] === expected without blocking; false once the deadline passed. Rejects when aborted. */
+/**
+ * Waits while words[index] === expected without blocking; false once the deadline
+ * passed, rejects when aborted. The deadline is our own timer, which wakes the wait
+ * with Atomics.notify: a waitAsync timeout is a delayed V8 task that Node does not
+ * run before exiting, and the timer also keeps the process alive until then.
+ * (Other waiters on the word wake too, re-check, and wait again.)
+ */
 export async function waitAsync(words: Int32Array, index: number, expected: number, until: Deadline): Promise<boolean> {
   const left = until.at - performance.now();
   if (left <= 0) return false;
-  const result = Atomics.waitAsync(words, index, expected, left === Number.POSITIVE_INFINITY ? undefined : left);
+  const result = Atomics.waitAsync(words, index, expected);
   if (!result.async) return true;
+  let timedOut = false;
+  const timer = left === Number.POSITIVE_INFINITY ? null : setTimeout(() => {
+    timedOut = true;
+    Atomics.notify(words, index);
+  }, left);
   const signal = until.signal;
-  if (signal === undefined) {
-    await result.value;
-    return true;
-  }
   let onAbort: (() => void) | null = null;
-  const aborted = new Promise<never>((_, reject) => {
+  const aborted = signal === undefined ? null : new Promise<never>((_, reject) => {
     onAbort = () => {
       reject(new AbortError('The wait was aborted', { cause: signal.reason }));
-      Atomics.notify(words, index); // wake the pending waitAsync; other waiters re-check and wait again
+      Atomics.notify(words, index);
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    await Promise.race([result.value, aborted]);
+    await (aborted === null ? result.value : Promise.race([result.value, aborted]));
   } finally {
-    if (onAbort !== null) signal.removeEventListener('abort', onAbort);
+    if (timer !== null) clearTimeout(timer);
+    if (onAbort !== null) signal?.removeEventListener('abort', onAbort);
   }
-  return true;
+  return !timedOut || performance.now() < until.at;
 }

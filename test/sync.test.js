@@ -1,0 +1,235 @@
+// Coordination between threads: every primitive on real worker threads, the deadlock detector, owner death.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  AtomicCounter, Barrier, ErrorCodes, Latch, Mutex, ProcessPool, Semaphore, ThreadPool, isForkJoinError, taskModule,
+} from 'forkjoin';
+
+const sync = taskModule(new URL('./fixtures/sync-tasks.js', import.meta.url));
+
+function pool(t, options = {}) {
+  const p = new ThreadPool({ workers: 4, ...options });
+  t.after(() => p.terminate());
+  return p;
+}
+
+const hasCode = (code) => (err) => isForkJoinError(err, code);
+
+test('a primitive passed alone or nested in objects and arrays arrives as a working instance', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const kinds = await p.run(sync.kinds, [new Semaphore(1), { inside: { mutex: new Mutex() }, list: [new AtomicCounter()] }]);
+  assert.deepEqual(kinds, ['Semaphore', 'Mutex', 'AtomicCounter']);
+});
+
+test('a mutex keeps read-modify-write updates from being lost across threads', async (t) => {
+  const p = pool(t);
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  const mutex = new Mutex();
+  const start = new Barrier(4);
+  await Promise.all([0, 1, 2, 3].map(() => p.run(sync.lockedIncrements, [cell, mutex, start, 5_000])));
+  assert.equal(cell[0], 20_000);
+  assert.equal(mutex.locked, false);
+});
+
+test('an AtomicCounter never loses an increment', async (t) => {
+  const p = pool(t);
+  const counter = new AtomicCounter(5);
+  await Promise.all([0, 1, 2, 3].map(() => p.run(sync.counterIncrements, [counter, 10_000])));
+  assert.equal(counter.get(), 40_005);
+  assert.equal(counter.compareAndSet(40_005, 1), true);
+  assert.equal(counter.compareAndSet(40_005, 2), false);
+  assert.equal(counter.add(-3), -2);
+});
+
+test('tryLock returns null while another thread holds the mutex', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = new Mutex();
+  const held = new Latch(1);
+  const release = new Latch(1);
+  const holder = p.run(sync.holdUntil, [mutex, held, release]);
+  await held.wait();
+  assert.equal(mutex.tryLock(), null);
+  release.countDown();
+  await holder;
+  const lock = mutex.tryLock();
+  assert.notEqual(lock, null);
+  lock.release();
+});
+
+test('the main thread waits for a lock without blocking its event loop', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = new Mutex();
+  const held = new Latch(1);
+  const release = new Latch(1);
+  const holder = p.run(sync.holdUntil, [mutex, held, release]);
+  await held.wait();
+  const waiting = mutex.lock();
+  // The event loop still runs while the lock is held elsewhere: this timer fires and lets the holder go.
+  await new Promise((resolve) => setImmediate(resolve));
+  release.countDown();
+  const lock = await waiting;
+  assert.equal(mutex.locked, true);
+  lock[Symbol.dispose]();
+  assert.equal(mutex.locked, false);
+  await holder;
+});
+
+test('lock({ timeout }) fails with FJ_LOCK_TIMEOUT when the lock stays held', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = new Mutex();
+  const held = new Latch(1);
+  const release = new Latch(1);
+  const holder = p.run(sync.holdUntil, [mutex, held, release]);
+  await held.wait();
+  await assert.rejects(mutex.lock({ timeout: 20 }), hasCode(ErrorCodes.LOCK_TIMEOUT));
+  release.countDown();
+  await holder;
+});
+
+test('lock({ signal }) stops waiting with FJ_ABORTED when the signal aborts', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = new Mutex();
+  const held = new Latch(1);
+  const release = new Latch(1);
+  const holder = p.run(sync.holdUntil, [mutex, held, release]);
+  await held.wait();
+  const controller = new AbortController();
+  const waiting = mutex.lock({ signal: controller.signal });
+  controller.abort(new Error('stop'));
+  await assert.rejects(waiting, hasCode(ErrorCodes.ABORTED));
+  release.countDown();
+  await holder;
+});
+
+test('blocking waits are refused on the main thread', () => {
+  const mutex = new Mutex();
+  const held = mutex.tryLock();
+  assert.throws(() => mutex.lockSync(), hasCode(ErrorCodes.SYNC_WOULD_BLOCK));
+  held.release();
+  assert.throws(() => new Latch(1).waitSync(), hasCode(ErrorCodes.SYNC_WOULD_BLOCK));
+});
+
+test('unlock by a thread that does not hold the mutex fails with FJ_LOCK_NOT_OWNER', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = new Mutex();
+  const held = mutex.tryLock();
+  await assert.rejects(p.run(sync.unlockWithoutHolding, [mutex]), hasCode(ErrorCodes.LOCK_NOT_OWNER));
+  assert.equal(mutex.locked, true);
+  held.release();
+});
+
+test('two threads taking two locks in opposite order get a DeadlockError instead of a hang', async (t) => {
+  const p = pool(t, { workers: 2 });
+  const x = new Mutex({ name: 'X' });
+  const y = new Mutex({ name: 'Y' });
+  const bothHold = new Barrier(2);
+  const outcomes = await Promise.allSettled([p.run(sync.takeTwo, [x, y, bothHold]), p.run(sync.takeTwo, [y, x, bothHold])]);
+  const failed = outcomes.filter((o) => o.status === 'rejected');
+  assert.equal(failed.length, 1, 'exactly one wait closes the cycle');
+  const err = failed[0].reason;
+  assert.ok(isForkJoinError(err, ErrorCodes.DEADLOCK));
+  assert.match(err.message, /\bX\b/);
+  assert.match(err.message, /\bY\b/);
+  assert.equal(err.cycle.length, 2);
+  assert.deepEqual(outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value), ['finished']);
+});
+
+test('a cycle of three threads is detected', async (t) => {
+  const p = pool(t, { workers: 3 });
+  const [a, b, c] = [new Mutex({ name: 'A' }), new Mutex({ name: 'B' }), new Mutex({ name: 'C' })];
+  const allHold = new Barrier(3);
+  const outcomes = await Promise.allSettled([
+    p.run(sync.takeTwo, [a, b, allHold]), p.run(sync.takeTwo, [b, c, allHold]), p.run(sync.takeTwo, [c, a, allHold]),
+  ]);
+  const failed = outcomes.filter((o) => o.status === 'rejected');
+  assert.ok(failed.length >= 1);
+  for (const o of failed) assert.ok(isForkJoinError(o.reason, ErrorCodes.DEADLOCK));
+  assert.equal(failed[0].reason.cycle.length, 3);
+});
+
+test('locking a mutex the thread already holds is reported as a deadlock', async (t) => {
+  const p = pool(t, { workers: 1 });
+  await assert.rejects(p.run(sync.relock, [new Mutex({ name: 'again' })]), hasCode(ErrorCodes.DEADLOCK));
+});
+
+test('heavy contention over locks taken in one order never reports a deadlock', async (t) => {
+  const p = pool(t, { workers: 4 });
+  const locks = [new Mutex(), new Mutex(), new Mutex()];
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  await Promise.all([0, 1, 2, 3].map(() => p.run(sync.inOrder, [locks, cell, 100_000])));
+  assert.equal(cell[0], 400_000);
+});
+
+test('a lock held by a worker that dies is released, and its next owner is told', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = new Mutex();
+  await assert.rejects(p.run(sync.lockAndDie, [mutex]), hasCode(ErrorCodes.WORKER_EXITED));
+  const lock = await mutex.lock({ timeout: 30_000 });
+  assert.equal(lock.ownerDied, true);
+  lock.release();
+  const again = await mutex.lock();
+  assert.equal(again.ownerDied, false);
+  again.release();
+});
+
+test('a semaphore bounds how many tasks hold a permit at once', async (t) => {
+  const p = pool(t, { workers: 4, concurrentTasksPerWorker: 2 });
+  const semaphore = new Semaphore(2);
+  const inside = new AtomicCounter();
+  const most = new AtomicCounter();
+  await Promise.all(Array.from({ length: 12 }, (_, i) => p.run(sync.withPermit, [semaphore, inside, most, i % 2 === 0 && false])));
+  assert.equal(most.get(), 2);
+  assert.equal(semaphore.available, 2);
+});
+
+test('a semaphore acquired with acquireSync in workers bounds them too', async (t) => {
+  const p = pool(t, { workers: 4 });
+  const semaphore = new Semaphore(1);
+  const inside = new AtomicCounter();
+  const most = new AtomicCounter();
+  await Promise.all(Array.from({ length: 8 }, () => p.run(sync.withPermit, [semaphore, inside, most, true])));
+  assert.equal(most.get(), 1);
+});
+
+test('a semaphore acquire times out with FJ_LOCK_TIMEOUT when no permit comes back', async () => {
+  const semaphore = new Semaphore(1);
+  const permit = semaphore.tryAcquire();
+  await assert.rejects(semaphore.acquire({ timeout: 10 }), hasCode(ErrorCodes.LOCK_TIMEOUT));
+  permit[Symbol.dispose]();
+  assert.equal(semaphore.available, 1);
+});
+
+test('a barrier releases its parties together, round after round, with one leader each round', async (t) => {
+  const p = pool(t, { workers: 3 });
+  const barrier = new Barrier(3);
+  const leaders = new AtomicCounter();
+  await Promise.all([0, 1, 2].map(() => p.run(sync.barrierRounds, [barrier, leaders, 50])));
+  assert.equal(leaders.get(), 50);
+  assert.equal(barrier.waiting, 0);
+});
+
+test('a barrier wait that times out withdraws, leaving the barrier usable', async (t) => {
+  const barrier = new Barrier(2);
+  await assert.rejects(barrier.wait({ timeout: 10 }), hasCode(ErrorCodes.LOCK_TIMEOUT));
+  assert.equal(barrier.waiting, 0);
+  const p = pool(t, { workers: 1 });
+  const leaders = new AtomicCounter();
+  await Promise.all([barrier.wait(), p.run(sync.barrierRounds, [barrier, leaders, 1])]);
+});
+
+test('a latch releases its waiters once counted down to zero', async (t) => {
+  const p = pool(t, { workers: 4 });
+  const latch = new Latch(3);
+  const blocked = p.run(sync.awaitLatch, [latch]);
+  const waiting = latch.wait();
+  await Promise.all([0, 1, 2].map(() => p.run(sync.countDown, [latch])));
+  await waiting;
+  assert.equal(await blocked, 'released');
+  assert.equal(latch.count, 0);
+});
+
+test('a ProcessPool refuses primitives: processes share no memory', async (t) => {
+  const p = new ProcessPool({ workers: 1 });
+  t.after(() => p.terminate());
+  await assert.rejects(p.run(sync.kinds, [new Mutex(), { inside: {}, list: [] }]), hasCode(ErrorCodes.ARG_NOT_CLONEABLE));
+});
