@@ -2,8 +2,10 @@
  * Deadlock detection over the shared wait-for graph. The thread about to wait
  * has already published its wait; it follows "lock -> owner -> lock that owner
  * waits for -> ..." and, if the walk comes back to itself, re-reads every edge
- * (owners and generations) to confirm the cycle is stable before reporting it:
- * a real deadlock never changes, a stale read always does.
+ * to confirm the cycle still stands before reporting it: a real deadlock never
+ * changes, while a walk made of stale reads does not survive the second read.
+ * Waits are per thread: exact for blocking waits; a thread with several async
+ * waits at once is seen as waiting for its latest.
  */
 import { threadId } from 'node:worker_threads';
 import { DeadlockError } from '../errors.js';
@@ -12,7 +14,6 @@ import { Lock, type Registry } from './registry.js';
 interface Edge {
   base: number;
   owner: number; // slot
-  generation: number;
 }
 
 function walk(reg: Registry, start: number, me: number): Edge[] | null {
@@ -22,7 +23,7 @@ function walk(reg: Registry, start: number, me: number): Edge[] | null {
   for (let hops = 0; hops < 1024; hops++) {
     const owner = Atomics.load(w, base + Lock.Owner) - 1;
     if (owner < 0) return null;
-    path.push({ base, owner, generation: Atomics.load(w, base + Lock.Generation) });
+    path.push({ base, owner });
     if (owner === me) return path;
     const next = reg.waitingOf(owner);
     if (next < 0) return null;
@@ -36,7 +37,6 @@ function stable(reg: Registry, path: Edge[], me: number): boolean {
   for (let i = 0; i < path.length; i++) {
     const edge = path[i];
     if (Atomics.load(w, edge.base + Lock.Owner) - 1 !== edge.owner) return false;
-    if (Atomics.load(w, edge.base + Lock.Generation) !== edge.generation) return false;
     if (edge.owner !== me && reg.waitingOf(edge.owner) !== reg.lockIndex(path[i + 1].base)) return false;
   }
   return true;

@@ -14,16 +14,23 @@ const MAX_LOCKS = 65_536;
 // Layout, in Int32 words.
 const HEADER = 4; // [0] next lock index, [1] layout version, [2..3] random identity
 const SLOT_WORDS = 2; // [threadId + 1 or 0 if free, lock index + 1 waited for or 0]
-const LOCK_WORDS = 4; // [state, owner slot + 1, generation, flags]
+const LOCK_WORDS = 2; // [state, owner slot + 1]
 const SLOTS_AT = HEADER;
 const LOCKS_AT = SLOTS_AT + MAX_THREADS * SLOT_WORDS;
 const WORDS = LOCKS_AT + MAX_LOCKS * LOCK_WORDS;
 const VERSION = 1;
 
 /** Offsets of a lock's words relative to its base. */
-export const Lock = Object.freeze({ State: 0, Owner: 1, Generation: 2, Flags: 3 });
-/** Lock flags. */
-export const LockFlag = Object.freeze({ OwnerDied: 1 });
+export const Lock = Object.freeze({ State: 0, Owner: 1 });
+/** A lock's state word. */
+export const LockState = Object.freeze({
+  Free: 0,
+  Held: 1,
+  /** Held, and some thread may be waiting: unlock must wake one. */
+  Contended: 2,
+  /** Free because its owner died holding it: the next owner is told. */
+  OwnerDied: 3,
+});
 
 export class Registry {
   readonly buffer: SharedArrayBuffer;
@@ -52,7 +59,7 @@ export class Registry {
     return LOCKS_AT + index * LOCK_WORDS;
   }
 
-  /** This thread's slot index, claimed on first use. */
+  /** This thread's slot index, claimed on first use; a lock's Owner word holds slot + 1. */
   get slot(): number {
     if (this.#slot >= 0) return this.#slot;
     const w = this.words;
@@ -94,9 +101,8 @@ export class Registry {
       for (let lock = 0; lock < used; lock++) {
         const base = LOCKS_AT + lock * LOCK_WORDS;
         if (Atomics.load(w, base + Lock.Owner) !== owner) continue;
-        Atomics.or(w, base + Lock.Flags, LockFlag.OwnerDied);
         Atomics.store(w, base + Lock.Owner, 0);
-        Atomics.store(w, base + Lock.State, 0);
+        Atomics.store(w, base + Lock.State, LockState.OwnerDied);
         Atomics.notify(w, base + Lock.State);
       }
       Atomics.store(w, at + 1, 0);
