@@ -69,6 +69,10 @@ export class LocalExecutor extends BaseExecutor {
   #failed = 0;
   #busyMs = 0;
   #closing = false;
+  #terminated = false;
+  /** Maps started before close(): they may still queue chunks, and close() waits for them. */
+  #openMaps = 0;
+  readonly #mapsDone = new IdleWaiters();
   readonly #idleWaiters = new IdleWaiters();
 
   constructor(options?: LocalExecutorOptions) {
@@ -96,7 +100,7 @@ export class LocalExecutor extends BaseExecutor {
     return job;
   }
 
-  #enqueue(method: string, task: Task, args: unknown, options: CallOptions | undefined, settle: Entry['settle'], onRunning: Entry['onRunning']): Entry {
+  #enqueue(method: string, task: Task, args: unknown, options: CallOptions | undefined, settle: Entry['settle'], onRunning: Entry['onRunning'], admitted = false): Entry {
     const where = `LocalExecutor.${method}`;
     const spec = toTaskSpec(task);
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments; received ${typeof args}`);
@@ -110,7 +114,8 @@ export class LocalExecutor extends BaseExecutor {
       submitted: performance.now(),
       timer: null,
     };
-    if (this.#closing) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks'));
+    if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated'));
+    else if (this.#closing && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks'));
     else if (this.#queued >= this.#maxQueue) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));
     else if (entry.signal?.aborted) this.#finish(entry, false, new AbortError('The task was aborted', { cause: entry.signal.reason }));
     else {
@@ -190,10 +195,21 @@ export class LocalExecutor extends BaseExecutor {
     return {
       parallelism: this.#concurrency,
       chunksPayOff: false,
+      openMap: () => {
+        if (this.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks');
+        this.#openMaps++;
+        let open = true;
+        return () => {
+          if (!open) return;
+          open = false;
+          this.#openMaps--;
+          this.#mapsDone.check(this.#openMaps === 0);
+        };
+      },
       runChunk: (spec, items, flags, chunk) => new Promise<ChunkResult>((resolve, reject) => {
         const task = chunkTask(chunk.task, spec, flags);
         this.#enqueue('map', task, [items], { signal: chunk.signal, timeout: chunk.timeout > 0 ? chunk.timeout : undefined },
-          (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), null);
+          (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), null, true);
       }),
     };
   }
@@ -214,11 +230,13 @@ export class LocalExecutor extends BaseExecutor {
       for (const entry of this.#queue.drain()) if (entry.state === 'queued') this.#finish(entry, false, error);
       this.#queued = 0;
     }
+    await this.#mapsDone.wait(this.#openMaps === 0);
     await this.onIdle();
   }
 
   async terminate(): Promise<void> {
     this.#closing = true;
+    this.#terminated = true;
     const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated before the task finished');
     for (const entry of this.#queue.drain()) if (entry.state === 'queued') this.#finish(entry, false, error);
     this.#queued = 0;

@@ -31,6 +31,11 @@ export interface ChunkRunner {
   readonly parallelism: number;
   /** Whether sending a task costs a message (pools), so that chunks pay off. */
   readonly chunksPayOff: boolean;
+  /**
+   * Registers a map starting now (throws FJ_EXECUTOR_CLOSED once the executor is
+   * closing): close() lets it finish. Call the returned function when it ends.
+   */
+  openMap(): () => void;
 }
 
 export interface MapPlan {
@@ -84,6 +89,7 @@ export function knownLength(inputs: unknown): number | undefined {
 /** Runs the whole map; resolves when every input has an outcome, rejects on the first failure. */
 export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan, sink: MapSink): Promise<void> {
   const source = openSource(inputs);
+  const closeMap = runner.openMap();
   const total = knownLength(inputs);
   const controller = new AbortController();
   const flags = TaskFlag.Chunk | (plan.spread ? TaskFlag.Spread : 0) | (plan.settle ? TaskFlag.Settle : 0);
@@ -203,6 +209,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   } catch (error) {
     fail(error);
   } finally {
+    closeMap();
     plan.signal?.removeEventListener('abort', onAbort);
     if (!exhausted) {
       try { await source.return?.(); } catch { /* the input's own cleanup failed; the map's outcome stands */ }

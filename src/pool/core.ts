@@ -50,6 +50,9 @@ export class PoolCore {
   #startFailures = 0;
   #closing = false;
   #terminated = false;
+  /** Maps started before close(): they may still submit chunks, and close() waits for them. */
+  #openMaps = 0;
+  readonly #mapsDone = new IdleWaiters();
   readonly #idleWaiters = new IdleWaiters();
 
   constructor(transport: Transport, options: NormalizedPoolOptions, name: string) {
@@ -71,11 +74,27 @@ export class PoolCore {
     return this.#closing;
   }
 
+  /**
+   * Registers a map that starts now; its chunks are accepted until the returned
+   * function is called, even after close(). Throws once the pool is closing.
+   */
+  openMap(): () => void {
+    if (this.#closing) throw closedError(this.#name, false);
+    this.#openMaps++;
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      this.#openMaps--;
+      this.#mapsDone.check(this.#openMaps === 0);
+    };
+  }
+
   /** Queues a call; `settle` is called exactly once, possibly synchronously. */
-  submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle): Call {
+  submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle, admitted = false): Call {
     const call = new Call(spec, this.#fnId(spec), args, options, settle);
-    if (this.#closing) {
-      this.#finish(call, false, closedError(this.#name, false));
+    if (this.#terminated || (this.#closing && !admitted)) {
+      this.#finish(call, false, this.#terminated ? terminatedError(this.#name) : closedError(this.#name, false));
     } else if (this.#queued >= this.#options.maxQueue) {
       this.#finish(call, false, queueFullError(this.#name, this.#options.maxQueue));
     } else if (options.signal?.aborted) {
@@ -402,6 +421,7 @@ export class PoolCore {
   }
 
   #idle(w: PoolWorker): void {
+    if (w.ending) return; // it stays referenced until its exit is seen
     if (w.referenced) {
       w.referenced = false;
       w.link.unref();
@@ -435,6 +455,7 @@ export class PoolCore {
     if (cancelPending) {
       this.#failQueued(closedError(this.#name, true));
     }
+    await this.#mapsDone.wait(this.#openMaps === 0);
     await this.onIdle();
     await this.#endAll(false);
   }

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { InvalidTypeError } from '../errors.js';
 import { durationOption, integerOption, knownKeys, objectOption } from '../options.js';
-import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../task.js';
+import { describeType, isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../task.js';
 
 export interface PoolOptions {
   /**
@@ -134,11 +134,11 @@ export function normalizePoolOptions(where: string, input: unknown): NormalizedP
 
 function envOption(where: string, env: unknown): Record<string, string | undefined> {
   if (typeof env !== 'object' || env === null || Array.isArray(env)) {
-    throw new InvalidTypeError(`${where}: the "env" option must be an object of strings; received ${typeof env}`);
+    throw new InvalidTypeError(`${where}: the "env" option must be an object of strings; received ${describeType(env)}`);
   }
   for (const [key, value] of Object.entries(env)) {
     if (value !== undefined && typeof value !== 'string') {
-      throw new InvalidTypeError(`${where}: the "env" option must hold strings; env.${key} is ${typeof value}`);
+      throw new InvalidTypeError(`${where}: the "env" option must hold strings; env.${key} is ${describeType(value)}`);
     }
   }
   return env as Record<string, string | undefined>;
@@ -157,5 +157,5 @@ function setupOption(where: string, setup: unknown): { spec: TaskSpec; args: unk
   if (typeof s === 'object' && s !== null && s.task !== undefined && (s.args === undefined || Array.isArray(s.args))) {
     return { spec: toTaskSpec(s.task), args: (s.args as unknown[] | undefined) ?? [] };
   }
-  throw new InvalidTypeError(`${where}: the "setup" option must be a task, or { task, args }; received ${typeof setup}`);
+  throw new InvalidTypeError(`${where}: the "setup" option must be a task, or { task, args }; received ${describeType(setup)}`);
 }

@@ -97,6 +97,7 @@ abstract class Pool extends BaseExecutor {
     this.#runner ??= {
       parallelism: core.parallelism,
       chunksPayOff: true,
+      openMap: () => core.openMap(),
       runChunk: (spec: TaskSpec, items: unknown[], flags: number, chunk) =>
         new Promise<ChunkResult>((resolve, reject) => {
           const timeout = chunk.timeout > 0 ? chunk.timeout : defaults.timeout;
@@ -112,7 +113,7 @@ abstract class Pool extends BaseExecutor {
           };
           const sent = ArrayBuffer.isView(items) ? [items] : encodeSync([items]);
           if (sent.length === 1 && sent[0] !== items) call.flags |= TaskFlag.Sync;
-          core.submit(spec, sent, call, (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)));
+          core.submit(spec, sent, call, (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), true);
         }),
     };
     return this.#runner;
