@@ -1,0 +1,474 @@
+// The Executor interface, proven the same way on ThreadPool, ProcessPool and LocalExecutor.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Job, isForkJoinError } from 'forkjoin';
+import { Executors, occupy, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
+import { touch } from './fixtures/sleep.js';
+
+const T = { timeout: 60_000 };
+const squares = (n) => Array.from({ length: n }, (_, i) => i * i);
+const code = (c) => (err) => {
+  assert.equal(err.code, c, `expected ${c}, got ${err.code}: ${err.message}`);
+  return true;
+};
+
+for (const E of Executors) {
+  describe(E.name, () => {
+    describe('run and submit', () => {
+      test('run resolves to the result of a task module export', T, async (t) => {
+        const exec = using(t, E.make());
+        assert.equal(await exec.run(tasks.square, [7]), 49);
+        assert.equal(await exec.run(tasks.add, [2, 3]), 5);
+      });
+
+      test('run resolves to the result of a self-contained inline function', T, async (t) => {
+        const exec = using(t, E.make());
+        assert.equal(await exec.run((a, b) => a * b + 1, [6, 7]), 43);
+      });
+
+      test('run awaits an async task and resolves to its value', T, async (t) => {
+        const exec = using(t, E.make());
+        assert.deepEqual(await exec.run(tasks.sleep, [1, { ok: true }]), { ok: true });
+      });
+
+      test('submit returns a Job with a unique numeric id that resolves to the result', T, async (t) => {
+        const exec = using(t, E.make());
+        const a = exec.submit(tasks.square, [3]);
+        const b = exec.submit(tasks.square, [4]);
+        assert.ok(a instanceof Job);
+        assert.equal(typeof a.id, 'number');
+        assert.notEqual(a.id, b.id);
+        assert.deepEqual([await a, await b], [9, 16]);
+        assert.equal(a.state, 'fulfilled');
+      });
+
+      test('a Job reports state running while its task runs, then fulfilled', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1, perWorker: 2 }));
+        const dir = tempDir(t);
+        const flag = join(dir, 'go');
+        const first = exec.submit(sleepy.waitForFile, [flag, 'first']);
+        const second = exec.submit(tasks.square, [5]);
+        assert.ok(['queued', 'running'].includes(first.state));
+        // Both run at once on the single worker; once the second is back, the first is known to run.
+        assert.equal(await second, 25);
+        assert.equal(first.state, 'running');
+        touch(flag);
+        assert.equal(await first, 'first');
+        assert.equal(first.state, 'fulfilled');
+      });
+
+      test('a failed Job is in state rejected', T, async (t) => {
+        const exec = using(t, E.make());
+        const job = exec.submit(tasks.fail, ['no']);
+        await assert.rejects(job, code('FJ_TASK_FAILED'));
+        assert.equal(job.state, 'rejected');
+      });
+
+      test('job.cancel() on a queued Job rejects it with FJ_ABORTED and leaves the running one alone', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1 }));
+        const { job: busy } = await occupy(t, exec, tempDir(t));
+        const job = exec.submit(tasks.square, [2]);
+        assert.equal(job.state, 'queued');
+        assert.equal(job.cancel(), true);
+        assert.equal(job.state, 'cancelled');
+        await assert.rejects(job, code('FJ_ABORTED'));
+        assert.equal(job.cancel(), false, 'a finished job cannot be cancelled again');
+        assert.equal(busy.state, 'running');
+      });
+
+      test('an aborted signal removes a queued task at once with FJ_ABORTED', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1 }));
+        const { job: busy } = await occupy(t, exec, tempDir(t));
+        const controller = new AbortController();
+        const job = exec.submit(tasks.square, [2], { signal: controller.signal });
+        assert.equal(job.state, 'queued');
+        controller.abort();
+        assert.equal(job.state, 'cancelled', 'removed synchronously, without waiting for the busy worker');
+        await assert.rejects(job, code('FJ_ABORTED'));
+        assert.equal(busy.state, 'running');
+      });
+
+      test('a task with an already aborted signal rejects with FJ_ABORTED', T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(tasks.square, [2], { signal: AbortSignal.abort() }), code('FJ_ABORTED'));
+      });
+    });
+
+    describe('map, starmap and imap', () => {
+      test('map returns every result in input order', T, async (t) => {
+        const exec = using(t, E.make());
+        const inputs = Array.from({ length: 200 }, (_, i) => i);
+        assert.deepEqual(await exec.map(tasks.square, inputs), squares(200));
+      });
+
+      test('map accepts an async iterable', T, async (t) => {
+        const exec = using(t, E.make());
+        async function* inputs() { for (let i = 0; i < 30; i++) yield i; }
+        assert.deepEqual(await exec.map(tasks.square, inputs()), squares(30));
+      });
+
+      test('map with a numeric chunksize returns every result in order', T, async (t) => {
+        const exec = using(t, E.make());
+        const inputs = Array.from({ length: 95 }, (_, i) => i);
+        assert.deepEqual(await exec.map(tasks.square, inputs, { chunksize: 10 }), squares(95));
+      });
+
+      test("map with chunksize 'auto' returns every result in order", T, async (t) => {
+        const exec = using(t, E.make());
+        const inputs = Array.from({ length: 5000 }, (_, i) => i);
+        assert.deepEqual(await exec.map(tasks.square, inputs, { chunksize: 'auto' }), squares(5000));
+      });
+
+      test('map keeps input order when a later input finishes first', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1, perWorker: 2 }));
+        const flag = join(tempDir(t), 'flag');
+        const results = await exec.map(sleepy.rendezvous, [{ wait: flag, value: 'a' }, { touch: flag, value: 'b' }], { chunksize: 1 });
+        assert.deepEqual(results, ['a', 'b']);
+      });
+
+      test('starmap spreads each input as the argument list', T, async (t) => {
+        const exec = using(t, E.make());
+        assert.deepEqual(await exec.starmap(tasks.add, [[1, 2], [3, 4], [5, 6]]), [3, 7, 11]);
+      });
+
+      test('map rejects with the first task error as FJ_TASK_FAILED', T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.map(tasks.squareEven, [0, 2, 4, 5, 6], { chunksize: 1 }), (err) => {
+          assert.equal(err.code, 'FJ_TASK_FAILED');
+          assert.equal(err.cause.name, 'ValidationError');
+          assert.ok(err.cause.message.includes('5'));
+          return true;
+        });
+      });
+
+      test('map with settle: true returns every outcome', T, async (t) => {
+        const exec = using(t, E.make());
+        const results = await exec.map(tasks.squareEven, [0, 1, 2, 3], { settle: true });
+        assert.equal(results.length, 4);
+        assert.deepEqual(results[0], { status: 'fulfilled', value: 0 });
+        assert.deepEqual(results[2], { status: 'fulfilled', value: 4 });
+        for (const i of [1, 3]) {
+          assert.equal(results[i].status, 'rejected');
+          assert.equal(results[i].reason.code, 'FJ_TASK_FAILED');
+          assert.equal(results[i].reason.cause.field, 'x');
+        }
+      });
+
+      test('imap yields results in input order by default, even when a later input finishes first', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1, perWorker: 2 }));
+        const flag = join(tempDir(t), 'flag');
+        const out = [];
+        for await (const value of exec.imap(sleepy.rendezvous, [{ wait: flag, value: 'a' }, { touch: flag, value: 'b' }], { chunksize: 1 })) {
+          out.push(value);
+        }
+        assert.deepEqual(out, ['a', 'b']);
+      });
+
+      test('imap with ordered: false yields results as they finish', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1, perWorker: 2 }));
+        const flag = join(tempDir(t), 'flag');
+        const out = [];
+        for await (const value of exec.imap(sleepy.rendezvous, [{ wait: flag, value: 'a' }, { touch: flag, value: 'b' }], { chunksize: 1, ordered: false })) {
+          out.push(value);
+        }
+        assert.deepEqual(out, ['b', 'a']);
+      });
+
+      test('imap with ordered: false yields every result once', T, async (t) => {
+        const exec = using(t, E.make());
+        const out = [];
+        for await (const value of exec.imap(tasks.square, Array.from({ length: 300 }, (_, i) => i), { ordered: false })) out.push(value);
+        assert.deepEqual(out.sort((a, b) => a - b), squares(300));
+      });
+
+      test('imap with settle: true yields every outcome in order', T, async (t) => {
+        const exec = using(t, E.make());
+        const out = [];
+        for await (const outcome of exec.imap(tasks.squareEven, [0, 1, 2], { settle: true })) out.push(outcome);
+        assert.deepEqual(out[0], { status: 'fulfilled', value: 0 });
+        assert.equal(out[1].status, 'rejected');
+        assert.equal(out[1].reason.code, 'FJ_TASK_FAILED');
+        assert.deepEqual(out[2], { status: 'fulfilled', value: 4 });
+      });
+
+      test('imap rejects the loop with the first task error', T, async (t) => {
+        const exec = using(t, E.make());
+        const out = [];
+        await assert.rejects(async () => {
+          for await (const value of exec.imap(tasks.squareEven, [0, 2, 3, 4], { chunksize: 1 })) out.push(value);
+        }, code('FJ_TASK_FAILED'));
+        assert.deepEqual(out, [0, 4].slice(0, out.length));
+      });
+
+      for (const chunksize of [4, 'auto']) {
+        test(`imap pulls an endless async generator lazily, a bounded number ahead of the consumer (chunksize ${chunksize})`, T, async (t) => {
+          const exec = using(t, E.make());
+          let pulled = 0;
+          let closed = false;
+          async function* naturals() {
+            try {
+              for (let i = 0; ; i++) {
+                pulled++;
+                yield i;
+              }
+            } finally {
+              closed = true;
+            }
+          }
+          const taken = [];
+          for await (const value of exec.imap(tasks.square, naturals(), { chunksize })) {
+            taken.push(value);
+            if (taken.length === 100) break;
+          }
+          const pulledWhenStopped = pulled;
+          assert.deepEqual(taken, squares(100));
+          assert.ok(closed, 'breaking out of the loop closes the generator');
+          // An eager reader would have pulled without limit while tasks ran; a bounded one stays close.
+          // 'auto' may pack thousands of tiny inputs into one chunk, so its bound is looser.
+          const bound = chunksize === 'auto' ? 100_000 : 100 + 200;
+          assert.ok(pulledWhenStopped <= bound, `pulled ${pulledWhenStopped} inputs to yield 100 results`);
+          // And nothing is pulled after the consumer stopped.
+          await exec.run(tasks.square, [1]);
+          assert.equal(pulled, pulledWhenStopped);
+        });
+      }
+
+      test('a progress listener sees every input finish', T, async (t) => {
+        const exec = using(t, E.make());
+        const events = [];
+        const inputs = Array.from({ length: 40 }, (_, i) => i);
+        await exec.map(tasks.square, inputs, { chunksize: 5, progress: (event) => events.push(event) });
+        assert.ok(events.length >= 1);
+        for (let i = 1; i < events.length; i++) assert.ok(events[i].done >= events[i - 1].done, 'done never goes back');
+        const last = events.at(-1);
+        assert.equal(last.done, 40);
+        assert.equal(last.total, 40);
+        assert.equal(last.failed, 0);
+        assert.equal(typeof last.rate, 'number');
+        assert.equal(typeof last.elapsedMs, 'number');
+      });
+
+      test('a progress listener counts failed inputs of a settled map', T, async (t) => {
+        const exec = using(t, E.make());
+        const events = [];
+        await exec.map(tasks.squareEven, [0, 1, 2, 3, 4], { settle: true, progress: (event) => events.push(event) });
+        const last = events.at(-1);
+        assert.equal(last.done, 5);
+        assert.equal(last.failed, 2);
+      });
+
+      test('an aborted signal rejects a running map with FJ_ABORTED', T, async (t) => {
+        const exec = using(t, E.make());
+        const controller = new AbortController();
+        const flag = join(tempDir(t), 'never');
+        const map = exec.map(sleepy.waitForFile, [flag, flag, flag], { signal: controller.signal, chunksize: 1 });
+        controller.abort();
+        try {
+          await assert.rejects(map, code('FJ_ABORTED'));
+        } finally {
+          touch(flag); // lets a LocalExecutor's waiting tasks end
+        }
+      });
+    });
+
+    describe('errors from tasks', () => {
+      test("a task's error rejects with a TaskError whose cause keeps name, message, code, own properties and stack", T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(tasks.failValidation, ['email']), (err) => {
+          assert.equal(err.code, 'FJ_TASK_FAILED');
+          assert.equal(err.name, 'TaskError');
+          assert.ok(isForkJoinError(err, 'FJ_TASK_FAILED'));
+          const cause = err.cause;
+          assert.ok(cause instanceof Error);
+          assert.equal(cause.name, 'ValidationError');
+          assert.equal(cause.message, 'bad email');
+          assert.equal(cause.code, 'E_VALIDATION');
+          assert.equal(cause.field, 'email');
+          assert.match(cause.stack, /failValidation/);
+          assert.match(cause.stack, /fixtures\/tasks\.js/);
+          return true;
+        });
+      });
+
+      test('a built-in error type thrown by a task is revived as that type with its own properties', T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(tasks.fail, ['out of range']), (err) => {
+          assert.equal(err.code, 'FJ_TASK_FAILED');
+          assert.ok(err.cause instanceof RangeError);
+          assert.equal(err.cause.message, 'out of range');
+          assert.equal(err.cause.code, 'E_CUSTOM');
+          assert.deepEqual(err.cause.detail, { n: 1 });
+          return true;
+        });
+      });
+
+      test('a missing export fails with FJ_TASK_NOT_EXPORTED listing the exports', T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(tasks.doesNotExist, [1]), (err) => {
+          assert.equal(err.code, 'FJ_TASK_NOT_EXPORTED');
+          for (const name of ['doesNotExist', 'square', 'add', 'whoami']) assert.ok(err.message.includes(name), `message names ${name}: ${err.message}`);
+          return true;
+        });
+      });
+
+      test('an export that is not a function fails with FJ_TASK_NOT_EXPORTED', T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(tasks.notAFunction, []), code('FJ_TASK_NOT_EXPORTED'));
+      });
+
+      test("a module that fails to load fails with FJ_MODULE_LOAD_FAILED and the loader's message", T, async (t) => {
+        const exec = using(t, E.make());
+        const { taskModule } = await import('forkjoin');
+        const broken = taskModule(new URL('./fixtures/broken.js', import.meta.url));
+        await assert.rejects(exec.run(broken.square, [2]), (err) => {
+          assert.equal(err.code, 'FJ_MODULE_LOAD_FAILED');
+          assert.ok(err.message.includes('broken-module-sentinel'), err.message);
+          return true;
+        });
+      });
+
+      test('a module that does not exist fails with FJ_MODULE_LOAD_FAILED naming it', T, async (t) => {
+        const exec = using(t, E.make());
+        const { taskModule } = await import('forkjoin');
+        const missing = taskModule(new URL('./fixtures/no-such-module.js', import.meta.url));
+        await assert.rejects(exec.run(missing.square, [2]), (err) => {
+          assert.equal(err.code, 'FJ_MODULE_LOAD_FAILED');
+          assert.ok(err.message.includes('no-such-module.js'), err.message);
+          return true;
+        });
+      });
+
+      test('the executor keeps running tasks after a task failed', T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(tasks.fail, ['x']), code('FJ_TASK_FAILED'));
+        assert.equal(await exec.run(tasks.square, [6]), 36);
+      });
+    });
+
+    describe('capacity and lifecycle', () => {
+      test('async tasks run concurrently up to the concurrency limit', T, async (t) => {
+        // Each call waits until three calls are running at once: they can only finish together.
+        const exec = using(t, E.make({ slots: 1, perWorker: 3 }));
+        const key = `barrier-${E.name}`;
+        const where = await Promise.all([0, 1, 2].map(() => exec.run(tasks.barrier, [key, 3])));
+        assert.equal(new Set(where).size, 1, 'all three ran in one worker');
+      });
+
+      test('maxQueue rejects a task beyond the queue with FJ_QUEUE_FULL', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1, maxQueue: 2 }));
+        const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => exec.run(tasks.sleep, [5, i]).then(
+          (value) => ({ value }),
+          (err) => ({ code: err.code }),
+        )));
+        const rejected = outcomes.filter((o) => 'code' in o);
+        assert.ok(rejected.length >= 1, 'at least one task was refused');
+        for (const o of rejected) assert.equal(o.code, 'FJ_QUEUE_FULL');
+        for (const [i, o] of outcomes.entries()) if ('value' in o) assert.equal(o.value, i);
+      });
+
+      test('stats() reports workers, queue, counts, utilisation and latency', T, async (t) => {
+        const exec = using(t, E.make());
+        await Promise.all([1, 2, 3].map((x) => exec.run(tasks.square, [x])));
+        await assert.rejects(exec.run(tasks.fail, ['x']), code('FJ_TASK_FAILED'));
+        const s = exec.stats();
+        assert.equal(s.done, 3);
+        assert.equal(s.failed, 1);
+        assert.equal(s.queued, 0);
+        assert.equal(s.running, 0);
+        assert.equal(s.workersReplaced, 0);
+        assert.ok(Number.isInteger(s.workers) && s.workers >= 1 && s.workers <= 2, `workers ${s.workers}`);
+        assert.ok(Number.isInteger(s.idleWorkers) && s.idleWorkers >= 0 && s.idleWorkers <= s.workers);
+        assert.ok(s.utilisation >= 0 && s.utilisation <= 1, `utilisation ${s.utilisation}`);
+        for (const key of ['mean', 'p50', 'p95', 'p99', 'max']) {
+          assert.equal(typeof s.latency[key], 'number');
+          assert.ok(s.latency[key] >= 0);
+        }
+        assert.ok(s.latency.p50 <= s.latency.max);
+        assert.ok(s.latency.max > 0);
+      });
+
+      test('stats() counts queued and running tasks', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1 }));
+        await occupy(t, exec, tempDir(t));
+        const waiting = exec.submit(tasks.square, [1]);
+        waiting.then(undefined, () => {});
+        const s = exec.stats();
+        assert.equal(s.running, 1);
+        assert.equal(s.queued, 1);
+      });
+
+      test('close() finishes queued work before it resolves', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1 }));
+        const jobs = [0, 1, 2, 3].map((i) => exec.submit(tasks.sleep, [5, i]));
+        await exec.close();
+        assert.deepEqual(jobs.map((j) => j.state), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+        assert.deepEqual(await Promise.all(jobs), [0, 1, 2, 3]);
+      });
+
+      test('close() called twice is safe', T, async (t) => {
+        const exec = using(t, E.make());
+        const job = exec.submit(tasks.square, [3]);
+        await Promise.all([exec.close(), exec.close()]);
+        await exec.close();
+        assert.equal(await job, 9);
+      });
+
+      test('a task submitted after close() fails with FJ_EXECUTOR_CLOSED', T, async (t) => {
+        const exec = using(t, E.make());
+        await exec.close();
+        await assert.rejects(exec.run(tasks.square, [3]), code('FJ_EXECUTOR_CLOSED'));
+      });
+
+      test('close({ cancelPending: true }) rejects queued tasks with FJ_EXECUTOR_CLOSED and lets the running one finish', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1 }));
+        const { job: running, release } = await occupy(t, exec, tempDir(t));
+        const queued = exec.submit(tasks.square, [2]);
+        queued.then(undefined, () => {});
+        const closing = exec.close({ cancelPending: true });
+        await assert.rejects(queued, code('FJ_EXECUTOR_CLOSED'));
+        release();
+        await closing;
+        assert.equal(await running, 'released');
+      });
+
+      test('[Symbol.asyncDispose]() closes the executor', T, async (t) => {
+        const exec = using(t, E.make());
+        assert.equal(await exec.run(tasks.square, [2]), 4);
+        await exec[Symbol.asyncDispose]();
+        await assert.rejects(exec.run(tasks.square, [3]), code('FJ_EXECUTOR_CLOSED'));
+      });
+
+      test('terminate() rejects queued tasks with FJ_EXECUTOR_TERMINATED', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1 }));
+        await occupy(t, exec, tempDir(t));
+        const queued = [exec.submit(tasks.square, [1]), exec.submit(tasks.square, [2])];
+        for (const job of queued) job.then(undefined, () => {});
+        await exec.terminate();
+        for (const job of queued) await assert.rejects(job, code('FJ_EXECUTOR_TERMINATED'));
+        await assert.rejects(exec.run(tasks.square, [3]), (err) => ['FJ_EXECUTOR_CLOSED', 'FJ_EXECUTOR_TERMINATED'].includes(err.code));
+      });
+
+      if (E.isPool) {
+        test('terminate() rejects the running task with FJ_EXECUTOR_TERMINATED', T, async (t) => {
+          const exec = using(t, E.make({ slots: 1 }));
+          const { job: running } = await occupy(t, exec, tempDir(t));
+          await exec.terminate();
+          await assert.rejects(running, code('FJ_EXECUTOR_TERMINATED'));
+        });
+      }
+    });
+  });
+}
+
+describe('LocalExecutor', () => {
+  test('a task that outlives its timeout rejects with FJ_TASK_TIMEOUT', T, async (t) => {
+    const exec = using(t, Executors.find((e) => e.name === 'LocalExecutor').make({ slots: 1 }));
+    const flag = join(tempDir(t), 'never');
+    try {
+      await assert.rejects(exec.run(sleepy.waitForFile, [flag, 'late'], { timeout: 50 }), code('FJ_TASK_TIMEOUT'));
+    } finally {
+      touch(flag); // the work itself cannot be interrupted in this thread: let it end
+    }
+  });
+});

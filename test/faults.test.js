@@ -1,0 +1,159 @@
+// Faults: a worker that exits, runs out of memory or outlives its timeout is
+// replaced; only its task fails (or is retried); aborting stops running work.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { isForkJoinError } from 'forkjoin';
+import { PoolKinds, crash, endless, filesAppear, tasks, tempDir, using } from './fixtures/helpers.js';
+
+const T = { timeout: 120_000 };
+const code = (c) => (err) => {
+  assert.equal(err.code, c, `expected ${c}, got ${err.code}: ${err.message}`);
+  return true;
+};
+
+for (const E of PoolKinds) {
+  describe(E.name, () => {
+    describe('a worker that exits', () => {
+      test('a task that calls process.exit fails with FJ_WORKER_EXITED', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(pool.run(crash.exit, [3]), (err) => {
+          assert.equal(err.code, 'FJ_WORKER_EXITED');
+          assert.ok(isForkJoinError(err, 'FJ_WORKER_EXITED'));
+          assert.equal(err.exitCode, 3);
+          return true;
+        });
+      });
+
+      test('every other task completes when a worker exits', T, async (t) => {
+        const pool = using(t, E.make({ slots: 2 }));
+        const before = [1, 2, 3].map((x) => pool.run(tasks.sleep, [5, x]));
+        const exiting = pool.run(crash.exit, [1]);
+        const after = [4, 5, 6].map((x) => pool.run(tasks.sleep, [5, x]));
+        await assert.rejects(exiting, code('FJ_WORKER_EXITED'));
+        assert.deepEqual(await Promise.all([...before, ...after]), [1, 2, 3, 4, 5, 6]);
+      });
+
+      test('the pool replaces the worker and counts it in stats().workersReplaced', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const first = await pool.run(tasks.whoami, []);
+        await assert.rejects(pool.run(crash.exit, [0]), code('FJ_WORKER_EXITED'));
+        const second = await pool.run(tasks.whoami, []);
+        assert.notEqual(second, first);
+        assert.equal(pool.stats().workersReplaced, 1);
+      });
+    });
+
+    describe('a worker that runs out of memory', () => {
+      test('a task that exhausts maxHeapMb fails with FJ_WORKER_OUT_OF_MEMORY', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, maxHeapMb: 32 }));
+        await assert.rejects(pool.run(crash.hog, []), code('FJ_WORKER_OUT_OF_MEMORY'));
+      });
+
+      test('the pool keeps working after a worker ran out of memory', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, maxHeapMb: 32 }));
+        await assert.rejects(pool.run(crash.hog, []), code('FJ_WORKER_OUT_OF_MEMORY'));
+        assert.equal(await pool.run(tasks.square, [12]), 144);
+      });
+    });
+
+    describe('timeouts', () => {
+      test('an endless loop with a call timeout fails with FJ_TASK_TIMEOUT', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(pool.run(endless.forever, [], { timeout: 200 }), (err) => {
+          assert.equal(err.code, 'FJ_TASK_TIMEOUT');
+          assert.ok(isForkJoinError(err, 'FJ_TASK_TIMEOUT'));
+          return true;
+        });
+      });
+
+      test('the pool keeps working after a task timed out', T, async (t) => {
+        // One worker: the next task can only run once the looping worker was replaced.
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(pool.run(endless.forever, [], { timeout: 200 }), code('FJ_TASK_TIMEOUT'));
+        assert.equal(await pool.run(tasks.square, [5]), 25);
+      });
+
+      test('the timeout pool option applies to every task', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, timeout: 200 }));
+        await assert.rejects(pool.run(endless.forever, []), code('FJ_TASK_TIMEOUT'));
+        assert.equal(await pool.run(tasks.square, [5]), 25);
+      });
+
+      test('a map whose task loops forever fails with FJ_TASK_TIMEOUT', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(pool.map(endless.forever, [1, 2], { timeout: 200 }), code('FJ_TASK_TIMEOUT'));
+      });
+    });
+
+    describe('retries', () => {
+      test('a task whose worker crashes runs again while retries allow, and succeeds', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, retries: 2 }));
+        const counter = join(tempDir(t), 'attempts');
+        assert.equal(await pool.run(crash.crashUntil, [counter, 2]), 3);
+        assert.equal(readFileSync(counter, 'utf8'), '3');
+      });
+
+      test('a task that crashes more often than retries allow fails with FJ_WORKER_EXITED after retries + 1 attempts', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, retries: 1 }));
+        const counter = join(tempDir(t), 'attempts');
+        await assert.rejects(pool.run(crash.crashUntil, [counter, 5]), code('FJ_WORKER_EXITED'));
+        assert.equal(readFileSync(counter, 'utf8'), '2');
+      });
+
+      test('without retries a crashed task is not run again', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const counter = join(tempDir(t), 'attempts');
+        await assert.rejects(pool.run(crash.crashUntil, [counter, 1]), code('FJ_WORKER_EXITED'));
+        assert.equal(readFileSync(counter, 'utf8'), '1');
+      });
+
+      test('the retries call option overrides the pool option', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const counter = join(tempDir(t), 'attempts');
+        assert.equal(await pool.run(crash.crashUntil, [counter, 1], { retries: 1 }), 2);
+      });
+
+      test('a task that throws is not retried', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, retries: 3 }));
+        await assert.rejects(pool.run(tasks.fail, ['plain error']), code('FJ_TASK_FAILED'));
+        assert.equal(pool.stats().workersReplaced, 0);
+      });
+    });
+
+    describe('aborting running work', () => {
+      test('an aborted signal stops a running endless loop with FJ_ABORTED', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const dir = tempDir(t);
+        const controller = new AbortController();
+        const job = pool.submit(endless.markThenForever, [dir], { signal: controller.signal });
+        await filesAppear(dir, 1);
+        controller.abort();
+        await assert.rejects(job, code('FJ_ABORTED'));
+        assert.equal(job.state, 'cancelled');
+      });
+
+      test('after an aborted endless loop a one-worker pool runs the next task, so the loop was stopped', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const dir = tempDir(t);
+        const controller = new AbortController();
+        const job = pool.submit(endless.markThenForever, [dir], { signal: controller.signal });
+        await filesAppear(dir, 1);
+        controller.abort();
+        await assert.rejects(job, code('FJ_ABORTED'));
+        assert.equal(await pool.run(tasks.square, [9]), 81);
+      });
+
+      test('job.cancel() stops a running endless loop with FJ_ABORTED', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const dir = tempDir(t);
+        const job = pool.submit(endless.markThenForever, [dir]);
+        await filesAppear(dir, 1);
+        assert.equal(job.cancel(), true);
+        await assert.rejects(job, code('FJ_ABORTED'));
+        assert.equal(await pool.run(tasks.square, [9]), 81);
+      });
+    });
+  });
+}

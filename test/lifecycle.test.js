@@ -1,0 +1,68 @@
+// Lifecycle, proven in child processes where nothing but the pool holds the
+// event loop: programs end by themselves after close() or terminate(), pending
+// work keeps them alive until it is done, and a ProcessPool leaves no orphans.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { PoolKinds, filesAppear, processGone, processesGone, runNode, settleWithin, tempDir } from './fixtures/helpers.js';
+
+const T = { timeout: 180_000 };
+const scenario = fileURLToPath(new URL('./fixtures/scenario.js', import.meta.url));
+const orphanParent = fileURLToPath(new URL('./fixtures/orphan-parent.js', import.meta.url));
+
+/** Scenario name in fixtures/scenario.js, and what finishing it with exit code 0 proves. */
+const scenarios = [
+  ['close', 'close() finishes the work submitted before it, then the process exits by itself with code 0'],
+  ['close-during-map', 'a map started before close() completes, then the process exits by itself with code 0'],
+  ['terminate', 'after terminate() resolves the process exits by itself with code 0'],
+  ['idle', 'an idle pool that was never closed lets the process exit with code 0'],
+  ['recycle', 'a pool recycling its workers (maxTasksPerWorker) completes every task, then the process exits with code 0'],
+  ['imap-break-then-close', 'close() after breaking out of an imap resolves, then the process exits with code 0'],
+  ['imap-break-then-terminate', 'terminate() after breaking out of an imap resolves, then the process exits with code 0'],
+  ['exit-in-task', 'after a worker exited the pool runs the next task, then the process exits with code 0'],
+  ['timeout', 'after a task timed out the pool runs the next task, then the process exits with code 0'],
+  ['abort-running', 'after a running task was aborted the pool runs the queued task, then the process exits with code 0'],
+];
+
+for (const E of PoolKinds) {
+  describe(`${E.name} in a program of its own`, () => {
+    for (const [name, proves] of scenarios) {
+      test(proves, T, async () => {
+        const result = await runNode([scenario, E.name, name]);
+        assert.match(result.stdout, /^done$/m, `the scenario did not finish (exit code ${result.code}${result.code === 13 ? ": a top-level await never settled and nothing held the event loop" : ""}); stderr:\n${result.stderr}`);
+        assert.equal(result.code, 0, result.stderr);
+        assert.equal(result.signal, null);
+      });
+    }
+  });
+}
+
+describe('ProcessPool orphans', () => {
+  test('ProcessPool children running endless loops exit when their parent is killed with SIGKILL', T, async (t) => {
+    const dir = tempDir(t);
+    const parent = spawn(process.execPath, [orphanParent, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    parent.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+    const exited = once(parent, 'exit');
+    let pids = [];
+    t.after(() => {
+      // Whatever happened, leave nothing running: the parent and the children it announced.
+      if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');
+      for (const pid of pids) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      }
+    });
+    // Each child names a file after its pid once its endless loop is about to start.
+    const names = await settleWithin(filesAppear(dir, 2), 60_000, 'the children announcing themselves');
+    pids = names.map(Number);
+    assert.equal(pids.length, 2);
+    for (const pid of pids) assert.equal(processGone(pid), false, `child ${pid} runs before its parent dies`);
+
+    parent.kill('SIGKILL');
+    const [, signal] = await exited;
+    assert.equal(signal, 'SIGKILL', stderr);
+    await processesGone(pids, 30_000);
+  });
+});

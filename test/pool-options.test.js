@@ -1,0 +1,170 @@
+// Pool options: validation at construction, setup, recycling, chunking, env and execArgv.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { LocalExecutor } from 'forkjoin';
+import { PoolKinds, tasks, using } from './fixtures/helpers.js';
+
+const T = { timeout: 60_000 };
+const code = (c) => (err) => {
+  assert.equal(err.code, c, `expected ${c}, got ${err.code}: ${err.message}`);
+  return true;
+};
+
+/** [options, error class, code, texts the message must contain (the option and the value)] */
+const invalid = [
+  [{ workers: 0 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['workers', '0']],
+  [{ workers: 1.5 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['workers', '1.5']],
+  [{ workers: 'two' }, TypeError, 'FJ_INVALID_ARG_TYPE', ['workers', 'two']],
+  [{ workers: 2, minWorkers: 3 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['minWorkers', '3']],
+  [{ idleTimeout: -1 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['idleTimeout', '-1']],
+  [{ maxTasksPerWorker: 0 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['maxTasksPerWorker', '0']],
+  [{ maxQueue: -1 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['maxQueue', '-1']],
+  [{ timeout: 0 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['timeout', '0']],
+  [{ timeout: '5s' }, TypeError, 'FJ_INVALID_ARG_TYPE', ['timeout', '5s']],
+  [{ maxHeapMb: 1 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['maxHeapMb', '1']],
+  [{ concurrentTasksPerWorker: 0 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['concurrentTasksPerWorker', '0']],
+  [{ retries: -1 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['retries', '-1']],
+  [{ env: 42 }, TypeError, 'FJ_INVALID_ARG_TYPE', ['env', '42']],
+  [{ env: { LEVEL: 3 } }, TypeError, 'FJ_INVALID_ARG_TYPE', ['env', 'LEVEL']],
+  [{ execArgv: '--inspect' }, TypeError, 'FJ_INVALID_ARG_TYPE', ['execArgv', '--inspect']],
+  [{ setup: 42 }, TypeError, 'FJ_INVALID_ARG_TYPE', ['setup', '42']],
+  [{ wrokers: 2 }, TypeError, 'FJ_INVALID_ARG_TYPE', ['wrokers']],
+];
+
+for (const E of PoolKinds) {
+  describe(E.name, () => {
+    describe('invalid options fail at construction', () => {
+      for (const [options, ErrorClass, errorCode, texts] of invalid) {
+        test(`new ${E.name}(${JSON.stringify(options)}) throws a ${ErrorClass.name} (${errorCode}) naming the option and the value`, () => {
+          const Pool = E.Ctor;
+          assert.throws(() => new Pool(options), (err) => {
+            assert.ok(err instanceof ErrorClass, `a ${ErrorClass.name}, got ${err?.constructor?.name}`);
+            assert.equal(err.code, errorCode);
+            for (const text of texts) assert.ok(err.message.includes(text), `the message names ${text}: ${err.message}`);
+            return true;
+          });
+        });
+      }
+
+      test(`new ${E.name}(5) throws a TypeError (FJ_INVALID_ARG_TYPE)`, () => {
+        const Pool = E.Ctor;
+        assert.throws(() => new Pool(5), (err) => err instanceof TypeError && err.code === 'FJ_INVALID_ARG_TYPE');
+      });
+    });
+
+    describe('invalid calls', () => {
+      test('args that are not an array fail with FJ_INVALID_ARG_TYPE', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(async () => pool.run(tasks.square, 3), (err) => err instanceof TypeError && err.code === 'FJ_INVALID_ARG_TYPE');
+      });
+
+      test('a task that is neither a function nor a reference fails with FJ_INVALID_ARG_TYPE', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(async () => pool.run('square', [3]), (err) => err instanceof TypeError && err.code === 'FJ_INVALID_ARG_TYPE');
+      });
+
+      test('a negative call timeout fails with FJ_INVALID_ARG_VALUE naming it', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(async () => pool.run(tasks.square, [3], { timeout: -5 }), (err) => {
+          assert.ok(err instanceof RangeError);
+          assert.equal(err.code, 'FJ_INVALID_ARG_VALUE');
+          assert.ok(err.message.includes('timeout') && err.message.includes('-5'), err.message);
+          return true;
+        });
+      });
+
+      test('a chunksize of 0 fails with FJ_INVALID_ARG_VALUE naming it', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(async () => pool.map(tasks.square, [1, 2], { chunksize: 0 }), (err) => {
+          assert.ok(err instanceof RangeError);
+          assert.equal(err.code, 'FJ_INVALID_ARG_VALUE');
+          assert.ok(err.message.includes('chunksize'), err.message);
+          return true;
+        });
+      });
+    });
+
+    describe('setup', () => {
+      test('setup runs once in each new worker, before its tasks', T, async (t) => {
+        const pool = using(t, E.make({ slots: 2, maxTasksPerWorker: 3, setup: { task: tasks.init, args: ['ready'] } }));
+        const infos = await pool.map(tasks.setupInfo, Array.from({ length: 12 }, (_, i) => i), { chunksize: 1 });
+        for (const info of infos) {
+          assert.equal(info.setups, 1, `setup ran ${info.setups} times in ${info.worker}`);
+          assert.equal(info.tag, 'ready');
+        }
+        assert.ok(new Set(infos.map((i) => i.worker)).size >= 4, 'several workers were started, each set up once');
+      });
+
+      test('setup may be a bare task', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, setup: tasks.init }));
+        const info = await pool.run(tasks.setupInfo, []);
+        assert.equal(info.setups, 1);
+      });
+
+      test('a setup task that throws fails the tasks with FJ_WORKER_START_FAILED', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, setup: { task: tasks.fail, args: ['no setup today'] } }));
+        await assert.rejects(pool.run(tasks.square, [2]), code('FJ_WORKER_START_FAILED'));
+      });
+    });
+
+    describe('recycling and chunking', () => {
+      test('maxTasksPerWorker replaces a worker after that many tasks', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, maxTasksPerWorker: 2 }));
+        const where = await Promise.all(Array.from({ length: 6 }, () => pool.run(tasks.whoami, [])));
+        const counts = new Map();
+        for (const w of where) counts.set(w, (counts.get(w) ?? 0) + 1);
+        assert.equal(counts.size, 3, `workers: ${[...counts.keys()]}`);
+        assert.deepEqual([...counts.values()], [2, 2, 2]);
+      });
+
+      test('a numeric chunksize sends exactly that many inputs per message', T, async (t) => {
+        // One worker per message (maxTasksPerWorker: 1) shows how the inputs were grouped.
+        const pool = using(t, E.make({ slots: 1, maxTasksPerWorker: 1 }));
+        const results = await pool.map(tasks.whoamiWith, Array.from({ length: 30 }, (_, i) => i), { chunksize: 10 });
+        assert.deepEqual(results.map((r) => r.x), Array.from({ length: 30 }, (_, i) => i));
+        const groups = [0, 10, 20].map((start) => new Set(results.slice(start, start + 10).map((r) => r.worker)));
+        for (const group of groups) assert.equal(group.size, 1, 'ten consecutive inputs share one message');
+        assert.equal(new Set(results.map((r) => r.worker)).size, 3);
+      });
+
+      test("chunksize 'auto' packs many inputs into each message", T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, maxTasksPerWorker: 1 }));
+        const results = await pool.map(tasks.whoamiWith, Array.from({ length: 200 }, (_, i) => i), { chunksize: 'auto' });
+        assert.deepEqual(results.map((r) => r.x), Array.from({ length: 200 }, (_, i) => i));
+        const messages = new Set(results.map((r) => r.worker)).size;
+        assert.ok(messages <= 50, `200 inputs took ${messages} messages`);
+      });
+    });
+
+    describe('worker environment', () => {
+      test('env sets the environment of the workers', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, env: { ...process.env, FORKJOIN_TEST_VALUE: 'from-env-option' } }));
+        assert.equal((await pool.run(tasks.environment, ['FORKJOIN_TEST_VALUE'])).value, 'from-env-option');
+      });
+
+      test('execArgv sets the Node flags of the workers', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, execArgv: ['--no-deprecation'] }));
+        assert.ok((await pool.run(tasks.environment, ['X'])).execArgv.includes('--no-deprecation'));
+      });
+    });
+  });
+}
+
+describe('LocalExecutor options', () => {
+  test('a concurrency of 0 throws a RangeError (FJ_INVALID_ARG_VALUE) naming it', () => {
+    assert.throws(() => new LocalExecutor({ concurrency: 0 }), (err) => {
+      assert.ok(err instanceof RangeError);
+      assert.equal(err.code, 'FJ_INVALID_ARG_VALUE');
+      assert.ok(err.message.includes('concurrency') && err.message.includes('0'), err.message);
+      return true;
+    });
+  });
+
+  test('a concurrency that is not a number throws a TypeError (FJ_INVALID_ARG_TYPE)', () => {
+    assert.throws(() => new LocalExecutor({ concurrency: 'many' }), (err) => err instanceof TypeError && err.code === 'FJ_INVALID_ARG_TYPE');
+  });
+
+  test('an unknown option throws a TypeError naming it', () => {
+    assert.throws(() => new LocalExecutor({ workers: 2 }), (err) => err instanceof TypeError && err.message.includes('workers'));
+  });
+});

@@ -1,0 +1,190 @@
+// Naming tasks and moving data across the boundary: inline functions, clone
+// failures, transferred ArrayBuffers and shared memory.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import vm from 'node:vm';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ErrorCodes, ProcessPool, ThreadPool, isForkJoinError, isTaskRef, taskModule, taskRef } from 'forkjoin';
+import { PoolKinds, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
+
+const T = { timeout: 60_000 };
+const code = (c) => (err) => {
+  assert.equal(err.code, c, `expected ${c}, got ${err.code}: ${err.message}`);
+  return true;
+};
+
+describe('task references', () => {
+  test('taskModule() gives a reference for any export name, with module URL and name', () => {
+    const url = new URL('./fixtures/tasks.js', import.meta.url);
+    const mod = taskModule(url);
+    assert.ok(isTaskRef(mod.square));
+    assert.equal(mod.square.name, 'square');
+    assert.equal(mod.square.module, url.href);
+    assert.equal(mod.square, mod.square, 'the same reference each time');
+  });
+
+  test('taskRef() names one export of a module', () => {
+    const ref = taskRef(new URL('./fixtures/tasks.js', import.meta.url), 'add');
+    assert.ok(isTaskRef(ref));
+    assert.equal(ref.name, 'add');
+  });
+
+  test('taskModule() refuses a relative path with FJ_INVALID_ARG_TYPE', () => {
+    assert.throws(() => taskModule('./fixtures/tasks.js'), (err) => err instanceof TypeError && err.code === 'FJ_INVALID_ARG_TYPE');
+  });
+
+  test('a task module awaited by mistake is not a thenable', async () => {
+    const mod = taskModule(new URL('./fixtures/tasks.js', import.meta.url));
+    assert.equal(await mod, mod);
+  });
+});
+
+describe('error codes', () => {
+  test('every error code is a unique string starting with FJ_', () => {
+    const codes = Object.values(ErrorCodes);
+    assert.ok(codes.length > 10);
+    for (const c of codes) assert.match(c, /^FJ_[A-Z_]+$/);
+    assert.equal(new Set(codes).size, codes.length);
+  });
+
+  test('isForkJoinError recognises an error from another realm by its code', () => {
+    const foreign = vm.runInNewContext('const e = new Error("from elsewhere"); e.code = "FJ_TASK_TIMEOUT"; e');
+    assert.equal(foreign instanceof Error, false, 'instanceof cannot see it');
+    assert.equal(isForkJoinError(foreign), true);
+    assert.equal(isForkJoinError(foreign, 'FJ_TASK_TIMEOUT'), true);
+    assert.equal(isForkJoinError(foreign, 'FJ_ABORTED'), false);
+  });
+
+  test('isForkJoinError is false for errors without a forkjoin code', () => {
+    const plain = Object.assign(new Error('x'), { code: 'ENOENT' });
+    for (const value of [plain, new Error('x'), null, undefined, 'FJ_ABORTED', { code: 42 }]) assert.equal(isForkJoinError(value), false);
+  });
+});
+
+for (const E of PoolKinds) {
+  describe(E.name, () => {
+    test('an inline function that reads a variable of its enclosing scope fails with FJ_INLINE_CLOSURE naming it', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      const factor = 3;
+      await assert.rejects(pool.run((x) => x * factor, [2]), (err) => {
+        assert.equal(err.code, 'FJ_INLINE_CLOSURE');
+        assert.ok(isForkJoinError(err, 'FJ_INLINE_CLOSURE'));
+        assert.ok(err.message.includes('factor'), err.message);
+        return true;
+      });
+    });
+
+    test('an inline function may use globals and its own arguments', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      assert.deepEqual(await pool.run(function stats(values) { return { max: Math.max(...values), n: values.length }; }, [[3, 9, 4]]), { max: 9, n: 3 });
+    });
+
+    test('a bound function fails with FJ_INLINE_UNSUPPORTED', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      const bound = function (x) { return x; }.bind(null);
+      await assert.rejects(async () => pool.run(bound, [1]), code('FJ_INLINE_UNSUPPORTED'));
+    });
+
+    test('an uncloneable argument fails with FJ_ARG_NOT_CLONEABLE naming its path, before the task runs', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      const socket = new net.Socket();
+      t.after(() => socket.destroy());
+      const ran = join(tempDir(t), 'ran');
+      await assert.rejects(pool.run(sleepy.touch, [ran, { socket }]), (err) => {
+        assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+        assert.ok(err.message.includes('args[1].socket'), err.message);
+        assert.equal(err.path, 'args[1].socket');
+        return true;
+      });
+      await pool.close();
+      assert.equal(existsSync(ran), false, 'the task was never dispatched');
+    });
+
+    test('other tasks sent together with an uncloneable argument still run', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      const socket = new net.Socket();
+      t.after(() => socket.destroy());
+      const before = [1, 2, 3].map((x) => pool.run(tasks.square, [x]));
+      const bad = pool.run(tasks.add, [1, { socket }]);
+      const after = [4, 5].map((x) => pool.run(tasks.square, [x]));
+      await assert.rejects(bad, code('FJ_ARG_NOT_CLONEABLE'));
+      assert.deepEqual(await Promise.all([...before, ...after]), [1, 4, 9, 16, 25]);
+    });
+
+    test('a function nested in an argument fails with FJ_ARG_NOT_CLONEABLE naming its path', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      await assert.rejects(pool.run(tasks.square, [{ options: { onDone: () => {} } }]), (err) => {
+        assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+        assert.ok(err.message.includes('args[0].options.onDone'), err.message);
+        return true;
+      });
+    });
+
+    test('a result that cannot be cloned fails with FJ_RESULT_NOT_CLONEABLE naming its path', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      await assert.rejects(pool.run(tasks.returnsFunction, []), (err) => {
+        assert.equal(err.code, 'FJ_RESULT_NOT_CLONEABLE');
+        assert.ok(err.message.includes('result.callback'), err.message);
+        return true;
+      });
+      assert.equal(await pool.run(tasks.square, [3]), 9, 'the worker keeps working');
+    });
+
+    test("a task error's stack is the worker's stack", T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      await assert.rejects(pool.run(tasks.fail, ['from a worker']), (err) => {
+        assert.match(err.cause.stack, /at fail \(.*fixtures\/tasks\.js/);
+        assert.match(err.stack, /fixtures\/tasks\.js/);
+        return true;
+      });
+    });
+  });
+}
+
+describe('ThreadPool memory', () => {
+  test('an ArrayBuffer in transfer is moved to the worker: the caller\'s copy is detached', T, async (t) => {
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    const array = new Float64Array([1, 2, 3, 4]);
+    const result = await pool.run(tasks.sumFloat64, [array], { transfer: [array.buffer] });
+    assert.deepEqual(result, { sum: 10, byteLength: 32 });
+    assert.equal(array.buffer.byteLength, 0, 'the source buffer is detached after the run');
+  });
+
+  test('without transfer an ArrayBuffer argument is copied and stays usable', T, async (t) => {
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    const array = new Float64Array([1, 2, 3, 4]);
+    assert.equal((await pool.run(tasks.sumFloat64, [array])).sum, 10);
+    assert.equal(array.buffer.byteLength, 32);
+    assert.equal(array[3], 4);
+  });
+
+  test('a task can return a buffer with transfer()', T, async (t) => {
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    const bytes = await pool.run(tasks.makeBuffer, [16]);
+    assert.ok(bytes instanceof Uint8Array);
+    assert.equal(bytes.length, 16);
+    assert.ok(bytes.every((b) => b === 7));
+  });
+
+  test('a SharedArrayBuffer is shared: a write in the worker is seen by the caller', T, async (t) => {
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    const shared = new SharedArrayBuffer(16);
+    const view = new Int32Array(shared);
+    const worker = await pool.run(tasks.writeShared, [shared, 2, 42]);
+    assert.notEqual(worker, 0, 'it ran on another thread');
+    assert.equal(view[2], 42);
+  });
+});
+
+describe('ProcessPool memory', () => {
+  test('a SharedArrayBuffer argument fails with FJ_ARG_NOT_CLONEABLE naming its path', T, async (t) => {
+    const pool = using(t, new ProcessPool({ workers: 1 }));
+    await assert.rejects(pool.run(tasks.writeShared, [new SharedArrayBuffer(8), 0, 1]), (err) => {
+      assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+      assert.equal(err.path, 'args[0]');
+      return true;
+    });
+  });
+});
