@@ -166,7 +166,7 @@ export abstract class BaseExecutor implements Executor {
       retries: o.retries === undefined ? undefined : integerOption(label, 'retries', o.retries, 0, 1_000),
       signal: signalOption(label, o.signal),
       stopsRunning: o.signal !== undefined,
-      progress: Progress.create(o.progress, `${spec.name}`, knownLength(inputs)),
+      progress: Progress.create(o.progress, spec.name === 'anonymous' ? where : spec.name, knownLength(inputs)),
     };
   }
 }
