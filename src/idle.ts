@@ -20,3 +20,29 @@ export class IdleWaiters {
     return this.#waiters.length > 0;
   }
 }
+
+/**
+ * Maps started before close(): they may still submit work after it, and close()
+ * waits for the last of them. Shared by every executor.
+ */
+export class OpenMaps {
+  #open = 0;
+  readonly #done = new IdleWaiters();
+
+  /** Registers a map starting now; call the returned function (once or more) when it ends. */
+  open(): () => void {
+    this.#open++;
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      this.#open--;
+      this.#done.check(this.#open === 0);
+    };
+  }
+
+  /** Resolves once no map is open. */
+  drained(): Promise<void> {
+    return this.#done.wait(this.#open === 0);
+  }
+}

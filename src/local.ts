@@ -8,7 +8,7 @@ import { BaseExecutor, type CallOptions } from './executor.js';
 import { Job, jobControl } from './job.js';
 import type { ChunkRunner } from './map.js';
 import { durationOption, integerOption, knownKeys, objectOption, signalOption } from './options.js';
-import { IdleWaiters } from './idle.js';
+import { IdleWaiters, OpenMaps } from './idle.js';
 import { Deque } from './pool/deque.js';
 import type { ChunkResult } from './pool/protocol.js';
 import { TaskFlag } from './pool/protocol.js';
@@ -70,9 +70,7 @@ export class LocalExecutor extends BaseExecutor {
   #busyMs = 0;
   #closing = false;
   #terminated = false;
-  /** Maps started before close(): they may still queue chunks, and close() waits for them. */
-  #openMaps = 0;
-  readonly #mapsDone = new IdleWaiters();
+  readonly #maps = new OpenMaps();
   readonly #idleWaiters = new IdleWaiters();
 
   constructor(options?: LocalExecutorOptions) {
@@ -197,14 +195,7 @@ export class LocalExecutor extends BaseExecutor {
       chunksPayOff: false,
       openMap: () => {
         if (this.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks');
-        this.#openMaps++;
-        let open = true;
-        return () => {
-          if (!open) return;
-          open = false;
-          this.#openMaps--;
-          this.#mapsDone.check(this.#openMaps === 0);
-        };
+        return this.#maps.open();
       },
       runChunk: (spec, items, flags, chunk) => new Promise<ChunkResult>((resolve, reject) => {
         const task = chunkTask(chunk.task, spec, flags);
@@ -230,7 +221,7 @@ export class LocalExecutor extends BaseExecutor {
       for (const entry of this.#queue.drain()) if (entry.state === 'queued') this.#finish(entry, false, error);
       this.#queued = 0;
     }
-    await this.#mapsDone.wait(this.#openMaps === 0);
+    await this.#maps.drained();
     await this.onIdle();
   }
 

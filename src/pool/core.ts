@@ -9,7 +9,7 @@ import { AbortError } from '../errors.js';
 import { reviveTaskError } from '../revive.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
-import { IdleWaiters } from '../idle.js';
+import { IdleWaiters, OpenMaps } from '../idle.js';
 import { encodeBatch } from './batch.js';
 import { Deque } from './deque.js';
 import {
@@ -50,9 +50,7 @@ export class PoolCore {
   #startFailures = 0;
   #closing = false;
   #terminated = false;
-  /** Maps started before close(): they may still submit chunks, and close() waits for them. */
-  #openMaps = 0;
-  readonly #mapsDone = new IdleWaiters();
+  readonly #maps = new OpenMaps();
   readonly #idleWaiters = new IdleWaiters();
 
   constructor(transport: Transport, options: NormalizedPoolOptions, name: string) {
@@ -80,14 +78,7 @@ export class PoolCore {
    */
   openMap(): () => void {
     if (this.#closing) throw closedError(this.#name, false);
-    this.#openMaps++;
-    let open = true;
-    return () => {
-      if (!open) return;
-      open = false;
-      this.#openMaps--;
-      this.#mapsDone.check(this.#openMaps === 0);
-    };
+    return this.#maps.open();
   }
 
   /** Queues a call; `settle` is called exactly once, possibly synchronously. */
@@ -455,7 +446,7 @@ export class PoolCore {
     if (cancelPending) {
       this.#failQueued(closedError(this.#name, true));
     }
-    await this.#mapsDone.wait(this.#openMaps === 0);
+    await this.#maps.drained();
     await this.onIdle();
     await this.#endAll(false);
   }
