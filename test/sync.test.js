@@ -15,6 +15,15 @@ function pool(t, options = {}) {
 
 const hasCode = (code) => (err) => isForkJoinError(err, code);
 
+/** A worker takes `mutex` and holds it until `release()`; resolves once it holds it. */
+async function heldInWorker(p, mutex) {
+  const held = new Latch(1);
+  const release = new Latch(1);
+  const done = p.run(sync.holdUntil, [mutex, held, release]);
+  await held.wait();
+  return { release: () => { release.countDown(); return done; } };
+}
+
 test('a primitive passed alone or nested in objects and arrays arrives as a working instance', async (t) => {
   const p = pool(t, { workers: 1 });
   const kinds = await p.run(sync.kinds, [new Semaphore(1), { inside: { mutex: new Mutex() }, list: [new AtomicCounter()] }]);
@@ -44,13 +53,9 @@ test('an AtomicCounter never loses an increment', async (t) => {
 test('tryLock returns null while another thread holds the mutex', async (t) => {
   const p = pool(t, { workers: 1 });
   const mutex = new Mutex();
-  const held = new Latch(1);
-  const release = new Latch(1);
-  const holder = p.run(sync.holdUntil, [mutex, held, release]);
-  await held.wait();
+  const holder = await heldInWorker(p, mutex);
   assert.equal(mutex.tryLock(), null);
-  release.countDown();
-  await holder;
+  await holder.release();
   const lock = mutex.tryLock();
   assert.notEqual(lock, null);
   lock.release();
@@ -59,46 +64,35 @@ test('tryLock returns null while another thread holds the mutex', async (t) => {
 test('the main thread waits for a lock without blocking its event loop', async (t) => {
   const p = pool(t, { workers: 1 });
   const mutex = new Mutex();
-  const held = new Latch(1);
-  const release = new Latch(1);
-  const holder = p.run(sync.holdUntil, [mutex, held, release]);
-  await held.wait();
+  const holder = await heldInWorker(p, mutex);
   const waiting = mutex.lock();
-  // The event loop still runs while the lock is held elsewhere: this timer fires and lets the holder go.
+  // The event loop still runs while the lock is held elsewhere: this callback runs and lets the holder go.
   await new Promise((resolve) => setImmediate(resolve));
-  release.countDown();
+  const released = holder.release();
   const lock = await waiting;
   assert.equal(mutex.locked, true);
   lock[Symbol.dispose]();
   assert.equal(mutex.locked, false);
-  await holder;
+  await released;
 });
 
 test('lock({ timeout }) fails with FJ_LOCK_TIMEOUT when the lock stays held', async (t) => {
   const p = pool(t, { workers: 1 });
   const mutex = new Mutex();
-  const held = new Latch(1);
-  const release = new Latch(1);
-  const holder = p.run(sync.holdUntil, [mutex, held, release]);
-  await held.wait();
+  const holder = await heldInWorker(p, mutex);
   await assert.rejects(mutex.lock({ timeout: 20 }), hasCode(ErrorCodes.LOCK_TIMEOUT));
-  release.countDown();
-  await holder;
+  await holder.release();
 });
 
 test('lock({ signal }) stops waiting with FJ_ABORTED when the signal aborts', async (t) => {
   const p = pool(t, { workers: 1 });
   const mutex = new Mutex();
-  const held = new Latch(1);
-  const release = new Latch(1);
-  const holder = p.run(sync.holdUntil, [mutex, held, release]);
-  await held.wait();
+  const holder = await heldInWorker(p, mutex);
   const controller = new AbortController();
   const waiting = mutex.lock({ signal: controller.signal });
   controller.abort(new Error('stop'));
   await assert.rejects(waiting, hasCode(ErrorCodes.ABORTED));
-  release.countDown();
-  await holder;
+  await holder.release();
 });
 
 test('blocking waits are refused on the main thread', () => {
