@@ -1,7 +1,8 @@
-/** Encoding calls into one Run message, with the function definitions the worker lacks. */
+/** What goes into a Run message: the calls, the function definitions the worker lacks, and how many to send. */
 import type { Transferable } from '../transfer.js';
 import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
 import type { Call } from './records.js';
+import type { TaskSpec } from '../task.js';
 
 export interface EncodedBatch {
   message: RunMessage;
@@ -20,4 +21,49 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
     if (o.transfer !== undefined) transfer = transfer.concat(o.transfer);
   }
   return { message: { k: Msg.Run, defs: added, tasks }, transfer };
+}
+
+/** Every function a pool has been asked to run, by id: what a Run message's defs refer to. */
+export class FnTable {
+  readonly #ids = new Map<string, number>();
+  readonly defs: FnDef[] = [];
+
+  idOf(spec: TaskSpec): number {
+    let id = this.#ids.get(spec.key);
+    if (id === undefined) {
+      id = this.defs.length;
+      this.#ids.set(spec.key, id);
+      this.defs.push([id, spec.kind, spec.code, spec.name]);
+    }
+    return id;
+  }
+}
+
+/** Keep about this much work (ms) sent ahead to each worker. */
+const TARGET_INFLIGHT_MS = 2;
+const MAX_INFLIGHT = 1024;
+
+/**
+ * How many calls a worker should hold: about TARGET_INFLIGHT_MS of work by the
+ * measured task time, never more than its fair share of the queue.
+ */
+export class Pacer {
+  #avgTaskMs = Number.POSITIVE_INFINITY;
+
+  /** Learns from a Results message: `busyMs` spent on `count` calls. */
+  record(busyMs: number, count: number): void {
+    if (count === 0) return;
+    // Longer tasks than expected pull the estimate up fast, so few are sent ahead behind them.
+    const sample = Math.max(busyMs / count, 0.0001);
+    const avg = this.#avgTaskMs;
+    this.#avgTaskMs = avg === Number.POSITIVE_INFINITY || sample > avg * 4 ? sample : avg * 0.8 + sample * 0.2;
+  }
+
+  /** Calls to add to a worker holding `inflight`, given `queued` waiting over `workers`. */
+  room(inflight: number, queued: number, workers: number, perWorker: number): number {
+    const ahead = Math.ceil(TARGET_INFLIGHT_MS / this.#avgTaskMs);
+    const cap = Math.max(perWorker, Math.min(MAX_INFLIGHT, ahead));
+    const fairShare = Math.max(perWorker, Math.ceil(queued / workers));
+    return Math.min(cap - inflight, fairShare);
+  }
 }

@@ -5,49 +5,41 @@
  * re-queues the rest.
  */
 import { performance } from 'node:perf_hooks';
-import { AbortError } from '../errors.js';
 import { reviveTaskError } from '../revive.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
 import { IdleWaiters, OpenMaps } from '../idle.js';
-import { encodeBatch } from './batch.js';
+import { FnTable, Pacer, encodeBatch } from './batch.js';
 import { Deque } from './deque.js';
 import {
-  closedError, deathError, queueFullError, setupFailedError, spawnFailedError, startFailedError,
+  abortError, closedError, deathError, queueFullError, setupFailedError, spawnFailedError, startFailedError,
   terminatedError, timeoutError, uncloneableError,
 } from './faults.js';
 import type { NormalizedPoolOptions } from './options.js';
-import { Msg, protocolError, type FnDef, type ResultsMessage, type WorkerMessage } from './protocol.js';
+import { Msg, protocolError, type ResultsMessage, type WorkerMessage } from './protocol.js';
 import { Call, CallState, PoolWorker, type CallOptionsInternal, type Settle } from './records.js';
 import { SignalRegistry, kSoftAbort } from './signals.js';
+import { WorkerSet } from './workers.js';
 import type { ExitInfo, Transport } from './transport.js';
 
-/** Keep about this much work (ms) sent ahead to each worker. */
-const TARGET_INFLIGHT_MS = 2;
-const MAX_INFLIGHT = 1024;
 /** Stop adding calls to a message past this many bytes of arguments (one call always goes). */
 const MAX_BATCH_BYTES = 1 << 20;
-const MAX_START_FAILURES = 3;
 
 export class PoolCore {
   readonly #transport: Transport;
   readonly #options: NormalizedPoolOptions;
   readonly #name: string;
   readonly #queue = new Deque<Call>();
-  readonly #workers = new Set<PoolWorker>();
-  readonly #fnIds = new Map<string, number>();
-  readonly #defs: FnDef[] = [];
+  readonly #workers: WorkerSet;
+  readonly #fns = new FnTable();
+  readonly #pacer = new Pacer();
   readonly #signals = new SignalRegistry<Call>((call, reason) => this.cancel(call, reason));
   readonly #latency = new LatencyHistogram();
   #queued = 0;
   #done = 0;
   #failed = 0;
   #replaced = 0;
-  #deadBusyMs = 0;
-  #deadAliveMs = 0;
-  #avgTaskMs = Number.POSITIVE_INFINITY;
   #dispatchPending = false;
-  #startFailures = 0;
   #closing = false;
   #terminated = false;
   readonly #maps = new OpenMaps();
@@ -57,10 +49,11 @@ export class PoolCore {
     this.#transport = transport;
     this.#options = options;
     this.#name = name;
+    this.#workers = new WorkerSet(options);
     for (let i = 0; i < options.minWorkers; i++) {
       const w = this.#spawn();
       if (w === null) break;
-      this.#idle(w);
+      this.#workers.idle(w);
     }
   }
 
@@ -83,7 +76,7 @@ export class PoolCore {
 
   /** Queues a call; `settle` is called exactly once, possibly synchronously. */
   submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle, admitted = false): Call {
-    const call = new Call(spec, this.#fnId(spec), args, options, settle);
+    const call = new Call(spec, this.#fns.idOf(spec), args, options, settle);
     if (this.#terminated || (this.#closing && !admitted)) {
       this.#finish(call, false, this.#terminated ? terminatedError(this.#name) : closedError(this.#name, false));
     } else if (this.#queued >= this.#options.maxQueue) {
@@ -94,10 +87,7 @@ export class PoolCore {
       if (options.signal !== undefined) this.#signals.add(options.signal, call);
       this.#queued++;
       this.#queue.push(call);
-      if (!this.#dispatchPending) {
-        this.#dispatchPending = true;
-        queueMicrotask(() => this.#dispatch());
-      }
+      this.#scheduleDispatch();
     }
     return call;
   }
@@ -125,16 +115,6 @@ export class PoolCore {
     return true;
   }
 
-  #fnId(spec: TaskSpec): number {
-    let id = this.#fnIds.get(spec.key);
-    if (id === undefined) {
-      id = this.#defs.length;
-      this.#fnIds.set(spec.key, id);
-      this.#defs.push([id, spec.kind, spec.code, spec.name]);
-    }
-    return id;
-  }
-
   #finish(call: Call, ok: boolean, value: unknown): void {
     if (call.state === CallState.Settled) return;
     call.state = CallState.Settled;
@@ -145,6 +125,13 @@ export class PoolCore {
     else this.#failed++;
     this.#latency.record(performance.now() - call.submitted);
     call.settle(ok, value);
+  }
+
+  /** Dispatches once the current synchronous burst of submissions is done, so they share messages. */
+  #scheduleDispatch(): void {
+    if (this.#dispatchPending) return;
+    this.#dispatchPending = true;
+    queueMicrotask(() => this.#dispatch());
   }
 
   #dispatch(): void {
@@ -164,11 +151,9 @@ export class PoolCore {
 
   /** How many more calls `w` should hold: about TARGET_INFLIGHT_MS of work, and no more than its fair share of the queue. */
   #capacity(w: PoolWorker): number {
-    const perWorker = this.#options.concurrentTasksPerWorker;
-    const ahead = Math.ceil(TARGET_INFLIGHT_MS / this.#avgTaskMs);
-    const cap = Math.max(perWorker, Math.min(MAX_INFLIGHT, ahead));
-    const fairShare = Math.max(perWorker, Math.ceil(this.#queued / this.#options.workers));
-    return Math.min(cap - w.inflight.size, fairShare, this.#options.maxTasksPerWorker - w.assigned);
+    const o = this.#options;
+    const room = this.#pacer.room(w.inflight.size, this.#queued, o.workers, o.concurrentTasksPerWorker);
+    return Math.min(room, o.maxTasksPerWorker - w.assigned);
   }
 
   /** Sends a worker as many queued calls as it should hold, in one message. */
@@ -191,30 +176,20 @@ export class PoolCore {
     if (batch.length === 0) return;
     w.assigned += batch.length;
     if (w.assigned >= this.#options.maxTasksPerWorker) w.retiring = true;
-    if (w.idleTimer !== null) {
-      clearTimeout(w.idleTimer);
-      w.idleTimer = null;
-    }
-    if (!w.referenced) {
-      w.referenced = true;
-      w.link.ref();
-    }
+    this.#workers.busy(w);
     if (this.#send(w, batch) !== null) {
       // Something in the batch cannot be cloned: send one by one and reject only the culprits.
       for (const call of batch) {
         const failure = this.#send(w, [call]);
         if (failure !== null) this.#rejectUncloneable(w, call, failure.error);
       }
-      if (!this.#dispatchPending) {
-        this.#dispatchPending = true;
-        queueMicrotask(() => this.#dispatch());
-      }
+      this.#scheduleDispatch();
     }
   }
 
   /** Sends calls in one message; returns what went wrong, or null. */
   #send(w: PoolWorker, calls: Call[]): { error: unknown } | null {
-    const { message, transfer } = encodeBatch(calls, w.known, this.#defs);
+    const { message, transfer } = encodeBatch(calls, w.known, this.#fns.defs);
     try {
       w.link.send(message, transfer);
     } catch (error) {
@@ -246,7 +221,7 @@ export class PoolCore {
     w.link.send({
       k: Msg.Init,
       concurrency: this.#options.concurrentTasksPerWorker,
-      setup: setup === null ? null : { def: this.#defs[this.#fnId(setup.spec)], args: setup.args },
+      setup: setup === null ? null : { def: this.#fns.defs[this.#fns.idOf(setup.spec)], args: setup.args },
     }, []);
     return w;
   }
@@ -256,15 +231,14 @@ export class PoolCore {
       case Msg.Results: this.#onResults(w, message); break;
       case Msg.Started: this.#onStarted(w, message.id); break;
       case Msg.Ready:
-        w.ready = true;
-        this.#startFailures = 0;
+        this.#workers.ready(w);
         break;
       case Msg.SetupFailed: {
         const error = setupFailedError(this.#name, message.error);
         for (const call of w.inflight.values()) this.#finish(call, false, error);
         w.inflight.clear();
         this.#failQueued(error);
-        this.#end(w, true);
+        this.#workers.end(w, true);
         break;
       }
       default: throw protocolError('pool', message);
@@ -287,12 +261,7 @@ export class PoolCore {
     }
     const count = (done.length + failed.length) / 2;
     w.busyMs += message.busy;
-    if (count > 0) {
-      // Longer tasks than expected pull the estimate up fast, so few are sent ahead behind them.
-      const sample = Math.max(message.busy / count, 0.0001);
-      const avg = this.#avgTaskMs;
-      this.#avgTaskMs = avg === Number.POSITIVE_INFINITY || sample > avg * 4 ? sample : avg * 0.8 + sample * 0.2;
-    }
+    this.#pacer.record(message.busy, count);
     this.#afterProgress(w);
   }
 
@@ -343,29 +312,11 @@ export class PoolCore {
   /** Stops a worker now; its exit re-queues whatever it still held. */
   #replace(w: PoolWorker): void {
     this.#replaced++;
-    this.#end(w, true);
-  }
-
-  #end(w: PoolWorker, kill: boolean): void {
-    w.retiring = true;
-    if (w.ending) return;
-    w.ending = true;
-    if (w.idleTimer !== null) clearTimeout(w.idleTimer);
-    if (!w.referenced) {
-      // Keep the event loop alive until its exit is seen, so close() resolves.
-      w.referenced = true;
-      w.link.ref();
-    }
-    if (kill) w.link.kill();
-    else w.link.stop();
+    this.#workers.end(w, true);
   }
 
   #onExit(w: PoolWorker, info: ExitInfo): void {
-    this.#workers.delete(w);
-    w.exited = true;
-    if (w.idleTimer !== null) clearTimeout(w.idleTimer);
-    this.#deadBusyMs += w.busyMs;
-    this.#deadAliveMs += performance.now() - w.spawnedAt;
+    this.#workers.remove(w);
     const held = [...w.inflight.values()];
     w.inflight.clear();
     if (!w.ending) {
@@ -384,14 +335,14 @@ export class PoolCore {
     this.#settleIdle();
   }
 
+  /** Workers that keep dying before they are ready fail what waits, instead of restarting forever. */
   #startFailed(info: ExitInfo, held: Call[]): void {
-    this.#startFailures++;
-    if (this.#startFailures < MAX_START_FAILURES) return;
-    const error = startFailedError(this.#name, info, this.#startFailures);
+    const times = this.#workers.failedToStart();
+    if (times === 0) return;
+    const error = startFailedError(this.#name, info, times);
     for (const call of held) this.#finish(call, false, error);
     held.length = 0;
     this.#failQueued(error);
-    this.#startFailures = 0;
   }
 
   #failQueued(error: Error): void {
@@ -404,26 +355,11 @@ export class PoolCore {
   /** After a worker finished or lost calls: refill it, retire it, or let it idle. */
   #afterProgress(w: PoolWorker): void {
     if (w.exited) return;
-    if (w.inflight.size === 0 && w.retiring) this.#end(w, false);
+    if (w.inflight.size === 0 && w.retiring) this.#workers.end(w, false);
     else if (this.#queued > 0 && !w.retiring) this.#fill(w);
     if (this.#queued > 0 && !this.#dispatchPending) this.#dispatch();
-    if (w.inflight.size === 0 && !w.exited) this.#idle(w);
+    if (w.inflight.size === 0 && !w.exited) this.#workers.idle(w);
     this.#settleIdle();
-  }
-
-  #idle(w: PoolWorker): void {
-    if (w.ending) return; // it stays referenced until its exit is seen
-    if (w.referenced) {
-      w.referenced = false;
-      w.link.unref();
-    }
-    if (w.idleTimer !== null || w.retiring || this.#workers.size <= this.#options.minWorkers) return;
-    if (this.#options.idleTimeout === Number.POSITIVE_INFINITY) return;
-    w.idleTimer = setTimeout(() => {
-      w.idleTimer = null;
-      if (w.inflight.size === 0 && this.#workers.size > this.#options.minWorkers) this.#end(w, false);
-    }, this.#options.idleTimeout);
-    w.idleTimer.unref();
   }
 
   #isIdle(): boolean {
@@ -448,7 +384,7 @@ export class PoolCore {
     }
     await this.#maps.drained();
     await this.onIdle();
-    await this.#endAll(false);
+    await this.#workers.endAll(false);
   }
 
   async terminate(): Promise<void> {
@@ -461,45 +397,22 @@ export class PoolCore {
       w.inflight.clear();
     }
     this.#settleIdle();
-    await this.#endAll(true);
-  }
-
-  async #endAll(kill: boolean): Promise<void> {
-    const exits: Array<Promise<void>> = [];
-    for (const w of this.#workers) {
-      this.#end(w, kill);
-      exits.push(w.exit);
-    }
-    await Promise.all(exits);
+    await this.#workers.endAll(true);
   }
 
   stats(): ExecutorStats {
-    let running = 0;
-    let idle = 0;
-    let busy = this.#deadBusyMs;
-    let alive = this.#deadAliveMs;
-    const now = performance.now();
-    for (const w of this.#workers) {
-      running += w.inflight.size;
-      if (w.inflight.size === 0) idle++;
-      busy += w.busyMs;
-      alive += now - w.spawnedAt;
-    }
+    const usage = this.#workers.usage();
     return {
       workers: this.#workers.size,
-      idleWorkers: idle,
+      idleWorkers: usage.idle,
       queued: this.#queued,
-      running,
+      running: usage.running,
       done: this.#done,
       failed: this.#failed,
       workersReplaced: this.#replaced,
-      utilisation: alive > 0 ? Math.min(1, busy / alive) : 0,
+      utilisation: usage.aliveMs > 0 ? Math.min(1, usage.busyMs / usage.aliveMs) : 0,
       latency: this.#latency.snapshot(),
     };
   }
-}
 
-function abortError(reason: unknown): AbortError {
-  if (reason instanceof AbortError) return reason;
-  return new AbortError('The task was aborted', { cause: reason });
 }

@@ -1,5 +1,5 @@
 /** The errors a pool raises when something goes wrong around a task, each saying what happened and what to do. */
-import { CloneError, ErrorCodes, ForkJoinError, TaskTimeoutError, WorkerError } from '../errors.js';
+import { AbortError, CloneError, ErrorCodes, ForkJoinError, TaskTimeoutError, WorkerError } from '../errors.js';
 import { fromWire, type WireValue } from '../wire-error.js';
 import { describeUncloneable, findUncloneable } from './clone.js';
 import type { Call } from './records.js';
@@ -62,4 +62,10 @@ export function queueFullError(pool: string, maxQueue: number): ForkJoinError {
 
 export function terminatedError(pool: string): ForkJoinError {
   return new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, `The ${pool} was terminated before the task finished`);
+}
+
+/** The error of a cancelled call: the reason itself when it is one, else an AbortError caused by it. */
+export function abortError(reason: unknown): AbortError {
+  if (reason instanceof AbortError) return reason;
+  return new AbortError('The task was aborted', { cause: reason });
 }

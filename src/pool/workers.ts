@@ -1,0 +1,129 @@
+/**
+ * The live workers of a pool and their lifecycle: whether each holds the
+ * caller's event loop, when an idle one is retired, how one is ended, and the
+ * time they spent busy and alive (for utilisation).
+ */
+import { performance } from 'node:perf_hooks';
+import type { PoolWorker } from './records.js';
+
+export interface WorkerSetOptions {
+  minWorkers: number;
+  idleTimeout: number;
+}
+
+export interface WorkerUsage {
+  running: number;
+  idle: number;
+  busyMs: number;
+  aliveMs: number;
+}
+
+/** Workers dying before they are ready this many times in a row means they cannot start. */
+const MAX_START_FAILURES = 3;
+
+export class WorkerSet implements Iterable<PoolWorker> {
+  readonly #all = new Set<PoolWorker>();
+  readonly #options: WorkerSetOptions;
+  #startFailures = 0;
+  #deadBusyMs = 0;
+  #deadAliveMs = 0;
+
+  constructor(options: WorkerSetOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#all.size;
+  }
+
+  [Symbol.iterator](): Iterator<PoolWorker> {
+    return this.#all.values();
+  }
+
+  add(w: PoolWorker): void {
+    this.#all.add(w);
+  }
+
+  /** It finished starting (and its setup): starts are healthy again. */
+  ready(w: PoolWorker): void {
+    w.ready = true;
+    this.#startFailures = 0;
+  }
+
+  /** Counts a worker that died before it was ready; returns the count once it reaches the limit, else 0. */
+  failedToStart(): number {
+    if (++this.#startFailures < MAX_START_FAILURES) return 0;
+    const times = this.#startFailures;
+    this.#startFailures = 0;
+    return times;
+  }
+
+  /** It has work: it holds the event loop and is not retired for idleness. */
+  busy(w: PoolWorker): void {
+    if (w.idleTimer !== null) {
+      clearTimeout(w.idleTimer);
+      w.idleTimer = null;
+    }
+    if (!w.referenced) {
+      w.referenced = true;
+      w.link.ref();
+    }
+  }
+
+  /** It has nothing to do: it lets the event loop go, and above minWorkers it is retired after idleTimeout. */
+  idle(w: PoolWorker): void {
+    if (w.ending) return; // it stays referenced until its exit is seen
+    if (w.referenced) {
+      w.referenced = false;
+      w.link.unref();
+    }
+    const { minWorkers, idleTimeout } = this.#options;
+    if (w.idleTimer !== null || w.retiring || this.#all.size <= minWorkers || idleTimeout === Number.POSITIVE_INFINITY) return;
+    w.idleTimer = setTimeout(() => {
+      w.idleTimer = null;
+      if (w.inflight.size === 0 && this.#all.size > minWorkers) this.end(w, false);
+    }, idleTimeout);
+    w.idleTimer.unref();
+  }
+
+  /** Stops it (now, with `kill`); it takes no new work and holds the event loop until its exit is seen. */
+  end(w: PoolWorker, kill: boolean): void {
+    w.retiring = true;
+    if (w.ending) return;
+    w.ending = true;
+    this.busy(w);
+    if (kill) w.link.kill();
+    else w.link.stop();
+  }
+
+  /** Forgets a worker that exited, keeping its busy and alive time. */
+  remove(w: PoolWorker): void {
+    this.#all.delete(w);
+    w.exited = true;
+    if (w.idleTimer !== null) clearTimeout(w.idleTimer);
+    this.#deadBusyMs += w.busyMs;
+    this.#deadAliveMs += performance.now() - w.spawnedAt;
+  }
+
+  /** Ends every worker and resolves once all have exited. */
+  async endAll(kill: boolean): Promise<void> {
+    const exits: Array<Promise<void>> = [];
+    for (const w of this.#all) {
+      this.end(w, kill);
+      exits.push(w.exit);
+    }
+    await Promise.all(exits);
+  }
+
+  usage(): WorkerUsage {
+    const now = performance.now();
+    const usage: WorkerUsage = { running: 0, idle: 0, busyMs: this.#deadBusyMs, aliveMs: this.#deadAliveMs };
+    for (const w of this.#all) {
+      usage.running += w.inflight.size;
+      if (w.inflight.size === 0) usage.idle++;
+      usage.busyMs += w.busyMs;
+      usage.aliveMs += now - w.spawnedAt;
+    }
+    return usage;
+  }
+}
