@@ -40,6 +40,8 @@ export interface LocalExecutorOptions {
 
 type Fn = (...args: unknown[]) => unknown;
 
+const noOptions: CallOptions = Object.freeze({});
+
 interface Entry {
   task: Task;
   spec: TaskSpec;
@@ -70,6 +72,7 @@ export class LocalExecutor extends BaseExecutor {
   #busyMs = 0;
   #closing = false;
   #terminated = false;
+  #pumping = false;
   readonly #maps = new OpenMaps();
   readonly #idleWaiters = new IdleWaiters();
 
@@ -102,8 +105,8 @@ export class LocalExecutor extends BaseExecutor {
     const where = `LocalExecutor.${method}`;
     const spec = toTaskSpec(task);
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments; received ${typeof args}`);
-    const o = objectOption(where, options) as CallOptions & Record<string, unknown>;
-    knownKeys(where, o, ['signal', 'timeout', 'transfer', 'retries']);
+    const o = (options === undefined ? noOptions : objectOption(where, options)) as CallOptions & Record<string, unknown>;
+    if (options !== undefined) knownKeys(where, o, ['signal', 'timeout', 'transfer', 'retries']);
     const entry: Entry = {
       task, spec, args, settle, onRunning,
       timeout: o.timeout === undefined ? this.#timeout : durationOption(where, 'timeout', o.timeout),
@@ -126,11 +129,19 @@ export class LocalExecutor extends BaseExecutor {
   }
 
   #pump(): void {
-    while (this.#running < this.#concurrency && this.#queue.length > 0) {
-      const entry = this.#queue.shift() as Entry;
-      if (entry.state !== 'queued') continue;
-      this.#queued--;
-      this.#start(entry);
+    // A synchronous task finishes inside #start and calls #pump again: let the outer loop
+    // go on instead of recursing once per queued task.
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#running < this.#concurrency && this.#queue.length > 0) {
+        const entry = this.#queue.shift() as Entry;
+        if (entry.state !== 'queued') continue;
+        this.#queued--;
+        this.#start(entry);
+      }
+    } finally {
+      this.#pumping = false;
     }
     this.#settleIdle();
   }

@@ -1,0 +1,21 @@
+// LocalExecutor specifics: what runs in the calling thread.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { LocalExecutor, taskModule } from 'forkjoin';
+
+const tasks = taskModule(new URL('./fixtures/tasks.js', import.meta.url));
+
+test('20,000 synchronous tasks queued behind a module load run without overflowing the stack', async () => {
+  const local = new LocalExecutor({ concurrency: 1 });
+  const results = await Promise.all(Array.from({ length: 20_000 }, (_, i) => local.run(tasks.square, [i])));
+  assert.equal(results.length, 20_000);
+  assert.equal(results[19_999], 19_999 * 19_999);
+  await local.close();
+});
+
+test('an inline function runs in this thread and may use its closure', async () => {
+  const local = new LocalExecutor({ concurrency: 2 });
+  const factor = 3;
+  assert.deepEqual(await local.map((x) => x * factor, [1, 2, 3]), [3, 6, 9]);
+  await local.close();
+});
