@@ -54,6 +54,12 @@ export const ErrorCodes = Object.freeze({
   SYNC_NO_REGISTRY: 'FJ_SYNC_NO_REGISTRY',
   /** A message on the wire that the other side does not understand: a forkjoin bug. */
   PROTOCOL: 'FJ_PROTOCOL',
+  /** A node of a task graph failed; `key` and `task` name it, `cause` is the task's own error. */
+  GRAPH_NODE_FAILED: 'FJ_GRAPH_NODE_FAILED',
+  /** A cache entry was damaged (truncated, altered); it was dropped and its value recomputed. */
+  CACHE_CORRUPT: 'FJ_CACHE_CORRUPT',
+  /** A value could not be stored in a cache (not cloneable, disk full); the computation went on. */
+  CACHE_WRITE_FAILED: 'FJ_CACHE_WRITE_FAILED',
 });
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -11,6 +11,8 @@ export const demoExamples: ReadonlyArray<{ name: string; shows: string }> = Obje
   { name: 'start-join', shows: 'one thread and one process, started and joined' },
   { name: 'precomputed', shows: 'pre-computed data reused by every task: a shared sieve, a per-worker setup' },
   { name: 'which-tool', shows: 'which tool for which job: CPU-bound and I/O-bound work, timed four ways' },
+  { name: 'graph', shows: "Dask's classic inc/add/sum task graph: built lazily with delayed(), run in parallel by compute()" },
+  { name: 'cache', shows: 'a slow computation made instant on the second run: a DiskCache and memoize()' },
   { name: 'race', shows: 'the race condition: a shared counter without a lock, with a Mutex, with an AtomicCounter' },
   { name: 'deadlock', shows: 'the deadlock: two tasks taking two locks in opposite order get a DeadlockError, not a hang' },
   { name: 'semaphore', shows: 'a Semaphore bounding access to a resource' },

@@ -1,0 +1,88 @@
+/**
+ * What compute() and memoize() need of a cache, and how values are stored:
+ * by structured clone (node:v8 serialize), so typed arrays, Maps, Sets, Dates
+ * and bigints come back as themselves, and a stored value can never be
+ * changed through a reference the caller kept.
+ */
+import { deserialize, serialize } from 'node:v8';
+import { ErrorCodes, ForkJoinError } from '../errors.js';
+
+/** A stored value. `undefined` is a value too, hence the wrapper. */
+export interface CacheHit<T = unknown> {
+  readonly value: T;
+}
+
+/** A key-value store of computed results, shared by compute() and memoize(). */
+export interface Cache {
+  /** The entry stored under `key`, or undefined when there is none (or it was unreadable). */
+  get(key: string): Promise<CacheHit | undefined>;
+  /** Stores `value` under `key`; rejects with FJ_CACHE_WRITE_FAILED when it cannot. */
+  set(key: string, value: unknown): Promise<void>;
+  /** Removes the entry; resolves to whether there was one. */
+  delete(key: string): Promise<boolean>;
+  /** Removes every entry. */
+  clear(): Promise<void>;
+}
+
+/** A cache that can also answer without waiting, so memoize() keeps a synchronous function synchronous. */
+export interface SyncCache extends Cache {
+  getSync(key: string): CacheHit | undefined;
+  setSync(key: string, value: unknown): void;
+}
+
+/** Counters a cache keeps. */
+export interface CacheStats {
+  /** Entries held (for a DiskCache: as last counted, other processes included). */
+  entries: number;
+  /** Bytes held, serialized. */
+  bytes: number;
+  hits: number;
+  misses: number;
+  /** Entries removed to stay within the bounds. */
+  evictions: number;
+  /** Entries found damaged, dropped and reported as misses. */
+  corrupt: number;
+}
+
+/** Whether `cache` offers the synchronous methods. */
+export function isSyncCache(cache: Cache): cache is SyncCache {
+  return typeof (cache as Partial<SyncCache>).getSync === 'function' && typeof (cache as Partial<SyncCache>).setSync === 'function';
+}
+
+/** Whether `value` looks like a Cache. */
+export function isCache(value: unknown): value is Cache {
+  if (typeof value !== 'object' || value === null) return false;
+  const c = value as Record<string, unknown>;
+  return typeof c.get === 'function' && typeof c.set === 'function' && typeof c.delete === 'function' && typeof c.clear === 'function';
+}
+
+/** The bytes of `value`; throws FJ_CACHE_WRITE_FAILED when it cannot be cloned (a function, a socket, ...). */
+export function encodeValue(value: unknown, key: string): Buffer {
+  try {
+    return serialize(value);
+  } catch (cause) {
+    throw new ForkJoinError(
+      ErrorCodes.CACHE_WRITE_FAILED,
+      `The value for cache key ${key} cannot be stored: ${cause instanceof Error ? cause.message : String(cause)} ` +
+        '(a cache keeps what structured clone can copy: no functions, class prototypes or handles)',
+      { cause, key },
+    );
+  }
+}
+
+/**
+ * The value in `bytes`. Typed arrays deserialized from a buffer are views of
+ * it, so bytes that are kept (a MemoryCache's) are copied first: a caller who
+ * changes the value it got never changes the stored one.
+ */
+export function decodeValue(bytes: Uint8Array, kept: boolean): unknown {
+  return deserialize(kept ? Buffer.from(bytes) : bytes);
+}
+
+/** Reports, once per `where`, a value a cache could not store; the computation itself goes on. */
+export function warnWriteFailed(seen: Set<string>, where: string, error: unknown): void {
+  if (seen.has(where)) return;
+  seen.add(where);
+  const message = error instanceof Error ? error.message : String(error);
+  process.emitWarning(`${where}: a result was not cached: ${message}`, { code: ErrorCodes.CACHE_WRITE_FAILED });
+}

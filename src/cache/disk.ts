@@ -1,0 +1,295 @@
+/**
+ * DiskCache: results kept in files, one per entry, named by their key's hash.
+ *
+ * - Atomic writes: an entry is written to a temporary file, flushed (fsync)
+ *   and renamed into place, so a crash mid-write never leaves half an entry
+ *   where a reader looks.
+ * - A checksum on read: an entry whose bytes do not match its SHA-256 (a torn
+ *   write after a power loss, a disk error, a hand edit) is dropped and
+ *   reported as a miss, so its value is recomputed, never returned.
+ * - Several processes may share the directory: renames are atomic, readers
+ *   hold what they opened, and eviction tolerates entries vanishing.
+ * - Bounded by `maxBytes`: past it, the least recently used entries go. An
+ *   entry's file time is its last use: each hit refreshes it.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdir, rm, unlink } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, InvalidTypeError } from '../errors.js';
+import { booleanOption, integerOption, knownKeys, objectOption } from '../options.js';
+import type { CacheHit, CacheStats, SyncCache } from './cache.js';
+import {
+  cacheError, decodeEntry, encodeEntry, errno, readEntry, readEntrySync, sizeOf, writeEntry, writeEntrySync,
+} from './entry-file.js';
+
+export interface DiskCacheOptions {
+  /**
+   * Most bytes the directory's entries may hold; past it, the least recently used entries are removed.
+   * Each process sharing the directory enforces it when it writes.
+   * @default Infinity
+   * @example new DiskCache('.forkjoin-cache', { maxBytes: 2 * 2 ** 30 })
+   */
+  maxBytes?: number;
+  /**
+   * Flush each entry to the disk before it becomes visible, so a power loss cannot lose a written
+   * entry's bytes. Without it a torn entry is still never returned (the checksum catches it); it is recomputed.
+   * @default true
+   */
+  fsync?: boolean;
+}
+
+const FORMAT_DIR = 'v1';
+/** A temporary file this old was left by a writer that died. */
+const STALE_TEMP_MS = 60 * 60 * 1_000;
+
+interface IndexEntry {
+  size: number;
+  used: number;
+}
+
+/** A cache in a directory, safe to share between processes. */
+export class DiskCache implements SyncCache {
+  /** The directory, absolute. */
+  readonly dir: string;
+  readonly #root: string;
+  readonly #tmp: string;
+  readonly #maxBytes: number;
+  readonly #fsync: boolean;
+  /** name -> size and last use, as this process last saw the directory; null until first needed. */
+  #index: Map<string, IndexEntry> | null = null;
+  #bytes = 0;
+  #writtenSinceScan = 0;
+  #hits = 0;
+  #misses = 0;
+  #evictions = 0;
+  #corrupt = 0;
+
+  constructor(dir: string | URL, options?: DiskCacheOptions) {
+    const where = 'new DiskCache()';
+    if (typeof dir !== 'string' && !(dir instanceof URL)) {
+      throw new InvalidTypeError(`${where}: dir must be a path or a file: URL; received ${dir === null ? 'null' : typeof dir}`);
+    }
+    const o = objectOption(where, options) as DiskCacheOptions & Record<string, unknown>;
+    knownKeys(where, o, ['maxBytes', 'fsync']);
+    this.#maxBytes = o.maxBytes === undefined ? Number.POSITIVE_INFINITY : integerOption(where, 'maxBytes', o.maxBytes, 1);
+    this.#fsync = o.fsync === undefined ? true : booleanOption(where, 'fsync', o.fsync);
+    const path = dir instanceof URL ? fileURLToPath(dir) : dir;
+    this.dir = isAbsolute(path) ? path : resolve(path);
+    this.#root = join(this.dir, FORMAT_DIR);
+    this.#tmp = join(this.dir, 'tmp');
+    mkdirSync(this.#root, { recursive: true });
+    mkdirSync(this.#tmp, { recursive: true });
+  }
+
+  /** The file of `key`: the key itself when it is already a digest (base-32 or hex), else its SHA-256. */
+  #name(key: string): string {
+    if (typeof key !== 'string') throw new InvalidTypeError(`DiskCache: a key must be a string; received ${typeof key}`);
+    return /^[0-9a-v]{24,128}$/.test(key) ? key : createHash('sha256').update(key).digest('hex');
+  }
+
+  /** Entries are spread over folders by their name's first two characters. */
+  #folderOf(name: string): string {
+    return join(this.#root, name.slice(0, 2));
+  }
+
+  #pathOf(name: string): string {
+    return join(this.#folderOf(name), name);
+  }
+
+  getSync(key: string): CacheHit | undefined {
+    const name = this.#name(key);
+    const path = this.#pathOf(name);
+    let bytes: Buffer;
+    try {
+      bytes = readEntrySync(path);
+    } catch (error) {
+      return this.#miss(error, name);
+    }
+    return this.#found(key, name, path, bytes);
+  }
+
+  async get(key: string): Promise<CacheHit | undefined> {
+    const name = this.#name(key);
+    const path = this.#pathOf(name);
+    let bytes: Buffer;
+    try {
+      bytes = await readEntry(path);
+    } catch (error) {
+      return this.#miss(error, name);
+    }
+    return this.#found(key, name, path, bytes);
+  }
+
+  /** No entry (or one this process may not read): a miss; a cache never fails a computation. */
+  #miss(_error: unknown, name: string): undefined {
+    this.#misses++;
+    this.#index?.delete(name);
+    return undefined;
+  }
+
+  #found(key: string, name: string, path: string, bytes: Buffer): CacheHit | undefined {
+    const hit = decodeEntry(key, bytes);
+    if (hit === 'other') {
+      this.#misses++;
+      return undefined;
+    }
+    if (hit === 'corrupt') {
+      this.#corrupt++;
+      this.#misses++;
+      this.#forget(name, path);
+      process.emitWarning(`DiskCache: the entry ${name} in ${this.dir} is damaged; it was dropped and will be recomputed`, {
+        code: ErrorCodes.CACHE_CORRUPT,
+      });
+      return undefined;
+    }
+    this.#hits++;
+    const known = this.#index?.get(name);
+    if (known !== undefined) known.used = now();
+    else if (this.#index !== null) this.#note(name, bytes.byteLength);
+    return hit;
+  }
+
+  #forget(name: string, path: string): void {
+    try { unlinkSync(path); } catch { /* another process removed it first */ }
+    const known = this.#index?.get(name);
+    if (known !== undefined) {
+      this.#bytes -= known.size;
+      this.#index?.delete(name);
+    }
+  }
+
+  #tempPath(name: string): string {
+    return join(this.#tmp, `${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  }
+
+  setSync(key: string, value: unknown): void {
+    const name = this.#name(key);
+    const parts = encodeEntry(key, value);
+    try {
+      writeEntrySync(this.#tempPath(name), this.#pathOf(name), parts, this.#fsync, this.#folderOf(name));
+    } catch (error) {
+      throw cacheError(`cannot write the cache entry ${name}`, error);
+    }
+    this.#wrote(name, sizeOf(parts));
+  }
+
+  async set(key: string, value: unknown): Promise<void> {
+    const name = this.#name(key);
+    const parts = encodeEntry(key, value);
+    try {
+      await writeEntry(this.#tempPath(name), this.#pathOf(name), parts, this.#fsync, this.#folderOf(name));
+    } catch (error) {
+      throw cacheError(`cannot write the cache entry ${name}`, error);
+    }
+    this.#wrote(name, sizeOf(parts));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const name = this.#name(key);
+    try {
+      await unlink(this.#pathOf(name));
+    } catch (error) {
+      if (errno(error) === 'ENOENT') return false;
+      throw cacheError(`cannot delete the cache entry ${name}`, error);
+    }
+    const known = this.#index?.get(name);
+    if (known !== undefined) {
+      this.#bytes -= known.size;
+      this.#index?.delete(name);
+    }
+    return true;
+  }
+
+  async clear(): Promise<void> {
+    await rm(this.#root, { recursive: true, force: true });
+    await mkdir(this.#root, { recursive: true });
+    this.#index = new Map();
+    this.#bytes = 0;
+  }
+
+  /** Entries and bytes as counted now (the directory is scanned), and this instance's hits, misses, evictions. */
+  stats(): CacheStats {
+    this.#scan();
+    return {
+      entries: this.#index?.size ?? 0, bytes: this.#bytes, hits: this.#hits, misses: this.#misses,
+      evictions: this.#evictions, corrupt: this.#corrupt,
+    };
+  }
+
+  #note(name: string, bytes: number): void {
+    const index = this.#index as Map<string, IndexEntry>;
+    const old = index.get(name);
+    if (old !== undefined) this.#bytes -= old.size;
+    index.set(name, { size: bytes, used: now() });
+    this.#bytes += bytes;
+  }
+
+  #wrote(name: string, bytes: number): void {
+    if (this.#maxBytes === Number.POSITIVE_INFINITY) return;
+    if (this.#index === null) this.#scan();
+    this.#note(name, bytes);
+    this.#writtenSinceScan += bytes;
+    if (this.#bytes > this.#maxBytes) this.#evict();
+  }
+
+  /** Least recently used entries out until the directory fits in maxBytes. */
+  #evict(): void {
+    // Other processes may have written since the last count: count again when it may matter.
+    if (this.#writtenSinceScan > this.#maxBytes / 10) this.#scan();
+    if (this.#bytes <= this.#maxBytes) return;
+    const index = this.#index as Map<string, IndexEntry>;
+    const byAge = [...index].sort((x, y) => x[1].used - y[1].used);
+    for (const [name] of byAge) {
+      if (this.#bytes <= this.#maxBytes) break;
+      this.#forget(name, this.#pathOf(name));
+      this.#evictions++;
+    }
+  }
+
+  /**
+   * Counts what the directory holds (sizes and last uses) and removes temporary
+   * files left by crashed writers. A use this process saw and the file's time
+   * does not show yet (it is refreshed at most once a second) is kept.
+   */
+  #scan(): void {
+    const seen = this.#index;
+    const index = new Map<string, IndexEntry>();
+    let bytes = 0;
+    for (const sub of safeReaddir(this.#root)) {
+      const subdir = join(this.#root, sub);
+      for (const name of safeReaddir(subdir)) {
+        try {
+          const st = statSync(join(subdir, name));
+          index.set(name, { size: st.size, used: Math.max(st.mtimeMs, seen?.get(name)?.used ?? 0) });
+          bytes += st.size;
+        } catch { /* removed meanwhile */ }
+      }
+    }
+    const now = Date.now();
+    for (const name of safeReaddir(this.#tmp)) {
+      try {
+        const path = join(this.#tmp, name);
+        if (now - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
+      } catch { /* a live writer's, or gone */ }
+    }
+    this.#index = index;
+    this.#bytes = bytes;
+    this.#writtenSinceScan = 0;
+  }
+}
+
+/** Milliseconds since the epoch, with sub-millisecond resolution (like file times), so recency has no ties. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * memoize(fn, { cache }): a function that computes each distinct call once.
+ * The key covers the function's source and its arguments' canonical encoding,
+ * so a changed function is never served an old result. Concurrent calls with
+ * one key share one computation; a rejection or a throw is not kept.
+ */
+import { InvalidTypeError } from '../errors.js';
+import { hashValue } from '../graph/canonical.js';
+import { isDelayed } from '../graph/delayed.js';
+import { Hasher, toText } from '../graph/hash.js';
+import { knownKeys, objectOption } from '../options.js';
+import { isCache, isSyncCache, warnWriteFailed, type Cache, type SyncCache } from './cache.js';
+import { MemoryCache } from './memory.js';
+
+export interface MemoizeOptions<C extends Cache = Cache> {
+  /**
+   * Where results are kept. A DiskCache keeps them between runs and shares them between processes.
+   * @default a new MemoryCache() of this function's own
+   * @example memoize(fib, { cache: new DiskCache('.forkjoin-cache') })
+   */
+  cache?: C;
+  /**
+   * Mixed into every key: change it when the function's behaviour changes without its source
+   * changing (a helper it calls, data it reads, a variable it closes over).
+   * @example memoize(render, { version: templateHash })
+   */
+  version?: string | number;
+}
+
+/** A memoized function: the original's signature; `cache` is where its results live. */
+export type Memoized<F> = F & { readonly cache: Cache };
+
+/** What a memoized call stores: its value, and whether the original returned a promise. */
+interface Stored {
+  value: unknown;
+  async: boolean;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function isStored(value: unknown): value is Stored {
+  return typeof value === 'object' && value !== null && typeof (value as Stored).async === 'boolean' && 'value' in value;
+}
+
+/**
+ * Caches `fn`'s results by its source and arguments. With a synchronous cache
+ * (MemoryCache, DiskCache) a synchronous function stays synchronous.
+ */
+export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions<SyncCache>): Memoized<(...args: A) => R>;
+export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: MemoizeOptions): Memoized<(...args: A) => Promise<Awaited<R>>>;
+export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOptions): Memoized<(...args: unknown[]) => unknown> {
+  const where = 'memoize';
+  if (typeof fn !== 'function') throw new InvalidTypeError(`${where}: fn must be a function; received ${fn === null ? 'null' : typeof fn}`);
+  const o = objectOption(where, options) as MemoizeOptions & Record<string, unknown>;
+  knownKeys(where, o, ['cache', 'version']);
+  if (o.cache !== undefined && !isCache(o.cache)) {
+    throw new InvalidTypeError(`${where}: the "cache" option must be a cache (a MemoryCache, a DiskCache, or an object with get, set, delete and clear)`);
+  }
+  if (o.version !== undefined && typeof o.version !== 'string' && typeof o.version !== 'number') {
+    throw new InvalidTypeError(`${where}: the "version" option must be a string or a number; received ${typeof o.version}`);
+  }
+  const cache: Cache = o.cache ?? new MemoryCache();
+  const source = Function.prototype.toString.call(fn);
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
+    throw new InvalidTypeError(`${where}: ${fn.name || 'the function'} is native or bound, so its source does not identify it; memoize a plain function`);
+  }
+  const base = new Hasher();
+  base.string('memoize');
+  base.string(source);
+  base.string(String(o.version ?? ''));
+  const fnDigest = base.digest();
+  const label = `memoize(${fn.name || 'anonymous'})`;
+  const sync = isSyncCache(cache) ? cache : null;
+  const inflight = new Map<string, Promise<unknown>>();
+  const warned = new Set<string>();
+
+  const keyOf = (args: unknown[]): string | null => {
+    const h = new Hasher();
+    h.digestOf(fnDigest);
+    const { digest, cacheable } = hashValue(args, isDelayed, label, h);
+    return cacheable ? toText(digest) : null;
+  };
+
+  /** Makes `compute` the one computation of `key` until it settles; a rejection is not kept. */
+  const share = (key: string, compute: Promise<unknown>): Promise<unknown> => {
+    inflight.set(key, compute);
+    const forget = (): void => {
+      if (inflight.get(key) === compute) inflight.delete(key);
+    };
+    compute.then(forget, forget);
+    return compute;
+  };
+
+  /** Stores an async result, then hands it on; a failed write is reported, never thrown. */
+  const store = async (key: string, value: unknown): Promise<unknown> => {
+    try {
+      await cache.set(key, { value, async: true } satisfies Stored);
+    } catch (error) {
+      warnWriteFailed(warned, label, error);
+    }
+    return value;
+  };
+
+  const memoized = function (this: unknown, ...args: unknown[]): unknown {
+    const key = keyOf(args);
+    if (key === null) return fn.apply(this, args); // an argument with no content to key on: nothing to share
+    const running = inflight.get(key);
+    if (running !== undefined) return running;
+    if (sync !== null) {
+      const hit = sync.getSync(key);
+      if (hit !== undefined && isStored(hit.value)) return hit.value.async ? Promise.resolve(hit.value.value) : hit.value.value;
+      const result = fn.apply(this, args);
+      if (isThenable(result)) return share(key, Promise.resolve(result).then((value) => store(key, value)));
+      try {
+        sync.setSync(key, { value: result, async: false } satisfies Stored);
+      } catch (error) {
+        warnWriteFailed(warned, label, error);
+      }
+      return result;
+    }
+    const self = this;
+    return share(key, (async () => {
+      const hit = await cache.get(key);
+      if (hit !== undefined && isStored(hit.value)) return hit.value.value;
+      return store(key, await fn.apply(self, args));
+    })());
+  };
+  Object.defineProperty(memoized, 'name', { value: fn.name, configurable: true });
+  Object.defineProperty(memoized, 'cache', { value: cache, enumerable: true });
+  return memoized as Memoized<(...args: unknown[]) => unknown>;
+}

@@ -1,0 +1,11 @@
+/** The error compute() rejects with when a node fails. */
+import { ErrorCodes, ForkJoinError } from '../errors.js';
+
+/** A node of a task graph failed: `key` and `task` name it; `cause` is the task's own error. */
+export class GraphError extends ForkJoinError {
+  declare readonly key: string;
+  declare readonly task: string;
+  constructor(message: string, extras: { cause: unknown; key: string; task: string }) {
+    super(ErrorCodes.GRAPH_NODE_FAILED, message, extras);
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * The scheduler: runs a plan on an executor. Every node whose inputs exist is
+ * handed over at once (the pools batch what arrives in one tick), up to a
+ * bound on calls in flight; an input's result is dropped as soon as the last
+ * node needing it has started; the first failure stops everything.
+ */
+import { performance } from 'node:perf_hooks';
+import { warnWriteFailed, type Cache } from '../cache/cache.js';
+import { AbortError, ErrorCodes, isForkJoinError } from '../errors.js';
+import type { CallOptions, Executor, Settled } from '../executor.js';
+import type { Progress } from '../progress.js';
+import { graphNodeOf, type GraphNode } from './delayed.js';
+import { GraphError } from './error.js';
+import type { GraphEventListener, GraphEventType } from './events.js';
+import { RunState, type Plan } from './plan.js';
+
+/** Settles per speed measurement. */
+const WINDOW = 256;
+/**
+ * When the calls in flight would all be done within this many ms at the
+ * measured pace, calls go without the stop signal: a signal makes each call
+ * report its start, which costs more than letting such calls finish after a
+ * failure. Otherwise (and until the pace is known) every call carries it.
+ */
+const DRAIN_MS = 200;
+/** Cache writes allowed to be pending before no new node starts: bounds the memory they hold. */
+const MAX_PENDING_WRITES = 64;
+/**
+ * Tiny calls of one task that are ready together go out as one starmap of at
+ * most this many, which the executor runs in chunks: one message per chunk
+ * instead of one per node (joblib's automatic batching, for a graph).
+ */
+const MAX_BATCH = 1024;
+/** Fewer ready calls of one task than this go out one by one: a starmap has a cost of its own. */
+const MIN_BATCH = 16;
+
+/** What compute() hands the scheduler. */
+export interface SchedulerOptions {
+  executor: Executor;
+  /** The executor runs calls in this thread (a LocalExecutor): chunks are not split for parallelism, single calls are bounded. */
+  inThread: boolean;
+  cache: Cache | null;
+  retries: number;
+  maxInFlight: number;
+  onEvent: GraphEventListener | null;
+  progress: Progress | null;
+}
+
+/** Runs one plan to its end, or to its first failure. */
+export class Scheduler {
+  readonly #executor: Executor;
+  readonly #inThread: boolean;
+  /**
+   * Single calls in flight, and their bound: an in-thread executor's queue holds
+   * what it cannot start, and more than a few per slot would only wait there.
+   */
+  #singles = 0;
+  readonly #singleLimit: number;
+  readonly #cache: Cache | null;
+  readonly #retries: number;
+  readonly #maxInFlight: number;
+  readonly #onEvent: GraphEventListener | null;
+  readonly #progress: Progress | null;
+  readonly #stop = new AbortController();
+  readonly #watched: CallOptions = { signal: this.#stop.signal };
+  /** Runs whose inputs exist, last in first out: finishing what was started frees memory soonest. */
+  readonly #ready: number[] = [];
+  readonly #warned = new Set<string>();
+  #plan: Plan | null = null;
+  /** The arguments each running call was given, kept for a retry. */
+  #args: Array<unknown[] | undefined> = [];
+  #attempts: Map<number, number> | null = null;
+  #started: Float64Array | null = null;
+  #inflight = 0;
+  #pumpScheduled = false;
+  #remaining = 0;
+  #pendingWrites = 0;
+  #finished = false;
+  /**
+   * Until calls are known to be tiny, few go out at once, each carrying the stop
+   * signal (a slow call needs no deep queue to keep a worker busy).
+   */
+  readonly #cautiousLimit: number;
+  #tiny = false;
+  /** Batches need room: with a small maxInFlight, calls go one by one. */
+  readonly #batching: boolean;
+  #settles = 0;
+  #windowStart = performance.now();
+  #resolve: () => void = () => undefined;
+  #reject: (error: unknown) => void = () => undefined;
+
+  constructor(options: SchedulerOptions) {
+    this.#executor = options.executor;
+    this.#inThread = options.inThread;
+    this.#cache = options.cache;
+    this.#retries = options.retries;
+    this.#maxInFlight = options.maxInFlight;
+    this.#onEvent = options.onEvent;
+    this.#progress = options.progress;
+    this.#cautiousLimit = Math.min(this.#maxInFlight, Math.max(WINDOW, 4 * this.#parallelism()));
+    this.#singleLimit = this.#inThread ? Math.max(64, 4 * this.#parallelism()) : Number.POSITIVE_INFINITY;
+    this.#batching = this.#maxInFlight >= 4 * MIN_BATCH;
+  }
+
+  /** Runs the plan; resolves once every node ran and every cache write ended. */
+  run(plan: Plan): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      this.#plan = plan;
+      this.#args = new Array<unknown[] | undefined>(plan.nodes.length);
+      if (this.#onEvent !== null) this.#started = new Float64Array(plan.nodes.length);
+      this.#remaining = plan.toRun;
+      const { state, missing } = plan;
+      for (let id = 0; id < plan.nodes.length; id++) {
+        if (state[id] === RunState.Pending && missing[id] === 0) this.#enqueue(id);
+      }
+      if (this.#remaining === 0) this.#complete();
+      else this.#pump();
+    });
+  }
+
+  /** Stops the graph: nothing new starts, calls in flight are cancelled, run() rejects with `error`. */
+  abort(error: unknown): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#ready.length = 0;
+    this.#stop.abort(error);
+    this.#reject(error);
+  }
+
+  #parallelism(): number {
+    try {
+      return Math.max(1, this.#executor.stats().workers);
+    } catch {
+      return 1;
+    }
+  }
+
+  #emit(type: GraphEventType, id: number, extra?: { ms?: number; error?: unknown; attempt?: number }): void {
+    const node = (this.#plan as Plan).nodes[id];
+    (this.#onEvent as GraphEventListener)({ type, key: node.key, task: node.fn.spec.label, ...extra });
+  }
+
+  #enqueue(id: number): void {
+    (this.#plan as Plan).state[id] = RunState.Ready;
+    this.#ready.push(id);
+    if (this.#onEvent !== null) this.#emit('queued', id);
+  }
+
+  /** Pumps once the current burst of settlements has been taken in, so that what became ready together goes out together. */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    queueMicrotask(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    const limit = this.#tiny ? this.#maxInFlight : this.#cautiousLimit;
+    const ready = this.#ready;
+    while (this.#inflight < limit && ready.length > 0 && this.#pendingWrites < MAX_PENDING_WRITES && !this.#finished) {
+      const room = limit - this.#inflight;
+      if (this.#tiny && this.#batching && ready.length > 1) {
+        // Wait for room for a whole batch rather than trickle tiny calls out one by one.
+        if (room < MIN_BATCH && this.#inflight > 0) break;
+        this.#startBatch(room);
+      } else if (this.#singles < this.#singleLimit) this.#start(ready.pop() as number);
+      else break;
+    }
+  }
+
+  /** Marks a run started and returns its arguments (kept for a retry). */
+  #begin(plan: Plan, id: number): unknown[] {
+    const node = plan.nodes[id];
+    let args = this.#args[id];
+    if (args === undefined) {
+      args = node.deps.length === 0 ? (node.args as unknown[]) : this.#fill(plan, id, node);
+      this.#args[id] = args;
+    }
+    plan.state[id] = RunState.Running;
+    this.#inflight++;
+    if (this.#started !== null) {
+      this.#started[id] = performance.now();
+      const attempt = this.#attempts?.get(id);
+      this.#emit('started', id, attempt === undefined ? undefined : { attempt });
+    }
+    return args;
+  }
+
+  #start(id: number): void {
+    const plan = this.#plan as Plan;
+    const args = this.#begin(plan, id);
+    this.#singles++;
+    let pending: Promise<unknown>;
+    try {
+      pending = this.#executor.run(plan.nodes[id].fn.task, args, this.#tiny ? undefined : this.#watched);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then((value) => {
+      this.#singles--;
+      this.#done(id, value);
+    }, (error: unknown) => {
+      this.#singles--;
+      this.#failed(id, error);
+    });
+  }
+
+  /** Ready runs of the task on top of the stack, as one starmap; outcomes come back one per run. */
+  #startBatch(room: number): void {
+    const plan = this.#plan as Plan;
+    const ready = this.#ready;
+    const first = ready.pop() as number;
+    const spec = plan.nodes[first].fn.spec;
+    const ids = [first];
+    while (ids.length < room && ids.length < MAX_BATCH && ready.length > 0 && plan.nodes[ready[ready.length - 1]].fn.spec === spec) {
+      ids.push(ready.pop() as number);
+    }
+    if (ids.length < MIN_BATCH) {
+      for (const id of ids) this.#start(id);
+      return;
+    }
+    const argLists = ids.map((id) => this.#begin(plan, id));
+    const chunksize = this.#inThread ? ids.length : Math.ceil(ids.length / (2 * this.#parallelism()));
+    let pending: Promise<Array<Settled<unknown>>>;
+    try {
+      pending = this.#executor.starmap(plan.nodes[first].fn.task, argLists, { settle: true, chunksize });
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then((outcomes) => {
+      for (let i = 0; i < ids.length; i++) {
+        const outcome = outcomes[i];
+        if (outcome.status === 'fulfilled') this.#done(ids[i], outcome.value);
+        else this.#failed(ids[i], outcome.reason);
+      }
+    }, (error: unknown) => {
+      for (const id of ids) this.#failed(id, error);
+    });
+  }
+
+  /** The call's arguments with each input's result in place; inputs no one else needs are let go. */
+  #fill(plan: Plan, id: number, node: GraphNode): unknown[] {
+    const args = node.args.slice();
+    const first = plan.inputStart[id];
+    const holders = node.holders;
+    if (holders === null) {
+      for (let i = 0; i < args.length; i++) {
+        const arg = args[i];
+        if (typeof arg !== 'object' || arg === null) continue;
+        const input = graphNodeOf(arg);
+        if (input !== undefined) args[i] = plan.values[plan.inputs[first + node.deps.indexOf(input)]];
+      }
+    } else {
+      const copies = new Map<object, unknown>();
+      for (let i = 0; i < args.length; i++) args[i] = this.#fillNested(args[i], plan, id, holders, copies);
+    }
+    const { inputs, refs, values } = plan;
+    for (let e = first; e < plan.inputStart[id + 1]; e++) {
+      const input = inputs[e];
+      if (--refs[input] === 0) values[input] = undefined;
+    }
+    return args;
+  }
+
+  #fillNested(value: unknown, plan: Plan, id: number, holders: ReadonlySet<object>, copies: Map<object, unknown>): unknown {
+    if (typeof value !== 'object' || value === null) return value;
+    const input = graphNodeOf(value);
+    if (input !== undefined) return plan.values[plan.inputs[plan.inputStart[id] + plan.nodes[id].deps.indexOf(input)]];
+    if (!holders.has(value)) return value;
+    const known = copies.get(value);
+    if (known !== undefined) return known;
+    if (Array.isArray(value)) {
+      const copy: unknown[] = new Array(value.length);
+      copies.set(value, copy);
+      for (let i = 0; i < value.length; i++) copy[i] = this.#fillNested(value[i], plan, id, holders, copies);
+      return copy;
+    }
+    const copy = (Object.getPrototypeOf(value) === null ? Object.create(null) : {}) as Record<string, unknown>;
+    copies.set(value, copy);
+    for (const key of Object.keys(value)) copy[key] = this.#fillNested((value as Record<string, unknown>)[key], plan, id, holders, copies);
+    return copy;
+  }
+
+  /** Measures the pace of calls, to decide whether they are worth a stop signal. */
+  #measure(): void {
+    if (++this.#settles < WINDOW) return;
+    const now = performance.now();
+    const perSettle = (now - this.#windowStart) / this.#settles;
+    this.#tiny = perSettle * this.#maxInFlight < DRAIN_MS;
+    this.#settles = 0;
+    this.#windowStart = now;
+  }
+
+  #done(id: number, value: unknown): void {
+    this.#inflight--;
+    this.#measure();
+    if (this.#finished) return;
+    const plan = this.#plan as Plan;
+    plan.state[id] = RunState.Done;
+    this.#args[id] = undefined;
+    if (this.#started !== null) this.#emit('finished', id, { ms: performance.now() - this.#started[id] });
+    this.#progress?.add(1, 0);
+    const key = plan.cacheKeys?.[id];
+    if (key !== undefined && key !== null && this.#cache !== null) this.#write(key, value);
+    if (plan.refs[id] > 0) plan.values[id] = value;
+    const { dependents, missing } = plan;
+    for (let e = plan.dependentStart[id]; e < plan.dependentStart[id + 1]; e++) {
+      const dependent = dependents[e];
+      if (--missing[dependent] === 0) this.#enqueue(dependent);
+    }
+    if (--this.#remaining === 0) this.#complete();
+    else this.#schedulePump();
+  }
+
+  #failed(id: number, error: unknown): void {
+    this.#inflight--;
+    if (this.#finished) return;
+    const attempts = this.#attempts?.get(id) ?? 0;
+    if (attempts < this.#retries && !isForkJoinError(error, ErrorCodes.ABORTED)) {
+      (this.#attempts ??= new Map()).set(id, attempts + 1);
+      this.#enqueue(id);
+      this.#schedulePump();
+      return;
+    }
+    if (this.#started !== null) this.#emit('failed', id, { ms: performance.now() - this.#started[id], error });
+    this.#progress?.add(1, 1);
+    const node = (this.#plan as Plan).nodes[id];
+    // The executor wraps a task's throw in a TaskError; the graph's error carries the task's own.
+    const cause = isForkJoinError(error, ErrorCodes.TASK_FAILED) && (error as Error).cause !== undefined ? (error as Error).cause : error;
+    const message = error instanceof Error ? error.message : String(error);
+    const tries = attempts > 0 ? ` after ${attempts + 1} attempts` : '';
+    this.abort(new GraphError(`The node ${node.key} (${node.fn.spec.label}) failed${tries}: ${message}`, {
+      cause, key: node.key, task: node.fn.spec.label,
+    }));
+  }
+
+  #write(key: string, value: unknown): void {
+    const cache = this.#cache as Cache;
+    this.#pendingWrites++;
+    let pending: Promise<void>;
+    try {
+      pending = cache.set(key, value);
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
+    pending.then(() => this.#written(), (error: unknown) => {
+      warnWriteFailed(this.#warned, 'compute', error);
+      this.#written();
+    });
+  }
+
+  #written(): void {
+    this.#pendingWrites--;
+    if (this.#finished) return;
+    if (this.#remaining === 0) this.#complete();
+    else this.#schedulePump();
+  }
+
+  #complete(): void {
+    if (this.#pendingWrites > 0 || this.#finished) return;
+    this.#finished = true;
+    this.#resolve();
+  }
+}
+
+/** The error a stopped computation rejects with. */
+export function abortedError(reason: unknown): AbortError {
+  return reason instanceof AbortError ? reason : new AbortError('The computation was aborted', { cause: reason });
+}

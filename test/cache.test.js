@@ -1,0 +1,317 @@
+// MemoryCache, DiskCache and memoize: bounds, durability, sharing between processes.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, watch, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { DiskCache, ErrorCodes, MemoryCache, memoize } from 'forkjoin';
+import { runNode, tempDir } from './fixtures/helpers.js';
+
+const T = { timeout: 120_000 };
+const fixture = (name) => fileURLToPath(new URL(`./fixtures/graph/${name}`, import.meta.url));
+
+const rich = () => ({
+  floats: new Float64Array([1.5, -2, Number.NaN]),
+  bytes: new Uint8Array([1, 2, 3]),
+  map: new Map([['a', 1], ['b', { deep: [1, 2] }]]),
+  set: new Set(['x', 'y']),
+  when: new Date(1_700_000_000_000),
+  big: 2n ** 80n,
+  nested: { list: [null, undefined, 'text'] },
+});
+
+/** The files of a DiskCache's entries. */
+function entryFiles(dir) {
+  const root = join(dir, 'v1');
+  return readdirSync(root).flatMap((sub) => readdirSync(join(root, sub)).map((name) => join(root, sub, name)));
+}
+
+/** Resolves with the next process warning that has `code`. */
+function nextWarning(code) {
+  return new Promise((resolve) => {
+    const listener = (warning) => {
+      if (warning.code !== code) return;
+      process.off('warning', listener);
+      resolve(warning);
+    };
+    process.on('warning', listener);
+  });
+}
+
+describe('MemoryCache', () => {
+  test('returns what was stored, as a copy, with typed arrays, Maps, Sets, Dates and bigints intact', async () => {
+    const cache = new MemoryCache();
+    const value = rich();
+    await cache.set('k', value);
+    const hit = await cache.get('k');
+    assert.deepEqual(hit.value, value);
+    assert.notEqual(hit.value, value);
+    hit.value.bytes[0] = 99;
+    assert.equal((await cache.get('k')).value.bytes[0], 1);
+  });
+
+  test('stores undefined as a value, distinct from a miss', async () => {
+    const cache = new MemoryCache();
+    await cache.set('u', undefined);
+    assert.deepEqual(await cache.get('u'), { value: undefined });
+    assert.equal(await cache.get('missing'), undefined);
+  });
+
+  test('past maxEntries the least recently used entry goes', () => {
+    const cache = new MemoryCache({ maxEntries: 2 });
+    cache.setSync('a', 1);
+    cache.setSync('b', 2);
+    cache.getSync('a');
+    cache.setSync('c', 3);
+    assert.equal(cache.getSync('b'), undefined);
+    assert.deepEqual([cache.getSync('a')?.value, cache.getSync('c')?.value], [1, 3]);
+    assert.equal(cache.stats().evictions, 1);
+  });
+
+  test('past maxBytes the least recently used entries go', () => {
+    const kib = new Uint8Array(1024);
+    const cache = new MemoryCache({ maxBytes: 3 * 1024 + 200 });
+    for (const key of ['a', 'b', 'c']) cache.setSync(key, kib);
+    cache.getSync('a');
+    cache.setSync('d', kib);
+    assert.equal(cache.getSync('b'), undefined);
+    assert.ok(cache.getSync('a') && cache.getSync('c') && cache.getSync('d'));
+    assert.ok(cache.stats().bytes <= 3 * 1024 + 200);
+  });
+
+  test('a value that cannot be cloned is refused with FJ_CACHE_WRITE_FAILED', () => {
+    assert.throws(() => new MemoryCache().setSync('f', { fn: () => 1 }), (err) => err.code === ErrorCodes.CACHE_WRITE_FAILED);
+  });
+});
+
+describe('DiskCache', () => {
+  test('returns what was stored, with typed arrays, Maps, Sets, Dates and bigints intact', async (t) => {
+    const dir = tempDir(t);
+    await new DiskCache(dir).set('k', rich());
+    const hit = await new DiskCache(dir).get('k');
+    assert.deepEqual(hit.value, rich());
+  });
+
+  test('the synchronous and asynchronous methods read each other\'s entries', async (t) => {
+    const cache = new DiskCache(tempDir(t));
+    cache.setSync('one', 1);
+    await cache.set('two', 2);
+    assert.deepEqual([(await cache.get('one')).value, cache.getSync('two').value], [1, 2]);
+  });
+
+  test('entries are files named by their key\'s hash; nothing is left in the temporary folder', async (t) => {
+    const dir = tempDir(t);
+    const cache = new DiskCache(dir);
+    await cache.set('some key', 'value');
+    const files = entryFiles(dir);
+    assert.equal(files.length, 1);
+    assert.match(files[0], /[0-9a-f]{64}$/);
+    assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
+  });
+
+  test('a damaged entry is dropped and reported, never returned', async (t) => {
+    const dir = tempDir(t);
+    const cache = new DiskCache(dir);
+    await cache.set('k', new Float64Array(100).fill(1));
+    const [file] = entryFiles(dir);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 10] ^= 0xff;
+    writeFileSync(file, bytes);
+    const warned = nextWarning(ErrorCodes.CACHE_CORRUPT);
+    assert.equal(await cache.get('k'), undefined);
+    await warned;
+    assert.equal(existsSync(file), false);
+    assert.equal(cache.stats().corrupt, 1);
+  });
+
+  test('a truncated entry (a write torn by a power loss) is dropped, never returned', async (t) => {
+    const dir = tempDir(t);
+    const cache = new DiskCache(dir);
+    cache.setSync('k', 'a value long enough to cut in half');
+    const [file] = entryFiles(dir);
+    truncateSync(file, statSync(file).size - 5);
+    const warned = nextWarning(ErrorCodes.CACHE_CORRUPT);
+    assert.equal(cache.getSync('k'), undefined);
+    await warned;
+    assert.equal(cache.stats().corrupt, 1);
+  });
+
+  test('a process killed while writing leaves no readable half entry', T, async (t) => {
+    const dir = tempDir(t);
+    new DiskCache(dir); // creates the folders the writer will use
+    const child = spawn(process.execPath, [fixture('disk-writer.js'), dir, 'big', '256'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    // Kill it as soon as its temporary file exists: the entry is being written.
+    await new Promise((resolve) => {
+      const watcher = watch(join(dir, 'tmp'), () => {
+        if (readdirSync(join(dir, 'tmp')).length === 0) return;
+        child.kill('SIGKILL');
+        watcher.close();
+        resolve();
+      });
+    });
+    const { signal } = await exited;
+    assert.equal(signal, 'SIGKILL');
+    assert.equal(readdirSync(join(dir, 'tmp')).length, 1, 'the write was under way');
+    assert.equal(new DiskCache(dir).getSync('big'), undefined);
+  });
+
+  test('several processes share one directory: every value right, each computed once or a few times', T, async (t) => {
+    const dir = tempDir(t);
+    const runs = await Promise.all([0, 1, 2].map((seed) => runNode([fixture('disk-sharer.js'), dir, String(seed), '150'])));
+    const outs = runs.map((r) => {
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    });
+    for (const out of outs) {
+      assert.equal(out.wrong, 0);
+      assert.equal(out.corrupt, 0);
+    }
+    // 150 keys, 3 rounds, 3 processes: without sharing each process would compute all 150 itself.
+    const computed = outs.reduce((n, o) => n + o.computed, 0);
+    assert.ok(computed < 3 * 150, `${computed} computations`);
+    assert.equal(entryFiles(dir).length, 150);
+    assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
+  });
+
+  test('past maxBytes the least recently used entries go', async (t) => {
+    const dir = tempDir(t);
+    const kib = new Uint8Array(1024);
+    const probe = new DiskCache(tempDir(t));
+    probe.setSync('x', kib);
+    const size = probe.stats().bytes;
+    const cache = new DiskCache(dir, { maxBytes: Math.floor(3.5 * size) });
+    for (const key of ['a', 'b', 'c']) cache.setSync(key, kib);
+    cache.getSync('a');
+    cache.setSync('d', kib);
+    assert.equal(cache.getSync('b'), undefined);
+    assert.ok(cache.getSync('a') && cache.getSync('c') && cache.getSync('d'));
+    assert.equal(entryFiles(dir).length, 3);
+    assert.equal(cache.stats().evictions, 1);
+  });
+
+  test('delete and clear remove entries', async (t) => {
+    const cache = new DiskCache(tempDir(t));
+    await cache.set('a', 1);
+    await cache.set('b', 2);
+    assert.equal(await cache.delete('a'), true);
+    assert.equal(await cache.delete('a'), false);
+    await cache.clear();
+    assert.equal(await cache.get('b'), undefined);
+  });
+
+  test('options of the wrong type are refused', (t) => {
+    assert.throws(() => new DiskCache(tempDir(t), { maxBytes: 'big' }), (err) => err.code === ErrorCodes.INVALID_ARG_TYPE);
+  });
+});
+
+describe('memoize', () => {
+  test('a synchronous function stays synchronous and computes each argument once', () => {
+    let calls = 0;
+    const double = memoize((x) => {
+      calls++;
+      return x * 2;
+    });
+    assert.equal(double(21), 42);
+    assert.equal(double(21), 42);
+    assert.equal(double(5), 10);
+    assert.equal(calls, 2);
+  });
+
+  test('equal arguments hit, whatever their object key order', () => {
+    let calls = 0;
+    const f = memoize((o) => {
+      calls++;
+      return o.a + o.b;
+    });
+    f({ a: 1, b: 2 });
+    f({ b: 2, a: 1 });
+    assert.equal(calls, 1);
+  });
+
+  test('concurrent calls of an async function with one key share one computation', async () => {
+    let calls = 0;
+    let release;
+    const gate = new Promise((resolve) => { release = resolve; });
+    const slow = memoize(async (x) => {
+      calls++;
+      await gate;
+      return x + 1;
+    });
+    const first = slow(1);
+    const second = slow(1);
+    release();
+    assert.deepEqual(await Promise.all([first, second]), [2, 2]);
+    assert.equal(calls, 1);
+    assert.equal(await slow(1), 2);
+    assert.equal(calls, 1);
+  });
+
+  test('a rejected computation is not kept: the next call computes again', async () => {
+    let calls = 0;
+    const flaky = memoize(async (x) => {
+      calls++;
+      if (calls === 1) throw Object.assign(new Error('first fails'), { code: 'E_FIRST' });
+      return x;
+    });
+    await assert.rejects(flaky(7), (err) => err.code === 'E_FIRST');
+    assert.equal(await flaky(7), 7);
+    assert.equal(calls, 2);
+  });
+
+  test('a throw is not kept either', () => {
+    let calls = 0;
+    const f = memoize((x) => {
+      if (++calls === 1) throw new RangeError('once');
+      return x;
+    });
+    assert.throws(() => f(1), RangeError);
+    assert.equal(f(1), 1);
+  });
+
+  test('two functions sharing a cache never get each other\'s results', () => {
+    const cache = new MemoryCache();
+    const plus = memoize((x) => x + 1, { cache });
+    const times = memoize((x) => x * 10, { cache });
+    assert.equal(plus(3), 4);
+    assert.equal(times(3), 30);
+  });
+
+  test('a changed version changes the key', () => {
+    const cache = new MemoryCache();
+    let calls = 0;
+    const make = (version) => memoize((x) => {
+      calls++;
+      return x;
+    }, { cache, version });
+    make(1)(0);
+    make(1)(0);
+    make(2)(0);
+    assert.equal(calls, 2);
+  });
+
+  test('with a DiskCache, a second process gets the result without computing', T, async (t) => {
+    const dir = tempDir(t);
+    const first = await runNode([fixture('memoize-run.js'), dir, '300']);
+    const second = await runNode([fixture('memoize-run.js'), dir, '300']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(second.code, 0, second.stderr);
+    const [a, b] = [JSON.parse(first.stdout), JSON.parse(second.stdout)];
+    assert.equal(a.computed, 1);
+    assert.equal(b.computed, 0);
+    assert.equal(b.value, a.value);
+    assert.equal(b.type, 'bigint');
+  });
+
+  test('a value that cannot be stored is returned anyway, with a warning', async () => {
+    const warned = nextWarning(ErrorCodes.CACHE_WRITE_FAILED);
+    const f = memoize(() => ({ fn() {} }));
+    assert.equal(typeof f().fn, 'function');
+    await warned;
+  });
+
+  test('a bound function is refused: its source does not identify it', () => {
+    assert.throws(() => memoize(function f() {}.bind(null)), (err) => err.code === ErrorCodes.INVALID_ARG_TYPE);
+  });
+});

@@ -1,0 +1,169 @@
+// compute() with a cache: what is cached is skipped, from the roots down; a changed task re-runs
+// exactly the nodes that use it and the nodes downstream of them.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DiskCache, ErrorCodes, LocalExecutor, MemoryCache, ThreadPool, compute, delayed, taskModule } from 'forkjoin';
+import { runNode, tempDir, using } from './fixtures/helpers.js';
+
+const T = { timeout: 120_000 };
+const tasks = taskModule(new URL('./fixtures/graph/tasks.js', import.meta.url));
+const inc = delayed(tasks.inc);
+const add = delayed(tasks.add);
+
+const Caches = [
+  { name: 'MemoryCache', make: () => new MemoryCache() },
+  { name: 'DiskCache', make: (t) => new DiskCache(tempDir(t)) },
+];
+
+/** A tree of `leaves` inc nodes summed pairwise by add. */
+function tree(leaves) {
+  let level = Array.from({ length: leaves }, (_, i) => inc(i));
+  while (level.length > 1) {
+    const next = [];
+    for (let i = 0; i < level.length; i += 2) next.push(add(level[i], level[i + 1]));
+    level = next;
+  }
+  return level[0];
+}
+
+function recorder() {
+  const events = [];
+  return { events, onEvent: (e) => events.push(e), keys: (type) => new Set(events.filter((e) => e.type === type).map((e) => e.key)) };
+}
+
+/** A cache that records the keys looked up in it. */
+function spying(cache) {
+  const looked = [];
+  return {
+    looked,
+    get: (key) => {
+      looked.push(key);
+      return cache.get(key);
+    },
+    set: (key, value) => cache.set(key, value),
+    delete: (key) => cache.delete(key),
+    clear: () => cache.clear(),
+  };
+}
+
+for (const C of Caches) {
+  describe(`compute with a ${C.name}`, () => {
+    test('the same graph run twice executes no task the second time', T, async (t) => {
+      const cache = C.make(t);
+      const first = using(t, new ThreadPool({ workers: 2 }));
+      assert.equal(await compute(tree(64), { executor: first, cache }), (64 * 65) / 2);
+      assert.equal(first.stats().done, 127);
+      const second = using(t, new ThreadPool({ workers: 2 }));
+      assert.equal(await compute(tree(64), { executor: second, cache }), (64 * 65) / 2);
+      assert.equal(second.stats().done, 0);
+    });
+
+    test('a cached root is the only lookup: the graph below it is never read, loaded or run', T, async (t) => {
+      const cache = spying(C.make(t));
+      const executor = using(t, new LocalExecutor());
+      await compute(tree(32), { executor, cache });
+      cache.looked.length = 0;
+      const rec = recorder();
+      await compute(tree(32), { executor, cache, onEvent: rec.onEvent });
+      assert.equal(cache.looked.length, 1);
+      assert.deepEqual(rec.events.map((e) => [e.type, e.key]), [['cached', tree(32).key]]);
+    });
+  });
+}
+
+describe('cache keys', () => {
+  /** Writes a task module exporting `name` with `body`, in `dir`. */
+  const writeTask = (dir, name, params, body) => {
+    const file = join(dir, `${name}.js`);
+    writeFileSync(file, `export function ${name}(${params}) {\n  ${body}\n}\n`);
+    return taskModule(pathToFileURL(file))[name];
+  };
+
+  test('changing one task\'s code re-runs exactly the nodes that use it and those downstream', T, async (t) => {
+    const dir = tempDir(t);
+    const cache = new DiskCache(tempDir(t));
+    const leaf = delayed(writeTask(dir, 'leaf', 'x', 'return x * 10;'));
+    const combine = delayed(writeTask(dir, 'combine', 'a, b', 'return a + b;'));
+    const finish = delayed(writeTask(dir, 'finish', 'x', 'return `total ${x}`;'));
+    const other = delayed(writeTask(dir, 'other', 'x', 'return -x;'));
+    const graph = () => {
+      const a = leaf(1);
+      const b = leaf(2);
+      const c = combine(a, b);
+      return { a, b, c, d: other(a), e: finish(c) };
+    };
+    const g = graph();
+    const firstPool = using(t, new ThreadPool({ workers: 2 }));
+    assert.deepEqual(await compute([g.e, g.d], { executor: firstPool, cache }), ['total 30', -10]);
+
+    writeTask(dir, 'combine', 'a, b', 'return a * b; // changed');
+    const rec = recorder();
+    const secondPool = using(t, new ThreadPool({ workers: 2 }));
+    const again = graph();
+    assert.deepEqual(await compute([again.e, again.d], { executor: secondPool, cache, onEvent: rec.onEvent }), ['total 200', -10]);
+    assert.deepEqual(rec.keys('started'), new Set([g.c.key, g.e.key]));
+    assert.deepEqual(rec.keys('cached'), new Set([g.a.key, g.b.key, g.d.key]));
+  });
+
+  test('a TypeScript task module run under tsx is keyed by its .ts source, so its nodes are cached', T, async (t) => {
+    const script = fileURLToPath(new URL('./fixtures/graph/ts-cache.ts', import.meta.url));
+    const result = await runNode(['--import', 'tsx', script, tempDir(t)], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout.trim().split('\n').at(-1)), { ran: [2, 0] });
+  });
+
+  test('an inline function\'s source is part of the key', T, async (t) => {
+    const cache = new MemoryCache();
+    const executor = using(t, new LocalExecutor());
+    const v1 = delayed(function scale(x) { return x * 2; });
+    const v2 = delayed(function scale(x) { return x * 3; });
+    assert.equal(await compute(v1(5), { executor, cache }), 10);
+    assert.equal(await compute(v2(5), { executor, cache }), 15);
+  });
+
+  test('impure nodes, and what is computed from them, run again', T, async (t) => {
+    const cache = new MemoryCache();
+    const executor = using(t, new LocalExecutor());
+    const random = delayed(tasks.random, { pure: false });
+    const r = random();
+    const fromIt = delayed(tasks.identity)(r);
+    const rec = recorder();
+    await compute(fromIt, { executor, cache });
+    await compute(fromIt, { executor, cache, onEvent: rec.onEvent });
+    assert.deepEqual(rec.keys('started'), new Set([r.key, fromIt.key]));
+  });
+
+  test('a damaged entry is recomputed, never returned', T, async (t) => {
+    const dir = tempDir(t);
+    const executor = using(t, new LocalExecutor());
+    const root = add(inc(1), inc(2));
+    await compute(root, { executor, cache: new DiskCache(dir) });
+    for (const sub of readdirSync(join(dir, 'v1'))) {
+      for (const name of readdirSync(join(dir, 'v1', sub))) {
+        const file = join(dir, 'v1', sub, name);
+        const bytes = readFileSync(file);
+        bytes[bytes.length - 1] ^= 0xff;
+        writeFileSync(file, bytes);
+      }
+    }
+    const warned = new Promise((resolve) => process.once('warning', resolve));
+    const rec = recorder();
+    assert.equal(await compute(root, { executor, cache: new DiskCache(dir), onEvent: rec.onEvent }), 5);
+    assert.equal((await warned).code, ErrorCodes.CACHE_CORRUPT);
+    assert.deepEqual(rec.keys('started'), new Set([root.key, inc(1).key, inc(2).key]));
+  });
+
+  test('a result that cannot be stored is still returned, with a warning', T, async (t) => {
+    const executor = using(t, new LocalExecutor());
+    const warned = new Promise((resolve) => process.once('warning', resolve));
+    const makeFn = delayed(function makeFn() {
+      return { fn() { return 1; } };
+    });
+    const value = await compute(makeFn(), { executor, cache: new MemoryCache() });
+    assert.equal(value.fn(), 1);
+    assert.equal((await warned).code, ErrorCodes.CACHE_WRITE_FAILED);
+  });
+});

@@ -1,0 +1,342 @@
+// Task graphs: delayed() keys, compute() on every executor, failures, cancellation, events, pictures.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  Delayed, ErrorCodes, LocalExecutor, ThreadPool, compute, delayed, isDelayed, isForkJoinError, taskModule, toDot, toMermaid,
+} from 'forkjoin';
+import { Executors, fileAppears, runNode, tempDir, using } from './fixtures/helpers.js';
+
+const T = { timeout: 120_000 };
+const tasks = taskModule(new URL('./fixtures/graph/tasks.js', import.meta.url));
+const inc = delayed(tasks.inc);
+const add = delayed(tasks.add);
+const sum = delayed(tasks.sum);
+const identity = delayed(tasks.identity);
+const fixture = (name) => fileURLToPath(new URL(`./fixtures/graph/${name}`, import.meta.url));
+const code = (c) => (err) => {
+  assert.equal(err.code, c, `expected ${c}, got ${err.code}: ${err.message}`);
+  return true;
+};
+
+/** The events of one computation, and the keys that reached a given state. */
+function recorder() {
+  const events = [];
+  const keysOf = (type) => events.filter((e) => e.type === type).map((e) => e.key);
+  return { events, keysOf, onEvent: (e) => events.push(e) };
+}
+
+describe('delayed keys', () => {
+  test('building a node runs nothing and gives a Delayed with a task-named key', () => {
+    const node = inc(1);
+    assert.ok(node instanceof Delayed);
+    assert.ok(isDelayed(node));
+    assert.match(node.key, /^inc-[0-9a-v]{24}$/);
+    assert.equal(node.task, 'tasks.js#inc');
+  });
+
+  test('the same call made twice has the same key; other arguments give another', () => {
+    assert.equal(inc(1).key, inc(1).key);
+    assert.notEqual(inc(1).key, inc(2).key);
+    assert.notEqual(inc(1).key, inc('1').key);
+    assert.notEqual(inc(1).key, inc(1n).key);
+    assert.notEqual(inc(1).key, delayed(tasks.identity)(1).key);
+  });
+
+  test('keys are canonical across object key order, Map and Set insertion order', () => {
+    assert.equal(identity({ a: 1, b: [2, 3] }).key, identity({ b: [2, 3], a: 1 }).key);
+    assert.equal(identity(new Map([['x', 1], ['y', 2]])).key, identity(new Map([['y', 2], ['x', 1]])).key);
+    assert.equal(identity(new Set([1, 2, 3])).key, identity(new Set([3, 1, 2])).key);
+    assert.notEqual(identity(new Map([['x', 1]])).key, identity(new Map([['x', 2]])).key);
+    assert.notEqual(identity(new Set([1])).key, identity([1]).key);
+  });
+
+  test('keys follow the contents of typed arrays, bigints and Dates', () => {
+    assert.equal(identity(new Float64Array([1, 2])).key, identity(new Float64Array([1, 2])).key);
+    assert.notEqual(identity(new Float64Array([1, 2])).key, identity(new Float64Array([1, 3])).key);
+    assert.notEqual(identity(new Float64Array([1, 2])).key, identity(new Float32Array([1, 2])).key);
+    assert.equal(identity(2n ** 70n).key, identity(2n ** 70n).key);
+    assert.notEqual(identity(2n ** 70n).key, identity(2n ** 71n).key);
+    assert.equal(identity(new Date(5)).key, identity(new Date(5)).key);
+    assert.notEqual(identity(new Date(5)).key, identity(new Date(6)).key);
+  });
+
+  test('a node\'s key follows its inputs\' keys', () => {
+    assert.equal(add(inc(1), inc(2)).key, add(inc(1), inc(2)).key);
+    assert.notEqual(add(inc(1), inc(2)).key, add(inc(2), inc(1)).key);
+  });
+
+  test('pure: false gives every call a key of its own', () => {
+    const random = delayed(tasks.random, { pure: false });
+    assert.notEqual(random().key, random().key);
+  });
+
+  test('a Delayed inside a Map is refused, naming its place', () => {
+    assert.throws(() => identity({ m: new Map([['k', inc(1)]]) }), (err) => {
+      assert.equal(err.code, ErrorCodes.INVALID_ARG_TYPE);
+      assert.match(err.message, /args\[0\]\.m/);
+      return true;
+    });
+  });
+
+  test('dependencies lists the inputs of a node', () => {
+    const a = inc(1);
+    const b = inc(2);
+    assert.deepEqual(add(a, b).dependencies.map((d) => d.key), [a.key, b.key]);
+  });
+});
+
+for (const E of Executors) {
+  describe(`compute on ${E.name}`, () => {
+    test('computes the classic inc/add graph', T, async (t) => {
+      const executor = using(t, E.make());
+      assert.equal(await compute(add(inc(1), inc(2)), { executor }), 5);
+    });
+
+    test('computes a list, passing other values through', T, async (t) => {
+      const executor = using(t, E.make());
+      assert.deepEqual(await compute([inc(1), 'as is', add(inc(1), 10)], { executor }), [2, 'as is', 12]);
+    });
+
+    test('fills in Delayed values nested in arrays and plain objects', T, async (t) => {
+      const executor = using(t, E.make());
+      const nested = delayed(tasks.sumValues)({ list: [inc(1), inc(2)], one: inc(0), plain: 10 });
+      assert.equal(await compute(nested, { executor }), 2 + 3 + 1 + 10);
+    });
+
+    test('rejects naming the failing node\'s key and task, with the task\'s own error as cause', T, async (t) => {
+      const executor = using(t, E.make());
+      const failing = delayed(tasks.fail)('boom');
+      await assert.rejects(compute(add(failing, inc(1)), { executor }), (err) => {
+        assert.equal(err.code, ErrorCodes.GRAPH_NODE_FAILED);
+        assert.equal(err.key, failing.key);
+        assert.equal(err.task, 'tasks.js#fail');
+        assert.ok(err.message.includes(failing.key));
+        assert.equal(err.cause.code, 'E_FIXTURE');
+        return true;
+      });
+    });
+  });
+}
+
+describe('the graph', () => {
+  test('the same call made twice runs once', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const rec = recorder();
+    assert.equal(await compute(add(inc(1), inc(1)), { executor, onEvent: rec.onEvent }), 4);
+    assert.equal(rec.keysOf('started').length, 2);
+    assert.equal(executor.stats().done, 2);
+  });
+
+  test('a node no root needs never runs', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const rec = recorder();
+    const unused = inc(100);
+    const used = inc(1);
+    await compute(add(used, used), { executor, onEvent: rec.onEvent });
+    assert.ok(!rec.keysOf('started').includes(unused.key));
+    assert.deepEqual(new Set(rec.keysOf('started')), new Set([used.key, add(used, used).key]));
+  });
+
+  test('pure: false nodes run once per call', T, async (t) => {
+    const executor = using(t, new LocalExecutor());
+    const random = delayed(tasks.random, { pure: false });
+    const [a, b] = await compute([random(), random()], { executor });
+    assert.notEqual(a, b);
+  });
+
+  test('nodes that depend on a failed node never run', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const dir = tempDir(t);
+    const rec = recorder();
+    const after = delayed(tasks.markRan)(join(dir, 'ran'), delayed(tasks.fail)('boom'));
+    await assert.rejects(compute(after, { executor, onEvent: rec.onEvent }), code(ErrorCodes.GRAPH_NODE_FAILED));
+    await executor.close();
+    assert.ok(!rec.keysOf('started').includes(after.key));
+    assert.equal(existsSync(join(dir, 'ran')), false);
+  });
+
+  test('a failure cancels nodes still running', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const dir = tempDir(t);
+    const started = join(dir, 'spinning');
+    const spinning = delayed(tasks.markThenSpin)(started);
+    const failing = delayed(tasks.failOnceExists)(started);
+    await assert.rejects(compute([spinning, failing], { executor }), (err) => {
+      assert.equal(err.code, ErrorCodes.GRAPH_NODE_FAILED);
+      assert.equal(err.key, failing.key);
+      return true;
+    });
+    // The spinning task ends only when its worker is replaced; close() could not finish otherwise.
+    await executor.close();
+    assert.equal(executor.stats().workersReplaced, 1);
+  });
+
+  test('aborting the signal stops the whole graph', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const dir = tempDir(t);
+    const started = join(dir, 'hanging');
+    const rec = recorder();
+    const controller = new AbortController();
+    const hanging = delayed(tasks.markThenHang)(started);
+    const later = delayed(tasks.markRan)(join(dir, 'later'), hanging);
+    const running = compute(later, { executor, signal: controller.signal, onEvent: rec.onEvent });
+    await fileAppears(started);
+    controller.abort(new Error('enough'));
+    await assert.rejects(running, (err) => {
+      assert.equal(err.code, ErrorCodes.ABORTED);
+      assert.equal(err.cause.message, 'enough');
+      return true;
+    });
+    await executor.close();
+    assert.equal(executor.stats().workersReplaced, 1);
+    assert.ok(!rec.keysOf('started').includes(later.key));
+  });
+
+  test('an already aborted signal rejects at once', T, async () => {
+    await assert.rejects(compute(inc(1), { executor: new LocalExecutor(), signal: AbortSignal.abort() }), code(ErrorCodes.ABORTED));
+  });
+
+  test('retries runs a failed node again', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 1 }));
+    const dir = tempDir(t);
+    const flaky = delayed(tasks.flaky)(join(dir, 'attempted'));
+    assert.equal(await compute(flaky, { executor, retries: 1 }), 'second attempt');
+  });
+
+  test('without retries a failed node fails the graph', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 1 }));
+    const dir = tempDir(t);
+    const flaky = delayed(tasks.flaky)(join(dir, 'attempted'));
+    await assert.rejects(compute(flaky, { executor }), (err) => err.code === ErrorCodes.GRAPH_NODE_FAILED && err.cause.code === 'E_FLAKY');
+  });
+
+  test('each node is reported queued, started, then finished', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const rec = recorder();
+    const root = add(inc(1), inc(2));
+    await compute(root, { executor, onEvent: rec.onEvent });
+    for (const key of [inc(1).key, inc(2).key, root.key]) {
+      assert.deepEqual(rec.events.filter((e) => e.key === key).map((e) => e.type), ['queued', 'started', 'finished']);
+    }
+    const last = rec.events.at(-1);
+    assert.equal(last.key, root.key);
+    assert.equal(last.task, 'tasks.js#add');
+    assert.equal(typeof last.ms, 'number');
+  });
+
+  test('a failed node is reported failed with its error', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 1 }));
+    const rec = recorder();
+    const failing = delayed(tasks.fail)('boom');
+    await assert.rejects(compute(failing, { executor, onEvent: rec.onEvent }), code(ErrorCodes.GRAPH_NODE_FAILED));
+    const failed = rec.events.find((e) => e.type === 'failed');
+    assert.equal(failed.key, failing.key);
+    assert.ok(isForkJoinError(failed.error, ErrorCodes.TASK_FAILED));
+  });
+
+  test('a progress listener counts every node up to the total', T, async (t) => {
+    const executor = using(t, new LocalExecutor());
+    const seen = [];
+    await compute(add(inc(1), inc(2)), { executor, progress: (p) => seen.push(p) });
+    assert.deepEqual([...new Set(seen.map((p) => p.done))], [1, 2, 3]);
+    assert.ok(seen.every((p) => p.total === 3 && p.failed === 0));
+  });
+
+  test('a node that needs many inputs runs once they all exist', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const leaves = Array.from({ length: 1_000 }, (_, i) => inc(i));
+    assert.equal(await compute(sum(leaves), { executor }), (1_000 * 1_001) / 2);
+  });
+
+  test('tiny nodes ready together go out in batches: fewer calls than nodes', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const leaves = Array.from({ length: 4_000 }, (_, i) => inc(i));
+    assert.equal(await compute(sum(leaves), { executor }), (4_000 * 4_001) / 2);
+    // Each map chunk is one call in stats(): batches of nodes were sent as chunks.
+    assert.ok(executor.stats().done < 4_001, `${executor.stats().done} calls for 4,001 nodes`);
+  });
+
+  test('a failure inside a batch names the node that failed', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const failAt = delayed(tasks.failAt);
+    // The last node is started first (ready nodes go last in, first out): node 0 goes out in a late batch.
+    const nodes = Array.from({ length: 4_000 }, (_, i) => failAt(i, 0));
+    await assert.rejects(compute(sum(nodes), { executor }), (err) => {
+      assert.equal(err.code, ErrorCodes.GRAPH_NODE_FAILED);
+      assert.equal(err.key, nodes[0].key);
+      assert.equal(err.cause.code, 'E_FIXTURE');
+      return true;
+    });
+    assert.ok(executor.stats().done < 4_000, 'the nodes went out in batches');
+  });
+
+  test('a deep chain runs without exhausting the stack', T, async (t) => {
+    const executor = using(t, new LocalExecutor());
+    let node = inc(0);
+    for (let i = 0; i < 20_000; i++) node = inc(node);
+    assert.equal(await compute(node, { executor }), 20_001);
+  });
+
+  test('maxInFlight bounds the nodes handed to the executor at once', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    let inFlight = 0;
+    let most = 0;
+    const onEvent = (e) => {
+      if (e.type === 'started') most = Math.max(most, ++inFlight);
+      if (e.type === 'finished') inFlight--;
+    };
+    const leaves = Array.from({ length: 500 }, (_, i) => inc(i));
+    await compute(sum(leaves), { executor, maxInFlight: 7, onEvent });
+    assert.equal(most, 7);
+  });
+
+  test('options of the wrong type are refused', async () => {
+    await assert.rejects(compute(inc(1), { retries: 'x' }), code(ErrorCodes.INVALID_ARG_TYPE));
+  });
+});
+
+describe('the default executor', () => {
+  test('compute without an executor runs on a ThreadPool it closes: the process exits by itself', T, async () => {
+    const result = await runNode([fixture('default-executor.js')]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { value: 5 });
+  });
+});
+
+describe('memory', () => {
+  for (const kind of ['LocalExecutor', 'ThreadPool']) {
+    test(`a chain of 10,000 nodes returning 1 MiB each keeps a few MiB alive (${kind})`, { timeout: 300_000 }, async () => {
+      const result = await runNode(['--expose-gc', '--no-concurrent-array-buffer-sweeping', fixture('chain-memory.js'), kind, '10000'], { deadlineMs: 280_000 });
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      const out = JSON.parse(result.stdout.trim().split('\n').at(-1));
+      assert.equal(out.finished, 10_001);
+      assert.equal(out.length, 1 << 20);
+      assert.equal(out.first, 10_000 & 255);
+      // 10 GiB were produced; at most a few results may be alive at once.
+      assert.ok(out.peak - out.base < 16 * 2 ** 20, `peak live ArrayBuffers ${(out.peak - out.base) / 2 ** 20} MiB`);
+    });
+  }
+});
+
+describe('pictures', () => {
+  const root = add(inc(1), inc(2));
+
+  test('toDot describes every node once and every input edge', () => {
+    const dot = toDot(root);
+    assert.match(dot, /^digraph forkjoin \{/);
+    for (const node of [inc(1), inc(2), root]) assert.equal(dot.split(`"${node.key}" [label=`).length, 2);
+    assert.equal(dot.match(/ -> /g).length, 2);
+    assert.ok(dot.includes(`"${inc(1).key}" -> "${root.key}"`));
+  });
+
+  test('toMermaid describes the same graph as a flowchart', () => {
+    const mermaid = toMermaid([root, inc(1)]);
+    const lines = mermaid.trim().split('\n');
+    assert.equal(lines[0], 'flowchart BT');
+    assert.equal(lines.filter((l) => /^\s+n\d+\[/.test(l)).length, 3);
+    assert.equal(lines.filter((l) => l.includes('-->')).length, 2);
+  });
+});
