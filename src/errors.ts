@@ -60,6 +60,14 @@ export const ErrorCodes = Object.freeze({
   CACHE_CORRUPT: 'FJ_CACHE_CORRUPT',
   /** A value could not be stored in a cache (not cloneable, disk full); the computation went on. */
   CACHE_WRITE_FAILED: 'FJ_CACHE_WRITE_FAILED',
+  /** A cluster engine refused a task module outside its `--root` (or not a file: URL). */
+  ENGINE_MODULE_REFUSED: 'FJ_ENGINE_MODULE_REFUSED',
+  /** A cluster engine refused an inline function: it was not started with `--allow-inline`. */
+  ENGINE_INLINE_REFUSED: 'FJ_ENGINE_INLINE_REFUSED',
+  /** The engines running a task stopped more often than its `retries` allow, or a broadcast's engine left. */
+  ENGINE_LOST: 'FJ_ENGINE_LOST',
+  /** Redis cannot be reached or started (no redis-server installed, refused connection, bad URL). */
+  REDIS_UNAVAILABLE: 'FJ_REDIS_UNAVAILABLE',
 });
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -2,6 +2,9 @@
 export { ThreadPool, ProcessPool } from './pool/pools.js';
 export type { PoolOptions } from './pool/options.js';
 export { LocalExecutor } from './local.js';
+export { Cluster } from './cluster/client.js';
+export type { ClusterOptions, LocalClusterOptions, BroadcastResult } from './cluster/client.js';
+export type { EngineInfo } from './cluster/wire.js';
 export type { LocalExecutorOptions } from './local.js';
 export type { Executor, CallOptions, MapOptions, Settled } from './executor.js';
 export { Job } from './job.js';

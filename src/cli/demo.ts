@@ -16,6 +16,7 @@ export const demoExamples: ReadonlyArray<{ name: string; shows: string }> = Obje
   { name: 'race', shows: 'the race condition: a shared counter without a lock, with a Mutex, with an AtomicCounter' },
   { name: 'deadlock', shows: 'the deadlock: two tasks taking two locks in opposite order get a DeadlockError, not a hang' },
   { name: 'semaphore', shows: 'a Semaphore bounding access to a resource' },
+  { name: 'cluster', shows: 'the cluster: start 4 engines (and a private redis-server) with Cluster.local, map over them' },
 ]);
 
 export interface DemoOutcome {

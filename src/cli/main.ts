@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { demoExamples, runDemo } from './demo.js';
+import { engineCommand } from './engine.js';
+import { clusterCommand } from './cluster.js';
 
 interface Command {
   summary: string;
@@ -23,6 +25,8 @@ const commands: Readonly<Record<string, Command>> = Object.freeze({
       return outcomes.every((o) => o.ok) ? 0 : 1;
     },
   },
+  engine: engineCommand,
+  cluster: clusterCommand,
 });
 
 function usage(): string {
@@ -82,7 +86,8 @@ async function cli(argv: string[]): Promise<number> {
   }
   const command = lookup(first);
   if (command === undefined) return unknownCommand(first);
-  if (rest.includes('-h') || rest.includes('--help')) {
+  // `run` reads its own -h/--help: later ones belong to the command it runs (`du -h`).
+  if (first !== 'run' && (rest.includes('-h') || rest.includes('--help'))) {
     process.stdout.write(`usage: ${command.usage}\n`);
     return 0;
   }

@@ -1,0 +1,483 @@
+/**
+ * Cluster: an Executor whose workers are engines on many machines, coordinated through
+ * Redis with BullMQ. A task (or a map chunk) is one BullMQ job; its result comes back on
+ * the client's own result list, and the client keeps the first result of each job, so an
+ * engine lost mid-task (its job re-run elsewhere) still yields exactly one result.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
+import { BaseExecutor, type CallOptions } from '../executor.js';
+import { Job, jobControl } from '../job.js';
+import type { ChunkRunner } from '../map.js';
+import { durationOption, integerOption, knownKeys, objectOption, signalOption } from '../options.js';
+import type { ChunkResult } from '../pool/protocol.js';
+import { TaskFlag } from '../pool/protocol.js';
+import { reviveTaskError } from '../revive.js';
+import { LatencyHistogram, type ExecutorStats } from '../stats.js';
+import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
+import type { WireValue } from '../wire-error.js';
+import { loadRedisLibraries, tasksQueue } from './libraries.js';
+import { startLocalEngines, type LocalClusterOptions } from './local-cluster.js';
+import { evictionWarning, checkRedisUrl, openRedis, ready, type RedisTls } from './redis.js';
+import { HEARTBEAT_MS, liveEngines, prune } from './registry.js';
+import { clusterKeys, decodeResult, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
+
+export interface ClusterOptions {
+  /**
+   * The Redis that coordinates the cluster; rediss:// for TLS, a password in the URL works.
+   * @example { redis: 'redis://10.0.0.5:6379' }
+   */
+  redis: string;
+  /**
+   * TLS options for rediss:// (e.g. a private CA).
+   * @example { tls: { ca: readFileSync('ca.pem') } }
+   */
+  tls?: RedisTls;
+  /**
+   * The cluster's name, so that several clusters share one Redis (engines take `--cluster`).
+   * @default 'default'
+   */
+  cluster?: string;
+  /**
+   * Times a task runs again when its pool worker crashes or the engine running it is lost.
+   * @default 3
+   */
+  retries?: number;
+  /**
+   * Default time limit of each task in ms, from when it starts on an engine.
+   * @default Infinity
+   */
+  timeout?: number;
+  /**
+   * Resolve `connect()` only once this many engines are live.
+   * @default 0
+   */
+  minEngines?: number;
+  /**
+   * Milliseconds `connect()` waits for Redis and for `minEngines`.
+   * @default 10_000
+   */
+  connectTimeout?: number;
+}
+
+export type { LocalClusterOptions } from './local-cluster.js';
+
+/** One engine's outcome of `broadcast()`. */
+export type BroadcastResult<R> =
+  | { engine: string; status: 'fulfilled'; value: R }
+  | { engine: string; status: 'rejected'; reason: unknown };
+
+interface Pending {
+  spec: TaskSpec;
+  /** Set for a broadcast job: the engine that must run it. */
+  engine: string | null;
+  submitted: number;
+  settle(message: ResultMessage | null, error?: unknown): void;
+}
+
+interface QueuedAdd { queue: string; id: string; name: string; data: ReturnType<typeof encodeJob> }
+
+const callKeys = ['signal', 'timeout', 'retries', 'transfer'] as const;
+const connectKeys = ['redis', 'tls', 'cluster', 'retries', 'timeout', 'minEngines', 'connectTimeout'] as const;
+
+/** Runs tasks on a cluster's engines; see `Cluster.connect()` and `Cluster.local()`. */
+export class Cluster extends BaseExecutor {
+  readonly #id = randomUUID().replaceAll('-', '');
+  readonly #url: string;
+  readonly #keys: ClusterKeys;
+  readonly #redis: Redis;
+  readonly #reader: Redis;
+  readonly #queue: Queue;
+  readonly #direct = new Map<string, Queue>();
+  readonly #pending = new Map<string, Pending>();
+  readonly #retries: number;
+  readonly #timeout: number;
+  readonly #latency = new LatencyHistogram();
+  #adds: QueuedAdd[] = [];
+  #seq = 0;
+  #engines: EngineInfo[] = [];
+  #done = 0;
+  #failed = 0;
+  #openMaps = 0;
+  #closing = false;
+  #closed: Promise<void> | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #reading: Promise<void> = Promise.resolve();
+  #idle: Array<() => void> = [];
+  #onClose: Array<() => Promise<void>> = [];
+  #runner: ChunkRunner | null = null;
+
+  private constructor(o: Required<Pick<ClusterOptions, 'redis' | 'cluster' | 'retries' | 'timeout'>> & { tls?: RedisTls }) {
+    super();
+    this.#url = o.redis;
+    this.#keys = clusterKeys(o.cluster);
+    this.#retries = o.retries;
+    this.#timeout = o.timeout;
+    this.#redis = openRedis(o.redis, o.tls, true);
+    this.#reader = openRedis(o.redis, o.tls);
+    this.#queue = tasksQueue(this.#redis, this.#keys, this.#keys.tasks);
+    this.#queue.on('error', () => {});
+  }
+
+  /** Connects to the engines coordinated by the Redis at `redis`. */
+  static async connect(options: ClusterOptions): Promise<Cluster> {
+    await loadRedisLibraries();
+    const where = 'Cluster.connect()';
+    const o = objectOption(where, options) as ClusterOptions & Record<string, unknown>;
+    knownKeys(where, o, connectKeys);
+    const redis = checkRedisUrl(where, o.redis);
+    const cluster = o.cluster ?? 'default';
+    if (typeof cluster !== 'string' || !/^[\w.-]+$/.test(cluster)) throw new InvalidTypeError(`${where}: the "cluster" option must be a name of letters, digits, _ . -; received ${String(cluster)}`);
+    const retries = o.retries === undefined ? 3 : integerOption(where, 'retries', o.retries, 0, 1_000);
+    const timeout = o.timeout === undefined ? Number.POSITIVE_INFINITY : durationOption(where, 'timeout', o.timeout);
+    const minEngines = o.minEngines === undefined ? 0 : integerOption(where, 'minEngines', o.minEngines, 0);
+    const wait = o.connectTimeout === undefined ? 10_000 : durationOption(where, 'connectTimeout', o.connectTimeout);
+    const client = new Cluster({ redis, cluster, retries, timeout, tls: o.tls });
+    try {
+      await client.#start(minEngines, wait);
+    } catch (error) {
+      await client.terminate();
+      throw error;
+    }
+    return client;
+  }
+
+  /**
+   * Starts engines on this machine (and a private redis-server unless `redis` is given),
+   * connected and ready; close() stops them.
+   */
+  static async local(options: LocalClusterOptions = {}): Promise<Cluster> {
+    await loadRedisLibraries();
+    const local = await startLocalEngines(options);
+    try {
+      const cluster = await Cluster.connect({ redis: local.redis, cluster: local.cluster, minEngines: local.engines, connectTimeout: 60_000, retries: local.retries });
+      cluster.onClose(local.stop);
+      return cluster;
+    } catch (error) {
+      await local.stop();
+      throw error;
+    }
+  }
+
+  async #start(minEngines: number, wait: number): Promise<void> {
+    await Promise.all([ready(this.#redis, this.#url, wait), ready(this.#reader, this.#url, wait)]);
+    const warning = await evictionWarning(this.#redis, this.#url);
+    if (warning !== null) process.emitWarning(warning, { code: 'FORKJOIN_REDIS_EVICTION' });
+    await this.#tick();
+    this.#timer = setInterval(() => { this.#tick().catch(() => {}); }, HEARTBEAT_MS);
+    this.#timer.unref();
+    this.#reading = this.#read();
+    const deadline = Date.now() + wait;
+    while (this.#engines.length < minEngines) {
+      if (Date.now() > deadline) {
+        throw new ForkJoinError(ErrorCodes.ENGINE_LOST, `Cluster.connect(): ${this.#engines.length} engine(s) live after ${wait} ms, fewer than minEngines ${minEngines}; start engines with \`forkjoin engine --redis URL\``);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      await this.#tick();
+    }
+  }
+
+  /** @internal Runs `stop` when the cluster closes (Cluster.local's engines and redis-server). */
+  onClose(stop: () => Promise<void>): void {
+    this.#onClose.push(stop);
+  }
+
+  /** Refreshes liveness and the engine list; fails broadcast jobs whose engine left. */
+  async #tick(): Promise<void> {
+    await this.#redis.set(this.#keys.client(this.#id), '1', 'PX', HEARTBEAT_MS * 15);
+    const { live, gone } = await liveEngines(this.#redis, this.#keys);
+    this.#engines = live;
+    if (gone.length > 0) await prune(this.#redis, this.#keys, gone);
+    const names = new Set(live.map((e) => e.name));
+    for (const [id, p] of this.#pending) {
+      if (p.engine !== null && !names.has(p.engine)) {
+        this.#pending.delete(id);
+        p.settle(null, new ForkJoinError(ErrorCodes.ENGINE_LOST, `The engine ${p.engine} left the cluster before running ${p.spec.label}`, { engine: p.engine }));
+      }
+    }
+  }
+
+  /** Reads results as they land; a result for a job already settled (a re-run) is dropped. */
+  async #read(): Promise<void> {
+    const key = this.#keys.results(this.#id);
+    while (!this.#closing) {
+      let batch: Buffer[] = [];
+      try {
+        const first = await this.#reader.blpopBuffer(key, 1);
+        if (first === null) continue;
+        batch.push(first[1]);
+        const more = (await this.#reader.lpopBuffer(key, 1_000)) as unknown as Buffer[] | null;
+        if (more !== null) batch = batch.concat(more);
+      } catch {
+        if (this.#reader.status === 'end') return;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      for (const raw of batch) {
+        const message = decodeResult(raw);
+        if (message === null) continue;
+        const p = this.#pending.get(message.id);
+        if (p === undefined) continue;
+        this.#pending.delete(message.id);
+        p.settle(message);
+      }
+      this.#checkIdle();
+    }
+  }
+
+  #checkIdle(): void {
+    if (this.#pending.size === 0 && this.#adds.length === 0 && this.#openMaps === 0) {
+      const waiters = this.#idle;
+      this.#idle = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Adds jobs in batches: many calls in one tick cost one Redis round trip. */
+  #enqueue(queue: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number, pending: Pending): string {
+    if (this.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster is closed: it accepts no new tasks');
+    const id = `${this.#id}-${++this.#seq}`;
+    this.#pending.set(id, pending);
+    const data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries);
+    if (this.#adds.length === 0) queueMicrotask(() => this.#flush());
+    this.#adds.push({ queue, id, name: spec.name, data });
+    return id;
+  }
+
+  #flush(): void {
+    const adds = this.#adds;
+    this.#adds = [];
+    const byQueue = new Map<string, QueuedAdd[]>();
+    for (const a of adds) {
+      const list = byQueue.get(a.queue);
+      if (list === undefined) byQueue.set(a.queue, [a]);
+      else list.push(a);
+    }
+    for (const [name, list] of byQueue) {
+      const queue = this.#queueFor(name);
+      const jobs = list.map((a) => ({ name: a.name, data: a.data, opts: { jobId: a.id, removeOnComplete: true, removeOnFail: true } }));
+      queue.addBulk(jobs).catch((error: unknown) => {
+        for (const a of list) {
+          const p = this.#pending.get(a.id);
+          if (p === undefined) continue;
+          this.#pending.delete(a.id);
+          p.settle(null, new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `Cannot queue ${p.spec.label}: ${(error as Error).message}`, { cause: error }));
+        }
+      });
+    }
+  }
+
+  #queueFor(name: string): Queue {
+    if (name === this.#keys.tasks) return this.#queue;
+    let queue = this.#direct.get(name);
+    if (queue === undefined) {
+      queue = tasksQueue(this.#redis, this.#keys, name);
+      queue.on('error', () => {});
+      this.#direct.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Removes a job that no engine took yet (a cancel); a running one finishes unobserved. */
+  #withdraw(id: string, reason: unknown): boolean {
+    const p = this.#pending.get(id);
+    if (p === undefined) return false;
+    this.#pending.delete(id);
+    this.#queue.remove(id).catch(() => {});
+    p.settle(null, reason instanceof Error ? reason : new AbortError('The task was cancelled', { cause: reason }));
+    this.#checkIdle();
+    return true;
+  }
+
+  #callOptions(where: string, options: CallOptions | undefined): { timeout: number; retries: number; signal: AbortSignal | undefined } {
+    if (options === undefined) return { timeout: this.#timeout, retries: this.#retries, signal: undefined };
+    const o = objectOption(where, options) as CallOptions & Record<string, unknown>;
+    knownKeys(where, o, callKeys);
+    return {
+      timeout: o.timeout === undefined ? this.#timeout : durationOption(where, 'timeout', o.timeout),
+      retries: o.retries === undefined ? this.#retries : integerOption(where, 'retries', o.retries, 0, 1_000),
+      signal: signalOption(where, o.signal),
+    };
+  }
+
+  /** Sends one call; `done` receives the value or the error as the pools would give it. */
+  #call(where: string, task: Task, args: unknown, options: CallOptions | undefined, done: (ok: boolean, value: unknown) => void, queue = this.#keys.tasks, engine: string | null = null): string {
+    const spec = toTaskSpec(task);
+    if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments (e.g. [3]); received ${args === null ? 'null' : typeof args}`);
+    const o = this.#callOptions(where, options);
+    if (o.signal?.aborted) throw new AbortError('The task was aborted', { cause: o.signal.reason });
+    const submitted = performance.now();
+    let id = '';
+    const onAbort = (): void => { this.#withdraw(id, new AbortError('The task was aborted', { cause: o.signal?.reason })); };
+    const pending: Pending = {
+      spec, engine, submitted,
+      settle: (message, error) => {
+        o.signal?.removeEventListener('abort', onAbort);
+        this.#latency.record(performance.now() - submitted);
+        const outcome = outcomeOf(spec, message, error);
+        if (outcome.ok) this.#done++;
+        else this.#failed++;
+        done(outcome.ok, outcome.value);
+      },
+    };
+    id = this.#enqueue(queue, spec, [args], TaskFlag.Chunk | TaskFlag.Spread, o.timeout, o.retries, pending);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    return id;
+  }
+
+  /** Runs `task(...args)` on an engine and resolves to its result. */
+  run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>> {
+    return new Promise((resolve, reject) => {
+      this.#call('Cluster.run', task, args, options, (ok, value) => (ok ? resolve(value as Awaited<R>) : reject(value)));
+    });
+  }
+
+  /** Starts `task(...args)` on an engine; cancel() withdraws it while no engine has taken it. */
+  submit<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Job<Awaited<R>> {
+    let id = '';
+    const job = new Job<Awaited<R>>((reason) => this.#withdraw(id, reason));
+    const control = jobControl(job);
+    id = this.#call('Cluster.submit', task, args, options, (ok, value) => control.settle(ok, value));
+    return job;
+  }
+
+  /** Runs the task once on every live engine: one outcome per engine, in engine-name order. */
+  async broadcast<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Array<BroadcastResult<Awaited<R>>>> {
+    await this.#tick();
+    const engines = this.#engines.filter((e) => e.state === 'running');
+    return Promise.all(engines.map((e) => new Promise<BroadcastResult<Awaited<R>>>((resolve) => {
+      try {
+        this.#call('Cluster.broadcast', task, args, options, (ok, value) => resolve(ok
+          ? { engine: e.name, status: 'fulfilled', value: value as Awaited<R> }
+          : { engine: e.name, status: 'rejected', reason: value }), this.#keys.direct(e.name), e.name);
+      } catch (error) {
+        resolve({ engine: e.name, status: 'rejected', reason: error });
+      }
+    })));
+  }
+
+  /** The live engines, fresh from Redis: name, host, pid, workers, busy, done, failed, heartbeat. */
+  async engines(): Promise<EngineInfo[]> {
+    await this.#tick();
+    return this.#engines.map((e) => ({ ...e }));
+  }
+
+  /** Resolves when no task of this client is pending. */
+  onIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idle.push(resolve);
+      this.#checkIdle();
+    });
+  }
+
+  /** Waits for pending tasks (or cancels them), then disconnects. Safe to call twice. */
+  close(options?: { cancelPending?: boolean }): Promise<void> {
+    const o = objectOption('Cluster.close', options);
+    if (o.cancelPending === true) this.#rejectAll(new AbortError('The cluster was closed with cancelPending'));
+    this.#closed ??= this.#shutdown(false);
+    return this.#closed;
+  }
+
+  /** Disconnects now; pending tasks reject with FJ_EXECUTOR_TERMINATED, and engines skip them. */
+  terminate(): Promise<void> {
+    this.#rejectAll(new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The cluster was terminated while the task was pending'));
+    this.#closed ??= this.#shutdown(true);
+    return this.#closed;
+  }
+
+  #rejectAll(error: Error): void {
+    for (const [id, p] of this.#pending) {
+      this.#pending.delete(id);
+      p.settle(null, error);
+    }
+  }
+
+  async #shutdown(now: boolean): Promise<void> {
+    if (!now) await this.onIdle();
+    this.#closing = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    // Redis may be away: then the keys expire on their own, so wait only a moment.
+    await within(this.#redis.del(this.#keys.client(this.#id), this.#keys.results(this.#id)).catch(() => {}), 2_000);
+    this.#reader.disconnect();
+    // A command waiting while ioredis reconnects may never settle after disconnect().
+    await within(this.#reading, 1_000);
+    // BullMQ's close waits for Redis; when Redis is gone, stop waiting after a moment.
+    await within(Promise.allSettled([this.#queue.close(), ...[...this.#direct.values()].map((q) => q.close())]), 2_000);
+    this.#redis.disconnect();
+    for (const stop of this.#onClose.splice(0)) await stop();
+  }
+
+  stats(): ExecutorStats {
+    const workers = this.#engines.reduce((n, e) => n + e.workers, 0);
+    const busy = this.#engines.reduce((n, e) => n + e.busy, 0);
+    return {
+      workers, idleWorkers: Math.max(0, workers - busy), queued: Math.max(0, this.#pending.size - busy), running: Math.min(busy, this.#pending.size),
+      done: this.#done, failed: this.#failed, workersReplaced: 0, utilisation: workers === 0 ? 0 : Math.min(1, busy / workers),
+      latency: this.#latency.snapshot(),
+    };
+  }
+
+  protected chunkRunner(): ChunkRunner {
+    const self = this;
+    this.#runner ??= {
+      get parallelism() { return Math.max(1, self.#engines.reduce((n, e) => n + e.workers, 0)); },
+      chunksPayOff: true,
+      openMap: () => {
+        if (self.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster is closed: it accepts no new tasks');
+        self.#openMaps++;
+        return () => { self.#openMaps--; self.#checkIdle(); };
+      },
+      runChunk: (spec, items, flags, call) => new Promise<ChunkResult>((resolve, reject) => {
+        const submitted = performance.now();
+        let id = '';
+        const onAbort = (): void => { self.#withdraw(id, new AbortError('The map was aborted', { cause: call.signal.reason })); };
+        const pending: Pending = {
+          spec, engine: null, submitted,
+          settle: (message, error) => {
+            call.signal.removeEventListener('abort', onAbort);
+            self.#latency.record(performance.now() - submitted);
+            if (message !== null && 'ok' in message) {
+              const result = message.ok;
+              for (const [, wire] of result.errors) tagWire(wire, message);
+              self.#failed += result.errors.length;
+              self.#done += result.values.length - result.errors.length;
+              resolve(result);
+            } else {
+              const outcome = outcomeOf(spec, message, error);
+              reject(outcome.value);
+            }
+          },
+        };
+        const timeout = call.timeout > 0 ? call.timeout : self.#timeout;
+        id = self.#enqueue(self.#keys.tasks, spec, items, flags, timeout, call.retries ?? self.#retries, pending);
+        if (call.signal.aborted) onAbort();
+        else call.signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    };
+    return this.#runner;
+  }
+}
+
+/** Waits for `promise`, or `ms` at most. */
+function within(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise((r) => { timer = setTimeout(r, ms); })]).finally(() => clearTimeout(timer));
+}
+
+/** Marks an item's error with the engine that ran it (its cause carries `engine` and `host`). */
+function tagWire(wire: WireValue, message: ResultMessage): void {
+  if (wire.error) Object.assign(wire.props, { engine: message.engine, host: message.host });
+}
+
+function outcomeOf(spec: TaskSpec, message: ResultMessage | null, error: unknown): { ok: boolean; value: unknown } {
+  if (message === null) return { ok: false, value: error };
+  const where = { engine: message.engine, host: message.host };
+  if ('fail' in message) return { ok: false, value: reviveTaskError(message.fail, spec, where) };
+  const first = message.ok.errors[0];
+  if (first !== undefined) return { ok: false, value: reviveTaskError(first[1], spec, where) };
+  return { ok: true, value: message.ok.values[0] };
+}
+

@@ -1,0 +1,302 @@
+/**
+ * A cluster engine: pulls jobs from the cluster's BullMQ queue and runs them on its own
+ * ThreadPool (or ProcessPool), pushes each result to its client's result list, and
+ * announces itself with a heartbeat. Its event loop only moves jobs: the CPU work runs
+ * in the pool, so BullMQ's lock renewals are never late.
+ */
+import { hostname } from 'node:os';
+import { Queue, Worker, WaitingError, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ErrorCodes } from '../errors.js';
+import type { ChunkRunner } from '../map.js';
+import { ProcessPool, ThreadPool } from '../pool/pools.js';
+import type { PoolOptions } from '../pool/options.js';
+import { codedError } from '../task-loader.js';
+import { taskRef, type TaskSpec } from '../task.js';
+import { toWire } from '../wire-error.js';
+import { refusal } from './guard.js';
+import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
+import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
+import { clusterKeys, decodeItems, encodeResult, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
+
+/** BullMQ's lock settings, shortened so a dead engine's jobs run elsewhere within seconds. */
+export const LOCK_MS = 4_000;
+export const STALLED_CHECK_MS = 2_000;
+/** How long a result waits in a client's list before Redis drops it (the client died). */
+export const DEFAULT_RESULT_TTL_MS = 600_000;
+
+export interface EngineOptions {
+  redis: string;
+  tls?: RedisTls;
+  /** Pool workers. @default os.availableParallelism() */
+  workers?: number;
+  /** Child processes instead of threads. @default false */
+  processes?: boolean;
+  /** Task modules are imported only from under this directory. @default process.cwd() */
+  root?: string;
+  /** @default `${hostname()}-${pid}` */
+  name?: string;
+  /** Run inline functions (source shipped by the client). @default false */
+  allowInline?: boolean;
+  /** The cluster's name: several clusters can share one Redis. @default 'default' */
+  cluster?: string;
+  /** Where the engine's messages go. @default stderr */
+  log?: (line: string) => void;
+}
+
+class EngineThreadPool extends ThreadPool {
+  runner(): ChunkRunner { return this.chunkRunner(); }
+}
+class EngineProcessPool extends ProcessPool {
+  runner(): ChunkRunner { return this.chunkRunner(); }
+}
+
+interface Held { job: Job; token: string | undefined; abort: AbortController }
+
+/** A running engine; `stop()` finishes (or hands back) what it holds, then leaves the cluster. */
+export class Engine {
+  readonly name: string;
+  readonly host = hostname();
+  readonly #redis: Redis;
+  readonly #url: string;
+  readonly #keys: ClusterKeys;
+  readonly #pool: EngineThreadPool | EngineProcessPool;
+  readonly #runner: ChunkRunner;
+  readonly #workers: number;
+  readonly #root: string;
+  readonly #allowInline: boolean;
+  readonly #log: (line: string) => void;
+  readonly #held = new Map<string, Held>();
+  readonly #handedBack = new Set<string>();
+  readonly #clients = new Map<string, { alive: boolean; at: number; expiry: number }>();
+  /** Each task module's (or inline function's) verdict: refused or not. */
+  readonly #rules = new Map<string, Error | null>();
+  readonly #started = Date.now();
+  #shared: Worker | null = null;
+  #direct: Worker | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #state: 'running' | 'stopping' = 'running';
+  #done = 0;
+  #failed = 0;
+  #avgMs = -1;
+  #stopped: Promise<void> | null = null;
+  #lastError = 0;
+
+  private constructor(options: EngineOptions) {
+    this.#url = options.redis;
+    this.name = options.name ?? `${this.host}-${process.pid}`;
+    this.#keys = clusterKeys(options.cluster ?? 'default');
+    this.#root = options.root ?? process.cwd();
+    this.#allowInline = options.allowInline === true;
+    this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    const poolOptions: PoolOptions = { minWorkers: options.workers ?? undefined, idleTimeout: 60_000 };
+    if (options.workers !== undefined) poolOptions.workers = options.workers;
+    this.#pool = options.processes === true ? new EngineProcessPool(poolOptions) : new EngineThreadPool(poolOptions);
+    this.#runner = this.#pool.runner();
+    this.#workers = this.#runner.parallelism;
+    this.#redis = openRedis(options.redis, options.tls, true);
+  }
+
+  /** Connects, starts pulling jobs and announces the engine. */
+  static async start(options: EngineOptions): Promise<Engine> {
+    const engine = new Engine(options);
+    try {
+      await engine.#start();
+    } catch (error) {
+      await engine.#pool.terminate();
+      engine.#redis.disconnect();
+      throw error;
+    }
+    return engine;
+  }
+
+  async #start(): Promise<void> {
+    await ready(this.#redis, this.#url);
+    const warning = await evictionWarning(this.#redis, this.#url);
+    if (warning !== null) this.#log(warning);
+    const common = {
+      connection: this.#redis,
+      prefix: this.#keys.prefix,
+      lockDuration: LOCK_MS,
+      stalledInterval: STALLED_CHECK_MS,
+      // Engines lost while running a job count against the job's own `retries` (see #process).
+      maxStalledCount: 1_000_000,
+      drainDelay: 5,
+      removeOnComplete: { count: 0 },
+      removeOnFail: { count: 0 },
+    };
+    this.#shared = new Worker(this.#keys.tasks, (job, token) => this.#process(job, token), { ...common, concurrency: this.#workers + 1 });
+    this.#direct = new Worker(this.#keys.direct(this.name), (job, token) => this.#process(job, token), { ...common, concurrency: 1 });
+    for (const worker of [this.#shared, this.#direct]) worker.on('error', (error) => this.#warn(error));
+    await Promise.all([this.#shared.waitUntilReady(), this.#direct.waitUntilReady()]);
+    await announce(this.#redis, this.#keys, this.info());
+    this.#heartbeat = setInterval(() => {
+      announce(this.#redis, this.#keys, this.info()).catch((error: unknown) => this.#warn(error));
+    }, HEARTBEAT_MS);
+    this.#log(`forkjoin engine ${this.name}: ready on ${this.host} (pid ${process.pid}, ${this.#workers} ${this.#pool instanceof EngineProcessPool ? 'process' : 'thread'} worker(s)), ` +
+      `redis ${redactUrl(this.#url)}, root ${this.#root}${this.#allowInline ? ', inline functions allowed' : ''}`);
+  }
+
+  /** What the heartbeat says. */
+  info(): EngineInfo {
+    return {
+      name: this.name, host: this.host, pid: process.pid, workers: this.#workers, busy: this.#held.size,
+      done: this.#done, failed: this.#failed, started: this.#started, heartbeat: Date.now(), state: this.#state,
+    };
+  }
+
+  #warn(error: unknown): void {
+    const now = Date.now();
+    if (now - this.#lastError < 5_000) return; // repeats while Redis is away
+    this.#lastError = now;
+    const text = error instanceof Error ? error.message : String(error);
+    this.#log(`forkjoin engine ${this.name}: ${redactText(text)}`);
+  }
+
+  async #clientAlive(id: string): Promise<boolean> {
+    const now = Date.now();
+    const known = this.#clients.get(id);
+    if (known !== undefined && now - known.at < 1_000) return known.alive;
+    const alive = (await this.#redis.exists(this.#keys.client(id))) === 1;
+    this.#clients.set(id, { alive, at: now, expiry: known?.expiry ?? 0 });
+    if (this.#clients.size > 10_000) this.#clients.clear();
+    return alive;
+  }
+
+  async #process(job: Job, token: string | undefined): Promise<void> {
+    const data: unknown = job.data;
+    const id = job.id;
+    if (id === undefined || !isJobData(data)) return; // not a forkjoin job: drop it
+    // A client that died leaves its queued jobs: nobody would read their results.
+    if (!(await this.#clientAlive(data.c))) return;
+    const stalled = job.stalledCounter;
+    if (stalled > data.r) {
+      this.#failed++;
+      const error = codedError(ErrorCodes.ENGINE_LOST, `The engine running this task stopped ${stalled} times (retries: ${data.r}); the task may be crashing its engine`);
+      await this.#reply(data, { id, engine: this.name, host: this.host, fail: toWire(error) });
+      return;
+    }
+    const abort = new AbortController();
+    this.#held.set(id, { job, token, abort });
+    let message: ResultMessage;
+    try {
+      message = await this.#run(id, data, abort.signal);
+    } finally {
+      this.#held.delete(id);
+    }
+    // The worker's own time: waiting in the pool's queue is not the task's length.
+    if ('ok' in message) this.#tune(message.ok.ms);
+    if (this.#handedBack.delete(id)) {
+      // Handed back (shutdown, or held too many long jobs): another engine runs it.
+      try { await job.moveToWait(token); } catch { /* already moved back */ }
+      throw new WaitingError();
+    }
+    if ('fail' in message || message.ok.errors.length > 0) this.#failed++;
+    else this.#done++;
+    await this.#reply(data, message);
+  }
+
+  async #run(id: string, data: JobData, signal: AbortSignal): Promise<ResultMessage> {
+    const where = { id, engine: this.name, host: this.host };
+    const ruleKey = `${data.k}:${data.m}`;
+    let refused = this.#rules.get(ruleKey);
+    if (refused === undefined) {
+      refused = refusal(data, this.#root, this.#allowInline, this.name);
+      if (this.#rules.size > 1_000) this.#rules.clear();
+      this.#rules.set(ruleKey, refused);
+    }
+    if (refused !== null) return { ...where, fail: toWire(refused) };
+    const spec: TaskSpec = data.k === 'module'
+      ? { key: `m:${data.m}#${data.n}`, kind: 'module', code: data.m, name: data.n, label: `${data.m.slice(data.m.lastIndexOf('/') + 1)}#${data.n}` }
+      : { key: `i:${data.m}`, kind: 'inline', code: data.m, name: data.n, label: `inline function ${data.n}` };
+    try {
+      const items = decodeItems(data);
+      // The pools read only `spec`; `task` is for LocalExecutor.
+      const task = taskRef('file:///', data.n);
+      const ok = await this.#runner.runChunk(spec, items, data.f, { task, signal, timeout: data.t, stopsRunning: false, retries: data.r });
+      return { ...where, ok };
+    } catch (error) {
+      return { ...where, fail: toWire(error) };
+    }
+  }
+
+  async #reply(data: JobData, message: ResultMessage): Promise<void> {
+    const key = this.#keys.results(data.c);
+    // The result is pushed before BullMQ completes (and deletes) the job: a crash in
+    // between re-runs the job, and the client keeps only the first result.
+    const client = this.#clients.get(data.c);
+    const now = Date.now();
+    if (client === undefined || now - client.expiry > 1_000) {
+      if (client !== undefined) client.expiry = now;
+      await this.#redis.multi().rpush(key, encodeResult(message)).pexpire(key, DEFAULT_RESULT_TTL_MS).exec();
+    } else {
+      // The list's expiry was set within the last second: one command is enough.
+      await this.#redis.rpush(key, encodeResult(message));
+    }
+  }
+
+  /** Holds many short jobs at once (Redis round trips dominate), few long ones (they would wait). */
+  #tune(ms: number): void {
+    this.#avgMs = this.#avgMs < 0 ? ms : this.#avgMs * 0.8 + ms * 0.2;
+    const worker = this.#shared;
+    if (worker === null || this.#state !== 'running') return;
+    const target = this.#avgMs < 5 ? Math.min(64, Math.max(32, this.#workers * 8)) : this.#workers + 1;
+    if (worker.concurrency === target) return;
+    worker.concurrency = target;
+    // Long jobs fetched while they looked short would wait here while other engines idle:
+    // the newest ones (still queued in the pool) go back to the queue.
+    const excess = [...this.#held.entries()].slice(target);
+    for (const [id, held] of excess) {
+      this.#handedBack.add(id);
+      held.abort.abort();
+    }
+  }
+
+  /**
+   * Leaves the cluster: stops taking jobs, finishes those it holds (for up to `grace` ms,
+   * or until `handBack()`), hands back the rest to other engines, then stops its pool.
+   */
+  stop(options: { grace?: number } = {}): Promise<void> {
+    this.#stopped ??= this.#stop(options.grace ?? 30_000);
+    return this.#stopped;
+  }
+
+  #handBackNow: (() => void) | null = null;
+
+  /** During stop(): hands back the jobs still running now instead of waiting for them. */
+  handBack(): void {
+    this.#handBackNow?.();
+  }
+
+  async #stop(grace: number): Promise<void> {
+    this.#state = 'stopping';
+    this.#log(`forkjoin engine ${this.name}: stopping; finishing ${this.#held.size} running job(s)`);
+    const closing = Promise.all([this.#shared?.close(), this.#direct?.close()]);
+    let timer: NodeJS.Timeout | undefined;
+    const handBack = new Promise<'hand back'>((resolve) => {
+      timer = setTimeout(() => resolve('hand back'), grace);
+      this.#handBackNow = () => resolve('hand back');
+    });
+    const outcome = await Promise.race([closing.then(() => 'closed' as const), handBack]);
+    clearTimeout(timer);
+    if (outcome === 'hand back' && this.#held.size > 0) {
+      const held = [...this.#held.entries()];
+      this.#log(`forkjoin engine ${this.name}: handing back ${held.length} job(s) to other engines`);
+      await Promise.all(held.map(async ([id, { job, token }]) => {
+        this.#handedBack.add(id);
+        try { await job.moveToWait(token); } catch { /* its lock expired: the stalled check hands it back */ }
+      }));
+      await Promise.all([this.#shared?.close(true), this.#direct?.close(true)]);
+    }
+    if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
+    await this.#pool.terminate();
+    try {
+      await withdraw(this.#redis, this.#keys, this.name);
+      await deleteByPattern(this.#redis, `${this.#keys.prefix}:${this.#keys.direct(this.name)}:*`);
+      await this.#redis.quit();
+    } catch {
+      this.#redis.disconnect();
+    }
+    this.#log(`forkjoin engine ${this.name}: stopped (${this.#done} done, ${this.#failed} failed)`);
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Processes on this machine: a private redis-server on a free loopback port, and engine
+ * processes (`forkjoin engine`). Shared by Cluster.local() and `forkjoin cluster start`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes, ForkJoinError } from '../errors.js';
+
+export const REDIS_INSTALL_HINT =
+  'redis-server is not installed: install it (Debian/Ubuntu: `sudo apt-get install redis-server`; ' +
+  'macOS: `brew install redis`; or see https://redis.io/docs/install/), or pass --redis URL of a running Redis';
+
+/** The path of an executable on PATH, or null. */
+export function which(command: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch { /* not here */ }
+  }
+  return null;
+}
+
+/** A free TCP port on the loopback interface. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  pid: number;
+  dir: string;
+  /** Stops it (SIGTERM, then SIGKILL) and removes its directory when it made one. */
+  stop(): Promise<void>;
+}
+
+/** Starts a private redis-server on 127.0.0.1 with maxmemory-policy noeviction. */
+export async function startRedisServer(options: { detached?: boolean; logFile?: string } = {}): Promise<RedisServer> {
+  const binary = which('redis-server');
+  if (binary === null) throw new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, REDIS_INSTALL_HINT);
+  const dir = mkdtempSync(join(tmpdir(), 'forkjoin-redis-'));
+  let lastOutput = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+      '--maxmemory-policy', 'noeviction', '--dir', dir, '--protected-mode', 'yes'];
+    const out = options.logFile === undefined ? 'pipe' : openSync(options.logFile, 'a');
+    const child = spawn(binary, args, { stdio: ['ignore', out, out], detached: options.detached === true });
+    const up = await waitForRedis(child, port);
+    if (up.ok) {
+      if (options.detached === true) child.unref();
+      child.stdout?.resume();
+      child.stderr?.resume();
+      return {
+        url: `redis://127.0.0.1:${port}`, port, pid: child.pid ?? 0, dir,
+        stop: async () => {
+          await stopProcess(child.pid ?? 0, child);
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    }
+    lastOutput = up.output;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `redis-server did not start: ${lastOutput.trim().slice(-500)}`);
+}
+
+function waitForRedis(child: ChildProcess, port: number): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    let output = '';
+    let done = false;
+    const finish = (ok: boolean): void => {
+      if (done) return;
+      done = true;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve({ ok, output });
+    };
+    child.stdout?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.once('exit', () => finish(false));
+    const poll = setInterval(() => {
+      const probe = createServer();
+      // The port is taken once redis listens on it.
+      probe.once('error', () => finish(true));
+      probe.listen(port, '127.0.0.1', () => probe.close());
+    }, 50);
+    const timer = setTimeout(() => { child.kill('SIGKILL'); finish(false); }, 10_000);
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
+export async function stopProcess(pid: number, child?: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (pid <= 0) return;
+  const alive = (): boolean => {
+    if (child !== undefined) return child.exitCode === null && child.signalCode === null;
+    try { process.kill(pid, 0); return true; } catch { return false; }
+  };
+  if (!alive()) return;
+  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  const deadline = Date.now() + graceMs;
+  while (alive() && Date.now() < deadline) {
+    if (child !== undefined) await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 100))]);
+    else await new Promise((r) => setTimeout(r, 50));
+  }
+  if (alive()) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    if (child !== undefined && alive()) await new Promise((r) => child.once('exit', r));
+  }
+}
+
+/** The forkjoin CLI, for spawning engines. */
+export const cliPath = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+export interface EngineSpawnOptions {
+  redis: string;
+  name: string;
+  cluster: string;
+  workers?: number;
+  processes?: boolean;
+  root?: string;
+  allowInline?: boolean;
+  detached?: boolean;
+  logFile?: string;
+  /** Discard the engine's messages (Cluster.local). */
+  quiet?: boolean;
+}
+
+/** Starts `forkjoin engine` as a child process; the Redis URL goes by environment, out of `ps`. */
+export function spawnEngine(o: EngineSpawnOptions): ChildProcess {
+  const args = [cliPath, 'engine', '--name', o.name, '--cluster', o.cluster];
+  if (o.workers !== undefined) args.push('--workers', String(o.workers));
+  if (o.processes === true) args.push('--processes');
+  if (o.root !== undefined) args.push('--root', o.root);
+  if (o.allowInline === true) args.push('--allow-inline');
+  const out = o.logFile !== undefined ? openSync(o.logFile, 'a') : o.quiet === true ? 'ignore' : 'inherit';
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', out, out],
+    detached: o.detached === true,
+    env: { ...process.env, FORKJOIN_REDIS: o.redis },
+  });
+  if (o.detached === true) child.unref();
+  return child;
+}

@@ -1,0 +1,99 @@
+/**
+ * Connections to the cluster's Redis: one way to open them (the settings BullMQ needs,
+ * TLS for rediss://), one way to name a URL in a message (its password redacted), and
+ * the check that warns when Redis may evict keys.
+ */
+import type { Redis, RedisOptions } from 'ioredis';
+import { redisLibraries } from './libraries.js';
+import { ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
+
+export type RedisTls = RedisOptions['tls'];
+
+/** The URL with any password (and user) replaced by `***`: safe to print. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    if (parsed.username !== '' && parsed.username !== 'default') parsed.username = '***';
+    return parsed.href;
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+/** Any text with passwords in Redis URLs redacted, for errors that quote a URL. */
+export function redactText(text: string): string {
+  return text.replace(/(rediss?:\/\/)[^@\s/]*@/g, '$1***@');
+}
+
+/** Checks the URL's scheme once, so a typo fails with a clear message instead of a hang. */
+export function checkRedisUrl(where: string, url: unknown): string {
+  if (typeof url !== 'string') throw new InvalidTypeError(`${where}: the "redis" option must be a URL string such as redis://127.0.0.1:6379; received ${typeof url}`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `${where}: ${redactUrl(url)} is not a URL (expected redis://host:port or rediss://host:port for TLS)`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `${where}: ${redactUrl(url)} is not a Redis URL (expected redis:// or rediss://)`);
+  }
+  return url;
+}
+
+/** A connection with the settings BullMQ needs: commands wait across reconnects instead of failing. */
+export function openRedis(url: string, tls?: RedisTls, autoPipeline = false): Redis {
+  const options: RedisOptions = {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(50 * times, 1_000),
+    lazyConnect: false,
+    // Many concurrent jobs' commands share one write.
+    enableAutoPipelining: autoPipeline,
+  };
+  if (tls !== undefined) options.tls = tls;
+  const redis = new (redisLibraries().ioredis.Redis)(url, options);
+  // Connection errors repeat while Redis is away; ioredis reconnects, so they are not fatal.
+  redis.on('error', () => {});
+  return redis;
+}
+
+/** Waits for the first connection; rejects with FJ_REDIS_UNAVAILABLE after `ms`. */
+export async function ready(redis: Redis, url: string, ms = 10_000): Promise<void> {
+  if (redis.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    let last: unknown;
+    const onError = (error: unknown): void => { last = error; };
+    const timer = setTimeout(() => {
+      cleanup();
+      const why = last instanceof Error ? redactText(last.message) : 'no answer';
+      reject(new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `Cannot connect to Redis at ${redactUrl(url)} (${why}); is redis-server running there?`));
+    }, ms);
+    const onReady = (): void => { cleanup(); resolve(); };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+    };
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+  });
+}
+
+/** A warning when Redis may evict keys (queued tasks would vanish), else null. */
+export async function evictionWarning(redis: Redis, url: string): Promise<string | null> {
+  let policy: string | undefined;
+  try {
+    const reply = (await redis.config('GET', 'maxmemory-policy')) as unknown as string[];
+    policy = reply[1];
+  } catch {
+    // CONFIG is often disabled on managed Redis: INFO tells the same.
+    try {
+      const info = await redis.info('memory');
+      policy = /maxmemory_policy:(\S+)/.exec(info)?.[1];
+    } catch { /* cannot tell */ }
+  }
+  if (policy === undefined || policy === 'noeviction') return null;
+  return `forkjoin: the Redis at ${redactUrl(url)} has maxmemory-policy ${policy}, so it may evict queued tasks and results. ` +
+    'Fix it with `redis-cli CONFIG SET maxmemory-policy noeviction` and `maxmemory-policy noeviction` in redis.conf.';
+}

@@ -1,0 +1,111 @@
+// Faults with nothing lost: an engine killed mid-run, a task that kills every engine it
+// runs on, a Redis restarted mid-run, a killed client. Real processes, real redis-server.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { Redis } from 'ioredis';
+import { Cluster, taskModule } from 'forkjoin';
+import { needRedis, startEngine, startRedis, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
+
+const T = { timeout: 120_000 };
+const tasks = taskModule(tasksUrl);
+
+/** Starts redis and engines, and stops all of them (by pid) when the test ends. */
+async function setup(t, names, redisOptions = {}) {
+  const redis = await startRedis(redisOptions);
+  const engines = [];
+  const clients = [];
+  t.after(async () => {
+    for (const c of clients) await c.terminate();
+    for (const e of engines) await stop(e, 'SIGKILL');
+    await redis.stop();
+  });
+  for (const name of names) engines.push(await startEngine(redis.url, { name, workers: 1 }));
+  const connect = async (options = {}) => {
+    const c = await Cluster.connect({ redis: redis.url, minEngines: names.length, ...options });
+    clients.push(c);
+    return c;
+  };
+  return { redis, engines, connect };
+}
+
+test('an engine killed with SIGKILL mid-run: its tasks run on another engine within 10 s, one result each', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, engines, connect } = await setup(t, ['k1', 'k2', 'k3']);
+  const cluster = await connect();
+  const victim = engines[0];
+  const runs = Array.from({ length: 12 }, () => cluster.run(tasks.sleepPid, [1_500]));
+  await until(async () => (await cluster.engines()).find((e) => e.name === 'k1')?.busy > 0, 10_000, 'k1 to hold a task');
+  process.kill(victim.pid, 'SIGKILL');
+  const killedAt = Date.now();
+  const pids = await Promise.all(runs);
+  assert.equal(pids.length, 12);
+  assert.ok(pids.every((pid) => engines.some((e) => e.pid === pid)));
+  // Each task took 1.5 s: the victim's tasks were re-run elsewhere well within the deadline.
+  assert.ok(Date.now() - killedAt < 10_000 + 12 * 1_500, 'the run finished');
+  const after = await until(async () => {
+    const list = await cluster.engines();
+    return list.some((e) => e.name === 'k1') ? null : list;
+  }, 10_000, 'k1 to leave the registry');
+  assert.deepEqual(after.map((e) => e.name), ['k2', 'k3']);
+  assert.equal(cluster.stats().done, 12);
+});
+
+test("a killed engine's held task is delivered to another engine within 10 s of the kill", T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, engines, connect } = await setup(t, ['s1']);
+  const cluster = await connect();
+  const run = cluster.run(tasks.sleepPid, [3_000]);
+  await until(async () => (await cluster.engines()).find((e) => e.name === 's1')?.busy > 0, 10_000, 's1 to hold the task');
+  engines.push(await startEngine(redis.url, { name: 's2', workers: 1 }));
+  process.kill(engines[0].pid, 'SIGKILL');
+  // The issue's deadline: the task starts again on s2 within 10 s of the kill.
+  await until(async () => (await cluster.engines()).find((e) => e.name === 's2')?.busy > 0, 10_000, 'the task to reach s2');
+  assert.equal(await run, engines[1].pid, 'its one result came from s2');
+});
+
+test('a task that kills every engine it runs on fails after its retries, not forever', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, engines, connect } = await setup(t, ['p1', 'p2', 'p3']);
+  const cluster = await connect();
+  const err = await cluster.run(tasks.killEngine, [], { retries: 1 }).then(() => null, (e) => e);
+  assert.equal(err?.code, 'FJ_ENGINE_LOST');
+  const dead = engines.filter((e) => e.exitCode !== null || e.signalCode !== null).length;
+  assert.equal(dead, 2, 'ran twice (1 + retries), killing two engines');
+  assert.equal(await cluster.run(tasks.square, [5]), 25, 'the survivor still serves');
+});
+
+test('a Redis server restarted mid-run (data kept): client and engines reconnect and the run completes', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, connect } = await setup(t, ['r1', 'r2'], { persist: true });
+  const cluster = await connect();
+  let done = 0;
+  const run = cluster.map(tasks.sleep, Array.from({ length: 120 }, (_, i) => i), { chunksize: 1 }).then((v) => v);
+  const inputs = Array.from({ length: 40 }, (_, i) => cluster.run(tasks.sleep, [30, i]).then((v) => { done++; return v; }));
+  await until(() => done >= 5, 20_000, 'some tasks done');
+  await redis.restart();
+  const [mapped, ran] = await Promise.all([run, Promise.all(inputs)]);
+  assert.equal(mapped.length, 120);
+  assert.deepEqual(ran, Array.from({ length: 40 }, (_, i) => i));
+  assert.equal(await cluster.run(tasks.square, [12]), 144, 'new work runs after the restart');
+});
+
+test('a killed client leaves engines serving others and no jobs behind', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, connect } = await setup(t, ['c1', 'c2']);
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/cluster/client.js', import.meta.url)), redis.url, '2000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => stop(child, 'SIGKILL'));
+  await new Promise((resolve) => child.stdout.on('data', (d) => { if (String(d).includes('queued')) resolve(); }));
+  process.kill(child.pid, 'SIGKILL');
+  const other = await connect();
+  assert.deepEqual(await other.map(tasks.square, [1, 2, 3]), [1, 4, 9]);
+  const conn = new Redis(redis.url);
+  t.after(() => conn.disconnect());
+  // Once the dead client's liveness key expires, engines drop its queued jobs unrun.
+  await until(async () => (await conn.llen('fj:default:tasks:wait')) === 0 && (await conn.llen('fj:default:tasks:active')) === 0, 60_000, 'the queue to empty');
+  const jobKeys = (await conn.keys('fj:default:tasks:*')).filter((k) => /tasks:[0-9a-f]{32}-\d+$/.test(k));
+  assert.deepEqual(jobKeys, []);
+  // Its results that were already pushed expire with their list.
+  for (const key of await conn.keys('fj:default:results:*')) assert.ok((await conn.pttl(key)) > 0, `${key} expires`);
+});

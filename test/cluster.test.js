@@ -1,0 +1,163 @@
+// Cluster as an Executor: real redis-server, real engine processes, results and errors across them.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Cluster, Job, TaskError, isForkJoinError, taskModule } from 'forkjoin';
+import { needRedis, startEngine, startRedis, stop, tasksUrl } from './fixtures/cluster/harness.js';
+
+const T = { timeout: 60_000 };
+const tasks = taskModule(tasksUrl);
+
+describe('Cluster', () => {
+  let redis = null;
+  let engines = [];
+  let cluster = null;
+
+  before(async (t) => {
+    if (!needRedis(t)) return;
+    redis = await startRedis();
+    engines = await Promise.all(['e1', 'e2', 'e3'].map((name) => startEngine(redis.url, { name, workers: 1, allowInline: true })));
+    cluster = await Cluster.connect({ redis: redis.url, minEngines: 3 });
+  });
+
+  after(async () => {
+    await cluster?.close();
+    for (const e of engines) await stop(e);
+    await redis?.stop();
+  });
+
+  const skip = (t) => {
+    if (redis === null) t.skip('redis-server is not installed');
+    return redis === null;
+  };
+
+  test('run resolves to the result of a task module export on an engine', T, async (t) => {
+    if (skip(t)) return;
+    assert.equal(await cluster.run(tasks.square, [7]), 49);
+    assert.equal(await cluster.run(tasks.add, [2, 3]), 5);
+  });
+
+  test('arguments and results cross with structured clone (Map, Date, typed arrays, BigInt)', T, async (t) => {
+    if (skip(t)) return;
+    const value = { m: new Map([[1, 'a']]), d: new Date(5), big: 10n ** 20n, arr: new Float32Array([1.5]) };
+    const back = await cluster.run((v) => v, [value]);
+    assert.deepEqual(back, value);
+    const bytes = await cluster.run(tasks.bytes, [1000]);
+    assert.ok(bytes instanceof Uint8Array);
+    assert.equal(bytes.length, 1000);
+  });
+
+  test('an inline function runs on engines started with --allow-inline', T, async (t) => {
+    if (skip(t)) return;
+    assert.equal(await cluster.run((a, b) => a * b + 1, [6, 7]), 43);
+  });
+
+  test('submit returns a Job that resolves to the result', T, async (t) => {
+    if (skip(t)) return;
+    const job = cluster.submit(tasks.square, [9]);
+    assert.ok(job instanceof Job);
+    assert.equal(await job, 81);
+    assert.equal(job.state, 'fulfilled');
+  });
+
+  test('map with chunksize auto returns every result in input order', T, async (t) => {
+    if (skip(t)) return;
+    const inputs = Array.from({ length: 5000 }, (_, i) => i);
+    const out = await cluster.map(tasks.square, inputs);
+    assert.equal(out.length, 5000);
+    assert.ok(out.every((v, i) => v === i * i));
+  });
+
+  test('map with a fixed chunksize, starmap and imap give the same results as locally', T, async (t) => {
+    if (skip(t)) return;
+    assert.deepEqual(await cluster.map(tasks.square, [1, 2, 3, 4, 5], { chunksize: 2 }), [1, 4, 9, 16, 25]);
+    assert.deepEqual(await cluster.starmap(tasks.add, [[1, 2], [3, 4]]), [3, 7]);
+    const seen = [];
+    for await (const v of cluster.imap(tasks.square, (function* () { for (let i = 0; i < 50; i++) yield i; })())) seen.push(v);
+    assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => i * i));
+  });
+
+  test('tasks are spread over several engines', T, async (t) => {
+    if (skip(t)) return;
+    const pids = await Promise.all(Array.from({ length: 30 }, () => cluster.run(tasks.sleep, [20, null]).then(() => cluster.run(tasks.whoami, []))));
+    assert.ok(new Set(pids).size >= 2, `all tasks ran on ${[...new Set(pids)]}`);
+  });
+
+  test('a task that throws rejects with a TaskError carrying the remote stack, the engine and its host', T, async (t) => {
+    if (skip(t)) return;
+    const err = await cluster.run(tasks.fail, ['boom']).then(() => null, (e) => e);
+    assert.ok(err instanceof TaskError);
+    assert.ok(isForkJoinError(err, 'FJ_TASK_FAILED'));
+    assert.equal(err.cause.code, 'E_TASK');
+    assert.match(err.stack, /tasks\.js/);
+    assert.ok(['e1', 'e2', 'e3'].includes(err.engine));
+    assert.equal(typeof err.host, 'string');
+  });
+
+  test('map with settle gives one outcome per input, errors tagged with their engine', T, async (t) => {
+    if (skip(t)) return;
+    const out = await cluster.starmap((x) => { if (x === 2) throw new Error('two'); return x; }, [[1], [2], [3]], { settle: true });
+    assert.equal(out[0].status, 'fulfilled');
+    assert.equal(out[1].status, 'rejected');
+    assert.equal(out[1].reason.code, 'FJ_TASK_FAILED');
+    assert.ok(['e1', 'e2', 'e3'].includes(out[1].reason.cause.engine));
+    assert.equal(out[2].value, 3);
+  });
+
+  test('a missing export keeps its forkjoin code', T, async (t) => {
+    if (skip(t)) return;
+    const missing = taskModule(tasksUrl).nope;
+    await assert.rejects(cluster.run(missing, []), (e) => e.code === 'FJ_TASK_NOT_EXPORTED');
+  });
+
+  test('broadcast runs the task once on every live engine, one outcome per engine', T, async (t) => {
+    if (skip(t)) return;
+    const out = await cluster.broadcast(tasks.whoami, []);
+    assert.deepEqual(out.map((o) => o.engine), ['e1', 'e2', 'e3']);
+    assert.ok(out.every((o) => o.status === 'fulfilled'));
+    assert.deepEqual(out.map((o) => o.value).sort(), engines.map((e) => e.pid).sort());
+    const failed = await cluster.broadcast(tasks.fail, ['no']);
+    assert.ok(failed.every((o) => o.status === 'rejected' && o.reason.code === 'FJ_TASK_FAILED'));
+  });
+
+  test('engines() lists each live engine with host, pid, workers and counters', T, async (t) => {
+    if (skip(t)) return;
+    const list = await cluster.engines();
+    assert.deepEqual(list.map((e) => e.name), ['e1', 'e2', 'e3']);
+    for (const e of list) {
+      assert.equal(e.workers, 1);
+      assert.equal(typeof e.host, 'string');
+      assert.equal(typeof e.heartbeat, 'number');
+      assert.ok(engines.some((c) => c.pid === e.pid));
+    }
+    const stats = cluster.stats();
+    assert.equal(stats.workers, 3);
+    assert.ok(stats.done > 0);
+  });
+
+  test('a cancelled job rejects with an AbortError', T, async (t) => {
+    if (skip(t)) return;
+    const job = cluster.submit(tasks.sleep, [2000, 1]);
+    assert.equal(job.cancel(), true);
+    await assert.rejects(job, (e) => e.code === 'FJ_ABORTED');
+  });
+
+  test('close waits for pending tasks, and a closed cluster refuses new ones', T, async (t) => {
+    if (skip(t)) return;
+    const other = await Cluster.connect({ redis: redis.url });
+    const pending = other.run(tasks.sleep, [100, 'late']);
+    await other.close();
+    assert.equal(await pending, 'late');
+    await assert.rejects(other.run(tasks.square, [1]), (e) => e.code === 'FJ_EXECUTOR_CLOSED');
+    await other.close();
+  });
+});
+
+describe('Cluster.connect', () => {
+  test('a URL that is not redis:// fails with FJ_REDIS_UNAVAILABLE', T, async () => {
+    await assert.rejects(Cluster.connect({ redis: 'http://localhost' }), (e) => e.code === 'FJ_REDIS_UNAVAILABLE');
+  });
+
+  test('an unknown option is a TypeError with a code', T, async () => {
+    await assert.rejects(Cluster.connect({ redis: 'redis://x', nope: 1 }), (e) => e.code === 'FJ_INVALID_ARG_TYPE');
+  });
+});
