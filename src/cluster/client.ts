@@ -20,7 +20,7 @@ import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import type { WireValue } from '../wire-error.js';
 import { loadRedisLibraries, tasksQueue } from './libraries.js';
-import { startLocalEngines, type LocalClusterOptions } from './local-cluster.js';
+import type { LocalClusterOptions } from './local-cluster.js';
 import { evictionWarning, checkRedisUrl, openRedis, ready, type RedisTls } from './redis.js';
 import { HEARTBEAT_MS, liveEngines, prune } from './registry.js';
 import { clusterKeys, decodeResult, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
@@ -151,6 +151,8 @@ export class Cluster extends BaseExecutor {
    */
   static async local(options: LocalClusterOptions = {}): Promise<Cluster> {
     await loadRedisLibraries();
+    // Loaded here: starting processes and servers is not needed to import forkjoin.
+    const { startLocalEngines } = await import('./local-cluster.js');
     const local = await startLocalEngines(options);
     try {
       const cluster = await Cluster.connect({ redis: local.redis, cluster: local.cluster, minEngines: local.engines, connectTimeout: 60_000, retries: local.retries });

@@ -3,7 +3,12 @@
  * data (a task and its inputs, v8-serialized and base64'd: structured-clone compatible),
  * and a result message (binary, pushed to the client's result list).
  */
-import { deserialize, serialize } from 'node:v8';
+import { createRequire } from 'node:module';
+
+// node:v8 loads on first use, not when forkjoin is imported.
+const v8 = (): typeof import('node:v8') => createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
+const serialize = (value: unknown): Buffer => v8().serialize(value);
+const deserialize = (buffer: Buffer): unknown => v8().deserialize(buffer);
 import type { ChunkResult } from '../pool/protocol.js';
 import type { TaskSpec } from '../task.js';
 import type { WireValue } from '../wire-error.js';
