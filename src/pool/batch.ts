@@ -45,23 +45,32 @@ const MAX_INFLIGHT = 1024;
 
 /**
  * How many calls a worker should hold: about TARGET_INFLIGHT_MS of work by the
- * measured task time, never more than its fair share of the queue.
+ * measured time of that kind of call (a task, or a map chunk of it), never more
+ * than its fair share of the queue. A kind never measured goes one at a time,
+ * so long tasks are never piled on one worker on the strength of short ones.
  */
 export class Pacer {
-  #avgTaskMs = Number.POSITIVE_INFINITY;
+  readonly #avgMs = new Map<number, number>();
 
-  /** Learns from a Results message: `busyMs` spent on `count` calls. */
-  record(busyMs: number, count: number): void {
-    if (count === 0) return;
-    // Longer tasks than expected pull the estimate up fast, so few are sent ahead behind them.
-    const sample = Math.max(busyMs / count, 0.0001);
-    const avg = this.#avgTaskMs;
-    this.#avgTaskMs = avg === Number.POSITIVE_INFINITY || sample > avg * 4 ? sample : avg * 0.8 + sample * 0.2;
+  /** The kind of a call: its function, and whether it is a map chunk. */
+  static kindOf(call: Call): number {
+    return call.fnId * 2 + ((call.options.flags & TaskFlag.Chunk) === 0 ? 0 : 1);
   }
 
-  /** Calls to add to a worker holding `inflight`, given `queued` waiting over `workers`. */
-  room(inflight: number, queued: number, workers: number, perWorker: number): number {
-    const ahead = Math.ceil(TARGET_INFLIGHT_MS / this.#avgTaskMs);
+  /** Learns from a Results message: `busyMs` spent on `count` calls of the given kinds. */
+  record(busyMs: number, count: number, kinds: Iterable<number>): void {
+    if (count === 0) return;
+    // Longer calls than expected pull the estimate up fast, so few are sent ahead behind them.
+    const sample = Math.max(busyMs / count, 0.0001);
+    for (const kind of kinds) {
+      const avg = this.#avgMs.get(kind);
+      this.#avgMs.set(kind, avg === undefined || sample > avg * 4 ? sample : avg * 0.8 + sample * 0.2);
+    }
+  }
+
+  /** Calls of `kind` to add to a worker holding `inflight`, given `queued` waiting over `workers`. */
+  room(kind: number, inflight: number, queued: number, workers: number, perWorker: number): number {
+    const ahead = Math.ceil(TARGET_INFLIGHT_MS / (this.#avgMs.get(kind) ?? Number.POSITIVE_INFINITY));
     const cap = Math.max(perWorker, Math.min(MAX_INFLIGHT, ahead));
     const fairShare = Math.max(perWorker, Math.ceil(queued / workers));
     return Math.min(cap - inflight, fairShare);

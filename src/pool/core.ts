@@ -152,7 +152,9 @@ export class PoolCore {
   /** How many more calls `w` should hold: about TARGET_INFLIGHT_MS of work, and no more than its fair share of the queue. */
   #capacity(w: PoolWorker): number {
     const o = this.#options;
-    const room = this.#pacer.room(w.inflight.size, this.#queued, o.workers, o.concurrentTasksPerWorker);
+    const next = this.#queue.peek();
+    const kind = next === undefined ? -1 : Pacer.kindOf(next);
+    const room = this.#pacer.room(kind, w.inflight.size, this.#queued, o.workers, o.concurrentTasksPerWorker);
     return Math.min(room, o.maxTasksPerWorker - w.assigned);
   }
 
@@ -247,21 +249,31 @@ export class PoolCore {
 
   #onResults(w: PoolWorker, message: ResultsMessage): void {
     const { done, failed } = message;
+    // The kinds of call in this message, for the pacer: nearly always one.
+    let kind = -1;
+    let kinds: Set<number> | null = null;
+    const seen = (call: Call): void => {
+      const k = Pacer.kindOf(call);
+      if (kind === -1) kind = k;
+      else if (k !== kind) (kinds ??= new Set([kind])).add(k);
+    };
     for (let i = 0; i < done.length; i += 2) {
       const call = w.inflight.get(done[i] as number);
       if (call === undefined) continue;
       w.inflight.delete(call.id);
+      seen(call);
       this.#finish(call, true, done[i + 1]);
     }
     for (let i = 0; i < failed.length; i += 2) {
       const call = w.inflight.get(failed[i] as number);
       if (call === undefined) continue;
       w.inflight.delete(call.id);
+      seen(call);
       this.#finish(call, false, reviveTaskError(failed[i + 1] as never, call.spec));
     }
     const count = (done.length + failed.length) / 2;
     w.busyMs += message.busy;
-    this.#pacer.record(message.busy, count);
+    if (kind !== -1) this.#pacer.record(message.busy, count, kinds ?? [kind]);
     this.#afterProgress(w);
   }
 
