@@ -54,6 +54,16 @@ export const ErrorCodes = Object.freeze({
   SYNC_NO_REGISTRY: 'FJ_SYNC_NO_REGISTRY',
   /** A message on the wire that the other side does not understand: a forkjoin bug. */
   PROTOCOL: 'FJ_PROTOCOL',
+  /** A shell command template that cannot be used (empty, or holding a NUL byte). */
+  SHELL_TEMPLATE: 'FJ_SHELL_TEMPLATE',
+  /** An input of `runCommands` cannot be read or cannot reach a command line (a NUL byte). */
+  SHELL_INPUT: 'FJ_SHELL_INPUT',
+  /** The joblog cannot be written, or cannot be read to resume (`--resume`). */
+  SHELL_JOBLOG: 'FJ_SHELL_JOBLOG',
+  /** The process that starts shell jobs failed (fork failed, or it died). */
+  SHELL_SPAWN: 'FJ_SHELL_SPAWN',
+  /** A job's output cannot be read: it was released, or its temporary file failed (disk full). */
+  SHELL_OUTPUT: 'FJ_SHELL_OUTPUT',
   /** A node of a task graph failed; `key` and `task` name it, `cause` is the task's own error. */
   GRAPH_NODE_FAILED: 'FJ_GRAPH_NODE_FAILED',
   /** A cache entry was damaged (truncated, altered); it was dropped and its value recomputed. */

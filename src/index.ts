@@ -31,6 +31,13 @@ export { transfer } from './transfer.js';
 export type { Transferable } from './transfer.js';
 export type { ExecutorStats, LatencyStats } from './stats.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
+export { runCommands, CommandRun } from './shell/runner.js';
+export type { CommandInput, CommandInputs } from './shell/runner.js';
+export type { RunOptions } from './shell/options.js';
+export type { CommandResult, RunSummary } from './shell/result.js';
+export type { HaltSpec } from './shell/halt.js';
+export type { InputValue } from './shell/bytes.js';
+export { JobOutput } from './shell/output.js';
 export {
   ErrorCodes, ForkJoinError, TaskError, TaskTimeoutError, AbortError, WorkerError, CloneError,
   InvalidTypeError, InvalidValueError, DeadlockError, isForkJoinError,

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { demoExamples, runDemo } from './demo.js';
+import { runCommand } from './run.js';
 import { engineCommand } from './engine.js';
 import { clusterCommand } from './cluster.js';
 
@@ -25,6 +26,7 @@ const commands: Readonly<Record<string, Command>> = Object.freeze({
       return outcomes.every((o) => o.ok) ? 0 : 1;
     },
   },
+  run: runCommand,
   engine: engineCommand,
   cluster: clusterCommand,
 });

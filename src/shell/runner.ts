@@ -1,0 +1,557 @@
+/**
+ * runCommands: GNU parallel's job runner as an API. It fills a command template with each
+ * input's values (quoted: data, never code), runs the commands `jobs` at a time, each in a
+ * process group of its own, and yields one record per job as it ends (in input order with
+ * `keepOrder`). Output is collected whole per job, in bounded memory.
+ */
+import { performance } from 'node:perf_hooks';
+import { constants } from 'node:os';
+import { AbortError, InvalidTypeError } from '../errors.js';
+import { Progress } from '../progress.js';
+import { describeType } from '../task.js';
+import { fromByteString, toByteString, type InputValue } from './bytes.js';
+import { GroupStopper, SIGKILL, SIGTERM, groupAlive, type Stopping } from './groups.js';
+import { HaltTracker } from './halt.js';
+import { JoblogWriter, readJoblog } from './joblog.js';
+import { RunningMedian } from './median.js';
+import { NodeSpawner } from './node-spawner.js';
+import { normalizeRunOptions, type NormalizedRunOptions, type RunOptions } from './options.js';
+import { OutputBudget, OutputSink } from './output.js';
+import { PerlSpawner } from './perl-spawner.js';
+import { ResultQueue } from './queue.js';
+import type { CommandResult, RunSummary } from './result.js';
+import { perlPath, type Spawner } from './spawner.js';
+import { compileTemplate, type CompiledTemplate } from './template.js';
+
+/** One job's input: a value, or one value per input source. */
+export type CommandInput = InputValue | readonly InputValue[];
+export type CommandInputs = Iterable<CommandInput> | AsyncIterable<CommandInput>;
+
+const signalNames = new Map<number, NodeJS.Signals>(
+  Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
+/** Perl's select() handles file descriptors below 1024: two per job. */
+const PERL_MAX_JOBS = 400;
+
+type StopReason = 'halt' | 'abort' | 'error' | 'return';
+
+interface Job {
+  readonly seq: number;
+  readonly values: readonly InputValue[];
+  readonly bytes: readonly string[];
+  id: number;
+  slot: number;
+  attempts: number;
+  command: Buffer;
+  commandText: string;
+  state: 'queued' | 'running' | 'ended' | 'dropped';
+  pid: number;
+  startedAt: Date;
+  t0: number;
+  stdout: OutputSink;
+  stderr: OutputSink;
+  timer: NodeJS.Timeout | null;
+  stopping: Stopping | null;
+  killedBy: 'timeout' | StopReason | null;
+  result: CommandResult | null;
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * The iterator runCommands returns: `for await (const result of run)`. Breaking out of the
+ * loop stops the running jobs. `summary` holds the counts and GNU parallel's exit status.
+ */
+export class CommandRun implements AsyncIterableIterator<CommandResult> {
+  readonly #where: string;
+  readonly #template: CompiledTemplate;
+  readonly #inputs: CommandInputs;
+  readonly #o: NormalizedRunOptions;
+  readonly #budget: OutputBudget;
+  readonly #median = new RunningMedian();
+  readonly #inFlight = new Map<number, Job>();
+  readonly #order: Job[] = [];
+  readonly #results: ResultQueue<CommandResult>;
+  readonly #jobOf = new WeakMap<CommandResult, Job>();
+  readonly #slots: boolean[] = [];
+  readonly #lingering = new Set<number>();
+  readonly #stopper: GroupStopper;
+  readonly #lookahead: number;
+  readonly #halt: HaltTracker;
+  #total: number | undefined;
+  #orderHead = 0;
+  #started = false;
+  #inputDone = false;
+  #stop: StopReason | null = null;
+  #error: unknown = undefined;
+  #closing: Promise<void> | null = null;
+  readonly #closed: Promise<void>;
+  #markClosed: () => void = () => {};
+  #nextId = 1;
+  #seq = 0;
+  #skipped = 0;
+  #reported = 0;
+  #skip: Set<number> | null = null;
+  #joblog: JoblogWriter | null = null;
+  #spawner: Spawner | null = null;
+  #progress: Progress | null = null;
+  #capacity: (() => void) | null = null;
+  #onAbort: (() => void) | null = null;
+
+  /** @internal Use runCommands(). */
+  constructor(where: string, template: CompiledTemplate, inputs: CommandInputs, options: NormalizedRunOptions) {
+    this.#where = where;
+    this.#template = template;
+    this.#inputs = inputs;
+    this.#o = options;
+    this.#budget = new OutputBudget(options.spillBytes, options.tmpdir);
+    this.#results = new ResultQueue((result) => this.#handOver(result));
+    this.#stopper = new GroupStopper(options.killGraceMs, () => this.#maybeClose());
+    this.#total = Array.isArray(inputs) ? inputs.length : undefined;
+    this.#halt = new HaltTracker(options.halt, () => this.#total ?? this.#seq);
+    this.#closed = new Promise((resolve) => { this.#markClosed = resolve; });
+    // Jobs queued in the spawner beyond those running, so that a finished job's successor starts
+    // at once; not when {%} must be known first, nor when a halt must start nothing more.
+    this.#lookahead = template.usesSlot || options.halt !== null ? 0 : options.jobs;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Counts so far, and GNU parallel's exit status for them (final once the iteration ended). */
+  get summary(): RunSummary {
+    return Object.freeze({
+      jobs: this.#reported,
+      succeeded: this.#halt.succeeded,
+      failed: this.#halt.failed,
+      skipped: this.#skipped,
+      halted: this.#halt.halted,
+      exitCode: this.#halt.exitStatus(),
+    });
+  }
+
+  next(): Promise<IteratorResult<CommandResult>> {
+    if (!this.#started) this.#start();
+    return this.#results.next();
+  }
+
+  /** Stops the run (running jobs get SIGTERM, then SIGKILL) and resolves once every job is gone. */
+  async return(): Promise<IteratorResult<CommandResult>> {
+    if (this.#started) {
+      if (this.#closing === null) this.#stopNow('return', undefined);
+      await this.#closed;
+    }
+    this.#started = true;
+    this.#release(this.#results.drain());
+    this.#results.end();
+    return { value: undefined, done: true };
+  }
+
+  // ---- reading the inputs and starting jobs ---------------------------------
+
+  #start(): void {
+    this.#started = true;
+    const signal = this.#o.signal;
+    if (signal?.aborted === true) {
+      this.#stopNow('abort', new AbortError('The run was aborted before it started', { cause: signal.reason }));
+      return;
+    }
+    if (signal !== undefined) {
+      this.#onAbort = () => this.#stopNow('abort', new AbortError('The run was aborted', { cause: signal.reason }));
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+    }
+    try {
+      const log = this.#o.joblog;
+      if (log !== null && !this.#o.dryRun) {
+        if (this.#o.resume !== 'none') this.#skip = readJoblog(log.path, this.#o.resume);
+        this.#joblog = JoblogWriter.open(log.path, log.append, this.#o.resume !== 'none');
+      }
+      if (this.#o.progress !== false) this.#progress = Progress.create(this.#o.progress, 'run', this.#total);
+      // The spawner starts up while the first inputs are read.
+      if (!this.#o.dryRun) this.#spawner = this.#makeSpawner();
+    } catch (error) {
+      this.#stopNow('error', error);
+      return;
+    }
+    void this.#feed();
+  }
+
+  /** Whether another job may be sent: slots (plus the look-ahead) free, and readers keeping up. */
+  #hasCapacity(): boolean {
+    return this.#stop === null
+      && this.#inFlight.size < this.#o.jobs + this.#lookahead
+      && this.#results.length < 2 * this.#o.jobs + 64
+      && this.#order.length - this.#orderHead < 16 * this.#o.jobs + 1024;
+  }
+
+  #wake(): void {
+    const capacity = this.#capacity;
+    if (capacity !== null && (this.#hasCapacity() || this.#stop !== null)) {
+      this.#capacity = null;
+      capacity();
+    }
+  }
+
+  async #feed(): Promise<void> {
+    let source: CommandInputs = this.#inputs;
+    let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+    let finished = false;
+    try {
+      if (this.#o.halt?.percent !== undefined && !Array.isArray(source)) {
+        // A percentage of all jobs needs to know how many there are.
+        const all: CommandInput[] = [];
+        for await (const input of source as AsyncIterable<CommandInput>) all.push(input);
+        source = all;
+        this.#total = all.length;
+      }
+      const sync = isIterable(source);
+      iterator = sync ? (source as Iterable<unknown>)[Symbol.iterator]() : (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      for (;;) {
+        if (!this.#hasCapacity()) await new Promise<void>((resolve) => { this.#capacity = resolve; this.#wake(); });
+        if (this.#stop !== null) break;
+        const step = sync ? (iterator as Iterator<unknown>).next() : await (iterator as AsyncIterator<unknown>).next();
+        if (step.done === true) {
+          finished = true;
+          break;
+        }
+        if (this.#stop !== null) break;
+        const seq = ++this.#seq;
+        const values = Array.isArray(step.value) ? (step.value as readonly InputValue[]) : [step.value as InputValue];
+        if (values.length === 0) throw new InvalidTypeError(`${this.#where}: input ${seq} is an empty array; give at least one value`);
+        const bytes = values.map((v) => toByteString(v, this.#where));
+        if (this.#skip?.has(seq) === true) {
+          this.#skipped++;
+          if (this.#total !== undefined) this.#total--;
+          this.#progress?.add(1, 0);
+          continue;
+        }
+        this.#launch(this.#newJob(seq, values, bytes));
+      }
+    } catch (error) {
+      this.#stopNow('error', error);
+    } finally {
+      if (!finished && iterator?.return !== undefined) {
+        try {
+          const closing = iterator.return();
+          if (closing instanceof Promise) closing.catch(() => { /* the input's own cleanup failed: nothing to add */ });
+        } catch { /* the same */ }
+      }
+      this.#inputDone = true;
+      if (this.#total === undefined || finished) this.#total = this.#seq - this.#skipped;
+      this.#maybeClose();
+    }
+  }
+
+  #newJob(seq: number, values: readonly InputValue[], bytes: readonly string[]): Job {
+    return {
+      seq, values, bytes, id: 0, slot: 0, attempts: 0, command: Buffer.alloc(0), commandText: '', state: 'queued', pid: 0,
+      startedAt: new Date(0), t0: 0, stdout: new OutputSink(this.#budget), stderr: new OutputSink(this.#budget),
+      timer: null, stopping: null, killedBy: null, result: null,
+    };
+  }
+
+  /** The lowest free job slot ({%}). */
+  #takeSlot(): number {
+    let i = this.#slots.indexOf(false);
+    if (i < 0) i = this.#slots.push(false) - 1;
+    this.#slots[i] = true;
+    return i + 1;
+  }
+
+  #launch(job: Job): void {
+    job.id = this.#nextId++;
+    job.attempts++;
+    job.state = 'queued';
+    if (this.#template.usesSlot) job.slot = this.#takeSlot();
+    if (job.attempts === 1 || this.#template.usesSlot) {
+      const command = this.#template.expand(job.bytes, job.seq, job.slot);
+      job.command = Buffer.from(command, 'latin1');
+      job.commandText = fromByteString(command);
+    }
+    if (job.attempts === 1 && this.#o.keepOrder) this.#order.push(job);
+    if (this.#o.dryRun) {
+      job.slot ||= 1;
+      job.startedAt = new Date();
+      this.#slots[job.slot - 1] = false;
+      this.#finish(job, 0, null, 0);
+      return;
+    }
+    this.#inFlight.set(job.id, job);
+    this.#spawner ??= this.#makeSpawner();
+    this.#spawner.run(job.id, job.command, job.attempts > 1);
+  }
+
+  #makeSpawner(): Spawner {
+    const events = {
+      started: (id: number, pid: number, at: number | undefined) => this.#onStarted(id, pid, at),
+      output: (id: number, stream: 1 | 2, chunk: Buffer) => this.#onOutput(id, stream, chunk),
+      ended: (id: number, code: number | null, signal: number | null, at: number | undefined, groupLeft: boolean | undefined) => this.#onEnded(id, code, signal, at, groupLeft),
+      dropped: (id: number) => this.#onDropped(id),
+      failed: (error: Error) => this.#spawnerFailed(error),
+    };
+    const options = { shell: this.#o.shell, cwd: this.#o.cwd, env: this.#o.env ?? process.env, concurrency: this.#o.jobs };
+    const perl = this.#o.jobs <= PERL_MAX_JOBS ? perlPath() : null;
+    return perl === null ? new NodeSpawner(events, options) : new PerlSpawner(perl, events, options);
+  }
+
+  // ---- what the spawner reports ------------------------------------------
+
+  #onStarted(id: number, pid: number, at: number | undefined): void {
+    const job = this.#inFlight.get(id);
+    if (job === undefined) return;
+    job.state = 'running';
+    job.pid = pid;
+    job.startedAt = new Date(at ?? Date.now());
+    job.t0 = performance.now() - (at === undefined ? 0 : Math.max(0, Date.now() - at));
+    if (!this.#template.usesSlot) job.slot = this.#takeSlot();
+    this.#halt.started();
+    if (this.#stop !== null && this.#stop !== 'halt') this.#terminate(job, this.#stop);
+    else this.#armTimeout(job);
+  }
+
+  #armTimeout(job: Job): void {
+    let ms = this.#o.timeoutMs;
+    if (this.#o.timeoutPercent !== undefined) {
+      const median = this.#median.value;
+      if (median === undefined) return;
+      ms = Math.max(0, (median * this.#o.timeoutPercent) / 100 - (performance.now() - job.t0));
+    }
+    if (Number.isFinite(ms)) job.timer = setTimeout(() => { job.timer = null; this.#terminate(job, 'timeout'); }, ms);
+  }
+
+  #onOutput(id: number, stream: 1 | 2, chunk: Buffer): void {
+    const job = this.#inFlight.get(id);
+    if (job === undefined) return;
+    try {
+      (stream === 1 ? job.stdout : job.stderr).append(chunk);
+    } catch (error) {
+      this.#stopNow('error', error);
+    }
+  }
+
+  #onDropped(id: number): void {
+    const job = this.#inFlight.get(id);
+    if (job === undefined) return;
+    this.#inFlight.delete(id);
+    if (this.#template.usesSlot) this.#slots[job.slot - 1] = false;
+    this.#drop(job);
+  }
+
+  #onEnded(id: number, exitCode: number | null, signal: number | null, at: number | undefined, groupLeft: boolean | undefined): void {
+    const job = this.#inFlight.get(id);
+    if (job === undefined) return;
+    this.#inFlight.delete(id);
+    const durationMs = at === undefined ? performance.now() - job.t0 : Math.max(0, at - job.startedAt.getTime());
+    if (job.timer !== null) clearTimeout(job.timer);
+    job.timer = null;
+    this.#slots[job.slot - 1] = false;
+    if (job.stopping !== null) job.stopping.ended();
+    else if (this.#stop === null && groupLeft !== false && groupAlive(job.pid)) this.#lingering.add(job.pid);
+
+    const failed = exitCode !== 0 || job.killedBy === 'timeout';
+    if (this.#stop !== null && this.#stop !== 'halt') return this.#drop(job);
+    if (job.killedBy === 'halt') return this.#drop(job); // as GNU parallel: a job halted `now` is not reported
+    if (failed && job.attempts <= this.#o.retries && this.#stop === null) {
+      job.stdout.discard();
+      job.stderr.discard();
+      job.stdout = new OutputSink(this.#budget);
+      job.stderr = new OutputSink(this.#budget);
+      job.killedBy = null;
+      job.stopping = null;
+      this.#launch(job);
+      return;
+    }
+    if (!failed && this.#o.timeoutPercent !== undefined) this.#learnRuntime(durationMs);
+    this.#finish(job, exitCode, signal, durationMs);
+  }
+
+  /** --timeout N%: a first median also times the jobs already running. */
+  #learnRuntime(durationMs: number): void {
+    const hadMedian = this.#median.value !== undefined;
+    this.#median.add(durationMs);
+    if (hadMedian) return;
+    for (const job of this.#inFlight.values()) {
+      if (job.state === 'running' && job.timer === null && job.killedBy === null) this.#armTimeout(job);
+    }
+  }
+
+  #drop(job: Job): void {
+    job.state = 'dropped';
+    job.stdout.discard();
+    job.stderr.discard();
+    this.#flushOrder();
+    this.#wake();
+    this.#maybeClose();
+  }
+
+  // ---- results -------------------------------------------------------------
+
+  #finish(job: Job, exitCode: number | null, signal: number | null, durationMs: number): void {
+    const timedOut = job.killedBy === 'timeout';
+    const failed = exitCode !== 0 || timedOut;
+    const result: CommandResult = Object.freeze({
+      seq: job.seq,
+      slot: job.slot,
+      values: job.values,
+      command: job.commandText,
+      exitCode,
+      signal: signal === null ? null : (signalNames.get(signal) ?? null),
+      timedOut,
+      failed,
+      stdout: job.stdout.finish(),
+      stderr: job.stderr.finish(),
+      startedAt: job.startedAt,
+      durationMs,
+      attempts: job.attempts,
+    });
+    job.state = 'ended';
+    job.result = result;
+    this.#jobOf.set(result, job);
+    this.#reported++;
+    try {
+      this.#joblog?.write({
+        seq: job.seq, startedAt: job.startedAt, durationMs, stdoutBytes: result.stdout.byteLength,
+        exitval: timedOut ? -1 : (exitCode ?? 0), signal: signal ?? 0, command: job.command,
+      });
+    } catch (error) {
+      this.#stopNow('error', error);
+      return;
+    }
+    this.#progress?.add(1, failed ? 1 : 0);
+    const halt = this.#halt.record({ failed, status: timedOut ? -1 : exitCode ?? 128 + (signal ?? 0) });
+    if (this.#o.keepOrder) this.#flushOrder();
+    else this.#results.push(result);
+    if (halt !== null && this.#stop === null) this.#halting(halt);
+    this.#wake();
+    this.#maybeClose();
+  }
+
+  /** keepOrder: hands out the results at the head of the input order, as far as they are done. */
+  #flushOrder(): void {
+    const order = this.#order;
+    while (this.#orderHead < order.length) {
+      const job = order[this.#orderHead];
+      if (job.state === 'ended' && job.result !== null) this.#results.push(job.result);
+      else if (job.state !== 'dropped') break;
+      order[this.#orderHead++] = undefined as unknown as Job;
+    }
+    if (this.#orderHead > 1024 && this.#orderHead * 2 > order.length) {
+      order.splice(0, this.#orderHead);
+      this.#orderHead = 0;
+    }
+  }
+
+  /** A result leaves for the reader: its output no longer counts against the run's budget. */
+  #handOver(result: CommandResult): void {
+    const job = this.#jobOf.get(result);
+    if (job !== undefined) {
+      this.#jobOf.delete(result);
+      job.stdout.handOver();
+      job.stderr.handOver();
+    }
+    this.#wake();
+  }
+
+  #release(results: CommandResult[]): void {
+    for (const result of results) {
+      result.stdout.release();
+      result.stderr.release();
+    }
+  }
+
+  // ---- stopping ------------------------------------------------------------
+
+  #halting(when: 'now' | 'soon'): void {
+    this.#stop = 'halt';
+    this.#spawner?.cancelQueued();
+    if (when === 'now') for (const job of this.#inFlight.values()) if (job.state === 'running') this.#terminate(job, 'halt');
+    this.#wake();
+  }
+
+  /** Stops everything now: an abort, an error, or the reader leaving the loop. */
+  #stopNow(reason: Exclude<StopReason, 'halt'>, error: unknown): void {
+    if (this.#stop !== null && this.#stop !== 'halt') return;
+    this.#stop = reason;
+    if (reason !== 'return') this.#error = error ?? new Error('the run stopped');
+    this.#spawner?.cancelQueued();
+    for (const job of this.#inFlight.values()) if (job.state === 'running') this.#terminate(job, reason);
+    for (const pgid of this.#lingering) this.#stopper.stopGroup(pgid);
+    this.#lingering.clear();
+    this.#wake();
+    this.#maybeClose();
+  }
+
+  /** The spawner can report nothing more: stop the groups it started ourselves. */
+  #spawnerFailed(error: Error): void {
+    this.#stopNow('error', error);
+    for (const job of [...this.#inFlight.values()]) {
+      this.#inFlight.delete(job.id);
+      if (job.state === 'running') this.#stopper.stopGroup(job.pid);
+      this.#drop(job);
+    }
+  }
+
+  /** SIGTERM to the job's process group now, SIGKILL after the grace period. */
+  #terminate(job: Job, why: NonNullable<Job['killedBy']>): void {
+    if (job.killedBy === null || why === 'abort' || why === 'error' || why === 'return') job.killedBy = why;
+    if (job.timer !== null) clearTimeout(job.timer);
+    job.timer = null;
+    if (job.stopping !== null) return;
+    const spawner = this.#spawner as Spawner;
+    job.stopping = this.#stopper.stop(job.pid,
+      () => spawner.kill(job.id, SIGTERM),
+      () => { if (this.#inFlight.has(job.id)) spawner.kill(job.id, SIGKILL); });
+  }
+
+  /** Closes the run once its input is read (or it stopped) and every job and grace period is over. */
+  #maybeClose(): void {
+    if (this.#closing !== null || !this.#started) return;
+    if (!this.#inputDone && (this.#stop === null || this.#stop === 'halt')) return;
+    if (this.#inFlight.size > 0 || this.#stopper.pending > 0) return;
+    this.#closing = this.#close();
+  }
+
+  async #close(): Promise<void> {
+    if (this.#onAbort !== null) this.#o.signal?.removeEventListener('abort', this.#onAbort);
+    const closing: Promise<void>[] = [];
+    if (this.#spawner !== null) closing.push(this.#spawner.close());
+    if (this.#joblog !== null) closing.push(this.#joblog.close());
+    for (const outcome of await Promise.allSettled(closing)) {
+      if (outcome.status === 'rejected' && this.#error === undefined && this.#stop !== 'return') this.#error = outcome.reason;
+    }
+    this.#progress?.finish();
+    if (this.#error === undefined) {
+      this.#flushOrder();
+    } else {
+      this.#release(this.#results.drain());
+    }
+    this.#results.end(this.#error);
+    this.#markClosed();
+  }
+}
+
+/**
+ * Runs `template` once per input, `jobs` at a time, as GNU parallel does, and yields each
+ * job's record when it ends. Each input is a value or an array of values (one per input
+ * source: {1} {2} ...). Values are quoted for the shell: they are data, never code.
+ *
+ * @example
+ * for await (const r of runCommands('gzip -k {}', files, { jobs: 4 })) {
+ *   if (r.failed) console.error(`${r.command}: exit ${r.exitCode}\n${r.stderr}`);
+ * }
+ */
+export function runCommands(template: string, inputs: CommandInputs, options?: RunOptions): CommandRun {
+  const where = 'runCommands()';
+  if (typeof template !== 'string') throw new InvalidTypeError(`${where}: the template must be a string such as 'gzip {}'; received ${describeType(template)}`);
+  if (!isIterable(inputs) && !isAsyncIterable(inputs)) {
+    throw new InvalidTypeError(`${where}: the inputs must be an iterable or async iterable of values; received ${describeType(inputs)}`);
+  }
+  const normalized = normalizeRunOptions(where, options);
+  return new CommandRun(where, compileTemplate(template, where), inputs, normalized);
+}

@@ -1,0 +1,94 @@
+/**
+ * Command templates: GNU parallel's replacement strings, found once, then filled in per job.
+ *
+ *   {}  the value          {.}  without extension   {/}  basename   {//}  dirname
+ *   {/.} basename without extension   {#}  job sequence number   {%}  job slot
+ *   {n} {n.} {n/} {n//} {n/.}  the n-th input source's value ({-n}: n-th from the end)
+ *
+ * Every value is shell-quoted where it lands, so it is data, never code. A template with
+ * no replacement string gets the values appended, each quoted, separated by spaces.
+ */
+import { ErrorCodes, ForkJoinError } from '../errors.js';
+import { toByteString } from './bytes.js';
+import { basename, basenameWithoutExtension, dirname, withoutExtension } from './paths.js';
+import { shellQuote } from './quote.js';
+
+type Modifier = '' | '.' | '/' | '//' | '/.';
+
+type Part =
+  | { kind: 'text'; text: string }
+  | { kind: 'seq' }
+  | { kind: 'slot' }
+  | { kind: 'values'; index: number; modifier: Modifier }; // index 0: every value, joined by spaces
+
+const modify: Record<Modifier, (value: string) => string> = {
+  '': (value) => value,
+  '.': withoutExtension,
+  '/': basename,
+  '//': dirname,
+  '/.': basenameWithoutExtension,
+};
+
+const REPLACEMENT = /\{(?:(#)|(%)|(-?\d+)?(\/\/|\/\.|\/|\.)?)\}/g;
+
+export interface CompiledTemplate {
+  /** The template as given. */
+  readonly source: string;
+  /** Whether {%} appears, so the slot must be known before the command is built. */
+  readonly usesSlot: boolean;
+  /** The command line (a byte string) for one job. */
+  expand(values: readonly string[], seq: number, slot: number): string;
+}
+
+/** Finds the replacement strings of `template` once; throws FJ_SHELL_TEMPLATE if it cannot be run. */
+export function compileTemplate(template: string, where: string): CompiledTemplate {
+  if (template.trim() === '') {
+    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: the command template is empty; give the command to run, e.g. 'gzip {}'`);
+  }
+  if (template.includes('\0')) {
+    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: the command template holds a NUL byte, which no command line can carry`);
+  }
+  const bytes = toByteString(template, where);
+  const parts: Part[] = [];
+  let last = 0;
+  for (const match of bytes.matchAll(REPLACEMENT)) {
+    const at = match.index ?? 0;
+    if (at > last) parts.push({ kind: 'text', text: bytes.slice(last, at) });
+    last = at + match[0].length;
+    if (match[1] !== undefined) parts.push({ kind: 'seq' });
+    else if (match[2] !== undefined) parts.push({ kind: 'slot' });
+    else parts.push({ kind: 'values', index: match[3] === undefined ? 0 : Number(match[3]), modifier: (match[4] ?? '') as Modifier });
+  }
+  const appendValues = parts.length === 0 || parts.every((p) => p.kind === 'text');
+  if (last < bytes.length) parts.push({ kind: 'text', text: bytes.slice(last) });
+  const usesSlot = parts.some((p) => p.kind === 'slot');
+
+  function expand(values: readonly string[], seq: number, slot: number): string {
+    if (appendValues) return `${bytes} ${values.map(shellQuote).join(' ')}`;
+    let out = '';
+    for (const part of parts) {
+      switch (part.kind) {
+        case 'text': out += part.text; break;
+        case 'seq': out += String(seq); break;
+        case 'slot': out += String(slot); break;
+        case 'values': {
+          const change = modify[part.modifier];
+          if (part.index === 0) {
+            out += values.map((v) => shellQuote(change(v))).join(' ');
+          } else {
+            const value = values[part.index > 0 ? part.index - 1 : values.length + part.index];
+            // A source that does not exist gives nothing at all (not ''), as in GNU parallel.
+            if (value !== undefined) out += shellQuote(change(value));
+          }
+          break;
+        }
+        default: {
+          const never: never = part;
+          throw new Error(`unknown template part ${JSON.stringify(never)}`);
+        }
+      }
+    }
+    return out;
+  }
+  return Object.freeze({ source: template, usesSlot, expand });
+}

@@ -1,0 +1,195 @@
+// `forkjoin run`, the command: options, input sources, output, and GNU parallel's exit statuses,
+// each proven by running the built bin.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { tempDir } from './fixtures/helpers.js';
+import { bin, forkjoinRun } from './fixtures/shell/cli.js';
+
+const T = { timeout: 90_000 };
+/** The run's stdout, checked to come from a run that did not fail (its stderr tells why otherwise). */
+const out = (result) => {
+  assert.ok(result.code !== 255 && result.signal === null, `forkjoin run failed (exit ${result.code}, ${result.signal}): ${result.stderr}`);
+  return result.stdout.toString();
+};
+
+describe('forkjoin run --help', () => {
+  const help = execFileSync(process.execPath, [bin, 'run', '--help'], { encoding: 'utf8' });
+  const lines = help.split('\n');
+  const options = ['-j, --jobs', '-k, --keep-order', '--tag', '--joblog', '--resume ', '--resume-failed', '--retries', '--halt', '--timeout',
+    '--dry-run', '--bar', '--shell', '-0, --null', '-a, --arg-file', '::: V', ':::: FILE', ':::+'];
+  for (const option of options) {
+    test(`documents ${option.trim()} with an example`, () => {
+      const at = lines.findIndex((line) => line.trimStart().startsWith(option));
+      assert.ok(at >= 0, `${option} is not in the help`);
+      assert.ok(lines.slice(at, at + 3).some((line) => line.includes('forkjoin run')), `${option} has no example`);
+    });
+  }
+
+  test('documents every replacement string', () => {
+    for (const rs of ['{}', '{.}', '{/}', '{//}', '{/.}', '{#}', '{%}', '{1}']) assert.ok(help.includes(rs), rs);
+  });
+
+  test('forkjoin help run prints the same usage and exits 0', () => {
+    assert.equal(execFileSync(process.execPath, [bin, 'help', 'run'], { encoding: 'utf8' }), help);
+  });
+
+  test('an -h after the command belongs to the command', T, async () => {
+    const result = await forkjoinRun(['echo', '-h', ':::', 'x']);
+    assert.equal(out(result), '-h x\n');
+  });
+});
+
+describe('exit status', () => {
+  test('0 when every job succeeds', T, async () => {
+    assert.equal((await forkjoinRun(['true', ':::', 'a', 'b'])).code, 0);
+  });
+
+  test('the number of failed jobs', T, async () => {
+    assert.equal((await forkjoinRun(['exit {}', ':::', '0', '1', '2', '0', '3'])).code, 3);
+  });
+
+  test('101 when more than 100 jobs failed', T, async () => {
+    const values = Array.from({ length: 102 }, (_, i) => String(i));
+    assert.equal((await forkjoinRun(['-j', '4', 'exit 1 #', ':::', ...values])).code, 101);
+  });
+
+  test('the failing job\'s status with --halt now,fail=1', T, async () => {
+    const result = await forkjoinRun(['-j', '1', '--halt', 'now,fail=1', 'echo {}; exit {}', ':::', '0', '7', '0']);
+    assert.equal(result.code, 7);
+    assert.equal(out(result), '0\n7\n');
+  });
+
+  test('255 for an unknown option', T, async () => {
+    const result = await forkjoinRun(['--no-such-option', 'echo', ':::', 'a']);
+    assert.equal(result.code, 255);
+    assert.match(result.stderr, /unknown option/);
+  });
+
+  test('255 for an input file that cannot be read', T, async () => {
+    const result = await forkjoinRun(['echo', '::::', '/no/such/file']);
+    assert.equal(result.code, 255);
+    assert.match(result.stderr, /\/no\/such\/file/);
+  });
+
+  test('255 for a bad -j value', T, async () => {
+    assert.equal((await forkjoinRun(['-j', 'lots', 'echo', ':::', 'a'])).code, 255);
+  });
+
+  test('255 when no command is given', T, async () => {
+    assert.equal((await forkjoinRun([':::', 'a'])).code, 255);
+  });
+});
+
+describe('input sources', () => {
+  test('standard input: one value a line, an empty line included, the last line without a newline too', T, async () => {
+    const result = await forkjoinRun(['-k', 'echo [{}]'], { input: 'a\n\nb c\nlast' });
+    assert.equal(out(result), '[a]\n[]\n[b c]\n[last]\n');
+  });
+
+  test('-0: NUL-separated values keep their newlines', T, async () => {
+    const result = await forkjoinRun(['-0', '-k', "printf '<%s>' {}"], { input: 'a\nb\0c\0' });
+    assert.equal(out(result), '<a\nb><c>');
+  });
+
+  test(':::: reads values from a file; -a too', T, async (t) => {
+    const file = join(tempDir(t), 'values');
+    writeFileSync(file, 'x\ny\n');
+    assert.equal(out(await forkjoinRun(['-k', 'echo', '::::', file])), 'x\ny\n');
+    assert.equal(out(await forkjoinRun(['-k', '-a', file, 'echo'])), 'x\ny\n');
+  });
+
+  test('several sources give every combination, the first slowest', T, async () => {
+    assert.equal(out(await forkjoinRun(['-k', 'echo', ':::', 'a', 'b', ':::', '1', '2'])), 'a 1\na 2\nb 1\nb 2\n');
+  });
+
+  test(':::+ links a source to the previous one', T, async () => {
+    assert.equal(out(await forkjoinRun(['-k', 'echo {1}={2}', ':::', 'a', 'b', ':::+', '1', '2'])), 'a=1\nb=2\n');
+  });
+
+  test('values after ::: may look like options', T, async () => {
+    assert.equal(out(await forkjoinRun(['-k', "printf '%s\\n'", ':::', '-k', '--tag', '-j'])), '-k\n--tag\n-j\n');
+  });
+});
+
+describe('options', () => {
+  test('-j 1 runs one job at a time: every {%} is 1', T, async () => {
+    assert.equal(out(await forkjoinRun(['-j1', '-k', 'echo {%}', ':::', 'a', 'b', 'c'])), '1\n1\n1\n');
+  });
+
+  test('--tag prefixes every line of stdout and stderr with the values and a tab', T, async () => {
+    const result = await forkjoinRun(['-k', '--tag', 'echo out; echo err >&2; printf "two\\nlines"', ':::', 'a b', ':::', '1']);
+    assert.equal(out(result), 'a b 1\tout\na b 1\ttwo\na b 1\tlines');
+    assert.equal(result.stderr, 'a b 1\terr\n');
+  });
+
+  test('--dry-run prints each command and runs none', T, async (t) => {
+    const dir = tempDir(t);
+    const result = await forkjoinRun(['-k', '--dry-run', `touch ${dir}/{}`, ':::', 'a b', 'c']);
+    assert.equal(out(result), `touch ${dir}/'a b'\ntouch ${dir}/c\n`);
+    assert.equal(existsSync(join(dir, 'c')), false);
+  });
+
+  test('--bar draws progress with the count and an ETA on stderr', T, async () => {
+    const result = await forkjoinRun(['--bar', 'true', ':::', 'a', 'b', 'c']);
+    assert.equal(result.code, 0);
+    assert.match(result.stderr, /100% 3\/3/);
+    assert.match(result.stderr, /ETA/);
+  });
+
+  test('--joblog then --resume: the second run skips the jobs the first one logged', T, async (t) => {
+    const log = join(tempDir(t), 'jobs.log');
+    assert.equal(out(await forkjoinRun(['-k', '--joblog', log, 'echo', ':::', 'a', 'b'])), 'a\nb\n');
+    assert.equal(out(await forkjoinRun(['-k', '--joblog', log, '--resume', 'echo', ':::', 'a', 'b', 'c'])), 'c\n');
+    assert.equal(readFileSync(log, 'utf8').trim().split('\n').length, 4);
+  });
+
+  test('--retries N tries a failing job N times in all', T, async (t) => {
+    const counter = join(tempDir(t), 'tries');
+    const result = await forkjoinRun(['--retries', '3', `echo x >> ${counter}; exit 1 #`, ':::', 'a']);
+    assert.equal(result.code, 1);
+    assert.equal(readFileSync(counter, 'utf8'), 'x\nx\nx\n');
+  });
+
+  test('--timeout stops a job that runs too long; it counts as failed', T, async () => {
+    const result = await forkjoinRun(['--timeout', '0.3', 'echo started; exec sleep {}', ':::', '1000']);
+    assert.equal(result.code, 1);
+    assert.equal(out(result), 'started\n');
+  });
+
+  test('--shell picks the shell', T, async () => {
+    assert.equal(out(await forkjoinRun(['--shell', '/bin/bash', 'echo ${BASH_VERSION:+bash} {}', ':::', 'x'])), 'bash x\n');
+  });
+});
+
+describe('output', () => {
+  test('every byte value of a job\'s output reaches stdout unchanged', T, async (t) => {
+    const file = join(tempDir(t), 'bytes');
+    const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    writeFileSync(file, bytes);
+    const result = await forkjoinRun(['cat', ':::', file]);
+    assert.ok(result.stdout.equals(bytes));
+  });
+
+  test('jobs printing at the same time never interleave: each job\'s output is one block', T, async () => {
+    // Four jobs at once, each writing 3000 lines one write at a time.
+    const result = await forkjoinRun(['-j', '4', 'i=0; while [ $i -lt 3000 ]; do echo "{} $i"; i=$((i+1)); done', ':::', 'a', 'b', 'c', 'd']);
+    assert.equal(result.code, 0);
+    const lines = out(result).trimEnd().split('\n');
+    assert.equal(lines.length, 12_000);
+    const blocks = [];
+    lines.forEach((line, i) => {
+      const [job, n] = line.split(' ');
+      if (i === 0 || job !== lines[i - 1].split(' ')[0]) blocks.push(job);
+      assert.equal(Number(n), i % 3000, `line ${i} is ${line}`);
+    });
+    assert.deepEqual([...blocks].sort(), ['a', 'b', 'c', 'd']);
+  });
+
+  test('-k prints in input order', T, async () => {
+    const values = Array.from({ length: 20 }, (_, i) => String(i));
+    assert.equal(out(await forkjoinRun(['-k', '-j', '4', 'echo', ':::', ...values])), values.map((v) => `${v}\n`).join(''));
+  });
+});

@@ -1,0 +1,144 @@
+// Values are data, never code: thousands of random hostile values - $(...), backticks, ;, &&,
+// quotes, newlines, globs, leading dashes, any Unicode, raw bytes - reach the command byte for
+// byte (printf '%s\0' echoes its arguments), and nothing they hold ever runs.
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runCommands } from 'forkjoin';
+import { tempDir } from './fixtures/helpers.js';
+import { forkjoinRun } from './fixtures/shell/cli.js';
+
+const T = { timeout: 180_000 };
+const SEED = Number(process.env.FORKJOIN_SEED ?? 20_261_121);
+
+/** A small seeded generator (mulberry32), so a failure can be replayed with FORKJOIN_SEED. */
+function random(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Pieces that would do something if a shell ever read them as code.
+const HOSTILE = [
+  '$(touch pwned)', '`touch pwned`', '; touch pwned', '&& touch pwned', '|| touch pwned', '| tee pwned', '> pwned',
+  '< /etc/passwd', "'", '"', "'\"'", '\\', '\\n', '$HOME', '${HOME}', '$((1+1))', '$1', '$@', '*', '?', '[a]', '~', '~root',
+  '{}', '{.}', '{1}', '{#}', '{a,b}', '!', '#', '& ', '(', ')', '\n', '\r\n', '\t', ' ', '--', '-n', '-e', '--help', '-',
+  '%s', '%%', 'é', '日本語', '😀', 'e\u0301', '\u202e', '\u00a0', '\u2028',
+];
+
+function randomValue(next) {
+  const parts = [];
+  const count = 1 + Math.floor(next() * 6);
+  for (let i = 0; i < count; i++) {
+    const kind = next();
+    if (kind < 0.5) parts.push(HOSTILE[Math.floor(next() * HOSTILE.length)]);
+    else if (kind < 0.75) parts.push(String.fromCharCode(1 + Math.floor(next() * 126))); // any ASCII but NUL
+    else if (kind < 0.9) parts.push(String.fromCodePoint(0x80 + Math.floor(next() * (0xd800 - 0x80)))); // BMP, no surrogates
+    else parts.push(String.fromCodePoint(0x10000 + Math.floor(next() * 0xfffff))); // astral planes
+  }
+  // Leading dashes and spaces on purpose now and then.
+  const value = parts.join('');
+  return next() < 0.1 ? `-${value}` : value;
+}
+
+function randomValues(count, seed) {
+  const next = random(seed);
+  return Array.from({ length: count }, () => randomValue(next));
+}
+
+const echoed = (...values) => Buffer.concat(values.map((v) => Buffer.concat([typeof v === 'string' ? Buffer.from(v) : v, Buffer.from([0])])));
+
+/** A working directory holding one file `a` (for globs to match) and nothing else. */
+function workdir(t) {
+  const dir = tempDir(t);
+  writeFileSync(join(dir, 'a'), '');
+  return dir;
+}
+
+for (const spawner of ['perl', 'node']) {
+  describe(`hostile values as data (${spawner} spawner)`, () => {
+    let saved;
+    before(() => { saved = process.env.FORKJOIN_SPAWNER; process.env.FORKJOIN_SPAWNER = spawner; });
+    after(() => { if (saved === undefined) delete process.env.FORKJOIN_SPAWNER; else process.env.FORKJOIN_SPAWNER = saved; });
+    const count = spawner === 'perl' ? 3000 : 600;
+
+    test(`${count} random values reach {} unchanged and run nothing (seed ${SEED})`, T, async (t) => {
+      const dir = workdir(t);
+      const values = randomValues(count, SEED);
+      let n = 0;
+      for await (const r of runCommands("printf '%s\\0' {}", values, { jobs: 4, cwd: dir })) {
+        const value = values[r.seq - 1];
+        assert.ok(r.stdout.toBuffer().equals(echoed(value)), `value ${JSON.stringify(value)} came back as ${JSON.stringify(r.stdout.toString())}`);
+        assert.equal(r.exitCode, 0, r.stderr.toString());
+        n++;
+      }
+      assert.equal(n, count);
+      assert.deepEqual(readdirSync(dir), ['a']);
+    });
+
+    test('random values appended to a template without a replacement string, or inside a word, arrive unchanged', T, async (t) => {
+      const dir = workdir(t);
+      const values = randomValues(300, SEED + 1);
+      for await (const r of runCommands("printf '%s\\0'", values, { jobs: 4, cwd: dir })) {
+        assert.ok(r.stdout.toBuffer().equals(echoed(values[r.seq - 1])));
+      }
+      for await (const r of runCommands("printf '%s\\0' pre{}post", values, { jobs: 4, cwd: dir })) {
+        assert.ok(r.stdout.toBuffer().equals(echoed(`pre${values[r.seq - 1]}post`)));
+      }
+      assert.deepEqual(readdirSync(dir), ['a']);
+    });
+
+    test('random pairs of values reach {1} and {2} unchanged', T, async (t) => {
+      const dir = workdir(t);
+      const firsts = randomValues(300, SEED + 2);
+      const seconds = randomValues(300, SEED + 3);
+      const pairs = firsts.map((v, i) => [v, seconds[i]]);
+      for await (const r of runCommands("printf '%s\\0' {2} {1}", pairs, { jobs: 4, cwd: dir })) {
+        const [a, b] = pairs[r.seq - 1];
+        assert.ok(r.stdout.toBuffer().equals(echoed(b, a)));
+      }
+      assert.deepEqual(readdirSync(dir), ['a']);
+    });
+  });
+}
+
+test('random raw bytes (not UTF-8) reach the command unchanged (perl spawner)', T, async (t) => {
+  const saved = process.env.FORKJOIN_SPAWNER;
+  delete process.env.FORKJOIN_SPAWNER;
+  try {
+    const dir = workdir(t);
+    const next = random(SEED + 4);
+    const values = Array.from({ length: 500 }, () => Buffer.from(Array.from({ length: 1 + Math.floor(next() * 12) }, () => 1 + Math.floor(next() * 255))));
+    for await (const r of runCommands("printf '%s\\0' {}", values, { jobs: 4, cwd: dir })) {
+      assert.ok(r.stdout.toBuffer().equals(echoed(values[r.seq - 1])), `bytes ${values[r.seq - 1].toString('hex')}`);
+    }
+    assert.deepEqual(readdirSync(dir), ['a']);
+  } finally {
+    if (saved !== undefined) process.env.FORKJOIN_SPAWNER = saved;
+  }
+});
+
+test('forkjoin run: 2000 random values on NUL-separated stdin come back byte for byte, in order', T, async (t) => {
+  const dir = workdir(t);
+  const values = randomValues(2000, SEED + 5);
+  const input = Buffer.concat(values.map((v) => Buffer.concat([Buffer.from(v), Buffer.from([0])])));
+  const result = await forkjoinRun(['-0', '-k', '-j', '4', "printf '%s\\0' {}"], { input, cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(result.stdout.equals(input), 'the output differs from the input');
+  assert.deepEqual(readdirSync(dir), ['a']);
+});
+
+test('forkjoin run: 500 random values given after ::: come back byte for byte, in order', T, async (t) => {
+  const dir = workdir(t);
+  const values = randomValues(500, SEED + 6);
+  const result = await forkjoinRun(['-k', '-j', '4', "printf '%s\\0' {}", ':::', ...values], { cwd: dir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(result.stdout.equals(echoed(...values)), 'the output differs from the values');
+  assert.deepEqual(readdirSync(dir), ['a']);
+});

@@ -1,0 +1,75 @@
+// Signals: SIGINT or SIGTERM to `forkjoin run` stops every running job's whole process group
+// (SIGTERM, then SIGKILL after a grace period) and no child or grandchild outlives the runner;
+// the exit status is 128 + the signal.
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { filesAppear, processGone, processesGone, settleWithin, tempDir } from './fixtures/helpers.js';
+import { forkjoinRun } from './fixtures/shell/cli.js';
+
+const T = { timeout: 90_000 };
+const grandchild = fileURLToPath(new URL('./fixtures/shell/grandchild.sh', import.meta.url));
+const trapTerm = fileURLToPath(new URL('./fixtures/shell/trap-term.sh', import.meta.url));
+
+/** Starts `forkjoin run sh SCRIPT {} ::: dir`; resolves once the job (and its grandchild) announced their pids. */
+async function startJob(t, script, { env, pidFiles }) {
+  const dir = tempDir(t);
+  let child;
+  const done = forkjoinRun(['sh', script, '{}', ':::', dir], { env, onSpawn: (c) => { child = c; } });
+  const pids = [];
+  const job = { dir, child, done, pids, gone: false };
+  t.after(() => {
+    // Whatever happened, leave nothing running - but never signal pids once they were seen gone:
+    // the system may have given those numbers to other processes since.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (job.gone) return;
+    for (const pid of pids) {
+      if (processGone(pid)) continue;
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+  });
+  await settleWithin(filesAppear(dir, pidFiles.length, (name) => pidFiles.includes(name)), 60_000, 'the job announcing itself');
+  for (const name of pidFiles) pids.push(Number(readFileSync(join(dir, name), 'utf8')));
+  return job;
+}
+
+/** Resolves once every pid of the job is gone (and marks them so, for the cleanup). */
+async function allGone(job) {
+  await processesGone(job.pids);
+  job.gone = true;
+}
+
+for (const spawner of ['perl', 'node']) {
+  describe(`forkjoin run under a signal (${spawner} spawner)`, () => {
+    const env = { ...process.env, FORKJOIN_SPAWNER: spawner };
+
+    for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+      test(`${signal}: the job and its grandchild that ignores SIGTERM are gone, and the exit status is ${status}`, T, async (t) => {
+        const job = await startJob(t, grandchild, { env, pidFiles: ['child.pid', 'grandchild.pid'] });
+        job.child.kill(signal);
+        const result = await job.done;
+        assert.equal(result.code, status, result.stderr);
+        await allGone(job);
+      });
+    }
+
+    test('the job gets SIGTERM first (a job that handles it ends cleanly)', T, async (t) => {
+      const job = await startJob(t, trapTerm, { env, pidFiles: ['child.pid'] });
+      job.child.kill('SIGINT');
+      assert.equal((await job.done).code, 130);
+      assert.equal(existsSync(join(job.dir, 'got-term')), true);
+      await allGone(job);
+    });
+  });
+}
+
+test('a runner killed with SIGKILL leaves no job behind: the Perl spawner stops them', T, async (t) => {
+  const job = await startJob(t, grandchild, { env: { ...process.env, FORKJOIN_SPAWNER: 'perl' }, pidFiles: ['child.pid', 'grandchild.pid'] });
+  const exited = once(job.child, 'exit');
+  job.child.kill('SIGKILL');
+  await exited;
+  await allGone(job);
+});

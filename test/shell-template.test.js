@@ -1,0 +1,119 @@
+// Templates: GNU parallel's replacement strings and quoting, proven on the command lines
+// runCommands builds (dry runs: nothing is started).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ErrorCodes, isForkJoinError, runCommands } from 'forkjoin';
+import { collect } from './fixtures/shell/cli.js';
+
+async function commands(template, inputs, options = {}) {
+  const { results } = await collect(runCommands(template, inputs, { dryRun: true, keepOrder: true, ...options }));
+  return results.map((r) => r.command);
+}
+
+describe('replacement strings', () => {
+  // [value, {}, {.}, {/}, {//}, {/.}] as GNU parallel 20221122 computes them.
+  const paths = [
+    ['a/b.c/d.e.f', 'a/b.c/d.e.f', 'a/b.c/d.e', 'd.e.f', 'a/b.c', 'd.e'],
+    ['/x.y', '/x.y', '/x', 'x.y', '/', 'x'],
+    ['y', 'y', 'y', 'y', '.', 'y'],
+    ['.hidden', '.hidden', "''", '.hidden', '.', "''"],
+    ['dir/.hid', 'dir/.hid', 'dir/', '.hid', 'dir', "''"],
+    ['a.b/', 'a.b/', 'a.b/', "''", '.', "''"],
+    ['', "''", "''", "''", '.', "''"],
+    ['x/', 'x/', 'x/', "''", '.', "''"],
+    ['/', '/', '/', "''", '/', "''"],
+    ['./a', './a', './a', 'a', '.', 'a'],
+    ['a..b', 'a..b', 'a.', 'a..b', '.', 'a.'],
+    ['a//b//', 'a//b//', 'a//b//', "''", 'a', "''"],
+  ];
+  for (const [value, ...expected] of paths) {
+    test(`{} {.} {/} {//} {/.} of ${JSON.stringify(value)} are GNU parallel's`, async () => {
+      assert.deepEqual(await commands('echo {} {.} {/} {//} {/.}', [value]), [`echo ${expected.join(' ')}`]);
+    });
+  }
+
+  test('{#} is the job number and {%} the job slot', async () => {
+    assert.deepEqual(await commands('echo {#}-{%}', ['a', 'b', 'c'], { jobs: 1 }), ['echo 1-1', 'echo 2-1', 'echo 3-1']);
+  });
+
+  test('{1} {2} pick a source; modifiers apply to them; {-1} counts from the end', async () => {
+    assert.deepEqual(await commands('cp {1} {2/} {1.} {-1//}', [['a.txt', 'dir/b.txt']]), ['cp a.txt b.txt a dir']);
+  });
+
+  test('{} with several sources is every value, each quoted, joined by spaces', async () => {
+    assert.deepEqual(await commands('echo {} {.}', [['a b.c', 'd.e']]), ["echo 'a b.c' d.e 'a b' d"]);
+  });
+
+  test('a source that does not exist gives nothing at all (not an empty word)', async () => {
+    assert.deepEqual(await commands('echo {3} x', [['a', 'b']]), ['echo  x']);
+  });
+
+  test('a template without a replacement string gets the values appended', async () => {
+    assert.deepEqual(await commands('echo', [['a b', '']]), ["echo 'a b' ''"]);
+  });
+
+  test('{#} alone counts as a replacement string (nothing is appended)', async () => {
+    assert.deepEqual(await commands('echo {#}', ['x']), ['echo 1']);
+  });
+
+  test('braces that are not replacement strings stay as they are; values are never expanded again', async () => {
+    assert.deepEqual(await commands('echo {a} { } {..} {{}}', ['{}']), ["echo {a} { } {..} {'{}'}"]);
+  });
+});
+
+describe('quoting', () => {
+  // As GNU parallel quotes: letters, digits and -_.+/ alone are left bare.
+  const cases = [
+    ['plain-file_1.2+3/x', 'plain-file_1.2+3/x'],
+    ['a b', "'a b'"],
+    ["it's", `'it'"'"'s'`],
+    ["'", `"'"`],
+    ['$(touch pwned)', "'$(touch pwned)'"],
+    ['`id`', "'`id`'"],
+    ['a;b&&c|d', "'a;b&&c|d'"],
+    ['*', "'*'"],
+    ['~', "'~'"],
+    ['-n', '-n'],
+    ['é', "'é'"],
+    ['line1\nline2', "'line1\nline2'"],
+  ];
+  for (const [value, quoted] of cases) {
+    test(`${JSON.stringify(value)} is quoted as ${quoted}`, async () => {
+      assert.deepEqual(await commands('echo {}', [value]), [`echo ${quoted}`]);
+    });
+  }
+});
+
+describe('template and input errors', () => {
+  test('an empty template fails with FJ_SHELL_TEMPLATE', () => {
+    assert.throws(() => runCommands('  ', ['a']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE));
+  });
+
+  test('a template that is not a string is a TypeError with FJ_INVALID_ARG_TYPE', () => {
+    assert.throws(() => runCommands(42, ['a']), (err) => err instanceof TypeError && err.code === ErrorCodes.INVALID_ARG_TYPE);
+  });
+
+  test('inputs that are not iterable are a TypeError with FJ_INVALID_ARG_TYPE', () => {
+    assert.throws(() => runCommands('echo', 'abc'), (err) => err instanceof TypeError && err.code === ErrorCodes.INVALID_ARG_TYPE);
+  });
+
+  test('an unknown option is a TypeError with FJ_INVALID_ARG_TYPE', () => {
+    assert.throws(() => runCommands('echo', [], { job: 2 }), (err) => err.code === ErrorCodes.INVALID_ARG_TYPE);
+  });
+
+  test('a bad halt value is a RangeError with FJ_INVALID_ARG_VALUE', () => {
+    assert.throws(() => runCommands('echo', [], { halt: 'later,fail=1' }), (err) => err instanceof RangeError && err.code === ErrorCodes.INVALID_ARG_VALUE);
+  });
+
+  test('resume without a joblog is a RangeError with FJ_INVALID_ARG_VALUE', () => {
+    assert.throws(() => runCommands('echo', [], { resume: true }), (err) => err.code === ErrorCodes.INVALID_ARG_VALUE);
+  });
+
+  test('a value holding a NUL byte fails the run with FJ_SHELL_INPUT', async () => {
+    await assert.rejects(commands('echo {}', ['a\0b']), (err) => isForkJoinError(err, ErrorCodes.SHELL_INPUT));
+  });
+
+  test('an input of the wrong type fails the run with FJ_INVALID_ARG_TYPE', async () => {
+    await assert.rejects(commands('echo {}', [{}]), (err) => err.code === ErrorCodes.INVALID_ARG_TYPE);
+  });
+});
