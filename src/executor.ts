@@ -89,6 +89,30 @@ export interface Executor {
 }
 
 const mapKeys = ['signal', 'timeout', 'retries', 'chunksize', 'ordered', 'progress', 'settle'] as const;
+const callKeys = ['signal', 'timeout', 'transfer', 'retries'] as const;
+
+/** CallOptions checked, with the executor's defaults filled in. */
+export interface ParsedCallOptions {
+  timeout: number;
+  retries: number;
+  signal: AbortSignal | undefined;
+  transfer: Transferable[] | undefined;
+}
+
+/** Validates a call's options with one wording for every executor. */
+export function parseCallOptions(where: string, options: unknown, defaults: { timeout: number; retries: number }): ParsedCallOptions {
+  const o = objectOption(where, options) as CallOptions & Record<string, unknown>;
+  knownKeys(where, o, callKeys);
+  if (o.transfer !== undefined && !Array.isArray(o.transfer)) {
+    throw new InvalidTypeError(`${where}: the "transfer" option must be an array of transferable objects; received ${typeof o.transfer}`);
+  }
+  return {
+    timeout: o.timeout === undefined ? defaults.timeout : durationOption(where, 'timeout', o.timeout),
+    retries: o.retries === undefined ? defaults.retries : integerOption(where, 'retries', o.retries, 0, 1_000),
+    signal: signalOption(where, o.signal),
+    transfer: o.transfer,
+  };
+}
 
 export abstract class BaseExecutor implements Executor {
   abstract run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>>;

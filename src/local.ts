@@ -4,10 +4,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, isForkJoinError } from './errors.js';
-import { BaseExecutor, type CallOptions } from './executor.js';
+import { BaseExecutor, parseCallOptions, type CallOptions } from './executor.js';
 import { Job, jobControl } from './job.js';
 import type { ChunkRunner } from './map.js';
-import { durationOption, integerOption, knownKeys, objectOption, signalOption } from './options.js';
+import { durationOption, integerOption, knownKeys, objectOption } from './options.js';
 import { IdleWaiters, OpenMaps } from './idle.js';
 import { Deque } from './pool/deque.js';
 import type { ChunkResult } from './pool/protocol.js';
@@ -40,7 +40,6 @@ export interface LocalExecutorOptions {
 
 type Fn = (...args: unknown[]) => unknown;
 
-const noOptions: CallOptions = Object.freeze({});
 
 interface Entry {
   task: Task;
@@ -105,12 +104,11 @@ export class LocalExecutor extends BaseExecutor {
     const where = `LocalExecutor.${method}`;
     const spec = toTaskSpec(task);
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments; received ${typeof args}`);
-    const o = (options === undefined ? noOptions : objectOption(where, options)) as CallOptions & Record<string, unknown>;
-    if (options !== undefined) knownKeys(where, o, ['signal', 'timeout', 'transfer', 'retries']);
+    const o = options === undefined ? null : parseCallOptions(where, options, { timeout: this.#timeout, retries: 0 });
     const entry: Entry = {
       task, spec, args, settle, onRunning,
-      timeout: o.timeout === undefined ? this.#timeout : durationOption(where, 'timeout', o.timeout),
-      signal: signalOption(where, o.signal),
+      timeout: o === null ? this.#timeout : o.timeout,
+      signal: o?.signal,
       state: 'queued',
       submitted: performance.now(),
       timer: null,

@@ -1,9 +1,9 @@
 /** ThreadPool and ProcessPool: one pool core, two transports. */
 import { InvalidTypeError } from '../errors.js';
-import { BaseExecutor, type CallOptions } from '../executor.js';
+import { BaseExecutor, parseCallOptions, type CallOptions } from '../executor.js';
 import { Job, jobControl } from '../job.js';
 import type { ChunkRunner } from '../map.js';
-import { durationOption, integerOption, knownKeys, objectOption, signalOption } from '../options.js';
+import { objectOption } from '../options.js';
 import type { ExecutorStats } from '../stats.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { PoolCore } from './core.js';
@@ -18,7 +18,6 @@ import type { Transport, TransportOptions } from './transport.js';
 
 export type { PoolOptions } from './options.js';
 
-const callKeys = ['signal', 'timeout', 'transfer', 'retries'] as const;
 
 abstract class Pool extends BaseExecutor {
   readonly #core: PoolCore;
@@ -121,20 +120,13 @@ abstract class Pool extends BaseExecutor {
 
   #callOptions(method: string, options: CallOptions | undefined, onRunning: (() => void) | null): CallOptionsInternal {
     if (options === undefined && onRunning === null) return this.#defaults;
-    const where = `${this.#name}.${method}`;
-    const o = objectOption(where, options) as CallOptions & Record<string, unknown>;
-    knownKeys(where, o, callKeys);
-    if (o.transfer !== undefined && !Array.isArray(o.transfer)) {
-      throw new InvalidTypeError(`${where}: the "transfer" option must be an array of transferable objects; received ${typeof o.transfer}`);
-    }
-    const timeout = o.timeout === undefined ? this.#options.timeout : durationOption(where, 'timeout', o.timeout);
-    const signal = signalOption(where, o.signal);
+    const { timeout, retries, signal, transfer } = parseCallOptions(`${this.#name}.${method}`, options, this.#options);
     return {
       watched: signal !== undefined || timeout !== Number.POSITIVE_INFINITY || onRunning !== null,
       timeout,
-      retries: o.retries === undefined ? this.#options.retries : integerOption(where, 'retries', o.retries, 0, 1_000),
+      retries,
       signal,
-      transfer: o.transfer,
+      transfer,
       flags: 0,
       onRunning,
     };
