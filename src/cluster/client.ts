@@ -9,66 +9,24 @@ import { performance } from 'node:perf_hooks';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
-import { BaseExecutor, type CallOptions } from '../executor.js';
+import { BaseExecutor, parseCallOptions, type CallOptions } from '../executor.js';
 import { Job, jobControl } from '../job.js';
 import type { ChunkRunner } from '../map.js';
-import { durationOption, integerOption, knownKeys, objectOption, signalOption } from '../options.js';
+import { objectOption } from '../options.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import { TaskFlag } from '../pool/protocol.js';
-import { reviveTaskError } from '../revive.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
-import type { WireValue } from '../wire-error.js';
 import { loadRedisLibraries, tasksQueue } from './libraries.js';
 import type { LocalClusterOptions } from './local-cluster.js';
-import { evictionWarning, checkRedisUrl, openRedis, ready, type RedisTls } from './redis.js';
+import { evictionWarning, openRedis, ready, type RedisTls } from './redis.js';
 import { HEARTBEAT_MS, liveEngines, prune } from './registry.js';
+import { normalizeConnectOptions, type BroadcastResult, type ClusterOptions } from './options.js';
+import { outcomeOf, tagWire, within } from './outcome.js';
 import { clusterKeys, decodeResult, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
 
-export interface ClusterOptions {
-  /**
-   * The Redis that coordinates the cluster; rediss:// for TLS, a password in the URL works.
-   * @example { redis: 'redis://10.0.0.5:6379' }
-   */
-  redis: string;
-  /**
-   * TLS options for rediss:// (e.g. a private CA).
-   * @example { tls: { ca: readFileSync('ca.pem') } }
-   */
-  tls?: RedisTls;
-  /**
-   * The cluster's name, so that several clusters share one Redis (engines take `--cluster`).
-   * @default 'default'
-   */
-  cluster?: string;
-  /**
-   * Times a task runs again when its pool worker crashes or the engine running it is lost.
-   * @default 3
-   */
-  retries?: number;
-  /**
-   * Default time limit of each task in ms, from when it starts on an engine.
-   * @default Infinity
-   */
-  timeout?: number;
-  /**
-   * Resolve `connect()` only once this many engines are live.
-   * @default 0
-   */
-  minEngines?: number;
-  /**
-   * Milliseconds `connect()` waits for Redis and for `minEngines`.
-   * @default 10_000
-   */
-  connectTimeout?: number;
-}
-
 export type { LocalClusterOptions } from './local-cluster.js';
-
-/** One engine's outcome of `broadcast()`. */
-export type BroadcastResult<R> =
-  | { engine: string; status: 'fulfilled'; value: R }
-  | { engine: string; status: 'rejected'; reason: unknown };
+export type { BroadcastResult, ClusterOptions } from './options.js';
 
 interface Pending {
   spec: TaskSpec;
@@ -80,8 +38,6 @@ interface Pending {
 
 interface QueuedAdd { queue: string; id: string; name: string; data: ReturnType<typeof encodeJob> }
 
-const callKeys = ['signal', 'timeout', 'retries', 'transfer'] as const;
-const connectKeys = ['redis', 'tls', 'cluster', 'retries', 'timeout', 'minEngines', 'connectTimeout'] as const;
 
 /** Runs tasks on a cluster's engines; see `Cluster.connect()` and `Cluster.local()`. */
 export class Cluster extends BaseExecutor {
@@ -125,17 +81,8 @@ export class Cluster extends BaseExecutor {
   /** Connects to the engines coordinated by the Redis at `redis`. */
   static async connect(options: ClusterOptions): Promise<Cluster> {
     await loadRedisLibraries();
-    const where = 'Cluster.connect()';
-    const o = objectOption(where, options) as ClusterOptions & Record<string, unknown>;
-    knownKeys(where, o, connectKeys);
-    const redis = checkRedisUrl(where, o.redis);
-    const cluster = o.cluster ?? 'default';
-    if (typeof cluster !== 'string' || !/^[\w.-]+$/.test(cluster)) throw new InvalidTypeError(`${where}: the "cluster" option must be a name of letters, digits, _ . -; received ${String(cluster)}`);
-    const retries = o.retries === undefined ? 3 : integerOption(where, 'retries', o.retries, 0, 1_000);
-    const timeout = o.timeout === undefined ? Number.POSITIVE_INFINITY : durationOption(where, 'timeout', o.timeout);
-    const minEngines = o.minEngines === undefined ? 0 : integerOption(where, 'minEngines', o.minEngines, 0);
-    const wait = o.connectTimeout === undefined ? 10_000 : durationOption(where, 'connectTimeout', o.connectTimeout);
-    const client = new Cluster({ redis, cluster, retries, timeout, tls: o.tls });
+    const { redis, cluster, retries, timeout, minEngines, wait, tls } = normalizeConnectOptions('Cluster.connect()', options);
+    const client = new Cluster({ redis, cluster, retries, timeout, tls });
     try {
       await client.#start(minEngines, wait);
     } catch (error) {
@@ -296,13 +243,7 @@ export class Cluster extends BaseExecutor {
 
   #callOptions(where: string, options: CallOptions | undefined): { timeout: number; retries: number; signal: AbortSignal | undefined } {
     if (options === undefined) return { timeout: this.#timeout, retries: this.#retries, signal: undefined };
-    const o = objectOption(where, options) as CallOptions & Record<string, unknown>;
-    knownKeys(where, o, callKeys);
-    return {
-      timeout: o.timeout === undefined ? this.#timeout : durationOption(where, 'timeout', o.timeout),
-      retries: o.retries === undefined ? this.#retries : integerOption(where, 'retries', o.retries, 0, 1_000),
-      signal: signalOption(where, o.signal),
-    };
+    return parseCallOptions(where, options, { timeout: this.#timeout, retries: this.#retries });
   }
 
   /** Sends one call; `done` receives the value or the error as the pools would give it. */
@@ -462,24 +403,3 @@ export class Cluster extends BaseExecutor {
     return this.#runner;
   }
 }
-
-/** Waits for `promise`, or `ms` at most. */
-function within(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise((r) => { timer = setTimeout(r, ms); })]).finally(() => clearTimeout(timer));
-}
-
-/** Marks an item's error with the engine that ran it (its cause carries `engine` and `host`). */
-function tagWire(wire: WireValue, message: ResultMessage): void {
-  if (wire.error) Object.assign(wire.props, { engine: message.engine, host: message.host });
-}
-
-function outcomeOf(spec: TaskSpec, message: ResultMessage | null, error: unknown): { ok: boolean; value: unknown } {
-  if (message === null) return { ok: false, value: error };
-  const where = { engine: message.engine, host: message.host };
-  if ('fail' in message) return { ok: false, value: reviveTaskError(message.fail, spec, where) };
-  const first = message.ok.errors[0];
-  if (first !== undefined) return { ok: false, value: reviveTaskError(first[1], spec, where) };
-  return { ok: true, value: message.ok.values[0] };
-}
-

@@ -5,7 +5,7 @@
  * in the pool, so BullMQ's lock renewals are never late.
  */
 import { hostname } from 'node:os';
-import { Queue, Worker, WaitingError, type Job } from 'bullmq';
+import { Worker, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ErrorCodes } from '../errors.js';
 import type { ChunkRunner } from '../map.js';

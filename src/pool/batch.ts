@@ -1,7 +1,7 @@
 /** What goes into a Run message: the calls, the function definitions the worker lacks, and how many to send. */
 import type { Transferable } from '../transfer.js';
 import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
-import type { Call } from './records.js';
+import type { Call, PoolWorker } from './records.js';
 import type { TaskSpec } from '../task.js';
 
 export interface EncodedBatch {
@@ -21,6 +21,32 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
     if (o.transfer !== undefined) transfer = transfer.concat(o.transfer);
   }
   return { message: { k: Msg.Run, defs: added, tasks }, transfer };
+}
+
+/** Sends calls in one message; returns what went wrong, or null. */
+function trySend(w: PoolWorker, calls: readonly Call[], defs: readonly FnDef[]): { error: unknown } | null {
+  const { message, transfer } = encodeBatch(calls, w.known, defs);
+  try {
+    w.link.send(message, transfer);
+  } catch (error) {
+    return { error };
+  }
+  if (message.defs !== null) for (const def of message.defs) w.known.add(def[0]);
+  return null;
+}
+
+/**
+ * Sends `calls` to `w` in one message. When something in it cannot be cloned, sends them
+ * one by one instead and returns the calls refused, each with the send error.
+ */
+export function sendBatch(w: PoolWorker, calls: readonly Call[], defs: readonly FnDef[]): Array<[Call, unknown]> {
+  if (trySend(w, calls, defs) === null) return [];
+  const refused: Array<[Call, unknown]> = [];
+  for (const call of calls) {
+    const failure = trySend(w, [call], defs);
+    if (failure !== null) refused.push([call, failure.error]);
+  }
+  return refused;
 }
 
 /** Every function a pool has been asked to run, by id: what a Run message's defs refer to. */
@@ -57,8 +83,22 @@ export class Pacer {
     return call.fnId * 2 + ((call.options.flags & TaskFlag.Chunk) === 0 ? 0 : 1);
   }
 
-  /** Learns from a Results message: `busyMs` spent on `count` calls of the given kinds. */
-  record(busyMs: number, count: number, kinds: Iterable<number>): void {
+  // The kinds of call settled by the Results message being read: nearly always one.
+  #kind = -1;
+  #kinds: Set<number> | null = null;
+
+  /** Notes a call the Results message being read settled. */
+  tally(call: Call): void {
+    const kind = Pacer.kindOf(call);
+    if (this.#kind === -1) this.#kind = kind;
+    else if (kind !== this.#kind) (this.#kinds ??= new Set([this.#kind])).add(kind);
+  }
+
+  /** Learns from a Results message: `busyMs` spent on its `count` calls, of the kinds tallied. */
+  record(busyMs: number, count: number): void {
+    const kinds = this.#kinds ?? (this.#kind === -1 ? [] : [this.#kind]);
+    this.#kind = -1;
+    this.#kinds = null;
     if (count === 0) return;
     // Longer calls than expected pull the estimate up fast, so few are sent ahead behind them.
     const sample = Math.max(busyMs / count, 0.0001);

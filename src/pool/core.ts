@@ -9,7 +9,7 @@ import { reviveTaskError } from '../revive.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
 import { IdleWaiters, OpenMaps } from '../idle.js';
-import { FnTable, Pacer, encodeBatch } from './batch.js';
+import { FnTable, Pacer, sendBatch } from './batch.js';
 import { Deque } from './deque.js';
 import {
   abortError, closedError, deathError, queueFullError, setupFailedError, spawnFailedError, startFailedError,
@@ -59,10 +59,6 @@ export class PoolCore {
 
   get parallelism(): number {
     return this.#options.workers * this.#options.concurrentTasksPerWorker;
-  }
-
-  get closing(): boolean {
-    return this.#closing;
   }
 
   /**
@@ -179,32 +175,13 @@ export class PoolCore {
     w.assigned += batch.length;
     if (w.assigned >= this.#options.maxTasksPerWorker) w.retiring = true;
     this.#workers.busy(w);
-    if (this.#send(w, batch) !== null) {
-      // Something in the batch cannot be cloned: send one by one and reject only the culprits.
-      for (const call of batch) {
-        const failure = this.#send(w, [call]);
-        if (failure !== null) this.#rejectUncloneable(w, call, failure.error);
-      }
-      this.#scheduleDispatch();
+    const refused = sendBatch(w, batch, this.#fns.defs);
+    for (const [call, cause] of refused) {
+      w.inflight.delete(call.id);
+      w.assigned--;
+      this.#finish(call, false, uncloneableError(call, this.#transport, cause));
     }
-  }
-
-  /** Sends calls in one message; returns what went wrong, or null. */
-  #send(w: PoolWorker, calls: Call[]): { error: unknown } | null {
-    const { message, transfer } = encodeBatch(calls, w.known, this.#fns.defs);
-    try {
-      w.link.send(message, transfer);
-    } catch (error) {
-      return { error };
-    }
-    if (message.defs !== null) for (const def of message.defs) w.known.add(def[0]);
-    return null;
-  }
-
-  #rejectUncloneable(w: PoolWorker, call: Call, cause: unknown): void {
-    w.inflight.delete(call.id);
-    w.assigned--;
-    this.#finish(call, false, uncloneableError(call, this.#transport, cause));
+    if (refused.length > 0) this.#scheduleDispatch();
   }
 
   #spawn(): PoolWorker | null {
@@ -249,31 +226,23 @@ export class PoolCore {
 
   #onResults(w: PoolWorker, message: ResultsMessage): void {
     const { done, failed } = message;
-    // The kinds of call in this message, for the pacer: nearly always one.
-    let kind = -1;
-    let kinds: Set<number> | null = null;
-    const seen = (call: Call): void => {
-      const k = Pacer.kindOf(call);
-      if (kind === -1) kind = k;
-      else if (k !== kind) (kinds ??= new Set([kind])).add(k);
-    };
     for (let i = 0; i < done.length; i += 2) {
       const call = w.inflight.get(done[i] as number);
       if (call === undefined) continue;
       w.inflight.delete(call.id);
-      seen(call);
+      this.#pacer.tally(call);
       this.#finish(call, true, done[i + 1]);
     }
     for (let i = 0; i < failed.length; i += 2) {
       const call = w.inflight.get(failed[i] as number);
       if (call === undefined) continue;
       w.inflight.delete(call.id);
-      seen(call);
+      this.#pacer.tally(call);
       this.#finish(call, false, reviveTaskError(failed[i + 1] as never, call.spec));
     }
     const count = (done.length + failed.length) / 2;
     w.busyMs += message.busy;
-    if (kind !== -1) this.#pacer.record(message.busy, count, kinds ?? [kind]);
+    this.#pacer.record(message.busy, count);
     this.#afterProgress(w);
   }
 

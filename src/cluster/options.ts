@@ -1,0 +1,77 @@
+/** Cluster.connect()'s options: documented, defaulted and validated in one place. */
+import { InvalidTypeError } from '../errors.js';
+import { durationOption, integerOption, knownKeys, objectOption } from '../options.js';
+import { checkRedisUrl, type RedisTls } from './redis.js';
+
+export interface ClusterOptions {
+  /**
+   * The Redis that coordinates the cluster; rediss:// for TLS, a password in the URL works.
+   * @example { redis: 'redis://10.0.0.5:6379' }
+   */
+  redis: string;
+  /**
+   * TLS options for rediss:// (e.g. a private CA).
+   * @example { tls: { ca: readFileSync('ca.pem') } }
+   */
+  tls?: RedisTls;
+  /**
+   * The cluster's name, so that several clusters share one Redis (engines take `--cluster`).
+   * @default 'default'
+   */
+  cluster?: string;
+  /**
+   * Times a task runs again when its pool worker crashes or the engine running it is lost.
+   * @default 3
+   */
+  retries?: number;
+  /**
+   * Default time limit of each task in ms, from when it starts on an engine.
+   * @default Infinity
+   */
+  timeout?: number;
+  /**
+   * Resolve `connect()` only once this many engines are live.
+   * @default 0
+   */
+  minEngines?: number;
+  /**
+   * Milliseconds `connect()` waits for Redis and for `minEngines`.
+   * @default 10_000
+   */
+  connectTimeout?: number;
+}
+
+/** One engine's outcome of `broadcast()`. */
+export type BroadcastResult<R> =
+  | { engine: string; status: 'fulfilled'; value: R }
+  | { engine: string; status: 'rejected'; reason: unknown };
+
+const connectKeys = ['redis', 'tls', 'cluster', 'retries', 'timeout', 'minEngines', 'connectTimeout'] as const;
+
+export interface NormalizedConnectOptions {
+  redis: string;
+  tls: RedisTls | undefined;
+  cluster: string;
+  retries: number;
+  timeout: number;
+  minEngines: number;
+  /** ms to wait for Redis and for minEngines. */
+  wait: number;
+}
+
+export function normalizeConnectOptions(where: string, options: unknown): NormalizedConnectOptions {
+  const o = objectOption(where, options) as ClusterOptions & Record<string, unknown>;
+  knownKeys(where, o, connectKeys);
+  const redis = checkRedisUrl(where, o.redis);
+  const cluster = o.cluster ?? 'default';
+  if (typeof cluster !== 'string' || !/^[\w.-]+$/.test(cluster)) throw new InvalidTypeError(`${where}: the "cluster" option must be a name of letters, digits, _ . -; received ${String(cluster)}`);
+  return {
+    redis,
+    tls: o.tls,
+    cluster,
+    retries: o.retries === undefined ? 3 : integerOption(where, 'retries', o.retries, 0, 1_000),
+    timeout: o.timeout === undefined ? Number.POSITIVE_INFINITY : durationOption(where, 'timeout', o.timeout),
+    minEngines: o.minEngines === undefined ? 0 : integerOption(where, 'minEngines', o.minEngines, 0),
+    wait: o.connectTimeout === undefined ? 10_000 : durationOption(where, 'connectTimeout', o.connectTimeout),
+  };
+}
