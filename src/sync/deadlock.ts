@@ -43,13 +43,24 @@ function stable(reg: Registry, path: Edge[], me: number): boolean {
 }
 
 /**
- * Throws a DeadlockError if waiting for the lock at `base` closes a cycle.
+ * Throws a DeadlockError if waiting for the lock at `base` closes a cycle and this
+ * thread is the cycle's victim.
  * `names` resolves lock indexes this thread knows to their names.
  */
 export function checkDeadlock(reg: Registry, base: number, names: (index: number) => string): void {
   const me = reg.slot;
   const path = walk(reg, base, me);
   if (path === null || !stable(reg, path, me)) return;
+  // Threads of one cycle may find it at the same moment; exactly one fails: the member with
+  // the highest slot. Another finder wakes that thread, which checks again and fails, and
+  // keeps waiting itself (the victim's failure releases what it held).
+  let victim = me;
+  for (const edge of path) victim = Math.max(victim, edge.owner);
+  if (victim !== me) {
+    const awaited = reg.waitingOf(victim);
+    if (awaited >= 0) Atomics.notify(reg.words, reg.lockBase(awaited) + Lock.State);
+    return;
+  }
   const cycle = path.map((edge, i) => ({
     thread: i === 0 ? threadId : reg.threadOfSlot(path[i - 1].owner),
     waitsFor: names(reg.lockIndex(edge.base)),
