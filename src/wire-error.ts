@@ -3,13 +3,12 @@
  * on one side, revived on the other with name, message, code, own properties,
  * cause chain and the stack of the side that threw.
  */
-import { createRequire } from 'node:module';
+import { util, v8 } from './builtins.js';
 
 // Needed only when an error crosses a boundary: loaded on first use, not at import.
-const require = createRequire(import.meta.url);
 const lazy = {
-  serialize: (value: unknown): Buffer => (require('node:v8') as typeof import('node:v8')).serialize(value),
-  inspect: (value: unknown, options: import('node:util').InspectOptions): string => (require('node:util') as typeof import('node:util')).inspect(value, options),
+  serialize: (value: unknown): Buffer => v8().serialize(value),
+  inspect: (value: unknown, options: import('node:util').InspectOptions): string => util().inspect(value, options),
 };
 
 export interface WireError {

@@ -1,6 +1,8 @@
 // Pool options: validation at construction, setup, recycling, chunking, env and execArgv.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { LocalExecutor } from 'forkjoin';
 import { PoolKinds, tasks, using } from './fixtures/helpers.js';
 
@@ -167,4 +169,20 @@ describe('LocalExecutor options', () => {
   test('an unknown option throws a TypeError naming it', () => {
     assert.throws(() => new LocalExecutor({ workers: 2 }), (err) => err instanceof TypeError && err.message.includes('workers'));
   });
+});
+
+test('pools work in a process started with V8 flags such as --expose-gc, which a thread cannot be given again', () => {
+  const script = `
+    import { ThreadPool, ProcessPool } from 'forkjoin';
+    const fn = (x) => x * x;
+    for (const Pool of [ThreadPool, ProcessPool]) {
+      const pool = new Pool({ workers: 1 });
+      console.log(await pool.run(fn, [3]));
+      await pool.close();
+    }`;
+  const child = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=512', '--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8', timeout: 60_000,
+  });
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout, '9\n9\n');
 });

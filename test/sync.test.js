@@ -30,6 +30,11 @@ test('a primitive passed alone or nested in objects and arrays arrives as a work
   assert.deepEqual(kinds, ['Semaphore', 'Mutex', 'AtomicCounter']);
 });
 
+test('a task can make a lock of its own inside a worker', async (t) => {
+  const p = pool(t, { workers: 1 });
+  assert.deepEqual(await p.run(sync.makeMutexHere, []), { isMutex: true, busyWhileHeld: true, freeAfter: true });
+});
+
 test('a mutex keeps read-modify-write updates from being lost across threads', async (t) => {
   const p = pool(t);
   const cell = new Int32Array(new SharedArrayBuffer(4));

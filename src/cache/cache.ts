@@ -4,10 +4,8 @@
  * and bigints come back as themselves, and a stored value can never be
  * changed through a reference the caller kept.
  */
-import { createRequire } from 'node:module';
+import { v8 } from '../builtins.js';
 
-// node:v8 loads on first use, not when forkjoin is imported.
-const v8 = (): typeof import('node:v8') => createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
 const serialize = (value: unknown): Buffer => v8().serialize(value);
 const deserialize = (buffer: Uint8Array): unknown => v8().deserialize(buffer);
 import { ErrorCodes, ForkJoinError } from '../errors.js';

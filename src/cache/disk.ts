@@ -12,12 +12,12 @@
  * - Bounded by `maxBytes`: past it, the least recently used entries go. An
  *   entry's file time is its last use: each hit refreshes it.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { mkdir, rm, unlink } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { crypto } from '../builtins.js';
 import { ErrorCodes, InvalidTypeError } from '../errors.js';
 import { booleanOption, integerOption, knownKeys, objectOption } from '../options.js';
 import type { CacheHit, CacheStats, SyncCache } from './cache.js';
@@ -87,7 +87,7 @@ export class DiskCache implements SyncCache {
   /** The file of `key`: the key itself when it is already a digest (base-32 or hex), else its SHA-256. */
   #name(key: string): string {
     if (typeof key !== 'string') throw new InvalidTypeError(`DiskCache: a key must be a string; received ${typeof key}`);
-    return /^[0-9a-v]{24,128}$/.test(key) ? key : createHash('sha256').update(key).digest('hex');
+    return /^[0-9a-v]{24,128}$/.test(key) ? key : crypto().createHash('sha256').update(key).digest('hex');
   }
 
   /** Entries are spread over folders by their name's first two characters. */
@@ -162,7 +162,7 @@ export class DiskCache implements SyncCache {
   }
 
   #tempPath(name: string): string {
-    return join(this.#tmp, `${name}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    return join(this.#tmp, `${name}.${process.pid}.${crypto().randomBytes(6).toString('hex')}.tmp`);
   }
 
   setSync(key: string, value: unknown): void {

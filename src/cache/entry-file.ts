@@ -3,9 +3,9 @@
  * whole, the key, the serialized value) and the file operations that read it
  * and write it atomically, synchronously or not.
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { Stats } from 'node:fs';
+import { crypto } from '../builtins.js';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
 import { decodeValue, encodeValue, type CacheHit } from './cache.js';
 
@@ -46,7 +46,7 @@ export function decodeEntry(key: string, bytes: Buffer): CacheHit | 'corrupt' | 
 }
 
 function checksum(header: Buffer, key: Buffer, payload: Buffer): Buffer {
-  return createHash('sha256').update(header.subarray(0, 16)).update(key).update(payload).digest();
+  return crypto().createHash('sha256').update(header.subarray(0, 16)).update(key).update(payload).digest();
 }
 
 /** Bytes in all of `parts`. */

@@ -3,6 +3,7 @@
  * each under a header with what it shows, then how long it took, then a summary table.
  */
 import { performance } from 'node:perf_hooks';
+import { distFile } from '../paths.js';
 
 /** The examples in the order the demo runs them, and what each shows. */
 export const demoExamples: ReadonlyArray<{ name: string; shows: string }> = Object.freeze([
@@ -60,7 +61,7 @@ export async function runDemo(names: readonly string[] = demoExamples.map((e) =>
 class MissingExampleError extends Error {}
 
 async function load(name: string): Promise<Example> {
-  const url = new URL(`../examples/${name}.js`, import.meta.url);
+  const url = distFile(`examples/${name}.js`);
   let loaded: unknown;
   try {
     loaded = await import(url.href);

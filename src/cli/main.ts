@@ -4,6 +4,7 @@
  * arguments to a call, and maps the outcome to an exit code (0 ok, 1 failed, 2 usage error).
  */
 import { readFileSync } from 'node:fs';
+import { packageJson } from '../paths.js';
 import { demoExamples, runDemo } from './demo.js';
 import { runCommand } from './run.js';
 import { engineCommand } from './engine.js';
@@ -60,7 +61,7 @@ function unknownCommand(name: string): number {
 }
 
 function version(): string {
-  const pkg: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const pkg: unknown = JSON.parse(readFileSync(packageJson, 'utf8'));
   const v = typeof pkg === 'object' && pkg !== null ? (pkg as { version?: unknown }).version : undefined;
   return typeof v === 'string' ? v : 'unknown';
 }

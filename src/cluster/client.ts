@@ -4,10 +4,10 @@
  * the client's own result list, and the client keeps the first result of each job, so an
  * engine lost mid-task (its job re-run elsewhere) still yields exactly one result.
  */
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { crypto } from '../builtins.js';
 import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from '../executor.js';
 import { Job, jobControl } from '../job.js';
@@ -41,7 +41,7 @@ interface QueuedAdd { queue: string; id: string; name: string; data: ReturnType<
 
 /** Runs tasks on a cluster's engines; see `Cluster.connect()` and `Cluster.local()`. */
 export class Cluster extends BaseExecutor {
-  readonly #id = randomUUID().replaceAll('-', '');
+  readonly #id = crypto().randomUUID().replaceAll('-', '');
   readonly #url: string;
   readonly #keys: ClusterKeys;
   readonly #redis: Redis;

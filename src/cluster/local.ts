@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
+import { cliMain } from '../paths.js';
 
 export const REDIS_INSTALL_HINT =
   'redis-server is not installed: install it (Debian/Ubuntu: `sudo apt-get install redis-server`; ' +
@@ -125,7 +126,7 @@ export async function stopProcess(pid: number, child?: ChildProcess, graceMs = 5
 }
 
 /** The forkjoin CLI, for spawning engines. */
-export const cliPath = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+export const cliPath = fileURLToPath(cliMain);
 
 export interface EngineSpawnOptions {
   redis: string;

@@ -3,10 +3,8 @@
  * data (a task and its inputs, v8-serialized and base64'd: structured-clone compatible),
  * and a result message (binary, pushed to the client's result list).
  */
-import { createRequire } from 'node:module';
+import { v8 } from '../builtins.js';
 
-// node:v8 loads on first use, not when forkjoin is imported.
-const v8 = (): typeof import('node:v8') => createRequire(import.meta.url)('node:v8') as typeof import('node:v8');
 const serialize = (value: unknown): Buffer => v8().serialize(value);
 const deserialize = (buffer: Buffer): unknown => v8().deserialize(buffer);
 import type { ChunkResult } from '../pool/protocol.js';

@@ -3,8 +3,8 @@
  * runs nothing; it builds a node whose key is a hash of the task and of its
  * arguments' canonical encoding, so the same call made twice is one node.
  */
-import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { crypto } from '../builtins.js';
 import { booleanOption, knownKeys, objectOption } from '../options.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { walkArgs } from './canonical.js';
@@ -138,7 +138,7 @@ const nodeHasher = new Hasher();
 /** Set while arguments are walked: a getter that builds a Delayed meanwhile gets hashers of its own. */
 let walking = false;
 /** Impure nodes' keys: unique in this process, and unlike any other process's. */
-const salt = randomBytes(4).readUInt32LE(0);
+let salt = -1;
 let impureCount = 0;
 
 function specDigest(spec: TaskSpec): Digest {
@@ -175,6 +175,7 @@ export function delayed<A extends unknown[], R>(task: Task<A, R>, options?: Dela
       walking = nested;
     }
     if (!pure) {
+      if (salt < 0) salt = crypto().randomBytes(4).readUInt32LE(0);
       h.word(salt);
       h.word(++impureCount);
     }

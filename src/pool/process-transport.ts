@@ -4,13 +4,13 @@
  * serialization, so values cross as they do between threads.
  */
 import type { ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { childProcess, v8 } from '../builtins.js';
+import { processEntry } from '../paths.js';
 import { Msg, type PoolMessage, type WorkerMessage } from './protocol.js';
 import { inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 
-const entry = fileURLToPath(new URL('./worker/process-entry.js', import.meta.url));
-const require = createRequire(import.meta.url);
+const entry = fileURLToPath(processEntry);
 /** Loaded on first use: a ThreadPool-only program never pays for child_process (and net). */
 let fork: typeof import('node:child_process').fork | null = null;
 const STOP_GRACE_MS = 2_000;
@@ -41,7 +41,7 @@ export class ProcessTransport implements Transport {
   spawn(events: LinkEvents): WorkerLink {
     const { env, execArgv, maxHeapMb } = this.#options;
     const argv = execArgv ?? inheritableExecArgv(process.execArgv);
-    fork ??= (require('node:child_process') as typeof import('node:child_process')).fork;
+    fork ??= childProcess().fork;
     const child = fork(entry, [], {
       env: env ?? process.env,
       execArgv: maxHeapMb === undefined ? argv : [...argv, `--max-old-space-size=${maxHeapMb}`],
@@ -113,7 +113,7 @@ export class ProcessTransport implements Transport {
 
   canClone(value: unknown): boolean {
     try {
-      (require('node:v8') as typeof import('node:v8')).serialize(value);
+      v8().serialize(value);
       return true;
     } catch {
       return false;

@@ -1,10 +1,39 @@
 /** Workers as threads of this process (worker_threads). */
-import { Worker } from 'node:worker_threads';
-import { registry } from '../sync/registry.js';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { threadEntry as entry } from '../paths.js';
+import { WORKER_DATA_KEY, registry } from '../sync/registry.js';
 import { inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 import type { WorkerMessage } from './protocol.js';
 
-const entry = new URL('./worker/thread-entry.js', import.meta.url);
+/** The process's own flags that a worker thread accepts, once known (see spawnThread). */
+let threadFlags: string[] | null = null;
+
+/** The flags Node named in an ERR_WORKER_INVALID_EXEC_ARGV error, or null for any other error. */
+function refusedFlags(error: unknown): Set<string> | null {
+  if ((error as { code?: unknown } | null)?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') return null;
+  const listed = /flags: (.*)$/.exec(String((error as Error).message))?.[1];
+  return listed === undefined ? null : new Set(listed.split(', '));
+}
+
+/**
+ * A worker thread with `execArgv`, or, when none is given, with the process's own flags.
+ * Node refuses V8 and per-process flags in a thread (--expose-gc, --max-old-space-size):
+ * the thread shares the process's settings for those, so they are dropped, once.
+ */
+function spawnThread(options: WorkerOptions, execArgv: string[] | undefined): Worker {
+  if (execArgv !== undefined) return new Worker(entry, { ...options, execArgv });
+  threadFlags ??= inheritableExecArgv(process.execArgv);
+  for (;;) {
+    try {
+      return new Worker(entry, { ...options, execArgv: threadFlags });
+    } catch (error) {
+      const refused = refusedFlags(error);
+      const kept: string[] = threadFlags.filter((flag) => refused === null || !refused.has(flag));
+      if (refused === null || kept.length === threadFlags.length) throw error;
+      threadFlags = kept;
+    }
+  }
+}
 
 export class ThreadTransport implements Transport {
   readonly where = 'a worker thread';
@@ -16,12 +45,11 @@ export class ThreadTransport implements Transport {
 
   spawn(events: LinkEvents): WorkerLink {
     const { env, execArgv, maxHeapMb } = this.#options;
-    const worker = new Worker(entry, {
+    const worker = spawnThread({
       env: env ?? process.env,
-      execArgv: execArgv ?? inheritableExecArgv(process.execArgv),
       resourceLimits: maxHeapMb === undefined ? undefined : { maxOldGenerationSizeMb: maxHeapMb },
-      workerData: { sync: registry().buffer },
-    });
+      workerData: { [WORKER_DATA_KEY]: registry().buffer },
+    }, execArgv);
     const tid = worker.threadId;
     let error: unknown = null;
     worker.on('message', (message: WorkerMessage) => events.message(message));

@@ -47,7 +47,24 @@ export interface Transport {
   cloneHint(what: string): string;
 }
 
-/** Flags that must not be copied into a worker: a debugger port can be bound once. */
+/** Flags whose next argument is their value. */
+const TAKES_VALUE = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
+
+/**
+ * The caller's Node flags that a worker should share. Left out: a debugger port (bound
+ * once), and the script given with -e/-p and its --input-type (a worker runs forkjoin's
+ * entry, not the caller's script).
+ */
 export function inheritableExecArgv(argv: readonly string[]): string[] {
-  return argv.filter((arg) => !/^--(inspect|debug)/.test(arg));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (TAKES_VALUE.has(arg)) {
+      i++;
+      continue;
+    }
+    if (/^--(inspect|debug)/.test(arg) || /^--(eval|print|input-type)=/.test(arg) || arg === '-pe' || arg === '-ep') continue;
+    out.push(arg);
+  }
+  return out;
 }

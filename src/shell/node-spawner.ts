@@ -1,14 +1,11 @@
 /** Jobs started with Node's child_process: used when Perl is missing (or FORKJOIN_SPAWNER=node). */
 import type { ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-
-// child_process loads when a run starts, not when forkjoin is imported.
-const childProcess = (): typeof import('node:child_process') => createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
 import { constants } from 'node:os';
+import { childProcess } from '../builtins.js';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
 import type { Spawner, SpawnerEvents, SpawnerOptions } from './spawner.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+let utf8: InstanceType<typeof TextDecoder> | null = null;
 const signalNumbers = constants.signals as Readonly<Record<string, number>>;
 
 interface Queued {
@@ -70,7 +67,7 @@ export class NodeSpawner implements Spawner {
   #start(id: number, command: Buffer): void {
     let text: string;
     try {
-      text = utf8.decode(command);
+      text = (utf8 ??= new TextDecoder('utf-8', { fatal: true })).decode(command);
     } catch (error) {
       this.#fail('a command line holds bytes that are not UTF-8, which Node\'s child_process cannot pass on; install perl (the fast spawner passes any bytes)', error);
       return;

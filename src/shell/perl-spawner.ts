@@ -1,9 +1,6 @@
 /** Jobs started by a small Perl helper (see perl-script.ts): the fast path. */
 import type { ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-
-// child_process loads when a run starts, not when forkjoin is imported.
-const childProcess = (): typeof import('node:child_process') => createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+import { childProcess } from '../builtins.js';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
 import { PERL_SPAWNER } from './perl-script.js';
 import type { Spawner, SpawnerEvents, SpawnerOptions } from './spawner.js';

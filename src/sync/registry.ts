@@ -5,7 +5,7 @@
  * can read who owns what and who waits for what, the thread about to wait can
  * walk the wait-for graph and see the cycle its wait would close.
  */
-import { isMainThread, threadId } from 'node:worker_threads';
+import { isMainThread, threadId, workerData } from 'node:worker_threads';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
 
 const MAX_THREADS = 1024;
@@ -114,10 +114,22 @@ export class Registry {
 
 let current: Registry | null = null;
 
+/** The key under which a ThreadPool hands its workers the registry (in workerData). */
+export const WORKER_DATA_KEY = 'forkjoin.locks';
+
+/** The registry a ThreadPool gave this worker thread, if it is one. */
+function poolRegistry(): SharedArrayBuffer | null {
+  const data = workerData as Record<string, unknown> | null | undefined;
+  const buffer = typeof data === 'object' && data !== null ? data[WORKER_DATA_KEY] : undefined;
+  return buffer instanceof SharedArrayBuffer && buffer.byteLength === WORDS * 4 ? buffer : null;
+}
+
 /** The process-wide registry: made by the main thread, adopted by workers from their pool or the first lock they receive. */
 export function registry(): Registry {
   if (current === null) {
     if (!isMainThread) {
+      const buffer = poolRegistry();
+      if (buffer !== null) return adoptRegistry(buffer);
       throw new ForkJoinError(ErrorCodes.SYNC_NO_REGISTRY, 'Create locks in the main thread (or in a ThreadPool task) and pass them to tasks as arguments');
     }
     current = new Registry(new SharedArrayBuffer(WORDS * 4));

@@ -7,7 +7,7 @@ import type { Transferable } from '../../transfer.js';
 import { performance } from 'node:perf_hooks';
 import { ErrorCodes } from '../../errors.js';
 import { codedError, loadExport } from '../../task-loader.js';
-import { decodeSync } from '../../sync/index.js';
+import { syncDecoder } from '../../paths.js';
 import { isTransferred } from '../../transfer.js';
 import { toWire, type WireValue } from '../../wire-error.js';
 import { describeUncloneable, findUncloneable } from '../clone.js';
@@ -31,6 +31,19 @@ type Fn = (...args: unknown[]) => unknown;
 type FnEntry = Fn | { error: WireValue };
 
 const FLUSH_AFTER_MS = 1;
+
+type Decode = (value: unknown) => unknown;
+/** Revives the locks in a task's arguments; loaded with the first task that carries one. */
+let decodeSync: Decode | null = null;
+
+function loadSyncDecoder(): Promise<void> {
+  return (import(syncDecoder.href) as Promise<{ decodeSync: Decode }>).then(
+    (m) => { decodeSync = m.decodeSync; },
+    (cause: unknown) => {
+      decodeSync = () => { throw codedError(ErrorCodes.MODULE_LOAD_FAILED, `forkjoin's lock support failed to load in this worker: ${(cause as Error)?.message ?? String(cause)}`, cause); };
+    },
+  );
+}
 const inlineMarker = 'forkjoin-inline';
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -164,7 +177,7 @@ export function startRuntime(port: RuntimePort): void {
     let result: unknown;
     running++;
     try {
-      if (flags & TaskFlag.Sync) decodeSync(args);
+      if (flags & TaskFlag.Sync) (decodeSync as Decode)(args);
       result = flags & TaskFlag.Chunk ? runChunk(entry, args[0] as ArrayLike<unknown>, flags) : entry(...args);
     } catch (thrown) {
       running--;
@@ -319,6 +332,14 @@ export function startRuntime(port: RuntimePort): void {
       if (loading !== null) gate(loading);
     }
     const tasks = message.tasks;
+    if (decodeSync === null) {
+      for (let i = 2; i < tasks.length; i += 4) {
+        if (((tasks[i] as number) & TaskFlag.Sync) !== 0) {
+          gate(loadSyncDecoder());
+          break;
+        }
+      }
+    }
     for (let i = 0; i < tasks.length; i++) queue.push(tasks[i]);
     pump();
   }

@@ -1,6 +1,5 @@
 /** Entry point of a ThreadPool worker: the runtime over the thread's parent port. */
-import { parentPort, workerData } from 'node:worker_threads';
-import { adoptRegistry } from '../../sync/registry.js';
+import { parentPort } from 'node:worker_threads';
 import type { PoolMessage } from '../protocol.js';
 import { inheritTypeScriptLoader } from './loaders.js';
 import { startRuntime } from './runtime.js';
@@ -9,7 +8,6 @@ if (parentPort === null) throw new Error('forkjoin: thread-entry.js runs only as
 const port = parentPort;
 
 await inheritTypeScriptLoader(process.execArgv);
-adoptRegistry((workerData as { sync: SharedArrayBuffer }).sync);
 
 startRuntime({
   peer: 'the calling thread',
