@@ -52,7 +52,7 @@ function runMeasured(t, args, env = process.env) {
   });
 }
 
-for (const spawner of ['perl', 'node']) {
+for (const spawner of ['python', 'perl', 'node']) {
   describe(`a job printing 200 MB (${spawner} spawner)`, () => {
     const env = { ...process.env, FORKJOIN_SPAWNER: spawner };
 

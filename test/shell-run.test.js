@@ -13,11 +13,19 @@ import { collect } from './fixtures/shell/cli.js';
 const T = { timeout: 60_000 };
 const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
-for (const spawner of ['perl', 'node']) {
+for (const spawner of ['python', 'perl', 'node']) {
   describe(`runCommands (${spawner} spawner)`, () => {
     let saved;
     before(() => { saved = process.env.FORKJOIN_SPAWNER; process.env.FORKJOIN_SPAWNER = spawner; });
     after(() => { if (saved === undefined) delete process.env.FORKJOIN_SPAWNER; else process.env.FORKJOIN_SPAWNER = saved; });
+
+    test('a job sees exactly the environment it was given, whatever the helper does for itself', T, async () => {
+      // No LANG or LC_*: a helper that coerces its own locale must not pass that on.
+      const env = { PATH: process.env.PATH, FORKJOIN_TEST_VALUE: 'b\u00e9r \u2603' };
+      const { results } = await collect(runCommands('env; : {}', ['x'], { env }));
+      const seen = results[0].out.split('\n').filter((line) => line !== '' && !line.startsWith('PWD='));
+      assert.deepEqual(seen.sort(), [`FORKJOIN_TEST_VALUE=${env.FORKJOIN_TEST_VALUE}`, `PATH=${env.PATH}`]);
+    });
 
     test('a job that succeeds yields a record with every fact', T, async () => {
       const { results, summary } = await collect(runCommands('echo out {}; echo err {} >&2', ['a b'], { jobs: 2 }));
@@ -299,14 +307,17 @@ for (const spawner of ['perl', 'node']) {
   });
 }
 
-test('bytes that are not UTF-8 reach the command unchanged (perl spawner)', T, async () => {
-  const saved = process.env.FORKJOIN_SPAWNER;
-  delete process.env.FORKJOIN_SPAWNER;
-  try {
-    const value = Buffer.from([0x61, 0xff, 0xfe, 0x80, 0x62]);
-    const run = runCommands("printf '%s' {}", [value]);
-    for await (const r of run) assert.ok(r.stdout.toBuffer().equals(value));
-  } finally {
-    if (saved !== undefined) process.env.FORKJOIN_SPAWNER = saved;
-  }
-});
+for (const spawner of ['python', 'perl']) {
+  test(`bytes that are not UTF-8 reach the command unchanged (${spawner} spawner)`, T, async () => {
+    const saved = process.env.FORKJOIN_SPAWNER;
+    process.env.FORKJOIN_SPAWNER = spawner;
+    try {
+      const value = Buffer.from([0x61, 0xff, 0xfe, 0x80, 0x62]);
+      const run = runCommands("printf '%s' {}", [value]);
+      for await (const r of run) assert.ok(r.stdout.toBuffer().equals(value));
+    } finally {
+      if (saved === undefined) delete process.env.FORKJOIN_SPAWNER;
+      else process.env.FORKJOIN_SPAWNER = saved;
+    }
+  });
+}

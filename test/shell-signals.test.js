@@ -42,7 +42,7 @@ async function allGone(job) {
   job.gone = true;
 }
 
-for (const spawner of ['perl', 'node']) {
+for (const spawner of ['python', 'perl', 'node']) {
   describe(`forkjoin run under a signal (${spawner} spawner)`, () => {
     const env = { ...process.env, FORKJOIN_SPAWNER: spawner };
 
@@ -66,10 +66,12 @@ for (const spawner of ['perl', 'node']) {
   });
 }
 
-test('a runner killed with SIGKILL leaves no job behind: the Perl spawner stops them', T, async (t) => {
-  const job = await startJob(t, grandchild, { env: { ...process.env, FORKJOIN_SPAWNER: 'perl' }, pidFiles: ['child.pid', 'grandchild.pid'] });
-  const exited = once(job.child, 'exit');
-  job.child.kill('SIGKILL');
-  await exited;
-  await allGone(job);
-});
+for (const spawner of ['python', 'perl']) {
+  test(`a runner killed with SIGKILL leaves no job behind: the ${spawner} spawner stops them`, T, async (t) => {
+    const job = await startJob(t, grandchild, { env: { ...process.env, FORKJOIN_SPAWNER: spawner }, pidFiles: ['child.pid', 'grandchild.pid'] });
+    const exited = once(job.child, 'exit');
+    job.child.kill('SIGKILL');
+    await exited;
+    await allGone(job);
+  });
+}

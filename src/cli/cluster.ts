@@ -187,7 +187,6 @@ async function status(flags: Record<string, string | true>): Promise<number> {
 }
 
 export const clusterCommand = {
-  summary: 'start, stop or list engines on this machine (start -n N, stop, status)',
   usage,
   async run(args: string[]): Promise<number> {
     const [action, ...rest] = args;

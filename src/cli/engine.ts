@@ -30,7 +30,6 @@ function fail(problem: string): number {
 }
 
 export const engineCommand = {
-  summary: 'run a cluster engine: pull tasks from Redis, run them on a local pool',
   usage,
   async run(args: string[]): Promise<number> {
     const o: Partial<EngineOptions> & { grace?: number } = {};

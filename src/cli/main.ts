@@ -6,30 +6,45 @@
 import { readFileSync } from 'node:fs';
 import { packageJson } from '../paths.js';
 import { demoExamples, runDemo } from './demo.js';
-import { runCommand } from './run.js';
-import { engineCommand } from './engine.js';
-import { clusterCommand } from './cluster.js';
 
 interface Command {
-  summary: string;
   usage: string;
   run(args: string[]): Promise<number>;
 }
 
-const commands: Readonly<Record<string, Command>> = Object.freeze({
+/** Each command's code loads when it is used, so that `forkjoin run` starts without the rest. */
+interface Entry {
+  summary: string;
+  load(): Promise<Command>;
+}
+
+const demoCommand: Command = {
+  usage: `forkjoin demo [example...]\n\nexamples: ${demoExamples.map((e) => e.name).join(', ')} (default: all, in this order)`,
+  async run(args: string[]): Promise<number> {
+    const unknown = args.filter((name) => !demoExamples.some((e) => e.name === name));
+    if (unknown.length > 0) return usageError(`unknown example ${unknown.map((n) => JSON.stringify(n)).join(', ')}`, this.usage);
+    const outcomes = await runDemo(args.length > 0 ? args : undefined);
+    return outcomes.every((o) => o.ok) ? 0 : 1;
+  },
+};
+
+const commands: Readonly<Record<string, Entry>> = Object.freeze({
   demo: {
     summary: 'run the classic examples on a thread pool; print what each did and how long it took',
-    usage: `forkjoin demo [example...]\n\nexamples: ${demoExamples.map((e) => e.name).join(', ')} (default: all, in this order)`,
-    async run(args: string[]): Promise<number> {
-      const unknown = args.filter((name) => !demoExamples.some((e) => e.name === name));
-      if (unknown.length > 0) return usageError(`unknown example ${unknown.map((n) => JSON.stringify(n)).join(', ')}`, this.usage);
-      const outcomes = await runDemo(args.length > 0 ? args : undefined);
-      return outcomes.every((o) => o.ok) ? 0 : 1;
-    },
+    load: async () => demoCommand,
   },
-  run: runCommand,
-  engine: engineCommand,
-  cluster: clusterCommand,
+  run: {
+    summary: 'run a shell command over many inputs in parallel, as GNU parallel does (forkjoin run --help)',
+    load: async () => (await import('./run.js')).runCommand,
+  },
+  engine: {
+    summary: 'run a cluster engine: pull tasks from Redis, run them on a local pool',
+    load: async () => (await import('./engine.js')).engineCommand,
+  },
+  cluster: {
+    summary: 'start, stop or list engines on this machine (start -n N, stop, status)',
+    load: async () => (await import('./cluster.js')).clusterCommand,
+  },
 });
 
 function usage(): string {
@@ -51,7 +66,7 @@ function usageError(problem: string, text: string): number {
   return 2;
 }
 
-function lookup(name: string): Command | undefined {
+function lookup(name: string): Entry | undefined {
   return Object.hasOwn(commands, name) ? commands[name] : undefined;
 }
 
@@ -78,17 +93,18 @@ async function cli(argv: string[]): Promise<number> {
       process.stdout.write(`${usage()}\n`);
       return 0;
     }
-    const command = lookup(topic);
-    if (command === undefined) return unknownCommand(topic);
-    process.stdout.write(`usage: ${command.usage}\n`);
+    const entry = lookup(topic);
+    if (entry === undefined) return unknownCommand(topic);
+    process.stdout.write(`usage: ${(await entry.load()).usage}\n`);
     return 0;
   }
   if (first === '-v' || first === '--version') {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const command = lookup(first);
-  if (command === undefined) return unknownCommand(first);
+  const entry = lookup(first);
+  if (entry === undefined) return unknownCommand(first);
+  const command = await entry.load();
   // `run` reads its own -h/--help: later ones belong to the command it runs (`du -h`).
   if (first !== 'run' && (rest.includes('-h') || rest.includes('--help'))) {
     process.stdout.write(`usage: ${command.usage}\n`);

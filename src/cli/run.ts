@@ -319,9 +319,8 @@ async function runCli(args: string[]): Promise<number> {
   }
 }
 
-/** The `run` entry of the CLI's command table. */
+/** The `run` command of the CLI. */
 export const runCommand = Object.freeze({
-  summary: 'run a shell command over many inputs in parallel, as GNU parallel does (forkjoin run --help)',
   usage,
   run: runCli,
 });

@@ -1,5 +1,5 @@
 /**
- * The Perl side of PerlSpawner: a small process that forks jobs (a fork of a few-megabyte
+ * The Perl side of HelperSpawner: a small process that forks jobs (a fork of a few-megabyte
  * Perl is far cheaper than a fork of Node), each in its own process group, and relays their
  * output and exit in frames. It needs only Perl's core (no modules beyond Errno).
  *

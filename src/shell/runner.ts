@@ -17,10 +17,10 @@ import { RunningMedian } from './median.js';
 import { NodeSpawner } from './node-spawner.js';
 import { normalizeRunOptions, type NormalizedRunOptions, type RunOptions } from './options.js';
 import { OutputBudget, OutputSink } from './output.js';
-import { PerlSpawner } from './perl-spawner.js';
+import { HelperSpawner } from './helper-spawner.js';
 import { ResultQueue } from './queue.js';
 import type { CommandResult, RunSummary } from './result.js';
-import { perlPath, type Spawner } from './spawner.js';
+import { chooseHelper, type Spawner } from './spawner.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 
 /** One job's input: a value, or one value per input source. */
@@ -29,7 +29,7 @@ export type CommandInputs = Iterable<CommandInput> | AsyncIterable<CommandInput>
 
 const signalNames = new Map<number, NodeJS.Signals>(
   Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
-/** Perl's select() handles file descriptors below 1024: two per job. */
+/** Perl's select() handles file descriptors below 1024: two per job (Python's poll() has no such limit). */
 const PERL_MAX_JOBS = 400;
 
 type StopReason = 'halt' | 'abort' | 'error' | 'return';
@@ -296,8 +296,9 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
       failed: (error: Error) => this.#spawnerFailed(error),
     };
     const options = { shell: this.#o.shell, cwd: this.#o.cwd, env: this.#o.env ?? process.env, concurrency: this.#o.jobs };
-    const perl = this.#o.jobs <= PERL_MAX_JOBS ? perlPath() : null;
-    return perl === null ? new NodeSpawner(events, options) : new PerlSpawner(perl, events, options);
+    const helper = chooseHelper();
+    const usable = helper !== null && (helper.kind === 'python' || this.#o.jobs <= PERL_MAX_JOBS);
+    return usable ? new HelperSpawner(helper, events, options) : new NodeSpawner(events, options);
   }
 
   // ---- what the spawner reports ------------------------------------------

@@ -1,8 +1,9 @@
 /**
  * What starts a job's process. The runner asks for jobs by id and hears back when each
  * starts, what it prints and how it ends. Two implementations behind one interface: a small
- * Perl helper (fast - forking the large Node process costs more than the job itself), and
- * Node's child_process (used when Perl is missing, or with FORKJOIN_SPAWNER=node).
+ * helper process, Python (posix_spawn) or Perl (fork) - fast, as forking the large Node
+ * process costs more than the job itself - and Node's child_process (used when neither is
+ * installed, or with FORKJOIN_SPAWNER=node).
  *
  * Either way, every job runs as `SHELL -c COMMAND` in a process group of its own (so a signal
  * reaches its grandchildren too), with stdin from /dev/null, and "ends" once it has exited
@@ -45,9 +46,29 @@ export interface Spawner {
   close(): Promise<void>;
 }
 
-/** Which spawner: FORKJOIN_SPAWNER=node|perl, else Perl when it is installed. */
-export function perlPath(): string | null {
+/** A helper process that starts jobs for the runner. */
+export interface Helper {
+  kind: 'python' | 'perl';
+  path: string;
+}
+
+const found = new Map<string, string | null>();
+function installed(...candidates: string[]): string | null {
+  const key = candidates.join('\0');
+  if (!found.has(key)) found.set(key, candidates.reduce<string | null>((path, name) => path ?? findExecutable(name), null));
+  return found.get(key) ?? null;
+}
+
+/**
+ * Which helper starts the jobs: FORKJOIN_SPAWNER=python|perl|node chooses; else Python 3
+ * (posix_spawn: the cheapest start), else Perl, when installed; null means Node's own
+ * child_process.
+ */
+export function chooseHelper(): Helper | null {
   const choice = process.env.FORKJOIN_SPAWNER;
   if (choice === 'node') return null;
-  return findExecutable('/usr/bin/perl') ?? findExecutable('perl');
+  const python = choice === 'perl' ? null : installed('/usr/bin/python3', 'python3');
+  if (python !== null) return { kind: 'python', path: python };
+  const perl = choice === 'python' ? null : installed('/usr/bin/perl', 'perl');
+  return perl === null ? null : { kind: 'perl', path: perl };
 }

@@ -1,9 +1,13 @@
-/** Jobs started by a small Perl helper (see perl-script.ts): the fast path. */
+/**
+ * Jobs started by a small helper process, Python (python-script.ts) or Perl
+ * (perl-script.ts), that speaks frames with the runner: the fast path.
+ */
 import type { ChildProcess } from 'node:child_process';
 import { childProcess } from '../builtins.js';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
 import { PERL_SPAWNER } from './perl-script.js';
-import type { Spawner, SpawnerEvents, SpawnerOptions } from './spawner.js';
+import { PYTHON_SPAWNER } from './python-script.js';
+import type { Helper, Spawner, SpawnerEvents, SpawnerOptions } from './spawner.js';
 
 const HEADER = 9;
 const EMPTY = Buffer.alloc(0);
@@ -12,11 +16,20 @@ function spawnError(message: string, cause?: unknown): ForkJoinError {
   return new ForkJoinError(ErrorCodes.SHELL_SPAWN, message, cause === undefined ? {} : { cause });
 }
 
+/** NAME=value entries, NUL-separated, as bytes (a value may hold any byte but NUL). */
+function environmentBlock(env: NodeJS.ProcessEnv): Buffer {
+  const parts: Buffer[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !name.includes('=') && !name.includes('\0') && !value.includes('\0')) parts.push(Buffer.from(`${name}=${value}\0`));
+  }
+  return Buffer.concat(parts);
+}
+
 function epochMs(seconds: number): number | undefined {
   return seconds >= 0 ? seconds * 1000 : undefined;
 }
 
-export class PerlSpawner implements Spawner {
+export class HelperSpawner implements Spawner {
   readonly #child: ChildProcess;
   readonly #events: SpawnerEvents;
   readonly #shell: Buffer;
@@ -26,27 +39,35 @@ export class PerlSpawner implements Spawner {
   #closing = false;
   #failed = false;
 
-  constructor(perl: string, events: SpawnerEvents, options: SpawnerOptions) {
+  constructor(helper: Helper, events: SpawnerEvents, options: SpawnerOptions) {
     this.#events = events;
     this.#shell = Buffer.from(`${options.shell}\0-c\0`);
-    // Perl must not warn about an uninstalled locale; the jobs must see the environment unchanged.
-    const env = { ...options.env };
-    let flag = 'keep';
-    if (env.PERL_BADLANG === undefined) {
-      env.PERL_BADLANG = '0';
-      flag = 'unset-badlang';
+    const { path } = helper;
+    let child: ChildProcess;
+    if (helper.kind === 'python') {
+      // -I: no PYTHON* variables, no user site; -S: no site import (a quicker start).
+      child = childProcess().spawn(path, ['-I', '-S', '-c', PYTHON_SPAWNER], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'inherit'] });
+    } else {
+      // Perl must not warn about an uninstalled locale; the jobs must see the environment unchanged.
+      const env = { ...options.env };
+      let flag = 'keep';
+      if (env.PERL_BADLANG === undefined) {
+        env.PERL_BADLANG = '0';
+        flag = 'unset-badlang';
+      }
+      child = childProcess().spawn(path, ['-e', PERL_SPAWNER, flag], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
     }
-    const child = childProcess().spawn(perl, ['-e', PERL_SPAWNER, flag], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
     this.#child = child;
     child.stdout?.on('data', (chunk: Buffer) => this.#read(chunk));
     child.stdin?.on('error', () => { /* the helper died: 'exit' reports it */ });
-    child.on('error', (error) => this.#fail(spawnError(`cannot start the job spawner (${perl}): ${error.message}`, error)));
+    child.on('error', (error) => this.#fail(spawnError(`cannot start the job spawner (${path}): ${error.message}`, error)));
     this.#exited = new Promise((resolve) => {
       child.on('close', (code, signal) => {
-        if (!this.#closing) this.#fail(spawnError(`the job spawner (${perl}) exited unexpectedly (${signal ?? `code ${code}`})`));
+        if (!this.#closing) this.#fail(spawnError(`the job spawner (${path}) exited unexpectedly (${signal ?? `code ${code}`})`));
         resolve();
       });
     });
+    if (helper.kind === 'python') this.#send(0x56, 0, environmentBlock(options.env)); // 'V'
     this.#send(0x4a, options.concurrency >= 0xffffffff ? 0 : options.concurrency, EMPTY);
   }
 
