@@ -9,6 +9,7 @@ import { Worker, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ErrorCodes } from '../errors.js';
 import type { ChunkRunner } from '../map.js';
+import type { ChunkResult } from '../pool/protocol.js';
 import { ProcessPool, ThreadPool } from '../pool/pools.js';
 import type { PoolOptions } from '../pool/options.js';
 import { codedError } from '../task-loader.js';
@@ -17,6 +18,7 @@ import { toWire } from '../wire-error.js';
 import { refusal } from './guard.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
 import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
+import { TurnBatch } from './turn-batch.js';
 import { clusterKeys, decodeItems, encodeResult, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
 
 /** BullMQ's lock settings, shortened so a dead engine's jobs run elsewhere within seconds. */
@@ -52,6 +54,7 @@ class EngineProcessPool extends ProcessPool {
 }
 
 interface Held { job: Job; token: string | undefined; abort: AbortController }
+interface Reply { client: string; value: Buffer; resolve(): void; reject(error: unknown): void }
 
 /** A running engine; `stop()` finishes (or hands back) what it holds, then leaves the cluster. */
 export class Engine {
@@ -81,6 +84,10 @@ export class Engine {
   #avgMs = -1;
   #stopped: Promise<void> | null = null;
   #lastError = 0;
+  /** Tasks started in one turn go to the pool together (one message, not one each). */
+  readonly #starts = new TurnBatch<() => void>((starts) => { for (const start of starts) start(); });
+  /** Results of one turn go to Redis together: one RPUSH per client. */
+  readonly #replies = new TurnBatch<Reply>((replies) => this.#sendReplies(replies));
 
   private constructor(options: EngineOptions) {
     this.#url = options.redis;
@@ -213,25 +220,43 @@ export class Engine {
       const items = decodeItems(data);
       // The pools read only `spec`; `task` is for LocalExecutor.
       const task = taskRef('file:///', data.n);
-      const ok = await this.#runner.runChunk(spec, items, data.f, { task, signal, timeout: data.t, stopsRunning: false, retries: data.r });
+      const call = { task, signal, timeout: data.t, stopsRunning: false, retries: data.r };
+      const ok = await new Promise<ChunkResult>((resolve, reject) => {
+        this.#starts.add(() => { this.#runner.runChunk(spec, items, data.f, call).then(resolve, reject); });
+      });
       return { ...where, ok };
     } catch (error) {
       return { ...where, fail: toWire(error) };
     }
   }
 
-  async #reply(data: JobData, message: ResultMessage): Promise<void> {
-    const key = this.#keys.results(data.c);
+  #reply(data: JobData, message: ResultMessage): Promise<void> {
     // The result is pushed before BullMQ completes (and deletes) the job: a crash in
     // between re-runs the job, and the client keeps only the first result.
-    const client = this.#clients.get(data.c);
+    return new Promise((resolve, reject) => this.#replies.add({ client: data.c, value: encodeResult(message), resolve, reject }));
+  }
+
+  #sendReplies(replies: Reply[]): void {
+    const byClient = new Map<string, Reply[]>();
+    for (const reply of replies) {
+      const list = byClient.get(reply.client);
+      if (list === undefined) byClient.set(reply.client, [reply]);
+      else list.push(reply);
+    }
     const now = Date.now();
-    if (client === undefined || now - client.expiry > 1_000) {
-      if (client !== undefined) client.expiry = now;
-      await this.#redis.multi().rpush(key, encodeResult(message)).pexpire(key, DEFAULT_RESULT_TTL_MS).exec();
-    } else {
-      // The list's expiry was set within the last second: one command is enough.
-      await this.#redis.rpush(key, encodeResult(message));
+    for (const [id, list] of byClient) {
+      const key = this.#keys.results(id);
+      const values = list.map((reply) => reply.value);
+      const client = this.#clients.get(id);
+      let sent: Promise<unknown>;
+      if (client === undefined || now - client.expiry > 1_000) {
+        if (client !== undefined) client.expiry = now;
+        sent = this.#redis.multi().rpush(key, ...values).pexpire(key, DEFAULT_RESULT_TTL_MS).exec();
+      } else {
+        // The list's expiry was set within the last second: one command is enough.
+        sent = this.#redis.rpush(key, ...values);
+      }
+      sent.then(() => { for (const reply of list) reply.resolve(); }, (error: unknown) => { for (const reply of list) reply.reject(error); });
     }
   }
 
