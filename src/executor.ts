@@ -149,16 +149,25 @@ export abstract class BaseExecutor implements Executor {
 
   async #collect(where: string, task: Task, inputs: unknown, options: MapOptions | undefined, spread: boolean): Promise<unknown[]> {
     const plan = this.#plan(where, task, inputs, options, spread);
-    const results: unknown[] = new Array(knownLength(inputs) ?? 0);
     const settle = plan.settle;
+    if (!settle) {
+      // Chunks are kept as they land and joined once, in order, by native copies.
+      const chunks: Array<{ start: number; values: ArrayLike<unknown> }> = [];
+      const sink: MapSink = {
+        deliver(start, values) { chunks.push({ start, values }); },
+        backlog: () => 0,
+        drained: () => Promise.resolve(),
+      };
+      await runMap(this.chunkRunner(), inputs, plan, sink);
+      chunks.sort((a, b) => a.start - b.start);
+      const parts = chunks.map((c) => (Array.isArray(c.values) ? c.values : Array.from(c.values)));
+      return parts.length === 0 ? [] : parts.length === 1 ? parts[0] : ([] as unknown[]).concat(...parts);
+    }
+    const results: unknown[] = new Array(knownLength(inputs) ?? 0);
     const sink: MapSink = {
       deliver(start, values, errors) {
-        if (settle) {
-          for (let i = 0; i < values.length; i++) results[start + i] = { status: 'fulfilled', value: values[i] };
-          for (const [index, reason] of errors) results[index] = { status: 'rejected', reason };
-        } else {
-          for (let i = 0; i < values.length; i++) results[start + i] = values[i];
-        }
+        for (let i = 0; i < values.length; i++) results[start + i] = { status: 'fulfilled', value: values[i] };
+        for (const [index, reason] of errors) results[index] = { status: 'rejected', reason };
       },
       backlog: () => 0,
       drained: () => Promise.resolve(),

@@ -64,9 +64,37 @@ export interface MapSink {
 const TARGET_CHUNK_MS = 10;
 const MAX_CHUNK = 8192;
 
-type Source = { next(): IteratorResult<unknown> | Promise<IteratorResult<unknown>>; return?(): unknown; async: boolean };
+type Source = {
+  next(): IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
+  return?(): unknown;
+  async: boolean;
+  /** Up to `n` next items at once; only for an array iterated the standard way. */
+  take?(n: number): unknown[];
+};
+
+const arrayIterator = Array.prototype[Symbol.iterator];
+const arrayIteratorNext = Object.getPrototypeOf([][Symbol.iterator]()).next as unknown;
+
+/** Whether iterating `inputs` means reading its elements in order (nothing patched). */
+function isPlainArray(inputs: unknown): inputs is unknown[] {
+  return Array.isArray(inputs) && inputs[Symbol.iterator] === arrayIterator
+    && Object.getPrototypeOf([][Symbol.iterator]()).next === arrayIteratorNext;
+}
 
 function openSource(inputs: unknown): Source {
+  if (isPlainArray(inputs)) {
+    // Sliced a chunk at a time (a native copy), read as lazily as iteration would: at each pull.
+    let at = 0;
+    return {
+      next: () => (at < inputs.length ? { value: inputs[at++], done: false } : { value: undefined, done: true }),
+      take(n) {
+        const items = inputs.slice(at, at + n);
+        at += items.length;
+        return items;
+      },
+      async: false,
+    };
+  }
   if (inputs !== null && typeof inputs === 'object' && Symbol.asyncIterator in inputs) {
     const it = (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     return { next: () => it.next(), return: () => it.return?.(), async: true };
@@ -177,6 +205,11 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   }
 
   async function pull(size: number): Promise<unknown[]> {
+    if (source.take !== undefined) {
+      const taken = source.take(size);
+      if (taken.length < size) exhausted = true;
+      return taken;
+    }
     const items: unknown[] = [];
     while (items.length < size) {
       const step = source.async ? await source.next() : (source.next() as IteratorResult<unknown>);

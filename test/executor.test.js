@@ -102,6 +102,15 @@ for (const E of Executors) {
         assert.deepEqual(await exec.map(tasks.square, inputs), squares(200));
       });
 
+      test('map reads an array through its own iterator when it has one, and keeps holes as undefined', T, async (t) => {
+        const exec = using(t, E.make());
+        const patched = Array.from({ length: 50 }, (_, i) => i);
+        patched[Symbol.iterator] = function* () { yield 7; yield 8; };
+        assert.deepEqual(await exec.map(tasks.square, patched), [49, 64]);
+        const holes = [1, , 3]; // eslint-disable-line no-sparse-arrays
+        assert.deepEqual(await exec.map(tasks.identity, holes, { chunksize: 1 }), [1, undefined, 3]);
+      });
+
       test('map accepts an async iterable', T, async (t) => {
         const exec = using(t, E.make());
         async function* inputs() { for (let i = 0; i < 30; i++) yield i; }

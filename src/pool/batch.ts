@@ -74,6 +74,10 @@ const MAX_INFLIGHT = 1024;
  * measured time of that kind of call (a task, or a map chunk of it), never more
  * than its fair share of the queue. A kind never measured goes one at a time,
  * so long tasks are never piled on one worker on the strength of short ones.
+ * A measured long kind gets one call waiting behind the running one while the
+ * queue holds at least two per worker: the worker starts it the moment the
+ * other ends, without waiting for this thread to answer its result; nearer the
+ * end of the queue nothing waits, so no worker idles while another holds work.
  */
 export class Pacer {
   readonly #avgMs = new Map<number, number>();
@@ -110,8 +114,10 @@ export class Pacer {
 
   /** Calls of `kind` to add to a worker holding `inflight`, given `queued` waiting over `workers`. */
   room(kind: number, inflight: number, queued: number, workers: number, perWorker: number): number {
-    const ahead = Math.ceil(TARGET_INFLIGHT_MS / (this.#avgMs.get(kind) ?? Number.POSITIVE_INFINITY));
-    const cap = Math.max(perWorker, Math.min(MAX_INFLIGHT, ahead));
+    const avg = this.#avgMs.get(kind);
+    const ahead = Math.ceil(TARGET_INFLIGHT_MS / (avg ?? Number.POSITIVE_INFINITY));
+    let cap = Math.max(perWorker, Math.min(MAX_INFLIGHT, ahead));
+    if (avg !== undefined && ahead <= perWorker && queued >= 2 * workers) cap = perWorker + 1;
     const fairShare = Math.max(perWorker, Math.ceil(queued / workers));
     return Math.min(cap - inflight, fairShare);
   }

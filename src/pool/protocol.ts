@@ -71,10 +71,13 @@ export interface ChunkResult {
 /** The items as a Float64Array when they are all numbers, else null. */
 export function packNumbers(items: ArrayLike<unknown>): Float64Array | null {
   const n = items.length;
-  if (n < 16) return null;
-  for (let i = 0; i < n; i++) if (typeof items[i] !== 'number') return null;
+  if (n < 16 || typeof items[0] !== 'number') return null;
   const packed = new Float64Array(n);
-  for (let i = 0; i < n; i++) packed[i] = items[i] as number;
+  for (let i = 0; i < n; i++) {
+    const item = items[i];
+    if (typeof item !== 'number') return null;
+    packed[i] = item;
+  }
   return packed;
 }
 
