@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { packageJson } from '../paths.js';
+import { discardEarlyHelper, prestartHelper } from '../shell/helper-process.js';
 import { demoExamples, runDemo } from './demo.js';
 
 interface Command {
@@ -104,6 +105,8 @@ async function cli(argv: string[]): Promise<number> {
   }
   const entry = lookup(first);
   if (entry === undefined) return unknownCommand(first);
+  // The job helper starts while the run command's code loads (and exits if no run takes it).
+  if (first === 'run' && !rest.some((arg) => /^(-h|--help|--dry-run)$/.test(arg))) prestartHelper();
   const command = await entry.load();
   // `run` reads its own -h/--help: later ones belong to the command it runs (`du -h`).
   if (first !== 'run' && (rest.includes('-h') || rest.includes('--help'))) {
@@ -113,7 +116,7 @@ async function cli(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
-cli(process.argv.slice(2)).then(
+cli(process.argv.slice(2)).finally(discardEarlyHelper).then(
   (code) => { process.exitCode = code; },
   (error: unknown) => {
     console.error(error);

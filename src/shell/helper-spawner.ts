@@ -3,10 +3,8 @@
  * (perl-script.ts), that speaks frames with the runner: the fast path.
  */
 import type { ChildProcess } from 'node:child_process';
-import { childProcess } from '../builtins.js';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
-import { PERL_SPAWNER } from './perl-script.js';
-import { PYTHON_SPAWNER } from './python-script.js';
+import { spawnHelper, takeEarlyHelper } from './helper-process.js';
 import type { Helper, Spawner, SpawnerEvents, SpawnerOptions } from './spawner.js';
 
 const HEADER = 9;
@@ -31,9 +29,9 @@ function epochMs(seconds: number): number | undefined {
 
 export class HelperSpawner implements Spawner {
   readonly #child: ChildProcess;
+  readonly #exited: Promise<void>;
   readonly #events: SpawnerEvents;
   readonly #shell: Buffer;
-  readonly #exited: Promise<void>;
   #rest: Buffer = EMPTY;
   #outbox: Buffer[] = [];
   #closing = false;
@@ -43,20 +41,7 @@ export class HelperSpawner implements Spawner {
     this.#events = events;
     this.#shell = Buffer.from(`${options.shell}\0-c\0`);
     const { path } = helper;
-    let child: ChildProcess;
-    if (helper.kind === 'python') {
-      // -I: no PYTHON* variables, no user site; -S: no site import (a quicker start).
-      child = childProcess().spawn(path, ['-I', '-S', '-c', PYTHON_SPAWNER], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'inherit'] });
-    } else {
-      // Perl must not warn about an uninstalled locale; the jobs must see the environment unchanged.
-      const env = { ...options.env };
-      let flag = 'keep';
-      if (env.PERL_BADLANG === undefined) {
-        env.PERL_BADLANG = '0';
-        flag = 'unset-badlang';
-      }
-      child = childProcess().spawn(path, ['-e', PERL_SPAWNER, flag], { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'inherit'] });
-    }
+    const child = takeEarlyHelper(helper, options.cwd) ?? spawnHelper(helper, options.cwd, options.env);
     this.#child = child;
     child.stdout?.on('data', (chunk: Buffer) => this.#read(chunk));
     child.stdin?.on('error', () => { /* the helper died: 'exit' reports it */ });
