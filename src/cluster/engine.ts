@@ -265,7 +265,7 @@ export class Engine {
     this.#avgMs = this.#avgMs < 0 ? ms : this.#avgMs * 0.8 + ms * 0.2;
     const worker = this.#shared;
     if (worker === null || this.#state !== 'running') return;
-    const target = this.#avgMs < 5 ? Math.min(64, Math.max(32, this.#workers * 8)) : this.#workers + 1;
+    const target = this.#avgMs < 5 ? Math.min(128, Math.max(64, this.#workers * 16)) : this.#workers + 1;
     if (worker.concurrency === target) return;
     worker.concurrency = target;
     // Long jobs fetched while they looked short would wait here while other engines idle:
