@@ -54,20 +54,22 @@ export interface Helper {
 
 const found = new Map<string, string | null>();
 function installed(...candidates: string[]): string | null {
-  const key = candidates.join('\0');
+  const key = `${candidates.join('\0')}\0${process.env.PATH ?? ''}`;
   if (!found.has(key)) found.set(key, candidates.reduce<string | null>((path, name) => path ?? findExecutable(name), null));
   return found.get(key) ?? null;
 }
 
 /**
- * Which helper starts the jobs: FORKJOIN_SPAWNER=python|perl|node chooses; else Python 3
- * (posix_spawn: the cheapest start), else Perl, when installed; null means Node's own
- * child_process.
+ * Which helper starts the jobs: FORKJOIN_SPAWNER=python|perl|node chooses; else, on Linux,
+ * Python 3 (glibc's posix_spawn: the cheapest start), else Perl, when installed; null means
+ * Node's own child_process. Elsewhere Perl comes first (macOS's /usr/bin/python3 may be a
+ * stub that offers to install developer tools).
  */
 export function chooseHelper(): Helper | null {
   const choice = process.env.FORKJOIN_SPAWNER;
   if (choice === 'node') return null;
-  const python = choice === 'perl' ? null : installed('/usr/bin/python3', 'python3');
+  const pythonFirst = choice === 'python' || (choice !== 'perl' && process.platform === 'linux');
+  const python = pythonFirst ? installed('/usr/bin/python3', 'python3') : null;
   if (python !== null) return { kind: 'python', path: python };
   const perl = choice === 'python' ? null : installed('/usr/bin/perl', 'perl');
   return perl === null ? null : { kind: 'perl', path: perl };
