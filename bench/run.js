@@ -34,7 +34,7 @@ const config = {
   cpu: { tasks: 32, targetMs: 25 },
   arrays: { tasks: 200, bytes: 4 * 1024 * 1024 },
   // [tasks, repetitions]; the best peer runs sizes up to peerMaxTasks.
-  scaling: QUICK ? [[1_000, 5], [10_000, 3], [100_000, 1]] : [[1_000, 7], [10_000, 7], [100_000, 3], [1_000_000, 3]],
+  scaling: QUICK ? [[1_000, 5], [10_000, 3], [100_000, 1]] : [[1_000, 15], [10_000, 15], [100_000, 5], [1_000_000, 3]],
   peerMaxTasks: 100_000,
 };
 const MEASURE_TIMEOUT_MS = 180_000;
