@@ -122,7 +122,9 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   const controller = new AbortController();
   const flags = TaskFlag.Chunk | (plan.spread ? TaskFlag.Spread : 0) | (plan.settle ? TaskFlag.Settle : 0);
   const parallelism = Math.max(1, runner.parallelism);
-  const window = Math.max(2, parallelism * 2);
+  // A known number of inputs goes out in one wave of four chunks per worker (as Pool.map sends
+  // its chunks); a stream keeps two per worker in flight.
+  const window = Math.max(2, parallelism * (total === undefined ? 2 : 4));
   let perItemMs = -1;
   let finalChunk = 0;
   let pulled = 0;
