@@ -206,12 +206,14 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     wake?.();
   }
 
+  /** The next chunk of an array, at once: the whole first wave then reaches the pool in one turn (one message per worker). */
+  function take(size: number): unknown[] {
+    const taken = (source.take as (n: number) => unknown[])(size);
+    if (taken.length < size) exhausted = true;
+    return taken;
+  }
+
   async function pull(size: number): Promise<unknown[]> {
-    if (source.take !== undefined) {
-      const taken = source.take(size);
-      if (taken.length < size) exhausted = true;
-      return taken;
-    }
     const items: unknown[] = [];
     while (items.length < size) {
       const step = source.async ? await source.next() : (source.next() as IteratorResult<unknown>);
@@ -229,7 +231,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     for (;;) {
       while (failure === null && !exhausted && inflight < window && sink.backlog() < window * Math.max(1, nextSize())) {
         const start = pulled;
-        const items = await pull(nextSize());
+        const items = source.take !== undefined ? take(nextSize()) : await pull(nextSize());
         pulled += items.length;
         if (items.length > 0 && failure === null) launch(start, items);
       }
