@@ -22,7 +22,7 @@ import { median, summarize, table } from './lib/stats.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const REPS = QUICK ? 3 : 7;
-const bin = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const bin = fileURLToPath(new URL('../dist/cli/main.cjs', import.meta.url));
 const log = (message) => process.stderr.write(`${message}\n`);
 const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length]);
 const startedAt = new Date();

@@ -23,6 +23,6 @@ export function distFile(path: string): URL {
 
 export const threadEntry = distFile('pool/worker/thread-entry.js');
 export const processEntry = distFile('pool/worker/process-entry.js');
-export const cliMain = distFile('cli/main.js');
+export const cliMain = distFile('cli/main.cjs');
 export const syncDecoder = distFile('sync/decode.js');
 export const packageJson = distFile('../package.json');

@@ -4,6 +4,7 @@
  * arguments to a call, and maps the outcome to an exit code (0 ok, 1 failed, 2 usage error).
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { packageJson } from '../paths.js';
 import { discardEarlyHelper, prestartHelper } from '../shell/helper-process.js';
 import { demoExamples, runDemo } from './demo.js';
@@ -36,7 +37,8 @@ const commands: Readonly<Record<string, Entry>> = Object.freeze({
   },
   run: {
     summary: 'run a shell command over many inputs in parallel, as GNU parallel does (forkjoin run --help)',
-    load: async () => (await import('./run.js')).runCommand,
+    // Built as CommonJS beside this file (see scripts/build.mjs): required, not imported.
+    load: async () => (createRequire(import.meta.url)('./run.cjs') as typeof import('./run.js')).runCommand,
   },
   engine: {
     summary: 'run a cluster engine: pull tasks from Redis, run them on a local pool',
