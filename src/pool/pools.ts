@@ -50,9 +50,7 @@ abstract class Pool extends BaseExecutor {
     }
     const sent = encodeSync(args);
     if (sent !== args) call = { ...call, flags: call.flags | TaskFlag.Sync };
-    return new Promise((resolve, reject) => {
-      this.#core.submit(spec, sent, call, (ok, value) => (ok ? resolve(value as Awaited<R>) : reject(value)));
-    });
+    return this.#core.submitPromise(spec, sent, call) as Promise<Awaited<R>>;
   }
 
   /** Starts `task(...args)` and returns a Job: await it, read its state, or cancel it. */

@@ -8,6 +8,8 @@ export const CallState = Object.freeze({ Queued: 0, Sent: 1, Running: 2, Settled
 export type CallState = (typeof CallState)[keyof typeof CallState];
 
 export type Settle = (ok: boolean, value: unknown) => void;
+/** A promise's resolve function: a failure is handed to it as a rejected promise. */
+export type Resolve = (value: unknown) => void;
 
 export interface CallOptionsInternal {
   /** Report Started when it begins: needed for a timeout, a Job's state, or a signal that stops running work. */
@@ -37,7 +39,9 @@ export class Call {
     readonly fnId: number,
     readonly args: unknown[],
     readonly options: CallOptionsInternal,
-    readonly settle: Settle,
+    readonly settle: Settle | Resolve,
+    /** Whether `settle` is a promise's resolve function (the lighter way to wait for a call). */
+    readonly promised: boolean,
   ) {
     this.bytes = options.transfer === undefined ? estimateBytes(args, 0) : 64;
   }
