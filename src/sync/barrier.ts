@@ -58,9 +58,14 @@ export class Barrier implements Shareable {
     }
   }
 
-  /** Whether the round that `word` belongs to is over. */
-  #over(word: number): boolean {
-    return Atomics.load(this.#words, 0) >>> COUNT_BITS !== word >>> COUNT_BITS;
+  /**
+   * The barrier's word now, or null once the round that `word` belongs to is over. A waiter
+   * sleeps on exactly the word it checked: had it read the word again after the check, the
+   * leader's notify could fall in between, and it would sleep through the round's end.
+   */
+  #current(word: number): number | null {
+    const now = Atomics.load(this.#words, 0);
+    return now >>> COUNT_BITS !== word >>> COUNT_BITS ? null : now;
   }
 
   /** Leaves the round (after a timeout or an abort); false when the round completed meanwhile. */
@@ -78,8 +83,7 @@ export class Barrier implements Shareable {
     const until = deadline('Barrier.wait()', options, false);
     const arrival = this.#arrive();
     if (arrival.leader) return { leader: true };
-    while (!this.#over(arrival.word)) {
-      const seen = Atomics.load(this.#words, 0);
+    for (let seen = this.#current(arrival.word); seen !== null; seen = this.#current(arrival.word)) {
       let inTime: boolean;
       try {
         inTime = await waitAsync(this.#words, 0, seen, until);
@@ -98,8 +102,7 @@ export class Barrier implements Shareable {
     if (this.#parties > 1) assertMayBlock('Barrier.waitSync()');
     const arrival = this.#arrive();
     if (arrival.leader) return { leader: true };
-    while (!this.#over(arrival.word)) {
-      const seen = Atomics.load(this.#words, 0);
+    for (let seen = this.#current(arrival.word); seen !== null; seen = this.#current(arrival.word)) {
       if (!waitSync(this.#words, 0, seen, until) && this.#withdraw(arrival.word)) throw timeoutError('Barrier.waitSync()', until.timeout);
     }
     return { leader: false };
