@@ -115,7 +115,8 @@ export class LocalExecutor extends BaseExecutor {
     };
     if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated'));
     else if (this.#closing && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks'));
-    else if (this.#queued >= this.#maxQueue) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));
+    // A map's chunks (admitted) do not count: the map bounds them itself.
+    else if (this.#queued >= this.#maxQueue && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));
     else if (entry.signal?.aborted) this.#finish(entry, false, new AbortError('The task was aborted', { cause: entry.signal.reason }));
     else {
       if (entry.signal !== undefined) this.#signals.add(entry.signal, entry);

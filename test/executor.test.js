@@ -111,6 +111,16 @@ for (const E of Executors) {
         assert.deepEqual(await exec.map(tasks.identity, holes, { chunksize: 1 }), [1, undefined, 3]);
       });
 
+      test('map, starmap and imap work under a small maxQueue: their chunks do not count against it', T, async (t) => {
+        const exec = using(t, E.make({ maxQueue: 1 }));
+        const inputs = Array.from({ length: 100 }, (_, i) => i);
+        assert.deepEqual(await exec.map(tasks.square, inputs), squares(100));
+        assert.deepEqual(await exec.starmap(tasks.add, inputs.map((i) => [i, 1])), inputs.map((i) => i + 1));
+        const seen = [];
+        for await (const v of exec.imap(tasks.square, new Set(inputs))) seen.push(v);
+        assert.deepEqual(seen, squares(100));
+      });
+
       test('map accepts an async iterable', T, async (t) => {
         const exec = using(t, E.make());
         async function* inputs() { for (let i = 0; i < 30; i++) yield i; }

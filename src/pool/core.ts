@@ -88,7 +88,8 @@ export class PoolCore {
     const call = new Call(spec, this.#fns.idOf(spec), args, options, settle, promised);
     if (this.#terminated || (this.#closing && !admitted)) {
       this.#finish(call, false, this.#terminated ? terminatedError(this.#name) : closedError(this.#name, false));
-    } else if (this.#queued >= this.#options.maxQueue) {
+    } else if (this.#queued >= this.#options.maxQueue && !admitted) {
+      // A map's chunks do not count: the map bounds them itself (a few per worker).
       this.#finish(call, false, queueFullError(this.#name, this.#options.maxQueue));
     } else if (options.signal?.aborted) {
       this.#finish(call, false, abortError(options.signal.reason));
