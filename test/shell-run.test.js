@@ -1,14 +1,15 @@
 // runCommands: records, ordering, retries, timeouts, halting, the joblog, resuming, output,
-// aborting - each proven with real shells, under both spawners (Perl and Node's child_process).
+// aborting - each proven with real shells, under every spawner (Python, Perl, Node's child_process).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkfifoSync } from './fixtures/shell/fifo.js';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ErrorCodes, isForkJoinError, runCommands } from 'forkjoin';
 import { fileAppears, processGone, processesGone, settleWithin, tempDir } from './fixtures/helpers.js';
-import { collect } from './fixtures/shell/cli.js';
+import { bin, collect } from './fixtures/shell/cli.js';
 
 const T = { timeout: 60_000 };
 const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
@@ -25,6 +26,11 @@ for (const spawner of ['python', 'perl', 'node']) {
       const { results } = await collect(runCommands('env; : {}', ['x'], { env }));
       const seen = results[0].out.split('\n').filter((line) => line !== '' && !line.startsWith('PWD='));
       assert.deepEqual(seen.sort(), [`FORKJOIN_TEST_VALUE=${env.FORKJOIN_TEST_VALUE}`, `PATH=${env.PATH}`]);
+    });
+
+    test('an environment value that is not a string reaches the job as child_process would pass it', T, async () => {
+      const { results } = await collect(runCommands('echo "$FORKJOIN_TEST_PORT" {}', ['x'], { env: { ...process.env, FORKJOIN_TEST_PORT: 3000 } }));
+      assert.equal(results[0].out, '3000 x\n');
     });
 
     test('a job that succeeds yields a record with every fact', T, async () => {
@@ -321,3 +327,22 @@ for (const spawner of ['python', 'perl']) {
     }
   });
 }
+
+test('a python3 that cannot start gives way to Perl, and the run completes', T, (t) => {
+  // A python3 that exits at once (a stub, a broken install) stands in for the real one, in a
+  // mount namespace of this test's own; needs unshare(1) and user namespaces.
+  const probe = spawnSync('unshare', ['-rm', 'true']);
+  if (probe.status !== 0) {
+    t.skip(`unshare -rm is not available here (${probe.error?.message ?? probe.stderr?.toString().trim()}): cannot stand a broken python3 in`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'forkjoin-fakepy-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const fake = join(dir, 'python3');
+  writeFileSync(fake, '#!/bin/sh\necho "not a working python" >&2\nexit 127\n', { mode: 0o755 });
+  const real = realpathSync('/usr/bin/python3');
+  const script = `mount --bind "$1" "$2" && exec "$3" "$4" run -k 'echo {}' ::: a b`;
+  const child = spawnSync('unshare', ['-rm', 'sh', '-c', script, 'sh', fake, real, process.execPath, bin], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout, 'a\nb\n');
+});

@@ -14,11 +14,13 @@ function spawnError(message: string, cause?: unknown): ForkJoinError {
   return new ForkJoinError(ErrorCodes.SHELL_SPAWN, message, cause === undefined ? {} : { cause });
 }
 
-/** NAME=value entries, NUL-separated, as bytes (a value may hold any byte but NUL). */
+/** NAME=value entries, NUL-separated, as bytes; values are strings as child_process makes them. */
 function environmentBlock(env: NodeJS.ProcessEnv): Buffer {
   const parts: Buffer[] = [];
-  for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && !name.includes('=') && !name.includes('\0') && !value.includes('\0')) parts.push(Buffer.from(`${name}=${value}\0`));
+  for (const [name, raw] of Object.entries(env)) {
+    if (raw === undefined) continue;
+    const value = String(raw);
+    if (!name.includes('=') && !name.includes('\0') && !value.includes('\0')) parts.push(Buffer.from(`${name}=${value}\0`));
   }
   return Buffer.concat(parts);
 }
@@ -27,33 +29,84 @@ function epochMs(seconds: number): number | undefined {
   return seconds >= 0 ? seconds * 1000 : undefined;
 }
 
+function frameOf(type: number, id: number, payload: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(HEADER + payload.length);
+  frame[0] = type;
+  frame.writeUInt32BE(id, 1);
+  frame.writeUInt32BE(payload.length, 5);
+  payload.copy(frame, HEADER);
+  return frame;
+}
+
+/**
+ * A helper says Y once it runs. One that exits before (a python3 that is a stub or a
+ * broken install) is replaced by the next candidate, which is sent every frame again.
+ */
 export class HelperSpawner implements Spawner {
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<void>;
   readonly #events: SpawnerEvents;
+  readonly #options: SpawnerOptions;
   readonly #shell: Buffer;
+  readonly #candidates: Helper[];
+  readonly #envBlock: Buffer;
+  readonly #exited: Promise<void>;
+  #markExited: () => void = () => {};
+  #child: ChildProcess | null = null;
+  #ready = false;
+  /** Frames sent to a helper that has not said Y yet: sent again to its replacement. */
+  #unconfirmed: Buffer[] = [];
   #rest: Buffer = EMPTY;
   #outbox: Buffer[] = [];
   #closing = false;
   #failed = false;
 
-  constructor(helper: Helper, events: SpawnerEvents, options: SpawnerOptions) {
+  constructor(helpers: readonly Helper[], events: SpawnerEvents, options: SpawnerOptions) {
     this.#events = events;
+    this.#options = options;
     this.#shell = Buffer.from(`${options.shell}\0-c\0`);
-    const { path } = helper;
-    const child = takeEarlyHelper(helper, options.cwd) ?? spawnHelper(helper, options.cwd, options.env);
+    this.#candidates = [...helpers];
+    this.#envBlock = environmentBlock(options.env);
+    this.#exited = new Promise((resolve) => { this.#markExited = resolve; });
+    this.#startNext(true);
+  }
+
+  #startNext(first: boolean): void {
+    const helper = this.#candidates.shift() as Helper;
+    const { cwd, env } = this.#options;
+    let child: ChildProcess;
+    try {
+      child = (first ? takeEarlyHelper(helper, cwd) : null) ?? spawnHelper(helper, cwd, env);
+    } catch (error) {
+      if (this.#candidates.length > 0) return this.#startNext(false);
+      this.#fail(spawnError(`cannot start the job spawner (${helper.path}): ${(error as Error).message}`, error));
+      this.#markExited();
+      return;
+    }
     this.#child = child;
-    child.stdout?.on('data', (chunk: Buffer) => this.#read(chunk));
-    child.stdin?.on('error', () => { /* the helper died: 'exit' reports it */ });
-    child.on('error', (error) => this.#fail(spawnError(`cannot start the job spawner (${path}): ${error.message}`, error)));
-    this.#exited = new Promise((resolve) => {
-      child.on('close', (code, signal) => {
-        if (!this.#closing) this.#fail(spawnError(`the job spawner (${path}) exited unexpectedly (${signal ?? `code ${code}`})`));
-        resolve();
-      });
+    this.#ready = false;
+    this.#rest = EMPTY;
+    child.stdout?.on('data', (chunk: Buffer) => { if (this.#child === child) this.#read(chunk); });
+    child.stdin?.on('error', () => { /* the helper died: 'close' reports it */ });
+    child.on('error', () => { /* reported by 'close' */ });
+    child.on('close', (code, signal) => {
+      if (this.#child !== child) return;
+      if (!this.#ready && !this.#closing && this.#candidates.length > 0) {
+        this.#startNext(false);
+        return;
+      }
+      if (!this.#closing) {
+        const how = signal ?? `code ${code}`;
+        this.#fail(spawnError(this.#ready
+          ? `the job spawner (${helper.path}) exited unexpectedly (${how})`
+          : `the job spawner (${helper.path}) could not start (${how}); set FORKJOIN_SPAWNER=node to start jobs without a helper`));
+      }
+      this.#markExited();
     });
-    if (helper.kind === 'python') this.#send(0x56, 0, environmentBlock(options.env)); // 'V'
-    this.#send(0x4a, options.concurrency >= 0xffffffff ? 0 : options.concurrency, EMPTY);
+    const preamble = [frameOf(0x4a, this.#options.concurrency >= 0xffffffff ? 0 : this.#options.concurrency, EMPTY)]; // 'J'
+    if (helper.kind === 'python') preamble.unshift(frameOf(0x56, 0, this.#envBlock)); // 'V'
+    // The preamble is this helper's own; all the runner sent since the last Y (a superset of
+    // what still waits in the outbox) goes to it again.
+    this.#outbox = [...preamble, ...this.#unconfirmed];
+    queueMicrotask(() => this.#flush());
   }
 
   run(id: number, command: Buffer, first: boolean): void {
@@ -79,21 +132,17 @@ export class HelperSpawner implements Spawner {
   async close(): Promise<void> {
     this.#closing = true;
     this.#flush();
-    this.#child.stdin?.end();
+    this.#child?.stdin?.end();
     await this.#exited;
   }
 
   #send(type: number, id: number, payload: Buffer): void {
-    const frame = Buffer.allocUnsafe(HEADER + payload.length);
-    frame[0] = type;
-    frame.writeUInt32BE(id, 1);
-    frame.writeUInt32BE(payload.length, 5);
-    payload.copy(frame, HEADER);
-    this.#queue(frame);
+    this.#queue(frameOf(type, id, payload));
   }
 
   // Frames sent in one turn of the event loop go out in one write.
   #queue(frame: Buffer): void {
+    if (!this.#ready) this.#unconfirmed.push(frame);
     if (this.#outbox.push(frame) === 1) queueMicrotask(() => this.#flush());
   }
 
@@ -101,7 +150,8 @@ export class HelperSpawner implements Spawner {
     if (this.#outbox.length === 0) return;
     const data = this.#outbox.length === 1 ? this.#outbox[0] : Buffer.concat(this.#outbox);
     this.#outbox = [];
-    if (this.#child.stdin?.writable === true) this.#child.stdin.write(data);
+    const stdin = this.#child?.stdin;
+    if (stdin?.writable === true) stdin.write(data);
   }
 
   #read(chunk: Buffer): void {
@@ -116,6 +166,7 @@ export class HelperSpawner implements Spawner {
       at += HEADER + length;
       if (this.#failed) continue;
       switch (type) {
+        case 0x59: this.#ready = true; this.#unconfirmed = []; break; // Y
         case 0x53: this.#events.started(id, payload.readUInt32BE(0), epochMs(payload.readDoubleBE(4))); break; // S
         case 0x4f: this.#events.output(id, 1, Buffer.from(payload)); break; // O (a copy: it must not pin the whole read)
         case 0x45: this.#events.output(id, 2, Buffer.from(payload)); break; // E

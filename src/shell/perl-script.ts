@@ -6,7 +6,8 @@
  * Frames both ways: type (1 byte) | id (u32 BE) | length (u32 BE) | payload.
  *   runner -> here: J max running (id; 0: no limit) | R run argv (NUL-separated) | r run first |
  *                   K signal the group (payload: u32 signal) | C drop every queued job
- *   here -> runner: S started (u32 pid, f64 BE epoch seconds) | O stdout | E stderr |
+ *   here -> runner: Y running (sent first; a helper that exits before it is replaced) |
+ *                   S started (u32 pid, f64 BE epoch seconds) | O stdout | E stderr |
  *                   X ended (u32 wait status, f64 BE epoch seconds, u8 1 if its process group
  *                   still has members) | D dropped | F cannot fork (message)
  * The times are -1 when Time::HiRes is missing (the runner then times jobs itself).
@@ -126,6 +127,7 @@ sub command {
   elsif ($type eq 'J') { $max = $id; }
 }
 
+frame('Y', 0, '');
 for (;;) {
   if ($stopping == 1) {
     $stopping = 2;

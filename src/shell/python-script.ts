@@ -6,11 +6,12 @@
  * plus one the runner sends first:
  *
  *   runner -> here: V the jobs' environment (NUL-separated NAME=value)
+ *   here -> runner: Y running (sent first, as the Perl helper does)
  *
  * Python may change its own environment at start-up (a C locale is coerced to
  * C.UTF-8), so the jobs get the environment the runner sends, never Python's.
- * Jobs get every signal at its default and an empty signal mask (Python itself
- * ignores SIGPIPE and SIGXFSZ), stdin from /dev/null, and a process group of
+ * Jobs get the standard signals at their defaults and an empty signal mask (Python
+ * itself ignores SIGPIPE and SIGXFSZ), stdin from /dev/null, and a process group of
  * their own. A command that cannot be executed ends with status 127 and a
  * message on its stderr, as from a shell. Python 3.8 or later; with an older
  * one, or a platform without posix_spawn, jobs are forked instead.
@@ -218,6 +219,7 @@ def command(kind, id, payload):
 inbuf = bytearray()
 stdin_open = True
 kill_at = 0.0
+frame(b'Y', 0)
 while True:
     if state['stopping'] == 1:
         state['stopping'] = 2

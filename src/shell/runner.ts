@@ -20,7 +20,7 @@ import { OutputBudget, OutputSink } from './output.js';
 import { HelperSpawner } from './helper-spawner.js';
 import { ResultQueue } from './queue.js';
 import type { CommandResult, RunSummary } from './result.js';
-import { chooseHelper, type Spawner } from './spawner.js';
+import { helperCandidates, type Spawner } from './spawner.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 
 /** One job's input: a value, or one value per input source. */
@@ -296,9 +296,8 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
       failed: (error: Error) => this.#spawnerFailed(error),
     };
     const options = { shell: this.#o.shell, cwd: this.#o.cwd, env: this.#o.env ?? process.env, concurrency: this.#o.jobs };
-    const helper = chooseHelper();
-    const usable = helper !== null && (helper.kind === 'python' || this.#o.jobs <= PERL_MAX_JOBS);
-    return usable ? new HelperSpawner(helper, events, options) : new NodeSpawner(events, options);
+    const helpers = helperCandidates().filter((h) => h.kind === 'python' || this.#o.jobs <= PERL_MAX_JOBS);
+    return helpers.length > 0 ? new HelperSpawner(helpers, events, options) : new NodeSpawner(events, options);
   }
 
   // ---- what the spawner reports ------------------------------------------

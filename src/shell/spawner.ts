@@ -66,11 +66,18 @@ function installed(...candidates: string[]): string | null {
  * stub that offers to install developer tools).
  */
 export function chooseHelper(): Helper | null {
+  return helperCandidates()[0] ?? null;
+}
+
+/** The helpers to try in turn (a later one when an earlier one cannot start); empty for none. */
+export function helperCandidates(): Helper[] {
   const choice = process.env.FORKJOIN_SPAWNER;
-  if (choice === 'node') return null;
+  if (choice === 'node') return [];
+  const out: Helper[] = [];
   const pythonFirst = choice === 'python' || (choice !== 'perl' && process.platform === 'linux');
   const python = pythonFirst ? installed('/usr/bin/python3', 'python3') : null;
-  if (python !== null) return { kind: 'python', path: python };
+  if (python !== null) out.push({ kind: 'python', path: python });
   const perl = choice === 'python' ? null : installed('/usr/bin/perl', 'perl');
-  return perl === null ? null : { kind: 'perl', path: perl };
+  if (perl !== null) out.push({ kind: 'perl', path: perl });
+  return out;
 }
