@@ -346,3 +346,15 @@ test('a python3 that cannot start gives way to Perl, and the run completes', T, 
   assert.equal(child.status, 0, child.stderr);
   assert.equal(child.stdout, 'a\nb\n');
 });
+
+test('a command line too long to start fails the run with FJ_SHELL_SPAWN under the node spawner, never silently', T, async () => {
+  const saved = process.env.FORKJOIN_SPAWNER;
+  process.env.FORKJOIN_SPAWNER = 'node';
+  try {
+    const run = runCommands('echo {}', ['x'.repeat(300_000)]);
+    await assert.rejects(async () => { for await (const r of run) void r; }, (error) => isForkJoinError(error, ErrorCodes.SHELL_SPAWN));
+  } finally {
+    if (saved === undefined) delete process.env.FORKJOIN_SPAWNER;
+    else process.env.FORKJOIN_SPAWNER = saved;
+  }
+});

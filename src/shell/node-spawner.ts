@@ -74,7 +74,14 @@ export class NodeSpawner implements Spawner {
     }
     const { shell, cwd, env } = this.#options;
     const at = Date.now();
-    const child = childProcess().spawn(shell, ['-c', text], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let child: ChildProcess;
+    try {
+      child = childProcess().spawn(shell, ['-c', text], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      // Some failures (E2BIG: a command line too long) are thrown, not emitted.
+      this.#fail(`cannot start a job: ${(error as Error).message}`, error);
+      return;
+    }
     child.on('error', (error) => this.#fail(`cannot start a job: ${error.message}`, error));
     if (child.pid === undefined) return;
     const pid = child.pid;
