@@ -17,8 +17,16 @@
  * one, or a platform without posix_spawn, jobs are forked instead.
  */
 export const PYTHON_SPAWNER = String.raw`
-import os, sys, signal, select, struct, time, errno
-from collections import deque
+import os, sys, select, struct, time, errno
+# The C modules: 'signal' and 'collections' import enum and more, doubling start-up.
+try:
+    import _signal as signal
+except ImportError:
+    import signal
+try:
+    from _collections import deque
+except ImportError:
+    from collections import deque
 
 IN, OUT = 0, 1
 SIGNALS = [getattr(signal, n) for n in ('SIGPIPE', 'SIGXFSZ', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP', 'SIGCHLD', 'SIGUSR1', 'SIGUSR2', 'SIGALRM') if hasattr(signal, n)]
