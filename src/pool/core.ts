@@ -71,20 +71,13 @@ export class PoolCore {
   }
 
   /** Queues a call; `settle` is called exactly once, possibly synchronously. */
-  /**
-   * Queues a call; its promise settles with the outcome. Only the promise's resolve function
-   * is kept (a failure resolves it with a rejected promise): a million queued calls hold
-   * half the memory they would with a settle callback over both resolving functions.
-   */
+  /** Queues a call whose promise keeps only its resolve function: half the memory of a settle callback. */
   submitPromise(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, admitted = false): Promise<unknown> {
-    return new Promise((resolve) => { this.#submit(spec, args, options, resolve, true, admitted); });
+    return new Promise((resolve) => { this.submit(spec, args, options, resolve, admitted, true); });
   }
 
-  submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle, admitted = false): Call {
-    return this.#submit(spec, args, options, settle, false, admitted);
-  }
-
-  #submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle | Resolve, promised: boolean, admitted: boolean): Call {
+  /** Queues a call; `settle` is a Settle, or (promised) a promise's resolve function, given a rejected promise on failure. */
+  submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle | Resolve, admitted = false, promised = false): Call {
     const call = new Call(spec, this.#fns.idOf(spec), args, options, settle, promised);
     if (this.#terminated || (this.#closing && !admitted)) {
       this.#finish(call, false, this.#terminated ? terminatedError(this.#name) : closedError(this.#name, false));
