@@ -5,34 +5,16 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
-import { Cluster, taskModule } from 'forkjoin';
-import { needRedis, startEngine, startRedis, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
+import { taskModule } from 'forkjoin';
+import { needRedis, startCluster, startEngine, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
 
 const T = { timeout: 120_000 };
 const tasks = taskModule(tasksUrl);
 
-/** Starts redis and engines, and stops all of them (by pid) when the test ends. */
-async function setup(t, names, redisOptions = {}) {
-  const redis = await startRedis(redisOptions);
-  const engines = [];
-  const clients = [];
-  t.after(async () => {
-    for (const c of clients) await c.terminate();
-    for (const e of engines) await stop(e, 'SIGKILL');
-    await redis.stop();
-  });
-  for (const name of names) engines.push(await startEngine(redis.url, { name, workers: 1 }));
-  const connect = async (options = {}) => {
-    const c = await Cluster.connect({ redis: redis.url, minEngines: names.length, ...options });
-    clients.push(c);
-    return c;
-  };
-  return { redis, engines, connect };
-}
 
 test('an engine killed with SIGKILL mid-run: its tasks run on another engine within 10 s, one result each', T, async (t) => {
   if (!needRedis(t)) return;
-  const { redis, engines, connect } = await setup(t, ['k1', 'k2', 'k3']);
+  const { redis, engines, connect } = await startCluster(t, ['k1', 'k2', 'k3']);
   const cluster = await connect();
   const victim = engines[0];
   const runs = Array.from({ length: 12 }, () => cluster.run(tasks.sleepPid, [1_500]));
@@ -54,7 +36,7 @@ test('an engine killed with SIGKILL mid-run: its tasks run on another engine wit
 
 test("a killed engine's held task is delivered to another engine within 10 s of the kill", T, async (t) => {
   if (!needRedis(t)) return;
-  const { redis, engines, connect } = await setup(t, ['s1']);
+  const { redis, engines, connect } = await startCluster(t, ['s1']);
   const cluster = await connect();
   const run = cluster.run(tasks.sleepPid, [3_000]);
   await until(async () => (await cluster.engines()).find((e) => e.name === 's1')?.busy > 0, 10_000, 's1 to hold the task');
@@ -67,7 +49,7 @@ test("a killed engine's held task is delivered to another engine within 10 s of 
 
 test('a task that kills every engine it runs on fails after its retries, not forever', T, async (t) => {
   if (!needRedis(t)) return;
-  const { redis, engines, connect } = await setup(t, ['p1', 'p2', 'p3']);
+  const { redis, engines, connect } = await startCluster(t, ['p1', 'p2', 'p3']);
   const cluster = await connect();
   const err = await cluster.run(tasks.killEngine, [], { retries: 1 }).then(() => null, (e) => e);
   assert.equal(err?.code, 'FJ_ENGINE_LOST');
@@ -78,7 +60,7 @@ test('a task that kills every engine it runs on fails after its retries, not for
 
 test('a Redis server restarted mid-run (data kept): client and engines reconnect and the run completes', T, async (t) => {
   if (!needRedis(t)) return;
-  const { redis, connect } = await setup(t, ['r1', 'r2'], { persist: true });
+  const { redis, connect } = await startCluster(t, ['r1', 'r2'], { persist: true });
   const cluster = await connect();
   let done = 0;
   const run = cluster.map(tasks.sleep, Array.from({ length: 120 }, (_, i) => i), { chunksize: 1 }).then((v) => v);
@@ -93,7 +75,7 @@ test('a Redis server restarted mid-run (data kept): client and engines reconnect
 
 test('a killed client leaves engines serving others and no jobs behind', T, async (t) => {
   if (!needRedis(t)) return;
-  const { redis, connect } = await setup(t, ['c1', 'c2']);
+  const { redis, connect } = await startCluster(t, ['c1', 'c2']);
   const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/cluster/client.js', import.meta.url)), redis.url, '2000'], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => stop(child, 'SIGKILL'));
   await new Promise((resolve) => child.stdout.on('data', (d) => { if (String(d).includes('queued')) resolve(); }));

@@ -9,33 +9,16 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { Cluster, taskModule } from 'forkjoin';
-import { cli, fixtures, needRedis, startEngine, startRedis, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
+import { cli, fixtures, needRedis, startCluster, startEngine, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
 
 const T = { timeout: 120_000 };
 const tasks = taskModule(tasksUrl);
 const run = promisify(execFile);
 
-async function setup(t, names, redisOptions = {}, engineOptions = {}) {
-  const redis = await startRedis(redisOptions);
-  const engines = [];
-  const clients = [];
-  t.after(async () => {
-    for (const c of clients) await c.terminate();
-    for (const e of engines) await stop(e, 'SIGKILL');
-    await redis.stop();
-  });
-  for (const name of names) engines.push(await startEngine(redis.url, { name, workers: 1, ...engineOptions }));
-  const connect = async () => {
-    const c = await Cluster.connect({ redis: redis.url, minEngines: names.length });
-    clients.push(c);
-    return c;
-  };
-  return { redis, engines, connect };
-}
 
 test('SIGTERM: an engine finishes the task it holds, delivers it, and leaves the cluster', T, async (t) => {
   if (!needRedis(t)) return;
-  const { engines, connect } = await setup(t, ['t1']);
+  const { engines, connect } = await startCluster(t, ['t1']);
   const cluster = await connect();
   const result = cluster.run(tasks.sleepPid, [1_000]);
   await until(async () => (await cluster.engines())[0]?.busy > 0, 10_000, 't1 to hold the task');
@@ -49,7 +32,7 @@ test('SIGTERM: an engine finishes the task it holds, delivers it, and leaves the
 
 test('SIGTERM past --grace: an engine hands back what it holds, and another engine runs it', T, async (t) => {
   if (!needRedis(t)) return;
-  const { redis, engines, connect } = await setup(t, ['h1'], {}, { args: ['--grace', '200'] });
+  const { redis, engines, connect } = await startCluster(t, ['h1'], {}, { args: ['--grace', '200'] });
   const cluster = await connect();
   const result = cluster.run(tasks.sleepPid, [4_000]);
   await until(async () => (await cluster.engines())[0]?.busy > 0, 10_000, 'h1 to hold the task');
@@ -63,7 +46,7 @@ test('SIGTERM past --grace: an engine hands back what it holds, and another engi
 
 test('bounded Redis: after 10,000 tasks Redis holds no more keys than before, and no job is left', T, async (t) => {
   if (!needRedis(t)) return;
-  const { redis, connect } = await setup(t, ['b1', 'b2']);
+  const { redis, connect } = await startCluster(t, ['b1', 'b2']);
   const cluster = await connect();
   const conn = new Redis(redis.url);
   t.after(() => conn.disconnect());
@@ -86,7 +69,7 @@ test('bounded Redis: after 10,000 tasks Redis holds no more keys than before, an
 
 test('a Redis that may evict keys is reported with a warning that says how to fix it', T, async (t) => {
   if (!needRedis(t)) return;
-  const { engines, connect } = await setup(t, ['v1'], { extra: ['--maxmemory-policy', 'allkeys-lru'] });
+  const { engines, connect } = await startCluster(t, ['v1'], { extra: ['--maxmemory-policy', 'allkeys-lru'] });
   const warned = once(process, 'warning');
   await connect();
   const [warning] = await warned;

@@ -123,7 +123,8 @@ for (const E of PoolKinds) {
     });
 
     describe('aborting running work', () => {
-      test('an aborted signal stops a running endless loop with FJ_ABORTED', T, async (t) => {
+      /** A one-worker pool whose endless loop started and was then aborted. */
+      async function abortedLoop(t) {
         const pool = using(t, E.make({ slots: 1 }));
         const dir = tempDir(t);
         const controller = new AbortController();
@@ -131,17 +132,16 @@ for (const E of PoolKinds) {
         await filesAppear(dir, 1);
         controller.abort();
         await assert.rejects(job, code('FJ_ABORTED'));
+        return { pool, job };
+      }
+
+      test('an aborted signal stops a running endless loop with FJ_ABORTED', T, async (t) => {
+        const { job } = await abortedLoop(t);
         assert.equal(job.state, 'cancelled');
       });
 
       test('after an aborted endless loop a one-worker pool runs the next task, so the loop was stopped', T, async (t) => {
-        const pool = using(t, E.make({ slots: 1 }));
-        const dir = tempDir(t);
-        const controller = new AbortController();
-        const job = pool.submit(endless.markThenForever, [dir], { signal: controller.signal });
-        await filesAppear(dir, 1);
-        controller.abort();
-        await assert.rejects(job, code('FJ_ABORTED'));
+        const { pool } = await abortedLoop(t);
         assert.equal(await pool.run(tasks.square, [9]), 81);
       });
 

@@ -1,4 +1,5 @@
 /** A running median (two heaps): `--timeout N%` times jobs against the median runtime so far. */
+import { performance } from 'node:perf_hooks';
 
 class Heap {
   readonly #items: number[] = [];
@@ -58,5 +59,32 @@ export class RunningMedian {
   get value(): number | undefined {
     if (this.#low.size === 0) return undefined;
     return this.#low.size > this.#high.size ? this.#low.peek() : (this.#low.peek() + this.#high.peek()) / 2;
+  }
+}
+
+/** `--timeout`: a fixed limit, or N% of the median runtime of the jobs that succeeded so far. */
+export class JobTimeouts {
+  readonly #fixedMs: number;
+  readonly #percent: number | undefined;
+  readonly #median = new RunningMedian();
+
+  constructor(fixedMs: number, percent: number | undefined) {
+    this.#fixedMs = fixedMs;
+    this.#percent = percent;
+  }
+
+  /** Ms left for a job that started at `t0` (performance.now()), or null: no limit (yet). */
+  left(t0: number): number | null {
+    if (this.#percent === undefined) return Number.isFinite(this.#fixedMs) ? this.#fixedMs : null;
+    const median = this.#median.value;
+    return median === undefined ? null : Math.max(0, (median * this.#percent) / 100 - (performance.now() - t0));
+  }
+
+  /** Notes a succeeded job's runtime; true when this gave the first median (running jobs can now be timed). */
+  learn(durationMs: number): boolean {
+    if (this.#percent === undefined) return false;
+    const first = this.#median.value === undefined;
+    this.#median.add(durationMs);
+    return first;
   }
 }

@@ -5,55 +5,27 @@
  * `keepOrder`). Output is collected whole per job, in bounded memory.
  */
 import { performance } from 'node:perf_hooks';
-import { constants } from 'node:os';
 import { AbortError, InvalidTypeError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { describeType } from '../task.js';
 import { fromByteString, toByteString, type InputValue } from './bytes.js';
-import { GroupStopper, SIGKILL, SIGTERM, groupAlive, type Stopping } from './groups.js';
+import { GroupStopper, SIGKILL, SIGTERM, groupAlive } from './groups.js';
 import { HaltTracker } from './halt.js';
 import { JoblogWriter, readJoblog } from './joblog.js';
-import { RunningMedian } from './median.js';
-import { NodeSpawner } from './node-spawner.js';
+import { JobTimeouts } from './median.js';
 import { normalizeRunOptions, type NormalizedRunOptions, type RunOptions } from './options.js';
-import { OutputBudget, OutputSink } from './output.js';
-import { HelperSpawner } from './helper-spawner.js';
+import { OutputBudget } from './output.js';
+import { newJob, resultOf, retryJob, type Job, type StopReason } from './job.js';
+import { Deque } from '../pool/deque.js';
+import { openSpawner } from './open-spawner.js';
 import { ResultQueue } from './queue.js';
 import type { CommandResult, RunSummary } from './result.js';
-import { helperCandidates, type Spawner } from './spawner.js';
+import type { Spawner } from './spawner.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 
 /** One job's input: a value, or one value per input source. */
 export type CommandInput = InputValue | readonly InputValue[];
 export type CommandInputs = Iterable<CommandInput> | AsyncIterable<CommandInput>;
-
-const signalNames = new Map<number, NodeJS.Signals>(
-  Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
-/** Perl's select() handles file descriptors below 1024: two per job (Python's poll() has no such limit). */
-const PERL_MAX_JOBS = 400;
-
-type StopReason = 'halt' | 'abort' | 'error' | 'return';
-
-interface Job {
-  readonly seq: number;
-  readonly values: readonly InputValue[];
-  readonly bytes: readonly string[];
-  id: number;
-  slot: number;
-  attempts: number;
-  command: Buffer;
-  commandText: string;
-  state: 'queued' | 'running' | 'ended' | 'dropped';
-  pid: number;
-  startedAt: Date;
-  t0: number;
-  stdout: OutputSink;
-  stderr: OutputSink;
-  timer: NodeJS.Timeout | null;
-  stopping: Stopping | null;
-  killedBy: 'timeout' | StopReason | null;
-  result: CommandResult | null;
-}
 
 function isIterable(value: unknown): value is Iterable<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
@@ -73,9 +45,10 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
   readonly #inputs: CommandInputs;
   readonly #o: NormalizedRunOptions;
   readonly #budget: OutputBudget;
-  readonly #median = new RunningMedian();
+  readonly #timeouts: JobTimeouts;
   readonly #inFlight = new Map<number, Job>();
-  readonly #order: Job[] = [];
+  /** keepOrder: jobs in input order, until their result is handed out. */
+  readonly #order = new Deque<Job>();
   readonly #results: ResultQueue<CommandResult>;
   readonly #jobOf = new WeakMap<CommandResult, Job>();
   readonly #slots: boolean[] = [];
@@ -84,7 +57,6 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
   readonly #lookahead: number;
   readonly #halt: HaltTracker;
   #total: number | undefined;
-  #orderHead = 0;
   #started = false;
   #inputDone = false;
   #stop: StopReason | null = null;
@@ -110,6 +82,7 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
     this.#inputs = inputs;
     this.#o = options;
     this.#budget = new OutputBudget(options.spillBytes, options.tmpdir);
+    this.#timeouts = new JobTimeouts(options.timeoutMs, options.timeoutPercent);
     this.#results = new ResultQueue((result) => this.#handOver(result));
     this.#stopper = new GroupStopper(options.killGraceMs, () => this.#maybeClose());
     this.#total = Array.isArray(inputs) ? inputs.length : undefined;
@@ -187,7 +160,7 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
     return this.#stop === null
       && this.#inFlight.size < this.#o.jobs + this.#lookahead
       && this.#results.length < 2 * this.#o.jobs + 64
-      && this.#order.length - this.#orderHead < 16 * this.#o.jobs + 1024;
+      && this.#order.length < 16 * this.#o.jobs + 1024;
   }
 
   #wake(): void {
@@ -231,7 +204,7 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
           this.#progress?.add(1, 0);
           continue;
         }
-        this.#launch(this.#newJob(seq, values, bytes));
+        this.#launch(newJob(seq, values, bytes, this.#budget));
       }
     } catch (error) {
       this.#stopNow('error', error);
@@ -246,14 +219,6 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
       if (this.#total === undefined || finished) this.#total = this.#seq - this.#skipped;
       this.#maybeClose();
     }
-  }
-
-  #newJob(seq: number, values: readonly InputValue[], bytes: readonly string[]): Job {
-    return {
-      seq, values, bytes, id: 0, slot: 0, attempts: 0, command: Buffer.alloc(0), commandText: '', state: 'queued', pid: 0,
-      startedAt: new Date(0), t0: 0, stdout: new OutputSink(this.#budget), stderr: new OutputSink(this.#budget),
-      timer: null, stopping: null, killedBy: null, result: null,
-    };
   }
 
   /** The lowest free job slot ({%}). */
@@ -295,9 +260,7 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
       dropped: (id: number) => this.#onDropped(id),
       failed: (error: Error) => this.#spawnerFailed(error),
     };
-    const options = { shell: this.#o.shell, cwd: this.#o.cwd, env: this.#o.env ?? process.env, concurrency: this.#o.jobs };
-    const helpers = helperCandidates().filter((h) => h.kind === 'python' || this.#o.jobs <= PERL_MAX_JOBS);
-    return helpers.length > 0 ? new HelperSpawner(helpers, events, options) : new NodeSpawner(events, options);
+    return openSpawner(events, { shell: this.#o.shell, cwd: this.#o.cwd, env: this.#o.env ?? process.env, concurrency: this.#o.jobs });
   }
 
   // ---- what the spawner reports ------------------------------------------
@@ -316,13 +279,8 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
   }
 
   #armTimeout(job: Job): void {
-    let ms = this.#o.timeoutMs;
-    if (this.#o.timeoutPercent !== undefined) {
-      const median = this.#median.value;
-      if (median === undefined) return;
-      ms = Math.max(0, (median * this.#o.timeoutPercent) / 100 - (performance.now() - job.t0));
-    }
-    if (Number.isFinite(ms)) job.timer = setTimeout(() => { job.timer = null; this.#terminate(job, 'timeout'); }, ms);
+    const ms = this.#timeouts.left(job.t0);
+    if (ms !== null) job.timer = setTimeout(() => { job.timer = null; this.#terminate(job, 'timeout'); }, ms);
   }
 
   #onOutput(id: number, stream: 1 | 2, chunk: Buffer): void {
@@ -358,27 +316,17 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
     if (this.#stop !== null && this.#stop !== 'halt') return this.#drop(job);
     if (job.killedBy === 'halt') return this.#drop(job); // as GNU parallel: a job halted `now` is not reported
     if (failed && job.attempts <= this.#o.retries && this.#stop === null) {
-      job.stdout.discard();
-      job.stderr.discard();
-      job.stdout = new OutputSink(this.#budget);
-      job.stderr = new OutputSink(this.#budget);
-      job.killedBy = null;
-      job.stopping = null;
+      retryJob(job, this.#budget);
       this.#launch(job);
       return;
     }
-    if (!failed && this.#o.timeoutPercent !== undefined) this.#learnRuntime(durationMs);
-    this.#finish(job, exitCode, signal, durationMs);
-  }
-
-  /** --timeout N%: a first median also times the jobs already running. */
-  #learnRuntime(durationMs: number): void {
-    const hadMedian = this.#median.value !== undefined;
-    this.#median.add(durationMs);
-    if (hadMedian) return;
-    for (const job of this.#inFlight.values()) {
-      if (job.state === 'running' && job.timer === null && job.killedBy === null) this.#armTimeout(job);
+    if (!failed && this.#timeouts.learn(durationMs)) {
+      // The first median: jobs already running get their limit now.
+      for (const running of this.#inFlight.values()) {
+        if (running.state === 'running' && running.timer === null && running.killedBy === null) this.#armTimeout(running);
+      }
     }
+    this.#finish(job, exitCode, signal, durationMs);
   }
 
   #drop(job: Job): void {
@@ -393,23 +341,8 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
   // ---- results -------------------------------------------------------------
 
   #finish(job: Job, exitCode: number | null, signal: number | null, durationMs: number): void {
-    const timedOut = job.killedBy === 'timeout';
-    const failed = exitCode !== 0 || timedOut;
-    const result: CommandResult = Object.freeze({
-      seq: job.seq,
-      slot: job.slot,
-      values: job.values,
-      command: job.commandText,
-      exitCode,
-      signal: signal === null ? null : (signalNames.get(signal) ?? null),
-      timedOut,
-      failed,
-      stdout: job.stdout.finish(),
-      stderr: job.stderr.finish(),
-      startedAt: job.startedAt,
-      durationMs,
-      attempts: job.attempts,
-    });
+    const result = resultOf(job, exitCode, signal, durationMs);
+    const { timedOut, failed } = result;
     job.state = 'ended';
     job.result = result;
     this.#jobOf.set(result, job);
@@ -434,16 +367,10 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
 
   /** keepOrder: hands out the results at the head of the input order, as far as they are done. */
   #flushOrder(): void {
-    const order = this.#order;
-    while (this.#orderHead < order.length) {
-      const job = order[this.#orderHead];
+    for (let job = this.#order.peek(); job !== undefined; job = this.#order.peek()) {
       if (job.state === 'ended' && job.result !== null) this.#results.push(job.result);
       else if (job.state !== 'dropped') break;
-      order[this.#orderHead++] = undefined as unknown as Job;
-    }
-    if (this.#orderHead > 1024 && this.#orderHead * 2 > order.length) {
-      order.splice(0, this.#orderHead);
-      this.#orderHead = 0;
+      this.#order.shift();
     }
   }
 

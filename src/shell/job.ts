@@ -1,0 +1,70 @@
+/** One job of a run as the runner tracks it, and the record it becomes when it ends. */
+import { constants } from 'node:os';
+import type { InputValue } from './bytes.js';
+import type { Stopping } from './groups.js';
+import { OutputSink, type OutputBudget } from './output.js';
+import type { CommandResult } from './result.js';
+
+export type StopReason = 'halt' | 'abort' | 'error' | 'return';
+
+export interface Job {
+  readonly seq: number;
+  readonly values: readonly InputValue[];
+  readonly bytes: readonly string[];
+  id: number;
+  slot: number;
+  attempts: number;
+  command: Buffer;
+  commandText: string;
+  state: 'queued' | 'running' | 'ended' | 'dropped';
+  pid: number;
+  startedAt: Date;
+  t0: number;
+  stdout: OutputSink;
+  stderr: OutputSink;
+  timer: NodeJS.Timeout | null;
+  stopping: Stopping | null;
+  killedBy: 'timeout' | StopReason | null;
+  result: CommandResult | null;
+}
+
+const signalNames = new Map<number, NodeJS.Signals>(
+  Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
+
+export function newJob(seq: number, values: readonly InputValue[], bytes: readonly string[], budget: OutputBudget): Job {
+  return {
+    seq, values, bytes, id: 0, slot: 0, attempts: 0, command: Buffer.alloc(0), commandText: '', state: 'queued', pid: 0,
+    startedAt: new Date(0), t0: 0, stdout: new OutputSink(budget), stderr: new OutputSink(budget),
+    timer: null, stopping: null, killedBy: null, result: null,
+  };
+}
+
+/** Readies a failed job to run again: its output so far is dropped. */
+export function retryJob(job: Job, budget: OutputBudget): void {
+  job.stdout.discard();
+  job.stderr.discard();
+  job.stdout = new OutputSink(budget);
+  job.stderr = new OutputSink(budget);
+  job.killedBy = null;
+  job.stopping = null;
+}
+
+/** The record of a job that ended (`signal` as a number from the spawner); its output is final. */
+export function resultOf(job: Job, exitCode: number | null, signal: number | null, durationMs: number): CommandResult {
+  const timedOut = job.killedBy === 'timeout';
+  return Object.freeze({
+    seq: job.seq,
+    slot: job.slot,
+    values: job.values,
+    command: job.commandText,
+    exitCode,
+    signal: signal === null ? null : (signalNames.get(signal) ?? null),
+    timedOut,
+    failed: exitCode !== 0 || timedOut,
+    stdout: job.stdout.finish(),
+    stderr: job.stderr.finish(),
+    startedAt: job.startedAt,
+    durationMs,
+    attempts: job.attempts,
+  });
+}
