@@ -23,7 +23,7 @@ import { evictionWarning, openRedis, ready, type RedisTls } from './redis.js';
 import { HEARTBEAT_MS, liveEngines, prune } from './registry.js';
 import { normalizeConnectOptions, type BroadcastResult, type ClusterOptions } from './options.js';
 import { outcomeOf, tagWire, within } from './outcome.js';
-import { clusterKeys, decodeResult, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
+import { clusterKeys, decodeResults, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
 
 export type { LocalClusterOptions } from './local-cluster.js';
 export type { BroadcastResult, ClusterOptions } from './options.js';
@@ -35,6 +35,9 @@ interface Pending {
   submitted: number;
   settle(message: ResultMessage | null, error?: unknown): void;
 }
+
+/** Jobs per addBulk transaction. */
+const ADD_BATCH = 500;
 
 interface QueuedAdd { queue: string; id: string; name: string; data: ReturnType<typeof encodeJob> }
 
@@ -72,7 +75,7 @@ export class Cluster extends BaseExecutor {
     this.#keys = clusterKeys(o.cluster);
     this.#retries = o.retries;
     this.#timeout = o.timeout;
-    this.#redis = openRedis(o.redis, o.tls, true);
+    this.#redis = openRedis(o.redis, o.tls);
     this.#reader = openRedis(o.redis, o.tls);
     this.#queue = tasksQueue(this.#redis, this.#keys, this.#keys.tasks);
     this.#queue.on('error', () => {});
@@ -166,12 +169,12 @@ export class Cluster extends BaseExecutor {
         continue;
       }
       for (const raw of batch) {
-        const message = decodeResult(raw);
-        if (message === null) continue;
-        const p = this.#pending.get(message.id);
-        if (p === undefined) continue;
-        this.#pending.delete(message.id);
-        p.settle(message);
+        for (const message of decodeResults(raw)) {
+          const p = this.#pending.get(message.id);
+          if (p === undefined) continue;
+          this.#pending.delete(message.id);
+          p.settle(message);
+        }
       }
       this.#checkIdle();
     }
@@ -185,7 +188,7 @@ export class Cluster extends BaseExecutor {
     }
   }
 
-  /** Adds jobs in batches: many calls in one tick cost one Redis round trip. */
+  /** Adds jobs in batches: many calls in one tick cost one Redis round trip (per ADD_BATCH). */
   #enqueue(queue: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number, pending: Pending): string {
     if (this.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster is closed: it accepts no new tasks');
     const id = `${this.#id}-${++this.#seq}`;
@@ -196,9 +199,19 @@ export class Cluster extends BaseExecutor {
     return id;
   }
 
+  /**
+   * Queues what the last turn submitted, ADD_BATCH jobs per transaction and one transaction
+   * per turn: engines start on the first jobs while the rest are still being queued, and
+   * Redis never runs one long transaction that makes everyone else wait.
+   */
   #flush(): void {
-    const adds = this.#adds;
-    this.#adds = [];
+    let adds = this.#adds;
+    if (adds.length > ADD_BATCH) {
+      adds = adds.splice(0, ADD_BATCH);
+      setImmediate(() => this.#flush());
+    } else {
+      this.#adds = [];
+    }
     const byQueue = new Map<string, QueuedAdd[]>();
     for (const a of adds) {
       const list = byQueue.get(a.queue);
@@ -235,7 +248,9 @@ export class Cluster extends BaseExecutor {
     const p = this.#pending.get(id);
     if (p === undefined) return false;
     this.#pending.delete(id);
-    this.#queue.remove(id).catch(() => {});
+    const queued = this.#adds.findIndex((a) => a.id === id);
+    if (queued >= 0) this.#adds.splice(queued, 1);
+    else this.#queue.remove(id).catch(() => {});
     p.settle(null, reason instanceof Error ? reason : new AbortError('The task was cancelled', { cause: reason }));
     this.#checkIdle();
     return true;

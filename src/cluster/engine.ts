@@ -19,13 +19,15 @@ import { refusal } from './guard.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
 import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
 import { TurnBatch } from './turn-batch.js';
-import { clusterKeys, decodeItems, encodeResult, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
+import { clusterKeys, decodeItems, encodeResults, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
 
 /** BullMQ's lock settings, shortened so a dead engine's jobs run elsewhere within seconds. */
 export const LOCK_MS = 4_000;
 export const STALLED_CHECK_MS = 2_000;
 /** How long a result waits in a client's list before Redis drops it (the client died). */
 export const DEFAULT_RESULT_TTL_MS = 600_000;
+/** Results per element of a client's result list. */
+const REPLY_BATCH = 256;
 
 export interface EngineOptions {
   redis: string;
@@ -54,7 +56,7 @@ class EngineProcessPool extends ProcessPool {
 }
 
 interface Held { job: Job; token: string | undefined; abort: AbortController }
-interface Reply { client: string; value: Buffer; resolve(): void; reject(error: unknown): void }
+interface Reply { client: string; message: ResultMessage; issued(): void }
 
 /** A running engine; `stop()` finishes (or hands back) what it holds, then leaves the cluster. */
 export class Engine {
@@ -101,7 +103,7 @@ export class Engine {
     this.#pool = options.processes === true ? new EngineProcessPool(poolOptions) : new EngineThreadPool(poolOptions);
     this.#runner = this.#pool.runner();
     this.#workers = this.#runner.parallelism;
-    this.#redis = openRedis(options.redis, options.tls, true);
+    this.#redis = openRedis(options.redis, options.tls);
   }
 
   /** Connects, starts pulling jobs and announces the engine. */
@@ -230,10 +232,14 @@ export class Engine {
     }
   }
 
+  /**
+   * Pushes the result to the client's list, and resolves once the push is issued: BullMQ
+   * then completes (and deletes) the job with a command on the same connection, which
+   * Redis runs after the push. A crash in between re-runs the job, and the client keeps
+   * only the first result; the job's slot is not held for a round trip of its own.
+   */
   #reply(data: JobData, message: ResultMessage): Promise<void> {
-    // The result is pushed before BullMQ completes (and deletes) the job: a crash in
-    // between re-runs the job, and the client keeps only the first result.
-    return new Promise((resolve, reject) => this.#replies.add({ client: data.c, value: encodeResult(message), resolve, reject }));
+    return new Promise((resolve) => this.#replies.add({ client: data.c, message, issued: resolve }));
   }
 
   #sendReplies(replies: Reply[]): void {
@@ -246,7 +252,9 @@ export class Engine {
     const now = Date.now();
     for (const [id, list] of byClient) {
       const key = this.#keys.results(id);
-      const values = list.map((reply) => reply.value);
+      // One list element per REPLY_BATCH results: the client reads and decodes them at once.
+      const values: Buffer[] = [];
+      for (let i = 0; i < list.length; i += REPLY_BATCH) values.push(encodeResults(list.slice(i, i + REPLY_BATCH).map((reply) => reply.message)));
       const client = this.#clients.get(id);
       let sent: Promise<unknown>;
       if (client === undefined || now - client.expiry > 1_000) {
@@ -256,7 +264,8 @@ export class Engine {
         // The list's expiry was set within the last second: one command is enough.
         sent = this.#redis.rpush(key, ...values);
       }
-      sent.then(() => { for (const reply of list) reply.resolve(); }, (error: unknown) => { for (const reply of list) reply.reject(error); });
+      sent.catch((error: unknown) => this.#warn(new Error(`${list.length} result(s) for client ${id} were not delivered: ${(error as Error).message}`)));
+      for (const reply of list) reply.issued();
     }
   }
 

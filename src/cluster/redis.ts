@@ -42,14 +42,13 @@ export function checkRedisUrl(where: string, url: unknown): string {
 }
 
 /** A connection with the settings BullMQ needs: commands wait across reconnects instead of failing. */
-export function openRedis(url: string, tls?: RedisTls, autoPipeline = false): Redis {
+export function openRedis(url: string, tls?: RedisTls): Redis {
+  // No auto-pipelining: on a busy engine it cost more CPU than the writes it saved.
   const options: RedisOptions = {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(50 * times, 1_000),
     lazyConnect: false,
-    // Many concurrent jobs' commands share one write.
-    enableAutoPipelining: autoPipeline,
   };
   if (tls !== undefined) options.tls = tls;
   const redis = new (redisLibraries().ioredis.Redis)(url, options);

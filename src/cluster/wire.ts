@@ -1,7 +1,7 @@
 /**
  * What crosses Redis between a cluster client and its engines: the key names, a job's
  * data (a task and its inputs, v8-serialized and base64'd: structured-clone compatible),
- * and a result message (binary, pushed to the client's result list).
+ * and result messages (binary, many to one element of the client's result list).
  */
 import { v8 } from '../builtins.js';
 
@@ -72,21 +72,26 @@ export type ResultMessage =
   | { id: string; engine: string; host: string; ok: ChunkResult }
   | { id: string; engine: string; host: string; fail: WireValue };
 
-export function encodeResult(message: ResultMessage): Buffer {
-  return serialize(message);
+/** Results bound for one client, in one list element: one Redis value and one decode for many. */
+export function encodeResults(messages: readonly ResultMessage[]): Buffer {
+  return serialize(messages);
 }
 
-export function decodeResult(buffer: Buffer): ResultMessage | null {
+/** The well-formed results of one list element; anything else in it is dropped. */
+export function decodeResults(buffer: Buffer): ResultMessage[] {
+  let decoded: unknown;
   try {
-    const m = deserialize(buffer) as unknown;
-    if (typeof m !== 'object' || m === null) return null;
-    const r = m as Record<string, unknown>;
-    if (typeof r.id !== 'string' || typeof r.engine !== 'string' || typeof r.host !== 'string') return null;
-    if (!('ok' in r) && !('fail' in r)) return null;
-    return m as ResultMessage;
+    decoded = deserialize(buffer);
   } catch {
-    return null;
+    return [];
   }
+  return Array.isArray(decoded) ? decoded.filter(isResultMessage) : [];
+}
+
+function isResultMessage(m: unknown): m is ResultMessage {
+  if (typeof m !== 'object' || m === null) return false;
+  const r = m as Record<string, unknown>;
+  return typeof r.id === 'string' && typeof r.engine === 'string' && typeof r.host === 'string' && ('ok' in r || 'fail' in r);
 }
 
 /** What an engine announces in its heartbeat. */
