@@ -27,6 +27,26 @@ rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 step(['-p', 'tsconfig.json', '--emitDeclarationOnly']);
 
 const { build } = await import('esbuild');
+
+/**
+ * Parts of the library that load on first use (`import()`): the command runner, the graph
+ * scheduler, the cluster client. esbuild gives every set of entry points sharing a module
+ * a chunk of its own, so the library these parts share with index.js would be spread over
+ * many small chunks, each one more file for `import 'forkjoin'` to resolve and link (about
+ * half a millisecond each). Making each lazy part reach index.ts too puts the whole eager
+ * library in one chunk.
+ */
+const LAZY_PARTS = /[\\/]src[\\/](shell[\\/]runner|graph[\\/]engine|cluster[\\/]client|cluster[\\/]local-cluster)\.ts$/;
+const oneEagerChunk = {
+  name: 'one-eager-chunk',
+  setup(b) {
+    b.onLoad({ filter: LAZY_PARTS }, async (args) => {
+      const { readFile } = await import('node:fs/promises');
+      const source = await readFile(args.path, 'utf8');
+      return { contents: `import ${JSON.stringify(fileURLToPath(new URL('../src/index.ts', import.meta.url)))};\n${source}`, loader: 'ts' };
+    });
+  },
+};
 const common = {
   absWorkingDir: root,
   outbase: 'src',
@@ -40,7 +60,7 @@ const common = {
   keepNames: true,
   logLevel: 'warning',
 };
-await build({ ...common, entryPoints: ['src/index.ts', 'src/sync/decode.ts'], splitting: true, chunkNames: 'chunks/[name]-[hash]' });
+await build({ ...common, entryPoints: ['src/index.ts', 'src/sync/decode.ts'], splitting: true, chunkNames: 'chunks/[name]-[hash]', plugins: [oneEagerChunk] });
 await build({ ...common, entryPoints: ['src/pool/worker/thread-entry.ts', 'src/pool/worker/process-entry.ts', 'src/pool/worker/watchdog.ts'] });
 // The CLI: a small main that loads the one file of the command it runs. The main and `run`
 // are CommonJS, which Node starts without its ES module loader: a shorter start for a

@@ -32,6 +32,8 @@ describe('Cluster', () => {
 
   test('run resolves to the result of a task module export on an engine', T, async (t) => {
     if (skip(t)) return;
+    assert.ok(cluster instanceof Cluster, 'a connected cluster is an instance of Cluster');
+    assert.ok(!({} instanceof Cluster));
     assert.equal(await cluster.run(tasks.square, [7]), 49);
     assert.equal(await cluster.run(tasks.add, [2, 3]), 5);
   });

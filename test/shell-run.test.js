@@ -358,3 +358,22 @@ test('a command line too long to start fails the run with FJ_SHELL_SPAWN under t
     else process.env.FORKJOIN_SPAWNER = saved;
   }
 });
+
+test('a run closed before it was iterated starts nothing, and its summary counts nothing', T, async (t) => {
+  const dir = tempDir(t);
+  const marker = join(dir, 'ran');
+  const run = runCommands(`touch ${marker}-{}`, ['a', 'b']);
+  assert.deepEqual({ ...run.summary }, { jobs: 0, succeeded: 0, failed: 0, skipped: 0, halted: null, exitCode: 0 });
+  assert.deepEqual(await run.return(), { value: undefined, done: true });
+  assert.deepEqual(await run.next(), { value: undefined, done: true });
+  assert.equal(existsSync(`${marker}-a`), false);
+  assert.equal(existsSync(`${marker}-b`), false);
+});
+
+test('next() called many times at once before the runner has loaded yields every job once, in order with keepOrder', T, async () => {
+  const run = runCommands('echo {}', ['1', '2', '3'], { keepOrder: true });
+  const steps = await Promise.all([run.next(), run.next(), run.next(), run.next()]);
+  assert.deepEqual(steps.map((s) => (s.done ? 'done' : s.value.stdout.toString().trim())), ['1', '2', '3', 'done']);
+  assert.equal(run.summary.jobs, 3);
+  assert.equal(run.summary.exitCode, 0);
+});

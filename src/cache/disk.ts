@@ -12,8 +12,7 @@
  * - Bounded by `maxBytes`: past it, the least recently used entries go. An
  *   entry's file time is its last use: each hit refreshes it.
  */
-import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
-import { mkdir, rm, unlink } from 'node:fs/promises';
+import { mkdirSync, promises as fsp, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -190,7 +189,7 @@ export class DiskCache implements SyncCache {
   async delete(key: string): Promise<boolean> {
     const name = this.#name(key);
     try {
-      await unlink(this.#pathOf(name));
+      await fsp.unlink(this.#pathOf(name));
     } catch (error) {
       if (errno(error) === 'ENOENT') return false;
       throw cacheError(`cannot delete the cache entry ${name}`, error);
@@ -204,8 +203,8 @@ export class DiskCache implements SyncCache {
   }
 
   async clear(): Promise<void> {
-    await rm(this.#root, { recursive: true, force: true });
-    await mkdir(this.#root, { recursive: true });
+    await fsp.rm(this.#root, { recursive: true, force: true });
+    await fsp.mkdir(this.#root, { recursive: true });
     this.#index = new Map();
     this.#bytes = 0;
   }

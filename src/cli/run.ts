@@ -11,8 +11,8 @@ import { formatProgress, type ProgressEvent } from '../progress.js';
 import { combineSources, type InputSource, type SourceGroup } from '../shell/inputs.js';
 import type { RunOptions } from '../shell/options.js';
 import type { CommandResult } from '../shell/result.js';
-import type { CommandInput } from '../shell/runner.js';
-import { runCommands } from '../shell/runner.js';
+import type { CommandInput } from '../shell/run-commands.js';
+import { runCommands } from '../shell/run-commands.js';
 
 const usage = `forkjoin run [options] COMMAND [::: VALUES...] [:::: FILES...]
 

@@ -11,8 +11,9 @@ import { ThreadPool } from '../pool/pools.js';
 import { Progress, type ProgressListener } from '../progress.js';
 import { graphNodeOf, type Delayed, type GraphNode } from './delayed.js';
 import type { GraphEventListener } from './events.js';
-import { planAll, planCached, type Plan } from './plan.js';
-import { abortedError, Scheduler } from './scheduler.js';
+import { abortedError } from './error.js';
+import type { Plan } from './plan.js';
+import type { Scheduler } from './scheduler.js';
 
 export interface ComputeOptions {
   /**
@@ -101,6 +102,8 @@ export async function compute(x: unknown, options?: ComputeOptions): Promise<unk
   signal?.addEventListener('abort', onAbort, { once: true });
   let owned: Executor | null = null;
   try {
+    // The planner and scheduler load on the first compute(), not with `import 'forkjoin'`.
+    const { planAll, planCached, Scheduler } = await import('./engine.js');
     const plan: Plan | null = o.cache === undefined ? planAll(rootNodes) : await planCached(rootNodes, o.cache, () => stopped);
     if (stopped || plan === null) throw abortedError(signal?.reason);
     if (o.onEvent !== undefined) {

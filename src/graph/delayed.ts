@@ -3,7 +3,6 @@
  * runs nothing; it builds a node whose key is a hash of the task and of its
  * arguments' canonical encoding, so the same call made twice is one node.
  */
-import { inspect } from 'node:util';
 import { crypto } from '../builtins.js';
 import { booleanOption, knownKeys, objectOption } from '../options.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
@@ -68,7 +67,7 @@ export abstract class Delayed<T = unknown> {
     return 'Delayed';
   }
 
-  [inspect.custom](): string {
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
 }

@@ -1,5 +1,5 @@
 /** The error compute() rejects with when a node fails. */
-import { ErrorCodes, ForkJoinError } from '../errors.js';
+import { AbortError, ErrorCodes, ForkJoinError } from '../errors.js';
 
 /** A node of a task graph failed: `key` and `task` name it; `cause` is the task's own error. */
 export class GraphError extends ForkJoinError {
@@ -8,4 +8,9 @@ export class GraphError extends ForkJoinError {
   constructor(message: string, extras: { cause: unknown; key: string; task: string }) {
     super(ErrorCodes.GRAPH_NODE_FAILED, message, extras);
   }
+}
+
+/** The error a stopped computation rejects with. */
+export function abortedError(reason: unknown): AbortError {
+  return reason instanceof AbortError ? reason : new AbortError('The computation was aborted', { cause: reason });
 }

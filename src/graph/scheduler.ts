@@ -10,7 +10,7 @@ import { AbortError, ErrorCodes, isForkJoinError } from '../errors.js';
 import type { CallOptions, Executor, Settled } from '../executor.js';
 import type { Progress } from '../progress.js';
 import { graphNodeOf, type GraphNode } from './delayed.js';
-import { GraphError } from './error.js';
+import { abortedError, GraphError } from './error.js';
 import type { GraphEventListener, GraphEventType } from './events.js';
 import { RunState, type Plan } from './plan.js';
 
@@ -367,7 +367,3 @@ export class Scheduler {
   }
 }
 
-/** The error a stopped computation rejects with. */
-export function abortedError(reason: unknown): AbortError {
-  return reason instanceof AbortError ? reason : new AbortError('The computation was aborted', { cause: reason });
-}

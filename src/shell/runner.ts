@@ -7,13 +7,12 @@
 import { performance } from 'node:perf_hooks';
 import { AbortError, InvalidTypeError } from '../errors.js';
 import { Progress } from '../progress.js';
-import { describeType } from '../task.js';
 import { fromByteString, toByteString, type InputValue } from './bytes.js';
 import { GroupStopper, SIGKILL, SIGTERM, groupAlive } from './groups.js';
 import { HaltTracker } from './halt.js';
 import { JoblogWriter, readJoblog } from './joblog.js';
 import { JobTimeouts } from './median.js';
-import { normalizeRunOptions, type NormalizedRunOptions, type RunOptions } from './options.js';
+import type { NormalizedRunOptions } from './options.js';
 import { OutputBudget } from './output.js';
 import { newJob, resultOf, retryJob, type Job, type StopReason } from './job.js';
 import { Deque } from '../pool/deque.js';
@@ -21,25 +20,11 @@ import { openSpawner } from './open-spawner.js';
 import { ResultQueue } from './queue.js';
 import type { CommandResult, RunSummary } from './result.js';
 import type { Spawner } from './spawner.js';
-import { compileTemplate, type CompiledTemplate } from './template.js';
+import type { CompiledTemplate } from './template.js';
+import { isIterable, type CommandInput, type CommandInputs } from './run-commands.js';
 
-/** One job's input: a value, or one value per input source. */
-export type CommandInput = InputValue | readonly InputValue[];
-export type CommandInputs = Iterable<CommandInput> | AsyncIterable<CommandInput>;
-
-function isIterable(value: unknown): value is Iterable<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
-}
-
-/**
- * The iterator runCommands returns: `for await (const result of run)`. Breaking out of the
- * loop stops the running jobs. `summary` holds the counts and GNU parallel's exit status.
- */
-export class CommandRun implements AsyncIterableIterator<CommandResult> {
+/** What a CommandRun runs once it is iterated (loaded on first use: see run-commands.ts). */
+export class CommandRunner implements AsyncIterator<CommandResult> {
   readonly #where: string;
   readonly #template: CompiledTemplate;
   readonly #inputs: CommandInputs;
@@ -75,7 +60,6 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
   #capacity: (() => void) | null = null;
   #onAbort: (() => void) | null = null;
 
-  /** @internal Use runCommands(). */
   constructor(where: string, template: CompiledTemplate, inputs: CommandInputs, options: NormalizedRunOptions) {
     this.#where = where;
     this.#template = template;
@@ -91,10 +75,6 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
     // Jobs queued in the spawner beyond those running, so that a finished job's successor starts
     // at once; not when {%} must be known first, nor when a halt must start nothing more.
     this.#lookahead = template.usesSlot || options.halt !== null ? 0 : options.jobs;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
   }
 
   /** Counts so far, and GNU parallel's exit status for them (final once the iteration ended). */
@@ -461,24 +441,4 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
     this.#results.end(this.#error);
     this.#markClosed();
   }
-}
-
-/**
- * Runs `template` once per input, `jobs` at a time, as GNU parallel does, and yields each
- * job's record when it ends. Each input is a value or an array of values (one per input
- * source: {1} {2} ...). Values are quoted for the shell: they are data, never code.
- *
- * @example
- * for await (const r of runCommands('gzip -k {}', files, { jobs: 4 })) {
- *   if (r.failed) console.error(`${r.command}: exit ${r.exitCode}\n${r.stderr}`);
- * }
- */
-export function runCommands(template: string, inputs: CommandInputs, options?: RunOptions): CommandRun {
-  const where = 'runCommands()';
-  if (typeof template !== 'string') throw new InvalidTypeError(`${where}: the template must be a string such as 'gzip {}'; received ${describeType(template)}`);
-  if (!isIterable(inputs) && !isAsyncIterable(inputs)) {
-    throw new InvalidTypeError(`${where}: the inputs must be an iterable or async iterable of values; received ${describeType(inputs)}`);
-  }
-  const normalized = normalizeRunOptions(where, options);
-  return new CommandRun(where, compileTemplate(template, where), inputs, normalized);
 }
