@@ -2,7 +2,6 @@
  * LocalExecutor: bounded async concurrency in the calling thread, for
  * I/O-bound work where awaiting is cheap and a worker would only add copies.
  */
-import { performance } from 'node:perf_hooks';
 import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, isForkJoinError } from './errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from './executor.js';
 import { Job, jobControl } from './job.js';

@@ -1,5 +1,4 @@
 /** Progress of a map: a bar on stderr (only when it is a terminal) or a listener. */
-import { performance } from 'node:perf_hooks';
 
 export interface ProgressEvent {
   /** Inputs finished, successfully or not. */

@@ -14,7 +14,6 @@
  */
 import { mkdirSync, promises as fsp, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { crypto } from '../builtins.js';
 import { ErrorCodes, InvalidTypeError } from '../errors.js';

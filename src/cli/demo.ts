@@ -2,7 +2,6 @@
  * `forkjoin demo`: runs the compiled classic examples (dist/examples) one after another,
  * each under a header with what it shows, then how long it took, then a summary table.
  */
-import { performance } from 'node:perf_hooks';
 import { distFile } from '../paths.js';
 
 /** The examples in the order the demo runs them, and what each shows. */

@@ -4,7 +4,6 @@
  * the client's own result list, and the client keeps the first result of each job, so an
  * engine lost mid-task (its job re-run elsewhere) still yields exactly one result.
  */
-import { performance } from 'node:perf_hooks';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { crypto } from '../builtins.js';

@@ -4,7 +4,6 @@
  * bound on calls in flight; an input's result is dropped as soon as the last
  * node needing it has started; the first failure stops everything.
  */
-import { performance } from 'node:perf_hooks';
 import { warnWriteFailed, type Cache } from '../cache/cache.js';
 import { AbortError, ErrorCodes, isForkJoinError } from '../errors.js';
 import type { CallOptions, Executor, Settled } from '../executor.js';

@@ -4,7 +4,6 @@
  * fault handling that replaces a dead worker, blames only the task it held and
  * re-queues the rest.
  */
-import { performance } from 'node:perf_hooks';
 import { reviveTaskError } from '../revive.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';

@@ -1,6 +1,5 @@
 /** What the pool core keeps per task (Call) and per worker (PoolWorker). */
 import type { Transferable } from '../transfer.js';
-import { performance } from 'node:perf_hooks';
 import type { TaskSpec } from '../task.js';
 import type { WorkerLink } from './transport.js';
 

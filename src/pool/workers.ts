@@ -3,7 +3,6 @@
  * caller's event loop, when an idle one is retired, how one is ended, and the
  * time they spent busy and alive (for utilisation).
  */
-import { performance } from 'node:perf_hooks';
 import type { PoolWorker } from './records.js';
 
 export interface WorkerSetOptions {

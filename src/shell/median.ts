@@ -1,5 +1,4 @@
 /** A running median (two heaps): `--timeout N%` times jobs against the median runtime so far. */
-import { performance } from 'node:perf_hooks';
 
 class Heap {
   readonly #items: number[] = [];

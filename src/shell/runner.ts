@@ -4,7 +4,6 @@
  * process group of its own, and yields one record per job as it ends (in input order with
  * `keepOrder`). Output is collected whole per job, in bounded memory.
  */
-import { performance } from 'node:perf_hooks';
 import { AbortError, InvalidTypeError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { fromByteString, toByteString, type InputValue } from './bytes.js';

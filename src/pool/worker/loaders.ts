@@ -4,10 +4,23 @@
  * under tsx still expects TypeScript task modules to load in a ThreadPool, so
  * the worker registers tsx's hooks itself before any task module is imported.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL, fileURLToPath } from 'node:url';
+// The built-ins load only when a preload is given: most workers never need them.
+interface Builtins {
+  readFileSync: typeof import('node:fs').readFileSync;
+  createRequire: typeof import('node:module').createRequire;
+  dirname: typeof import('node:path').dirname;
+  join: typeof import('node:path').join;
+  fileURLToPath: typeof import('node:url').fileURLToPath;
+  pathToFileURL: typeof import('node:url').pathToFileURL;
+}
+
+async function builtins(): Promise<Builtins> {
+  const [fs, module, path, url] = await Promise.all([import('node:fs'), import('node:module'), import('node:path'), import('node:url')]);
+  return {
+    readFileSync: fs.readFileSync, createRequire: module.createRequire, dirname: path.dirname, join: path.join,
+    fileURLToPath: url.fileURLToPath, pathToFileURL: url.pathToFileURL,
+  };
+}
 
 const preloadFlags = new Set(['--import', '--loader', '--experimental-loader']);
 
@@ -24,7 +37,7 @@ function preloads(argv: readonly string[]): string[] {
 }
 
 /** tsx's package directory for a preload specifier that names tsx, else null. */
-function tsxPackageDir(spec: string): string | null {
+function tsxPackageDir(spec: string, { createRequire, dirname, fileURLToPath, join, pathToFileURL }: Builtins): string | null {
   if (spec === 'tsx' || spec.startsWith('tsx/')) {
     try {
       const require = createRequire(pathToFileURL(join(process.cwd(), 'noop.js')));
@@ -41,8 +54,12 @@ function tsxPackageDir(spec: string): string | null {
 /** Registers the caller's tsx hooks in this worker thread, when Node would not. */
 export async function inheritTypeScriptLoader(argv: readonly string[]): Promise<void> {
   if (Number(process.versions.node.split('.')[0]) >= 22) return;
-  for (const spec of preloads(argv)) {
-    const dir = tsxPackageDir(spec);
+  const specs = preloads(argv);
+  if (specs.length === 0) return;
+  const b = await builtins();
+  const { join, pathToFileURL, readFileSync } = b;
+  for (const spec of specs) {
+    const dir = tsxPackageDir(spec, b);
     if (dir === null) continue;
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { exports?: Record<string, unknown> };
     const api = (pkg.exports?.['./esm/api'] as { import?: { default?: string } } | undefined)?.import?.default;

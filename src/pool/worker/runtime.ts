@@ -4,7 +4,6 @@
  * `concurrency` at a time for async tasks), and sends results back in batches.
  */
 import type { Transferable } from '../../transfer.js';
-import { performance } from 'node:perf_hooks';
 import { ErrorCodes } from '../../errors.js';
 import { codedError, loadExport } from '../../task-loader.js';
 import { syncDecoder } from '../../paths.js';
