@@ -143,6 +143,36 @@ describe('Cluster', () => {
     await assert.rejects(job, (e) => e.code === 'FJ_ABORTED');
   });
 
+  test('jobs aborted in the turn they were submitted never reach an engine', T, async (t) => {
+    if (skip(t)) return;
+    const doneSoFar = async () => (await cluster.engines()).reduce((sum, e) => sum + e.done, 0);
+    // Heartbeats carry the counters, and earlier tests may still be finishing: wait until steady.
+    const settled = async () => {
+      let last = await doneSoFar();
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 2_500));
+        const now = await doneSoFar();
+        if (now === last) return now;
+        last = now;
+      }
+    };
+    const before = await settled();
+    const warnings = [];
+    const onWarning = (w) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    t.after(() => process.off('warning', onWarning));
+    const controller = new AbortController();
+    const jobs = Array.from({ length: 1_500 }, (_, i) => cluster.submit(tasks.square, [i], { signal: controller.signal }));
+    controller.abort();
+    const outcomes = await Promise.allSettled(jobs);
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings, [], 'one abort listener serves every call sharing the signal');
+    assert.ok(outcomes.every((o) => o.status === 'rejected' && o.reason.code === 'FJ_ABORTED'));
+    assert.equal(await cluster.run(tasks.square, [3]), 9);
+    // Only the control task ran.
+    assert.equal(await settled() - before, 1);
+  });
+
   test('close waits for pending tasks, and a closed cluster refuses new ones', T, async (t) => {
     if (skip(t)) return;
     const other = await Cluster.connect({ redis: redis.url });

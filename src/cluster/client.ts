@@ -14,6 +14,7 @@ import type { ChunkRunner } from '../map.js';
 import { objectOption } from '../options.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import { TaskFlag } from '../pool/protocol.js';
+import { SignalRegistry } from '../pool/signals.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { loadRedisLibraries, tasksQueue } from './libraries.js';
@@ -35,7 +36,7 @@ interface Pending {
   settle(message: ResultMessage | null, error?: unknown): void;
 }
 
-/** Jobs per addBulk transaction. */
+/** Jobs per addBulk. */
 const ADD_BATCH = 500;
 
 interface QueuedAdd { queue: string; id: string; name: string; data: ReturnType<typeof encodeJob> }
@@ -55,6 +56,11 @@ export class Cluster extends BaseExecutor {
   readonly #timeout: number;
   readonly #latency = new LatencyHistogram();
   #adds: QueuedAdd[] = [];
+  /** One abort listener per signal, however many calls share it. */
+  readonly #signals = new SignalRegistry<string>((id, reason) => this.#withdraw(id, new AbortError('The task was aborted', { cause: reason })));
+  readonly #mapSignals = new SignalRegistry<string>((id, reason) => this.#withdraw(id, new AbortError('The map was aborted', { cause: reason })));
+  /** Ids in #adds not withdrawn yet. */
+  readonly #unsent = new Set<string>();
   #seq = 0;
   #engines: EngineInfo[] = [];
   #done = 0;
@@ -180,7 +186,7 @@ export class Cluster extends BaseExecutor {
   }
 
   #checkIdle(): void {
-    if (this.#pending.size === 0 && this.#adds.length === 0 && this.#openMaps === 0) {
+    if (this.#pending.size === 0 && this.#unsent.size === 0 && this.#openMaps === 0) {
       const waiters = this.#idle;
       this.#idle = [];
       for (const w of waiters) w();
@@ -195,13 +201,14 @@ export class Cluster extends BaseExecutor {
     const data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries);
     if (this.#adds.length === 0) queueMicrotask(() => this.#flush());
     this.#adds.push({ queue, id, name: spec.name, data });
+    this.#unsent.add(id);
     return id;
   }
 
   /**
-   * Queues what the last turn submitted, ADD_BATCH jobs per transaction and one transaction
-   * per turn: engines start on the first jobs while the rest are still being queued, and
-   * Redis never runs one long transaction that makes everyone else wait.
+   * Queues what the last turns submitted, ADD_BATCH jobs per addBulk and one addBulk per
+   * turn: engines start on the first jobs while the rest are still being encoded and sent.
+   * Jobs withdrawn meanwhile are skipped.
    */
   #flush(): void {
     let adds = this.#adds;
@@ -211,6 +218,7 @@ export class Cluster extends BaseExecutor {
     } else {
       this.#adds = [];
     }
+    adds = adds.filter((a) => this.#unsent.delete(a.id));
     const byQueue = new Map<string, QueuedAdd[]>();
     for (const a of adds) {
       const list = byQueue.get(a.queue);
@@ -247,9 +255,8 @@ export class Cluster extends BaseExecutor {
     const p = this.#pending.get(id);
     if (p === undefined) return false;
     this.#pending.delete(id);
-    const queued = this.#adds.findIndex((a) => a.id === id);
-    if (queued >= 0) this.#adds.splice(queued, 1);
-    else this.#queue.remove(id).catch(() => {});
+    // Still in #adds: #flush skips it. Already added: removed from its queue unless taken.
+    if (!this.#unsent.delete(id)) this.#queueFor(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id).catch(() => {});
     p.settle(null, reason instanceof Error ? reason : new AbortError('The task was cancelled', { cause: reason }));
     this.#checkIdle();
     return true;
@@ -268,11 +275,11 @@ export class Cluster extends BaseExecutor {
     if (o.signal?.aborted) throw new AbortError('The task was aborted', { cause: o.signal.reason });
     const submitted = performance.now();
     let id = '';
-    const onAbort = (): void => { this.#withdraw(id, new AbortError('The task was aborted', { cause: o.signal?.reason })); };
+    const signal = o.signal;
     const pending: Pending = {
       spec, engine, submitted,
       settle: (message, error) => {
-        o.signal?.removeEventListener('abort', onAbort);
+        if (signal !== undefined) this.#signals.delete(signal, id);
         this.#latency.record(performance.now() - submitted);
         const outcome = outcomeOf(spec, message, error);
         if (outcome.ok) this.#done++;
@@ -281,7 +288,7 @@ export class Cluster extends BaseExecutor {
       },
     };
     id = this.#enqueue(queue, spec, [args], TaskFlag.Chunk | TaskFlag.Spread, o.timeout, o.retries, pending);
-    o.signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) this.#signals.add(signal, id);
     return id;
   }
 
@@ -346,6 +353,8 @@ export class Cluster extends BaseExecutor {
   }
 
   #rejectAll(error: Error): void {
+    this.#adds = [];
+    this.#unsent.clear();
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
       p.settle(null, error);
@@ -390,11 +399,10 @@ export class Cluster extends BaseExecutor {
       runChunk: (spec, items, flags, call) => new Promise<ChunkResult>((resolve, reject) => {
         const submitted = performance.now();
         let id = '';
-        const onAbort = (): void => { self.#withdraw(id, new AbortError('The map was aborted', { cause: call.signal.reason })); };
         const pending: Pending = {
           spec, engine: null, submitted,
           settle: (message, error) => {
-            call.signal.removeEventListener('abort', onAbort);
+            self.#mapSignals.delete(call.signal, id);
             self.#latency.record(performance.now() - submitted);
             if (message !== null && 'ok' in message) {
               const result = message.ok;
@@ -410,8 +418,8 @@ export class Cluster extends BaseExecutor {
         };
         const timeout = call.timeout > 0 ? call.timeout : self.#timeout;
         id = self.#enqueue(self.#keys.tasks, spec, items, flags, timeout, call.retries ?? self.#retries, pending);
-        if (call.signal.aborted) onAbort();
-        else call.signal.addEventListener('abort', onAbort, { once: true });
+        if (call.signal.aborted) self.#withdraw(id, new AbortError('The map was aborted', { cause: call.signal.reason }));
+        else self.#mapSignals.add(call.signal, id);
       }),
     };
     return this.#runner;

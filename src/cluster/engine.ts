@@ -19,15 +19,47 @@ import { refusal } from './guard.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
 import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
 import { TurnBatch } from './turn-batch.js';
-import { clusterKeys, decodeItems, encodeResults, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
+import { clusterKeys, decodeItems, encodeResult, joinResults, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
 
 /** BullMQ's lock settings, shortened so a dead engine's jobs run elsewhere within seconds. */
 export const LOCK_MS = 4_000;
 export const STALLED_CHECK_MS = 2_000;
 /** How long a result waits in a client's list before Redis drops it (the client died). */
 export const DEFAULT_RESULT_TTL_MS = 600_000;
-/** Results per element of a client's result list. */
+/** At most this many results, of at most about this many bytes, per element of a client's result list. */
 const REPLY_BATCH = 256;
+const REPLY_BYTES = 4 * 1024 * 1024;
+/** Attempts to store a client's results before the engine gives up on them (it logs each). */
+const PUSH_ATTEMPTS = 5;
+
+/**
+ * The list elements for `messages`: several results per element, each element below
+ * REPLY_BYTES unless one result alone is larger. A result that cannot be encoded is replaced
+ * by its failure, so the client still settles that task.
+ */
+export function encodeReplies(messages: readonly ResultMessage[]): Buffer[] {
+  const out: Buffer[] = [];
+  let batch: Buffer[] = [];
+  let bytes = 0;
+  const flush = (): void => {
+    if (batch.length > 0) out.push(joinResults(batch));
+    batch = [];
+    bytes = 0;
+  };
+  for (const message of messages) {
+    let one: Buffer;
+    try {
+      one = encodeResult(message);
+    } catch (error) {
+      one = encodeResult({ id: message.id, engine: message.engine, host: message.host, fail: toWire(error) });
+    }
+    if (batch.length === REPLY_BATCH || (bytes + one.length > REPLY_BYTES && batch.length > 0)) flush();
+    batch.push(one);
+    bytes += one.length;
+  }
+  flush();
+  return out;
+}
 
 export interface EngineOptions {
   redis: string;
@@ -251,22 +283,32 @@ export class Engine {
     }
     const now = Date.now();
     for (const [id, list] of byClient) {
-      const key = this.#keys.results(id);
-      // One list element per REPLY_BATCH results: the client reads and decodes them at once.
-      const values: Buffer[] = [];
-      for (let i = 0; i < list.length; i += REPLY_BATCH) values.push(encodeResults(list.slice(i, i + REPLY_BATCH).map((reply) => reply.message)));
       const client = this.#clients.get(id);
-      let sent: Promise<unknown>;
-      if (client === undefined || now - client.expiry > 1_000) {
-        if (client !== undefined) client.expiry = now;
-        sent = this.#redis.multi().rpush(key, ...values).pexpire(key, DEFAULT_RESULT_TTL_MS).exec();
-      } else {
-        // The list's expiry was set within the last second: one command is enough.
-        sent = this.#redis.rpush(key, ...values);
-      }
-      sent.catch((error: unknown) => this.#warn(new Error(`${list.length} result(s) for client ${id} were not delivered: ${(error as Error).message}`)));
+      const refresh = client === undefined || now - client.expiry > 1_000;
+      if (refresh && client !== undefined) client.expiry = now;
+      // Issued before any job of `list` completes: see #reply.
+      this.#push(id, encodeReplies(list.map((reply) => reply.message)), refresh, 0);
       for (const reply of list) reply.issued();
     }
+  }
+
+  /**
+   * RPUSHes `values` to a client's result list (and renews its expiry when `refresh`).
+   * Redis refusing the push (out of memory, say) is retried: the jobs are already complete.
+   */
+  #push(id: string, values: Buffer[], refresh: boolean, attempt: number): void {
+    const key = this.#keys.results(id);
+    const sent = refresh
+      ? this.#redis.multi().rpush(key, ...values).pexpire(key, DEFAULT_RESULT_TTL_MS).exec().then((replies) => {
+        const failed = replies?.find(([error]) => error !== null);
+        if (failed !== undefined) throw failed[0];
+      })
+      : this.#redis.rpush(key, ...values);
+    sent.catch((error: unknown) => {
+      const last = attempt + 1 >= PUSH_ATTEMPTS;
+      this.#log(`forkjoin engine ${this.name}: results for client ${id} not stored (${redactText((error as Error).message)})${last ? '; giving up' : '; retrying'}`);
+      if (!last) setTimeout(() => this.#push(id, values, true, attempt + 1), 1_000 * (attempt + 1)).unref();
+    });
   }
 
   /** Holds many short jobs at once (Redis round trips dominate), few long ones (they would wait). */

@@ -5,9 +5,6 @@
  */
 import type { Cluster as ClusterClient, ClusterOptions, LocalClusterOptions } from './client.js';
 
-/** An Executor whose workers are engines on many machines; see `Cluster.connect()` and `Cluster.local()`. */
-export type Cluster = ClusterClient;
-
 let client: typeof import('./client.js') | null = null;
 
 async function load(): Promise<typeof import('./client.js')> {
@@ -15,20 +12,34 @@ async function load(): Promise<typeof import('./client.js')> {
   return client;
 }
 
-export const Cluster = Object.freeze({
+/** An Executor whose workers are engines on many machines; see `Cluster.connect()` and `Cluster.local()`. */
+// The class below is what `import 'forkjoin'` loads; a connected cluster is the client's
+// own class, which this interface describes (and `instanceof Cluster` recognizes).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface Cluster extends ClusterClient {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class Cluster {
+  /** @internal Use Cluster.connect() or Cluster.local(). */
+  protected constructor() {
+    throw new TypeError('Cluster has no public constructor: use Cluster.connect({ redis }) or Cluster.local()');
+  }
+
   /** Connects to the engines coordinated by the Redis at `redis`. */
-  async connect(options: ClusterOptions): Promise<Cluster> {
+  static async connect(options: ClusterOptions): Promise<Cluster> {
     return (await load()).Cluster.connect(options);
-  },
+  }
+
   /**
    * Starts engines on this machine (and a private redis-server unless `redis` is given),
    * connected and ready; close() stops them.
    */
-  async local(options?: LocalClusterOptions): Promise<Cluster> {
+  static async local(options?: LocalClusterOptions): Promise<Cluster> {
     return (await load()).Cluster.local(options);
-  },
+  }
+
   /** `value instanceof Cluster` holds for a connected (or closed) cluster. */
-  [Symbol.hasInstance](value: unknown): value is Cluster {
+  static [Symbol.hasInstance](value: unknown): boolean {
     return client !== null && value instanceof client.Cluster;
-  },
-});
+  }
+}

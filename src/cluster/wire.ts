@@ -1,7 +1,7 @@
 /**
  * What crosses Redis between a cluster client and its engines: the key names, a job's
  * data (a task and its inputs, v8-serialized and base64'd: structured-clone compatible),
- * and result messages (binary, many to one element of the client's result list).
+ * and result messages (binary, several to one element of the client's result list).
  */
 import { v8 } from '../builtins.js';
 
@@ -72,20 +72,38 @@ export type ResultMessage =
   | { id: string; engine: string; host: string; ok: ChunkResult }
   | { id: string; engine: string; host: string; fail: WireValue };
 
-/** Results bound for one client, in one list element: one Redis value and one decode for many. */
-export function encodeResults(messages: readonly ResultMessage[]): Buffer {
-  return serialize(messages);
+/** One result, encoded: see joinResults for how several share a list element. */
+export function encodeResult(message: ResultMessage): Buffer {
+  return serialize(message);
+}
+
+/** Several encoded results in one element of a client's result list: each is length-prefixed. */
+export function joinResults(encoded: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const one of encoded) {
+    const length = Buffer.allocUnsafe(4);
+    length.writeUInt32BE(one.length, 0);
+    parts.push(length, one);
+  }
+  return Buffer.concat(parts);
 }
 
 /** The well-formed results of one list element; anything else in it is dropped. */
-export function decodeResults(buffer: Buffer): ResultMessage[] {
-  let decoded: unknown;
-  try {
-    decoded = deserialize(buffer);
-  } catch {
-    return [];
+export function decodeResults(element: Buffer): ResultMessage[] {
+  const out: ResultMessage[] = [];
+  let at = 0;
+  while (at + 4 <= element.length) {
+    const end = at + 4 + element.readUInt32BE(at);
+    if (end > element.length) break;
+    try {
+      const message = deserialize(element.subarray(at + 4, end));
+      if (isResultMessage(message)) out.push(message);
+    } catch {
+      // not a result: dropped
+    }
+    at = end;
   }
-  return Array.isArray(decoded) ? decoded.filter(isResultMessage) : [];
+  return out;
 }
 
 function isResultMessage(m: unknown): m is ResultMessage {

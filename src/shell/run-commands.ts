@@ -34,6 +34,7 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
   #runner: CommandRunner | null = null;
   #loading: Promise<CommandRunner> | null = null;
   #returned = false;
+  #waiting = 0;
 
   /** @internal Use runCommands(). */
   constructor(where: string, template: CompiledTemplate, inputs: CommandInputs, options: NormalizedRunOptions) {
@@ -50,9 +51,14 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
   }
 
   next(): Promise<IteratorResult<CommandResult>> {
-    if (this.#runner !== null) return this.#runner.next();
+    // Calls made while the runner loads reach it in order, before any made later.
+    if (this.#runner !== null && this.#waiting === 0) return this.#runner.next();
     if (this.#returned) return Promise.resolve({ value: undefined, done: true });
-    return this.#load().then((runner) => runner.next());
+    this.#waiting++;
+    return this.#load().then((runner) => {
+      this.#waiting--;
+      return runner.next();
+    });
   }
 
   /** Stops the run (running jobs get SIGTERM, then SIGKILL) and resolves once every job is gone. */
