@@ -233,21 +233,32 @@ export class PoolCore {
 
   #onResults(w: PoolWorker, message: ResultsMessage): void {
     const { done, failed } = message;
+    let unknown = 0;
     for (let i = 0; i < done.length; i += 2) {
       const call = w.inflight.get(done[i] as number);
-      if (call === undefined) continue;
+      if (call === undefined) {
+        // A call cancelled on its way that ran anyway: its outcome goes nowhere.
+        w.cancelled.delete(done[i] as number);
+        unknown++;
+        continue;
+      }
       w.inflight.delete(call.id);
       this.#pacer.tally(call);
       this.#finish(call, true, done[i + 1]);
     }
     for (let i = 0; i < failed.length; i += 2) {
       const call = w.inflight.get(failed[i] as number);
-      if (call === undefined) continue;
+      if (call === undefined) {
+        // Cancelled on its way: it ran anyway, or the worker dropped it unstarted.
+        w.cancelled.delete(failed[i] as number);
+        unknown++;
+        continue;
+      }
       w.inflight.delete(call.id);
       this.#pacer.tally(call);
       this.#finish(call, false, reviveTaskError(failed[i + 1] as never, call.spec));
     }
-    const count = (done.length + failed.length) / 2;
+    const count = (done.length + failed.length) / 2 - unknown;
     w.busyMs += message.busy;
     this.#pacer.record(message.busy, count);
     this.#afterProgress(w);

@@ -347,6 +347,9 @@ export function startRuntime(port: RuntimePort): void {
     for (let i = head; i < queue.length; i += 4) {
       if (queue[i] === id) {
         queue.splice(i, 4);
+        // Tells the pool the call will never start, so it can forget it.
+        failed.push(id, null);
+        scheduleFlush();
         return;
       }
     }
