@@ -13,7 +13,7 @@ import type { ChunkResult } from '../pool/protocol.js';
 import { ProcessPool, ThreadPool } from '../pool/pools.js';
 import type { PoolOptions } from '../pool/options.js';
 import { codedError } from '../task-loader.js';
-import { taskRef, type TaskSpec } from '../task.js';
+import { taskRef, type TaskRef, type TaskSpec } from '../task.js';
 import { toWire } from '../wire-error.js';
 import { refusal } from './guard.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
@@ -108,6 +108,7 @@ export class Engine {
   readonly #clients = new Map<string, { alive: boolean; at: number; expiry: number }>();
   /** Each task module's (or inline function's) verdict: refused or not. */
   readonly #rules = new Map<string, Error | null>();
+  readonly #tasks = new Map<string, { spec: TaskSpec; task: TaskRef }>();
   readonly #started = Date.now();
   #shared: Worker | null = null;
   #direct: Worker | null = null;
@@ -194,10 +195,16 @@ export class Engine {
     this.#log(`forkjoin engine ${this.name}: ${redactText(text)}`);
   }
 
-  async #clientAlive(id: string): Promise<boolean> {
+  /** Whether a client is alive: known for a second, then asked of Redis again. */
+  #clientAlive(id: string): boolean | Promise<boolean> {
+    const known = this.#clients.get(id);
+    if (known !== undefined && Date.now() - known.at < 1_000) return known.alive;
+    return this.#askClientAlive(id);
+  }
+
+  async #askClientAlive(id: string): Promise<boolean> {
     const now = Date.now();
     const known = this.#clients.get(id);
-    if (known !== undefined && now - known.at < 1_000) return known.alive;
     const alive = (await this.#redis.exists(this.#keys.client(id))) === 1;
     this.#clients.set(id, { alive, at: now, expiry: known?.expiry ?? 0 });
     if (this.#clients.size > 10_000) this.#clients.clear();
@@ -209,7 +216,8 @@ export class Engine {
     const id = job.id;
     if (id === undefined || !isJobData(data)) return; // not a forkjoin job: drop it
     // A client that died leaves its queued jobs: nobody would read their results.
-    if (!(await this.#clientAlive(data.c))) return;
+    const alive = this.#clientAlive(data.c);
+    if (!(alive === true || (alive !== false && await alive))) return;
     const stalled = job.stalledCounter;
     if (stalled > data.r) {
       this.#failed++;
@@ -247,13 +255,9 @@ export class Engine {
       this.#rules.set(ruleKey, refused);
     }
     if (refused !== null) return { ...where, fail: toWire(refused) };
-    const spec: TaskSpec = data.k === 'module'
-      ? { key: `m:${data.m}#${data.n}`, kind: 'module', code: data.m, name: data.n, label: `${data.m.slice(data.m.lastIndexOf('/') + 1)}#${data.n}` }
-      : { key: `i:${data.m}`, kind: 'inline', code: data.m, name: data.n, label: `inline function ${data.n}` };
+    const { spec, task } = this.#taskOf(ruleKey, data);
     try {
       const items = decodeItems(data);
-      // The pools read only `spec`; `task` is for LocalExecutor.
-      const task = taskRef('file:///', data.n);
       const call = { task, signal, timeout: data.t, stopsRunning: false, retries: data.r };
       const ok = await new Promise<ChunkResult>((resolve, reject) => {
         this.#starts.add(() => { this.#runner.runChunk(spec, items, data.f, call).then(resolve, reject); });
@@ -270,6 +274,22 @@ export class Engine {
    * Redis runs after the push. A crash in between re-runs the job, and the client keeps
    * only the first result; the job's slot is not held for a round trip of its own.
    */
+  /** The pool's description of a job's task, made once per task. */
+  #taskOf(ruleKey: string, data: JobData): { spec: TaskSpec; task: TaskRef } {
+    const key = `${ruleKey}#${data.n}`;
+    let known = this.#tasks.get(key);
+    if (known === undefined) {
+      const spec: TaskSpec = data.k === 'module'
+        ? { key: `m:${data.m}#${data.n}`, kind: 'module', code: data.m, name: data.n, label: `${data.m.slice(data.m.lastIndexOf('/') + 1)}#${data.n}` }
+        : { key: `i:${data.m}`, kind: 'inline', code: data.m, name: data.n, label: `inline function ${data.n}` };
+      // The pools read only `spec`; `task` is for LocalExecutor.
+      known = { spec, task: taskRef('file:///', data.n) };
+      if (this.#tasks.size > 1_000) this.#tasks.clear();
+      this.#tasks.set(key, known);
+    }
+    return known;
+  }
+
   #reply(data: JobData, message: ResultMessage): Promise<void> {
     return new Promise((resolve) => this.#replies.add({ client: data.c, message, issued: resolve }));
   }
