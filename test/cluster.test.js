@@ -143,6 +143,17 @@ describe('Cluster', () => {
     await assert.rejects(job, (e) => e.code === 'FJ_ABORTED');
   });
 
+  test('many large results finishing together all arrive whole (result elements are split by size)', T, async (t) => {
+    if (skip(t)) return;
+    // 24 results of 1.5 MiB: an engine's results of one turn exceed one list element's 4 MiB.
+    const results = await Promise.all(Array.from({ length: 24 }, () => cluster.run(tasks.bytes, [1_572_864])));
+    for (const r of results) {
+      assert.ok(r instanceof Uint8Array);
+      assert.equal(r.length, 1_572_864);
+      assert.equal(r[r.length - 1], 7);
+    }
+  });
+
   test('jobs aborted in the turn they were submitted never reach an engine', T, async (t) => {
     if (skip(t)) return;
     const doneSoFar = async () => (await cluster.engines()).reduce((sum, e) => sum + e.done, 0);

@@ -33,32 +33,34 @@ const REPLY_BYTES = 4 * 1024 * 1024;
 const PUSH_ATTEMPTS = 5;
 
 /**
- * The list elements for `messages`: several results per element, each element below
- * REPLY_BYTES unless one result alone is larger. A result that cannot be encoded is replaced
- * by its failure, so the client still settles that task.
+ * The list elements for `messages`: all of them serialized together when that stays below
+ * REPLY_BYTES (the usual case: one encoding for many results), else split in halves. A result
+ * that cannot be encoded alone is replaced by its failure, so the client still settles it.
  */
 export function encodeReplies(messages: readonly ResultMessage[]): Buffer[] {
   const out: Buffer[] = [];
-  let batch: Buffer[] = [];
-  let bytes = 0;
-  const flush = (): void => {
-    if (batch.length > 0) out.push(joinResults(batch));
-    batch = [];
-    bytes = 0;
-  };
-  for (const message of messages) {
-    let one: Buffer;
-    try {
-      one = encodeResult(message);
-    } catch (error) {
-      one = encodeResult({ id: message.id, engine: message.engine, host: message.host, fail: toWire(error) });
-    }
-    if (batch.length === REPLY_BATCH || (bytes + one.length > REPLY_BYTES && batch.length > 0)) flush();
-    batch.push(one);
-    bytes += one.length;
-  }
-  flush();
+  for (let i = 0; i < messages.length; i += REPLY_BATCH) encodeInto(messages.slice(i, i + REPLY_BATCH), out);
   return out;
+}
+
+function encodeInto(messages: readonly ResultMessage[], out: Buffer[]): void {
+  let encoded: Buffer | null = null;
+  try {
+    encoded = encodeResult(messages.length === 1 ? messages[0] : messages);
+  } catch (error) {
+    if (messages.length === 1) {
+      const m = messages[0];
+      out.push(joinResults([encodeResult({ id: m.id, engine: m.engine, host: m.host, fail: toWire(error) })]));
+      return;
+    }
+  }
+  if (encoded !== null && (encoded.length <= REPLY_BYTES || messages.length === 1)) {
+    out.push(joinResults([encoded]));
+    return;
+  }
+  const half = Math.ceil(messages.length / 2);
+  encodeInto(messages.slice(0, half), out);
+  encodeInto(messages.slice(half), out);
 }
 
 export interface EngineOptions {

@@ -72,12 +72,12 @@ export type ResultMessage =
   | { id: string; engine: string; host: string; ok: ChunkResult }
   | { id: string; engine: string; host: string; fail: WireValue };
 
-/** One result, encoded: see joinResults for how several share a list element. */
-export function encodeResult(message: ResultMessage): Buffer {
+/** A result, or several in an array, encoded: see joinResults for how they share a list element. */
+export function encodeResult(message: ResultMessage | readonly ResultMessage[]): Buffer {
   return serialize(message);
 }
 
-/** Several encoded results in one element of a client's result list: each is length-prefixed. */
+/** Encoded results (or arrays of them) in one element of a client's result list: each is length-prefixed. */
 export function joinResults(encoded: readonly Buffer[]): Buffer {
   const parts: Buffer[] = [];
   for (const one of encoded) {
@@ -96,8 +96,10 @@ export function decodeResults(element: Buffer): ResultMessage[] {
     const end = at + 4 + element.readUInt32BE(at);
     if (end > element.length) break;
     try {
-      const message = deserialize(element.subarray(at + 4, end));
-      if (isResultMessage(message)) out.push(message);
+      const decoded = deserialize(element.subarray(at + 4, end));
+      for (const message of Array.isArray(decoded) ? decoded as unknown[] : [decoded]) {
+        if (isResultMessage(message)) out.push(message);
+      }
     } catch {
       // not a result: dropped
     }
