@@ -23,6 +23,7 @@ import { evictionWarning, openRedis, ready, type RedisTls } from './redis.js';
 import { HEARTBEAT_MS, liveEngines, prune } from './registry.js';
 import { normalizeConnectOptions, type BroadcastResult, type ClusterOptions } from './options.js';
 import { outcomeOf, tagWire, within } from './outcome.js';
+import { UnsentJobs, type QueuedAdd } from './adds.js';
 import { clusterKeys, decodeResults, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
 
 export type { LocalClusterOptions } from './local-cluster.js';
@@ -35,12 +36,6 @@ interface Pending {
   submitted: number;
   settle(message: ResultMessage | null, error?: unknown): void;
 }
-
-/** Jobs per addBulk. */
-const ADD_BATCH = 500;
-
-interface QueuedAdd { queue: string; id: string; name: string; data: ReturnType<typeof encodeJob> }
-
 
 /** Runs tasks on a cluster's engines; see `Cluster.connect()` and `Cluster.local()`. */
 export class Cluster extends BaseExecutor {
@@ -55,12 +50,10 @@ export class Cluster extends BaseExecutor {
   readonly #retries: number;
   readonly #timeout: number;
   readonly #latency = new LatencyHistogram();
-  #adds: QueuedAdd[] = [];
+  readonly #adds = new UnsentJobs((queue, adds) => this.#addBulk(queue, adds));
   /** One abort listener per signal, however many calls share it. */
   readonly #signals = new SignalRegistry<string>((id, reason) => this.#withdraw(id, new AbortError('The task was aborted', { cause: reason })));
   readonly #mapSignals = new SignalRegistry<string>((id, reason) => this.#withdraw(id, new AbortError('The map was aborted', { cause: reason })));
-  /** Ids in #adds not withdrawn yet. */
-  readonly #unsent = new Set<string>();
   #seq = 0;
   #engines: EngineInfo[] = [];
   #done = 0;
@@ -186,57 +179,34 @@ export class Cluster extends BaseExecutor {
   }
 
   #checkIdle(): void {
-    if (this.#pending.size === 0 && this.#unsent.size === 0 && this.#openMaps === 0) {
+    if (this.#pending.size === 0 && this.#adds.size === 0 && this.#openMaps === 0) {
       const waiters = this.#idle;
       this.#idle = [];
       for (const w of waiters) w();
     }
   }
 
-  /** Adds jobs in batches: many calls in one tick cost one Redis round trip (per ADD_BATCH). */
+  /** Queues a job; the calls of one turn are added together (see UnsentJobs). */
   #enqueue(queue: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number, pending: Pending): string {
     if (this.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster is closed: it accepts no new tasks');
     const id = `${this.#id}-${++this.#seq}`;
     this.#pending.set(id, pending);
     const data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries);
-    if (this.#adds.length === 0) queueMicrotask(() => this.#flush());
     this.#adds.push({ queue, id, name: spec.name, data });
-    this.#unsent.add(id);
     return id;
   }
 
-  /**
-   * Queues what the last turns submitted, ADD_BATCH jobs per addBulk and one addBulk per
-   * turn: engines start on the first jobs while the rest are still being encoded and sent.
-   * Jobs withdrawn meanwhile are skipped.
-   */
-  #flush(): void {
-    let adds = this.#adds;
-    if (adds.length > ADD_BATCH) {
-      adds = adds.splice(0, ADD_BATCH);
-      setImmediate(() => this.#flush());
-    } else {
-      this.#adds = [];
-    }
-    adds = adds.filter((a) => this.#unsent.delete(a.id));
-    const byQueue = new Map<string, QueuedAdd[]>();
-    for (const a of adds) {
-      const list = byQueue.get(a.queue);
-      if (list === undefined) byQueue.set(a.queue, [a]);
-      else list.push(a);
-    }
-    for (const [name, list] of byQueue) {
-      const queue = this.#queueFor(name);
-      const jobs = list.map((a) => ({ name: a.name, data: a.data, opts: { jobId: a.id, removeOnComplete: true, removeOnFail: true } }));
-      queue.addBulk(jobs).catch((error: unknown) => {
-        for (const a of list) {
-          const p = this.#pending.get(a.id);
-          if (p === undefined) continue;
-          this.#pending.delete(a.id);
-          p.settle(null, new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `Cannot queue ${p.spec.label}: ${(error as Error).message}`, { cause: error }));
-        }
-      });
-    }
+  /** Adds one queue's jobs in one addBulk; if Redis refuses them, their calls fail. */
+  #addBulk(name: string, list: QueuedAdd[]): void {
+    const jobs = list.map((a) => ({ name: a.name, data: a.data, opts: { jobId: a.id, removeOnComplete: true, removeOnFail: true } }));
+    this.#queueFor(name).addBulk(jobs).catch((error: unknown) => {
+      for (const a of list) {
+        const p = this.#pending.get(a.id);
+        if (p === undefined) continue;
+        this.#pending.delete(a.id);
+        p.settle(null, new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `Cannot queue ${p.spec.label}: ${(error as Error).message}`, { cause: error }));
+      }
+    });
   }
 
   #queueFor(name: string): Queue {
@@ -255,8 +225,8 @@ export class Cluster extends BaseExecutor {
     const p = this.#pending.get(id);
     if (p === undefined) return false;
     this.#pending.delete(id);
-    // Still in #adds: #flush skips it. Already added: removed from its queue unless taken.
-    if (!this.#unsent.delete(id)) this.#queueFor(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id).catch(() => {});
+    // Not sent yet: it never will be. Already added: removed from its queue unless taken.
+    if (!this.#adds.withdraw(id)) this.#queueFor(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id).catch(() => {});
     p.settle(null, reason instanceof Error ? reason : new AbortError('The task was cancelled', { cause: reason }));
     this.#checkIdle();
     return true;
@@ -353,8 +323,7 @@ export class Cluster extends BaseExecutor {
   }
 
   #rejectAll(error: Error): void {
-    this.#adds = [];
-    this.#unsent.clear();
+    this.#adds.clear();
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
       p.settle(null, error);
