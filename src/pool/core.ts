@@ -69,7 +69,6 @@ export class PoolCore {
     return this.#maps.open();
   }
 
-  /** Queues a call; `settle` is called exactly once, possibly synchronously. */
   /** Queues a call whose promise keeps only its resolve function: half the memory of a settle callback. */
   submitPromise(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, admitted = false): Promise<unknown> {
     return new Promise((resolve) => { this.submit(spec, args, options, resolve, admitted, true); });
@@ -107,10 +106,7 @@ export class PoolCore {
     } else if (w !== null) {
       w.inflight.delete(call.id);
       if (call.state === CallState.Running && !soft) this.#replace(w);
-      else if (call.state === CallState.Sent) {
-        w.cancelled.add(call.id);
-        w.link.send({ k: Msg.Cancel, id: call.id }, []);
-      }
+      else if (call.state === CallState.Sent) w.cancelSent(call.id);
       this.#afterProgress(w);
     }
     this.#finish(call, false, abortError(reason));
@@ -233,34 +229,23 @@ export class PoolCore {
 
   #onResults(w: PoolWorker, message: ResultsMessage): void {
     const { done, failed } = message;
-    let unknown = 0;
+    let answered = 0;
     for (let i = 0; i < done.length; i += 2) {
-      const call = w.inflight.get(done[i] as number);
-      if (call === undefined) {
-        // A call cancelled on its way that ran anyway: its outcome goes nowhere.
-        w.cancelled.delete(done[i] as number);
-        unknown++;
-        continue;
-      }
-      w.inflight.delete(call.id);
+      const call = w.take(done[i] as number);
+      if (call === undefined) continue;
+      answered++;
       this.#pacer.tally(call);
       this.#finish(call, true, done[i + 1]);
     }
     for (let i = 0; i < failed.length; i += 2) {
-      const call = w.inflight.get(failed[i] as number);
-      if (call === undefined) {
-        // Cancelled on its way: it ran anyway, or the worker dropped it unstarted.
-        w.cancelled.delete(failed[i] as number);
-        unknown++;
-        continue;
-      }
-      w.inflight.delete(call.id);
+      const call = w.take(failed[i] as number);
+      if (call === undefined) continue;
+      answered++;
       this.#pacer.tally(call);
       this.#finish(call, false, reviveTaskError(failed[i + 1] as never, call.spec));
     }
-    const count = (done.length + failed.length) / 2 - unknown;
     w.busyMs += message.busy;
-    this.#pacer.record(message.busy, count);
+    this.#pacer.record(message.busy, answered);
     this.#afterProgress(w);
   }
 
@@ -362,9 +347,7 @@ export class PoolCore {
   }
 
   #isIdle(): boolean {
-    if (this.#queued > 0) return false;
-    for (const w of this.#workers) if (w.inflight.size > 0) return false;
-    return true;
+    return this.#queued === 0 && !this.#workers.holdsCalls;
   }
 
   #settleIdle(): void {
@@ -413,5 +396,4 @@ export class PoolCore {
       latency: this.#latency.snapshot(),
     };
   }
-
 }

@@ -2,6 +2,7 @@
 import type { Transferable } from '../transfer.js';
 import type { TaskSpec } from '../task.js';
 import type { WorkerLink } from './transport.js';
+import { Msg } from './protocol.js';
 
 export const CallState = Object.freeze({ Queued: 0, Sent: 1, Running: 2, Settled: 3 });
 export type CallState = (typeof CallState)[keyof typeof CallState];
@@ -96,5 +97,25 @@ export class PoolWorker {
 
   constructor() {
     this.exit = new Promise((resolve) => { this.markExited = resolve; });
+  }
+
+  /** Asks the worker to drop a call sent to it; if it starts anyway, the pool replaces the worker. */
+  cancelSent(id: number): void {
+    this.cancelled.add(id);
+    this.link.send({ k: Msg.Cancel, id }, []);
+  }
+
+  /**
+   * The call `id` this worker answered, no longer in flight; undefined for a call cancelled
+   * on its way, which the worker ran anyway or dropped unstarted (now forgotten).
+   */
+  take(id: number): Call | undefined {
+    const call = this.inflight.get(id);
+    if (call === undefined) {
+      this.cancelled.delete(id);
+      return undefined;
+    }
+    this.inflight.delete(id);
+    return call;
   }
 }

@@ -114,6 +114,12 @@ export class WorkerSet implements Iterable<PoolWorker> {
     await Promise.all(exits);
   }
 
+  /** Whether any worker holds a call (sent, running, or waiting for its result). */
+  get holdsCalls(): boolean {
+    for (const w of this.#all) if (w.inflight.size > 0) return true;
+    return false;
+  }
+
   usage(): WorkerUsage {
     const now = performance.now();
     const usage: WorkerUsage = { running: 0, idle: 0, busyMs: this.#deadBusyMs, aliveMs: this.#deadAliveMs };

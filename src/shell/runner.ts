@@ -14,13 +14,13 @@ import { JobTimeouts } from './median.js';
 import type { NormalizedRunOptions } from './options.js';
 import { OutputBudget } from './output.js';
 import { newJob, resultOf, retryJob, type Job, type StopReason } from './job.js';
-import { Deque } from '../pool/deque.js';
 import { openSpawner } from './open-spawner.js';
-import { ResultQueue } from './queue.js';
+import { Outbox } from './outbox.js';
 import type { CommandResult, RunSummary } from './result.js';
 import type { Spawner } from './spawner.js';
 import type { CompiledTemplate } from './template.js';
-import { isIterable, type CommandInput, type CommandInputs } from './run-commands.js';
+import type { CommandInputs } from './run-commands.js';
+import { InputReader } from './input-reader.js';
 
 /** What a CommandRun runs once it is iterated (loaded on first use: see run-commands.ts). */
 export class CommandRunner implements AsyncIterator<CommandResult> {
@@ -31,10 +31,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
   readonly #budget: OutputBudget;
   readonly #timeouts: JobTimeouts;
   readonly #inFlight = new Map<number, Job>();
-  /** keepOrder: jobs in input order, until their result is handed out. */
-  readonly #order = new Deque<Job>();
-  readonly #results: ResultQueue<CommandResult>;
-  readonly #jobOf = new WeakMap<CommandResult, Job>();
+  readonly #outbox: Outbox;
   readonly #slots: boolean[] = [];
   readonly #lingering = new Set<number>();
   readonly #stopper: GroupStopper;
@@ -66,7 +63,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     this.#o = options;
     this.#budget = new OutputBudget(options.spillBytes, options.tmpdir);
     this.#timeouts = new JobTimeouts(options.timeoutMs, options.timeoutPercent);
-    this.#results = new ResultQueue((result) => this.#handOver(result));
+    this.#outbox = new Outbox(options.keepOrder, () => this.#wake());
     this.#stopper = new GroupStopper(options.killGraceMs, () => this.#maybeClose());
     this.#total = Array.isArray(inputs) ? inputs.length : undefined;
     this.#halt = new HaltTracker(options.halt, () => this.#total ?? this.#seq);
@@ -90,7 +87,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
 
   next(): Promise<IteratorResult<CommandResult>> {
     if (!this.#started) this.#start();
-    return this.#results.next();
+    return this.#outbox.next();
   }
 
   /** Stops the run (running jobs get SIGTERM, then SIGKILL) and resolves once every job is gone. */
@@ -100,8 +97,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       await this.#closed;
     }
     this.#started = true;
-    this.#release(this.#results.drain());
-    this.#results.end();
+    this.#outbox.abandon();
     return { value: undefined, done: true };
   }
 
@@ -138,8 +134,8 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
   #hasCapacity(): boolean {
     return this.#stop === null
       && this.#inFlight.size < this.#o.jobs + this.#lookahead
-      && this.#results.length < 2 * this.#o.jobs + 64
-      && this.#order.length < 16 * this.#o.jobs + 1024;
+      && this.#outbox.ready < 2 * this.#o.jobs + 64
+      && this.#outbox.ordered < 16 * this.#o.jobs + 1024;
   }
 
   #wake(): void {
@@ -151,51 +147,31 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
   }
 
   async #feed(): Promise<void> {
-    let source: CommandInputs = this.#inputs;
-    let iterator: Iterator<unknown> | AsyncIterator<unknown> | undefined;
-    let finished = false;
+    const reader = new InputReader(this.#inputs, this.#where);
     try {
-      if (this.#o.halt?.percent !== undefined && !Array.isArray(source)) {
-        // A percentage of all jobs needs to know how many there are.
-        const all: CommandInput[] = [];
-        for await (const input of source as AsyncIterable<CommandInput>) all.push(input);
-        source = all;
-        this.#total = all.length;
-      }
-      const sync = isIterable(source);
-      iterator = sync ? (source as Iterable<unknown>)[Symbol.iterator]() : (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+      // A percentage of all jobs needs to know how many there are.
+      if (this.#o.halt?.percent !== undefined) this.#total = await reader.readAll();
       for (;;) {
         if (!this.#hasCapacity()) await new Promise<void>((resolve) => { this.#capacity = resolve; this.#wake(); });
         if (this.#stop !== null) break;
-        const step = sync ? (iterator as Iterator<unknown>).next() : await (iterator as AsyncIterator<unknown>).next();
-        if (step.done === true) {
-          finished = true;
-          break;
-        }
-        if (this.#stop !== null) break;
-        const seq = ++this.#seq;
-        const values = Array.isArray(step.value) ? (step.value as readonly InputValue[]) : [step.value as InputValue];
-        if (values.length === 0) throw new InvalidTypeError(`${this.#where}: input ${seq} is an empty array; give at least one value`);
-        const bytes = values.map((v) => toByteString(v, this.#where));
-        if (this.#skip?.has(seq) === true) {
+        const next = reader.next();
+        const step = next instanceof Promise ? await next : next;
+        if (step === null || this.#stop !== null) break;
+        this.#seq = step.seq;
+        if (this.#skip?.has(step.seq) === true) {
           this.#skipped++;
           if (this.#total !== undefined) this.#total--;
           this.#progress?.add(1, 0);
           continue;
         }
-        this.#launch(newJob(seq, values, bytes, this.#budget));
+        this.#launch(newJob(step.seq, step.values, step.bytes, this.#budget));
       }
     } catch (error) {
       this.#stopNow('error', error);
     } finally {
-      if (!finished && iterator?.return !== undefined) {
-        try {
-          const closing = iterator.return();
-          if (closing instanceof Promise) closing.catch(() => { /* the input's own cleanup failed: nothing to add */ });
-        } catch { /* the same */ }
-      }
+      reader.close();
       this.#inputDone = true;
-      if (this.#total === undefined || finished) this.#total = this.#seq - this.#skipped;
+      if (this.#total === undefined || reader.finished) this.#total = this.#seq - this.#skipped;
       this.#maybeClose();
     }
   }
@@ -218,7 +194,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       job.command = Buffer.from(command, 'latin1');
       job.commandText = fromByteString(command);
     }
-    if (job.attempts === 1 && this.#o.keepOrder) this.#order.push(job);
+    if (job.attempts === 1) this.#outbox.launched(job);
     if (this.#o.dryRun) {
       job.slot ||= 1;
       job.startedAt = new Date();
@@ -312,7 +288,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     job.state = 'dropped';
     job.stdout.discard();
     job.stderr.discard();
-    this.#flushOrder();
+    this.#outbox.flush();
     this.#wake();
     this.#maybeClose();
   }
@@ -324,7 +300,6 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     const { timedOut, failed } = result;
     job.state = 'ended';
     job.result = result;
-    this.#jobOf.set(result, job);
     this.#reported++;
     try {
       this.#joblog?.write({
@@ -337,38 +312,10 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     }
     this.#progress?.add(1, failed ? 1 : 0);
     const halt = this.#halt.record({ failed, status: timedOut ? -1 : exitCode ?? 128 + (signal ?? 0) });
-    if (this.#o.keepOrder) this.#flushOrder();
-    else this.#results.push(result);
+    this.#outbox.ended(job, result);
     if (halt !== null && this.#stop === null) this.#halting(halt);
     this.#wake();
     this.#maybeClose();
-  }
-
-  /** keepOrder: hands out the results at the head of the input order, as far as they are done. */
-  #flushOrder(): void {
-    for (let job = this.#order.peek(); job !== undefined; job = this.#order.peek()) {
-      if (job.state === 'ended' && job.result !== null) this.#results.push(job.result);
-      else if (job.state !== 'dropped') break;
-      this.#order.shift();
-    }
-  }
-
-  /** A result leaves for the reader: its output no longer counts against the run's budget. */
-  #handOver(result: CommandResult): void {
-    const job = this.#jobOf.get(result);
-    if (job !== undefined) {
-      this.#jobOf.delete(result);
-      job.stdout.handOver();
-      job.stderr.handOver();
-    }
-    this.#wake();
-  }
-
-  #release(results: CommandResult[]): void {
-    for (const result of results) {
-      result.stdout.release();
-      result.stderr.release();
-    }
   }
 
   // ---- stopping ------------------------------------------------------------
@@ -432,12 +379,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       if (outcome.status === 'rejected' && this.#error === undefined && this.#stop !== 'return') this.#error = outcome.reason;
     }
     this.#progress?.finish();
-    if (this.#error === undefined) {
-      this.#flushOrder();
-    } else {
-      this.#release(this.#results.drain());
-    }
-    this.#results.end(this.#error);
+    this.#outbox.end(this.#error);
     this.#markClosed();
   }
 }
