@@ -2,6 +2,7 @@
  * LocalExecutor: bounded async concurrency in the calling thread, for
  * I/O-bound work where awaiting is cheap and a worker would only add copies.
  */
+import { nowMs } from './clock.js';
 import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, isForkJoinError } from './errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from './executor.js';
 import { Job, jobControl } from './job.js';
@@ -62,7 +63,7 @@ export class LocalExecutor extends BaseExecutor {
   readonly #active = new Set<Entry>();
   readonly #signals = new SignalRegistry<Entry>((entry, reason) => this.#cancel(entry, reason));
   readonly #latency = new LatencyHistogram();
-  readonly #started = performance.now();
+  readonly #started = nowMs();
   #queued = 0;
   #running = 0;
   #done = 0;
@@ -109,7 +110,7 @@ export class LocalExecutor extends BaseExecutor {
       timeout: o === null ? this.#timeout : o.timeout,
       signal: o?.signal,
       state: 'queued',
-      submitted: performance.now(),
+      submitted: nowMs(),
       timer: null,
     };
     if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated'));
@@ -149,14 +150,14 @@ export class LocalExecutor extends BaseExecutor {
     this.#running++;
     this.#active.add(entry);
     entry.onRunning?.();
-    const began = performance.now();
+    const began = nowMs();
     if (entry.timeout !== Number.POSITIVE_INFINITY) {
       entry.timer = setTimeout(() => {
         this.#finish(entry, false, new TaskTimeoutError(`${entry.spec.label} ran longer than its timeout of ${entry.timeout} ms`, { timeout: entry.timeout, task: entry.spec.label }));
       }, entry.timeout);
     }
     const done = (ok: boolean, value: unknown): void => {
-      this.#busyMs += performance.now() - began;
+      this.#busyMs += nowMs() - began;
       this.#running--;
       this.#active.delete(entry);
       this.#finish(entry, ok, ok ? value : this.#taskError(entry.spec, value));
@@ -194,7 +195,7 @@ export class LocalExecutor extends BaseExecutor {
     if (entry.signal !== undefined) this.#signals.delete(entry.signal, entry);
     if (ok) this.#done++;
     else this.#failed++;
-    this.#latency.record(performance.now() - entry.submitted);
+    this.#latency.record(nowMs() - entry.submitted);
     entry.settle(ok, value);
   }
 
@@ -246,7 +247,7 @@ export class LocalExecutor extends BaseExecutor {
   }
 
   stats(): ExecutorStats {
-    const elapsed = performance.now() - this.#started;
+    const elapsed = nowMs() - this.#started;
     return {
       workers: this.#concurrency,
       idleWorkers: this.#concurrency - this.#running,
@@ -276,7 +277,7 @@ function callExport(spec: TaskSpec, args: unknown[]): unknown {
 /** The task that runs a map chunk in this thread, as the worker runtime would. */
 function chunkTask(task: Task, spec: TaskSpec, flags: number): Fn {
   return async (items: unknown) => {
-    const t0 = performance.now();
+    const t0 = nowMs();
     const list = items as unknown[];
     const out: ChunkResult = { values: new Array(list.length), errors: [], ms: 0 };
     const fn = isTaskRef(task) ? await loadExport(spec.code, spec.name) : (task as Fn);
@@ -289,7 +290,7 @@ function chunkTask(task: Task, spec: TaskSpec, flags: number): Fn {
         if (!(flags & TaskFlag.Settle)) break;
       }
     }
-    out.ms = performance.now() - t0;
+    out.ms = nowMs() - t0;
     return out;
   };
 }

@@ -1,4 +1,5 @@
 /** Progress of a map: a bar on stderr (only when it is a terminal) or a listener. */
+import { nowMs } from './clock.js';
 
 export interface ProgressEvent {
   /** Inputs finished, successfully or not. */
@@ -44,7 +45,7 @@ export class Progress {
   #listener: ProgressListener | null;
   #bar: NodeJS.WriteStream | null;
   #label: string;
-  #start = performance.now();
+  #start = nowMs();
   #lastDraw = 0;
   #done = 0;
   #failed = 0;
@@ -76,7 +77,7 @@ export class Progress {
   }
 
   #event(): ProgressEvent {
-    const elapsedMs = performance.now() - this.#start;
+    const elapsedMs = nowMs() - this.#start;
     const rate = elapsedMs > 0 ? (this.#done * 1000) / elapsedMs : 0;
     const left = this.#total === undefined ? undefined : Math.max(0, this.#total - this.#done);
     const etaMs = left === undefined || rate === 0 ? undefined : (left / rate) * 1000;
@@ -88,7 +89,7 @@ export class Progress {
       this.#listener(this.#event());
       return;
     }
-    const now = performance.now();
+    const now = nowMs();
     if (this.#bar === null || (!final && now - this.#lastDraw < REDRAW_MS)) return;
     this.#lastDraw = now;
     this.#bar.write(`\r\x1b[2K${formatProgress(this.#event(), this.#label)}`);

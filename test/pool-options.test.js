@@ -2,9 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalExecutor } from 'forkjoin';
-import { PoolKinds, tasks, using } from './fixtures/helpers.js';
+import { PoolKinds, tasks, tempDir, using } from './fixtures/helpers.js';
 
 const T = { timeout: 60_000 };
 const code = (c) => (err) => {
@@ -101,6 +102,14 @@ for (const E of PoolKinds) {
         const pool = using(t, E.make({ slots: 1, setup: tasks.init }));
         const info = await pool.run(tasks.setupInfo, []);
         assert.equal(info.setups, 1);
+      });
+
+      test('a call goes to the first worker ready, not to one still setting up', T, async (t) => {
+        // Whichever worker starts setting up first stays busy for a minute; the other is ready at once.
+        const claim = join(tempDir(t), 'claimed');
+        const pool = using(t, E.make({ slots: 2, minWorkers: 2, setup: { task: tasks.slowIfFirst, args: [claim, 60_000] } }));
+        assert.equal(await pool.run(tasks.whichStart, []), 'quick');
+        await pool.terminate();
       });
 
       test('a setup task that throws fails the tasks with FJ_WORKER_START_FAILED', T, async (t) => {

@@ -2,6 +2,7 @@
  * `forkjoin demo`: runs the compiled classic examples (dist/examples) one after another,
  * each under a header with what it shows, then how long it took, then a summary table.
  */
+import { nowMs } from '../clock.js';
 import { distFile } from '../paths.js';
 
 /** The examples in the order the demo runs them, and what each shows. */
@@ -39,7 +40,7 @@ export async function runDemo(names: readonly string[] = demoExamples.map((e) =>
   for (const name of names) {
     const shows = demoExamples.find((e) => e.name === name)?.shows ?? '';
     console.log(`\n=== ${name}: ${shows}`);
-    const start = performance.now();
+    const start = nowMs();
     let ok = true;
     try {
       const example = await load(name);
@@ -48,7 +49,7 @@ export async function runDemo(names: readonly string[] = demoExamples.map((e) =>
       ok = false;
       console.error(error instanceof MissingExampleError ? `forkjoin demo: ${error.message}` : error);
     }
-    const ms = performance.now() - start;
+    const ms = nowMs() - start;
     console.log(`--- ${name} ${ok ? 'finished' : 'FAILED'} in ${formatMs(ms)}`);
     outcomes.push({ name, ok, ms });
   }

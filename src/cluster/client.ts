@@ -4,6 +4,7 @@
  * the client's own result list, and the client keeps the first result of each job, so an
  * engine lost mid-task (its job re-run elsewhere) still yields exactly one result.
  */
+import { nowMs } from '../clock.js';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { crypto } from '../builtins.js';
@@ -243,14 +244,14 @@ export class Cluster extends BaseExecutor {
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments (e.g. [3]); received ${args === null ? 'null' : typeof args}`);
     const o = this.#callOptions(where, options);
     if (o.signal?.aborted) throw new AbortError('The task was aborted', { cause: o.signal.reason });
-    const submitted = performance.now();
+    const submitted = nowMs();
     let id = '';
     const signal = o.signal;
     const pending: Pending = {
       spec, engine, submitted,
       settle: (message, error) => {
         if (signal !== undefined) this.#signals.delete(signal, id);
-        this.#latency.record(performance.now() - submitted);
+        this.#latency.record(nowMs() - submitted);
         const outcome = outcomeOf(spec, message, error);
         if (outcome.ok) this.#done++;
         else this.#failed++;
@@ -366,13 +367,13 @@ export class Cluster extends BaseExecutor {
         return () => { self.#openMaps--; self.#checkIdle(); };
       },
       runChunk: (spec, items, flags, call) => new Promise<ChunkResult>((resolve, reject) => {
-        const submitted = performance.now();
+        const submitted = nowMs();
         let id = '';
         const pending: Pending = {
           spec, engine: null, submitted,
           settle: (message, error) => {
             self.#mapSignals.delete(call.signal, id);
-            self.#latency.record(performance.now() - submitted);
+            self.#latency.record(nowMs() - submitted);
             if (message !== null && 'ok' in message) {
               const result = message.ok;
               for (const [, wire] of result.errors) tagWire(wire, message);

@@ -4,6 +4,7 @@
  * bound on calls in flight; an input's result is dropped as soon as the last
  * node needing it has started; the first failure stops everything.
  */
+import { nowMs } from '../clock.js';
 import { warnWriteFailed, type Cache } from '../cache/cache.js';
 import { AbortError, ErrorCodes, isForkJoinError } from '../errors.js';
 import type { CallOptions, Executor, Settled } from '../executor.js';
@@ -84,7 +85,7 @@ export class Scheduler {
   /** Batches need room: with a small maxInFlight, calls go one by one. */
   readonly #batching: boolean;
   #settles = 0;
-  #windowStart = performance.now();
+  #windowStart = nowMs();
   #resolve: () => void = () => undefined;
   #reject: (error: unknown) => void = () => undefined;
 
@@ -182,7 +183,7 @@ export class Scheduler {
     plan.state[id] = RunState.Running;
     this.#inflight++;
     if (this.#started !== null) {
-      this.#started[id] = performance.now();
+      this.#started[id] = nowMs();
       const attempt = this.#attempts?.get(id);
       this.#emit('started', id, attempt === undefined ? undefined : { attempt });
     }
@@ -287,7 +288,7 @@ export class Scheduler {
   /** Measures the pace of calls, to decide whether they are worth a stop signal. */
   #measure(): void {
     if (++this.#settles < WINDOW) return;
-    const now = performance.now();
+    const now = nowMs();
     const perSettle = (now - this.#windowStart) / this.#settles;
     this.#tiny = perSettle * this.#maxInFlight < DRAIN_MS;
     this.#settles = 0;
@@ -301,7 +302,7 @@ export class Scheduler {
     const plan = this.#plan as Plan;
     plan.state[id] = RunState.Done;
     this.#args[id] = undefined;
-    if (this.#started !== null) this.#emit('finished', id, { ms: performance.now() - this.#started[id] });
+    if (this.#started !== null) this.#emit('finished', id, { ms: nowMs() - this.#started[id] });
     this.#progress?.add(1, 0);
     const key = plan.cacheKeys?.[id];
     if (key !== undefined && key !== null && this.#cache !== null) this.#write(key, value);
@@ -325,7 +326,7 @@ export class Scheduler {
       this.#schedulePump();
       return;
     }
-    if (this.#started !== null) this.#emit('failed', id, { ms: performance.now() - this.#started[id], error });
+    if (this.#started !== null) this.#emit('failed', id, { ms: nowMs() - this.#started[id], error });
     this.#progress?.add(1, 1);
     const node = (this.#plan as Plan).nodes[id];
     // The executor wraps a task's throw in a TaskError; the graph's error carries the task's own.

@@ -4,6 +4,7 @@
  * fault handling that replaces a dead worker, blames only the task it held and
  * re-queues the rest.
  */
+import { nowMs } from '../clock.js';
 import { reviveTaskError } from '../revive.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
@@ -121,7 +122,7 @@ export class PoolCore {
     if (call.options.signal !== undefined) this.#signals.delete(call.options.signal, call);
     if (ok) this.#done++;
     else this.#failed++;
-    this.#latency.record(performance.now() - call.submitted);
+    this.#latency.record(nowMs() - call.submitted);
     if (call.promised) (call.settle as Resolve)(ok ? value : Promise.reject(value));
     else (call.settle as Settle)(ok, value);
   }
@@ -136,14 +137,24 @@ export class PoolCore {
   #dispatch(): void {
     this.#dispatchPending = false;
     if (this.#terminated) return;
+    // Calls go only to ready workers: the first of several starting workers to be ready takes
+    // them, instead of the first spawned. One starting worker is counted per queued call.
+    let starting = 0;
     for (const w of this.#workers) {
       if (this.#queued === 0) break;
-      if (!w.retiring) this.#fill(w);
+      if (w.retiring) continue;
+      if (w.ready) {
+        this.#fill(w);
+      } else {
+        starting++;
+        this.#workers.busy(w); // it holds the event loop for the calls it will take
+      }
     }
-    while (this.#queued > 0 && this.#workers.size < this.#options.workers) {
+    while (this.#queued > starting && this.#workers.size < this.#options.workers) {
       const w = this.#spawn();
       if (w === null) break;
-      this.#fill(w);
+      starting++;
+      this.#workers.busy(w);
     }
     this.#settleIdle();
   }
@@ -214,6 +225,7 @@ export class PoolCore {
       case Msg.Started: this.#onStarted(w, message.id); break;
       case Msg.Ready:
         this.#workers.ready(w);
+        this.#afterProgress(w);
         break;
       case Msg.SetupFailed: {
         const error = setupFailedError(this.#name, message.error);

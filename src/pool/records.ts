@@ -1,4 +1,5 @@
 /** What the pool core keeps per task (Call) and per worker (PoolWorker). */
+import { nowMs } from '../clock.js';
 import type { Transferable } from '../transfer.js';
 import type { TaskSpec } from '../task.js';
 import type { WorkerLink } from './transport.js';
@@ -26,7 +27,7 @@ let nextCallId = 1;
 
 export class Call {
   readonly id = nextCallId++;
-  readonly submitted = performance.now();
+  readonly submitted = nowMs();
   state: CallState = CallState.Queued;
   attempts = 0;
   worker: PoolWorker | null = null;
@@ -74,7 +75,7 @@ let nextWorkerId = 1;
 
 export class PoolWorker {
   readonly id = nextWorkerId++;
-  readonly spawnedAt = performance.now();
+  readonly spawnedAt = nowMs();
   link!: WorkerLink;
   /** Calls sent to this worker, in the order they were sent. */
   readonly inflight = new Map<number, Call>();

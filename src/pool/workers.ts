@@ -3,6 +3,7 @@
  * caller's event loop, when an idle one is retired, how one is ended, and the
  * time they spent busy and alive (for utilisation).
  */
+import { nowMs } from '../clock.js';
 import type { PoolWorker } from './records.js';
 
 export interface WorkerSetOptions {
@@ -101,7 +102,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
     w.exited = true;
     if (w.idleTimer !== null) clearTimeout(w.idleTimer);
     this.#deadBusyMs += w.busyMs;
-    this.#deadAliveMs += performance.now() - w.spawnedAt;
+    this.#deadAliveMs += nowMs() - w.spawnedAt;
   }
 
   /** Ends every worker and resolves once all have exited. */
@@ -121,7 +122,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
   }
 
   usage(): WorkerUsage {
-    const now = performance.now();
+    const now = nowMs();
     const usage: WorkerUsage = { running: 0, idle: 0, busyMs: this.#deadBusyMs, aliveMs: this.#deadAliveMs };
     for (const w of this.#all) {
       usage.running += w.inflight.size;

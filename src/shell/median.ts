@@ -1,4 +1,5 @@
 /** A running median (two heaps): `--timeout N%` times jobs against the median runtime so far. */
+import { nowMs } from '../clock.js';
 
 class Heap {
   readonly #items: number[] = [];
@@ -72,11 +73,11 @@ export class JobTimeouts {
     this.#percent = percent;
   }
 
-  /** Ms left for a job that started at `t0` (performance.now()), or null: no limit (yet). */
+  /** Ms left for a job that started at `t0` (nowMs), or null: no limit (yet). */
   left(t0: number): number | null {
     if (this.#percent === undefined) return Number.isFinite(this.#fixedMs) ? this.#fixedMs : null;
     const median = this.#median.value;
-    return median === undefined ? null : Math.max(0, (median * this.#percent) / 100 - (performance.now() - t0));
+    return median === undefined ? null : Math.max(0, (median * this.#percent) / 100 - (nowMs() - t0));
   }
 
   /** Notes a succeeded job's runtime; true when this gave the first median (running jobs can now be timed). */

@@ -4,6 +4,7 @@
  * process group of its own, and yields one record per job as it ends (in input order with
  * `keepOrder`). Output is collected whole per job, in bounded memory.
  */
+import { nowMs } from '../clock.js';
 import { AbortError, InvalidTypeError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { fromByteString, toByteString, type InputValue } from './bytes.js';
@@ -226,7 +227,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     job.state = 'running';
     job.pid = pid;
     job.startedAt = new Date(at ?? Date.now());
-    job.t0 = performance.now() - (at === undefined ? 0 : Math.max(0, Date.now() - at));
+    job.t0 = nowMs() - (at === undefined ? 0 : Math.max(0, Date.now() - at));
     if (!this.#template.usesSlot) job.slot = this.#takeSlot();
     this.#halt.started();
     if (this.#stop !== null && this.#stop !== 'halt') this.#terminate(job, this.#stop);
@@ -260,7 +261,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     const job = this.#inFlight.get(id);
     if (job === undefined) return;
     this.#inFlight.delete(id);
-    const durationMs = at === undefined ? performance.now() - job.t0 : Math.max(0, at - job.startedAt.getTime());
+    const durationMs = at === undefined ? nowMs() - job.t0 : Math.max(0, at - job.startedAt.getTime());
     if (job.timer !== null) clearTimeout(job.timer);
     job.timer = null;
     this.#slots[job.slot - 1] = false;

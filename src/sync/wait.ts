@@ -4,6 +4,7 @@
  * deadline and an AbortSignal. Every primitive loops "check, then wait while the
  * word still holds what was seen", so spurious wake-ups are harmless.
  */
+import { nowMs } from '../clock.js';
 import { isMainThread } from 'node:worker_threads';
 import { AbortError, ErrorCodes, ForkJoinError } from '../errors.js';
 import { durationOption, knownKeys, objectOption, signalOption } from '../options.js';
@@ -19,7 +20,7 @@ export interface WaitOptions {
 }
 
 export interface Deadline {
-  /** performance.now() by which to give up, or Infinity. */
+  /** nowMs() by which to give up, or Infinity. */
   at: number;
   timeout: number;
   signal: AbortSignal | undefined;
@@ -31,7 +32,7 @@ export function deadline(where: string, options: WaitOptions | undefined, blocki
   const timeout = o.timeout === undefined ? Number.POSITIVE_INFINITY : durationOption(where, 'timeout', o.timeout);
   const signal = signalOption(where, o.signal);
   if (signal?.aborted) throw new AbortError(`${where} was aborted`, { cause: signal.reason });
-  return { at: performance.now() + timeout, timeout, signal };
+  return { at: nowMs() + timeout, timeout, signal };
 }
 
 export function timeoutError(what: string, timeout: number): ForkJoinError {
@@ -47,7 +48,7 @@ export function assertMayBlock(where: string): void {
 
 /** Blocks while words[index] === expected; false once the deadline passed. */
 export function waitSync(words: Int32Array, index: number, expected: number, until: Deadline): boolean {
-  const left = until.at - performance.now();
+  const left = until.at - nowMs();
   if (left <= 0) return false;
   Atomics.wait(words, index, expected, left === Number.POSITIVE_INFINITY ? undefined : left);
   return true;
@@ -61,7 +62,7 @@ export function waitSync(words: Int32Array, index: number, expected: number, unt
  * (Other waiters on the word wake too, re-check, and wait again.)
  */
 export async function waitAsync(words: Int32Array, index: number, expected: number, until: Deadline): Promise<boolean> {
-  const left = until.at - performance.now();
+  const left = until.at - nowMs();
   if (left <= 0) return false;
   const result = Atomics.waitAsync(words, index, expected);
   if (!result.async) return true;
@@ -85,5 +86,5 @@ export async function waitAsync(words: Int32Array, index: number, expected: numb
     if (timer !== null) clearTimeout(timer);
     if (onAbort !== null) signal?.removeEventListener('abort', onAbort);
   }
-  return !timedOut || performance.now() < until.at;
+  return !timedOut || nowMs() < until.at;
 }

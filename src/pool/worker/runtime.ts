@@ -3,6 +3,7 @@
  * imports task functions once, runs the tasks it receives in order (up to
  * `concurrency` at a time for async tasks), and sends results back in batches.
  */
+import { nowMs } from '../../clock.js';
 import type { Transferable } from '../../transfer.js';
 import { ErrorCodes } from '../../errors.js';
 import { codedError, loadExport } from '../../task-loader.js';
@@ -62,7 +63,7 @@ export function startRuntime(port: RuntimePort): void {
   let transferList: Transferable[] = [];
   let busyMs = 0;
   let busySince = 0;
-  let lastFlush = performance.now();
+  let lastFlush = nowMs();
   let flushScheduled = false;
 
   // esbuild (tsx) wraps named functions in __name(); inline sources may carry the call.
@@ -78,7 +79,7 @@ export function startRuntime(port: RuntimePort): void {
     failed = [];
     transferList = [];
     busyMs = 0;
-    lastFlush = performance.now();
+    lastFlush = nowMs();
     try {
       port.post(message, list);
     } catch {
@@ -136,12 +137,12 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   function endBusy(): void {
-    if (running === 0) busyMs += performance.now() - busySince;
+    if (running === 0) busyMs += nowMs() - busySince;
   }
 
   function pump(): void {
     if (blocked > 0 || head === queue.length || running >= concurrency) return;
-    if (running === 0) busySince = performance.now();
+    if (running === 0) busySince = nowMs();
     while (head < queue.length && running < concurrency) {
       const id = queue[head] as number;
       const fnId = queue[head + 1] as number;
@@ -150,11 +151,11 @@ export function startRuntime(port: RuntimePort): void {
       queue[head + 3] = undefined;
       head += 4;
       start(id, fnId, flags, args);
-      if (performance.now() - lastFlush > FLUSH_AFTER_MS) {
+      if (nowMs() - lastFlush > FLUSH_AFTER_MS) {
         // Count the time spent so far before reporting, so the pool learns real task times.
         endBusy();
         flush();
-        if (running === 0) busySince = performance.now();
+        if (running === 0) busySince = nowMs();
       }
     }
     if (head === queue.length) {
@@ -206,7 +207,7 @@ export function startRuntime(port: RuntimePort): void {
 
   /** Runs `fn` on each item; turns async the first time an item returns a promise. */
   function runChunk(fn: Fn, items: ArrayLike<unknown>, flags: number): ChunkResult | Promise<ChunkResult> {
-    const t0 = performance.now();
+    const t0 = nowMs();
     const out: ChunkResult = { values: new Array(items.length), errors: [], ms: 0 };
     const spread = (flags & TaskFlag.Spread) !== 0;
     const settle = (flags & TaskFlag.Settle) !== 0;
@@ -232,7 +233,7 @@ export function startRuntime(port: RuntimePort): void {
       out.values = packed;
       transferList.push(packed.buffer as ArrayBuffer);
     }
-    out.ms = performance.now() - t0;
+    out.ms = nowMs() - t0;
     return out;
   }
 
