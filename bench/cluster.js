@@ -15,7 +15,7 @@ const N_CPU = 64;
 const CPU_MS = 25;
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 /** The one-per-job comparison with raw BullMQ is close: more alternating repetitions. */
-const TINY_REPS = Math.max(REPS, 5);
+const TINY_REPS = Math.max(REPS, 9);
 const tasks = taskModule(tasksUrl);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

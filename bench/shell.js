@@ -143,6 +143,23 @@ target('(without fixed costs) per-job overhead within 1.5x of xargs -P\'s', fjm,
 target('200 x sleep 0.01 at 8 within 1.3x of the ideal 0.25 s', med('s', 'forkjoin'), s.idealMs * 1.3,
   `${med('s', 'forkjoin').toFixed(0)} ms vs 1.3 x ${s.idealMs} = ${(s.idealMs * 1.3).toFixed(0)} ms (${(med('s', 'forkjoin') / s.idealMs).toFixed(2)}x; its fixed cost alone is ${med('1', 'forkjoin').toFixed(0)} ms)`);
 
+// Context for every fixed cost above: how long an empty Node process takes here. Node 20 parses
+// the file NODE_EXTRA_CA_CERTS names at every start, used or not; when it is set, also without it.
+const nodeStart = (env) => {
+  const ms = [];
+  for (let i = 0; i < 7; i++) {
+    const t0 = performance.now();
+    spawnSync(process.execPath, ['-e', '0'], { env });
+    ms.push(performance.now() - t0);
+  }
+  return median(ms);
+};
+const nodeEmpty = nodeStart(process.env);
+const extraCa = process.env.NODE_EXTRA_CA_CERTS;
+const nodeWithoutCa = extraCa ? nodeStart({ ...process.env, NODE_EXTRA_CA_CERTS: '' }) : null;
+console.log(`\nan empty Node process (node -e 0) takes ${nodeEmpty.toFixed(0)} ms here` + (nodeWithoutCa === null ? ''
+  : `; NODE_EXTRA_CA_CERTS is set (${extraCa}), which Node 20 reads at every start: ${nodeWithoutCa.toFixed(0)} ms without it`));
+
 console.log('\ntargets');
 for (const each of targets) console.log(`  ${each.verdict.padEnd(4)}  ${each.name}: ${each.detail}`);
 const load = os.loadavg();
@@ -157,6 +174,7 @@ writeFileSync(file, `${JSON.stringify({
     cpus: os.availableParallelism(), cpuModel: os.cpus()[0]?.model ?? null, loadavgStart: load, repetitions: REPS,
     versions: { forkjoin: JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version, parallel: gnu, bash },
   },
+  nodeStartMs: { asRun: nodeEmpty, withoutExtraCaCerts: nodeWithoutCa },
   scenarios: Object.fromEntries(scenarios.map((sc) => [sc.id, { label: sc.label, jobs: sc.jobs, slots: sc.slots, idealMs: sc.idealMs, tools: results[sc.id] }])),
   perJobMs: Object.fromEntries(tools.map((tool) => [tool.id, perJob(tool.id)])),
   perJobWithoutFixedMs: Object.fromEntries(tools.map((tool) => [tool.id, marginal(tool.id)])),
