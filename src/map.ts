@@ -22,6 +22,16 @@ export interface ChunkCall {
   /** Whether aborting should stop a chunk already running (the caller gave a signal). */
   stopsRunning: boolean;
   retries: number | undefined;
+  /** Given by a caller that cancels single chunks: a pool fills it in when it takes the chunk. */
+  handle?: CancelHandle;
+}
+
+/**
+ * Cancels one chunk without an AbortSignal of its own: an abort listener per chunk costs
+ * more than a tiny task (a cluster engine runs each job as a chunk).
+ */
+export interface CancelHandle {
+  cancel: ((reason: unknown) => void) | null;
 }
 
 /** What an executor offers the engine. */

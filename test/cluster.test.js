@@ -48,6 +48,21 @@ describe('Cluster', () => {
     assert.equal(bytes.length, 1000);
   });
 
+  test('plain arguments keep their exact values: -0, NaN, holes, lone surrogates, extra array properties', T, async (t) => {
+    if (skip(t)) return;
+    const echo = (...args) => args;
+    const cases = [
+      [1, 'two', true, null], [-0], [NaN], [Infinity, -Infinity], ['\ud800', 'a\u0000b'], [2 ** 53, -1.5e-300],
+      [[1, , 3]], [Object.assign([1, 2], { note: 'kept' })], [[1, [2, [3]]]], Array.from({ length: 20 }, (_, i) => i),
+    ];
+    for (const args of cases) assert.deepStrictEqual(await cluster.run(echo, args), args);
+    // The arguments are taken when run() is called, not when the job is sent.
+    const args = [1, 2];
+    const pending = cluster.run(echo, args);
+    args[0] = 99;
+    assert.deepStrictEqual(await pending, [1, 2]);
+  });
+
   test('an inline function runs on engines started with --allow-inline', T, async (t) => {
     if (skip(t)) return;
     assert.equal(await cluster.run((a, b) => a * b + 1, [6, 7]), 43);

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { Worker, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ErrorCodes } from '../errors.js';
-import type { ChunkRunner } from '../map.js';
+import type { CancelHandle, ChunkRunner } from '../map.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import { ProcessPool, ThreadPool } from '../pool/pools.js';
 import type { PoolOptions } from '../pool/options.js';
@@ -19,49 +19,15 @@ import { refusal } from './guard.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
 import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
 import { TurnBatch } from './turn-batch.js';
-import { clusterKeys, decodeItems, encodeResult, joinResults, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
+import { clusterKeys, decodeItems, encodeReplies, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
 
 /** BullMQ's lock settings, shortened so a dead engine's jobs run elsewhere within seconds. */
 export const LOCK_MS = 4_000;
 export const STALLED_CHECK_MS = 2_000;
 /** How long a result waits in a client's list before Redis drops it (the client died). */
 export const DEFAULT_RESULT_TTL_MS = 600_000;
-/** At most this many results, of at most about this many bytes, per element of a client's result list. */
-const REPLY_BATCH = 256;
-const REPLY_BYTES = 4 * 1024 * 1024;
 /** Attempts to store a client's results before the engine gives up on them (it logs each). */
 const PUSH_ATTEMPTS = 5;
-
-/**
- * The list elements for `messages`: all of them serialized together when that stays below
- * REPLY_BYTES (the usual case: one encoding for many results), else split in halves. A result
- * that cannot be encoded alone is replaced by its failure, so the client still settles it.
- */
-export function encodeReplies(messages: readonly ResultMessage[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (let i = 0; i < messages.length; i += REPLY_BATCH) encodeInto(messages.slice(i, i + REPLY_BATCH), out);
-  return out;
-}
-
-function encodeInto(messages: readonly ResultMessage[], out: Buffer[]): void {
-  let encoded: Buffer | null = null;
-  try {
-    encoded = encodeResult(messages.length === 1 ? messages[0] : messages);
-  } catch (error) {
-    if (messages.length === 1) {
-      const m = messages[0];
-      out.push(joinResults([encodeResult({ id: m.id, engine: m.engine, host: m.host, fail: toWire(error) })]));
-      return;
-    }
-  }
-  if (encoded !== null && (encoded.length <= REPLY_BYTES || messages.length === 1)) {
-    out.push(joinResults([encoded]));
-    return;
-  }
-  const half = Math.ceil(messages.length / 2);
-  encodeInto(messages.slice(0, half), out);
-  encodeInto(messages.slice(half), out);
-}
 
 export interface EngineOptions {
   redis: string;
@@ -89,7 +55,24 @@ class EngineProcessPool extends ProcessPool {
   runner(): ChunkRunner { return this.chunkRunner(); }
 }
 
-interface Held { job: Job; token: string | undefined; abort: AbortController }
+/**
+ * A held job's pool call, cancelled before it reached the pool (it never does) or after
+ * (the pool drops it). Its chunk's signal is one that never aborts: the pool keeps no
+ * listener per job for it.
+ */
+class JobCancel implements CancelHandle {
+  cancel: ((reason: unknown) => void) | null = null;
+  requested = false;
+
+  request(): void {
+    this.requested = true;
+    this.cancel?.(handedBack);
+  }
+}
+const handedBack = codedError(ErrorCodes.ABORTED, 'The job was handed back to the queue');
+const neverAborted = new AbortController().signal;
+
+interface Held { job: Job; token: string | undefined; cancel: JobCancel }
 interface Reply { client: string; message: ResultMessage; issued(): void }
 
 /** A running engine; `stop()` finishes (or hands back) what it holds, then leaves the cluster. */
@@ -227,11 +210,11 @@ export class Engine {
       await this.#reply(data, { id, engine: this.name, host: this.host, fail: toWire(error) });
       return;
     }
-    const abort = new AbortController();
-    this.#held.set(id, { job, token, abort });
+    const cancel = new JobCancel();
+    this.#held.set(id, { job, token, cancel });
     let message: ResultMessage;
     try {
-      message = await this.#run(id, data, abort.signal);
+      message = await this.#run(id, data, cancel);
     } finally {
       this.#held.delete(id);
     }
@@ -247,7 +230,7 @@ export class Engine {
     await this.#reply(data, message);
   }
 
-  async #run(id: string, data: JobData, signal: AbortSignal): Promise<ResultMessage> {
+  async #run(id: string, data: JobData, cancel: JobCancel): Promise<ResultMessage> {
     const where = { id, engine: this.name, host: this.host };
     const ruleKey = `${data.k}:${data.m}`;
     let refused = this.#rules.get(ruleKey);
@@ -260,9 +243,12 @@ export class Engine {
     const { spec, task } = this.#taskOf(ruleKey, data);
     try {
       const items = decodeItems(data);
-      const call = { task, signal, timeout: data.t, stopsRunning: false, retries: data.r };
+      const call = { task, signal: neverAborted, timeout: data.t, stopsRunning: false, retries: data.r, handle: cancel };
       const ok = await new Promise<ChunkResult>((resolve, reject) => {
-        this.#starts.add(() => { this.#runner.runChunk(spec, items, data.f, call).then(resolve, reject); });
+        this.#starts.add(() => {
+          if (cancel.requested) reject(handedBack);
+          else this.#runner.runChunk(spec, items, data.f, call).then(resolve, reject);
+        });
       });
       return { ...where, ok };
     } catch (error) {
@@ -346,7 +332,7 @@ export class Engine {
     const excess = [...this.#held.entries()].slice(target);
     for (const [id, held] of excess) {
       this.#handedBack.add(id);
-      held.abort.abort();
+      held.cancel.request();
     }
   }
 

@@ -1,7 +1,8 @@
 /**
  * What crosses Redis between a cluster client and its engines: the key names, a job's
- * data (a task and its inputs, v8-serialized and base64'd: structured-clone compatible),
- * and result messages (binary, several to one element of the client's result list).
+ * data (a task and its inputs: a few plain values as JSON, anything else v8-serialized and
+ * base64'd, structured-clone compatible), and result messages (binary, several to one
+ * element of the client's result list).
  */
 import { v8 } from '../builtins.js';
 
@@ -9,7 +10,7 @@ const serialize = (value: unknown): Buffer => v8().serialize(value);
 const deserialize = (buffer: Buffer): unknown => v8().deserialize(buffer);
 import type { ChunkResult } from '../pool/protocol.js';
 import type { TaskSpec } from '../task.js';
-import type { WireValue } from '../wire-error.js';
+import { toWire, type WireValue } from '../wire-error.js';
 
 /** Key names of one cluster; BullMQ's own keys live under `prefix`. */
 export function clusterKeys(cluster: string) {
@@ -48,23 +49,67 @@ export interface JobData {
   t: number;
   /** Retries: crashes of a pool worker, and engines lost while running it. */
   r: number;
-  /** The items, v8-serialized, base64. */
-  p: string;
+  /** The items: as JSON values (`a`) when that keeps them exactly, else v8-serialized, base64 (`p`). */
+  a?: unknown[];
+  p?: string;
+}
+
+/** Inputs of at most this many values may travel as JSON, inside the job's data as BullMQ stores it. */
+const JSON_VALUES = 16;
+
+function jsonScalar(value: unknown): boolean {
+  return value === null || typeof value === 'string' || typeof value === 'boolean' ||
+    (typeof value === 'number' && Number.isFinite(value) && !Object.is(value, -0));
+}
+
+/** A plain array of at most JSON_VALUES elements, without holes or other own properties. */
+function plainArray(value: unknown): value is unknown[] {
+  if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || value.length > JSON_VALUES) return false;
+  for (let i = 0; i < value.length; i++) if (!(i in value)) return false;
+  return Object.keys(value).length === value.length;
+}
+
+/**
+ * A copy of `items` when JSON carries it exactly (a few finite numbers other than -0,
+ * strings, booleans and nulls, alone or in plain arrays: a run's argument list), else null.
+ * Decoding v8's format costs more than a tiny task; JSON is parsed with the job anyway.
+ */
+function asJson(items: unknown): unknown[] | null {
+  if (!plainArray(items)) return null;
+  let values = 0;
+  const copy: unknown[] = [];
+  for (const item of items) {
+    if (plainArray(item)) {
+      values += item.length;
+      if (!item.every(jsonScalar)) return null;
+      copy.push(item.slice());
+    } else {
+      values++;
+      if (!jsonScalar(item)) return null;
+      copy.push(item);
+    }
+    if (values > JSON_VALUES) return null;
+  }
+  return copy;
 }
 
 export function encodeJob(client: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number): JobData {
-  return { c: client, k: spec.kind, m: spec.code, n: spec.name, f: flags, t: timeout, r: retries, p: serialize(items).toString('base64') };
+  const data: JobData = { c: client, k: spec.kind, m: spec.code, n: spec.name, f: flags, t: timeout, r: retries };
+  const json = asJson(items);
+  if (json !== null) data.a = json;
+  else data.p = serialize(items).toString('base64');
+  return data;
 }
 
 export function decodeItems(data: JobData): unknown[] {
-  return deserialize(Buffer.from(data.p, 'base64')) as unknown[];
+  return data.a ?? deserialize(Buffer.from(data.p as string, 'base64')) as unknown[];
 }
 
 export function isJobData(value: unknown): value is JobData {
   if (typeof value !== 'object' || value === null) return false;
   const d = value as Record<string, unknown>;
   return typeof d.c === 'string' && (d.k === 'module' || d.k === 'inline') && typeof d.m === 'string' &&
-    typeof d.n === 'string' && typeof d.f === 'number' && typeof d.t === 'number' && typeof d.r === 'number' && typeof d.p === 'string';
+    typeof d.n === 'string' && typeof d.f === 'number' && typeof d.t === 'number' && typeof d.r === 'number' && (typeof d.p === 'string' || Array.isArray(d.a));
 }
 
 /** A result as it lands in the client's list: the chunk's outcome, or why the whole job failed. */
@@ -75,6 +120,41 @@ export type ResultMessage =
 /** A result, or several in an array, encoded: see joinResults for how they share a list element. */
 export function encodeResult(message: ResultMessage | readonly ResultMessage[]): Buffer {
   return serialize(message);
+}
+
+/** At most this many results, of at most about this many bytes, per element of a client's result list. */
+const REPLY_BATCH = 256;
+const REPLY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The list elements for `messages`: all of them serialized together when that stays below
+ * REPLY_BYTES (the usual case: one encoding for many results), else split in halves. A result
+ * that cannot be encoded alone is replaced by its failure, so the client still settles it.
+ */
+export function encodeReplies(messages: readonly ResultMessage[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < messages.length; i += REPLY_BATCH) encodeInto(messages.slice(i, i + REPLY_BATCH), out);
+  return out;
+}
+
+function encodeInto(messages: readonly ResultMessage[], out: Buffer[]): void {
+  let encoded: Buffer | null = null;
+  try {
+    encoded = encodeResult(messages.length === 1 ? messages[0] : messages);
+  } catch (error) {
+    if (messages.length === 1) {
+      const m = messages[0];
+      out.push(joinResults([encodeResult({ id: m.id, engine: m.engine, host: m.host, fail: toWire(error) })]));
+      return;
+    }
+  }
+  if (encoded !== null && (encoded.length <= REPLY_BYTES || messages.length === 1)) {
+    out.push(joinResults([encoded]));
+    return;
+  }
+  const half = Math.ceil(messages.length / 2);
+  encodeInto(messages.slice(0, half), out);
+  encodeInto(messages.slice(half), out);
 }
 
 /** Encoded results (or arrays of them) in one element of a client's result list: each is length-prefixed. */

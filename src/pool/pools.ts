@@ -110,7 +110,8 @@ abstract class Pool extends BaseExecutor {
           };
           const sent = ArrayBuffer.isView(items) ? [items] : encodeSync([items]);
           if (sent.length === 1 && sent[0] !== items) call.flags |= TaskFlag.Sync;
-          core.submit(spec, sent, call, (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), true);
+          const submitted = core.submit(spec, sent, call, (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), true);
+          if (chunk.handle !== undefined) chunk.handle.cancel = (reason) => { core.cancel(submitted, reason); };
         }),
     };
     return this.#runner;
