@@ -1,7 +1,8 @@
 /** What goes into a Run message: the calls, the function definitions the worker lacks, and how many to send. */
 import type { Transferable } from '../transfer.js';
 import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
-import type { Call, PoolWorker } from './records.js';
+import type { Deque } from './deque.js';
+import { CallState, type Call, type PoolWorker } from './records.js';
 import type { TaskSpec } from '../task.js';
 
 export interface EncodedBatch {
@@ -21,6 +22,30 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
     if (o.transfer !== undefined) transfer = transfer.concat(o.transfer);
   }
   return { message: { k: Msg.Run, defs: added, tasks }, transfer };
+}
+
+/** Stop adding calls to a message past this many bytes of arguments (one call always goes). */
+const MAX_BATCH_BYTES = 1 << 20;
+
+/**
+ * Takes up to `room` queued calls off `queue` for `w`, as many as fit one message, and
+ * marks them sent to it. Calls cancelled while queued are dropped on the way (they left
+ * the pool's count of queued calls when they were cancelled).
+ */
+export function takeBatch(queue: Deque<Call>, w: PoolWorker, room: number): Call[] {
+  const batch: Call[] = [];
+  let bytes = 0;
+  while (room > 0 && queue.length > 0 && bytes < MAX_BATCH_BYTES) {
+    const call = queue.shift() as Call;
+    if (call.state !== CallState.Queued) continue;
+    call.state = CallState.Sent;
+    call.worker = w;
+    w.inflight.set(call.id, call);
+    batch.push(call);
+    bytes += call.bytes;
+    room--;
+  }
+  return batch;
 }
 
 /** Sends calls in one message; returns what went wrong, or null. */

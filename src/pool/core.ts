@@ -9,7 +9,7 @@ import { reviveTaskError } from '../revive.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
 import { IdleWaiters, OpenMaps } from '../idle.js';
-import { FnTable, Pacer, sendBatch } from './batch.js';
+import { FnTable, Pacer, sendBatch, takeBatch } from './batch.js';
 import { Deque } from './deque.js';
 import {
   abortError, closedError, deathError, queueFullError, setupFailedError, spawnFailedError, startFailedError,
@@ -21,9 +21,6 @@ import { Call, CallState, PoolWorker, type CallOptionsInternal, type Resolve, ty
 import { SignalRegistry, kSoftAbort } from './signals.js';
 import { WorkerSet } from './workers.js';
 import type { ExitInfo, Transport } from './transport.js';
-
-/** Stop adding calls to a message past this many bytes of arguments (one call always goes). */
-const MAX_BATCH_BYTES = 1 << 20;
 
 export class PoolCore {
   readonly #transport: Transport;
@@ -170,22 +167,11 @@ export class PoolCore {
 
   /** Sends a worker as many queued calls as it should hold, in one message. */
   #fill(w: PoolWorker): void {
-    let room = this.#capacity(w);
+    const room = this.#capacity(w);
     if (room <= 0) return;
-    const batch: Call[] = [];
-    let bytes = 0;
-    while (room > 0 && this.#queue.length > 0 && bytes < MAX_BATCH_BYTES) {
-      const call = this.#queue.shift() as Call;
-      if (call.state !== CallState.Queued) continue;
-      this.#queued--;
-      call.state = CallState.Sent;
-      call.worker = w;
-      w.inflight.set(call.id, call);
-      batch.push(call);
-      bytes += call.bytes;
-      room--;
-    }
+    const batch = takeBatch(this.#queue, w, room);
     if (batch.length === 0) return;
+    this.#queued -= batch.length;
     w.assigned += batch.length;
     if (w.assigned >= this.#options.maxTasksPerWorker) w.retiring = true;
     this.#workers.busy(w);
