@@ -112,6 +112,19 @@ for (const E of PoolKinds) {
         await pool.terminate();
       });
 
+      test('calls waiting for a starting worker fill its slots before another starts, and do not count against maxQueue', T, async (t) => {
+        const pool = using(t, E.make({ slots: 4, perWorker: 4 }));
+        await Promise.all([1, 2, 3, 4].map((x) => pool.run(tasks.sleep, [1, x])));
+        assert.equal(pool.stats().workers, 1, 'four calls fit the first worker\'s four slots');
+        const bounded = using(t, E.make({ slots: 4, maxQueue: 2 }));
+        const calls = [];
+        for (let i = 0; i < 4; i++) {
+          calls.push(bounded.run(tasks.square, [i]));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        assert.deepEqual(await Promise.all(calls), [0, 1, 4, 9]);
+      });
+
       test('a setup task that throws fails the tasks with FJ_WORKER_START_FAILED', T, async (t) => {
         const pool = using(t, E.make({ slots: 1, setup: { task: tasks.fail, args: ['no setup today'] } }));
         await assert.rejects(pool.run(tasks.square, [2]), code('FJ_WORKER_START_FAILED'));

@@ -77,7 +77,7 @@ export class PoolCore {
     const call = new Call(spec, this.#fns.idOf(spec), args, options, settle, promised);
     if (this.#terminated || (this.#closing && !admitted)) {
       this.#finish(call, false, this.#terminated ? terminatedError(this.#name) : closedError(this.#name, false));
-    } else if (this.#queued >= this.#options.maxQueue && !admitted) {
+    } else if (this.#queued >= this.#options.maxQueue && !admitted && this.#waiting() >= this.#options.maxQueue) {
       // A map's chunks do not count: the map bounds them itself (a few per worker).
       this.#finish(call, false, queueFullError(this.#name, this.#options.maxQueue));
     } else if (options.signal?.aborted) {
@@ -101,6 +101,7 @@ export class PoolCore {
     const w = call.worker;
     if (call.state === CallState.Queued) {
       this.#queued--;
+      this.#settleIdle();
     } else if (w !== null) {
       w.inflight.delete(call.id);
       if (call.state === CallState.Running && !soft) this.#replace(w);
@@ -134,26 +135,26 @@ export class PoolCore {
   #dispatch(): void {
     this.#dispatchPending = false;
     if (this.#terminated) return;
-    // Calls go only to ready workers: the first of several starting workers to be ready takes
-    // them, instead of the first spawned. One starting worker is counted per queued call.
-    let starting = 0;
+    // Calls go only to ready workers; the rest wait for the first starting worker to be ready,
+    // and more start while the waiting calls outnumber the starting workers' slots.
     for (const w of this.#workers) {
       if (this.#queued === 0) break;
-      if (w.retiring) continue;
-      if (w.ready) {
-        this.#fill(w);
-      } else {
-        starting++;
-        this.#workers.busy(w); // it holds the event loop for the calls it will take
-      }
+      if (w.ready && !w.retiring) this.#fill(w);
     }
-    while (this.#queued > starting && this.#workers.size < this.#options.workers) {
+    const perWorker = this.#options.concurrentTasksPerWorker;
+    let slots = this.#workers.holdStarting(this.#queued > 0) * perWorker;
+    while (this.#queued > slots && this.#workers.size < this.#options.workers) {
       const w = this.#spawn();
       if (w === null) break;
-      starting++;
-      this.#workers.busy(w);
+      this.#workers.holdNew(w);
+      slots += perWorker;
     }
     this.#settleIdle();
+  }
+
+  /** Queued calls that no starting worker has a slot for: those count against maxQueue. */
+  #waiting(): number {
+    return this.#queued - this.#workers.countStarting() * this.#options.concurrentTasksPerWorker;
   }
 
   /** How many more calls `w` should hold: about TARGET_INFLIGHT_MS of work, and no more than its fair share of the queue. */
@@ -349,6 +350,7 @@ export class PoolCore {
   }
 
   #settleIdle(): void {
+    if (this.#queued === 0) this.#workers.holdStarting(false);
     if (this.#idleWaiters.waiting) this.#idleWaiters.check(this.#isIdle());
   }
 

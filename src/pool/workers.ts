@@ -25,6 +25,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
   readonly #all = new Set<PoolWorker>();
   readonly #options: WorkerSetOptions;
   #startFailures = 0;
+  #holdingStarting = false;
   #deadBusyMs = 0;
   #deadAliveMs = 0;
 
@@ -56,6 +57,37 @@ export class WorkerSet implements Iterable<PoolWorker> {
     const times = this.#startFailures;
     this.#startFailures = 0;
     return times;
+  }
+
+  /** How many workers are still starting (not ready, not retiring). */
+  countStarting(): number {
+    let count = 0;
+    for (const w of this.#all) if (!w.ready && !w.retiring) count++;
+    return count;
+  }
+
+  /**
+   * While calls wait for the workers still starting (`waiting`), those hold the event loop;
+   * once none wait, the ones holding no call let it go: a starting worker nobody needs must
+   * not keep the process alive through its start and setup. Returns how many are starting.
+   */
+  holdStarting(waiting: boolean): number {
+    if (!waiting && !this.#holdingStarting) return 0;
+    let count = 0;
+    for (const w of this.#all) {
+      if (w.ready || w.retiring) continue;
+      count++;
+      if (waiting) this.busy(w);
+      else if (w.inflight.size === 0) this.idle(w);
+    }
+    this.#holdingStarting = waiting && count > 0;
+    return count;
+  }
+
+  /** A worker just started for calls that wait for it: it holds the event loop until they need it no more. */
+  holdNew(w: PoolWorker): void {
+    this.busy(w);
+    this.#holdingStarting = true;
   }
 
   /** It has work: it holds the event loop and is not retired for idleness. */
