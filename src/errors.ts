@@ -52,7 +52,7 @@ export const ErrorCodes = Object.freeze({
   SYNC_LIMIT: 'FJ_SYNC_LIMIT',
   /** A lock was created in a thread that has no shared lock registry (not a ThreadPool worker). */
   SYNC_NO_REGISTRY: 'FJ_SYNC_NO_REGISTRY',
-  /** A message on the wire that the other side does not understand: a forkjoin bug. */
+  /** A message on the wire that the other side does not understand: a forkjoin bug, or two forkjoin versions. */
   PROTOCOL: 'FJ_PROTOCOL',
   /** A shell command template that cannot be used (empty, or holding a NUL byte). */
   SHELL_TEMPLATE: 'FJ_SHELL_TEMPLATE',

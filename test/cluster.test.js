@@ -1,6 +1,9 @@
 // Cluster as an Executor: real redis-server, real engine processes, results and errors across them.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { deserialize } from 'node:v8';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { Cluster, Job, TaskError, isForkJoinError, taskModule } from 'forkjoin';
 import { needRedis, startEngine, startRedis, stop, tasksUrl } from './fixtures/cluster/harness.js';
 
@@ -56,11 +59,38 @@ describe('Cluster', () => {
       [[1, , 3]], [Object.assign([1, 2], { note: 'kept' })], [[1, [2, [3]]]], Array.from({ length: 20 }, (_, i) => i),
     ];
     for (const args of cases) assert.deepStrictEqual(await cluster.run(echo, args), args);
+    // Each argument is read once, as structured clone reads it.
+    let reads = 0;
+    const getter = Object.defineProperty([], 0, { get: () => (reads++ === 0 ? 1 : undefined), enumerable: true });
+    assert.deepStrictEqual(await cluster.run(echo, getter), [1]);
     // The arguments are taken when run() is called, not when the job is sent.
     const args = [1, 2];
     const pending = cluster.run(echo, args);
     args[0] = 99;
     assert.deepStrictEqual(await pending, [1, 2]);
+  });
+
+  test('an argument that cannot be sent rejects with FJ_ARG_NOT_CLONEABLE naming it, and leaves nothing pending', T, async (t) => {
+    if (skip(t)) return;
+    const echo = (...args) => args;
+    const notCloneable = (path) => (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === path;
+    await assert.rejects(cluster.run(echo, [1, () => 2]), notCloneable('args[1]'));
+    await assert.rejects(cluster.run(echo, new Proxy([1], {})), notCloneable('args'));
+    await cluster.onIdle();
+    assert.deepStrictEqual(await cluster.run(echo, [3]), [3]);
+  });
+
+  test('a job an engine cannot read fails with FJ_PROTOCOL at the client it names, instead of being dropped', T, async (t) => {
+    if (skip(t)) return;
+    // As a client of another forkjoin version might send it: a job without the inputs this engine knows.
+    const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue('tasks', { connection, prefix: 'fj:default' });
+    t.after(async () => { await queue.close(); connection.disconnect(); });
+    await queue.add('square', { c: 'another-client', k: 'module', m: tasksUrl.href, n: 'square', f: 0, t: 0, r: 0, x: [2] }, { jobId: 'another-client-1', removeOnComplete: true });
+    const [, element] = await connection.blpopBuffer('fj:default:results:another-client', 30);
+    const message = deserialize(element.subarray(4));
+    assert.equal(message.id, 'another-client-1');
+    assert.match(JSON.stringify(message.fail), /FJ_PROTOCOL/);
   });
 
   test('an inline function runs on engines started with --allow-inline', T, async (t) => {

@@ -190,9 +190,10 @@ export class Cluster extends BaseExecutor {
   /** Queues a job; the calls of one turn are added together (see UnsentJobs). */
   #enqueue(queue: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number, pending: Pending): string {
     if (this.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster is closed: it accepts no new tasks');
+    // Encoded first: arguments that cannot be encoded throw before anything waits for a result.
+    const data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries);
     const id = `${this.#id}-${++this.#seq}`;
     this.#pending.set(id, pending);
-    const data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries);
     this.#adds.push({ queue, id, name: spec.name, data });
     return id;
   }
@@ -329,6 +330,7 @@ export class Cluster extends BaseExecutor {
       this.#pending.delete(id);
       p.settle(null, error);
     }
+    this.#checkIdle();
   }
 
   async #shutdown(now: boolean): Promise<void> {

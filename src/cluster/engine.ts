@@ -199,7 +199,15 @@ export class Engine {
   async #process(job: Job, token: string | undefined): Promise<void> {
     const data: unknown = job.data;
     const id = job.id;
-    if (id === undefined || !isJobData(data)) return; // not a forkjoin job: drop it
+    if (id === undefined) return;
+    if (!isJobData(data)) {
+      // Not a job this engine can read: its client, when it names one, fails the call instead of waiting.
+      const client = (data as { c?: unknown } | null)?.c;
+      if (typeof client !== 'string') return;
+      const error = codedError(ErrorCodes.PROTOCOL, `Engine ${this.name} cannot read this job: run the same forkjoin version on the clients and the engines`);
+      await this.#reply({ c: client } as JobData, { id, engine: this.name, host: this.host, fail: toWire(error) });
+      return;
+    }
     // A client that died leaves its queued jobs: nobody would read their results.
     const alive = this.#clientAlive(data.c);
     if (!(alive === true || (alive !== false && await alive))) return;

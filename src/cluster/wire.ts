@@ -4,13 +4,15 @@
  * base64'd, structured-clone compatible), and result messages (binary, several to one
  * element of the client's result list).
  */
-import { v8 } from '../builtins.js';
+import { util, v8 } from '../builtins.js';
+import { CloneError, ErrorCodes } from '../errors.js';
+import { describeUncloneable, findUncloneable } from '../pool/clone.js';
+import { TaskFlag, type ChunkResult } from '../pool/protocol.js';
+import type { TaskSpec } from '../task.js';
+import { toWire, type WireValue } from '../wire-error.js';
 
 const serialize = (value: unknown): Buffer => v8().serialize(value);
 const deserialize = (buffer: Buffer): unknown => v8().deserialize(buffer);
-import type { ChunkResult } from '../pool/protocol.js';
-import type { TaskSpec } from '../task.js';
-import { toWire, type WireValue } from '../wire-error.js';
 
 /** Key names of one cluster; BullMQ's own keys live under `prefix`. */
 export function clusterKeys(cluster: string) {
@@ -62,43 +64,75 @@ function jsonScalar(value: unknown): boolean {
     (typeof value === 'number' && Number.isFinite(value) && !Object.is(value, -0));
 }
 
-/** A plain array of at most JSON_VALUES elements, without holes or other own properties. */
-function plainArray(value: unknown): value is unknown[] {
-  if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || value.length > JSON_VALUES) return false;
-  for (let i = 0; i < value.length; i++) if (!(i in value)) return false;
-  return Object.keys(value).length === value.length;
+/**
+ * The elements of `value`, each read once, when it is a plain array (no Proxy, no subclass)
+ * of at most JSON_VALUES elements without holes or other own properties; else null.
+ */
+function plainElements(value: unknown): unknown[] | null {
+  if (!Array.isArray(value) || util().types.isProxy(value) || Object.getPrototypeOf(value) !== Array.prototype) return null;
+  if (value.length > JSON_VALUES || Object.keys(value).length !== value.length) return null;
+  const copy: unknown[] = [];
+  for (let i = 0; i < value.length; i++) {
+    if (!(i in value)) return null;
+    copy.push(value[i]);
+  }
+  return copy;
 }
 
 /**
  * A copy of `items` when JSON carries it exactly (a few finite numbers other than -0,
  * strings, booleans and nulls, alone or in plain arrays: a run's argument list), else null.
+ * Each value is read once, as structured clone reads it, and checked as read.
  * Decoding v8's format costs more than a tiny task; JSON is parsed with the job anyway.
  */
 function asJson(items: unknown): unknown[] | null {
-  if (!plainArray(items)) return null;
+  const copy = plainElements(items);
+  if (copy === null) return null;
   let values = 0;
-  const copy: unknown[] = [];
-  for (const item of items) {
-    if (plainArray(item)) {
-      values += item.length;
-      if (!item.every(jsonScalar)) return null;
-      copy.push(item.slice());
+  for (let i = 0; i < copy.length; i++) {
+    const item = copy[i];
+    if (Array.isArray(item)) {
+      const inner = plainElements(item);
+      if (inner === null || !inner.every(jsonScalar)) return null;
+      copy[i] = inner;
+      values += inner.length;
     } else {
-      values++;
       if (!jsonScalar(item)) return null;
-      copy.push(item);
+      values++;
     }
     if (values > JSON_VALUES) return null;
   }
   return copy;
 }
 
+/** Throws, as the pools do, a CloneError naming the argument that cannot be sent. */
 export function encodeJob(client: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number): JobData {
   const data: JobData = { c: client, k: spec.kind, m: spec.code, n: spec.name, f: flags, t: timeout, r: retries };
   const json = asJson(items);
   if (json !== null) data.a = json;
-  else data.p = serialize(items).toString('base64');
+  else data.p = serializeItems(spec, items, flags);
   return data;
+}
+
+function serializeItems(spec: TaskSpec, items: unknown, flags: number): string {
+  try {
+    return serialize(items).toString('base64');
+  } catch (cause) {
+    // A run's items are [args]; a map chunk's are its inputs.
+    const [root, path] = (flags & TaskFlag.Spread) !== 0 && Array.isArray(items) ? [items[0], 'args'] : [items, 'inputs'];
+    const found = findUncloneable(root, path, (value) => {
+      try {
+        serialize(value);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const message = found === null
+      ? `The arguments of ${spec.label} cannot be sent to an engine: ${(cause as Error)?.message ?? String(cause)}`
+      : describeUncloneable(found, 'an engine');
+    throw new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { cause, path: found?.path ?? path, task: spec.label });
+  }
 }
 
 export function decodeItems(data: JobData): unknown[] {

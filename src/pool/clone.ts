@@ -2,6 +2,7 @@
  * Finding the value that cannot cross a thread or process boundary, and
  * naming its path. Only runs after a send failed, so the fast path pays nothing.
  */
+import { util } from '../builtins.js';
 
 export interface Uncloneable {
   /** Path of the offending value, e.g. `args[1].socket`. */
@@ -19,9 +20,10 @@ function kind(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'symbol') return 'a symbol';
   if (typeof value !== 'object' || value === null) return typeof value;
+  if (util().types.isProxy(value)) return 'a Proxy';
   const proto = Object.getPrototypeOf(value);
   const name = proto?.constructor?.name;
-  return name ? `a ${name}` : 'an object';
+  return name ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
 }
 
 function isPlainContainer(value: object): boolean {
