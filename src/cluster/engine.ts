@@ -57,8 +57,8 @@ class EngineProcessPool extends ProcessPool {
 
 /**
  * A held job's pool call, cancelled before it reached the pool (it never does) or after
- * (the pool drops it). Its chunk's signal is one that never aborts: the pool keeps no
- * listener per job for it.
+ * (the pool drops it). Every chunk's signal is one shared signal that never aborts: the
+ * pool listens to it once, not once per job.
  */
 class JobCancel implements CancelHandle {
   cancel: ((reason: unknown) => void) | null = null;
