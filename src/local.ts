@@ -119,7 +119,7 @@ export class LocalExecutor extends BaseExecutor {
     else if (this.#queued >= this.#maxQueue && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));
     else if (entry.signal?.aborted) this.#finish(entry, false, new AbortError('The task was aborted', { cause: entry.signal.reason }));
     else {
-      if (entry.signal !== undefined) this.#signals.add(entry.signal, entry);
+      this.#signals.add(entry.signal, entry);
       this.#queue.push(entry);
       this.#queued++;
       this.#pump();
@@ -192,7 +192,7 @@ export class LocalExecutor extends BaseExecutor {
     if (entry.state === 'settled') return;
     entry.state = 'settled';
     if (entry.timer !== null) clearTimeout(entry.timer);
-    if (entry.signal !== undefined) this.#signals.delete(entry.signal, entry);
+    this.#signals.delete(entry.signal, entry);
     if (ok) this.#done++;
     else this.#failed++;
     this.#latency.record(nowMs() - entry.submitted);

@@ -16,7 +16,8 @@ import type { Task, TaskSpec } from './task.js';
 export interface ChunkCall {
   /** The task as the caller named it (LocalExecutor calls it directly). */
   task: Task;
-  signal: AbortSignal;
+  /** Absent for a caller that cancels through `handle` instead. */
+  signal: AbortSignal | undefined;
   /** ms for the whole chunk, 0 for none. */
   timeout: number;
   /** Whether aborting should stop a chunk already running (the caller gave a signal). */

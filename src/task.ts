@@ -113,8 +113,17 @@ function refSpec(ref: object): TaskSpec {
   if (!isTaskRef(ref)) {
     throw new InvalidTypeError('task must be a function or a task reference from taskModule(), got an object');
   }
-  const file = ref.module.slice(ref.module.lastIndexOf('/') + 1);
-  return { key: `m:${ref.module}#${ref.name}`, kind: 'module', code: ref.module, name: ref.name, label: `${file}#${ref.name}` };
+  return moduleSpec(ref.module, ref.name);
+}
+
+/** The spec of export `name` of the module at `url` (a cluster engine makes it from a job). */
+export function moduleSpec(url: string, name: string): TaskSpec {
+  return { key: `m:${url}#${name}`, kind: 'module', code: url, name, label: `${url.slice(url.lastIndexOf('/') + 1)}#${name}` };
+}
+
+/** The spec of an inline function shipped as the expression `code`. */
+export function inlineSpecOf(code: string, name: string): TaskSpec {
+  return { key: `i:${code}`, kind: 'inline', code, name, label: `inline function ${name}` };
 }
 
 function inlineSpec(fn: Function): TaskSpec {
@@ -127,8 +136,7 @@ function inlineSpec(fn: Function): TaskSpec {
         'write the task as a plain function, or export it from a module and use taskModule()',
     );
   }
-  const code = expressionOf(source, name);
-  return { key: `i:${code}`, kind: 'inline', code, name, label: `inline function ${name}` };
+  return inlineSpecOf(expressionOf(source, name), name);
 }
 
 /** Source text that evaluates to the function: methods become object-literal members. */

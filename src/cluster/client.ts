@@ -251,7 +251,7 @@ export class Cluster extends BaseExecutor {
     const pending: Pending = {
       spec, engine, submitted,
       settle: (message, error) => {
-        if (signal !== undefined) this.#signals.delete(signal, id);
+        this.#signals.delete(signal, id);
         this.#latency.record(nowMs() - submitted);
         const outcome = outcomeOf(spec, message, error);
         if (outcome.ok) this.#done++;
@@ -260,7 +260,7 @@ export class Cluster extends BaseExecutor {
       },
     };
     id = this.#enqueue(queue, spec, [args], TaskFlag.Chunk | TaskFlag.Spread, o.timeout, o.retries, pending);
-    if (signal !== undefined) this.#signals.add(signal, id);
+    this.#signals.add(signal, id);
     return id;
   }
 
@@ -390,7 +390,7 @@ export class Cluster extends BaseExecutor {
         };
         const timeout = call.timeout > 0 ? call.timeout : self.#timeout;
         id = self.#enqueue(self.#keys.tasks, spec, items, flags, timeout, call.retries ?? self.#retries, pending);
-        if (call.signal.aborted) self.#withdraw(id, new AbortError('The map was aborted', { cause: call.signal.reason }));
+        if (call.signal?.aborted) self.#withdraw(id, new AbortError('The map was aborted', { cause: call.signal.reason }));
         else self.#mapSignals.add(call.signal, id);
       }),
     };

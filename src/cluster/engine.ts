@@ -13,7 +13,7 @@ import type { ChunkResult } from '../pool/protocol.js';
 import { ProcessPool, ThreadPool } from '../pool/pools.js';
 import type { PoolOptions } from '../pool/options.js';
 import { codedError } from '../task-loader.js';
-import { taskRef, type TaskRef, type TaskSpec } from '../task.js';
+import { inlineSpecOf, moduleSpec, taskRef, type TaskRef, type TaskSpec } from '../task.js';
 import { toWire } from '../wire-error.js';
 import { refusal } from './guard.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
@@ -57,8 +57,7 @@ class EngineProcessPool extends ProcessPool {
 
 /**
  * A held job's pool call, cancelled before it reached the pool (it never does) or after
- * (the pool drops it). Every chunk's signal is one shared signal that never aborts: the
- * pool listens to it once, not once per job.
+ * (the pool drops it), without an AbortSignal per job.
  */
 class JobCancel implements CancelHandle {
   cancel: ((reason: unknown) => void) | null = null;
@@ -70,7 +69,6 @@ class JobCancel implements CancelHandle {
   }
 }
 const handedBack = codedError(ErrorCodes.ABORTED, 'The job was handed back to the queue');
-const neverAborted = new AbortController().signal;
 
 interface Held { job: Job; token: string | undefined; cancel: JobCancel }
 interface Reply { client: string; message: ResultMessage; issued(): void }
@@ -205,7 +203,7 @@ export class Engine {
       const client = (data as { c?: unknown } | null)?.c;
       if (typeof client !== 'string') return;
       const error = codedError(ErrorCodes.PROTOCOL, `Engine ${this.name} cannot read this job: run the same forkjoin version on the clients and the engines`);
-      await this.#reply({ c: client } as JobData, { id, engine: this.name, host: this.host, fail: toWire(error) });
+      await this.#reply(client, { id, engine: this.name, host: this.host, fail: toWire(error) });
       return;
     }
     // A client that died leaves its queued jobs: nobody would read their results.
@@ -215,7 +213,7 @@ export class Engine {
     if (stalled > data.r) {
       this.#failed++;
       const error = codedError(ErrorCodes.ENGINE_LOST, `The engine running this task stopped ${stalled} times (retries: ${data.r}); the task may be crashing its engine`);
-      await this.#reply(data, { id, engine: this.name, host: this.host, fail: toWire(error) });
+      await this.#reply(data.c, { id, engine: this.name, host: this.host, fail: toWire(error) });
       return;
     }
     const cancel = new JobCancel();
@@ -235,7 +233,7 @@ export class Engine {
     }
     if ('fail' in message || message.ok.errors.length > 0) this.#failed++;
     else this.#done++;
-    await this.#reply(data, message);
+    await this.#reply(data.c, message);
   }
 
   async #run(id: string, data: JobData, cancel: JobCancel): Promise<ResultMessage> {
@@ -251,7 +249,7 @@ export class Engine {
     const { spec, task } = this.#taskOf(ruleKey, data);
     try {
       const items = decodeItems(data);
-      const call = { task, signal: neverAborted, timeout: data.t, stopsRunning: false, retries: data.r, handle: cancel };
+      const call = { task, signal: undefined, timeout: data.t, stopsRunning: false, retries: data.r, handle: cancel };
       const ok = await new Promise<ChunkResult>((resolve, reject) => {
         this.#starts.add(() => {
           if (cancel.requested) reject(handedBack);
@@ -264,20 +262,12 @@ export class Engine {
     }
   }
 
-  /**
-   * Pushes the result to the client's list, and resolves once the push is issued: BullMQ
-   * then completes (and deletes) the job with a command on the same connection, which
-   * Redis runs after the push. A crash in between re-runs the job, and the client keeps
-   * only the first result; the job's slot is not held for a round trip of its own.
-   */
   /** The pool's description of a job's task, made once per task. */
   #taskOf(ruleKey: string, data: JobData): { spec: TaskSpec; task: TaskRef } {
     const key = `${ruleKey}#${data.n}`;
     let known = this.#tasks.get(key);
     if (known === undefined) {
-      const spec: TaskSpec = data.k === 'module'
-        ? { key: `m:${data.m}#${data.n}`, kind: 'module', code: data.m, name: data.n, label: `${data.m.slice(data.m.lastIndexOf('/') + 1)}#${data.n}` }
-        : { key: `i:${data.m}`, kind: 'inline', code: data.m, name: data.n, label: `inline function ${data.n}` };
+      const spec = data.k === 'module' ? moduleSpec(data.m, data.n) : inlineSpecOf(data.m, data.n);
       // The pools read only `spec`; `task` is for LocalExecutor.
       known = { spec, task: taskRef('file:///', data.n) };
       if (this.#tasks.size > 1_000) this.#tasks.clear();
@@ -286,8 +276,14 @@ export class Engine {
     return known;
   }
 
-  #reply(data: JobData, message: ResultMessage): Promise<void> {
-    return new Promise((resolve) => this.#replies.add({ client: data.c, message, issued: resolve }));
+  /**
+   * Pushes the result to `client`'s list, and resolves once the push is issued: BullMQ
+   * then completes (and deletes) the job with a command on the same connection, which
+   * Redis runs after the push. A crash in between re-runs the job, and the client keeps
+   * only the first result; the job's slot is not held for a round trip of its own.
+   */
+  #reply(client: string, message: ResultMessage): Promise<void> {
+    return new Promise((resolve) => this.#replies.add({ client, message, issued: resolve }));
   }
 
   #sendReplies(replies: Reply[]): void {

@@ -151,7 +151,7 @@ export type ResultMessage =
   | { id: string; engine: string; host: string; ok: ChunkResult }
   | { id: string; engine: string; host: string; fail: WireValue };
 
-/** A result, or several in an array, encoded: see joinResults for how they share a list element. */
+/** A result, or several in an array, encoded: see framed() for how they share a list element. */
 export function encodeResult(message: ResultMessage | readonly ResultMessage[]): Buffer {
   return serialize(message);
 }
@@ -178,12 +178,12 @@ function encodeInto(messages: readonly ResultMessage[], out: Buffer[]): void {
   } catch (error) {
     if (messages.length === 1) {
       const m = messages[0];
-      out.push(joinResults([encodeResult({ id: m.id, engine: m.engine, host: m.host, fail: toWire(error) })]));
+      out.push(framed(encodeResult({ id: m.id, engine: m.engine, host: m.host, fail: toWire(error) })));
       return;
     }
   }
   if (encoded !== null && (encoded.length <= REPLY_BYTES || messages.length === 1)) {
-    out.push(joinResults([encoded]));
+    out.push(framed(encoded));
     return;
   }
   const half = Math.ceil(messages.length / 2);
@@ -191,15 +191,14 @@ function encodeInto(messages: readonly ResultMessage[], out: Buffer[]): void {
   encodeInto(messages.slice(half), out);
 }
 
-/** Encoded results (or arrays of them) in one element of a client's result list: each is length-prefixed. */
-export function joinResults(encoded: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const one of encoded) {
-    const length = Buffer.allocUnsafe(4);
-    length.writeUInt32BE(one.length, 0);
-    parts.push(length, one);
-  }
-  return Buffer.concat(parts);
+/**
+ * An element of a client's result list: encoded results, length-prefixed. An engine writes one
+ * frame per element; decodeResults reads as many as an element holds.
+ */
+function framed(encoded: Buffer): Buffer {
+  const length = Buffer.allocUnsafe(4);
+  length.writeUInt32BE(encoded.length, 0);
+  return Buffer.concat([length, encoded]);
 }
 
 /** The well-formed results of one list element; anything else in it is dropped. */

@@ -6,7 +6,7 @@
  */
 import { nowMs } from '../clock.js';
 import { warnWriteFailed, type Cache } from '../cache/cache.js';
-import { AbortError, ErrorCodes, isForkJoinError } from '../errors.js';
+import { ErrorCodes, isForkJoinError } from '../errors.js';
 import type { CallOptions, Executor, Settled } from '../executor.js';
 import type { Progress } from '../progress.js';
 import { graphNodeOf, type GraphNode } from './delayed.js';
@@ -366,4 +366,3 @@ export class Scheduler {
     this.#resolve();
   }
 }
-

@@ -83,7 +83,7 @@ export class PoolCore {
     } else if (options.signal?.aborted) {
       this.#finish(call, false, abortError(options.signal.reason));
     } else {
-      if (options.signal !== undefined) this.#signals.add(options.signal, call);
+      this.#signals.add(options.signal, call);
       this.#queued++;
       this.#queue.push(call);
       this.#scheduleDispatch();
@@ -117,7 +117,7 @@ export class PoolCore {
     call.state = CallState.Settled;
     call.worker = null;
     if (call.timer !== null) clearTimeout(call.timer);
-    if (call.options.signal !== undefined) this.#signals.delete(call.options.signal, call);
+    this.#signals.delete(call.options.signal, call);
     if (ok) this.#done++;
     else this.#failed++;
     this.#latency.record(nowMs() - call.submitted);

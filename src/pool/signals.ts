@@ -14,7 +14,9 @@ export class SignalRegistry<T> {
     this.#onAbort = onAbort;
   }
 
-  add(signal: AbortSignal, item: T): void {
+  /** Watches `item` under `signal`; no signal, nothing to watch. */
+  add(signal: AbortSignal | undefined, item: T): void {
+    if (signal === undefined) return;
     let entry = this.#entries.get(signal);
     if (entry === undefined) {
       const items = new Set<T>();
@@ -29,7 +31,8 @@ export class SignalRegistry<T> {
     entry.items.add(item);
   }
 
-  delete(signal: AbortSignal, item: T): void {
+  delete(signal: AbortSignal | undefined, item: T): void {
+    if (signal === undefined) return;
     const entry = this.#entries.get(signal);
     if (entry === undefined) return;
     entry.items.delete(item);

@@ -18,6 +18,11 @@ export interface WorkerUsage {
   aliveMs: number;
 }
 
+/** Not ready yet, and not being retired: it will take calls once ready. */
+function starting(w: PoolWorker): boolean {
+  return !w.ready && !w.retiring;
+}
+
 /** Workers dying before they are ready this many times in a row means they cannot start. */
 const MAX_START_FAILURES = 3;
 
@@ -62,7 +67,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
   /** How many workers are still starting (not ready, not retiring). */
   countStarting(): number {
     let count = 0;
-    for (const w of this.#all) if (!w.ready && !w.retiring) count++;
+    for (const w of this.#all) if (starting(w)) count++;
     return count;
   }
 
@@ -75,7 +80,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
     if (!waiting && !this.#holdingStarting) return 0;
     let count = 0;
     for (const w of this.#all) {
-      if (w.ready || w.retiring) continue;
+      if (!starting(w)) continue;
       count++;
       if (waiting) this.busy(w);
       else if (w.inflight.size === 0) this.idle(w);
