@@ -18,6 +18,8 @@ const scenarios = [
   ['close-during-map', 'a map started before close() completes, then the process exits by itself with code 0'],
   ['terminate', 'after terminate() resolves the process exits by itself with code 0'],
   ['idle', 'an idle pool that was never closed lets the process exit with code 0'],
+  ['min-workers-idle', 'a pool warming up to minWorkers and never closed lets the process exit with code 0'],
+  ['close-while-warming', 'close() while a minWorkers warm-up worker is starting stops it, then the process exits with code 0'],
   ['cancel-while-starting', 'a call cancelled while its worker is still in a long setup lets the process exit with code 0'],
   ['one-worker-still-starting', 'the worker ready first runs the call, and one still in a long setup lets the process exit with code 0'],
   ['recycle', 'a pool recycling its workers (maxTasksPerWorker) completes every task, then the process exits with code 0'],

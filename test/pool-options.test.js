@@ -112,6 +112,15 @@ for (const E of PoolKinds) {
         await pool.terminate();
       });
 
+      test('minWorkers all start with no call to ask for them, one after another', T, async (t) => {
+        const pool = using(t, E.make({ slots: 3, minWorkers: 3 }));
+        while (pool.stats().workers < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+        assert.equal(pool.stats().workers, 3);
+        const where = await Promise.all([1, 2, 3].map(() => pool.run(tasks.sleepWhoami, [300])));
+        assert.equal(new Set(where).size, 3, `three calls at once ran on three workers: ${where}`);
+        assert.equal(pool.stats().workers, 3, 'no worker beyond minWorkers was started for them');
+      });
+
       test('calls waiting for a starting worker fill its slots before another starts, and do not count against maxQueue', T, async (t) => {
         const pool = using(t, E.make({ slots: 4, perWorker: 4 }));
         await Promise.all([1, 2, 3, 4].map((x) => pool.run(tasks.sleep, [1, x])));

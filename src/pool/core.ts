@@ -19,6 +19,7 @@ import type { NormalizedPoolOptions } from './options.js';
 import { Msg, protocolError, type ResultsMessage, type WorkerMessage } from './protocol.js';
 import { Call, CallState, PoolWorker, type CallOptionsInternal, type Resolve, type Settle } from './records.js';
 import { SignalRegistry, kSoftAbort } from './signals.js';
+import { WarmUp } from './warm-up.js';
 import { WorkerSet } from './workers.js';
 import type { ExitInfo, Transport } from './transport.js';
 
@@ -41,17 +42,23 @@ export class PoolCore {
   #terminated = false;
   readonly #maps = new OpenMaps();
   readonly #idleWaiters = new IdleWaiters();
+  readonly #warmUp = new WarmUp(() => this.#startMinWorker());
 
   constructor(transport: Transport, options: NormalizedPoolOptions, name: string) {
     this.#transport = transport;
     this.#options = options;
     this.#name = name;
     this.#workers = new WorkerSet(options);
-    for (let i = 0; i < options.minWorkers; i++) {
-      const w = this.#spawn();
-      if (w === null) break;
-      this.#workers.idle(w);
-    }
+    // Without a setup, minWorkers start one after another (warm-up.ts); with one, its own time dominates.
+    for (let i = 0; i < (options.setup === null ? 1 : options.minWorkers); i++) this.#startMinWorker();
+  }
+
+  /** Starts one more worker towards minWorkers, unless one is starting or the pool is closing. */
+  #startMinWorker(): void {
+    if (this.#closing || this.#workers.size >= this.#options.minWorkers) return;
+    if (this.#options.setup === null && this.#workers.countStarting() > 0) return;
+    const w = this.#spawn();
+    if (w !== null) this.#workers.idle(w);
   }
 
   get parallelism(): number {
@@ -198,11 +205,8 @@ export class PoolCore {
     }
     this.#workers.add(w);
     const setup = this.#options.setup;
-    w.link.send({
-      k: Msg.Init,
-      concurrency: this.#options.concurrentTasksPerWorker,
-      setup: setup === null ? null : { def: this.#fns.defs[this.#fns.idOf(setup.spec)], args: setup.args },
-    }, []);
+    const init = setup === null ? null : { def: this.#fns.defs[this.#fns.idOf(setup.spec)], args: setup.args };
+    w.link.send({ k: Msg.Init, concurrency: this.#options.concurrentTasksPerWorker, setup: init }, []);
     return w;
   }
 
@@ -268,9 +272,7 @@ export class PoolCore {
     if (call.state !== CallState.Running || call.worker !== w) return;
     w.inflight.delete(call.id);
     this.#replace(w);
-    if (!this.#retry(call)) {
-      this.#finish(call, false, timeoutError(call));
-    }
+    if (!this.#retry(call)) this.#finish(call, false, timeoutError(call));
   }
 
   /** Puts a call that crashed its worker back at the head of the queue while retries allow. */
@@ -282,10 +284,8 @@ export class PoolCore {
   }
 
   #requeue(call: Call): void {
-    if (call.timer !== null) {
-      clearTimeout(call.timer);
-      call.timer = null;
-    }
+    if (call.timer !== null) clearTimeout(call.timer);
+    call.timer = null;
     call.state = CallState.Queued;
     call.worker = null;
     this.#queue.unshift(call);
@@ -342,6 +342,7 @@ export class PoolCore {
     else if (this.#queued > 0 && !w.retiring) this.#fill(w);
     if (this.#queued > 0 && !this.#dispatchPending) this.#dispatch();
     if (w.inflight.size === 0 && !w.exited) this.#workers.idle(w);
+    if (this.#workers.size < this.#options.minWorkers && !this.#closing) this.#warmUp.poke(w.inflight.size === 0);
     this.#settleIdle();
   }
 
@@ -361,9 +362,8 @@ export class PoolCore {
 
   async close(cancelPending: boolean): Promise<void> {
     this.#closing = true;
-    if (cancelPending) {
-      this.#failQueued(closedError(this.#name, true));
-    }
+    this.#warmUp.cancel();
+    if (cancelPending) this.#failQueued(closedError(this.#name, true));
     await this.#maps.drained();
     await this.onIdle();
     await this.#workers.endAll(false);
@@ -372,6 +372,7 @@ export class PoolCore {
   async terminate(): Promise<void> {
     this.#closing = true;
     this.#terminated = true;
+    this.#warmUp.cancel();
     const error = terminatedError(this.#name);
     this.#failQueued(error);
     for (const w of this.#workers) {
@@ -385,13 +386,8 @@ export class PoolCore {
   stats(): ExecutorStats {
     const usage = this.#workers.usage();
     return {
-      workers: this.#workers.size,
-      idleWorkers: usage.idle,
-      queued: this.#queued,
-      running: usage.running,
-      done: this.#done,
-      failed: this.#failed,
-      workersReplaced: this.#replaced,
+      workers: this.#workers.size, idleWorkers: usage.idle, queued: this.#queued, running: usage.running,
+      done: this.#done, failed: this.#failed, workersReplaced: this.#replaced,
       utilisation: usage.aliveMs > 0 ? Math.min(1, usage.busyMs / usage.aliveMs) : 0,
       latency: this.#latency.snapshot(),
     };
