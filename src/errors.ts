@@ -68,7 +68,10 @@ export const ErrorCodes = Object.freeze({
   GRAPH_NODE_FAILED: 'FJ_GRAPH_NODE_FAILED',
   /** A cache entry was damaged (truncated, altered); it was dropped and its value recomputed. */
   CACHE_CORRUPT: 'FJ_CACHE_CORRUPT',
-  /** A value could not be stored in a cache (not cloneable, disk full); the computation went on. */
+  /**
+   * A value could not be stored in a cache (not cloneable, disk full); the computation went on.
+   * Also a DiskCache whose directory cannot be created (a file in the way, no permission).
+   */
   CACHE_WRITE_FAILED: 'FJ_CACHE_WRITE_FAILED',
   /** A cluster engine refused a task module outside its `--root` (or not a file: URL). */
   ENGINE_MODULE_REFUSED: 'FJ_ENGINE_MODULE_REFUSED',

@@ -1,6 +1,7 @@
 // MemoryCache, DiskCache and memoize: bounds, durability, sharing between processes.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -36,6 +37,45 @@ function nextWarning(code) {
       resolve(warning);
     };
     process.on('warning', listener);
+  });
+}
+
+const Caches = [
+  { name: 'MemoryCache', make: () => new MemoryCache() },
+  { name: 'DiskCache', make: (t) => new DiskCache(tempDir(t)) },
+];
+
+const notStrings = [5, { k: 1 }, Symbol('k'), null, undefined];
+const refused = (err) => err.code === ErrorCodes.INVALID_ARG_TYPE && err instanceof TypeError;
+
+for (const { name, make } of Caches) {
+  describe(`${name} keys`, () => {
+    test('a key that is not a string is refused by every method with FJ_INVALID_ARG_TYPE, and nothing changes', async (t) => {
+      const cache = make(t);
+      cache.setSync('kept', 'v');
+      const before = cache.stats();
+      for (const key of notStrings) {
+        assert.throws(() => cache.setSync(key, 'x'), refused);
+        assert.throws(() => cache.getSync(key), refused);
+        await assert.rejects(cache.set(key, 'x'), refused);
+        await assert.rejects(cache.get(key), refused);
+        await assert.rejects(cache.delete(key), refused);
+      }
+      assert.deepEqual(cache.stats(), before);
+      cache.setSync('ok', 'v');
+      assert.deepEqual([cache.getSync('kept'), cache.getSync('ok')], [{ value: 'v' }, { value: 'v' }]);
+    });
+
+    test('keys that differ only in lone surrogates are distinct keys', async (t) => {
+      const cache = make(t);
+      await cache.set('\ud800', 'high');
+      cache.setSync('\udc00', 'low');
+      assert.deepEqual(await cache.get('\ud800'), { value: 'high' });
+      assert.deepEqual(cache.getSync('\udc00'), { value: 'low' });
+      assert.equal(await cache.get('\ufffd'), undefined);
+      await cache.set('\ufffd', 'replacement');
+      assert.deepEqual([cache.getSync('\ud800'), cache.getSync('\ufffd')], [{ value: 'high' }, { value: 'replacement' }]);
+    });
   });
 }
 
@@ -108,6 +148,31 @@ describe('DiskCache', () => {
     assert.equal(files.length, 1);
     assert.match(files[0], /[0-9a-f]{64}$/);
     assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
+  });
+
+  test('a well-formed key keeps its place and bytes on disk: the SHA-256 of its UTF-8 names the file', async (t) => {
+    const dir = tempDir(t);
+    const key = 'clé 😀';
+    await new DiskCache(dir).set(key, 1);
+    const [file] = entryFiles(dir);
+    const utf8 = Buffer.from(key, 'utf8');
+    assert.equal(file, join(dir, 'v1', createHash('sha256').update(utf8).digest('hex').slice(0, 2), createHash('sha256').update(utf8).digest('hex')));
+    assert.deepEqual(readFileSync(file).subarray(48, 48 + utf8.length), utf8);
+  });
+
+  test('an entry under a lone-surrogate key is read back by another instance', async (t) => {
+    const dir = tempDir(t);
+    new DiskCache(dir).setSync('a\ud800b', 'A');
+    assert.deepEqual(await new DiskCache(dir).get('a\ud800b'), { value: 'A' });
+    assert.equal(new DiskCache(dir).getSync('a\ufffdb'), undefined);
+  });
+
+  test('a directory that cannot be created fails with FJ_CACHE_WRITE_FAILED, naming it, the system error as cause', (t) => {
+    const file = join(tempDir(t), 'a-file');
+    writeFileSync(file, '');
+    const dir = join(file, 'cache');
+    assert.throws(() => new DiskCache(dir), (err) =>
+      err.code === ErrorCodes.CACHE_WRITE_FAILED && err.message.includes(dir) && err.cause?.code === 'ENOTDIR');
   });
 
   test('a damaged entry is dropped and reported, never returned', async (t) => {
@@ -228,6 +293,35 @@ describe('memoize', () => {
     f({ a: 1, b: 2 });
     f({ b: 2, a: 1 });
     assert.equal(calls, 1);
+  });
+
+  test('a hole and undefined in an array are different arguments, as structured clone keeps them apart', () => {
+    const f = memoize((list) => 1 in list);
+    assert.equal(f([1, , 3]), false);
+    assert.equal(f([1, undefined, 3]), true);
+    assert.equal(f([1, , 3]), false);
+  });
+
+  test('a Buffer and a Uint8Array with the same bytes are one argument: a Buffer arrives in a worker as a Uint8Array', () => {
+    let calls = 0;
+    const f = memoize((bytes) => {
+      calls++;
+      return bytes.length;
+    });
+    f(Buffer.from([1, 2, 3]));
+    f(new Uint8Array([1, 2, 3]));
+    assert.equal(calls, 1);
+  });
+
+  test('the keys of ordinary arguments do not change between versions, so existing caches stay valid', () => {
+    const keys = [];
+    const cache = new MemoryCache();
+    const spy = { get: (k) => cache.get(k), set: (k, v) => (keys.push(k), cache.set(k, v)), delete: (k) => cache.delete(k), clear: () => cache.clear() };
+    const f = memoize((...args) => args.length, { cache: spy });
+    return Promise.all([
+      f([1, undefined, 'x'], { a: [null, 2.5] }),
+      f(new Uint8Array([1, 2, 3]), new Map([[1, new Set(['s'])]]), -0, 10n),
+    ]).then(() => assert.deepEqual(keys, ['t83bvtvgkdmvm6sq3f8hs7ld', 'd6h4qjfgiggeija8t902cfa6']));
   });
 
   test('concurrent calls of an async function with one key share one computation', async () => {

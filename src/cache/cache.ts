@@ -8,7 +8,8 @@ import { v8 } from '../builtins.js';
 
 const serialize = (value: unknown): Buffer => v8().serialize(value);
 const deserialize = (buffer: Uint8Array): unknown => v8().deserialize(buffer);
-import { ErrorCodes, ForkJoinError } from '../errors.js';
+import { ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
+import { describeType } from '../task.js';
 
 /** A stored value. `undefined` is a value too, hence the wrapper. */
 export interface CacheHit<T = unknown> {
@@ -57,6 +58,15 @@ export function isCache(value: unknown): value is Cache {
   if (typeof value !== 'object' || value === null) return false;
   const c = value as Record<string, unknown>;
   return typeof c.get === 'function' && typeof c.set === 'function' && typeof c.delete === 'function' && typeof c.clear === 'function';
+}
+
+/**
+ * Refuses a key that is not a string, before the cache changes: a number or a
+ * symbol would be kept under itself in a Map and has no bytes to count or to
+ * write to a file. One wording for every cache.
+ */
+export function checkKey(where: string, key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw new InvalidTypeError(`${where}: a cache key must be a string; received ${describeType(key)}`);
 }
 
 /** The bytes of `value`; throws FJ_CACHE_WRITE_FAILED when it cannot be cloned (a function, a socket, ...). */

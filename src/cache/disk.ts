@@ -16,11 +16,11 @@ import { mkdirSync, promises as fsp, readdirSync, statSync, unlinkSync } from 'n
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crypto } from '../builtins.js';
-import { ErrorCodes, InvalidTypeError } from '../errors.js';
+import { ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
 import { booleanOption, integerOption, knownKeys, objectOption } from '../options.js';
-import type { CacheHit, CacheStats, SyncCache } from './cache.js';
+import { checkKey, type CacheHit, type CacheStats, type SyncCache } from './cache.js';
 import {
-  cacheError, decodeEntry, encodeEntry, errno, readEntry, readEntrySync, sizeOf, writeEntry, writeEntrySync,
+  cacheError, decodeEntry, encodeEntry, errno, keyBytesOf, readEntry, readEntrySync, sizeOf, writeEntry, writeEntrySync,
 } from './entry-file.js';
 
 export interface DiskCacheOptions {
@@ -78,14 +78,13 @@ export class DiskCache implements SyncCache {
     this.dir = isAbsolute(path) ? path : resolve(path);
     this.#root = join(this.dir, FORMAT_DIR);
     this.#tmp = join(this.dir, 'tmp');
-    mkdirSync(this.#root, { recursive: true });
-    mkdirSync(this.#tmp, { recursive: true });
+    makeFolders(this.dir, [this.#root, this.#tmp]);
   }
 
-  /** The file of `key`: the key itself when it is already a digest (base-32 or hex), else its SHA-256. */
+  /** The file of `key`: the key itself when it is already a digest (base-32 or hex), else the SHA-256 of its bytes. */
   #name(key: string): string {
-    if (typeof key !== 'string') throw new InvalidTypeError(`DiskCache: a key must be a string; received ${typeof key}`);
-    return /^[0-9a-v]{24,128}$/.test(key) ? key : crypto().createHash('sha256').update(key).digest('hex');
+    checkKey('DiskCache', key);
+    return /^[0-9a-v]{24,128}$/.test(key) ? key : crypto().createHash('sha256').update(keyBytesOf(key)).digest('hex');
   }
 
   /** Entries are spread over folders by their name's first two characters. */
@@ -276,6 +275,20 @@ export class DiskCache implements SyncCache {
     this.#index = index;
     this.#bytes = bytes;
     this.#writtenSinceScan = 0;
+  }
+}
+
+/** Makes the cache's folders; a path that cannot hold them (a file in the way, no permission) fails here, with a code. */
+function makeFolders(dir: string, folders: readonly string[]): void {
+  try {
+    for (const folder of folders) mkdirSync(folder, { recursive: true });
+  } catch (cause) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    throw new ForkJoinError(
+      ErrorCodes.CACHE_WRITE_FAILED,
+      `DiskCache: cannot create the cache directory ${dir}: ${message}; give a path whose folders can be created and written`,
+      { cause, dir },
+    );
   }
 }
 

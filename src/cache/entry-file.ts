@@ -15,10 +15,25 @@ const HEADER = 48;
 /** A hit refreshes the file's time (its recency, for eviction) at most this often. */
 const TOUCH_AFTER_MS = 1_000;
 
+/** Starts the bytes of a key that is not well-formed UTF-16; UTF-8 never holds this byte. */
+const UTF16_MARK = 0xff;
+
+/**
+ * The bytes that stand for `key` in its entry and in its file's name. A
+ * well-formed key is its UTF-8, as it always was, so existing caches stay
+ * valid. A lone surrogate has no UTF-8 (it would become U+FFFD, and the key
+ * another key's): such a key is its UTF-16 code units after a byte UTF-8
+ * never holds, so no two strings share their bytes.
+ */
+export function keyBytesOf(key: string): Buffer {
+  if (key.isWellFormed()) return Buffer.from(key, 'utf8');
+  return Buffer.concat([Buffer.of(UTF16_MARK), Buffer.from(key, 'utf16le')]);
+}
+
 /** The bytes of an entry: header, key, payload. */
 export function encodeEntry(key: string, value: unknown): Buffer[] {
   const payload = encodeValue(value, key);
-  const keyBytes = Buffer.from(key, 'utf8');
+  const keyBytes = keyBytesOf(key);
   const header = Buffer.alloc(HEADER);
   header.writeUInt32LE(MAGIC, 0);
   header.writeUInt32LE(keyBytes.byteLength, 4);
@@ -37,7 +52,7 @@ export function decodeEntry(key: string, bytes: Buffer): CacheHit | 'corrupt' | 
   const keyBytes = bytes.subarray(HEADER, HEADER + keyLength);
   const payload = bytes.subarray(HEADER + keyLength);
   if (!checksum(bytes.subarray(0, HEADER), keyBytes, payload).equals(bytes.subarray(16, HEADER))) return 'corrupt';
-  if (keyBytes.toString('utf8') !== key) return 'other';
+  if (!keyBytes.equals(keyBytesOf(key))) return 'other';
   try {
     return { value: decodeValue(payload, false) };
   } catch {

@@ -3,7 +3,7 @@
  * the least recently used going first.
  */
 import { integerOption, knownKeys, objectOption } from '../options.js';
-import { decodeValue, encodeValue, type CacheHit, type CacheStats, type SyncCache } from './cache.js';
+import { checkKey, decodeValue, encodeValue, type CacheHit, type CacheStats, type SyncCache } from './cache.js';
 
 export interface MemoryCacheOptions {
   /**
@@ -41,6 +41,15 @@ function sizeOf(entry: Buffer | Plain): number {
   return entry instanceof Plain ? entry.size : entry.byteLength;
 }
 
+/** The async methods answer as the sync ones do, a throw becoming a rejection. */
+function settle<T>(answer: () => T): Promise<T> {
+  try {
+    return Promise.resolve(answer());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** An in-memory cache with least-recently-used eviction; values are stored serialized (copies). */
 export class MemoryCache implements SyncCache {
   readonly #maxEntries: number;
@@ -61,6 +70,7 @@ export class MemoryCache implements SyncCache {
   }
 
   getSync(key: string): CacheHit | undefined {
+    checkKey('MemoryCache', key);
     const entry = this.#entries.get(key);
     if (entry === undefined) {
       this.#misses++;
@@ -73,6 +83,7 @@ export class MemoryCache implements SyncCache {
   }
 
   setSync(key: string, value: unknown): void {
+    checkKey('MemoryCache', key);
     const entry = plain(value) ?? encodeValue(value, key);
     this.#remove(key);
     const size = sizeOf(entry) + key.length;
@@ -87,24 +98,18 @@ export class MemoryCache implements SyncCache {
   }
 
   get(key: string): Promise<CacheHit | undefined> {
-    try {
-      return Promise.resolve(this.getSync(key));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return settle(() => this.getSync(key));
   }
 
   set(key: string, value: unknown): Promise<void> {
-    try {
-      this.setSync(key, value);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return settle(() => this.setSync(key, value));
   }
 
   delete(key: string): Promise<boolean> {
-    return Promise.resolve(this.#remove(key));
+    return settle(() => {
+      checkKey('MemoryCache', key);
+      return this.#remove(key);
+    });
   }
 
   clear(): Promise<void> {

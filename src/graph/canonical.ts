@@ -13,6 +13,7 @@ const T = Object.freeze({
   UNDEFINED: 0x75, NULL: 0x6e, TRUE: 0x74, FALSE: 0x66, STRING: 0x73, BIGINT: 0x62,
   ARRAY: 0x61, OBJECT: 0x6f, INSTANCE: 0x69, DEP: 0x64, CYCLE: 0x63, OPAQUE: 0x71,
   DATE: 0x44, REGEXP: 0x52, MAP: 0x4d, SET: 0x53, VIEW: 0x56, BUFFER: 0x42, ERROR: 0x45, BOXED: 0x58,
+  HOLE: 0x48,
 });
 
 /** What walking a call's arguments found besides the hash. */
@@ -117,6 +118,11 @@ class Walk<N> {
     h.word(v.length);
     let holds = false;
     for (let i = 0; i < v.length; i++) {
+      // A hole is not undefined: structured clone keeps it, and `i in v` tells them apart.
+      if (v[i] === undefined && !(i in v)) {
+        h.word(T.HOLE);
+        continue;
+      }
       try {
         if (this.value(v[i], lazyOk)) holds = true;
       } catch (error) {
