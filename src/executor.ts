@@ -5,12 +5,12 @@
 import type { Transferable } from './transfer.js';
 import { InvalidTypeError } from './errors.js';
 import type { Job } from './job.js';
-import { knownLength, runMap, type ChunkRunner, type MapPlan, type MapSink } from './map.js';
+import { isIterableInput, knownLength, runMap, type ChunkRunner, type MapPlan, type MapSink } from './map.js';
 import { booleanOption, durationOption, integerOption, knownKeys, objectOption, signalOption } from './options.js';
 import { kSoftAbort } from './pool/signals.js';
 import { Progress, type ProgressListener } from './progress.js';
 import type { ExecutorStats } from './stats.js';
-import { toTaskSpec, type Task } from './task.js';
+import { describeType, toTaskSpec, type Task } from './task.js';
 
 export interface CallOptions {
   /**
@@ -181,8 +181,8 @@ export abstract class BaseExecutor implements Executor {
     const o = objectOption(label, options) as MapOptions & Record<string, unknown>;
     knownKeys(label, o, mapKeys);
     const spec = toTaskSpec(task);
-    if (inputs === null || inputs === undefined || (typeof inputs !== 'object' && typeof inputs !== 'string')) {
-      throw new InvalidTypeError(`${label}: inputs must be an iterable or an async iterable; received ${inputs === null ? 'null' : typeof inputs}`);
+    if (!isIterableInput(inputs)) {
+      throw new InvalidTypeError(`${label}: inputs must be an iterable or an async iterable; received ${describeType(inputs)}`);
     }
     let chunksize: number | 'auto' = 'auto';
     if (o.chunksize !== undefined && o.chunksize !== 'auto') chunksize = integerOption(label, 'chunksize', o.chunksize, 1, 1 << 24);

@@ -7,7 +7,7 @@ import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, Tas
 import { BaseExecutor, parseCallOptions, type CallOptions } from './executor.js';
 import { Job, jobControl } from './job.js';
 import type { ChunkRunner } from './map.js';
-import { durationOption, integerOption, knownKeys, objectOption } from './options.js';
+import { closeOptions, durationOption, integerOption, knownKeys, objectOption } from './options.js';
 import { IdleWaiters, OpenMaps } from './idle.js';
 import { Deque } from './pool/deque.js';
 import type { ChunkResult } from './pool/protocol.js';
@@ -115,8 +115,8 @@ export class LocalExecutor extends BaseExecutor {
     };
     if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated'));
     else if (this.#closing && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks'));
-    // A map's chunks (admitted) do not count: the map bounds them itself.
-    else if (this.#queued >= this.#maxQueue && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));
+    // A map's chunks (admitted) do not count: the map bounds them itself. Nor does a task a free slot starts at once.
+    else if (this.#queued + this.#running - this.#concurrency >= this.#maxQueue && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));
     else if (entry.signal?.aborted) this.#finish(entry, false, new AbortError('The task was aborted', { cause: entry.signal.reason }));
     else {
       this.#signals.add(entry.signal, entry);
@@ -225,8 +225,9 @@ export class LocalExecutor extends BaseExecutor {
   }
 
   async close(options?: { cancelPending?: boolean }): Promise<void> {
+    const cancelPending = closeOptions('LocalExecutor.close', options);
     this.#closing = true;
-    if (objectOption('LocalExecutor.close', options).cancelPending === true) {
+    if (cancelPending) {
       const error = new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor was closed before the task started');
       for (const entry of this.#queue.drain()) if (entry.state === 'queued') this.#finish(entry, false, error);
       this.#queued = 0;

@@ -4,13 +4,14 @@
  * time), keeps a bounded number of chunks in flight, and hands each chunk's
  * outcome to a sink as soon as it lands.
  */
-import { AbortError, ErrorCodes, ForkJoinError } from './errors.js';
+import { AbortError, InvalidTypeError } from './errors.js';
+import { MAX_TIMER_MS } from './options.js';
 import type { Progress } from './progress.js';
 import type { ChunkResult } from './pool/protocol.js';
 import { TaskFlag, packNumbers } from './pool/protocol.js';
 import { kSoftAbort } from './pool/signals.js';
 import { reviveTaskError } from './revive.js';
-import type { Task, TaskSpec } from './task.js';
+import { describeType, type Task, type TaskSpec } from './task.js';
 
 
 export interface ChunkCall {
@@ -25,6 +26,8 @@ export interface ChunkCall {
   retries: number | undefined;
   /** Given by a caller that cancels single chunks: a pool fills it in when it takes the chunk. */
   handle?: CancelHandle;
+  /** The index of the chunk's first input, to name an input that cannot be sent (`inputs[7]`). */
+  first?: number;
 }
 
 /**
@@ -114,7 +117,20 @@ function openSource(inputs: unknown): Source {
     const it = (inputs as Iterable<unknown>)[Symbol.iterator]();
     return { next: () => it.next(), return: () => it.return?.(), async: false };
   }
-  throw new ForkJoinError(ErrorCodes.INVALID_ARG_TYPE, 'inputs must be an iterable or an async iterable');
+  throw new InvalidTypeError('inputs must be an iterable or an async iterable');
+}
+
+/** Whether map can iterate `inputs`: an iterable (a string too) or an async iterable. */
+export function isIterableInput(inputs: unknown): boolean {
+  if (typeof inputs === 'string') return true;
+  if (typeof inputs !== 'object' || inputs === null) return false;
+  return typeof (inputs as Iterable<unknown>)[Symbol.iterator] === 'function'
+    || typeof (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+/** Whether starmap can spread `item` into a call's arguments: an array, or another iterable object. */
+function isArgumentList(item: unknown): boolean {
+  return Array.isArray(item) || (typeof item === 'object' && item !== null && typeof (item as Iterable<unknown>)[Symbol.iterator] === 'function');
 }
 
 /** The number of inputs, when it is known without consuming them. */
@@ -145,8 +161,9 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   let wake: (() => void) | null = null;
 
   const onAbort = (): void => {
-    fail(new AbortError('The map was aborted', { cause: plan.signal?.reason }));
+    // The caller's reason first: it stops running chunks, where fail()'s own would let them finish.
     controller.abort(plan.signal?.reason);
+    fail(new AbortError('The map was aborted', { cause: plan.signal?.reason }));
   };
   if (plan.signal?.aborted) onAbort();
   plan.signal?.addEventListener('abort', onAbort, { once: true });
@@ -177,12 +194,19 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   }
 
   function launch(start: number, items: unknown[]): void {
+    if (plan.spread) {
+      const bad = items.findIndex((item) => !isArgumentList(item));
+      if (bad >= 0) {
+        fail(new InvalidTypeError(`starmap: each input must be the argument list of one call (an array); inputs[${start + bad}] is ${describeType(items[bad])}`));
+        return;
+      }
+    }
     inflight++;
-    const timeout = plan.timeout > 0 ? plan.timeout * items.length : 0;
+    const timeout = plan.timeout > 0 ? Math.min(plan.timeout * items.length, MAX_TIMER_MS) : 0;
     const packed = runner.chunksPayOff && !plan.spread ? packNumbers(items) : null;
     const sent = packed ?? items;
     const chunkFlags = packed === null ? flags : flags | TaskFlag.Packed;
-    runner.runChunk(plan.spec, sent as unknown[], chunkFlags, { task: plan.task, signal: controller.signal, timeout, retries: plan.retries, stopsRunning: plan.stopsRunning }).then(
+    runner.runChunk(plan.spec, sent as unknown[], chunkFlags, { task: plan.task, signal: controller.signal, timeout, retries: plan.retries, stopsRunning: plan.stopsRunning, first: start }).then(
       (result) => landed(start, items.length, result),
       (error: unknown) => crashed(start, items.length, error),
     );
@@ -199,7 +223,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       if (errors.length > 0 && !plan.settle) fail(errors[0][1]);
       else {
         sink.deliver(start, result.values, errors);
-        plan.progress?.add(count, errors.length);
+        report(count, errors.length);
       }
     }
     wake?.();
@@ -211,10 +235,18 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       if (plan.settle && !(error instanceof AbortError)) {
         const errors = Array.from({ length: count }, (_, i) => [start + i, error] as const);
         sink.deliver(start, new Array(count), errors);
-        plan.progress?.add(count, count);
+        report(count, count);
       } else fail(error);
     }
     wake?.();
+  }
+
+  /** Tells the progress listener; one that throws fails the map with its error. */
+  function report(done: number, failed: number): void {
+    const progress = plan.progress;
+    if (progress === null) return;
+    progress.add(done, failed);
+    if (progress.failure !== null) fail(progress.failure.thrown);
   }
 
   /** The next chunk of an array, at once: the whole first wave then reaches the pool in one turn (one message per worker). */
@@ -227,12 +259,15 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   async function pull(size: number): Promise<unknown[]> {
     const items: unknown[] = [];
     while (items.length < size) {
-      const step = source.async ? await source.next() : (source.next() as IteratorResult<unknown>);
-      if (step.done) {
+      const step: unknown = source.async ? await source.next() : source.next();
+      if (typeof step !== 'object' || step === null) {
+        throw new InvalidTypeError(`the inputs' iterator returned ${describeType(step)} from next(), not an iterator result ({ value, done })`);
+      }
+      if ((step as IteratorResult<unknown>).done) {
         exhausted = true;
         break;
       }
-      items.push(step.value);
+      items.push((step as IteratorResult<unknown>).value);
       if (failure !== null) break;
     }
     return items;
@@ -264,5 +299,6 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     }
   }
   plan.progress?.finish();
+  if (failure === null && plan.progress?.failure) throw plan.progress.failure.thrown;
   if (failure !== null) throw (failure as { error: unknown }).error;
 }

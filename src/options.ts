@@ -23,12 +23,15 @@ export function integerOption(where: string, name: string, value: unknown, min: 
 }
 
 /** A duration in milliseconds: a finite number > 0, or Infinity for none. */
+/** The longest delay a Node timer keeps: a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function durationOption(where: string, name: string, value: unknown): number {
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new InvalidTypeError(`${where}: the "${name}" option must be a number of milliseconds; ${received(value)}`);
   }
-  if (value <= 0) {
-    throw new InvalidValueError(`${where}: the "${name}" option must be a positive number of milliseconds (or Infinity); ${received(value)}`);
+  if (value <= 0 || (value > MAX_TIMER_MS && value !== Number.POSITIVE_INFINITY)) {
+    throw new InvalidValueError(`${where}: the "${name}" option must be a positive number of milliseconds up to ${MAX_TIMER_MS} (about 24.8 days), or Infinity for none; ${received(value)}`);
   }
   return value;
 }
@@ -59,4 +62,11 @@ export function knownKeys(where: string, options: Record<string, unknown>, known
       throw new InvalidTypeError(`${where}: unknown option "${key}" (known options: ${known.join(', ')})`);
     }
   }
+}
+
+/** close()'s options: `{ cancelPending?: boolean }`; returns cancelPending. */
+export function closeOptions(where: string, options: unknown): boolean {
+  const o = objectOption(where, options);
+  knownKeys(where, o, ['cancelPending']);
+  return o.cancelPending === undefined ? false : booleanOption(where, 'cancelPending', o.cancelPending);
 }

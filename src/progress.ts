@@ -50,6 +50,8 @@ export class Progress {
   #done = 0;
   #failed = 0;
   #total: number | undefined;
+  /** What the listener threw first: the map fails with it, and the listener is not called again. */
+  failure: { thrown: unknown } | null = null;
 
   private constructor(listener: ProgressListener | null, bar: NodeJS.WriteStream | null, label: string, total: number | undefined) {
     this.#listener = listener;
@@ -86,7 +88,12 @@ export class Progress {
 
   #emit(final: boolean): void {
     if (this.#listener !== null) {
-      this.#listener(this.#event());
+      if (this.failure !== null) return;
+      try {
+        this.#listener(this.#event());
+      } catch (thrown) {
+        this.failure = { thrown };
+      }
       return;
     }
     const now = nowMs();

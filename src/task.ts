@@ -132,7 +132,7 @@ function inlineSpec(fn: Function): TaskSpec {
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
     throw new ForkJoinError(
       ErrorCodes.INLINE_UNSUPPORTED,
-      `The function ${name} is native or bound, so its source cannot be shipped to a worker; ` +
+      `The function ${/^(bound )*$/.test(fn.name) ? `${fn.name}(anonymous)` : fn.name} is native or bound, so its source cannot be shipped to a worker; ` +
         'write the task as a plain function, or export it from a module and use taskModule()',
     );
   }

@@ -48,8 +48,29 @@ function describe(value: unknown): string {
   }
 }
 
-/** Plain, cloneable data that describes `thrown`, however odd it is. */
+/**
+ * Plain, cloneable data that describes `thrown`, however odd it is: even a value whose
+ * every read throws (a hostile Proxy) becomes a description, never an exception here.
+ */
 export function toWire(thrown: unknown, depth = 0): WireValue {
+  try {
+    return readThrown(thrown, depth);
+  } catch (reading) {
+    const text = `a thrown value that could not be read (reading it threw ${safeText(reading)})`;
+    return { error: false, value: text, text };
+  }
+}
+
+/** What `value` says of itself, or what kind of thing it is when even that throws. */
+function safeText(value: unknown): string {
+  try {
+    return value instanceof Error ? `${value.name}: ${value.message}` : String(value);
+  } catch {
+    return typeof value;
+  }
+}
+
+function readThrown(thrown: unknown, depth: number): WireValue {
   if (!(thrown instanceof Error) && !isErrorLike(thrown)) {
     return { error: false, value: cloneable(thrown) ? thrown : describe(thrown), text: describe(thrown) };
   }
@@ -57,8 +78,12 @@ export function toWire(thrown: unknown, depth = 0): WireValue {
   const props: Record<string, unknown> = {};
   for (const key of Object.keys(err)) {
     if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue;
-    const value = err[key];
-    props[key] = cloneable(value) ? value : describe(value);
+    try {
+      const value = err[key];
+      props[key] = cloneable(value) ? value : describe(value);
+    } catch (reading) {
+      props[key] = `(reading it threw ${safeText(reading)})`;
+    }
   }
   let name = 'Error';
   let message = '';
@@ -69,7 +94,9 @@ export function toWire(thrown: unknown, depth = 0): WireValue {
     stack = typeof err.stack === 'string' ? err.stack : undefined;
   } catch { /* a hostile getter: keep the defaults */ }
   const wire: { -readonly [K in keyof WireError]: WireError[K] } = { error: true, name, message, stack, props };
-  if ('cause' in err && err.cause !== undefined && depth < 8) wire.cause = toWire(err.cause, depth + 1);
+  try {
+    if ('cause' in err && err.cause !== undefined && depth < 8) wire.cause = toWire(err.cause, depth + 1);
+  } catch { /* a cause that cannot be read is left out */ }
   return wire;
 }
 

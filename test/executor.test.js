@@ -127,6 +127,47 @@ for (const E of Executors) {
         assert.deepEqual(await exec.map(tasks.square, inputs()), squares(30));
       });
 
+      test('map refuses inputs that are not iterable with an InvalidTypeError naming the method', T, async (t) => {
+        const exec = using(t, E.make());
+        for (const inputs of [{ a: 1 }, 5, null, { [Symbol.iterator]: 5 }]) {
+          await assert.rejects(exec.map(tasks.square, inputs), (err) => {
+            assert.ok(err instanceof TypeError, `a TypeError for ${String(inputs)}`);
+            assert.equal(err.code, 'FJ_INVALID_ARG_TYPE');
+            assert.match(err.message, /\.map: inputs must be an iterable/);
+            return true;
+          });
+        }
+      });
+
+      test('starmap refuses an input that is not an argument list with FJ_INVALID_ARG_TYPE naming it', T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.starmap(tasks.add, [[1, 2], [3, 4], 5]), (err) => {
+          assert.equal(err.code, 'FJ_INVALID_ARG_TYPE');
+          assert.match(err.message, /inputs\[2\] is number 5/);
+          return true;
+        });
+        assert.deepEqual(await exec.starmap(tasks.add, [[1, 2], new Set([3, 4])]), [3, 7]);
+      });
+
+      test("an iterator whose next() returns no result object fails the map and imap with FJ_INVALID_ARG_TYPE", T, async (t) => {
+        const exec = using(t, E.make());
+        const broken = { [Symbol.iterator]: () => ({ next: () => 5 }) };
+        const brokenAsync = { [Symbol.asyncIterator]: () => ({ next: async () => null }) };
+        await assert.rejects(exec.map(tasks.square, broken), code('FJ_INVALID_ARG_TYPE'));
+        await assert.rejects(exec.map(tasks.square, brokenAsync), code('FJ_INVALID_ARG_TYPE'));
+        await assert.rejects(async () => { for await (const _ of exec.imap(tasks.square, broken)) { /* nothing arrives */ } }, code('FJ_INVALID_ARG_TYPE'));
+      });
+
+      test('a progress listener that throws fails the map with its error, and the executor goes on', T, async (t) => {
+        const exec = using(t, E.make());
+        const thrown = new Error('listener bug');
+        let calls = 0;
+        const progress = () => { calls++; throw thrown; };
+        await assert.rejects(exec.map(tasks.square, [1, 2, 3, 4], { chunksize: 1, progress }), (err) => err === thrown);
+        assert.equal(calls, 1, 'the listener is not called again after it threw');
+        assert.deepEqual(await exec.map(tasks.square, [1, 2, 3]), [1, 4, 9]);
+      });
+
       test('map with a numeric chunksize returns every result in order', T, async (t) => {
         const exec = using(t, E.make());
         const inputs = Array.from({ length: 95 }, (_, i) => i);
@@ -384,6 +425,25 @@ for (const E of Executors) {
         assert.ok(rejected.length >= 1, 'at least one task was refused');
         for (const o of rejected) assert.equal(o.code, 'FJ_QUEUE_FULL');
         for (const [i, o] of outcomes.entries()) if ('value' in o) assert.equal(o.value, i);
+      });
+
+      test('close() refuses options it does not know, and a cancelPending that is not a boolean', T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.close({ cancelPending: 'yes' }), code('FJ_INVALID_ARG_TYPE'));
+        await assert.rejects(exec.close({ cancelPendng: true }), code('FJ_INVALID_ARG_TYPE'));
+        assert.equal(await exec.run(tasks.square, [3]), 9, 'a refused close() leaves the executor open');
+      });
+
+      test('maxQueue counts only tasks that must wait: a free slot takes one at once', T, async (t) => {
+        for (const maxQueue of [0, 1]) {
+          const exec = using(t, E.make({ slots: 2, maxQueue }));
+          // Submitted in one turn: none finishes before the last is submitted.
+          const outcomes = await Promise.all(Array.from({ length: 5 }, (_, i) => exec.run(tasks.sleep, [20, i]).then(
+            () => 'ok',
+            (err) => err.code,
+          )));
+          assert.deepEqual(outcomes, [...Array(2 + maxQueue).fill('ok'), ...Array(3 - maxQueue).fill('FJ_QUEUE_FULL')], `maxQueue ${maxQueue}`);
+        }
       });
 
       test('stats() reports workers, queue, counts, utilisation and latency', T, async (t) => {

@@ -1,7 +1,7 @@
 // Faults: a worker that exits, runs out of memory or outlives its timeout is
 // replaced; only its task fails (or is retried); aborting stops running work.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isForkJoinError } from 'forkjoin';
@@ -122,6 +122,32 @@ for (const E of PoolKinds) {
       });
     });
 
+    describe('hostile values', () => {
+      test('a task that throws a value every read of which throws rejects with FJ_TASK_FAILED; its worker stays', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(pool.run(tasks.throwHostile, []), (err) => {
+          assert.equal(err.code, 'FJ_TASK_FAILED');
+          assert.match(String(err.cause), /could not be read/);
+          return true;
+        });
+        assert.equal(await pool.run(tasks.square, [4]), 16);
+        assert.equal(pool.stats().workersReplaced, 0);
+      });
+
+      test('an argument whose getter throws fails its call (not submit itself) with FJ_ARG_NOT_CLONEABLE and its path', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const hostile = { get socket() { throw new Error('no'); } };
+        const job = pool.submit(tasks.identity, [hostile]);
+        await assert.rejects(job, (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'args[0].socket');
+        await assert.rejects(pool.map(tasks.identity, [1, 2, hostile], { chunksize: 3 }), (err) => {
+          assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+          assert.equal(err.path, 'inputs[2].socket', 'the input is named by its index in the map');
+          return true;
+        });
+        assert.equal(await pool.run(tasks.square, [5]), 25);
+      });
+    });
+
     describe('aborting running work', () => {
       /** A one-worker pool whose endless loop started and was then aborted. */
       async function abortedLoop(t) {
@@ -143,6 +169,36 @@ for (const E of PoolKinds) {
       test('after an aborted endless loop a one-worker pool runs the next task, so the loop was stopped', T, async (t) => {
         const { pool } = await abortedLoop(t);
         assert.equal(await pool.run(tasks.square, [9]), 81);
+      });
+
+      test("aborting a map's signal stops its running chunk: a one-worker pool then runs the next task", T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const dir = tempDir(t);
+        const controller = new AbortController();
+        const mapped = pool.map(endless.markThenForever, [dir], { signal: controller.signal });
+        await filesAppear(dir, 1);
+        controller.abort();
+        await assert.rejects(mapped, code('FJ_ABORTED'));
+        assert.equal(await pool.run(tasks.square, [9]), 81);
+        assert.equal(pool.stats().workersReplaced, 1);
+      });
+
+      test('breaking out of imap drops inputs sent but not started, and stats() counts those still running', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const dir = tempDir(t);
+        const release = join(dir, 'release');
+        const ran = join(dir, 'ran');
+        // Input 0 returns at once (dir exists); input 1 holds the worker's thread until released; input 2 leaves a file if it runs.
+        const inputs = [{ path: dir, block: false }, { path: release, block: true }, { path: ran, block: false }];
+        for await (const value of pool.imap(tasks.blockOrTouch, inputs, { chunksize: 1 })) {
+          assert.equal(value, dir);
+          break;
+        }
+        const busy = pool.stats();
+        assert.ok(busy.running > 0 && busy.idleWorkers === 0, `the worker still runs input 1: ${JSON.stringify(busy)}`);
+        writeFileSync(release, '');
+        assert.equal(await pool.run(tasks.square, [3]), 9);
+        assert.equal(existsSync(ran), false, 'input 2, sent but not started, did not run');
       });
 
       test('job.cancel() stops a running endless loop with FJ_ABORTED', T, async (t) => {

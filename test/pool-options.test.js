@@ -24,6 +24,8 @@ const invalid = [
   [{ maxQueue: -1 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['maxQueue', '-1']],
   [{ timeout: 0 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['timeout', '0']],
   [{ timeout: '5s' }, TypeError, 'FJ_INVALID_ARG_TYPE', ['timeout', '5s']],
+  [{ timeout: 2 ** 31 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['timeout', '2147483648']],
+  [{ idleTimeout: 2 ** 31 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['idleTimeout', '2147483648']],
   [{ maxHeapMb: 1 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['maxHeapMb', '1']],
   [{ concurrentTasksPerWorker: 0 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['concurrentTasksPerWorker', '0']],
   [{ retries: -1 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['retries', '-1']],
@@ -31,6 +33,7 @@ const invalid = [
   [{ env: { LEVEL: 3 } }, TypeError, 'FJ_INVALID_ARG_TYPE', ['env', 'LEVEL']],
   [{ execArgv: '--inspect' }, TypeError, 'FJ_INVALID_ARG_TYPE', ['execArgv', '--inspect']],
   [{ setup: 42 }, TypeError, 'FJ_INVALID_ARG_TYPE', ['setup', '42']],
+  [{ setup: { task: () => 1, args: [], arg: [1] } }, TypeError, 'FJ_INVALID_ARG_TYPE', ['setup', 'arg']],
   [{ wrokers: 2 }, TypeError, 'FJ_INVALID_ARG_TYPE', ['wrokers']],
 ];
 

@@ -12,7 +12,7 @@ import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from '../erro
 import { BaseExecutor, parseCallOptions, type CallOptions } from '../executor.js';
 import { Job, jobControl } from '../job.js';
 import type { ChunkRunner } from '../map.js';
-import { objectOption } from '../options.js';
+import { closeOptions } from '../options.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import { TaskFlag } from '../pool/protocol.js';
 import { SignalRegistry } from '../pool/signals.js';
@@ -310,9 +310,8 @@ export class Cluster extends BaseExecutor {
   }
 
   /** Waits for pending tasks (or cancels them), then disconnects. Safe to call twice. */
-  close(options?: { cancelPending?: boolean }): Promise<void> {
-    const o = objectOption('Cluster.close', options);
-    if (o.cancelPending === true) this.#rejectAll(new AbortError('The cluster was closed with cancelPending'));
+  async close(options?: { cancelPending?: boolean }): Promise<void> {
+    if (closeOptions('Cluster.close', options)) this.#rejectAll(new AbortError('The cluster was closed with cancelPending'));
     this.#closed ??= this.#shutdown(false);
     return this.#closed;
   }

@@ -159,9 +159,12 @@ export class PoolCore {
     this.#settleIdle();
   }
 
-  /** Queued calls that no starting worker has a slot for: those count against maxQueue. */
+  /** Queued calls that no worker, ready, starting or yet to start, has a free slot for: those count against maxQueue. */
   #waiting(): number {
-    return this.#queued - this.#workers.countStarting() * this.#options.concurrentTasksPerWorker;
+    const perWorker = this.#options.concurrentTasksPerWorker;
+    let room = Math.max(0, this.#options.workers - this.#workers.size) * perWorker;
+    for (const w of this.#workers) if (!w.retiring) room += Math.max(0, perWorker - w.load);
+    return this.#queued - room;
   }
 
   /** How many more calls `w` should hold: about TARGET_INFLIGHT_MS of work, and no more than its fair share of the queue. */
@@ -169,7 +172,7 @@ export class PoolCore {
     const o = this.#options;
     const next = this.#queue.peek();
     const kind = next === undefined ? -1 : Pacer.kindOf(next);
-    const room = this.#pacer.room(kind, w.inflight.size, this.#queued, o.workers, o.concurrentTasksPerWorker);
+    const room = this.#pacer.room(kind, w.load, this.#queued, o.workers, o.concurrentTasksPerWorker);
     return Math.min(room, o.maxTasksPerWorker - w.assigned);
   }
 
@@ -342,7 +345,7 @@ export class PoolCore {
     else if (this.#queued > 0 && !w.retiring) this.#fill(w);
     if (this.#queued > 0 && !this.#dispatchPending) this.#dispatch();
     if (w.inflight.size === 0 && !w.exited) this.#workers.idle(w);
-    if (this.#workers.size < this.#options.minWorkers && !this.#closing) this.#warmUp.poke(w.inflight.size === 0);
+    if (this.#workers.size < this.#options.minWorkers && !this.#closing) this.#warmUp.poke(w.load === 0);
     this.#settleIdle();
   }
 

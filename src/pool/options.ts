@@ -155,6 +155,7 @@ function setupOption(where: string, setup: unknown): { spec: TaskSpec; args: unk
   if (typeof setup === 'function' || isTaskRef(setup)) return { spec: toTaskSpec(setup), args: [] };
   const s = setup as { task?: unknown; args?: unknown } | null;
   if (typeof s === 'object' && s !== null && s.task !== undefined && (s.args === undefined || Array.isArray(s.args))) {
+    knownKeys(`${where}: setup`, s as Record<string, unknown>, ['task', 'args']);
     return { spec: toTaskSpec(s.task), args: (s.args as unknown[] | undefined) ?? [] };
   }
   throw new InvalidTypeError(`${where}: the "setup" option must be a task, or { task, args }; received ${describeType(setup)}`);

@@ -3,7 +3,7 @@ import { InvalidTypeError } from '../errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from '../executor.js';
 import { Job, jobControl } from '../job.js';
 import type { ChunkRunner } from '../map.js';
-import { objectOption } from '../options.js';
+import { closeOptions } from '../options.js';
 import type { ExecutorStats } from '../stats.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { PoolCore } from './core.js';
@@ -75,8 +75,7 @@ abstract class Pool extends BaseExecutor {
 
   /** Finishes queued work (or cancels it), then stops every worker. Safe to call twice. */
   async close(options?: { cancelPending?: boolean }): Promise<void> {
-    const o = objectOption(`${this.#name}.close`, options);
-    await this.#core.close(o.cancelPending === true);
+    await this.#core.close(closeOptions(`${this.#name}.close`, options));
   }
 
   /** Stops every worker now; pending tasks reject with FJ_EXECUTOR_TERMINATED. */
@@ -107,6 +106,7 @@ abstract class Pool extends BaseExecutor {
             transfer: undefined,
             flags,
             onRunning: null,
+            firstInput: chunk.first,
           };
           const sent = ArrayBuffer.isView(items) ? [items] : encodeSync([items]);
           if (sent.length === 1 && sent[0] !== items) call.flags |= TaskFlag.Sync;

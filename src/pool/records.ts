@@ -21,6 +21,8 @@ export interface CallOptionsInternal {
   transfer: Transferable[] | undefined;
   flags: number;
   onRunning: (() => void) | null;
+  /** A map chunk's first input index: an input that cannot be sent is named `inputs[i]`. */
+  firstInput?: number;
 }
 
 let nextCallId = 1;
@@ -44,7 +46,16 @@ export class Call {
     /** Whether `settle` is a promise's resolve function (the lighter way to wait for a call). */
     readonly promised: boolean,
   ) {
-    this.bytes = options.transfer === undefined ? estimateBytes(args, 0) : 64;
+    this.bytes = options.transfer === undefined ? safeEstimate(args) : 64;
+  }
+}
+
+/** estimateBytes, or a guess when reading the arguments throws (a getter, a Proxy): sending them fails and says why. */
+function safeEstimate(args: unknown): number {
+  try {
+    return estimateBytes(args, 0);
+  } catch {
+    return 64;
   }
 }
 
@@ -98,6 +109,11 @@ export class PoolWorker {
 
   constructor() {
     this.exit = new Promise((resolve) => { this.markExited = resolve; });
+  }
+
+  /** Calls it holds: those in flight, and those cancelled on their way that it has not answered yet (they may be running). */
+  get load(): number {
+    return this.inflight.size + this.cancelled.size;
   }
 
   /** Asks the worker to drop a call sent to it; if it starts anyway, the pool replaces the worker. */

@@ -162,8 +162,8 @@ export class WorkerSet implements Iterable<PoolWorker> {
     const now = nowMs();
     const usage: WorkerUsage = { running: 0, idle: 0, busyMs: this.#deadBusyMs, aliveMs: this.#deadAliveMs };
     for (const w of this.#all) {
-      usage.running += w.inflight.size;
-      if (w.inflight.size === 0) usage.idle++;
+      usage.running += w.load;
+      if (w.ready && w.load === 0) usage.idle++;
       usage.busyMs += w.busyMs;
       usage.aliveMs += now - w.spawnedAt;
     }

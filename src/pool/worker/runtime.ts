@@ -117,7 +117,11 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   function fail(id: unknown, thrown: unknown, fnId: number): void {
-    failed.push(id, toWire(explain(thrown, fnId)));
+    let explained = thrown;
+    try {
+      explained = explain(thrown, fnId);
+    } catch { /* a value whose prototype cannot be read: toWire describes it */ }
+    failed.push(id, toWire(explained));
   }
 
   /** A ReferenceError raised by an inline function's own code means it reads a captured variable. */
@@ -156,6 +160,11 @@ export function startRuntime(port: RuntimePort): void {
         endBusy();
         flush();
         if (running === 0) busySince = nowMs();
+        // Let messages in before the next task starts: a Cancel drops a call queued here.
+        if (head < queue.length) {
+          resumeSoon();
+          break;
+        }
       }
     }
     if (head === queue.length) {
@@ -165,6 +174,16 @@ export function startRuntime(port: RuntimePort): void {
     endBusy();
     if (running === 0) flush();
     else scheduleFlush();
+  }
+
+  let resumeScheduled = false;
+  function resumeSoon(): void {
+    if (resumeScheduled) return;
+    resumeScheduled = true;
+    setImmediate(() => {
+      resumeScheduled = false;
+      pump();
+    });
   }
 
   function start(id: number, fnId: number, flags: number, args: unknown[]): void {
