@@ -60,7 +60,7 @@ export const ErrorCodes = Object.freeze({
   SHELL_INPUT: 'FJ_SHELL_INPUT',
   /** The joblog cannot be written, or cannot be read to resume (`--resume`). */
   SHELL_JOBLOG: 'FJ_SHELL_JOBLOG',
-  /** The process that starts shell jobs failed (fork failed, or it died). */
+  /** The process that starts shell jobs failed (fork failed, or it died), or the jobs' `cwd` went away. */
   SHELL_SPAWN: 'FJ_SHELL_SPAWN',
   /** A job's output cannot be read: it was released, or its temporary file failed (disk full). */
   SHELL_OUTPUT: 'FJ_SHELL_OUTPUT',

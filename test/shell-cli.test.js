@@ -1,8 +1,9 @@
 // `forkjoin run`, the command: options, input sources, output, and GNU parallel's exit statuses,
 // each proven by running the built bin.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { tempDir } from './fixtures/helpers.js';
@@ -161,6 +162,24 @@ describe('options', () => {
 
   test('--shell picks the shell', T, async () => {
     assert.equal(out(await forkjoinRun(['--shell', '/bin/bash', 'echo ${BASH_VERSION:+bash} {}', ':::', 'x'])), 'bash x\n');
+  });
+});
+
+describe('working directory', () => {
+  test('run from a directory that was removed runs its jobs there and exits, as a shell would', T, async (t) => {
+    const dir = join(tempDir(t), 'gone');
+    mkdirSync(dir);
+    // The early Python helper is started from that directory: it must not outlive the run.
+    const child = spawn('sh', ['-c', 'cd "$1" && rmdir "$1" && exec "$2" "$3" run -k "echo {}" ::: a b', 'sh', dir, process.execPath, bin],
+      { env: { ...process.env, FORKJOIN_SPAWNER: 'python' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const deadline = setTimeout(() => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } }, 60_000);
+    t.after(() => clearTimeout(deadline));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk; });
+    child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+    const [code, signal] = await once(child, 'close');
+    assert.deepEqual({ code, signal, stdout }, { code: 0, signal: null, stdout: 'a\nb\n' }, stderr);
   });
 });
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkfifoSync } from './fixtures/shell/fifo.js';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -356,6 +356,48 @@ test('a command line too long to start fails the run with FJ_SHELL_SPAWN under t
   } finally {
     if (saved === undefined) delete process.env.FORKJOIN_SPAWNER;
     else process.env.FORKJOIN_SPAWNER = saved;
+  }
+});
+
+test('a timeout or killGraceMs beyond what a timer can wait (2^31-1 ms) is refused at the call with FJ_INVALID_ARG_VALUE', () => {
+  for (const options of [{ timeout: 2 ** 31 }, { timeout: 2 ** 40 }, { killGraceMs: 2 ** 31 }]) {
+    assert.throws(() => runCommands('true', ['a'], options),
+      (error) => isForkJoinError(error, ErrorCodes.INVALID_ARG_VALUE) && error.message.includes('2147483647'), JSON.stringify(options));
+  }
+});
+
+describe('the cwd option', () => {
+  test('a cwd that does not exist is refused at the call with FJ_INVALID_ARG_VALUE, naming it', (t) => {
+    const missing = join(tempDir(t), 'missing');
+    assert.throws(() => runCommands('pwd', ['a'], { cwd: missing }),
+      (error) => error instanceof RangeError && isForkJoinError(error, ErrorCodes.INVALID_ARG_VALUE) && error.message.includes(missing));
+  });
+
+  test('a cwd that is a file is refused at the call with FJ_INVALID_ARG_VALUE, naming it', (t) => {
+    const file = join(tempDir(t), 'file');
+    writeFileSync(file, '');
+    for (const cwd of [file, join(file, 'below')]) {
+      assert.throws(() => runCommands('pwd', ['a'], { cwd }),
+        (error) => isForkJoinError(error, ErrorCodes.INVALID_ARG_VALUE) && error.message.includes(cwd));
+    }
+  });
+
+  for (const spawner of ['python', 'perl', 'node']) {
+    for (const [gone, replace] of [['removed', () => {}], ['replaced by a file', (dir) => writeFileSync(dir, '')]]) {
+      test(`a cwd ${gone} before the run starts fails it with FJ_SHELL_SPAWN naming the cwd, not the spawner (${spawner} spawner)`, T, async (t) => {
+        const saved = process.env.FORKJOIN_SPAWNER;
+        process.env.FORKJOIN_SPAWNER = spawner;
+        t.after(() => { if (saved === undefined) delete process.env.FORKJOIN_SPAWNER; else process.env.FORKJOIN_SPAWNER = saved; });
+        const dir = join(tempDir(t), 'jobs');
+        mkdirSync(dir);
+        const run = runCommands('pwd', ['a', 'b'], { cwd: dir });
+        rmSync(dir, { recursive: true });
+        replace(dir);
+        await assert.rejects(async () => { for await (const r of run) void r; },
+          (error) => isForkJoinError(error, ErrorCodes.SHELL_SPAWN) && error.message.includes(dir) && !error.message.includes('FORKJOIN_SPAWNER'));
+        assert.equal(run.summary.jobs, 0);
+      });
+    }
   }
 });
 

@@ -34,9 +34,15 @@ type Slots = { [slot]?: Early | null };
 export function prestartHelper(): void {
   const helper = chooseHelper();
   if (helper === null || helper.kind !== 'python' || (globalThis as Slots)[slot]) return;
+  let cwd: string;
+  try {
+    cwd = process.cwd();
+  } catch {
+    return; // this process's directory was removed: the run starts its helper itself
+  }
   const child = spawnHelper(helper, undefined, process.env);
   child.on('error', () => { /* reported by the spawner that takes it, or never needed */ });
-  (globalThis as Slots)[slot] = { path: helper.path, cwd: process.cwd(), child };
+  (globalThis as Slots)[slot] = { path: helper.path, cwd, child };
 }
 
 /** The early helper, if it is `helper` started in `cwd` (it is then no longer shared). */

@@ -3,16 +3,11 @@
  * (perl-script.ts), that speaks frames with the runner: the fast path.
  */
 import type { ChildProcess } from 'node:child_process';
-import { ErrorCodes, ForkJoinError } from '../errors.js';
 import { spawnHelper, takeEarlyHelper } from './helper-process.js';
-import type { Helper, Spawner, SpawnerEvents, SpawnerOptions } from './spawner.js';
+import { cwdError, spawnError, type Helper, type Spawner, type SpawnerEvents, type SpawnerOptions } from './spawner.js';
 
 const HEADER = 9;
 const EMPTY = Buffer.alloc(0);
-
-function spawnError(message: string, cause?: unknown): ForkJoinError {
-  return new ForkJoinError(ErrorCodes.SHELL_SPAWN, message, cause === undefined ? {} : { cause });
-}
 
 /** NAME=value entries, NUL-separated, as bytes; values are strings as child_process makes them. */
 function environmentBlock(env: NodeJS.ProcessEnv): Buffer {
@@ -76,8 +71,10 @@ export class HelperSpawner implements Spawner {
     try {
       child = (first ? takeEarlyHelper(helper, cwd) : null) ?? spawnHelper(helper, cwd, env);
     } catch (error) {
-      if (this.#candidates.length > 0) return this.#startNext(false);
-      this.#fail(spawnError(`cannot start the job spawner (${helper.path}): ${(error as Error).message}`, error));
+      // A bad directory fails every helper alike: no other candidate is tried.
+      const byCwd = cwdError(cwd, error);
+      if (byCwd === null && this.#candidates.length > 0) return this.#startNext(false);
+      this.#fail(byCwd ?? spawnError(`cannot start the job spawner (${helper.path}): ${(error as Error).message}`, error));
       this.#markExited();
       return;
     }
@@ -86,18 +83,18 @@ export class HelperSpawner implements Spawner {
     this.#rest = EMPTY;
     child.stdout?.on('data', (chunk: Buffer) => { if (this.#child === child) this.#read(chunk); });
     child.stdin?.on('error', () => { /* the helper died: 'close' reports it */ });
-    child.on('error', () => { /* reported by 'close' */ });
+    let startError: Error | undefined;
+    child.on('error', (error) => { startError ??= error; /* reported by 'close' */ });
     child.on('close', (code, signal) => {
       if (this.#child !== child) return;
-      if (!this.#ready && !this.#closing && this.#candidates.length > 0) {
-        this.#startNext(false);
-        return;
-      }
       if (!this.#closing) {
+        // A helper that never ran: for want of its directory (no other helper does better), or the next may run.
+        const byCwd = this.#ready ? null : cwdError(cwd, startError);
+        if (!this.#ready && byCwd === null && this.#candidates.length > 0) return this.#startNext(false);
         const how = signal ?? `code ${code}`;
-        this.#fail(spawnError(this.#ready
+        this.#fail(byCwd ?? spawnError(this.#ready
           ? `the job spawner (${helper.path}) exited unexpectedly (${how})`
-          : `the job spawner (${helper.path}) could not start (${how}); set FORKJOIN_SPAWNER=node to start jobs without a helper`));
+          : `the job spawner (${helper.path}) could not start (${how}); set FORKJOIN_SPAWNER=node to start jobs without a helper`, startError));
       }
       this.#markExited();
     });

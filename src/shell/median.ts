@@ -1,5 +1,6 @@
 /** A running median (two heaps): `--timeout N%` times jobs against the median runtime so far. */
 import { nowMs } from '../clock.js';
+import { MAX_TIMER_MS } from '../options.js';
 
 class Heap {
   readonly #items: number[] = [];
@@ -77,7 +78,7 @@ export class JobTimeouts {
   left(t0: number): number | null {
     if (this.#percent === undefined) return Number.isFinite(this.#fixedMs) ? this.#fixedMs : null;
     const median = this.#median.value;
-    return median === undefined ? null : Math.max(0, (median * this.#percent) / 100 - (nowMs() - t0));
+    return median === undefined ? null : Math.min(MAX_TIMER_MS, Math.max(0, (median * this.#percent) / 100 - (nowMs() - t0)));
   }
 
   /** Notes a succeeded job's runtime; true when this gave the first median (running jobs can now be timed). */

@@ -2,8 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { childProcess } from '../builtins.js';
-import { ErrorCodes, ForkJoinError } from '../errors.js';
-import type { Spawner, SpawnerEvents, SpawnerOptions } from './spawner.js';
+import { cwdError, spawnError, type Spawner, type SpawnerEvents, type SpawnerOptions } from './spawner.js';
 
 let utf8: InstanceType<typeof TextDecoder> | null = null;
 const signalNumbers = constants.signals as Readonly<Record<string, number>>;
@@ -58,10 +57,15 @@ export class NodeSpawner implements Spawner {
     }
   }
 
-  #fail(message: string, cause?: unknown): void {
+  #fail(error: Error): void {
     if (this.#failed) return;
     this.#failed = true;
-    this.#events.failed(new ForkJoinError(ErrorCodes.SHELL_SPAWN, message, cause === undefined ? {} : { cause }));
+    this.#events.failed(error);
+  }
+
+  /** A job did not start: for want of its directory (Node says only "spawn /bin/sh ENOENT"), or otherwise. */
+  #startFailed(error: unknown): void {
+    this.#fail(cwdError(this.#options.cwd, error) ?? spawnError(`cannot start a job: ${(error as Error).message}`, error));
   }
 
   #start(id: number, command: Buffer): void {
@@ -69,7 +73,7 @@ export class NodeSpawner implements Spawner {
     try {
       text = (utf8 ??= new TextDecoder('utf-8', { fatal: true })).decode(command);
     } catch (error) {
-      this.#fail('a command line holds bytes that are not UTF-8, which Node\'s child_process cannot pass on; install perl (the fast spawner passes any bytes)', error);
+      this.#fail(spawnError('a command line holds bytes that are not UTF-8, which Node\'s child_process cannot pass on; install perl (the fast spawner passes any bytes)', error));
       return;
     }
     const { shell, cwd, env } = this.#options;
@@ -79,10 +83,10 @@ export class NodeSpawner implements Spawner {
       child = childProcess().spawn(shell, ['-c', text], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (error) {
       // Some failures (E2BIG: a command line too long) are thrown, not emitted.
-      this.#fail(`cannot start a job: ${(error as Error).message}`, error);
+      this.#startFailed(error);
       return;
     }
-    child.on('error', (error) => this.#fail(`cannot start a job: ${error.message}`, error));
+    child.on('error', (error) => this.#startFailed(error));
     if (child.pid === undefined) return;
     const pid = child.pid;
     this.#running.set(id, child);

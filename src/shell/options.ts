@@ -2,11 +2,11 @@
  * The options of runCommands (and so of `forkjoin run`): one documented interface, frozen
  * defaults, one normalizeRunOptions() that validates with the library's wording.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { InvalidTypeError, InvalidValueError } from '../errors.js';
-import { booleanOption, integerOption, knownKeys, objectOption, signalOption } from '../options.js';
+import { MAX_TIMER_MS, booleanOption, durationOption, integerOption, knownKeys, objectOption, signalOption } from '../options.js';
 import type { ProgressListener } from '../progress.js';
 import { describeType } from '../task.js';
 import { parseHalt, type HaltPolicy, type HaltSpec } from './halt.js';
@@ -69,7 +69,12 @@ export interface RunOptions {
    * @default '/bin/sh'
    */
   shell?: string;
-  /** Working directory of the jobs. @default process.cwd() */
+  /**
+   * Working directory of the jobs, checked when runCommands() is called: one that does not
+   * exist, is not a directory or cannot be entered is a RangeError with FJ_INVALID_ARG_VALUE.
+   * @default process.cwd()
+   * @example { cwd: '/srv/data' }
+   */
   cwd?: string;
   /** Environment of the jobs. @default process.env */
   env?: NodeJS.ProcessEnv;
@@ -162,6 +167,29 @@ export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.en
   return null;
 }
 
+/** What keeps `path` from being a directory jobs can run in ("does not exist", ...), or null when nothing does. */
+export function directoryProblem(path: string): string | null {
+  try {
+    if (!statSync(path).isDirectory()) return 'is not a directory';
+    accessSync(path, constants.X_OK);
+    return null;
+  } catch (error) {
+    switch ((error as NodeJS.ErrnoException).code) {
+      case 'ENOENT': return 'does not exist';
+      case 'ENOTDIR': return 'does not exist (a part of its path is not a directory)';
+      case 'EACCES': case 'EPERM': return 'cannot be entered (permission denied)';
+      default: return `cannot be used (${(error as Error).message})`;
+    }
+  }
+}
+
+function directoryOption(where: string, name: string, value: unknown): string {
+  const path = stringOption(where, name, value);
+  const problem = directoryProblem(path);
+  if (problem !== null) throw new InvalidValueError(`${where}: the "${name}" option must name a directory the jobs can run in; ${JSON.stringify(path)} ${problem}`);
+  return path;
+}
+
 function stringOption(where: string, name: string, value: unknown): string {
   if (typeof value !== 'string') throw new InvalidTypeError(`${where}: the "${name}" option must be a string; received ${describeType(value)}`);
   if (value === '') throw new InvalidValueError(`${where}: the "${name}" option must not be empty`);
@@ -182,11 +210,7 @@ export function normalizeRunOptions(where: string, options: unknown): Normalized
     }
     timeoutPercent = Number(match[1]);
   } else if (o.timeout !== undefined) {
-    if (typeof o.timeout !== 'number' || Number.isNaN(o.timeout)) {
-      throw new InvalidTypeError(`${where}: the "timeout" option must be a number of milliseconds or 'N%'; received ${describeType(o.timeout)}`);
-    }
-    if (o.timeout <= 0) throw new InvalidValueError(`${where}: the "timeout" option must be a positive number of milliseconds (or Infinity); received ${o.timeout}`);
-    timeoutMs = o.timeout;
+    timeoutMs = durationOption(where, 'timeout', o.timeout);
   }
 
   let joblog: NormalizedRunOptions['joblog'] = null;
@@ -211,7 +235,7 @@ export function normalizeRunOptions(where: string, options: unknown): Normalized
   let killGraceMs: number = runDefaults.killGraceMs;
   if (o.killGraceMs !== undefined) {
     if (typeof o.killGraceMs !== 'number' || Number.isNaN(o.killGraceMs)) throw new InvalidTypeError(`${where}: the "killGraceMs" option must be a number; received ${describeType(o.killGraceMs)}`);
-    if (o.killGraceMs < 0 || !Number.isFinite(o.killGraceMs)) throw new InvalidValueError(`${where}: the "killGraceMs" option must be a finite number >= 0; received ${o.killGraceMs}`);
+    if (o.killGraceMs < 0 || o.killGraceMs > MAX_TIMER_MS) throw new InvalidValueError(`${where}: the "killGraceMs" option must be a number of milliseconds from 0 to ${MAX_TIMER_MS}; received ${o.killGraceMs}`);
     killGraceMs = o.killGraceMs;
   }
 
@@ -227,7 +251,7 @@ export function normalizeRunOptions(where: string, options: unknown): Normalized
     resume: resumeFailed ? 'succeeded' : resumeAll ? 'all' : 'none',
     dryRun: o.dryRun === undefined ? runDefaults.dryRun : booleanOption(where, 'dryRun', o.dryRun),
     shell,
-    cwd: o.cwd === undefined ? undefined : stringOption(where, 'cwd', o.cwd),
+    cwd: o.cwd === undefined ? undefined : directoryOption(where, 'cwd', o.cwd),
     env,
     signal: signalOption(where, o.signal),
     progress,

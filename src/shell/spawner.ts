@@ -9,7 +9,8 @@
  * reaches its grandchildren too), with stdin from /dev/null, and "ends" once it has exited
  * and closed its stdout and stderr.
  */
-import { findExecutable } from './options.js';
+import { ErrorCodes, ForkJoinError } from '../errors.js';
+import { directoryProblem, findExecutable } from './options.js';
 
 export interface SpawnerEvents {
   /** The job's process started; `pid` is also its process group id; `at` epoch ms, if the spawner knows it. */
@@ -44,6 +45,20 @@ export interface Spawner {
   cancelQueued(): void;
   /** Stops the spawner once every job has ended. */
   close(): Promise<void>;
+}
+
+/** The error of a spawner that cannot go on: one code whichever spawner it is. */
+export function spawnError(message: string, cause?: unknown): ForkJoinError {
+  return new ForkJoinError(ErrorCodes.SHELL_SPAWN, message, cause === undefined ? {} : { cause });
+}
+
+/**
+ * The error for a start that failed because the jobs' directory is gone or is no directory
+ * (runCommands() checked it, but it may have changed since); null when the directory is fine.
+ */
+export function cwdError(cwd: string | undefined, cause?: unknown): ForkJoinError | null {
+  const problem = cwd === undefined ? null : directoryProblem(cwd);
+  return problem === null ? null : spawnError(`cannot start jobs in ${JSON.stringify(cwd)} (the "cwd" option): it ${problem}`, cause);
 }
 
 /** A helper process that starts jobs for the runner. */
