@@ -148,6 +148,22 @@ for (const E of PoolKinds) {
       });
     });
 
+    describe('results that cannot be sent back', () => {
+      test('in a map chunk, the input whose result cannot be sent fails with FJ_RESULT_NOT_CLONEABLE and its index', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(pool.map(tasks.callbackFor, [0, 1, 2, 3], { chunksize: 4 }), (err) => {
+          assert.equal(err.code, 'FJ_RESULT_NOT_CLONEABLE');
+          assert.equal(err.index, 2);
+          assert.match(err.message, /result\.callback/);
+          return true;
+        });
+        const outcomes = await pool.map(tasks.callbackFor, [0, 1, 2, 3], { chunksize: 4, settle: true });
+        assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+        assert.deepEqual([outcomes[0].value, outcomes[3].value], [0, 3]);
+        assert.equal(outcomes[2].reason.code, 'FJ_RESULT_NOT_CLONEABLE');
+      });
+    });
+
     describe('aborting running work', () => {
       /** A one-worker pool whose endless loop started and was then aborted. */
       async function abortedLoop(t) {
@@ -196,6 +212,8 @@ for (const E of PoolKinds) {
         }
         const busy = pool.stats();
         assert.ok(busy.running > 0 && busy.idleWorkers === 0, `the worker still runs input 1: ${JSON.stringify(busy)}`);
+        // A worker reads its messages between tasks once it has worked a while (1 ms): keep input 1 running past that.
+        await new Promise((resolve) => setTimeout(resolve, 50));
         writeFileSync(release, '');
         assert.equal(await pool.run(tasks.square, [3]), 9);
         assert.equal(existsSync(ran), false, 'input 2, sent but not started, did not run');

@@ -10,7 +10,7 @@ import { codedError, loadExport } from '../../task-loader.js';
 import { syncDecoder } from '../../paths.js';
 import { isTransferred } from '../../transfer.js';
 import { toWire, type WireValue } from '../../wire-error.js';
-import { describeUncloneable, findUncloneable } from '../clone.js';
+import { salvage } from './salvage.js';
 import {
   Msg, TaskFlag, packNumbers, protocolError,
   type ChunkResult, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
@@ -53,6 +53,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /** Runs tasks for one pool over `port` until told to shut down. */
 export function startRuntime(port: RuntimePort): void {
   const fns: FnEntry[] = [];
+  /** The results of map chunks: salvage() handles their values one by one. */
+  const chunkResults = new WeakSet<object>();
   const queue: unknown[] = []; // flat: id, fnId, flags, args
   let head = 0;
   let concurrency = 1;
@@ -83,23 +85,8 @@ export function startRuntime(port: RuntimePort): void {
     try {
       port.post(message, list);
     } catch {
-      port.post(salvage(message), []);
+      port.post(salvage(message, port.canClone, port.peer, (value) => chunkResults.has(value as object)), []);
     }
-  }
-
-  /** Replaces each result that cannot be cloned with an error that names its path. */
-  function salvage(message: WorkerMessage & { k: typeof Msg.Results }): WorkerMessage {
-    const ok: unknown[] = [];
-    const bad = message.failed.slice();
-    for (let i = 0; i < message.done.length; i += 2) {
-      const found = findUncloneable(message.done[i + 1], 'result', port.canClone);
-      if (found === null) ok.push(message.done[i], message.done[i + 1]);
-      else bad.push(message.done[i], toWire(codedError(ErrorCodes.RESULT_NOT_CLONEABLE, describeUncloneable(found, port.peer))));
-    }
-    for (let i = 1; i < bad.length; i += 2) {
-      if (!port.canClone(bad[i])) bad[i] = toWire(codedError(ErrorCodes.TASK_FAILED, 'The task failed with an error that cannot be cloned'));
-    }
-    return { k: Msg.Results, done: ok, failed: bad, busy: message.busy };
   }
 
   function scheduleFlush(): void {
@@ -253,6 +240,7 @@ export function startRuntime(port: RuntimePort): void {
       transferList.push(packed.buffer as ArrayBuffer);
     }
     out.ms = nowMs() - t0;
+    chunkResults.add(out);
     return out;
   }
 
