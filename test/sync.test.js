@@ -108,6 +108,36 @@ test('blocking waits are refused on the main thread', () => {
   assert.throws(() => new Latch(1).waitSync(), hasCode(ErrorCodes.SYNC_WOULD_BLOCK));
 });
 
+test('blocking waits are refused on the main thread even when they would not block, so the refusal does not depend on load', () => {
+  assert.throws(() => new Mutex().lockSync(), hasCode(ErrorCodes.SYNC_WOULD_BLOCK));
+  assert.throws(() => new Semaphore(1).acquireSync(), hasCode(ErrorCodes.SYNC_WOULD_BLOCK));
+  assert.throws(() => new Latch(0).waitSync(), hasCode(ErrorCodes.SYNC_WOULD_BLOCK));
+  assert.throws(() => new Barrier(1).waitSync(), hasCode(ErrorCodes.SYNC_WOULD_BLOCK));
+});
+
+test('new Mutex() refuses unknown options and a name that is not a string', () => {
+  for (const options of [{ name: 5 }, { nam: 'x' }, null, 'lock']) {
+    assert.throws(() => new Mutex(options), (err) => err instanceof TypeError && err.code === 'FJ_INVALID_ARG_TYPE', JSON.stringify(options));
+  }
+  assert.equal(new Mutex({ name: 'ledger' }).name, 'ledger');
+});
+
+test('a lock inside a Map, a Set or a class instance is refused with FJ_ARG_NOT_CLONEABLE naming its path', async (t) => {
+  const p = pool(t, { workers: 1 });
+  class Box { constructor(value) { this.value = value; } }
+  const mutex = new Mutex();
+  const cases = [
+    [[new Map([['k', mutex]])], 'args[0]<map value 0>'],
+    [[{ list: [new Set([mutex])] }], 'args[0].list[0]<set item 0>'],
+    [[1, new Box(new Semaphore(1))], 'args[1].value'],
+  ];
+  for (const [args, path] of cases) {
+    await assert.rejects(p.run(sync.kinds, args), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === path, path);
+  }
+  await assert.rejects(p.submit(sync.kinds, [new Box(mutex)]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'args[0].value');
+  await assert.rejects(p.map(sync.kinds, [mutex, new Box(mutex)]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'inputs[1].value');
+});
+
 test('unlock by a thread that does not hold the mutex fails with FJ_LOCK_NOT_OWNER', async (t) => {
   const p = pool(t, { workers: 1 });
   const mutex = new Mutex();

@@ -41,14 +41,15 @@ abstract class Pool extends BaseExecutor {
   run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>> {
     let spec: TaskSpec;
     let call: CallOptionsInternal;
+    let sent: unknown[];
     try {
       spec = toTaskSpec(task);
       call = options === undefined ? this.#defaults : this.#callOptions('run', options, null);
       checkArgs(`${this.#name}.run`, args);
+      sent = encodeSync(args);
     } catch (error) {
       return Promise.reject(error);
     }
-    const sent = encodeSync(args);
     if (sent !== args) call = { ...call, flags: call.flags | TaskFlag.Sync };
     return this.#core.submitPromise(spec, sent, call) as Promise<Awaited<R>>;
   }
@@ -61,7 +62,13 @@ abstract class Pool extends BaseExecutor {
     const job = new Job<Awaited<R>>((reason) => cancel(reason));
     const control = jobControl(job);
     let call = this.#callOptions('submit', options, control.running);
-    const sent = encodeSync(args);
+    let sent: unknown[];
+    try {
+      sent = encodeSync(args);
+    } catch (error) {
+      control.settle(false, error); // a lock where it cannot travel: the job fails, as for any argument that cannot be sent
+      return job;
+    }
     if (sent !== args) call = { ...call, flags: call.flags | TaskFlag.Sync };
     const record = this.#core.submit(spec, sent, call, control.settle);
     cancel = (reason) => this.#core.cancel(record, reason);
@@ -108,8 +115,9 @@ abstract class Pool extends BaseExecutor {
             onRunning: null,
             firstInput: chunk.first,
           };
-          const sent = ArrayBuffer.isView(items) ? [items] : encodeSync([items]);
-          if (sent.length === 1 && sent[0] !== items) call.flags |= TaskFlag.Sync;
+          const encoded = ArrayBuffer.isView(items) ? items : encodeSync(items, 'inputs', chunk.first);
+          if (encoded !== items) call.flags |= TaskFlag.Sync;
+          const sent = [encoded];
           const submitted = core.submit(spec, sent, call, (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), true);
           if (chunk.handle !== undefined) chunk.handle.cancel = (reason) => { core.cancel(submitted, reason); };
         }),

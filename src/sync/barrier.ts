@@ -98,8 +98,8 @@ export class Barrier implements Shareable {
 
   /** Waits for every party, blocking this worker thread (not allowed on the main thread). */
   waitSync(options?: Omit<WaitOptions, 'signal'>): BarrierArrival {
+    assertMayBlock('Barrier.waitSync()');
     const until = deadline('Barrier.waitSync()', options, true);
-    if (this.#parties > 1) assertMayBlock('Barrier.waitSync()');
     const arrival = this.#arrive();
     if (arrival.leader) return { leader: true };
     for (let seen = this.#current(arrival.word); seen !== null; seen = this.#current(arrival.word)) {

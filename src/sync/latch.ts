@@ -49,9 +49,9 @@ export class Latch implements Shareable {
 
   /** Waits for zero, blocking this worker thread (not allowed on the main thread). */
   waitSync(options?: Omit<WaitOptions, 'signal'>): void {
-    if (Atomics.load(this.#words, 0) === 0) return;
     assertMayBlock('Latch.waitSync()');
     const until = deadline('Latch.waitSync()', options, true);
+    if (Atomics.load(this.#words, 0) === 0) return;
     for (let seen = Atomics.load(this.#words, 0); seen > 0; seen = Atomics.load(this.#words, 0)) {
       if (!waitSync(this.#words, 0, seen, until)) throw timeoutError('Latch.waitSync()', until.timeout);
     }

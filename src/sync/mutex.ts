@@ -5,7 +5,10 @@
  * operations and a contended one sleeps in Atomics.wait / Atomics.waitAsync.
  */
 import { availableParallelism } from 'node:os';
-import { ErrorCodes, ForkJoinError } from '../errors.js';
+import { isMainThread } from 'node:worker_threads';
+import { ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
+import { knownKeys, objectOption } from '../options.js';
+import { describeType } from '../task.js';
 import { checkDeadlock } from './deadlock.js';
 import { Lock, LockState, adoptRegistry, registry, type Registry } from './registry.js';
 import { assertMayBlock, deadline, timeoutError, waitAsync, waitSync, type Deadline, type WaitOptions } from './wait.js';
@@ -56,6 +59,16 @@ class Revival {
   constructor(readonly reg: Registry, readonly base: number, readonly name: string) {}
 }
 
+/** The `name` of `new Mutex(options)`, checked as every constructor checks its options. */
+function mutexName(options: unknown): string | undefined {
+  const o = objectOption('new Mutex()', options);
+  knownKeys('new Mutex()', o, ['name']);
+  if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) {
+    throw new InvalidTypeError(`new Mutex(): the "name" option must be a non-empty string; received ${describeType(o.name)}`);
+  }
+  return o.name as string | undefined;
+}
+
 /** A lock for one thread at a time, across every thread it is passed to; deadlocks are reported, not hung. */
 export class Mutex implements Shareable {
   readonly #reg: Registry;
@@ -72,9 +85,10 @@ export class Mutex implements Shareable {
       base = options.base;
       this.#name = options.name;
     } else {
+      const name = mutexName(options);
       this.#reg = registry();
       base = this.#reg.allocateLock();
-      this.#name = options?.name ?? `mutex #${this.#reg.lockIndex(base)}`;
+      this.#name = name ?? `mutex #${this.#reg.lockIndex(base)}`;
       names.set(this.#reg.lockIndex(base), this.#name);
     }
     this.#words = this.#reg.words;
@@ -117,16 +131,19 @@ export class Mutex implements Shareable {
 
   /** Waits for the lock, blocking this worker thread (not allowed on the main thread). */
   lockSync(options?: Omit<WaitOptions, 'signal'>): MutexLock {
+    // Refused on the main thread even when free: whether it would block depends on other threads.
+    if (isMainThread) assertMayBlock(`${this.#name}.lockSync()`);
+    // Options are checked before the quick path, which stays free of the deadline's cost.
+    let until: Deadline | null = options === undefined ? null : deadline(`${this.#name}.lockSync()`, options, true);
     const held = this.tryLock();
     if (held !== null) return held;
-    assertMayBlock(`${this.#name}.lockSync()`);
     // The holder is likely running on another core and about to let go: a short spin hands
     // the lock over in well under a microsecond, where sleeping in the kernel costs ~10 µs.
     for (let i = 0; i < SPINS; i++) {
       const quick = this.tryLock();
       if (quick !== null) return quick;
     }
-    const until: Deadline = deadline(`${this.#name}.lockSync()`, options, true);
+    until ??= deadline(`${this.#name}.lockSync()`, options, true);
     try {
       for (let seen = Atomics.exchange(this.#words, this.#state, LockState.Contended); !isFree(seen); seen = Atomics.exchange(this.#words, this.#state, LockState.Contended)) {
         this.#beforeWait();

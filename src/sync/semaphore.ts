@@ -67,10 +67,10 @@ export class Semaphore implements Shareable {
 
   /** Waits for a permit, blocking this worker thread (not allowed on the main thread). */
   acquireSync(options?: Omit<WaitOptions, 'signal'>): Permit {
-    const first = this.tryAcquire();
-    if (first !== null) return first;
     assertMayBlock('Semaphore.acquireSync()');
     const until = deadline('Semaphore.acquireSync()', options, true);
+    const first = this.tryAcquire();
+    if (first !== null) return first;
     for (;;) {
       const permit = this.tryAcquire();
       if (permit !== null) return permit;

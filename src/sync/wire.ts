@@ -6,6 +6,8 @@
  * primitive pay for the walk.
  */
 
+import { CloneError, ErrorCodes } from '../errors.js';
+
 const kRecord = '__forkjoinSync';
 const MAX_NODES = 10_000;
 
@@ -53,33 +55,86 @@ function isPlain(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-/** `args` with every primitive replaced by its record, or `args` itself when it holds none. */
-export function encodeSync(args: unknown[]): unknown[] {
+/**
+ * `args` with every primitive replaced by its record, or `args` itself when it holds none.
+ * A primitive inside a container this does not rebuild (a Map, a Set, a class instance)
+ * would arrive as an empty object: that throws FJ_ARG_NOT_CLONEABLE naming its path.
+ */
+export function encodeSync(args: unknown[], root = 'args', first = 0): unknown[] {
   if (!inUse) return args;
   const budget = { nodes: 0 };
-  return encode(args, budget, 0) as unknown[];
+  let out: unknown[] | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const item = encode(args[i], budget, 1, `${root}[${first + i}]`);
+    if (item !== args[i]) (out ??= args.slice())[i] = item;
+  }
+  return out ?? args;
 }
 
-function encode(value: unknown, budget: { nodes: number }, depth: number): unknown {
+function encode(value: unknown, budget: { nodes: number }, depth: number, path: string): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (++budget.nodes > MAX_NODES || depth > 16) return value;
   if (isShareable(value)) return value.toRecord();
-  if (!isPlain(value)) return value;
+  if (!isPlain(value)) {
+    const inside = shareableInside(value, budget, depth + 1);
+    if (inside !== null) throw misplaced(`${path}${inside.path}`, inside.what, value);
+    return value;
+  }
   if (Array.isArray(value)) {
     let out: unknown[] | null = null;
     for (let i = 0; i < value.length; i++) {
-      const item = encode(value[i], budget, depth + 1);
+      const item = encode(value[i], budget, depth + 1, `${path}[${i}]`);
       if (item !== value[i]) (out ??= value.slice())[i] = item;
     }
     return out ?? value;
   }
   let out: Record<string, unknown> | null = null;
   for (const key of Object.keys(value)) {
-    const item = (value as Record<string, unknown>)[key];
-    const encoded = encode(item, budget, depth + 1);
+    let item: unknown;
+    try {
+      item = (value as Record<string, unknown>)[key];
+    } catch {
+      return value; // a getter that throws: sending fails on it, and says where
+    }
+    const encoded = encode(item, budget, depth + 1, `${path}${member(key)}`);
     if (encoded !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = encoded;
   }
   return out ?? value;
+}
+
+function member(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/** A primitive somewhere inside `value` (the path below it, and its class), or null. */
+function shareableInside(value: object, budget: { nodes: number }, depth: number): { path: string; what: string } | null {
+  if (++budget.nodes > MAX_NODES || depth > 16) return null;
+  if (isShareable(value)) return { path: '', what: value.constructor.name };
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer || value instanceof Date) return null;
+  let children: Array<[string, unknown]>;
+  try {
+    if (value instanceof Map) children = [...value].flatMap(([k, v], i): Array<[string, unknown]> => [[`<map key ${i}>`, k], [`<map value ${i}>`, v]]);
+    else if (value instanceof Set) children = [...value].map((item, i): [string, unknown] => [`<set item ${i}>`, item]);
+    else children = Object.keys(value).map((key): [string, unknown] => [member(key), (value as Record<string, unknown>)[key]]);
+  } catch {
+    return null; // a hostile object: sending it fails on its own
+  }
+  for (const [step, child] of children) {
+    if (typeof child !== 'object' || child === null) continue;
+    const found = shareableInside(child, budget, depth + 1);
+    if (found !== null) return { path: `${step}${found.path}`, what: found.what };
+  }
+  return null;
+}
+
+function misplaced(path: string, what: string, container: object): CloneError {
+  const holder = container.constructor?.name ?? 'object';
+  return new CloneError(
+    ErrorCodes.ARG_NOT_CLONEABLE,
+    `${path} is a ${what} inside a ${holder}, where it would arrive as an empty object: ` +
+      'a lock reaches a worker as an argument, or inside plain objects and arrays',
+    { path },
+  );
 }
 
 /** Turns records back into primitives, in place (the arguments are this thread's own copy). */
