@@ -175,6 +175,10 @@ describe('DiskCache', () => {
       err.code === ErrorCodes.CACHE_WRITE_FAILED && err.message.includes(dir) && err.cause?.code === 'ENOTDIR');
   });
 
+  test("an empty dir is refused with FJ_INVALID_ARG_VALUE instead of filling the working directory", () => {
+    assert.throws(() => new DiskCache(''), (err) => err instanceof RangeError && err.code === ErrorCodes.INVALID_ARG_VALUE);
+  });
+
   test('a damaged entry is dropped and reported, never returned', async (t) => {
     const dir = tempDir(t);
     const cache = new DiskCache(dir);

@@ -122,6 +122,34 @@ for (const E of Executors) {
 }
 
 describe('the graph', () => {
+  test('an onEvent or progress listener that throws rejects compute with its error; nothing crashes', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    for (const type of ['queued', 'started', 'finished']) {
+      const thrown = new Error(`listener bug on ${type}`);
+      const onEvent = (e) => { if (e.type === type) throw thrown; };
+      await assert.rejects(compute(add(inc(1), inc(2)), { executor, onEvent }), (err) => err === thrown, type);
+    }
+    const thrown = new Error('progress bug');
+    await assert.rejects(compute(add(inc(3), inc(4)), { executor, progress: () => { throw thrown; } }), (err) => err === thrown);
+    assert.equal(await compute(add(inc(5), inc(6)), { executor }), 13, 'the executor still works');
+  });
+
+  test('delayed arguments that cannot be read (a throwing getter, a Proxy, too deep) fail at the call with FJ_ARG_NOT_CLONEABLE', () => {
+    let deep = [];
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    const hostile = new Proxy({}, { get() { throw new Error('trap'); }, ownKeys() { throw new Error('trap'); }, getPrototypeOf() { throw new Error('trap'); } });
+    for (const arg of [{ get x() { throw new Error('getter'); } }, hostile, deep]) {
+      assert.throws(() => identity(arg), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err instanceof Error);
+    }
+  });
+
+  test('toDot and toMermaid take a list as compute does: plain values in it draw nothing', () => {
+    const node = inc(41);
+    assert.equal(toDot([node, 'as is']), toDot([node]));
+    assert.equal(toMermaid([node, 7]), toMermaid(node));
+    assert.throws(() => toDot('x'), code('FJ_INVALID_ARG_TYPE'));
+  });
+
   test('the same call made twice runs once', T, async (t) => {
     const executor = using(t, new ThreadPool({ workers: 2 }));
     const rec = recorder();

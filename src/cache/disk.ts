@@ -16,7 +16,7 @@ import { mkdirSync, promises as fsp, readdirSync, statSync, unlinkSync } from 'n
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crypto } from '../builtins.js';
-import { ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
+import { ErrorCodes, ForkJoinError, InvalidTypeError, InvalidValueError } from '../errors.js';
 import { booleanOption, integerOption, knownKeys, objectOption } from '../options.js';
 import { checkKey, type CacheHit, type CacheStats, type SyncCache } from './cache.js';
 import {
@@ -75,6 +75,8 @@ export class DiskCache implements SyncCache {
     this.#maxBytes = o.maxBytes === undefined ? Number.POSITIVE_INFINITY : integerOption(where, 'maxBytes', o.maxBytes, 1);
     this.#fsync = o.fsync === undefined ? true : booleanOption(where, 'fsync', o.fsync);
     const path = dir instanceof URL ? fileURLToPath(dir) : dir;
+    // '' would resolve to the working directory and fill it with the cache's folders.
+    if (path === '') throw new InvalidValueError(`${where}: dir must not be empty; give the cache a directory of its own, such as '.forkjoin-cache'`);
     this.dir = isAbsolute(path) ? path : resolve(path);
     this.#root = join(this.dir, FORMAT_DIR);
     this.#tmp = join(this.dir, 'tmp');

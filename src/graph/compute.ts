@@ -111,6 +111,7 @@ export async function compute(x: unknown, options?: ComputeOptions): Promise<unk
     }
     const progress = Progress.create(o.progress, 'compute', plan.toRun + plan.cached.length);
     if (plan.cached.length > 0) progress?.add(plan.cached.length, 0);
+    if (progress?.failure) throw progress.failure.thrown;
     if (plan.toRun > 0) {
       if (executor === undefined) owned = new ThreadPool();
       const runner = executor ?? (owned as Executor);

@@ -4,6 +4,7 @@
  * arguments' canonical encoding, so the same call made twice is one node.
  */
 import { crypto } from '../builtins.js';
+import { CloneError, ErrorCodes, isForkJoinError } from '../errors.js';
 import { booleanOption, knownKeys, objectOption } from '../options.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { walkArgs } from './canonical.js';
@@ -153,6 +154,18 @@ function specDigest(spec: TaskSpec): Digest {
  * Wraps a task so that calling it builds a graph node instead of running:
  * `const inc = delayed(tasks.inc); const total = add(inc(1), inc(2));`
  */
+/**
+ * A call whose arguments could not be read to make its key (a getter or a Proxy trap threw,
+ * or they nest deeper than the stack): FJ_ARG_NOT_CLONEABLE, as a pool says of arguments it
+ * cannot send. forkjoin's own errors (a Delayed where it cannot go, ...) pass unchanged.
+ */
+function unreadableArgs(where: string, thrown: unknown): unknown {
+  if (isForkJoinError(thrown)) return thrown;
+  const deep = thrown instanceof RangeError && /call stack/i.test(thrown.message);
+  const why = deep ? 'they are nested too deeply' : `reading them threw ${thrown instanceof Error ? thrown.message : String(thrown)}`;
+  return new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, `${where}: its arguments cannot be read to make the node's key: ${why}`, { cause: thrown, path: 'args' });
+}
+
 export function delayed<A extends unknown[], R>(task: Task<A, R>, options?: DelayedOptions): (...args: LazyArgs<A>) => Delayed<Awaited<R>> {
   const o = objectOption('delayed', options) as DelayedOptions & Record<string, unknown>;
   knownKeys('delayed', o, ['pure']);
@@ -170,6 +183,8 @@ export function delayed<A extends unknown[], R>(task: Task<A, R>, options?: Dela
     let walk;
     try {
       walk = walkArgs(h, args, nodeOf, where);
+    } catch (thrown) {
+      throw unreadableArgs(where, thrown);
     } finally {
       walking = nested;
     }

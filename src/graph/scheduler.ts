@@ -137,9 +137,22 @@ export class Scheduler {
     }
   }
 
+  /** Tells the onEvent listener; one that throws stops the run, which rejects with its error. */
   #emit(type: GraphEventType, id: number, extra?: { ms?: number; error?: unknown; attempt?: number }): void {
     const node = (this.#plan as Plan).nodes[id];
-    (this.#onEvent as GraphEventListener)({ type, key: node.key, task: node.fn.spec.label, ...extra });
+    try {
+      (this.#onEvent as GraphEventListener)({ type, key: node.key, task: node.fn.spec.label, ...extra });
+    } catch (thrown) {
+      this.abort(thrown);
+    }
+  }
+
+  /** Tells the progress listener; one that throws stops the run, as onEvent's does. */
+  #report(done: number, failed: number): void {
+    const progress = this.#progress;
+    if (progress === null) return;
+    progress.add(done, failed);
+    if (progress.failure !== null) this.abort(progress.failure.thrown);
   }
 
   #enqueue(id: number): void {
@@ -303,7 +316,8 @@ export class Scheduler {
     plan.state[id] = RunState.Done;
     this.#args[id] = undefined;
     if (this.#started !== null) this.#emit('finished', id, { ms: nowMs() - this.#started[id] });
-    this.#progress?.add(1, 0);
+    this.#report(1, 0);
+    if (this.#finished) return;
     const key = plan.cacheKeys?.[id];
     if (key !== undefined && key !== null && this.#cache !== null) this.#write(key, value);
     if (plan.refs[id] > 0) plan.values[id] = value;
@@ -327,7 +341,7 @@ export class Scheduler {
       return;
     }
     if (this.#started !== null) this.#emit('failed', id, { ms: nowMs() - this.#started[id], error });
-    this.#progress?.add(1, 1);
+    this.#report(1, 1);
     const node = (this.#plan as Plan).nodes[id];
     // The executor wraps a task's throw in a TaskError; the graph's error carries the task's own.
     const cause = isForkJoinError(error, ErrorCodes.TASK_FAILED) && (error as Error).cause !== undefined ? (error as Error).cause : error;

@@ -12,7 +12,7 @@ interface Drawn {
 }
 
 /** Every node the given ones need, once each (by key), inputs before their users. */
-function collect(x: Delayed<unknown> | ReadonlyArray<Delayed<unknown>>, where: string): Drawn {
+function collect(x: Delayed<unknown> | readonly unknown[], where: string): Drawn {
   const list = Array.isArray(x) ? x : [x];
   const index = new Map<string, number>();
   const nodes: GraphNode[] = [];
@@ -43,8 +43,9 @@ function collect(x: Delayed<unknown> | ReadonlyArray<Delayed<unknown>>, where: s
   };
   for (const item of list) {
     const node = graphNodeOf(item);
-    if (node === undefined) throw new InvalidTypeError(`${where}: expected a Delayed or an array of them`);
-    visit(node);
+    // In a list, a plain value is drawn as nothing, as compute() returns it as it is.
+    if (node === undefined && !Array.isArray(x)) throw new InvalidTypeError(`${where}: expected a Delayed or an array of values and Delayeds`);
+    if (node !== undefined) visit(node);
   }
   return { nodes, edges };
 }
@@ -59,7 +60,7 @@ function dotString(text: string): string {
 }
 
 /** The graph ending at `x` in Graphviz DOT: `dot -Tsvg graph.dot > graph.svg`. */
-export function toDot(x: Delayed<unknown> | ReadonlyArray<Delayed<unknown>>): string {
+export function toDot(x: Delayed<unknown> | readonly unknown[]): string {
   const { nodes, edges } = collect(x, 'toDot');
   const lines = ['digraph forkjoin {', '  rankdir=BT;', '  node [shape=box, style=rounded, fontname="Helvetica"];'];
   for (const node of nodes) lines.push(`  ${dotString(node.key)} [label=${dotString(label(node))}];`);
@@ -73,7 +74,7 @@ function mermaidText(text: string): string {
 }
 
 /** The graph ending at `x` as a Mermaid flowchart, for Markdown that renders Mermaid. */
-export function toMermaid(x: Delayed<unknown> | ReadonlyArray<Delayed<unknown>>): string {
+export function toMermaid(x: Delayed<unknown> | readonly unknown[]): string {
   const { nodes, edges } = collect(x, 'toMermaid');
   const lines = ['flowchart BT'];
   nodes.forEach((node, i) => lines.push(`  n${i}[${mermaidText(label(node))}]`));
