@@ -2,6 +2,9 @@
 // runs on, a Redis restarted mid-run, a killed client. Real processes, real redis-server.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
@@ -56,6 +59,24 @@ test('a task that kills every engine it runs on fails after its retries, not for
   const dead = engines.filter((e) => e.exitCode !== null || e.signalCode !== null).length;
   assert.equal(dead, 2, 'ran twice (1 + retries), killing two engines');
   assert.equal(await cluster.run(tasks.square, [5]), 25, 'the survivor still serves');
+});
+
+test("a task that crashes its engine's pool worker runs again while its retries allow, then fails with FJ_WORKER_EXITED", T, async (t) => {
+  if (!needRedis(t)) return;
+  const { connect } = await startCluster(t, ['w1'], {}, { allowInline: true });
+  const cluster = await connect();
+  const dir = mkdtempSync(join(tmpdir(), 'fj-test-crash-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Ends its worker thread the first time it runs (per marker file), and succeeds after.
+  const crashOnce = (file) => {
+    const fs = process.getBuiltinModule('node:fs');
+    if (fs.existsSync(file)) return 'ran again';
+    fs.writeFileSync(file, '');
+    process.exit(1);
+  };
+  assert.equal(await cluster.run(crashOnce, [join(dir, 'a')], { retries: 1 }), 'ran again');
+  await assert.rejects(cluster.run(crashOnce, [join(dir, 'b')], { retries: 0 }), (e) => e.code === 'FJ_WORKER_EXITED');
+  assert.equal(await cluster.run(tasks.square, [4]), 16, 'the engine still serves');
 });
 
 test('a Redis server restarted mid-run (data kept): client and engines reconnect and the run completes', T, async (t) => {

@@ -1,11 +1,14 @@
 // Cluster as an Executor: real redis-server, real engine processes, results and errors across them.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { deserialize } from 'node:v8';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { Cluster, Job, TaskError, isForkJoinError, taskModule } from 'forkjoin';
-import { needRedis, startEngine, startRedis, stop, tasksUrl } from './fixtures/cluster/harness.js';
+import { AtomicCounter, Barrier, Cluster, Job, Latch, Mutex, Semaphore, TaskError, isForkJoinError, taskModule } from 'forkjoin';
+import { freePort, needRedis, startEngine, startRedis, stop, tasksUrl } from './fixtures/cluster/harness.js';
 
 const T = { timeout: 60_000 };
 const tasks = taskModule(tasksUrl);
@@ -80,6 +83,20 @@ describe('Cluster', () => {
     assert.deepStrictEqual(await cluster.run(echo, [3]), [3]);
   });
 
+  test('a lock in the arguments is refused before sending with FJ_ARG_NOT_CLONEABLE naming its path', T, async (t) => {
+    if (skip(t)) return;
+    const echo = (...args) => args;
+    const notCloneable = (path) => (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === path;
+    await assert.rejects(cluster.run(echo, [new Mutex()]), notCloneable('args[0]'));
+    await assert.rejects(cluster.run(echo, [1, { locks: [new Semaphore(2)] }]), notCloneable('args[1].locks[0]'));
+    for (const lock of [new Barrier(2), new Latch(1), new AtomicCounter()]) {
+      await assert.rejects(cluster.submit(echo, [lock]), notCloneable('args[0]'));
+    }
+    await assert.rejects(cluster.map(echo, [1, 2, new Mutex()], { chunksize: 2 }), notCloneable('inputs[2]'));
+    await cluster.onIdle();
+    assert.deepStrictEqual(await cluster.run(echo, [{ plain: true }]), [{ plain: true }]);
+  });
+
   test('a job an engine cannot read fails with FJ_PROTOCOL at the client it names, instead of being dropped', T, async (t) => {
     if (skip(t)) return;
     // As a client of another forkjoin version might send it: a job without the inputs this engine knows.
@@ -96,6 +113,28 @@ describe('Cluster', () => {
   test('an inline function runs on engines started with --allow-inline', T, async (t) => {
     if (skip(t)) return;
     assert.equal(await cluster.run((a, b) => a * b + 1, [6, 7]), 43);
+  });
+
+  test('an inline function that reads a variable of its enclosing scope fails with FJ_INLINE_CLOSURE naming it', T, async (t) => {
+    if (skip(t)) return;
+    const y = 2;
+    const closure = (err) => err.code === 'FJ_INLINE_CLOSURE' && /\by\b/.test(err.message);
+    await assert.rejects(cluster.run((x) => x * y, [1]), closure);
+    await assert.rejects(cluster.map((x) => x * y, [1, 2]), closure);
+  });
+
+  test('a task that runs past its timeout fails with FJ_TASK_TIMEOUT once, without running again', T, async (t) => {
+    if (skip(t)) return;
+    const dir = mkdtempSync(join(tmpdir(), 'fj-test-timeout-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const log = join(dir, 'starts');
+    // Each start of the task appends a line; the task then outlives its timeout.
+    const slow = async (file) => {
+      process.getBuiltinModule('node:fs').appendFileSync(file, 'started\n');
+      await new Promise((resolve) => setTimeout(resolve, 60_000));
+    };
+    await assert.rejects(cluster.run(slow, [log], { timeout: 300 }), (e) => e.code === 'FJ_TASK_TIMEOUT');
+    assert.equal(readFileSync(log, 'utf8'), 'started\n', 'retries are for crashed workers and lost engines, not timeouts');
   });
 
   test('submit returns a Job that resolves to the result', T, async (t) => {
@@ -229,6 +268,30 @@ describe('Cluster', () => {
     assert.equal(await settled() - before, 1);
   });
 
+  test('close({ cancelPending: true }) rejects pending calls with FJ_EXECUTOR_CLOSED', T, async (t) => {
+    if (skip(t)) return;
+    const other = await Cluster.connect({ redis: redis.url });
+    const sent = other.submit(tasks.sleep, [500, 'late']);
+    await new Promise((resolve) => setImmediate(resolve));
+    const job = other.submit(tasks.sleep, [500, 'late']);
+    const ran = other.run(tasks.sleep, [500, 'late']);
+    const mapped = other.map(tasks.sleep, [500, 500]);
+    const outcomes = Promise.allSettled([sent, job, ran, mapped]);
+    await other.close({ cancelPending: true });
+    assert.deepEqual((await outcomes).map((o) => o.reason?.code), Array(4).fill('FJ_EXECUTOR_CLOSED'));
+  });
+
+  test('broadcast and engines on a closed cluster reject with FJ_EXECUTOR_CLOSED', T, async (t) => {
+    if (skip(t)) return;
+    const other = await Cluster.connect({ redis: redis.url });
+    await other.close();
+    await assert.rejects(other.broadcast(tasks.whoami, []), (e) => e.code === 'FJ_EXECUTOR_CLOSED');
+    await assert.rejects(other.engines(), (e) => e.code === 'FJ_EXECUTOR_CLOSED');
+    const ended = await Cluster.connect({ redis: redis.url });
+    await ended.terminate();
+    await assert.rejects(ended.engines(), (e) => e.code === 'FJ_EXECUTOR_CLOSED');
+  });
+
   test('close waits for pending tasks, and a closed cluster refuses new ones', T, async (t) => {
     if (skip(t)) return;
     const other = await Cluster.connect({ redis: redis.url });
@@ -241,8 +304,28 @@ describe('Cluster', () => {
 });
 
 describe('Cluster.connect', () => {
-  test('a URL that is not redis:// fails with FJ_REDIS_UNAVAILABLE', T, async () => {
-    await assert.rejects(Cluster.connect({ redis: 'http://localhost' }), (e) => e.code === 'FJ_REDIS_UNAVAILABLE');
+  test('a URL that is not redis:// is an invalid value, named without its password', T, async () => {
+    for (const url of ['http://user:s3cret-pw@localhost', 'redis://:s3cret-pw@localhost:no-port']) {
+      const err = await Cluster.connect({ redis: url }).then(() => null, (e) => e);
+      assert.equal(err?.code, 'FJ_INVALID_ARG_VALUE');
+      assert.ok(err instanceof RangeError);
+      assert.doesNotMatch(err.message, /s3cret-pw/);
+    }
+    assert.match((await Cluster.connect({ redis: 'http://localhost' }).catch((e) => e)).message, /http:\/\/localhost/);
+  });
+
+  test('a cluster name with a bad value is FJ_INVALID_ARG_VALUE; one that is not a string is FJ_INVALID_ARG_TYPE', T, async () => {
+    for (const cluster of ['a b', '', 'x/y']) {
+      await assert.rejects(Cluster.connect({ redis: 'redis://127.0.0.1:1', cluster }), (e) => e.code === 'FJ_INVALID_ARG_VALUE' && e instanceof RangeError);
+    }
+    for (const cluster of [5, null, ['a']]) {
+      await assert.rejects(Cluster.connect({ redis: 'redis://127.0.0.1:1', cluster }), (e) => e.code === 'FJ_INVALID_ARG_TYPE' && e instanceof TypeError);
+    }
+  });
+
+  test('a Redis that does not answer fails with FJ_REDIS_UNAVAILABLE within connectTimeout', T, async () => {
+    const port = await freePort();
+    await assert.rejects(Cluster.connect({ redis: `redis://127.0.0.1:${port}`, connectTimeout: 500 }), (e) => e.code === 'FJ_REDIS_UNAVAILABLE');
   });
 
   test('an unknown option is a TypeError with a code', T, async () => {

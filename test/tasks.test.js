@@ -74,6 +74,9 @@ for (const E of PoolKinds) {
         assert.ok(err.message.includes('factor'), err.message);
         return true;
       });
+      const closure = (err) => err.code === 'FJ_INLINE_CLOSURE' && err.message.includes('factor') && err.index === 0;
+      await assert.rejects(pool.map((x) => x * factor, [1, 2, 3]), closure, 'map reports it too, with the input index');
+      await assert.rejects(pool.map(async (x) => x * factor, [1, 2]), closure, 'an async inline function too');
     });
 
     test('an inline function may use globals and its own arguments', T, async (t) => {

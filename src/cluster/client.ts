@@ -23,20 +23,13 @@ import type { LocalClusterOptions } from './local-cluster.js';
 import { evictionWarning, openRedis, ready, type RedisTls } from './redis.js';
 import { HEARTBEAT_MS, liveEngines, prune } from './registry.js';
 import { normalizeConnectOptions, type BroadcastResult, type ClusterOptions } from './options.js';
-import { outcomeOf, tagWire, within } from './outcome.js';
+import { closedError, isUnsent, outcomeOf, tagWire, within, type Pending } from './outcome.js';
 import { UnsentJobs, type QueuedAdd } from './adds.js';
-import { clusterKeys, decodeResults, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
+import { readResults } from './results.js';
+import { clusterKeys, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
 
 export type { LocalClusterOptions } from './local-cluster.js';
 export type { BroadcastResult, ClusterOptions } from './options.js';
-
-interface Pending {
-  spec: TaskSpec;
-  /** Set for a broadcast job: the engine that must run it. */
-  engine: string | null;
-  submitted: number;
-  settle(message: ResultMessage | null, error?: unknown): void;
-}
 
 /** Runs tasks on a cluster's engines; see `Cluster.connect()` and `Cluster.local()`. */
 export class Cluster extends BaseExecutor {
@@ -114,14 +107,14 @@ export class Cluster extends BaseExecutor {
   }
 
   async #start(minEngines: number, wait: number): Promise<void> {
+    const deadline = Date.now() + wait;
     await Promise.all([ready(this.#redis, this.#url, wait), ready(this.#reader, this.#url, wait)]);
     const warning = await evictionWarning(this.#redis, this.#url);
     if (warning !== null) process.emitWarning(warning, { code: 'FORKJOIN_REDIS_EVICTION' });
     await this.#tick();
     this.#timer = setInterval(() => { this.#tick().catch(() => {}); }, HEARTBEAT_MS);
     this.#timer.unref();
-    this.#reading = this.#read();
-    const deadline = Date.now() + wait;
+    this.#reading = readResults(this.#reader, this.#keys.results(this.#id), () => !this.#closing, (m) => this.#deliver(m), () => this.#checkIdle());
     while (this.#engines.length < minEngines) {
       if (Date.now() > deadline) {
         throw new ForkJoinError(ErrorCodes.ENGINE_LOST, `Cluster.connect(): ${this.#engines.length} engine(s) live after ${wait} ms, fewer than minEngines ${minEngines}; start engines with \`forkjoin engine --redis URL\``);
@@ -151,32 +144,12 @@ export class Cluster extends BaseExecutor {
     }
   }
 
-  /** Reads results as they land; a result for a job already settled (a re-run) is dropped. */
-  async #read(): Promise<void> {
-    const key = this.#keys.results(this.#id);
-    while (!this.#closing) {
-      let batch: Buffer[] = [];
-      try {
-        const first = await this.#reader.blpopBuffer(key, 1);
-        if (first === null) continue;
-        batch.push(first[1]);
-        const more = (await this.#reader.lpopBuffer(key, 1_000)) as unknown as Buffer[] | null;
-        if (more !== null) batch = batch.concat(more);
-      } catch {
-        if (this.#reader.status === 'end') return;
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
-      }
-      for (const raw of batch) {
-        for (const message of decodeResults(raw)) {
-          const p = this.#pending.get(message.id);
-          if (p === undefined) continue;
-          this.#pending.delete(message.id);
-          p.settle(message);
-        }
-      }
-      this.#checkIdle();
-    }
+  /** Settles a call with its result; a result for a job already settled (a re-run) is dropped. */
+  #deliver(message: ResultMessage): void {
+    const p = this.#pending.get(message.id);
+    if (p === undefined) return;
+    this.#pending.delete(message.id);
+    p.settle(message);
   }
 
   #checkIdle(): void {
@@ -188,10 +161,10 @@ export class Cluster extends BaseExecutor {
   }
 
   /** Queues a job; the calls of one turn are added together (see UnsentJobs). */
-  #enqueue(queue: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number, pending: Pending): string {
-    if (this.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster is closed: it accepts no new tasks');
+  #enqueue(queue: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number, pending: Pending, first?: number): string {
+    if (this.#closing) throw closedError();
     // Encoded first: arguments that cannot be encoded throw before anything waits for a result.
-    const data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries);
+    const data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries, first);
     const id = `${this.#id}-${++this.#seq}`;
     this.#pending.set(id, pending);
     this.#adds.push({ queue, id, name: spec.name, data });
@@ -244,6 +217,7 @@ export class Cluster extends BaseExecutor {
     const spec = toTaskSpec(task);
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments (e.g. [3]); received ${args === null ? 'null' : typeof args}`);
     const o = this.#callOptions(where, options);
+    if (this.#closed !== null) throw closedError();
     if (o.signal?.aborted) throw new AbortError('The task was aborted', { cause: o.signal.reason });
     const submitted = nowMs();
     let id = '';
@@ -276,13 +250,18 @@ export class Cluster extends BaseExecutor {
     let id = '';
     const job = new Job<Awaited<R>>((reason) => this.#withdraw(id, reason));
     const control = jobControl(job);
-    id = this.#call('Cluster.submit', task, args, options, (ok, value) => control.settle(ok, value));
+    try {
+      id = this.#call('Cluster.submit', task, args, options, (ok, value) => control.settle(ok, value));
+    } catch (error) {
+      if (!isUnsent(error)) throw error;
+      control.settle(false, error);
+    }
     return job;
   }
 
   /** Runs the task once on every live engine: one outcome per engine, in engine-name order. */
   async broadcast<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Array<BroadcastResult<Awaited<R>>>> {
-    await this.#tick();
+    await this.#refresh();
     const engines = this.#engines.filter((e) => e.state === 'running');
     return Promise.all(engines.map((e) => new Promise<BroadcastResult<Awaited<R>>>((resolve) => {
       try {
@@ -297,8 +276,18 @@ export class Cluster extends BaseExecutor {
 
   /** The live engines, fresh from Redis: name, host, pid, workers, busy, done, failed, heartbeat. */
   async engines(): Promise<EngineInfo[]> {
-    await this.#tick();
+    await this.#refresh();
     return this.#engines.map((e) => ({ ...e }));
+  }
+
+  /** #tick() for a caller; once close() or terminate() is called, FJ_EXECUTOR_CLOSED instead. */
+  async #refresh(): Promise<void> {
+    if (this.#closed !== null) throw closedError();
+    try {
+      await this.#tick();
+    } catch (error) {
+      throw this.#closed !== null ? closedError() : error;
+    }
   }
 
   /** Resolves when no task of this client is pending. */
@@ -311,7 +300,7 @@ export class Cluster extends BaseExecutor {
 
   /** Waits for pending tasks (or cancels them), then disconnects. Safe to call twice. */
   async close(options?: { cancelPending?: boolean }): Promise<void> {
-    if (closeOptions('Cluster.close', options)) this.#rejectAll(new AbortError('The cluster was closed with cancelPending'));
+    if (closeOptions('Cluster.close', options)) this.#rejectAll(new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster was closed (cancelPending) before the task finished'));
     this.#closed ??= this.#shutdown(false);
     return this.#closed;
   }
@@ -336,8 +325,8 @@ export class Cluster extends BaseExecutor {
     if (!now) await this.onIdle();
     this.#closing = true;
     if (this.#timer !== null) clearInterval(this.#timer);
-    // Redis may be away: then the keys expire on their own, so wait only a moment.
-    await within(this.#redis.del(this.#keys.client(this.#id), this.#keys.results(this.#id)).catch(() => {}), 2_000);
+    // Redis may be away (or never answered): then the keys expire on their own, so wait only a moment.
+    if (this.#redis.status === 'ready') await within(this.#redis.del(this.#keys.client(this.#id), this.#keys.results(this.#id)).catch(() => {}), 2_000);
     this.#reader.disconnect();
     // A command waiting while ioredis reconnects may never settle after disconnect().
     await within(this.#reading, 1_000);
@@ -363,7 +352,7 @@ export class Cluster extends BaseExecutor {
       get parallelism() { return Math.max(1, self.#engines.reduce((n, e) => n + e.workers, 0)); },
       chunksPayOff: true,
       openMap: () => {
-        if (self.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster is closed: it accepts no new tasks');
+        if (self.#closed !== null) throw closedError();
         self.#openMaps++;
         return () => { self.#openMaps--; self.#checkIdle(); };
       },
@@ -388,7 +377,7 @@ export class Cluster extends BaseExecutor {
           },
         };
         const timeout = call.timeout > 0 ? call.timeout : self.#timeout;
-        id = self.#enqueue(self.#keys.tasks, spec, items, flags, timeout, call.retries ?? self.#retries, pending);
+        id = self.#enqueue(self.#keys.tasks, spec, items, flags, timeout, call.retries ?? self.#retries, pending, call.first ?? 0);
         if (call.signal?.aborted) self.#withdraw(id, new AbortError('The map was aborted', { cause: call.signal.reason }));
         else self.#mapSignals.add(call.signal, id);
       }),

@@ -8,18 +8,18 @@ import { hostname } from 'node:os';
 import { Worker, WaitingError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ErrorCodes } from '../errors.js';
-import type { CancelHandle, ChunkRunner } from '../map.js';
-import type { ChunkResult } from '../pool/protocol.js';
+import type { ChunkRunner } from '../map.js';
 import { ProcessPool, ThreadPool } from '../pool/pools.js';
 import type { PoolOptions } from '../pool/options.js';
 import { codedError } from '../task-loader.js';
 import { inlineSpecOf, moduleSpec, taskRef, type TaskRef, type TaskSpec } from '../task.js';
 import { toWire } from '../wire-error.js';
+import { JobCancel, runJob } from './engine-run.js';
 import { refusal } from './guard.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
 import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
 import { TurnBatch } from './turn-batch.js';
-import { clusterKeys, decodeItems, encodeReplies, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
+import { clusterKeys, encodeReplies, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
 
 /** BullMQ's lock settings, shortened so a dead engine's jobs run elsewhere within seconds. */
 export const LOCK_MS = 4_000;
@@ -54,21 +54,6 @@ class EngineThreadPool extends ThreadPool {
 class EngineProcessPool extends ProcessPool {
   runner(): ChunkRunner { return this.chunkRunner(); }
 }
-
-/**
- * A held job's pool call, cancelled before it reached the pool (it never does) or after
- * (the pool drops it), without an AbortSignal per job.
- */
-class JobCancel implements CancelHandle {
-  cancel: ((reason: unknown) => void) | null = null;
-  requested = false;
-
-  request(): void {
-    this.requested = true;
-    this.cancel?.(handedBack);
-  }
-}
-const handedBack = codedError(ErrorCodes.ABORTED, 'The job was handed back to the queue');
 
 interface Held { job: Job; token: string | undefined; cancel: JobCancel }
 interface Reply { client: string; message: ResultMessage; issued(): void }
@@ -246,17 +231,8 @@ export class Engine {
       this.#rules.set(ruleKey, refused);
     }
     if (refused !== null) return { ...where, fail: toWire(refused) };
-    const { spec, task } = this.#taskOf(ruleKey, data);
     try {
-      const items = decodeItems(data);
-      const call = { task, signal: undefined, timeout: data.t, stopsRunning: false, retries: data.r, handle: cancel };
-      const ok = await new Promise<ChunkResult>((resolve, reject) => {
-        this.#starts.add(() => {
-          if (cancel.requested) reject(handedBack);
-          else this.#runner.runChunk(spec, items, data.f, call).then(resolve, reject);
-        });
-      });
-      return { ...where, ok };
+      return { ...where, ok: await runJob(this.#runner, this.#starts, this.#taskOf(ruleKey, data), data, cancel) };
     } catch (error) {
       return { ...where, fail: toWire(error) };
     }

@@ -1,5 +1,5 @@
 /** Cluster.connect()'s options: documented, defaulted and validated in one place. */
-import { InvalidTypeError } from '../errors.js';
+import { InvalidTypeError, InvalidValueError } from '../errors.js';
 import { durationOption, integerOption, knownKeys, objectOption } from '../options.js';
 import { checkRedisUrl, type RedisTls } from './redis.js';
 
@@ -63,8 +63,10 @@ export function normalizeConnectOptions(where: string, options: unknown): Normal
   const o = objectOption(where, options) as ClusterOptions & Record<string, unknown>;
   knownKeys(where, o, connectKeys);
   const redis = checkRedisUrl(where, o.redis);
-  const cluster = o.cluster ?? 'default';
-  if (typeof cluster !== 'string' || !/^[\w.-]+$/.test(cluster)) throw new InvalidTypeError(`${where}: the "cluster" option must be a name of letters, digits, _ . -; received ${String(cluster)}`);
+  const cluster = o.cluster === undefined ? 'default' : o.cluster;
+  const rule = 'must be a name of letters, digits, _ . - (the engines\' --cluster)';
+  if (typeof cluster !== 'string') throw new InvalidTypeError(`${where}: the "cluster" option ${rule}; received ${cluster === null ? 'null' : typeof cluster}`);
+  if (!/^[\w.-]+$/.test(cluster)) throw new InvalidValueError(`${where}: the "cluster" option ${rule}; received ${JSON.stringify(cluster)}`);
   return {
     redis,
     tls: o.tls,

@@ -5,7 +5,7 @@
  */
 import type { Redis, RedisOptions } from 'ioredis';
 import { redisLibraries } from './libraries.js';
-import { ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
+import { ErrorCodes, ForkJoinError, InvalidTypeError, InvalidValueError } from '../errors.js';
 
 export type RedisTls = RedisOptions['tls'];
 
@@ -33,10 +33,10 @@ export function checkRedisUrl(where: string, url: unknown): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `${where}: ${redactUrl(url)} is not a URL (expected redis://host:port or rediss://host:port for TLS)`);
+    throw new InvalidValueError(`${where}: ${JSON.stringify(redactUrl(url))} is not a URL (expected redis://host:port, or rediss://host:port for TLS)`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `${where}: ${redactUrl(url)} is not a Redis URL (expected redis:// or rediss://)`);
+    throw new InvalidValueError(`${where}: ${redactUrl(url)} is not a Redis URL (expected redis://host:port, or rediss://host:port for TLS)`);
   }
   return url;
 }

@@ -6,10 +6,11 @@
  */
 import { util, v8 } from '../builtins.js';
 import { CloneError, ErrorCodes } from '../errors.js';
-import { describeUncloneable, findUncloneable } from '../pool/clone.js';
-import { TaskFlag, type ChunkResult } from '../pool/protocol.js';
+import { describeUncloneable, findUncloneable, type Uncloneable } from '../pool/clone.js';
+import type { ChunkResult } from '../pool/protocol.js';
 import type { TaskSpec } from '../task.js';
 import { toWire, type WireValue } from '../wire-error.js';
+import { refuseLocks } from './locks.js';
 
 const serialize = (value: unknown): Buffer => v8().serialize(value);
 const deserialize = (buffer: Buffer): unknown => v8().deserialize(buffer);
@@ -105,33 +106,47 @@ function asJson(items: unknown): unknown[] | null {
   return copy;
 }
 
-/** Throws, as the pools do, a CloneError naming the argument that cannot be sent. */
-export function encodeJob(client: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number): JobData {
+/**
+ * A job's data; `first` is the index of a map chunk's first input (a run has none). Throws,
+ * as the pools do, a CloneError naming the argument that cannot be sent, or that is a lock.
+ */
+export function encodeJob(client: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number, first?: number): JobData {
   const data: JobData = { c: client, k: spec.kind, m: spec.code, n: spec.name, f: flags, t: timeout, r: retries };
   const json = asJson(items);
-  if (json !== null) data.a = json;
-  else data.p = serializeItems(spec, items, flags);
+  if (json !== null) {
+    data.a = json;
+  } else {
+    // A run's items are [args]; a map chunk's are its inputs.
+    const roots = (): Array<[unknown, string]> => !Array.isArray(items) ? [[items, 'inputs']]
+      : first === undefined ? [[items[0], 'args']] : items.map((item, i) => [item, `inputs[${first + i}]`]);
+    refuseLocks(spec.label, roots);
+    data.p = serializeItems(spec, items, roots);
+  }
   return data;
 }
 
-function serializeItems(spec: TaskSpec, items: unknown, flags: number): string {
+function serializeItems(spec: TaskSpec, items: unknown, rootsOf: () => Array<[unknown, string]>): string {
   try {
     return serialize(items).toString('base64');
   } catch (cause) {
-    // A run's items are [args]; a map chunk's are its inputs.
-    const [root, path] = (flags & TaskFlag.Spread) !== 0 && Array.isArray(items) ? [items[0], 'args'] : [items, 'inputs'];
-    const found = findUncloneable(root, path, (value) => {
+    const roots = rootsOf();
+    const canSend = (value: unknown): boolean => {
       try {
         serialize(value);
         return true;
       } catch {
         return false;
       }
-    });
+    };
+    let found: Uncloneable | null = null;
+    for (const [root, path] of roots) {
+      found = findUncloneable(root, path, canSend);
+      if (found !== null) break;
+    }
     const message = found === null
       ? `The arguments of ${spec.label} cannot be sent to an engine: ${(cause as Error)?.message ?? String(cause)}`
       : describeUncloneable(found, 'an engine');
-    throw new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { cause, path: found?.path ?? path, task: spec.label });
+    throw new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { cause, path: found?.path ?? roots[0]?.[1] ?? 'args', task: spec.label });
   }
 }
 

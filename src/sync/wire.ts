@@ -41,6 +41,11 @@ export function markInUse(): void {
   inUse = true;
 }
 
+/** Whether this process ever made a primitive (else no argument can hold one). */
+export function syncInUse(): boolean {
+  return inUse;
+}
+
 export function makeRecord(kind: string, fields: Record<string, unknown>): SyncRecord {
   return { [kRecord]: kind, ...fields };
 }
@@ -115,6 +120,7 @@ function shareableInside(value: object, budget: { nodes: number }, depth: number
   try {
     if (value instanceof Map) children = [...value].flatMap(([k, v], i): Array<[string, unknown]> => [[`<map key ${i}>`, k], [`<map value ${i}>`, v]]);
     else if (value instanceof Set) children = [...value].map((item, i): [string, unknown] => [`<set item ${i}>`, item]);
+    else if (Array.isArray(value)) children = value.map((item, i): [string, unknown] => [`[${i}]`, item]);
     else children = Object.keys(value).map((key): [string, unknown] => [member(key), (value as Record<string, unknown>)[key]]);
   } catch {
     return null; // a hostile object: sending it fails on its own
@@ -125,6 +131,17 @@ function shareableInside(value: object, budget: { nodes: number }, depth: number
     if (found !== null) return { path: `${step}${found.path}`, what: found.what };
   }
   return null;
+}
+
+/**
+ * The first primitive anywhere under `root` (in plain objects and arrays, or in a Map, a Set,
+ * a class instance), as its path from `path` and its class; null when there is none, at once
+ * while no primitive was ever made in this process.
+ */
+export function findShareable(root: unknown, path: string): { path: string; what: string } | null {
+  if (!inUse || typeof root !== 'object' || root === null) return null;
+  const found = shareableInside(root, { nodes: 0 }, 0);
+  return found === null ? null : { path: `${path}${found.path}`, what: found.what };
 }
 
 function misplaced(path: string, what: string, container: object): CloneError {

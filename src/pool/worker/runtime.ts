@@ -7,6 +7,7 @@ import { nowMs } from '../../clock.js';
 import type { Transferable } from '../../transfer.js';
 import { ErrorCodes } from '../../errors.js';
 import { codedError, loadExport } from '../../task-loader.js';
+import { explainInline, inlineMarker } from '../../inline-closure.js';
 import { syncDecoder } from '../../paths.js';
 import { isTransferred } from '../../transfer.js';
 import { toWire, type WireValue } from '../../wire-error.js';
@@ -44,7 +45,6 @@ function loadSyncDecoder(): Promise<void> {
     },
   );
 }
-const inlineMarker = 'forkjoin-inline';
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
@@ -104,27 +104,22 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   function fail(id: unknown, thrown: unknown, fnId: number): void {
+    failed.push(id, wireOf(thrown, fnId));
+  }
+
+  /** What `fnId` threw, explained (an inline closure) and ready to send. */
+  function wireOf(thrown: unknown, fnId: number): WireValue {
     let explained = thrown;
     try {
       explained = explain(thrown, fnId);
     } catch { /* a value whose prototype cannot be read: toWire describes it */ }
-    failed.push(id, toWire(explained));
+    return toWire(explained);
   }
 
   /** A ReferenceError raised by an inline function's own code means it reads a captured variable. */
   function explain(thrown: unknown, fnId: number): unknown {
     const def = defs.get(fnId);
-    if (def === undefined || def[1] !== 'inline' || !(thrown instanceof ReferenceError)) return thrown;
-    const match = /^(\S+) is not defined$/.exec(thrown.message);
-    const frame = (thrown.stack ?? '').split('\n')[1] ?? '';
-    if (match === null || !frame.includes(inlineMarker)) return thrown;
-    return codedError(
-      ErrorCodes.INLINE_CLOSURE,
-      `The inline function ${def[3]} reads \`${match[1]}\`, a variable of its enclosing scope. ` +
-        'Inline functions are shipped by source and run in a worker, where that variable does not exist: ' +
-        `pass ${match[1]} as an argument, or export the function from a module and use taskModule()`,
-      thrown,
-    );
+    return def === undefined || def[1] !== 'inline' ? thrown : explainInline(thrown, def[3]);
   }
 
   function endBusy(): void {
@@ -184,7 +179,7 @@ export function startRuntime(port: RuntimePort): void {
     running++;
     try {
       if (flags & TaskFlag.Sync) (decodeSync as Decode)(args);
-      result = flags & TaskFlag.Chunk ? runChunk(entry, args[0] as ArrayLike<unknown>, flags) : entry(...args);
+      result = flags & TaskFlag.Chunk ? runChunk(entry, fnId, args[0] as ArrayLike<unknown>, flags) : entry(...args);
     } catch (thrown) {
       running--;
       fail(id, thrown, fnId);
@@ -212,7 +207,7 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   /** Runs `fn` on each item; turns async the first time an item returns a promise. */
-  function runChunk(fn: Fn, items: ArrayLike<unknown>, flags: number): ChunkResult | Promise<ChunkResult> {
+  function runChunk(fn: Fn, fnId: number, items: ArrayLike<unknown>, flags: number): ChunkResult | Promise<ChunkResult> {
     const t0 = nowMs();
     const out: ChunkResult = { values: new Array(items.length), errors: [], ms: 0 };
     const spread = (flags & TaskFlag.Spread) !== 0;
@@ -222,11 +217,11 @@ export function startRuntime(port: RuntimePort): void {
       try {
         value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
       } catch (thrown) {
-        out.errors.push([i, toWire(thrown)]);
+        out.errors.push([i, wireOf(thrown, fnId)]);
         if (!settle) break;
         continue;
       }
-      if (isThenable(value)) return finishChunkAsync(fn, items, i, value, out, t0, spread, settle);
+      if (isThenable(value)) return finishChunkAsync(fn, fnId, items, i, value, out, t0, spread, settle);
       (out.values as unknown[])[i] = isTransferred(value) ? unwrapTransfer(value) : value;
     }
     return packChunk(out, t0);
@@ -245,7 +240,7 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   async function finishChunkAsync(
-    fn: Fn, items: ArrayLike<unknown>, from: number, first: PromiseLike<unknown>,
+    fn: Fn, fnId: number, items: ArrayLike<unknown>, from: number, first: PromiseLike<unknown>,
     out: ChunkResult, t0: number, spread: boolean, settle: boolean,
   ): Promise<ChunkResult> {
     for (let i = from; i < items.length; i++) {
@@ -253,7 +248,7 @@ export function startRuntime(port: RuntimePort): void {
         const value = await (i === from ? first : spread ? fn(...(items[i] as unknown[])) : fn(items[i]));
         (out.values as unknown[])[i] = isTransferred(value) ? unwrapTransfer(value) : value;
       } catch (thrown) {
-        out.errors.push([i, toWire(thrown)]);
+        out.errors.push([i, wireOf(thrown, fnId)]);
         if (!settle) break;
       }
     }
