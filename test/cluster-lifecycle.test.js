@@ -1,19 +1,55 @@
 // Engines leave cleanly, Redis stays bounded, and the cluster command starts, lists and stops engines.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { Cluster, taskModule } from 'forkjoin';
-import { cli, fixtures, needRedis, startCluster, startEngine, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
+import { cli, fixtures, freePort, needRedis, startCluster, startEngine, startRedis, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
 
 const T = { timeout: 120_000 };
 const tasks = taskModule(tasksUrl);
 const run = promisify(execFile);
+
+/** A temporary directory, removed when the test ends. */
+function tempDir(t, prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A PATH whose `redis-server` is a Node script of `body` (its command line still says redis-server). */
+function fakeRedisPath(t, body) {
+  const dir = tempDir(t, 'fj-fake-redis-');
+  writeFileSync(join(dir, 'redis-server'), `#!${process.execPath}\n${body}\n`, { mode: 0o755 });
+  return `${dir}${delimiter}${process.env.PATH}`;
+}
+
+function isAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** This process's children whose command line runs `forkjoin engine`. */
+function engineChildren() {
+  const found = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('engine')) found.push(Number(pid));
+    } catch { /* gone meanwhile */ }
+  }
+  return found;
+}
 
 
 test('SIGTERM: an engine finishes the task it holds, delivers it, and leaves the cluster', T, async (t) => {
@@ -108,4 +144,103 @@ test('forkjoin engine without --redis is a usage error (exit 2)', T, async () =>
   const err = await run(process.execPath, [cli, 'engine'], { env }).then(() => null, (e) => e);
   assert.equal(err?.code, 2);
   assert.match(err.stderr, /--redis URL is required/);
+});
+
+test('forkjoin cluster start checks every flag before it starts or creates anything (exit 2)', T, async (t) => {
+  const dir = tempDir(t, 'fj-cli-flags-');
+  const marker = join(dir, 'redis-server-ran');
+  const tmp = tempDir(t, 'fj-cli-tmp-');
+  const file = join(dir, 'a-file');
+  writeFileSync(file, '');
+  const env = {
+    ...process.env, TMPDIR: tmp, FORKJOIN_CLUSTER_STATE: join(dir, 'state.json'),
+    PATH: fakeRedisPath(t, `require('node:fs').appendFileSync(${JSON.stringify(marker)}, 'ran\\n'); process.exit(1);`),
+  };
+  const cases = [['-n', '0'], ['-n', '257'], ['-n', '100000'], ['-n', '1', '--workers', '0'], ['-n', '1', '--redis', 'http://x'],
+    ['-n', '1', '--cluster', 'a:b'], ['-n', '1', '--root', join(dir, 'missing')], ['-n', '1', '--root', file]];
+  for (const args of cases) {
+    const err = await run(process.execPath, [cli, 'cluster', 'start', ...args], { env, cwd: fixtures }).then(() => null, (e) => e);
+    assert.equal(err?.code, 2, `${args.join(' ')}: ${err?.stdout}${err?.stderr}`);
+    assert.ok(!existsSync(marker), `${args.join(' ')} started redis-server`);
+    assert.deepEqual(readdirSync(tmp), [], `${args.join(' ')} created files`);
+    assert.ok(!existsSync(env.FORKJOIN_CLUSTER_STATE), `${args.join(' ')} wrote a state`);
+  }
+});
+
+test('a cluster start cut short leaves a state from which cluster stop stops what it started', T, async (t) => {
+  const dir = tempDir(t, 'fj-cli-cut-');
+  // A redis-server that never gets ready: the start is cut short while it waits for it.
+  const env = { ...process.env, TMPDIR: dir, FORKJOIN_CLUSTER_STATE: join(dir, 'state.json'), PATH: fakeRedisPath(t, 'setInterval(() => {}, 1_000);') };
+  const starter = spawn(process.execPath, [cli, 'cluster', 'start', '-n', '1'], { env, cwd: fixtures, stdio: 'ignore' });
+  let redisPid = 0;
+  t.after(() => {
+    // Never pid 0: that would be this whole process group.
+    for (const pid of [starter.pid, redisPid]) if (pid > 0) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  });
+  const readState = () => {
+    try { return JSON.parse(readFileSync(env.FORKJOIN_CLUSTER_STATE, 'utf8')); } catch { return null; }
+  };
+  const state = await until(() => (readState()?.redisPid > 0 ? readState() : null), 10_000, 'the state to name the redis-server');
+  redisPid = state.redisPid;
+  const exited = once(starter, 'exit');
+  starter.kill('SIGKILL');
+  await exited;
+  assert.ok(isAlive(redisPid), 'the redis-server outlived the start');
+  const stopped = await run(process.execPath, [cli, 'cluster', 'stop'], { env });
+  assert.match(stopped.stdout, /stopped 0 engine\(s\) and redis-server/);
+  await until(() => !isAlive(redisPid), 10_000, 'the redis-server to be gone');
+});
+
+test('forkjoin cluster stop says which engines it stopped and which had already gone', T, async (t) => {
+  if (!needRedis(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'fj-cli-gone-'));
+  const env = { ...process.env, TMPDIR: dir, FORKJOIN_CLUSTER_STATE: join(dir, 'state.json') };
+  t.after(async () => {
+    if (existsSync(env.FORKJOIN_CLUSTER_STATE)) await run(process.execPath, [cli, 'cluster', 'stop'], { env }).catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await run(process.execPath, [cli, 'cluster', 'start', '-n', '2'], { env, cwd: fixtures });
+  const state = JSON.parse(readFileSync(env.FORKJOIN_CLUSTER_STATE, 'utf8'));
+  process.kill(state.engines[0].pid, 'SIGKILL');
+  await until(() => !isAlive(state.engines[0].pid), 10_000, 'the killed engine to be gone');
+  const stopped = await run(process.execPath, [cli, 'cluster', 'stop'], { env });
+  assert.match(stopped.stdout, /stopped 1 engine\(s\) and redis-server; already gone: 1 engine\(s\)/);
+  assert.ok(!isAlive(state.engines[1].pid));
+});
+
+test('an engine whose Redis is gone still exits on SIGTERM, without needing SIGKILL', T, async (t) => {
+  if (!needRedis(t)) return;
+  const redis = await startRedis();
+  const engine = await startEngine(redis.url, { name: 'orphan', args: ['--grace', '200'] });
+  t.after(async () => {
+    await stop(engine, 'SIGKILL');
+    await redis.stop();
+  });
+  await redis.stop();
+  // stop() sends SIGKILL only if the engine is still there 10 s after SIGTERM.
+  await stop(engine, 'SIGTERM');
+  assert.equal(engine.signalCode, null, engine.output);
+});
+
+test('forkjoin engine refuses a --grace beyond a timer\'s reach and a --cluster name Cluster.connect refuses (exit 2)', T, async () => {
+  // Nothing listens there: a flag that passed would mean a connection attempt, then exit 1.
+  const redis = `redis://127.0.0.1:${await freePort()}`;
+  for (const args of [['--grace', '99999999999'], ['--grace', '-1'], ['--cluster', 'a:b']]) {
+    const err = await run(process.execPath, [cli, 'engine', '--redis', redis, ...args]).then(() => null, (e) => e);
+    assert.equal(err?.code, 2, `${args.join(' ')}: ${err?.stderr}`);
+  }
+});
+
+test('Cluster.local with a Redis that does not answer rejects with FJ_REDIS_UNAVAILABLE and starts no engine', T, async (t) => {
+  if (!existsSync('/proc/self/stat')) {
+    t.skip('needs /proc to see child processes');
+    return;
+  }
+  let spawned = false;
+  const watch = setInterval(() => { spawned ||= engineChildren().length > 0; }, 50);
+  t.after(() => clearInterval(watch));
+  const err = await Cluster.local({ engines: 1, redis: `redis://127.0.0.1:${await freePort()}` }).then(async (c) => { await c.close(); return null; }, (e) => e);
+  clearInterval(watch);
+  assert.equal(err?.code, 'FJ_REDIS_UNAVAILABLE');
+  assert.equal(spawned || engineChildren().length > 0, false, 'an engine was started');
 });

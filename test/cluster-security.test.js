@@ -1,15 +1,26 @@
 // Engines run only what they were told to trust; passwords work and are never printed.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { promisify } from 'node:util';
 import { Cluster, taskModule, taskRef } from 'forkjoin';
-import { fixtures, needRedis, startEngine, startRedis, stop, tasksUrl } from './fixtures/cluster/harness.js';
+import { cli, fixtures, freePort, needRedis, startEngine, startRedis, stop, tasksUrl } from './fixtures/cluster/harness.js';
 
 const T = { timeout: 60_000 };
 const tasks = taskModule(tasksUrl);
 const inside = taskModule(new URL('./fixtures/cluster/root/inside.js', import.meta.url));
+const run = promisify(execFile);
+
+/** A missing path and a file, neither of which can be an engine's root. */
+function badRoots(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'fj-bad-root-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'a-file'), '');
+  return [join(dir, 'missing'), join(dir, 'a-file')];
+}
 
 async function setup(t, { redisExtra = [], url = (r) => r.url, engine = {} } = {}) {
   const redis = await startRedis({ extra: redisExtra });
@@ -105,4 +116,23 @@ test('rediss:// (TLS) works for the client and the engines', T, async (t) => {
   clients.push(cluster);
   assert.equal(await cluster.run(inside.double, [5]), 10);
   assert.ok(!engines[0].output.includes('tls-Pass-7'));
+});
+
+test('Cluster.local refuses a root that is missing or not a directory, naming it', T, async (t) => {
+  if (!needRedis(t)) return;
+  for (const root of badRoots(t)) {
+    const err = await Cluster.local({ engines: 1, root }).then(async (c) => { await c.close(); return null; }, (e) => e);
+    assert.equal(err?.code, 'FJ_INVALID_ARG_VALUE', root);
+    assert.ok(err.message.includes(root), err.message);
+  }
+});
+
+test('forkjoin engine refuses a --root that is missing or not a directory: a usage error (exit 2) naming it', T, async (t) => {
+  // Nothing listens there: a --root that passed would mean a connection attempt, then exit 1.
+  const redis = `redis://127.0.0.1:${await freePort()}`;
+  for (const root of badRoots(t)) {
+    const err = await run(process.execPath, [cli, 'engine', '--redis', redis, '--root', root]).then(() => null, (e) => e);
+    assert.equal(err?.code, 2, err?.stderr);
+    assert.ok(err.stderr.includes(root), err.stderr);
+  }
 });

@@ -2,36 +2,64 @@
  * `forkjoin cluster start|stop|status`: engines on this machine (and a private redis-server
  * when no --redis is given), remembered in a state file so that stop and status find them.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import { isForkJoinError } from '../errors.js';
 import { openRedis, ready, redactText, redactUrl, checkRedisUrl } from '../cluster/redis.js';
 import { liveEngines } from '../cluster/registry.js';
 import { loadRedisLibraries } from '../cluster/libraries.js';
-import { spawnEngine, startRedisServer, stopProcess } from '../cluster/local.js';
+import {
+  checkClusterName, checkRoot, ENGINE_GRACE_MS, ENGINE_LEAVE_MS, MAX_LOCAL_ENGINES, spawnEngine, startRedisServer, stopProcess,
+} from '../cluster/local.js';
 import { clusterKeys, type EngineInfo } from '../cluster/wire.js';
 
 const usage = `forkjoin cluster start -n N [--redis URL] [--workers W] [--processes] [--root DIR] [--allow-inline] [--cluster NAME]
        forkjoin cluster stop
        forkjoin cluster status [--redis URL] [--cluster NAME]
 
-start   starts N engines on this machine in the background; without --redis, also a private
-        redis-server on a free loopback port (maxmemory-policy noeviction). Connect with
-        Cluster.connect({ redis: URL }) using the URL it prints.
-stop    stops the engines (each finishes its running tasks) and the private redis-server.
+start   starts N engines (1 to ${MAX_LOCAL_ENGINES}) on this machine in the background; without --redis,
+        also a private redis-server on a free loopback port (maxmemory-policy noeviction).
+        Connect with Cluster.connect({ redis: URL }) using the URL it prints. Every flag is
+        checked before anything starts; each process is recorded as soon as it exists, so
+        \`stop\` stops what a start cut short had started.
+stop    stops the engines (each finishes its running tasks) and the private redis-server,
+        and says which of them had already gone.
 status  each engine of the cluster: host, pid, workers, busy, done, failed, last heartbeat.
 
 State: $FORKJOIN_CLUSTER_STATE, default ${join(tmpdir(), 'forkjoin-cluster-USER.json')}`;
 
 interface State {
-  redis: string;
+  /** null until the private redis-server is ready. */
+  redis: string | null;
   cluster: string;
   redisPid: number | null;
   redisDir: string | null;
   engines: Array<{ name: string; pid: number }>;
   logs: string;
 }
+
+/** What `start` will do, every flag checked. */
+interface StartPlan {
+  n: number;
+  redis: string | undefined;
+  cluster: string;
+  workers: number | undefined;
+  processes: boolean;
+  root: string;
+  allowInline: boolean;
+}
+
+type Flags = Record<string, string | true>;
+
+/** The flags each action takes: any other is a usage error. */
+const actionFlags: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  start: ['-n', '--redis', '--workers', '--root', '--cluster', '--processes', '--allow-inline'],
+  stop: [],
+  status: ['--redis', '--cluster'],
+});
+const valued = new Set(['-n', '--redis', '--workers', '--root', '--cluster']);
 
 function statePath(): string {
   return process.env.FORKJOIN_CLUSTER_STATE ?? join(tmpdir(), `forkjoin-cluster-${userInfo().username}.json`);
@@ -45,8 +73,35 @@ function readState(): State | null {
   }
 }
 
+/** Written whole or not at all (a start killed mid-write leaves the previous state, never half of one). */
+function writeState(state: State): void {
+  const path = statePath();
+  const partial = `${path}.${process.pid}.tmp`;
+  writeFileSync(partial, JSON.stringify(state), { mode: 0o600 });
+  renameSync(partial, path);
+}
+
 function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/**
+ * Whether `pid` still runs the process recorded under it (its command line holds `marker`,
+ * where the system shows it): a pid the system gave to another program since is not ours.
+ */
+function ours(pid: number, marker: string): boolean {
+  if (pid <= 0 || !alive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+  } catch {
+    return true; // no /proc: the pid is all there is to go by
+  }
+}
+
+/** The recorded processes that still run. */
+function running(state: State): number[] {
+  const engines = state.engines.filter((e) => ours(e.pid, e.name)).map((e) => e.pid);
+  return state.redisPid !== null && ours(state.redisPid, 'redis-server') ? [...engines, state.redisPid] : engines;
 }
 
 function fail(problem: string): number {
@@ -54,88 +109,159 @@ function fail(problem: string): number {
   return 2;
 }
 
-function parse(args: string[]): Record<string, string | true> | string {
-  const flags: Record<string, string | true> = {};
-  const valued = new Set(['-n', '--redis', '--workers', '--root', '--cluster']);
+function parse(action: string, args: string[]): Flags | string {
+  const allowed = actionFlags[action] ?? [];
+  const flags: Flags = {};
   for (let i = 0; i < args.length; i++) {
     const flag = args[i] ?? '';
+    if (!allowed.includes(flag)) return `${action} takes no option ${JSON.stringify(flag)}`;
     if (valued.has(flag)) {
       const value = args[++i];
       if (value === undefined) return `${flag} takes a value`;
       flags[flag] = value;
-    } else if (flag === '--processes' || flag === '--allow-inline') flags[flag] = true;
-    else return `unknown option ${JSON.stringify(flag)}`;
+    } else flags[flag] = true;
   }
   return flags;
 }
 
-async function start(flags: Record<string, string | true>): Promise<number> {
+/** A check's message without its `where: ` prefix: the usage error names the command already. */
+function unprefixed(error: unknown, where: string): string {
+  const message = (error as Error).message;
+  return message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message;
+}
+
+function text(flags: Flags, flag: string): string | undefined {
+  const value = flags[flag];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Every flag of `start` checked before anything starts: a usage error leaves nothing running and nothing made. */
+function planStart(flags: Flags): StartPlan | string {
+  const where = 'forkjoin cluster start';
   const n = Number(flags['-n']);
-  if (!Number.isInteger(n) || n < 1) return fail('start needs -n N, the number of engines (a whole number >= 1)');
-  const previous = readState();
-  if (previous !== null && previous.engines.some((e) => alive(e.pid))) {
-    process.stderr.write(`forkjoin cluster: a cluster started here is still running (${redactUrl(previous.redis)}); stop it first with \`forkjoin cluster stop\`\n`);
-    return 1;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LOCAL_ENGINES) return `start needs -n N, the number of engines (a whole number from 1 to ${MAX_LOCAL_ENGINES})`;
+  const workers = text(flags, '--workers') === undefined ? undefined : Number(flags['--workers']);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) return '--workers takes a whole number >= 1';
+  const redis = text(flags, '--redis');
+  const cluster = text(flags, '--cluster') ?? 'default';
+  try {
+    if (redis !== undefined) checkRedisUrl(where, redis);
+    checkClusterName(where, cluster);
+    const root = checkRoot(where, '--root', text(flags, '--root') ?? process.cwd());
+    return { n, redis, cluster, workers, root, processes: flags['--processes'] === true, allowInline: flags['--allow-inline'] === true };
+  } catch (error) {
+    return unprefixed(error, where);
   }
-  const cluster = typeof flags['--cluster'] === 'string' ? flags['--cluster'] : 'default';
-  const logs = join(tmpdir(), `forkjoin-cluster-logs-${process.pid}`);
-  mkdirSync(logs, { recursive: true });
-  let redis = typeof flags['--redis'] === 'string' ? flags['--redis'] : undefined;
-  let redisPid: number | null = null;
-  let redisDir: string | null = null;
-  if (redis === undefined) {
-    try {
-      const server = await startRedisServer({ detached: true, logFile: join(logs, 'redis.log') });
-      redis = server.url;
-      redisPid = server.pid;
-      redisDir = server.dir;
-      process.stdout.write(`forkjoin cluster: started redis-server (pid ${server.pid}) at ${redis}\n`);
-    } catch (error) {
-      process.stderr.write(`forkjoin cluster: ${(error as Error).message}\n`);
-      return 1;
-    }
-  } else {
-    try { checkRedisUrl('forkjoin cluster start', redis); } catch (error) { return fail((error as Error).message); }
-  }
-  const workers = typeof flags['--workers'] === 'string' ? Number(flags['--workers']) : undefined;
-  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) return fail('--workers takes a whole number >= 1');
-  const engines: State['engines'] = [];
-  for (let i = 1; i <= n; i++) {
-    const name = `${cluster}-${process.pid}-${i}`;
+}
+
+/** Starts the private redis-server, recorded in `state` from the moment its process exists. */
+async function startPrivateRedis(state: State): Promise<string> {
+  const server = await startRedisServer({
+    detached: true,
+    logFile: join(state.logs, 'redis.log'),
+    onSpawn: (pid, dir) => {
+      state.redisPid = pid;
+      state.redisDir = dir;
+      writeState(state);
+    },
+  });
+  Object.assign(state, { redis: server.url, redisPid: server.pid, redisDir: server.dir });
+  writeState(state);
+  process.stdout.write(`forkjoin cluster: started redis-server (pid ${server.pid}) at ${server.url}\n`);
+  return server.url;
+}
+
+/** Spawns the engines, recording each in `state` as it starts. */
+function spawnEngines(plan: StartPlan, redis: string, state: State): void {
+  for (let i = 1; i <= plan.n; i++) {
+    const name = `${plan.cluster}-${process.pid}-${i}`;
     const child = spawnEngine({
-      redis, cluster, name, workers, processes: flags['--processes'] === true, detached: true,
-      root: typeof flags['--root'] === 'string' ? flags['--root'] : process.cwd(),
-      allowInline: flags['--allow-inline'] === true, logFile: join(logs, `${name}.log`),
+      redis, cluster: plan.cluster, name, workers: plan.workers, processes: plan.processes, detached: true,
+      root: plan.root, allowInline: plan.allowInline, logFile: join(state.logs, `${name}.log`),
     });
-    engines.push({ name, pid: child.pid ?? 0 });
+    state.engines.push({ name, pid: child.pid ?? 0 });
+    writeState(state);
   }
-  const state: State = { redis, cluster, redisPid, redisDir, engines, logs };
-  writeFileSync(statePath(), JSON.stringify(state), { mode: 0o600 });
+}
+
+/** A connection to the cluster's Redis, ready; FJ_REDIS_UNAVAILABLE after 10 s. */
+async function connect(redis: string): Promise<Redis> {
   await loadRedisLibraries();
   const conn = openRedis(redis);
   try {
     await ready(conn, redis);
-    const keys = clusterKeys(cluster);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const { live } = await liveEngines(conn, keys);
-      const mine = live.filter((e) => engines.some((x) => x.name === e.name)).length;
-      if (mine === n) break;
-      if (Date.now() > deadline || engines.every((e) => !alive(e.pid))) {
-        process.stderr.write(`forkjoin cluster: only ${mine} of ${n} engines came up; see the logs in ${logs}\n`);
-        return 1;
-      }
-      await new Promise((r) => setTimeout(r, 100));
+  } catch (error) {
+    conn.disconnect();
+    throw error;
+  }
+  return conn;
+}
+
+/** Waits until every engine announced itself; 1 when some did not (they stay recorded for `stop`). */
+async function awaitEngines(plan: StartPlan, conn: Redis, state: State): Promise<number> {
+  const keys = clusterKeys(plan.cluster);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const { live } = await liveEngines(conn, keys);
+    const mine = live.filter((e) => state.engines.some((x) => x.name === e.name)).length;
+    if (mine === plan.n) return 0;
+    if (Date.now() > deadline || state.engines.every((e) => !alive(e.pid))) {
+      process.stderr.write(`forkjoin cluster: only ${mine} of ${plan.n} engines came up; see the logs in ${state.logs}, and stop them with \`forkjoin cluster stop\`\n`);
+      return 1;
     }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Forgets a start that left nothing running: its state and its empty logs. */
+function forget(state: State): void {
+  rmSync(statePath(), { force: true });
+  rmSync(state.logs, { recursive: true, force: true });
+}
+
+async function start(flags: Flags): Promise<number> {
+  const plan = planStart(flags);
+  if (typeof plan === 'string') return fail(plan);
+  const previous = readState();
+  if (previous !== null && running(previous).length > 0) {
+    process.stderr.write(`forkjoin cluster: a cluster started here is still running (${redactUrl(previous.redis ?? 'its redis-server is starting')}); stop it first with \`forkjoin cluster stop\`\n`);
+    return 1;
+  }
+  const logs = join(tmpdir(), `forkjoin-cluster-logs-${process.pid}`);
+  mkdirSync(logs, { recursive: true });
+  const state: State = { redis: plan.redis ?? null, cluster: plan.cluster, redisPid: null, redisDir: null, engines: [], logs };
+  // Recorded before the first process starts: a start cut short can always be stopped.
+  writeState(state);
+  let conn: Redis;
+  try {
+    // startRedisServer stops what it started when it fails; a given Redis is checked before any engine starts.
+    conn = await connect(plan.redis ?? await startPrivateRedis(state));
+  } catch (error) {
+    if (state.redisPid === null || !alive(state.redisPid)) forget(state);
+    process.stderr.write(`forkjoin cluster: ${redactText((error as Error).message)}\n`);
+    return 1;
+  }
+  const redis = state.redis ?? '';
+  try {
+    spawnEngines(plan, redis, state);
+    const code = await awaitEngines(plan, conn, state);
+    if (code !== 0) return code;
   } catch (error) {
     process.stderr.write(`forkjoin cluster: ${redactText((error as Error).message)}\n`);
     return 1;
   } finally {
     conn.disconnect();
   }
-  process.stdout.write(`forkjoin cluster: ${n} engine(s) running (logs in ${logs})\n` +
-    `connect with: await Cluster.connect({ redis: '${redactUrl(redis)}'${cluster === 'default' ? '' : `, cluster: '${cluster}'`} })\n`);
+  process.stdout.write(`forkjoin cluster: ${plan.n} engine(s) running (logs in ${logs})\n` +
+    `connect with: await Cluster.connect({ redis: '${redactUrl(redis)}'${plan.cluster === 'default' ? '' : `, cluster: '${plan.cluster}'`} })\n`);
   return 0;
+}
+
+/** What stop did: how many of the recorded processes it stopped, and how many had already gone. */
+function stopReport(stopped: number, gone: number, redis: 'stopped' | 'gone' | 'none'): string {
+  const goneText = [gone > 0 ? `${gone} engine(s)` : '', redis === 'gone' ? 'redis-server' : ''].filter((s) => s !== '').join(' and ');
+  return `forkjoin cluster: stopped ${stopped} engine(s)${redis === 'stopped' ? ' and redis-server' : ''}` +
+    `${goneText === '' ? '' : `; already gone: ${goneText}`}\n`;
 }
 
 async function stop(): Promise<number> {
@@ -144,11 +270,15 @@ async function stop(): Promise<number> {
     process.stderr.write(`forkjoin cluster: no cluster was started here (no ${statePath()})\n`);
     return 1;
   }
-  await Promise.all(state.engines.map((e) => stopProcess(e.pid, undefined, 35_000)));
-  if (state.redisPid !== null) await stopProcess(state.redisPid);
+  // An engine gets its grace to finish its tasks, and the time it takes to leave.
+  const engineMs = ENGINE_GRACE_MS + ENGINE_LEAVE_MS + 2_000;
+  const outcomes = await Promise.all(state.engines.map(async (e) => ours(e.pid, e.name) && stopProcess(e.pid, undefined, engineMs)));
+  const stopped = outcomes.filter(Boolean).length;
+  let redis: 'stopped' | 'gone' | 'none' = 'none';
+  if (state.redisPid !== null) redis = ours(state.redisPid, 'redis-server') && await stopProcess(state.redisPid) ? 'stopped' : 'gone';
   if (state.redisDir !== null) rmSync(state.redisDir, { recursive: true, force: true });
   rmSync(statePath(), { force: true });
-  process.stdout.write(`forkjoin cluster: stopped ${state.engines.length} engine(s)${state.redisPid !== null ? ' and redis-server' : ''}\n`);
+  process.stdout.write(stopReport(stopped, state.engines.length - stopped, redis));
   return 0;
 }
 
@@ -156,15 +286,21 @@ function ago(ms: number): string {
   return ms < 1_000 ? `${ms} ms ago` : `${(ms / 1_000).toFixed(1)} s ago`;
 }
 
-async function status(flags: Record<string, string | true>): Promise<number> {
+async function status(flags: Flags): Promise<number> {
   const state = readState();
-  const redis = typeof flags['--redis'] === 'string' ? flags['--redis'] : state?.redis;
-  const cluster = typeof flags['--cluster'] === 'string' ? flags['--cluster'] : state?.cluster ?? 'default';
+  const redis = text(flags, '--redis') ?? state?.redis ?? undefined;
+  const cluster = text(flags, '--cluster') ?? state?.cluster ?? 'default';
   if (redis === undefined) {
     process.stderr.write('forkjoin cluster: no cluster was started here; pass --redis URL to see another\n');
     return 1;
   }
-  if (!existsSync(statePath()) && flags['--redis'] === undefined) return 1;
+  const where = 'forkjoin cluster status';
+  try {
+    checkRedisUrl(where, redis);
+    checkClusterName(where, cluster);
+  } catch (error) {
+    return fail(unprefixed(error, where));
+  }
   await loadRedisLibraries();
   const conn = openRedis(redis);
   let engines: EngineInfo[];
@@ -190,7 +326,10 @@ export const clusterCommand = {
   usage,
   async run(args: string[]): Promise<number> {
     const [action, ...rest] = args;
-    const flags = parse(rest);
+    if (action === undefined || !Object.hasOwn(actionFlags, action)) {
+      return fail(action === undefined ? 'say start, stop or status' : `unknown action ${JSON.stringify(action)}`);
+    }
+    const flags = parse(action, rest);
     if (typeof flags === 'string') return fail(flags);
     switch (action) {
       case 'start': return start(flags);

@@ -5,7 +5,9 @@
 import { isForkJoinError } from '../errors.js';
 import type { Engine, EngineOptions } from '../cluster/engine.js';
 import { loadRedisLibraries } from '../cluster/libraries.js';
+import { checkClusterName, checkRoot, ENGINE_GRACE_MS, ENGINE_LEAVE_MS } from '../cluster/local.js';
 import { checkRedisUrl, redactText } from '../cluster/redis.js';
+import { MAX_TIMER_MS } from '../options.js';
 
 const usage = `forkjoin engine --redis URL [--workers N] [--processes] [--root DIR] [--name NAME] [--allow-inline] [--cluster NAME] [--grace MS]
 
@@ -16,76 +18,121 @@ machine's own thread pool (or process pool with --processes).
                    (or the FORKJOIN_REDIS environment variable, which keeps a password out of ps)
   --workers N      pool workers (default: one per core)
   --processes      run tasks in child processes instead of threads
-  --root DIR       import task modules only from under DIR (default: the current directory)
+  --root DIR       import task modules only from under DIR, an existing directory
+                   (default: the current directory)
   --name NAME      the engine's name in the cluster (default: host-pid)
   --allow-inline   run inline functions sent by clients (they are code: trust the clients)
-  --cluster NAME   the cluster's name, when several share one Redis (default: default)
-  --grace MS       on SIGTERM, ms to finish running tasks before handing them back (default 30000)
+  --cluster NAME   the cluster's name, when several share one Redis: letters, digits, _ . -
+                   (default: default)
+  --grace MS       on SIGTERM, ms to finish running tasks before handing them back, from 0 to
+                   ${MAX_TIMER_MS} (default ${ENGINE_GRACE_MS}); the engine exits at most
+                   ${ENGINE_LEAVE_MS} ms later, even when Redis is unreachable
 
   forkjoin engine --redis redis://10.0.0.5:6379 --workers 4 --root /srv/app`;
+
+type EngineArgs = Partial<EngineOptions> & { grace?: number };
 
 function fail(problem: string): number {
   process.stderr.write(`forkjoin engine: ${problem}\n\nusage: ${usage}\n`);
   return 2;
 }
 
+/** The flags as options, or the usage problem; values are checked by checkArgs(). */
+function parseArgs(args: string[]): EngineArgs | string {
+  const o: EngineArgs = {};
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i];
+    const value = (): string | undefined => args[++i];
+    switch (flag) {
+      case '--redis': o.redis = value(); break;
+      case '--workers': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) return '--workers takes a whole number >= 1';
+        o.workers = n;
+        break;
+      }
+      case '--processes': o.processes = true; break;
+      case '--root': o.root = value(); break;
+      case '--name': o.name = value(); break;
+      case '--allow-inline': o.allowInline = true; break;
+      case '--cluster': o.cluster = value(); break;
+      case '--grace': {
+        const n = Number(value());
+        // A longer delay would make Node's timer fire at once.
+        if (!Number.isFinite(n) || n < 0 || n > MAX_TIMER_MS) return `--grace takes a number of milliseconds from 0 to ${MAX_TIMER_MS}`;
+        o.grace = n;
+        break;
+      }
+      default: return `unknown option ${JSON.stringify(flag)}`;
+    }
+  }
+  return o;
+}
+
+/** Every value checked before connecting, so a mistake is a usage error, not an engine that starts wrong. */
+function checkArgs(o: EngineArgs): (EngineOptions & { grace: number }) | string {
+  o.redis ??= process.env.FORKJOIN_REDIS;
+  if (o.redis === undefined) return '--redis URL is required';
+  for (const key of ['root', 'name', 'cluster'] as const) if (key in o && o[key] === undefined) return `--${key} takes a value`;
+  const where = 'forkjoin engine';
+  try {
+    checkRedisUrl(where, o.redis);
+    if (o.cluster !== undefined) checkClusterName(where, o.cluster);
+    if (o.root !== undefined) o.root = checkRoot(where, '--root', o.root);
+  } catch (error) {
+    // Without its `where: ` prefix: the usage error names the command already.
+    const message = (error as Error).message;
+    return message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message;
+  }
+  return { ...o, redis: o.redis, grace: o.grace ?? ENGINE_GRACE_MS };
+}
+
+/**
+ * Stops the engine on the first SIGTERM/SIGINT (a second hands back its tasks now), and
+ * resolves with the exit code. An engine whose Redis is gone can neither hand back nor
+ * leave, and would wait for it forever: it exits anyway ENGINE_LEAVE_MS after its grace.
+ */
+function untilStopped(engine: Engine, grace: number): Promise<number> {
+  return new Promise((resolve) => {
+    let signals = 0;
+    const onSignal = (): void => {
+      if (++signals > 1) {
+        engine.handBack();
+        return;
+      }
+      const limit = Math.min(grace + ENGINE_LEAVE_MS, MAX_TIMER_MS);
+      const deadline = setTimeout(() => {
+        process.stderr.write(`forkjoin engine ${engine.name}: could not leave the cluster within ${limit} ms (is Redis reachable?); exiting\n`);
+        process.exit(1);
+      }, limit);
+      deadline.unref();
+      const stopped = (): void => {
+        clearTimeout(deadline);
+        resolve(0);
+      };
+      engine.stop({ grace }).then(stopped, stopped);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
 export const engineCommand = {
   usage,
   async run(args: string[]): Promise<number> {
-    const o: Partial<EngineOptions> & { grace?: number } = {};
-    for (let i = 0; i < args.length; i++) {
-      const flag = args[i];
-      const value = (): string | undefined => args[++i];
-      switch (flag) {
-        case '--redis': o.redis = value(); break;
-        case '--workers': {
-          const n = Number(value());
-          if (!Number.isInteger(n) || n < 1) return fail('--workers takes a whole number >= 1');
-          o.workers = n;
-          break;
-        }
-        case '--processes': o.processes = true; break;
-        case '--root': o.root = value(); break;
-        case '--name': o.name = value(); break;
-        case '--allow-inline': o.allowInline = true; break;
-        case '--cluster': o.cluster = value(); break;
-        case '--grace': {
-          const n = Number(value());
-          if (!Number.isFinite(n) || n < 0) return fail('--grace takes a number of milliseconds');
-          o.grace = n;
-          break;
-        }
-        default: return fail(`unknown option ${JSON.stringify(flag)}`);
-      }
-    }
-    o.redis ??= process.env.FORKJOIN_REDIS;
-    if (o.redis === undefined) return fail('--redis URL is required');
-    for (const key of ['root', 'name', 'cluster'] as const) if (key in o && o[key] === undefined) return fail(`--${key} takes a value`);
-    try {
-      checkRedisUrl('forkjoin engine', o.redis);
-    } catch (error) {
-      return fail((error as Error).message);
-    }
+    const parsed = parseArgs(args);
+    const o = typeof parsed === 'string' ? parsed : checkArgs(parsed);
+    if (typeof o === 'string') return fail(o);
     let engine: Engine;
     try {
       await loadRedisLibraries();
       const { Engine: EngineClass } = await import('../cluster/engine.js');
-      engine = await EngineClass.start(o as EngineOptions);
+      engine = await EngineClass.start(o);
     } catch (error) {
       const code = isForkJoinError(error) ? ` [${error.code}]` : '';
       process.stderr.write(`forkjoin engine: ${redactText((error as Error).message)}${code}\n`);
       return 1;
     }
-    await new Promise<void>((resolve) => {
-      let signals = 0;
-      const onSignal = (): void => {
-        signals++;
-        if (signals === 1) engine.stop({ grace: o.grace ?? 30_000 }).then(resolve, resolve);
-        else engine.handBack();
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-    });
-    return 0;
+    return untilStopped(engine, o.grace);
   },
 };

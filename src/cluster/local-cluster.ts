@@ -1,14 +1,15 @@
 /** Cluster.local(): engine processes (and a private redis-server) on this machine. */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { integerOption, knownKeys, objectOption } from '../options.js';
-import { spawnEngine, startRedisServer, stopProcess, type RedisServer } from './local.js';
-import { checkRedisUrl } from './redis.js';
+import { booleanOption, integerOption, knownKeys, objectOption } from '../options.js';
+import { loadRedisLibraries } from './libraries.js';
+import { checkRoot, MAX_LOCAL_ENGINES, spawnEngine, startRedisServer, stopProcess, type RedisServer } from './local.js';
+import { checkRedisUrl, openRedis, ready } from './redis.js';
 
 export interface LocalClusterOptions {
   /**
-   * Engine processes to start on this machine.
-   * @default os.availableParallelism()
+   * Engine processes to start on this machine, from 1 to 256.
+   * @default os.availableParallelism() (at most 256)
    */
   engines?: number;
   /**
@@ -24,7 +25,7 @@ export interface LocalClusterOptions {
    */
   redis?: string;
   /**
-   * Engines import task modules only from under this directory.
+   * Engines import task modules only from under this directory, which must exist.
    * @default '/' (your own machine: any module, as a ThreadPool would)
    */
   root?: string;
@@ -37,20 +38,36 @@ export interface LocalClusterOptions {
   retries?: number;
 }
 
+/**
+ * Fails as Cluster.connect() does (FJ_REDIS_UNAVAILABLE after its default 10 s) before any
+ * engine starts: engines that cannot reach Redis would otherwise be waited for in vain.
+ */
+async function checkReachable(redis: string): Promise<void> {
+  await loadRedisLibraries();
+  const conn = openRedis(redis);
+  try {
+    await ready(conn, redis);
+  } finally {
+    conn.disconnect();
+  }
+}
+
 /** Starts the engines; the caller connects to `redis`/`cluster` and calls `stop()` when done. */
 export async function startLocalEngines(options: LocalClusterOptions): Promise<{ redis: string; cluster: string; engines: number; retries: number | undefined; stop(): Promise<void> }> {
   const where = 'Cluster.local()';
   const o = objectOption(where, options) as LocalClusterOptions & Record<string, unknown>;
   knownKeys(where, o, ['engines', 'workers', 'processes', 'redis', 'root', 'allowInline', 'retries']);
-  const count = o.engines === undefined ? availableParallelism() : integerOption(where, 'engines', o.engines, 1, 256);
+  const count = o.engines === undefined ? Math.min(availableParallelism(), MAX_LOCAL_ENGINES) : integerOption(where, 'engines', o.engines, 1, MAX_LOCAL_ENGINES);
   const workers = o.workers === undefined ? 1 : integerOption(where, 'workers', o.workers, 1, 1_024);
-  if (o.redis !== undefined) checkRedisUrl(where, o.redis);
+  const processes = o.processes === undefined ? false : booleanOption(where, 'processes', o.processes);
+  const allowInline = o.allowInline === undefined ? true : booleanOption(where, 'allowInline', o.allowInline);
+  const root = checkRoot(where, 'the "root" option', o.root ?? '/');
+  if (o.redis !== undefined) await checkReachable(checkRedisUrl(where, o.redis));
   let server: RedisServer | null = null;
   const redis = o.redis ?? (server = await startRedisServer()).url;
   const cluster = `local-${process.pid}-${randomUUID().slice(0, 8)}`;
   const children = Array.from({ length: count }, (_, i) => spawnEngine({
-    redis, cluster, name: `${cluster}-${i + 1}`, workers, processes: o.processes === true,
-    root: o.root ?? '/', allowInline: o.allowInline !== false, quiet: true,
+    redis, cluster, name: `${cluster}-${i + 1}`, workers, processes, root, allowInline, quiet: true,
   }));
   return {
     redis, cluster, engines: count, retries: o.retries,

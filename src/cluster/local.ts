@@ -3,13 +3,43 @@
  * processes (`forkjoin engine`). Shared by Cluster.local() and `forkjoin cluster start`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, openSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, ForkJoinError } from '../errors.js';
+import { ErrorCodes, ForkJoinError, InvalidTypeError, InvalidValueError } from '../errors.js';
 import { cliMain } from '../paths.js';
+import { normalizeConnectOptions } from './options.js';
+
+/** Most engines one machine starts (Cluster.local, `forkjoin cluster start -n`). */
+export const MAX_LOCAL_ENGINES = 256;
+/** An engine's default `--grace`: ms to finish its running tasks on SIGTERM before handing them back. */
+export const ENGINE_GRACE_MS = 30_000;
+/** What an engine allows itself past its grace to hand back and leave; then it exits regardless (Redis may be gone). */
+export const ENGINE_LEAVE_MS = 3_000;
+
+/**
+ * An engine's task root, resolved: it must be an existing directory, or every module task
+ * would be refused later, far from the typo that caused it.
+ */
+export function checkRoot(where: string, name: string, root: unknown): string {
+  if (typeof root !== 'string' || root === '') throw new InvalidTypeError(`${where}: ${name} must be a directory path; received ${typeof root === 'string' ? 'an empty string' : typeof root}`);
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(root).isDirectory();
+  } catch {
+    throw new InvalidValueError(`${where}: ${name} ${root} does not exist; give the directory that holds the task modules`);
+  }
+  if (!isDirectory) throw new InvalidValueError(`${where}: ${name} ${root} is not a directory; give the directory that holds the task modules`);
+  return resolve(root);
+}
+
+/** Cluster.connect()'s rule for a cluster name (kept in one place, options.ts), applied before anything starts. */
+export function checkClusterName(where: string, cluster: string): void {
+  // The URL only satisfies the normalizer: just the name is checked here.
+  normalizeConnectOptions(where, { redis: 'redis://127.0.0.1', cluster });
+}
 
 export const REDIS_INSTALL_HINT =
   'redis-server is not installed: install it (Debian/Ubuntu: `sudo apt-get install redis-server`; ' +
@@ -50,8 +80,15 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
+export interface RedisServerOptions {
+  detached?: boolean;
+  logFile?: string;
+  /** Called as soon as each redis-server process exists, before it is ready: a caller that records it can stop it even if cut off. */
+  onSpawn?: (pid: number, dir: string) => void;
+}
+
 /** Starts a private redis-server on 127.0.0.1 with maxmemory-policy noeviction. */
-export async function startRedisServer(options: { detached?: boolean; logFile?: string } = {}): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const binary = which('redis-server');
   if (binary === null) throw new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, REDIS_INSTALL_HINT);
   const dir = mkdtempSync(join(tmpdir(), 'forkjoin-redis-'));
@@ -62,6 +99,7 @@ export async function startRedisServer(options: { detached?: boolean; logFile?: 
       '--maxmemory-policy', 'noeviction', '--dir', dir, '--protected-mode', 'yes'];
     const out = options.logFile === undefined ? 'pipe' : openSync(options.logFile, 'a');
     const child = spawn(binary, args, { stdio: ['ignore', out, out], detached: options.detached === true });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid, dir);
     const up = await waitForRedis(child, port);
     if (up.ok) {
       if (options.detached === true) child.unref();
@@ -105,15 +143,18 @@ function waitForRedis(child: ChildProcess, port: number): Promise<{ ok: boolean;
   });
 }
 
-/** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. */
-export async function stopProcess(pid: number, child?: ChildProcess, graceMs = 5_000): Promise<void> {
-  if (pid <= 0) return;
+/**
+ * SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone: true when it
+ * was running (so that a caller reports what it stopped), false when it was already gone.
+ */
+export async function stopProcess(pid: number, child?: ChildProcess, graceMs = 5_000): Promise<boolean> {
+  if (pid <= 0) return false;
   const alive = (): boolean => {
     if (child !== undefined) return child.exitCode === null && child.signalCode === null;
     try { process.kill(pid, 0); return true; } catch { return false; }
   };
-  if (!alive()) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  if (!alive()) return false;
+  try { process.kill(pid, 'SIGTERM'); } catch { return false; }
   const deadline = Date.now() + graceMs;
   while (alive() && Date.now() < deadline) {
     if (child !== undefined) await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 100))]);
@@ -123,6 +164,7 @@ export async function stopProcess(pid: number, child?: ChildProcess, graceMs = 5
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     if (child !== undefined && alive()) await new Promise((r) => child.once('exit', r));
   }
+  return true;
 }
 
 /** The forkjoin CLI, for spawning engines. */
