@@ -244,3 +244,14 @@ test('Cluster.local with a Redis that does not answer rejects with FJ_REDIS_UNAV
   assert.equal(err?.code, 'FJ_REDIS_UNAVAILABLE');
   assert.equal(spawned || engineChildren().length > 0, false, 'an engine was started');
 });
+
+test('Cluster.local whose engines exit while starting rejects with FJ_ENGINE_LOST at once, saying so, and leaves nothing behind', T, async (t) => {
+  // The engines inherit this environment: Node refuses to start them (a module to preload that does not exist).
+  const saved = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = '--require=/nonexistent/forkjoin-engine-preload.cjs';
+  t.after(() => { if (saved === undefined) delete process.env.NODE_OPTIONS; else process.env.NODE_OPTIONS = saved; });
+  const err = await Cluster.local({ engines: 2 }).then(async (c) => { await c.close(); return null; }, (e) => e);
+  assert.equal(err?.code, 'FJ_ENGINE_LOST');
+  assert.match(err.message, /exited while starting/);
+  assert.deepEqual(engineChildren(), [], 'no engine is left');
+});

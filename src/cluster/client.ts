@@ -96,11 +96,18 @@ export class Cluster extends BaseExecutor {
     // Loaded here: starting processes and servers is not needed to import forkjoin.
     const { startLocalEngines } = await import('./local-cluster.js');
     const local = await startLocalEngines(options);
+    const o = normalizeConnectOptions('Cluster.local()', { redis: local.redis, cluster: local.cluster, minEngines: local.engines, connectTimeout: 60_000, retries: local.retries });
+    const client = new Cluster(o);
+    // Waiting for the engines ends early when one of them exits while starting.
+    const starting = client.#start(o.minEngines, o.wait);
+    starting.catch(() => { /* reported through the race below */ });
     try {
-      const cluster = await Cluster.connect({ redis: local.redis, cluster: local.cluster, minEngines: local.engines, connectTimeout: 60_000, retries: local.retries });
-      cluster.onClose(local.stop);
-      return cluster;
+      await Promise.race([starting, local.failure]);
+      local.started();
+      client.onClose(local.stop);
+      return client;
     } catch (error) {
+      await client.terminate();
       await local.stop();
       throw error;
     }

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { booleanOption, integerOption, knownKeys, objectOption } from '../options.js';
 import { loadRedisLibraries } from './libraries.js';
 import { checkRoot, MAX_LOCAL_ENGINES, spawnEngine, startRedisServer, stopProcess, type RedisServer } from './local.js';
-import { checkRedisUrl, openRedis, ready } from './redis.js';
+import { ErrorCodes, ForkJoinError } from '../errors.js';
+import { checkRedisUrl, openRedis, ready, redactUrl } from './redis.js';
 
 export interface LocalClusterOptions {
   /**
@@ -53,7 +54,18 @@ async function checkReachable(redis: string): Promise<void> {
 }
 
 /** Starts the engines; the caller connects to `redis`/`cluster` and calls `stop()` when done. */
-export async function startLocalEngines(options: LocalClusterOptions): Promise<{ redis: string; cluster: string; engines: number; retries: number | undefined; stop(): Promise<void> }> {
+/** Engines started by Cluster.local(): `failure` rejects if one exits before `started()` is called. */
+export interface LocalEngines {
+  redis: string;
+  cluster: string;
+  engines: number;
+  retries: number | undefined;
+  failure: Promise<never>;
+  started(): void;
+  stop(): Promise<void>;
+}
+
+export async function startLocalEngines(options: LocalClusterOptions): Promise<LocalEngines> {
   const where = 'Cluster.local()';
   const o = objectOption(where, options) as LocalClusterOptions & Record<string, unknown>;
   knownKeys(where, o, ['engines', 'workers', 'processes', 'redis', 'root', 'allowInline', 'retries']);
@@ -69,9 +81,23 @@ export async function startLocalEngines(options: LocalClusterOptions): Promise<{
   const children = Array.from({ length: count }, (_, i) => spawnEngine({
     redis, cluster, name: `${cluster}-${i + 1}`, workers, processes, root, allowInline, quiet: true,
   }));
+  // An engine that exits before the cluster is ready fails Cluster.local() at once, not after its 60 s wait.
+  let starting = true;
+  let fail: (error: Error) => void = () => {};
+  const failure = new Promise<never>((_, reject) => { fail = reject; });
+  failure.catch(() => { /* raced by Cluster.local(); unobserved once it is ready */ });
+  for (const child of children) {
+    child.once('exit', (code, signal) => {
+      if (!starting) return;
+      fail(new ForkJoinError(ErrorCodes.ENGINE_LOST, `${where}: an engine exited while starting (${signal ?? `exit code ${code}`}); ` +
+        `run \`forkjoin engine --redis ${redactUrl(redis)}\` yourself to see its error`));
+    });
+  }
   return {
-    redis, cluster, engines: count, retries: o.retries,
+    redis, cluster, engines: count, retries: o.retries, failure,
+    started: () => { starting = false; },
     stop: async () => {
+      starting = false;
       await Promise.all(children.map((c) => stopProcess(c.pid ?? 0, c)));
       await server?.stop();
     },
