@@ -328,6 +328,17 @@ describe('memoize', () => {
     ]).then(() => assert.deepEqual(keys, ['t83bvtvgkdmvm6sq3f8hs7ld', 'd6h4qjfgiggeija8t902cfa6']));
   });
 
+  test('concurrent callers sharing one computation each get their own copy of the result', async () => {
+    let calls = 0;
+    const load = memoize(async (id) => { calls++; await new Promise((r) => setImmediate(r)); return { id, tags: ['a'] }; });
+    const [r1, r2, r3] = await Promise.all([load(7), load(7), load(7)]);
+    assert.equal(calls, 1);
+    assert.deepEqual([r2, r3], [r1, r1]);
+    r1.tags.push('changed by the first caller');
+    assert.deepEqual(r2.tags, ['a'], 'a change by one caller is not seen by another');
+    assert.notEqual(r2, r3);
+  });
+
   test('concurrent calls of an async function with one key share one computation', async () => {
     let calls = 0;
     let release;

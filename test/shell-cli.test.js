@@ -76,7 +76,17 @@ describe('exit status', () => {
   });
 
   test('255 for a bad -j value', T, async () => {
-    assert.equal((await forkjoinRun(['-j', 'lots', 'echo', ':::', 'a'])).code, 255);
+    const result = await forkjoinRun(['-j', 'lots', 'echo', ':::', 'a']);
+    assert.equal(result.code, 255);
+    assert.match(result.stderr, /^forkjoin run: -j must be/m, 'the flag is named as the user wrote it');
+  });
+
+  test('255 for a --timeout of 0 or beyond what a timer can wait, in seconds as given', T, async () => {
+    for (const value of ['0', '99999999999']) {
+      const result = await forkjoinRun(['--timeout', value, 'echo', ':::', 'a']);
+      assert.equal(result.code, 255, value);
+      assert.match(result.stderr, new RegExp(`--timeout must be more than 0 and at most 2147483 seconds.*"${value}"`));
+    }
   });
 
   test('255 when no command is given', T, async () => {

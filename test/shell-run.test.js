@@ -223,6 +223,21 @@ for (const spawner of ['python', 'perl', 'node']) {
       }
     });
 
+    test('a job that times out on every try is retried, then reported as timed out and logged, as the last job too', T, async (t) => {
+      const dir = tempDir(t);
+      const tries = join(dir, 'tries');
+      const log = join(dir, 'jobs.log');
+      const { results, summary } = await collect(runCommands(`echo x >> ${tries}; sleep 30 # {}`, ['a'], { retries: 2, timeout: 200, joblog: log }));
+      assert.equal(results.length, 1, 'the job is reported once');
+      assert.equal(results[0].timedOut, true);
+      assert.equal(results[0].failed, true);
+      assert.deepEqual([summary.jobs, summary.failed, summary.exitCode], [1, 1, 1]);
+      assert.equal(readFileSync(tries, 'utf8'), 'x\nx\nx\n', 'the first try and two retries');
+      const lines = readFileSync(log, 'utf8').trimEnd().split('\n');
+      assert.equal(lines.length, 2, 'the timed-out job has its joblog line');
+      assert.deepEqual(lines[1].split('\t').slice(6, 8), ['-1', '15']);
+    });
+
     test('resume skips the jobs the joblog lists and appends the others', T, async (t) => {
       const dir = tempDir(t);
       const log = join(dir, 'jobs.log');

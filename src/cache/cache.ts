@@ -92,6 +92,15 @@ export function decodeValue(bytes: Uint8Array, kept: boolean): unknown {
   return deserialize(kept ? Buffer.from(bytes) : bytes);
 }
 
+/** A copy of `value` made as a cache makes one (structured clone); `value` itself when it cannot be copied. */
+export function copyValue(value: unknown): unknown {
+  try {
+    return deserialize(serialize(value));
+  } catch {
+    return value;
+  }
+}
+
 /** Reports, once per `where`, a value a cache could not store; the computation itself goes on. */
 export function warnWriteFailed(seen: Set<string>, where: string, error: unknown): void {
   if (seen.has(where)) return;

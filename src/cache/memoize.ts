@@ -9,7 +9,7 @@ import { hashValue } from '../graph/canonical.js';
 import { isDelayed } from '../graph/delayed.js';
 import { Hasher, toText } from '../graph/hash.js';
 import { knownKeys, objectOption } from '../options.js';
-import { isCache, isSyncCache, warnWriteFailed, type Cache, type SyncCache } from './cache.js';
+import { copyValue, isCache, isSyncCache, warnWriteFailed, type Cache, type SyncCache } from './cache.js';
 import { MemoryCache } from './memory.js';
 
 export interface MemoizeOptions<C extends Cache = Cache> {
@@ -106,8 +106,9 @@ export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOp
   const memoized = function (this: unknown, ...args: unknown[]): unknown {
     const key = keyOf(args);
     if (key === null) return fn.apply(this, args); // an argument with no content to key on: nothing to share
+    // A call that joins a running computation gets its own copy of the result, as a hit does.
     const running = inflight.get(key);
-    if (running !== undefined) return running;
+    if (running !== undefined) return running.then(copyValue);
     if (sync !== null) {
       const hit = sync.getSync(key);
       if (hit !== undefined && isStored(hit.value)) return hit.value.async ? Promise.resolve(hit.value.value) : hit.value.value;

@@ -7,6 +7,7 @@
 import { once } from 'node:events';
 import { constants } from 'node:os';
 import { ErrorCodes, isForkJoinError } from '../errors.js';
+import { MAX_TIMER_MS } from '../options.js';
 import { formatProgress, type ProgressEvent } from '../progress.js';
 import { combineSources, type InputSource, type SourceGroup } from '../shell/inputs.js';
 import type { RunOptions } from '../shell/options.js';
@@ -105,7 +106,21 @@ function parseSeconds(text: string): number {
   if (!/^(\d+(\.\d+)?[smhd]?)+$/.test(text)) throw new UsageError(`--timeout must be seconds (30, 1.5, 2m, 1h30m) or a percentage (300%); got ${JSON.stringify(text)}`);
   let seconds = 0;
   for (const [, number, unit] of text.matchAll(/(\d+(?:\.\d+)?)([smhd]?)/g)) seconds += Number(number) * units[unit];
+  if (seconds <= 0 || seconds * 1000 > MAX_TIMER_MS) {
+    throw new UsageError(`--timeout must be more than 0 and at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24.8 days); got ${JSON.stringify(text)}`);
+  }
   return seconds;
+}
+
+/** The flag a runCommands option comes from, to name it in the runner's errors as the user wrote it. */
+const FLAG_OF: Readonly<Record<string, string>> = {
+  jobs: '-j', keepOrder: '-k', retries: '--retries', halt: '--halt', timeout: '--timeout', joblog: '--joblog',
+  resume: '--resume', resumeFailed: '--resume-failed', dryRun: '--dry-run', shell: '--shell',
+};
+
+/** The runner's message in the CLI's words: `runCommands(): the "jobs" option ...` becomes `-j ...`. */
+function inCliWords(message: string): string {
+  return message.replace(/^runCommands\(\): the "(\w+)" option/, (whole, name: string) => FLAG_OF[name] ?? whole);
 }
 
 function parseArgs(args: readonly string[]): Parsed {
@@ -309,7 +324,7 @@ async function runCli(args: string[]): Promise<number> {
     // Whoever read our output stopped (`| head`): end quietly, as a process killed by SIGPIPE.
     if (brokenPipe || (error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return 128 + constants.signals.SIGPIPE;
     if (stoppedBy !== null || isForkJoinError(error, ErrorCodes.ABORTED)) return 128 + constants.signals[stoppedBy ?? 'SIGTERM'];
-    const message = error instanceof Error ? error.message : String(error);
+    const message = error instanceof Error ? inCliWords(error.message) : String(error);
     process.stderr.write(`forkjoin run: ${message}\n`);
     return 255;
   } finally {

@@ -265,9 +265,18 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     if (job.timer !== null) clearTimeout(job.timer);
     job.timer = null;
     this.#slots[job.slot - 1] = false;
-    if (job.stopping !== null) job.stopping.ended();
-    else if (this.#stop === null && groupLeft !== false && groupAlive(job.pid)) this.#lingering.add(job.pid);
+    // Its stop is settled last: settling may close the run, which must first see a retry launched.
+    const stopping = job.stopping;
+    if (stopping === null && this.#stop === null && groupLeft !== false && groupAlive(job.pid)) this.#lingering.add(job.pid);
+    try {
+      this.#settleEnded(job, exitCode, signal, durationMs);
+    } finally {
+      stopping?.ended();
+    }
+  }
 
+  /** Retries a failed job while its retries allow, or reports it. */
+  #settleEnded(job: Job, exitCode: number | null, signal: number | null, durationMs: number): void {
     const failed = exitCode !== 0 || job.killedBy === 'timeout';
     if (this.#stop !== null && this.#stop !== 'halt') return this.#drop(job);
     if (job.killedBy === 'halt') return this.#drop(job); // as GNU parallel: a job halted `now` is not reported
