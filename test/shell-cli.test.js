@@ -75,6 +75,13 @@ describe('exit status', () => {
     assert.match(result.stderr, /\/no\/such\/file/);
   });
 
+  test('a ::: value that is not UTF-8 (a Latin-1 file name) reaches the job byte for byte', T, () => {
+    // Node cannot spawn with such an argument: a shell builds it with printf.
+    const script = `exec "$0" "$1" run -k 'printf %s {} | od -An -tx1' ::: "$(printf 'a\\351b')" "$(printf '\\377')" ok`;
+    const output = execFileSync('sh', ['-c', script, process.execPath, bin], { encoding: 'utf8' });
+    assert.deepEqual(output.split('\n').map((line) => line.trim()), ['61 e9 62', 'ff', '6f 6b', '']);
+  });
+
   test('255 for a bad -j value', T, async () => {
     const result = await forkjoinRun(['-j', 'lots', 'echo', ':::', 'a']);
     assert.equal(result.code, 255);

@@ -5,6 +5,7 @@
  * signal that stopped it.
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ErrorCodes, isForkJoinError } from '../errors.js';
 import { MAX_TIMER_MS } from '../options.js';
@@ -182,11 +183,15 @@ function parseArgs(args: readonly string[]): Parsed {
   while (i < args.length && !MARKERS.has(args[i])) words.push(args[i++]);
   parsed.template = words.join(' ');
   for (const path of argFiles) parsed.groups.push([{ kind: 'file', path }]);
+  const raw = rawArgs(args);
   while (i < args.length) {
     const marker = args[i++];
-    const items: string[] = [];
-    while (i < args.length && !MARKERS.has(args[i])) items.push(args[i++]);
-    const sources: InputSource[] = marker.startsWith('::::') ? items.map((path) => ({ kind: 'file', path })) : [{ kind: 'values', values: items }];
+    const items: Array<string | Buffer> = [];
+    while (i < args.length && !MARKERS.has(args[i])) {
+      items.push(raw[i] ?? args[i]);
+      i++;
+    }
+    const sources: InputSource[] = marker.startsWith('::::') ? items.map((path) => ({ kind: 'file', path: String(path) })) : [{ kind: 'values', values: items }];
     if (marker.endsWith('+')) {
       if (parsed.groups.length === 0) throw new UsageError(`${marker} links to a previous input source, but there is none`);
       const last = parsed.groups.pop() as SourceGroup;
@@ -201,6 +206,32 @@ function parseArgs(args: readonly string[]): Parsed {
   parsed.readsStdin = parsed.groups.some((g) => g.some((s) => s.kind === 'stdin' || (s.kind === 'file' && s.path === '-')));
   if (!parsed.help && parsed.template.trim() === '') throw new UsageError('give the COMMAND to run, e.g. forkjoin run \'gzip {}\' ::: a b');
   return parsed;
+}
+
+/**
+ * The bytes of each argument as the kernel passed them, where Node's decoding of the command
+ * line as UTF-8 changed them (bytes that are not UTF-8, such as a Latin-1 file name, become
+ * U+FFFD); null for every other argument, and everywhere without /proc (then values keep
+ * Node's decoding). `args` are the last arguments of the command line.
+ */
+function rawArgs(args: readonly string[]): Array<Buffer | null> {
+  const none = args.map(() => null);
+  if (!args.some((arg) => arg.includes('\uFFFD'))) return none;
+  let cmdline: Buffer;
+  try {
+    cmdline = readFileSync('/proc/self/cmdline');
+  } catch {
+    return none;
+  }
+  const parts: Buffer[] = [];
+  for (let start = 0; start < cmdline.length;) {
+    const end = cmdline.indexOf(0, start);
+    parts.push(cmdline.subarray(start, end < 0 ? cmdline.length : end));
+    start = end < 0 ? cmdline.length : end + 1;
+  }
+  const tail = parts.slice(parts.length - args.length);
+  if (tail.length !== args.length || tail.some((bytes, i) => bytes.toString('utf8') !== args[i])) return none;
+  return tail.map((bytes, i) => (args[i].includes('\uFFFD') && !bytes.equals(Buffer.from(args[i])) ? Buffer.from(bytes) : null));
 }
 
 /** Writes `data`, waiting whenever the stream is full, so printing a huge output needs no memory. */

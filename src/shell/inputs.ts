@@ -11,7 +11,7 @@ import { ErrorCodes, ForkJoinError } from '../errors.js';
 
 /** Where one source's values come from. */
 export type InputSource =
-  | { kind: 'values'; values: readonly string[] }
+  | { kind: 'values'; values: ReadonlyArray<string | Buffer> }
   | { kind: 'file'; path: string }   // '-' is standard input
   | { kind: 'stdin' };
 
