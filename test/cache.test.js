@@ -328,6 +328,15 @@ describe('memoize', () => {
     ]).then(() => assert.deepEqual(keys, ['t83bvtvgkdmvm6sq3f8hs7ld', 'd6h4qjfgiggeija8t902cfa6']));
   });
 
+  test('arguments too deep or unreadable to key on bypass the cache: the function runs each time', () => {
+    let deep = [];
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    let calls = 0;
+    const f = memoize(() => ++calls);
+    assert.deepEqual([f(deep), f(deep)], [1, 2]);
+    assert.equal(f({ get x() { throw new Error('unreadable'); } }), 3);
+  });
+
   test('concurrent callers sharing one computation each get their own copy of the result', async () => {
     let calls = 0;
     const load = memoize(async (id) => { calls++; await new Promise((r) => setImmediate(r)); return { id, tags: ['a'] }; });

@@ -374,6 +374,12 @@ test('a command line too long to start fails the run with FJ_SHELL_SPAWN under t
   }
 });
 
+test('a shell that is a directory or not executable is refused at the call with FJ_INVALID_ARG_VALUE', (t) => {
+  for (const shell of [tempDir(t), '/etc/passwd', 'no-such-shell-anywhere']) {
+    assert.throws(() => runCommands('true', ['a'], { shell }), (error) => isForkJoinError(error, ErrorCodes.INVALID_ARG_VALUE), shell);
+  }
+});
+
 test('a timeout or killGraceMs beyond what a timer can wait (2^31-1 ms) is refused at the call with FJ_INVALID_ARG_VALUE', () => {
   for (const options of [{ timeout: 2 ** 31 }, { timeout: 2 ** 40 }, { killGraceMs: 2 ** 31 }]) {
     assert.throws(() => runCommands('true', ['a'], options),

@@ -4,7 +4,7 @@
  * so a changed function is never served an old result. Concurrent calls with
  * one key share one computation; a rejection or a throw is not kept.
  */
-import { InvalidTypeError } from '../errors.js';
+import { InvalidTypeError, isForkJoinError } from '../errors.js';
 import { hashValue } from '../graph/canonical.js';
 import { isDelayed } from '../graph/delayed.js';
 import { Hasher, toText } from '../graph/hash.js';
@@ -76,11 +76,18 @@ export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOp
   const inflight = new Map<string, Promise<unknown>>();
   const warned = new Set<string>();
 
+  /** The call's key; null for arguments it cannot key on (a function; or too deep, or unreadable, to walk). */
   const keyOf = (args: unknown[]): string | null => {
     const h = new Hasher();
     h.digestOf(fnDigest);
-    const { digest, cacheable } = hashValue(args, isDelayed, label, h);
-    return cacheable ? toText(digest) : null;
+    let walked: ReturnType<typeof hashValue>;
+    try {
+      walked = hashValue(args, isDelayed, label, h);
+    } catch (error) {
+      if (isForkJoinError(error)) throw error; // a Delayed passed to a memoized function, ...
+      return null;
+    }
+    return walked.cacheable ? toText(walked.digest) : null;
   };
 
   /** Makes `compute` the one computation of `key` until it settles; a rejection is not kept. */

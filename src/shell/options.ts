@@ -149,6 +149,8 @@ export function parseJobs(where: string, value: unknown, cores = availableParall
 
 function isExecutable(path: string): boolean {
   try {
+    // A directory passes the X_OK check (it can be entered), but it cannot be run.
+    if (!statSync(path).isFile()) return false;
     accessSync(path, constants.X_OK);
     return true;
   } catch {
