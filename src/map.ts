@@ -165,6 +165,8 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     controller.abort(plan.signal?.reason);
     fail(new AbortError('The map was aborted', { cause: plan.signal?.reason }));
   };
+  // A progress listener that throws fails the map with its error.
+  plan.progress?.onListenerFailure(fail);
   if (plan.signal?.aborted) onAbort();
   plan.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -223,7 +225,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       if (errors.length > 0 && !plan.settle) fail(errors[0][1]);
       else {
         sink.deliver(start, result.values, errors);
-        report(count, errors.length);
+        plan.progress?.add(count, errors.length);
       }
     }
     wake?.();
@@ -235,18 +237,10 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       if (plan.settle && !(error instanceof AbortError)) {
         const errors = Array.from({ length: count }, (_, i) => [start + i, error] as const);
         sink.deliver(start, new Array(count), errors);
-        report(count, count);
+        plan.progress?.add(count, count);
       } else fail(error);
     }
     wake?.();
-  }
-
-  /** Tells the progress listener; one that throws fails the map with its error. */
-  function report(done: number, failed: number): void {
-    const progress = plan.progress;
-    if (progress === null) return;
-    progress.add(done, failed);
-    if (progress.failure !== null) fail(progress.failure.thrown);
   }
 
   /** The next chunk of an array, at once: the whole first wave then reaches the pool in one turn (one message per worker). */
@@ -299,6 +293,5 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     }
   }
   plan.progress?.finish();
-  if (failure === null && plan.progress?.failure) throw plan.progress.failure.thrown;
   if (failure !== null) throw (failure as { error: unknown }).error;
 }

@@ -22,10 +22,10 @@ export function integerOption(where: string, name: string, value: unknown, min: 
   return value;
 }
 
-/** A duration in milliseconds: a finite number > 0, or Infinity for none. */
 /** The longest delay a Node timer keeps: a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** A duration in milliseconds: a number > 0 up to MAX_TIMER_MS, or Infinity for none. */
 export function durationOption(where: string, name: string, value: unknown): number {
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new InvalidTypeError(`${where}: the "${name}" option must be a number of milliseconds; ${received(value)}`);

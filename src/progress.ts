@@ -50,8 +50,9 @@ export class Progress {
   #done = 0;
   #failed = 0;
   #total: number | undefined;
-  /** What the listener threw first: the map fails with it, and the listener is not called again. */
+  /** What the listener threw first: the work it reports on fails with it, and the listener is not called again. */
   failure: { thrown: unknown } | null = null;
+  #onFailure: ((thrown: unknown) => void) | null = null;
 
   private constructor(listener: ProgressListener | null, bar: NodeJS.WriteStream | null, label: string, total: number | undefined) {
     this.#listener = listener;
@@ -65,6 +66,12 @@ export class Progress {
     if (typeof option === 'function') return new Progress(option, null, label, total);
     if (option === true && process.stderr.isTTY) return new Progress(null, process.stderr, label, total);
     return null;
+  }
+
+  /** Calls `stop` with what the listener throws (at once if it already threw): the work it reports on stops. */
+  onListenerFailure(stop: (thrown: unknown) => void): void {
+    this.#onFailure = stop;
+    if (this.failure !== null) stop(this.failure.thrown);
   }
 
   add(done: number, failed: number): void {
@@ -93,6 +100,7 @@ export class Progress {
         this.#listener(this.#event());
       } catch (thrown) {
         this.failure = { thrown };
+        this.#onFailure?.(thrown);
       }
       return;
     }

@@ -374,6 +374,11 @@ test('a command line too long to start fails the run with FJ_SHELL_SPAWN under t
   }
 });
 
+test('a progress listener that throws stops the run, which fails with its error', T, async () => {
+  const thrown = new Error('listener bug');
+  await assert.rejects(collect(runCommands('echo {}', ['a', 'b', 'c'], { jobs: 1, progress: () => { throw thrown; } })), (err) => err === thrown);
+});
+
 test('a shell that is a directory or not executable is refused at the call with FJ_INVALID_ARG_VALUE', (t) => {
   for (const shell of [tempDir(t), '/etc/passwd', 'no-such-shell-anywhere']) {
     assert.throws(() => runCommands('true', ['a'], { shell }), (error) => isForkJoinError(error, ErrorCodes.INVALID_ARG_VALUE), shell);

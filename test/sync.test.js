@@ -127,7 +127,7 @@ test('a lock inside a Map, a Set or a class instance is refused with FJ_ARG_NOT_
   class Box { constructor(value) { this.value = value; } }
   const mutex = new Mutex();
   const cases = [
-    [[new Map([['k', mutex]])], 'args[0]<map value 0>'],
+    [[new Map([["k", mutex]])], "args[0].get(\"k\")"],
     [[{ list: [new Set([mutex])] }], 'args[0].list[0]<set item 0>'],
     [[1, new Box(new Semaphore(1))], 'args[1].value'],
   ];

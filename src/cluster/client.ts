@@ -13,6 +13,7 @@ import { BaseExecutor, parseCallOptions, type CallOptions } from '../executor.js
 import { Job, jobControl } from '../job.js';
 import type { ChunkRunner } from '../map.js';
 import { closeOptions } from '../options.js';
+import { closedError } from '../pool/faults.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import { TaskFlag } from '../pool/protocol.js';
 import { SignalRegistry } from '../pool/signals.js';
@@ -23,7 +24,7 @@ import type { LocalClusterOptions } from './local-cluster.js';
 import { evictionWarning, openRedis, ready, type RedisTls } from './redis.js';
 import { HEARTBEAT_MS, liveEngines, prune } from './registry.js';
 import { normalizeConnectOptions, type BroadcastResult, type ClusterOptions } from './options.js';
-import { closedError, isUnsent, outcomeOf, tagWire, within, type Pending } from './outcome.js';
+import { isUnsent, outcomeOf, tagWire, within, type Pending } from './outcome.js';
 import { UnsentJobs, type QueuedAdd } from './adds.js';
 import { readResults } from './results.js';
 import { clusterKeys, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
@@ -123,6 +124,7 @@ export class Cluster extends BaseExecutor {
     this.#timer.unref();
     this.#reading = readResults(this.#reader, this.#keys.results(this.#id), () => !this.#closing, (m) => this.#deliver(m), () => this.#checkIdle());
     while (this.#engines.length < minEngines) {
+      if (this.#closing) throw closedError('cluster', false);
       if (Date.now() > deadline) {
         throw new ForkJoinError(ErrorCodes.ENGINE_LOST, `Cluster.connect(): ${this.#engines.length} engine(s) live after ${wait} ms, fewer than minEngines ${minEngines}; start engines with \`forkjoin engine --redis URL\``);
       }
@@ -169,7 +171,7 @@ export class Cluster extends BaseExecutor {
 
   /** Queues a job; the calls of one turn are added together (see UnsentJobs). */
   #enqueue(queue: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number, pending: Pending, first?: number): string {
-    if (this.#closing) throw closedError();
+    if (this.#closing) throw closedError('cluster', false);
     // Encoded first: arguments that cannot be encoded throw before anything waits for a result.
     const data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries, first);
     const id = `${this.#id}-${++this.#seq}`;
@@ -224,7 +226,7 @@ export class Cluster extends BaseExecutor {
     const spec = toTaskSpec(task);
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments (e.g. [3]); received ${args === null ? 'null' : typeof args}`);
     const o = this.#callOptions(where, options);
-    if (this.#closed !== null) throw closedError();
+    if (this.#closed !== null) throw closedError('cluster', false);
     if (o.signal?.aborted) throw new AbortError('The task was aborted', { cause: o.signal.reason });
     const submitted = nowMs();
     let id = '';
@@ -289,11 +291,11 @@ export class Cluster extends BaseExecutor {
 
   /** #tick() for a caller; once close() or terminate() is called, FJ_EXECUTOR_CLOSED instead. */
   async #refresh(): Promise<void> {
-    if (this.#closed !== null) throw closedError();
+    if (this.#closed !== null) throw closedError('cluster', false);
     try {
       await this.#tick();
     } catch (error) {
-      throw this.#closed !== null ? closedError() : error;
+      throw this.#closed !== null ? closedError('cluster', false) : error;
     }
   }
 
@@ -307,7 +309,7 @@ export class Cluster extends BaseExecutor {
 
   /** Waits for pending tasks (or cancels them), then disconnects. Safe to call twice. */
   async close(options?: { cancelPending?: boolean }): Promise<void> {
-    if (closeOptions('Cluster.close', options)) this.#rejectAll(new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster was closed (cancelPending) before the task finished'));
+    if (closeOptions('Cluster.close', options)) this.#rejectAll(closedError('cluster', true));
     this.#closed ??= this.#shutdown(false);
     return this.#closed;
   }
@@ -359,7 +361,7 @@ export class Cluster extends BaseExecutor {
       get parallelism() { return Math.max(1, self.#engines.reduce((n, e) => n + e.workers, 0)); },
       chunksPayOff: true,
       openMap: () => {
-        if (self.#closed !== null) throw closedError();
+        if (self.#closed !== null) throw closedError('cluster', false);
         self.#openMaps++;
         return () => { self.#openMaps--; self.#checkIdle(); };
       },

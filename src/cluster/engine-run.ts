@@ -12,7 +12,7 @@ import type { TaskRef, TaskSpec } from '../task.js';
 import type { TurnBatch } from './turn-batch.js';
 import { decodeItems, type JobData } from './wire.js';
 
-export const handedBack = codedError(ErrorCodes.ABORTED, 'The job was handed back to the queue');
+const handedBack = codedError(ErrorCodes.ABORTED, 'The job was handed back to the queue');
 
 /**
  * A held job's pool call, cancelled before it reached the pool (it never does) or after

@@ -14,8 +14,6 @@ export interface Pending {
   settle(message: ResultMessage | null, error?: unknown): void;
 }
 
-export const closedError = (): ForkJoinError => new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster is closed: it accepts no new tasks');
-
 /** Why a call may not go out: submit() rejects its Job with these, as the pools do (a wrong argument throws). */
 const unsent = new Set<string>([ErrorCodes.ARG_NOT_CLONEABLE, ErrorCodes.EXECUTOR_CLOSED, ErrorCodes.ABORTED]);
 export const isUnsent = (error: unknown): boolean => error instanceof ForkJoinError && unsent.has(error.code);

@@ -57,25 +57,32 @@ export function openRedis(url: string, tls?: RedisTls): Redis {
   return redis;
 }
 
-/** Waits for the first connection; rejects with FJ_REDIS_UNAVAILABLE after `ms`. */
+/**
+ * Waits for the first connection; rejects with FJ_REDIS_UNAVAILABLE after `ms`, or at once
+ * when the connection is closed meanwhile (no timer is left to hold the process).
+ */
 export async function ready(redis: Redis, url: string, ms = 10_000): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     let last: unknown;
     const onError = (error: unknown): void => { last = error; };
-    const timer = setTimeout(() => {
+    const fail = (why: string): void => {
       cleanup();
-      const why = last instanceof Error ? redactText(last.message) : 'no answer';
       reject(new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `Cannot connect to Redis at ${redactUrl(url)} (${why}); is redis-server running there?`));
-    }, ms);
+    };
+    const timer = setTimeout(() => fail(last instanceof Error ? redactText(last.message) : 'no answer'), ms);
     const onReady = (): void => { cleanup(); resolve(); };
+    const onEnd = (): void => fail('the connection was closed');
     const cleanup = (): void => {
       clearTimeout(timer);
       redis.off('ready', onReady);
       redis.off('error', onError);
+      redis.off('end', onEnd);
     };
+    if (redis.status === 'end') return onEnd();
     redis.on('ready', onReady);
     redis.on('error', onError);
+    redis.on('end', onEnd);
   });
 }
 

@@ -97,6 +97,8 @@ export class Scheduler {
     this.#maxInFlight = options.maxInFlight;
     this.#onEvent = options.onEvent;
     this.#progress = options.progress;
+    // A progress listener that throws stops the run, as an onEvent listener does.
+    this.#progress?.onListenerFailure((thrown) => this.abort(thrown));
     this.#cautiousLimit = Math.min(this.#maxInFlight, Math.max(WINDOW, 4 * this.#parallelism()));
     this.#singleLimit = this.#inThread ? Math.max(64, 4 * this.#parallelism()) : Number.POSITIVE_INFINITY;
     this.#batching = this.#maxInFlight >= 4 * MIN_BATCH;
@@ -147,13 +149,7 @@ export class Scheduler {
     }
   }
 
-  /** Tells the progress listener; one that throws stops the run, as onEvent's does. */
-  #report(done: number, failed: number): void {
-    const progress = this.#progress;
-    if (progress === null) return;
-    progress.add(done, failed);
-    if (progress.failure !== null) this.abort(progress.failure.thrown);
-  }
+
 
   #enqueue(id: number): void {
     (this.#plan as Plan).state[id] = RunState.Ready;
@@ -316,7 +312,7 @@ export class Scheduler {
     plan.state[id] = RunState.Done;
     this.#args[id] = undefined;
     if (this.#started !== null) this.#emit('finished', id, { ms: nowMs() - this.#started[id] });
-    this.#report(1, 0);
+    this.#progress?.add(1, 0);
     if (this.#finished) return;
     const key = plan.cacheKeys?.[id];
     if (key !== undefined && key !== null && this.#cache !== null) this.#write(key, value);
@@ -341,7 +337,7 @@ export class Scheduler {
       return;
     }
     if (this.#started !== null) this.#emit('failed', id, { ms: nowMs() - this.#started[id], error });
-    this.#report(1, 1);
+    this.#progress?.add(1, 1);
     const node = (this.#plan as Plan).nodes[id];
     // The executor wraps a task's throw in a TaskError; the graph's error carries the task's own.
     const cause = isForkJoinError(error, ErrorCodes.TASK_FAILED) && (error as Error).cause !== undefined ? (error as Error).cause : error;

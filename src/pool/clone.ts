@@ -32,7 +32,8 @@ function isPlainContainer(value: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-function children(value: object): Array<[string, unknown]> {
+/** The parts of a container to look into, each with the step of its path (`[1]`, `.name`, `.get("k")`). */
+export function children(value: object): Array<[string, unknown]> {
   if (Array.isArray(value)) return value.map((item, i) => [`[${i}]`, item]);
   if (value instanceof Map) {
     const out: Array<[string, unknown]> = [];

@@ -9,7 +9,7 @@
  */
 
 /** How long a ready worker's first calls may delay the next warm-up start. */
-export const WARM_UP_DELAY_MS = 20;
+const WARM_UP_DELAY_MS = 20;
 
 export class WarmUp {
   readonly #startNext: () => void;

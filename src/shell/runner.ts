@@ -121,7 +121,10 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
         if (this.#o.resume !== 'none') this.#skip = readJoblog(log.path, this.#o.resume);
         this.#joblog = JoblogWriter.open(log.path, log.append, this.#o.resume !== 'none');
       }
-      if (this.#o.progress !== false) this.#progress = Progress.create(this.#o.progress, 'run', this.#total);
+      if (this.#o.progress !== false) {
+        this.#progress = Progress.create(this.#o.progress, 'run', this.#total);
+        this.#progress?.onListenerFailure((thrown) => this.#stopNow('error', thrown));
+      }
       // The spawner starts up while the first inputs are read.
       if (!this.#o.dryRun) this.#spawner = this.#makeSpawner();
     } catch (error) {

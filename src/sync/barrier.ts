@@ -99,9 +99,11 @@ export class Barrier implements Shareable {
   /** Waits for every party, blocking this worker thread (not allowed on the main thread). */
   waitSync(options?: Omit<WaitOptions, 'signal'>): BarrierArrival {
     assertMayBlock('Barrier.waitSync()');
-    const until = deadline('Barrier.waitSync()', options, true);
+    // Options are checked before the quick path (the last party), which stays free of the deadline's cost.
+    const checked = options === undefined ? null : deadline('Barrier.waitSync()', options, true);
     const arrival = this.#arrive();
     if (arrival.leader) return { leader: true };
+    const until = checked ?? deadline('Barrier.waitSync()', options, true);
     for (let seen = this.#current(arrival.word); seen !== null; seen = this.#current(arrival.word)) {
       if (!waitSync(this.#words, 0, seen, until) && this.#withdraw(arrival.word)) throw timeoutError('Barrier.waitSync()', until.timeout);
     }

@@ -50,8 +50,10 @@ export class Latch implements Shareable {
   /** Waits for zero, blocking this worker thread (not allowed on the main thread). */
   waitSync(options?: Omit<WaitOptions, 'signal'>): void {
     assertMayBlock('Latch.waitSync()');
-    const until = deadline('Latch.waitSync()', options, true);
+    // Options are checked before the quick path, which stays free of the deadline's cost.
+    const checked = options === undefined ? null : deadline('Latch.waitSync()', options, true);
     if (Atomics.load(this.#words, 0) === 0) return;
+    const until = checked ?? deadline('Latch.waitSync()', options, true);
     for (let seen = Atomics.load(this.#words, 0); seen > 0; seen = Atomics.load(this.#words, 0)) {
       if (!waitSync(this.#words, 0, seen, until)) throw timeoutError('Latch.waitSync()', until.timeout);
     }

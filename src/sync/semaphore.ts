@@ -68,9 +68,11 @@ export class Semaphore implements Shareable {
   /** Waits for a permit, blocking this worker thread (not allowed on the main thread). */
   acquireSync(options?: Omit<WaitOptions, 'signal'>): Permit {
     assertMayBlock('Semaphore.acquireSync()');
-    const until = deadline('Semaphore.acquireSync()', options, true);
+    // Options are checked before the quick path, which stays free of the deadline's cost.
+    const checked = options === undefined ? null : deadline('Semaphore.acquireSync()', options, true);
     const first = this.tryAcquire();
     if (first !== null) return first;
+    const until = checked ?? deadline('Semaphore.acquireSync()', options, true);
     for (;;) {
       const permit = this.tryAcquire();
       if (permit !== null) return permit;

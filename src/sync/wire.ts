@@ -7,6 +7,7 @@
  */
 
 import { CloneError, ErrorCodes } from '../errors.js';
+import { children } from '../pool/clone.js';
 
 const kRecord = '__forkjoinSync';
 const MAX_NODES = 10_000;
@@ -63,32 +64,43 @@ function isPlain(value: object): boolean {
 /**
  * `args` with every primitive replaced by its record, or `args` itself when it holds none.
  * A primitive inside a container this does not rebuild (a Map, a Set, a class instance)
- * would arrive as an empty object: that throws FJ_ARG_NOT_CLONEABLE naming its path.
+ * would arrive as an empty object: that throws FJ_ARG_NOT_CLONEABLE naming its path (the
+ * path is worked out only then, off the per-call path).
  */
 export function encodeSync(args: unknown[], root = 'args', first = 0): unknown[] {
   if (!inUse) return args;
   const budget = { nodes: 0 };
   let out: unknown[] | null = null;
   for (let i = 0; i < args.length; i++) {
-    const item = encode(args[i], budget, 1, `${root}[${first + i}]`);
+    let item: unknown;
+    try {
+      item = encode(args[i], budget, 1);
+    } catch (thrown) {
+      if (!(thrown instanceof Misplaced)) throw thrown;
+      throw misplaced(findShareable(args[i], `${root}[${first + i}]`), thrown.container);
+    }
     if (item !== args[i]) (out ??= args.slice())[i] = item;
   }
   return out ?? args;
 }
 
-function encode(value: unknown, budget: { nodes: number }, depth: number, path: string): unknown {
+/** Thrown inside encode() when a primitive sits in `container`, which is not rebuilt on the other side. */
+class Misplaced {
+  constructor(readonly container: object) {}
+}
+
+function encode(value: unknown, budget: { nodes: number }, depth: number): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (++budget.nodes > MAX_NODES || depth > 16) return value;
   if (isShareable(value)) return value.toRecord();
   if (!isPlain(value)) {
-    const inside = shareableInside(value, budget, depth + 1);
-    if (inside !== null) throw misplaced(`${path}${inside.path}`, inside.what, value);
+    if (holdsShareable(value, budget, depth + 1)) throw new Misplaced(value);
     return value;
   }
   if (Array.isArray(value)) {
     let out: unknown[] | null = null;
     for (let i = 0; i < value.length; i++) {
-      const item = encode(value[i], budget, depth + 1, `${path}[${i}]`);
+      const item = encode(value[i], budget, depth + 1);
       if (item !== value[i]) (out ??= value.slice())[i] = item;
     }
     return out ?? value;
@@ -101,33 +113,43 @@ function encode(value: unknown, budget: { nodes: number }, depth: number, path: 
     } catch {
       return value; // a getter that throws: sending fails on it, and says where
     }
-    const encoded = encode(item, budget, depth + 1, `${path}${member(key)}`);
+    const encoded = encode(item, budget, depth + 1);
     if (encoded !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = encoded;
   }
   return out ?? value;
 }
 
-function member(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+/** Whether a primitive sits anywhere inside `value`: no copies, no paths, within the budget. */
+function holdsShareable(value: object, budget: { nodes: number }, depth: number): boolean {
+  if (++budget.nodes > MAX_NODES || depth > 16) return false;
+  if (isShareable(value)) return true;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer || value instanceof Date) return false;
+  const holds = (child: unknown): boolean => typeof child === 'object' && child !== null && holdsShareable(child, budget, depth + 1);
+  try {
+    if (value instanceof Map) {
+      for (const [key, item] of value) if (++budget.nodes > MAX_NODES || holds(key) || holds(item)) return budget.nodes <= MAX_NODES;
+    } else if (value instanceof Set) {
+      for (const item of value) if (++budget.nodes > MAX_NODES || holds(item)) return budget.nodes <= MAX_NODES;
+    } else {
+      for (const key of Object.keys(value)) if (holds((value as Record<string, unknown>)[key])) return true;
+    }
+  } catch { /* a hostile object: sending it fails on its own */ }
+  return false;
 }
 
-/** A primitive somewhere inside `value` (the path below it, and its class), or null. */
-function shareableInside(value: object, budget: { nodes: number }, depth: number): { path: string; what: string } | null {
-  if (++budget.nodes > MAX_NODES || depth > 16) return null;
+/** The path below `value` to the first primitive inside it, and its class; off the per-call path. */
+function shareableInside(value: object, depth: number): { path: string; what: string } | null {
   if (isShareable(value)) return { path: '', what: value.constructor.name };
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer || value instanceof Date) return null;
-  let children: Array<[string, unknown]>;
+  if (depth > 16 || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer || value instanceof Date) return null;
+  let entries: Array<[string, unknown]>;
   try {
-    if (value instanceof Map) children = [...value].flatMap(([k, v], i): Array<[string, unknown]> => [[`<map key ${i}>`, k], [`<map value ${i}>`, v]]);
-    else if (value instanceof Set) children = [...value].map((item, i): [string, unknown] => [`<set item ${i}>`, item]);
-    else if (Array.isArray(value)) children = value.map((item, i): [string, unknown] => [`[${i}]`, item]);
-    else children = Object.keys(value).map((key): [string, unknown] => [member(key), (value as Record<string, unknown>)[key]]);
+    entries = children(value);
   } catch {
-    return null; // a hostile object: sending it fails on its own
+    return null;
   }
-  for (const [step, child] of children) {
+  for (const [step, child] of entries) {
     if (typeof child !== 'object' || child === null) continue;
-    const found = shareableInside(child, budget, depth + 1);
+    const found = shareableInside(child, depth + 1);
     if (found !== null) return { path: `${step}${found.path}`, what: found.what };
   }
   return null;
@@ -139,16 +161,17 @@ function shareableInside(value: object, budget: { nodes: number }, depth: number
  * while no primitive was ever made in this process.
  */
 export function findShareable(root: unknown, path: string): { path: string; what: string } | null {
-  if (!inUse || typeof root !== 'object' || root === null) return null;
-  const found = shareableInside(root, { nodes: 0 }, 0);
+  if (!inUse || typeof root !== 'object' || root === null || !holdsShareable(root, { nodes: 0 }, 0)) return null;
+  const found = shareableInside(root, 0);
   return found === null ? null : { path: `${path}${found.path}`, what: found.what };
 }
 
-function misplaced(path: string, what: string, container: object): CloneError {
+function misplaced(found: { path: string; what: string } | null, container: object): CloneError {
+  const path = found?.path ?? 'args';
   const holder = container.constructor?.name ?? 'object';
   return new CloneError(
     ErrorCodes.ARG_NOT_CLONEABLE,
-    `${path} is a ${what} inside a ${holder}, where it would arrive as an empty object: ` +
+    `${path} is a ${found?.what ?? 'lock'} inside a ${holder}, where it would arrive as an empty object: ` +
       'a lock reaches a worker as an argument, or inside plain objects and arrays',
     { path },
   );

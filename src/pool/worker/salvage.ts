@@ -7,9 +7,8 @@ import { ErrorCodes } from '../../errors.js';
 import { codedError } from '../../task-loader.js';
 import { toWire } from '../../wire-error.js';
 import { describeUncloneable, findUncloneable } from '../clone.js';
-import { Msg, type ChunkResult, type WorkerMessage } from '../protocol.js';
+import { Msg, type ChunkResult, type ResultsMessage } from '../protocol.js';
 
-type ResultsMessage = WorkerMessage & { k: typeof Msg.Results };
 type CanClone = (value: unknown) => boolean;
 
 /** The message with every result that cannot be cloned replaced by an error; `isChunk` tells a map chunk's result. */
