@@ -165,12 +165,12 @@ for (const E of PoolKinds) {
     });
 
     describe('aborting running work', () => {
-      /** A one-worker pool whose endless loop started and was then aborted. */
-      async function abortedLoop(t) {
+      /** A one-worker pool whose endless loop started (by `start`, submit by default) and was then aborted. */
+      async function abortedLoop(t, start = (pool, dir, signal) => pool.submit(endless.markThenForever, [dir], { signal })) {
         const pool = using(t, E.make({ slots: 1 }));
         const dir = tempDir(t);
         const controller = new AbortController();
-        const job = pool.submit(endless.markThenForever, [dir], { signal: controller.signal });
+        const job = start(pool, dir, controller.signal);
         await filesAppear(dir, 1);
         controller.abort();
         await assert.rejects(job, code('FJ_ABORTED'));
@@ -188,13 +188,7 @@ for (const E of PoolKinds) {
       });
 
       test("aborting a map's signal stops its running chunk: a one-worker pool then runs the next task", T, async (t) => {
-        const pool = using(t, E.make({ slots: 1 }));
-        const dir = tempDir(t);
-        const controller = new AbortController();
-        const mapped = pool.map(endless.markThenForever, [dir], { signal: controller.signal });
-        await filesAppear(dir, 1);
-        controller.abort();
-        await assert.rejects(mapped, code('FJ_ABORTED'));
+        const { pool } = await abortedLoop(t, (p, dir, signal) => p.map(endless.markThenForever, [dir], { signal }));
         assert.equal(await pool.run(tasks.square, [9]), 81);
         assert.equal(pool.stats().workersReplaced, 1);
       });

@@ -7,11 +7,11 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { isForkJoinError } from '../errors.js';
-import { openRedis, ready, redactText, redactUrl, checkRedisUrl } from '../cluster/redis.js';
+import { connectReady, redactText, redactUrl, checkRedisUrl } from '../cluster/redis.js';
+import { clusterNameOption } from '../cluster/options.js';
 import { liveEngines } from '../cluster/registry.js';
-import { loadRedisLibraries } from '../cluster/libraries.js';
 import {
-  checkClusterName, checkRoot, ENGINE_GRACE_MS, ENGINE_LEAVE_MS, MAX_LOCAL_ENGINES, spawnEngine, startRedisServer, stopProcess,
+  checkRoot, ENGINE_GRACE_MS, ENGINE_LEAVE_MS, MAX_LOCAL_ENGINES, spawnEngine, startRedisServer, stopProcess, unprefixed,
 } from '../cluster/local.js';
 import { clusterKeys, type EngineInfo } from '../cluster/wire.js';
 
@@ -124,12 +124,6 @@ function parse(action: string, args: string[]): Flags | string {
   return flags;
 }
 
-/** A check's message without its `where: ` prefix: the usage error names the command already. */
-function unprefixed(error: unknown, where: string): string {
-  const message = (error as Error).message;
-  return message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message;
-}
-
 function text(flags: Flags, flag: string): string | undefined {
   const value = flags[flag];
   return typeof value === 'string' ? value : undefined;
@@ -146,7 +140,7 @@ function planStart(flags: Flags): StartPlan | string {
   const cluster = text(flags, '--cluster') ?? 'default';
   try {
     if (redis !== undefined) checkRedisUrl(where, redis);
-    checkClusterName(where, cluster);
+    clusterNameOption(where, cluster);
     const root = checkRoot(where, '--root', text(flags, '--root') ?? process.cwd());
     return { n, redis, cluster, workers, root, processes: flags['--processes'] === true, allowInline: flags['--allow-inline'] === true };
   } catch (error) {
@@ -182,19 +176,6 @@ function spawnEngines(plan: StartPlan, redis: string, state: State): void {
     state.engines.push({ name, pid: child.pid ?? 0 });
     writeState(state);
   }
-}
-
-/** A connection to the cluster's Redis, ready; FJ_REDIS_UNAVAILABLE after 10 s. */
-async function connect(redis: string): Promise<Redis> {
-  await loadRedisLibraries();
-  const conn = openRedis(redis);
-  try {
-    await ready(conn, redis);
-  } catch (error) {
-    conn.disconnect();
-    throw error;
-  }
-  return conn;
 }
 
 /** Waits until every engine announced itself; 1 when some did not (they stay recorded for `stop`). */
@@ -235,7 +216,7 @@ async function start(flags: Flags): Promise<number> {
   let conn: Redis;
   try {
     // startRedisServer stops what it started when it fails; a given Redis is checked before any engine starts.
-    conn = await connect(plan.redis ?? await startPrivateRedis(state));
+    conn = await connectReady(plan.redis ?? await startPrivateRedis(state));
   } catch (error) {
     if (state.redisPid === null || !alive(state.redisPid)) forget(state);
     process.stderr.write(`forkjoin cluster: ${redactText((error as Error).message)}\n`);
@@ -297,21 +278,20 @@ async function status(flags: Flags): Promise<number> {
   const where = 'forkjoin cluster status';
   try {
     checkRedisUrl(where, redis);
-    checkClusterName(where, cluster);
+    clusterNameOption(where, cluster);
   } catch (error) {
     return fail(unprefixed(error, where));
   }
-  await loadRedisLibraries();
-  const conn = openRedis(redis);
   let engines: EngineInfo[];
+  let conn: Redis | null = null;
   try {
-    await ready(conn, redis, 5_000);
+    conn = await connectReady(redis, 5_000);
     engines = (await liveEngines(conn, clusterKeys(cluster))).live;
   } catch (error) {
     process.stderr.write(`forkjoin cluster: ${redactText((error as Error).message)}${isForkJoinError(error) ? ` [${error.code}]` : ''}\n`);
     return 1;
   } finally {
-    conn.disconnect();
+    conn?.disconnect();
   }
   process.stdout.write(`cluster ${cluster} at ${redactUrl(redis)}: ${engines.length} engine(s)\n`);
   const now = Date.now();

@@ -5,7 +5,8 @@
 import { isForkJoinError } from '../errors.js';
 import type { Engine, EngineOptions } from '../cluster/engine.js';
 import { loadRedisLibraries } from '../cluster/libraries.js';
-import { checkClusterName, checkRoot, ENGINE_GRACE_MS, ENGINE_LEAVE_MS } from '../cluster/local.js';
+import { checkRoot, ENGINE_GRACE_MS, ENGINE_LEAVE_MS, unprefixed } from '../cluster/local.js';
+import { clusterNameOption } from '../cluster/options.js';
 import { checkRedisUrl, redactText } from '../cluster/redis.js';
 import { MAX_TIMER_MS } from '../options.js';
 
@@ -77,12 +78,10 @@ function checkArgs(o: EngineArgs): (EngineOptions & { grace: number }) | string 
   const where = 'forkjoin engine';
   try {
     checkRedisUrl(where, o.redis);
-    if (o.cluster !== undefined) checkClusterName(where, o.cluster);
+    if (o.cluster !== undefined) clusterNameOption(where, o.cluster);
     if (o.root !== undefined) o.root = checkRoot(where, '--root', o.root);
   } catch (error) {
-    // Without its `where: ` prefix: the usage error names the command already.
-    const message = (error as Error).message;
-    return message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message;
+    return unprefixed(error, where);
   }
   return { ...o, redis: o.redis, grace: o.grace ?? ENGINE_GRACE_MS };
 }

@@ -16,6 +16,7 @@ import { inlineSpecOf, moduleSpec, taskRef, type TaskRef, type TaskSpec } from '
 import { toWire } from '../wire-error.js';
 import { JobCancel, runJob } from './engine-run.js';
 import { refusal } from './guard.js';
+import { ENGINE_GRACE_MS } from './local.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
 import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
 import { TurnBatch } from './turn-batch.js';
@@ -321,7 +322,7 @@ export class Engine {
    * or until `handBack()`), hands back the rest to other engines, then stops its pool.
    */
   stop(options: { grace?: number } = {}): Promise<void> {
-    this.#stopped ??= this.#stop(options.grace ?? 30_000);
+    this.#stopped ??= this.#stop(options.grace ?? ENGINE_GRACE_MS);
     return this.#stopped;
   }
 

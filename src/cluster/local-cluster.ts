@@ -2,10 +2,9 @@
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { booleanOption, integerOption, knownKeys, objectOption } from '../options.js';
-import { loadRedisLibraries } from './libraries.js';
 import { checkRoot, MAX_LOCAL_ENGINES, spawnEngine, startRedisServer, stopProcess, type RedisServer } from './local.js';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
-import { checkRedisUrl, openRedis, ready, redactUrl } from './redis.js';
+import { checkRedisUrl, connectReady, redactUrl } from './redis.js';
 
 export interface LocalClusterOptions {
   /**
@@ -44,16 +43,9 @@ export interface LocalClusterOptions {
  * engine starts: engines that cannot reach Redis would otherwise be waited for in vain.
  */
 async function checkReachable(redis: string): Promise<void> {
-  await loadRedisLibraries();
-  const conn = openRedis(redis);
-  try {
-    await ready(conn, redis);
-  } finally {
-    conn.disconnect();
-  }
+  (await connectReady(redis)).disconnect();
 }
 
-/** Starts the engines; the caller connects to `redis`/`cluster` and calls `stop()` when done. */
 /** Engines started by Cluster.local(): `failure` rejects if one exits before `started()` is called. */
 export interface LocalEngines {
   redis: string;
@@ -65,6 +57,7 @@ export interface LocalEngines {
   stop(): Promise<void>;
 }
 
+/** Starts the engines; the caller connects to `redis`/`cluster` and calls `stop()` when done. */
 export async function startLocalEngines(options: LocalClusterOptions): Promise<LocalEngines> {
   const where = 'Cluster.local()';
   const o = objectOption(where, options) as LocalClusterOptions & Record<string, unknown>;

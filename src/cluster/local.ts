@@ -10,7 +10,6 @@ import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, ForkJoinError, InvalidTypeError, InvalidValueError } from '../errors.js';
 import { cliMain } from '../paths.js';
-import { normalizeConnectOptions } from './options.js';
 
 /** Most engines one machine starts (Cluster.local, `forkjoin cluster start -n`). */
 export const MAX_LOCAL_ENGINES = 256;
@@ -35,10 +34,10 @@ export function checkRoot(where: string, name: string, root: unknown): string {
   return resolve(root);
 }
 
-/** Cluster.connect()'s rule for a cluster name (kept in one place, options.ts), applied before anything starts. */
-export function checkClusterName(where: string, cluster: string): void {
-  // The URL only satisfies the normalizer: just the name is checked here.
-  normalizeConnectOptions(where, { redis: 'redis://127.0.0.1', cluster });
+/** A usage error's text without its `where: ` prefix: the CLI names the command already. */
+export function unprefixed(error: unknown, where: string): string {
+  const message = (error as Error).message;
+  return message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message;
 }
 
 export const REDIS_INSTALL_HINT =

@@ -59,14 +59,19 @@ export interface NormalizedConnectOptions {
   wait: number;
 }
 
+/** A cluster's name (the engines' --cluster): letters, digits, `_ . -`. */
+export function clusterNameOption(where: string, cluster: unknown): string {
+  const rule = 'must be a name of letters, digits, _ . - (the engines\' --cluster)';
+  if (typeof cluster !== 'string') throw new InvalidTypeError(`${where}: the "cluster" option ${rule}; received ${cluster === null ? 'null' : typeof cluster}`);
+  if (!/^[\w.-]+$/.test(cluster)) throw new InvalidValueError(`${where}: the "cluster" option ${rule}; received ${JSON.stringify(cluster)}`);
+  return cluster;
+}
+
 export function normalizeConnectOptions(where: string, options: unknown): NormalizedConnectOptions {
   const o = objectOption(where, options) as ClusterOptions & Record<string, unknown>;
   knownKeys(where, o, connectKeys);
   const redis = checkRedisUrl(where, o.redis);
-  const cluster = o.cluster === undefined ? 'default' : o.cluster;
-  const rule = 'must be a name of letters, digits, _ . - (the engines\' --cluster)';
-  if (typeof cluster !== 'string') throw new InvalidTypeError(`${where}: the "cluster" option ${rule}; received ${cluster === null ? 'null' : typeof cluster}`);
-  if (!/^[\w.-]+$/.test(cluster)) throw new InvalidValueError(`${where}: the "cluster" option ${rule}; received ${JSON.stringify(cluster)}`);
+  const cluster = o.cluster === undefined ? 'default' : clusterNameOption(where, o.cluster);
   return {
     redis,
     tls: o.tls,

@@ -4,7 +4,7 @@
  * the check that warns when Redis may evict keys.
  */
 import type { Redis, RedisOptions } from 'ioredis';
-import { redisLibraries } from './libraries.js';
+import { loadRedisLibraries, redisLibraries } from './libraries.js';
 import { ErrorCodes, ForkJoinError, InvalidTypeError, InvalidValueError } from '../errors.js';
 
 export type RedisTls = RedisOptions['tls'];
@@ -84,6 +84,19 @@ export async function ready(redis: Redis, url: string, ms = 10_000): Promise<voi
     redis.on('error', onError);
     redis.on('end', onEnd);
   });
+}
+
+/** A connection to `url` once it is ready (FJ_REDIS_UNAVAILABLE after `ms`); none is left open on failure. */
+export async function connectReady(url: string, ms?: number): Promise<Redis> {
+  await loadRedisLibraries();
+  const conn = openRedis(url);
+  try {
+    await ready(conn, url, ms);
+  } catch (error) {
+    conn.disconnect();
+    throw error;
+  }
+  return conn;
 }
 
 /** A warning when Redis may evict keys (queued tasks would vanish), else null. */

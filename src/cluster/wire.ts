@@ -6,7 +6,7 @@
  */
 import { util, v8 } from '../builtins.js';
 import { CloneError, ErrorCodes } from '../errors.js';
-import { describeUncloneable, findUncloneable, type Uncloneable } from '../pool/clone.js';
+import { describeUncloneable, findUncloneableIn, inputsOf } from '../pool/clone.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import type { TaskSpec } from '../task.js';
 import { toWire, type WireValue } from '../wire-error.js';
@@ -118,7 +118,7 @@ export function encodeJob(client: string, spec: TaskSpec, items: unknown, flags:
   } else {
     // A run's items are [args]; a map chunk's are its inputs.
     const roots = (): Array<[unknown, string]> => !Array.isArray(items) ? [[items, 'inputs']]
-      : first === undefined ? [[items[0], 'args']] : items.map((item, i) => [item, `inputs[${first + i}]`]);
+      : first === undefined ? [[items[0], 'args']] : inputsOf(items, first);
     refuseLocks(spec.label, roots);
     data.p = serializeItems(spec, items, roots);
   }
@@ -138,11 +138,7 @@ function serializeItems(spec: TaskSpec, items: unknown, rootsOf: () => Array<[un
         return false;
       }
     };
-    let found: Uncloneable | null = null;
-    for (const [root, path] of roots) {
-      found = findUncloneable(root, path, canSend);
-      if (found !== null) break;
-    }
+    const found = findUncloneableIn(roots, canSend);
     const message = found === null
       ? `The arguments of ${spec.label} cannot be sent to an engine: ${(cause as Error)?.message ?? String(cause)}`
       : describeUncloneable(found, 'an engine');

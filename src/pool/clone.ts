@@ -96,6 +96,20 @@ function walk(root: unknown, rootPath: string, canClone: CanClone): Uncloneable 
 }
 
 /** A sentence that names the value and says what to do. */
+/** A map chunk's inputs, each named by its index in the whole map (`inputs[7]`). */
+export function inputsOf(items: unknown, first: number): Array<[unknown, string]> {
+  return Array.isArray(items) ? items.map((item, i): [unknown, string] => [item, `inputs[${first + i}]`]) : [];
+}
+
+/** The first value `canClone` rejects under any of `roots`, each given with its path (`inputs[7]`). */
+export function findUncloneableIn(roots: ReadonlyArray<readonly [unknown, string]>, canClone: CanClone): Uncloneable | null {
+  for (const [root, path] of roots) {
+    const found = findUncloneable(root, path, canClone);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 export function describeUncloneable(found: Uncloneable, where: string): string {
   const why = found.detail ? ` (${found.detail})` : '';
   return (

@@ -1,7 +1,7 @@
 /** The errors a pool raises when something goes wrong around a task, each saying what happened and what to do. */
 import { AbortError, CloneError, ErrorCodes, ForkJoinError, TaskTimeoutError, WorkerError } from '../errors.js';
 import { fromWire, type WireValue } from '../wire-error.js';
-import { describeUncloneable, findUncloneable, type Uncloneable } from './clone.js';
+import { describeUncloneable, findUncloneable, findUncloneableIn, inputsOf } from './clone.js';
 import type { Call } from './records.js';
 import type { ExitInfo, Transport } from './transport.js';
 
@@ -47,21 +47,11 @@ export function setupFailedError(pool: string, wire: WireValue): WorkerError {
 export function uncloneableError(call: Call, transport: Transport, cause: unknown): CloneError {
   const canClone = (v: unknown): boolean => transport.canClone(v);
   const first = call.options.firstInput;
-  const found = first === undefined ? findUncloneable(call.args, 'args', canClone) : findInput(call.args[0], first, canClone);
+  const found = first === undefined ? findUncloneable(call.args, 'args', canClone) : findUncloneableIn(inputsOf(call.args[0], first), canClone);
   const message = found === null
     ? `The arguments of ${call.spec.label} cannot be sent to ${transport.where}: ${(cause as Error)?.message ?? String(cause)}`
     : describeUncloneable(found, transport.where) + transport.cloneHint(found.what);
   return new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { cause, path: found?.path ?? (first === undefined ? 'args' : 'inputs'), task: call.spec.label });
-}
-
-/** The first input of a map chunk that cannot be sent, named by its index in the whole map. */
-function findInput(items: unknown, first: number, canClone: (v: unknown) => boolean): Uncloneable | null {
-  if (!Array.isArray(items)) return null;
-  for (let i = 0; i < items.length; i++) {
-    const found = findUncloneable(items[i], `inputs[${first + i}]`, canClone);
-    if (found !== null) return found;
-  }
-  return null;
 }
 
 export function closedError(pool: string, pending: boolean): ForkJoinError {
