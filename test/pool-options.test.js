@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalExecutor } from 'forkjoin';
-import { PoolKinds, tasks, tempDir, using } from './fixtures/helpers.js';
+import { PoolKinds, endless, tasks, tempDir, using } from './fixtures/helpers.js';
 
 const T = { timeout: 60_000 };
 const code = (c) => (err) => {
@@ -122,6 +122,25 @@ for (const E of PoolKinds) {
         const where = await Promise.all([1, 2, 3].map(() => pool.run(tasks.sleepWhoami, [300])));
         assert.equal(new Set(where).size, 3, `three calls at once ran on three workers: ${where}`);
         assert.equal(pool.stats().workers, 3, 'no worker beyond minWorkers was started for them');
+      });
+
+      test('a worker stopped while nothing waits is replaced, to keep minWorkers', T, async (t) => {
+        const pool = using(t, E.make({ slots: 2, minWorkers: 2 }));
+        while (pool.stats().workers < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+        await assert.rejects(pool.run(endless.forever, [], { timeout: 100 }), code('FJ_TASK_TIMEOUT'));
+        while (pool.stats().workersReplaced < 1 || pool.stats().workers < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+        assert.equal(pool.stats().workersReplaced, 1);
+        assert.deepEqual(await Promise.all([pool.run(tasks.square, [3]), pool.run(tasks.square, [4])]), [9, 16]);
+      });
+
+      test('workers that die before they are ready are started three times for minWorkers, then only for calls', T, async (t) => {
+        const pool = using(t, E.make({ slots: 2, minWorkers: 2, execArgv: ['--require', join(tempDir(t), 'missing.cjs')] }));
+        while (pool.stats().workersReplaced < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+        // Another start would be under way at once; let any that was wrongly scheduled run.
+        for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(pool.stats().workers, 0, 'no fourth start for minWorkers');
+        assert.equal(pool.stats().workersReplaced, 3);
+        await assert.rejects(pool.run(tasks.square, [2]), code('FJ_WORKER_START_FAILED'));
       });
 
       test('calls waiting for a starting worker fill its slots before another starts, and do not count against maxQueue', T, async (t) => {

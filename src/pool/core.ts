@@ -55,7 +55,7 @@ export class PoolCore {
 
   /** Starts one more worker towards minWorkers, unless one is starting or the pool is closing. */
   #startMinWorker(): void {
-    if (this.#closing || this.#workers.size >= this.#options.minWorkers) return;
+    if (this.#closing || this.#workers.startsHalted || this.#workers.size >= this.#options.minWorkers) return;
     if (this.#options.setup === null && this.#workers.countStarting() > 0) return;
     const w = this.#spawn();
     if (w !== null) this.#workers.idle(w);
@@ -318,6 +318,8 @@ export class PoolCore {
     w.markExited();
     if (this.#terminated) return;
     if (this.#queued > 0) this.#dispatch();
+    // A worker that crashed, timed out or retired leaves minWorkers short: another starts.
+    if (!this.#closing && this.#workers.size < this.#options.minWorkers) this.#warmUp.poke(true);
     this.#settleIdle();
   }
 

@@ -30,6 +30,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
   readonly #all = new Set<PoolWorker>();
   readonly #options: WorkerSetOptions;
   #startFailures = 0;
+  #startsHalted = false;
   #holdingStarting = false;
   #deadBusyMs = 0;
   #deadAliveMs = 0;
@@ -54,6 +55,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
   ready(w: PoolWorker): void {
     w.ready = true;
     this.#startFailures = 0;
+    this.#startsHalted = false;
   }
 
   /** Counts a worker that died before it was ready; returns the count once it reaches the limit, else 0. */
@@ -61,7 +63,16 @@ export class WorkerSet implements Iterable<PoolWorker> {
     if (++this.#startFailures < MAX_START_FAILURES) return 0;
     const times = this.#startFailures;
     this.#startFailures = 0;
+    this.#startsHalted = true;
     return times;
+  }
+
+  /**
+   * Starts failed MAX_START_FAILURES times in a row and no worker got ready since: workers
+   * start again for calls, which then learn why they fail, but not to keep minWorkers.
+   */
+  get startsHalted(): boolean {
+    return this.#startsHalted;
   }
 
   /** How many workers are still starting (not ready, not retiring). */
