@@ -229,3 +229,21 @@ describe('output', () => {
     assert.equal(out(await forkjoinRun(['-k', '-j', '4', 'echo', ':::', ...values])), values.map((v) => `${v}\n`).join(''));
   });
 });
+
+describe('a low limit on open files (ulimit -n 40)', () => {
+  for (const spawner of ['python', 'perl', 'node']) {
+    test(`-j 50 runs fewer jobs at once, warns why, and loses none (${spawner} spawner)`, T, async () => {
+      const values = Array.from({ length: 80 }, (_, i) => String(i));
+      const child = spawn('/bin/sh', ['-c', 'ulimit -n 40 && exec "$@"', 'sh', process.execPath, bin, 'run', '-j', '50', 'sleep 0.05; echo {}', ':::', ...values],
+        { env: { ...process.env, FORKJOIN_SPAWNER: spawner }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk) => { stdout += chunk; });
+      child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+      const [code] = await once(child, 'close');
+      assert.equal(code, 0, stderr);
+      assert.deepEqual(stdout.trimEnd().split('\n').sort((a, b) => a - b), values);
+      assert.match(stderr, /^forkjoin run: warning: only \d+ of the 50 jobs asked for can run at once/m);
+    });
+  }
+});

@@ -289,7 +289,18 @@ function progressBar(): { listener: (e: ProgressEvent) => void; end: () => void 
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
+/** forkjoin's own warnings (FORKJOIN_*) in the command's words; Node prints the others as usual. */
+function printOwnWarnings(): void {
+  const printers = process.listeners('warning');
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: unknown }) => {
+    if (typeof warning.code === 'string' && warning.code.startsWith('FORKJOIN_')) process.stderr.write(`forkjoin run: warning: ${warning.message}\n`);
+    else for (const print of printers) print.call(process, warning);
+  });
+}
+
 async function runCli(args: string[]): Promise<number> {
+  printOwnWarnings();
   let parsed: Parsed;
   try {
     parsed = parseArgs(args);

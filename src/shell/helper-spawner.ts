@@ -174,6 +174,7 @@ export class HelperSpawner implements Spawner {
           break;
         }
         case 0x44: this.#events.dropped(id); break; // D
+        case 0x4c: this.#events.limited(id, payload.toString()); break; // L
         case 0x46: this.#fail(spawnError(`cannot start a job: ${payload.toString()}`)); break; // F
         default: this.#fail(spawnError(`the job spawner sent an unknown frame type ${type}: a forkjoin bug`));
       }

@@ -1,10 +1,26 @@
 /** Jobs started with Node's child_process: used when Perl is missing (or FORKJOIN_SPAWNER=node). */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { childProcess } from '../builtins.js';
-import { cwdError, spawnError, type Spawner, type SpawnerEvents, type SpawnerOptions } from './spawner.js';
+import { TRANSIENT_START_ERRORS, cwdError, spawnError, type Spawner, type SpawnerEvents, type SpawnerOptions } from './spawner.js';
 
 let utf8: InstanceType<typeof TextDecoder> | null = null;
+
+/**
+ * How many jobs the open-file limit leaves room for (Linux; elsewhere Infinity): each job holds
+ * two sockets, and four while it starts. Node keeps the sockets of a start that failed for want
+ * of file handles, so this start should not fail that way in the first place.
+ */
+function jobsFileHandlesAllow(): number {
+  try {
+    const soft = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    if (soft === undefined) return Number.POSITIVE_INFINITY;
+    return Math.max(1, Math.floor((Number(soft) - readdirSync('/proc/self/fd').length - 8) / 2) - 1);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
 const signalNumbers = constants.signals as Readonly<Record<string, number>>;
 
 interface Queued {
@@ -17,11 +33,18 @@ export class NodeSpawner implements Spawner {
   readonly #options: SpawnerOptions;
   readonly #queue: Queued[] = [];
   readonly #running = new Map<number, ChildProcess>();
+  #limit: number;
   #failed = false;
 
   constructor(events: SpawnerEvents, options: SpawnerOptions) {
     this.#events = events;
     this.#options = options;
+    this.#limit = options.concurrency;
+    const room = jobsFileHandlesAllow();
+    if (room < this.#limit) {
+      this.#limit = room;
+      queueMicrotask(() => events.limited(room, `the limit on open files, ulimit -n, leaves room for ${room}`));
+    }
   }
 
   run(id: number, command: Buffer, first: boolean): void {
@@ -51,7 +74,7 @@ export class NodeSpawner implements Spawner {
   }
 
   #pump(): void {
-    while (!this.#failed && this.#running.size < this.#options.concurrency && this.#queue.length > 0) {
+    while (!this.#failed && this.#running.size < this.#limit && this.#queue.length > 0) {
       const next = this.#queue.shift() as Queued;
       this.#start(next.id, next.command);
     }
@@ -63,8 +86,18 @@ export class NodeSpawner implements Spawner {
     this.#events.failed(error);
   }
 
-  /** A job did not start: for want of its directory (Node says only "spawn /bin/sh ENOENT"), or otherwise. */
-  #startFailed(error: unknown): void {
+  /**
+   * A job did not start. For want of file handles or processes while others run, it waits for
+   * them, first in line, and fewer run from now on; else for want of its directory (Node says
+   * only "spawn /bin/sh ENOENT"), or otherwise, the spawner cannot go on.
+   */
+  #startFailed(queued: Queued, error: unknown): void {
+    if (this.#running.size > 0 && TRANSIENT_START_ERRORS.has((error as NodeJS.ErrnoException | null)?.code)) {
+      this.#queue.unshift(queued);
+      this.#limit = this.#running.size;
+      this.#events.limited(this.#limit, `cannot start a job: ${(error as Error).message}`);
+      return;
+    }
     this.#fail(cwdError(this.#options.cwd, error) ?? spawnError(`cannot start a job: ${(error as Error).message}`, error));
   }
 
@@ -83,10 +116,10 @@ export class NodeSpawner implements Spawner {
       child = childProcess().spawn(shell, ['-c', text], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (error) {
       // Some failures (E2BIG: a command line too long) are thrown, not emitted.
-      this.#startFailed(error);
+      this.#startFailed({ id, command }, error);
       return;
     }
-    child.on('error', (error) => this.#startFailed(error));
+    child.on('error', (error) => this.#startFailed({ id, command }, error));
     if (child.pid === undefined) return;
     const pid = child.pid;
     this.#running.set(id, child);

@@ -9,7 +9,9 @@
  *   here -> runner: Y running (sent first; a helper that exits before it is replaced) |
  *                   S started (u32 pid, f64 BE epoch seconds) | O stdout | E stderr |
  *                   X ended (u32 wait status, f64 BE epoch seconds, u8 1 if its process group
- *                   still has members) | D dropped | F cannot fork (message)
+ *                   still has members) | D dropped | F cannot fork (message) |
+ *                   L no more than this many run at once from now on (id: the limit; message:
+ *                   why; the job that could not start runs first once another ends)
  * The times are -1 when Time::HiRes is missing (the runner then times jobs itself).
  * When its stdin closes while jobs run (the runner died), it sends them SIGTERM, then SIGKILL.
  */
@@ -52,14 +54,32 @@ sub flush {
   $outbuf = '' if $lost;
 }
 
+# Out of file handles, processes or memory while other jobs run: this job waits for one of them
+# to end, and at most as many as run now run from then on (L). With none running it cannot start.
+sub short {
+  my ($id, $argv, $why, $transient) = @_;
+  if (!$transient || $running == 0) { frame('F', $id, $why); return; }
+  unshift @queue, [$id, $argv];
+  $max = $running;
+  frame('L', $running, $why);
+}
+
 sub start {
   my ($id, $argv) = @_;
   my ($or, $ow, $er, $ew);
-  unless (pipe($or, $ow) && pipe($er, $ew)) { frame('F', $id, "cannot create a pipe: $!"); return; }
-  open(STDOUT, '>&', $ow);
-  open(STDERR, '>&', $ew);
+  unless (pipe($or, $ow) && pipe($er, $ew)) { short($id, $argv, "cannot create a pipe: $!", $!{EMFILE} || $!{ENFILE}); return; }
+  # A dup needs a spare descriptor too: without it the job would run with no stdout.
+  unless (open(STDOUT, '>&', $ow) && open(STDERR, '>&', $ew)) {
+    my ($why, $transient) = ("cannot create a pipe: $!", $!{EMFILE} || $!{ENFILE});
+    close $_ for $or, $ow, $er, $ew;
+    open(STDOUT, '>&', $null_out);
+    open(STDERR, '>&', $null_out);
+    short($id, $argv, $why, $transient);
+    return;
+  }
   my $started = $now->();
   my $pid = fork;
+  my $transient = $!{EAGAIN} || $!{ENOMEM};
   if (defined $pid && $pid == 0) {
     setpgrp(0, 0);
     exec { $argv->[0] } @$argv;
@@ -71,7 +91,7 @@ sub start {
   open(STDERR, '>&', $null_out);
   close $ow;
   close $ew;
-  unless (defined $pid) { close $or; close $er; frame('F', $id, "cannot fork: $error"); return; }
+  unless (defined $pid) { close $or; close $er; short($id, $argv, "cannot fork: $error", $transient); return; }
   setpgrp($pid, $pid);
   my $j = { id => $id, pid => $pid, open => 2, status => undef, killed => 0 };
   $job{$id} = $j;

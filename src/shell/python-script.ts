@@ -107,14 +107,29 @@ def forked(argv, ow, ew, message):
         pass
     return pid
 
+# Out of file handles, processes or memory while other jobs run: this job waits for one of them
+# to end, and at most as many as run now run from then on (L). With none running it cannot start.
+def short(id, argv, why, e):
+    global limit
+    if running == 0 or e.errno not in (errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM):
+        frame(b'F', id, why.encode())
+        return
+    queue.appendleft((id, argv))
+    limit = running
+    frame(b'L', running, why.encode())
+
 def start(id, argv):
     global running
+    fds = []
     try:
-        or_, ow = os.pipe()
-        er, ew = os.pipe()
+        fds.extend(os.pipe())
+        fds.extend(os.pipe())
     except OSError as e:
-        frame(b'F', id, ('cannot create a pipe: ' + e.strerror).encode())
+        for fd in fds:
+            os.close(fd)
+        short(id, argv, 'cannot create a pipe: ' + (e.strerror or str(e)), e)
         return
+    or_, ow, er, ew = fds
     started = time.time()
     try:
         if SPAWN:
@@ -128,9 +143,9 @@ def start(id, argv):
         else:
             pid = forked(argv, ow, ew, None)
     except OSError as e:
-        for fd in (or_, ow, er, ew):
+        for fd in fds:
             os.close(fd)
-        frame(b'F', id, ('cannot fork: ' + (e.strerror or str(e))).encode())
+        short(id, argv, 'cannot fork: ' + (e.strerror or str(e)), e)
         return
     os.close(ow)
     os.close(ew)

@@ -18,7 +18,7 @@ import { newJob, resultOf, retryJob, type Job, type StopReason } from './job.js'
 import { openSpawner } from './open-spawner.js';
 import { Outbox } from './outbox.js';
 import type { CommandResult, RunSummary } from './result.js';
-import type { Spawner } from './spawner.js';
+import { warnWhenLimited, type Spawner } from './spawner.js';
 import type { CompiledTemplate } from './template.js';
 import type { CommandInputs } from './run-commands.js';
 import { InputReader } from './input-reader.js';
@@ -217,6 +217,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       output: (id: number, stream: 1 | 2, chunk: Buffer) => this.#onOutput(id, stream, chunk),
       ended: (id: number, code: number | null, signal: number | null, at: number | undefined, groupLeft: boolean | undefined) => this.#onEnded(id, code, signal, at, groupLeft),
       dropped: (id: number) => this.#onDropped(id),
+      limited: warnWhenLimited(this.#o.jobs),
       failed: (error: Error) => this.#spawnerFailed(error),
     };
     return openSpawner(events, { shell: this.#o.shell, cwd: this.#o.cwd, env: this.#o.env ?? process.env, concurrency: this.#o.jobs });

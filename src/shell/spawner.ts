@@ -24,7 +24,12 @@ export interface SpawnerEvents {
   ended(id: number, exitCode: number | null, signal: number | null, at: number | undefined, groupLeft: boolean | undefined): void;
   /** A queued job was dropped by cancelQueued() before it started. */
   dropped(id: number): void;
-  /** The spawner cannot go on (a fork failed, the helper died). */
+  /**
+   * A job could not start for want of file handles, processes or memory (`why`) while others
+   * ran: it waits, first in line, and from now on at most `max` jobs run at once.
+   */
+  limited(max: number, why: string): void;
+  /** The spawner cannot go on (a fork failed with no job running, the helper died). */
   failed(error: Error): void;
 }
 
@@ -45,6 +50,23 @@ export interface Spawner {
   cancelQueued(): void;
   /** Stops the spawner once every job has ended. */
   close(): Promise<void>;
+}
+
+/** Errors of a start that may succeed once a running job ends and frees what it holds. */
+export const TRANSIENT_START_ERRORS: ReadonlySet<unknown> = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM']);
+
+/**
+ * The `limited` event of a run asking for `asked` jobs at once: a process warning
+ * (FORKJOIN_JOBS_LIMITED) each time the limit goes lower; the run goes on with fewer jobs.
+ */
+export function warnWhenLimited(asked: number): (max: number, why: string) => void {
+  let warned = asked;
+  return (max, why) => {
+    if (max >= warned) return;
+    warned = max;
+    process.emitWarning(`only ${max} of the ${asked} jobs asked for can run at once here (${why}); the others wait their turn. `
+      + 'Raise the limit on open files (ulimit -n) or processes (ulimit -u) to run more', { code: 'FORKJOIN_JOBS_LIMITED' });
+  };
 }
 
 /** The error of a spawner that cannot go on: one code whichever spawner it is. */
