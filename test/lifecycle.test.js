@@ -43,6 +43,15 @@ for (const E of PoolKinds) {
   });
 }
 
+for (const E of PoolKinds) {
+  test(`${E.name}: every line tasks print reaches stdout and stderr before close() resolves (four pools in turn)`, T, async () => {
+    const result = await runNode([scenario, E.name, 'print-then-close']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.split('\n').filter((line) => /^task \d line \d+$/.test(line)).length, 8000);
+    assert.equal(result.stderr.split('\n').filter((line) => /^task \d note \d+$/.test(line)).length, 8000);
+  });
+}
+
 describe('ProcessPool orphans', () => {
   test('ProcessPool children running endless loops exit when their parent is killed with SIGKILL', T, async (t) => {
     const dir = tempDir(t);

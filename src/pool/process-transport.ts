@@ -8,12 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { childProcess, v8 } from '../builtins.js';
 import { processEntry } from '../paths.js';
 import { Msg, type PoolMessage, type WorkerMessage } from './protocol.js';
-import { inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
+import { STOP_GRACE_MS, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 
 const entry = fileURLToPath(processEntry);
 /** Loaded on first use: a ThreadPool-only program never pays for child_process (and net). */
 let fork: typeof import('node:child_process').fork | null = null;
-const STOP_GRACE_MS = 2_000;
 const KILL_GRACE_MS = 1_000;
 const STDERR_TAIL = 4_096;
 const STDERR_WAIT_MS = 250;

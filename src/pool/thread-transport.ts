@@ -2,8 +2,8 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { threadEntry as entry } from '../paths.js';
 import { WORKER_DATA_KEY, registry } from '../sync/registry.js';
-import { inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
-import type { WorkerMessage } from './protocol.js';
+import { STOP_GRACE_MS, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
+import { Msg, type PoolMessage, type WorkerMessage } from './protocol.js';
 
 /** The process's own flags that a worker thread accepts, once known (see spawnThread). */
 let threadFlags: string[] | null = null;
@@ -62,7 +62,12 @@ export class ThreadTransport implements Transport {
     });
     return {
       send: (message, transfer) => worker.postMessage(message, transfer),
-      stop: () => void worker.terminate(),
+      // Asked to exit, it first ends its writes to stdout and stderr (terminate() would drop them).
+      stop: () => {
+        worker.postMessage({ k: Msg.Shutdown } satisfies PoolMessage);
+        const force = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+        worker.once('exit', () => clearTimeout(force));
+      },
       kill: () => void worker.terminate(),
       ref: () => worker.ref(),
       unref: () => worker.unref(),

@@ -32,6 +32,9 @@ export interface WorkerLink {
   unref(): void;
 }
 
+/** How long a worker asked to exit may take (to end its last writes to stdout and stderr) before it is forced. */
+export const STOP_GRACE_MS = 2_000;
+
 export interface TransportOptions {
   env: Record<string, string | undefined> | undefined;
   execArgv: string[] | undefined;

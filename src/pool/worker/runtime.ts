@@ -358,12 +358,20 @@ export function startRuntime(port: RuntimePort): void {
     }
   }
 
+  /** Runs `then` once what was written to stdout and stderr has left (a thread's go through its parent). */
+  function afterStdio(then: () => void): void {
+    let waiting = 2;
+    const one = (): void => { if (--waiting === 0) then(); };
+    process.stdout.write('', one);
+    process.stderr.write('', one);
+  }
+
   port.listen((message) => {
     switch (message.k) {
       case Msg.Init: onInit(message); break;
       case Msg.Run: onRun(message); break;
       case Msg.Cancel: onCancel(message.id); break;
-      case Msg.Shutdown: flush(); process.exit(0); break;
+      case Msg.Shutdown: flush(); afterStdio(() => process.exit(0)); break;
       default: throw protocolError('worker', message);
     }
   });
