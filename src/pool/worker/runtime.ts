@@ -360,10 +360,10 @@ export function startRuntime(port: RuntimePort): void {
 
   /** Runs `then` once what was written to stdout and stderr has left (a thread's go through its parent). */
   function afterStdio(then: () => void): void {
-    let waiting = 2;
-    const one = (): void => { if (--waiting === 0) then(); };
-    process.stdout.write('', one);
-    process.stderr.write('', one);
+    const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
+    let waiting = pending.length;
+    if (waiting === 0) then();
+    for (const stream of pending) stream.write('', () => { if (--waiting === 0) then(); });
   }
 
   port.listen((message) => {
