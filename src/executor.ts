@@ -103,8 +103,13 @@ export interface ParsedCallOptions {
 export function parseCallOptions(where: string, options: unknown, defaults: { timeout: number; retries: number }): ParsedCallOptions {
   const o = objectOption(where, options) as CallOptions & Record<string, unknown>;
   knownKeys(where, o, callKeys);
-  if (o.transfer !== undefined && !Array.isArray(o.transfer)) {
-    throw new InvalidTypeError(`${where}: the "transfer" option must be an array of transferable objects; received ${typeof o.transfer}`);
+  if (o.transfer !== undefined) {
+    const list: unknown = o.transfer;
+    const bad = Array.isArray(list) ? list.findIndex((item) => typeof item !== 'object' || item === null) : -1;
+    if (!Array.isArray(list) || bad >= 0) {
+      const received = Array.isArray(list) ? `transfer[${bad}] is ${describeType(list[bad])}` : `received ${describeType(list)}`;
+      throw new InvalidTypeError(`${where}: the "transfer" option must be an array of transferable objects (ArrayBuffer, MessagePort); ${received}`);
+    }
   }
   return {
     timeout: o.timeout === undefined ? defaults.timeout : durationOption(where, 'timeout', o.timeout),

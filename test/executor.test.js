@@ -139,6 +139,18 @@ for (const E of Executors) {
         }
       });
 
+      test('a "transfer" option holding a value that is no object fails with FJ_INVALID_ARG_TYPE naming its place', T, async (t) => {
+        const exec = using(t, E.make());
+        for (const [transfer, named] of [['x', /received string "x"/], [[5], /transfer\[0\] is number 5/], [[new ArrayBuffer(8), null], /transfer\[1\] is null/]]) {
+          await assert.rejects(exec.run(tasks.square, [2], { transfer }), (err) => {
+            assert.equal(err.code, 'FJ_INVALID_ARG_TYPE');
+            assert.match(err.message, named);
+            return true;
+          });
+        }
+        assert.equal(await exec.run(tasks.square, [3]), 9);
+      });
+
       test('starmap refuses an input that is not an argument list with FJ_INVALID_ARG_TYPE naming it', T, async (t) => {
         const exec = using(t, E.make());
         await assert.rejects(exec.starmap(tasks.add, [[1, 2], [3, 4], 5]), (err) => {
