@@ -3,9 +3,16 @@
  * and `cancel()`. A job whose outcome nobody reads never raises an
  * unhandled rejection: its promise exists only once someone awaits it.
  */
-import { AbortError } from './errors.js';
+import { AbortError, ErrorCodes } from './errors.js';
 
 export type JobState = 'queued' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
+
+/** An abort, or a job that never started being dropped by close({ cancelPending }) or terminate(). */
+function isCancellation(error: unknown, neverStarted: boolean): boolean {
+  if (error instanceof AbortError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return neverStarted && (code === ErrorCodes.EXECUTOR_CLOSED || code === ErrorCodes.EXECUTOR_TERMINATED);
+}
 
 let nextJobId = 1;
 
@@ -58,7 +65,7 @@ export class Job<R> implements PromiseLike<R> {
 
   #settle(ok: boolean, value: unknown): void {
     if (this.#state !== 'queued' && this.#state !== 'running') return;
-    this.#state = ok ? 'fulfilled' : value instanceof AbortError ? 'cancelled' : 'rejected';
+    this.#state = ok ? 'fulfilled' : isCancellation(value, this.#state === 'queued') ? 'cancelled' : 'rejected';
     this.#value = value;
     if (ok) this.#resolve?.(value as R);
     else this.#reject?.(value);

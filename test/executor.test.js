@@ -77,6 +77,19 @@ for (const E of Executors) {
         assert.equal(busy.state, 'running');
       });
 
+      test('jobs that never started end "cancelled" when close({ cancelPending }) or terminate() drops them', T, async (t) => {
+        for (const end of [(exec) => exec.close({ cancelPending: true }), (exec) => exec.terminate()]) {
+          const exec = using(t, E.make({ slots: 1 }));
+          const { release } = await occupy(t, exec, tempDir(t));
+          const job = exec.submit(tasks.square, [2]);
+          const ending = end(exec);
+          await assert.rejects(job, (err) => ['FJ_EXECUTOR_CLOSED', 'FJ_EXECUTOR_TERMINATED'].includes(err.code));
+          assert.equal(job.state, 'cancelled');
+          release();
+          await ending;
+        }
+      });
+
       test('an aborted signal removes a queued task at once with FJ_ABORTED', T, async (t) => {
         const exec = using(t, E.make({ slots: 1 }));
         const { job: busy } = await occupy(t, exec, tempDir(t));
