@@ -15,6 +15,17 @@ const code = (c) => (err) => {
 
 for (const E of PoolKinds) {
   describe(E.name, () => {
+    test('short calls sent behind a call that never ends all finish on the other worker', T, async (t) => {
+      const pool = using(t, E.make({ slots: 2 }));
+      // Measured as tiny, squares would be sent ahead in bulk to a worker still busy with the loop.
+      for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 2000 }, (_, i) => pool.run(tasks.square, [i])));
+      const looping = pool.run(endless.forever, []);
+      looping.catch(() => {});
+      const squares = await Promise.all(Array.from({ length: 200 }, (_, i) => pool.run(tasks.square, [i])));
+      assert.deepEqual(squares, Array.from({ length: 200 }, (_, i) => i * i));
+      await pool.terminate();
+    });
+
     describe('a worker that exits', () => {
       test('a task that calls process.exit fails with FJ_WORKER_EXITED', T, async (t) => {
         const pool = using(t, E.make({ slots: 1 }));

@@ -137,8 +137,15 @@ export class Pacer {
     }
   }
 
-  /** Calls of `kind` to add to a worker holding `inflight`, given `queued` waiting over `workers`. */
-  room(kind: number, inflight: number, queued: number, workers: number, perWorker: number): number {
+  /**
+   * Calls of `kind` to add to a worker holding `inflight`, given `queued` waiting over `workers`.
+   * `oldest` is the first call the worker still holds (the one it runs): when that is of another
+   * kind, never measured or longer than TARGET_INFLIGHT_MS, nothing waits behind it beyond its free
+   * slots, so short calls never queue behind a long one while another worker idles.
+   */
+  room(kind: number, inflight: number, queued: number, workers: number, perWorker: number, oldest: Call | undefined): number {
+    const held = oldest === undefined ? kind : Pacer.kindOf(oldest);
+    if (held !== kind && !((this.#avgMs.get(held) ?? Number.POSITIVE_INFINITY) <= TARGET_INFLIGHT_MS)) return perWorker - inflight;
     const avg = this.#avgMs.get(kind);
     const ahead = Math.ceil(TARGET_INFLIGHT_MS / (avg ?? Number.POSITIVE_INFINITY));
     let cap = Math.max(perWorker, Math.min(MAX_INFLIGHT, ahead));

@@ -172,7 +172,7 @@ export class PoolCore {
     const o = this.#options;
     const next = this.#queue.peek();
     const kind = next === undefined ? -1 : Pacer.kindOf(next);
-    const room = this.#pacer.room(kind, w.load, this.#queued, o.workers, o.concurrentTasksPerWorker);
+    const room = this.#pacer.room(kind, w.load, this.#queued, o.workers, o.concurrentTasksPerWorker, w.oldest);
     return Math.min(room, o.maxTasksPerWorker - w.assigned);
   }
 

@@ -116,6 +116,11 @@ export class PoolWorker {
     return this.inflight.size + this.cancelled.size;
   }
 
+  /** The first call it still holds, the one it runs (undefined when it holds none). */
+  get oldest(): Call | undefined {
+    return this.inflight.values().next().value;
+  }
+
   /** Asks the worker to drop a call sent to it; if it starts anyway, the pool replaces the worker. */
   cancelSent(id: number): void {
     this.cancelled.add(id);
