@@ -1,4 +1,5 @@
 /** What goes into a Run message: the calls, the function definitions the worker lacks, and how many to send. */
+import { nowMs } from '../clock.js';
 import type { Transferable } from '../transfer.js';
 import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
 import type { Deque } from './deque.js';
@@ -34,11 +35,13 @@ const MAX_BATCH_BYTES = 1 << 20;
  */
 export function takeBatch(queue: Deque<Call>, w: PoolWorker, room: number): Call[] {
   const batch: Call[] = [];
+  const now = nowMs();
   let bytes = 0;
   while (room > 0 && queue.length > 0 && bytes < MAX_BATCH_BYTES) {
     const call = queue.shift() as Call;
     if (call.state !== CallState.Queued) continue;
     call.state = CallState.Sent;
+    call.sentAt = now;
     call.worker = w;
     w.inflight.set(call.id, call);
     batch.push(call);
@@ -140,12 +143,17 @@ export class Pacer {
   /**
    * Calls of `kind` to add to a worker holding `inflight`, given `queued` waiting over `workers`.
    * `oldest` is the first call the worker still holds (the one it runs): when that is of another
-   * kind, never measured or longer than TARGET_INFLIGHT_MS, nothing waits behind it beyond its free
-   * slots, so short calls never queue behind a long one while another worker idles.
+   * kind, never measured or longer than TARGET_INFLIGHT_MS, or of this kind but held twice
+   * as long as such calls take, nothing waits behind it beyond its free slots, so short calls
+   * never queue behind a long one while another worker idles.
    */
   room(kind: number, inflight: number, queued: number, workers: number, perWorker: number, oldest: Call | undefined): number {
-    const held = oldest === undefined ? kind : Pacer.kindOf(oldest);
-    if (held !== kind && !((this.#avgMs.get(held) ?? Number.POSITIVE_INFINITY) <= TARGET_INFLIGHT_MS)) return perWorker - inflight;
+    if (oldest !== undefined) {
+      const held = Pacer.kindOf(oldest);
+      const heldAvg = this.#avgMs.get(held) ?? Number.POSITIVE_INFINITY;
+      const long = held === kind ? heldAvg > TARGET_INFLIGHT_MS && nowMs() - oldest.sentAt > 2 * heldAvg + TARGET_INFLIGHT_MS : !(heldAvg <= TARGET_INFLIGHT_MS);
+      if (long) return perWorker - inflight;
+    }
     const avg = this.#avgMs.get(kind);
     const ahead = Math.ceil(TARGET_INFLIGHT_MS / (avg ?? Number.POSITIVE_INFINITY));
     let cap = Math.max(perWorker, Math.min(MAX_INFLIGHT, ahead));

@@ -32,6 +32,8 @@ export class Call {
   readonly submitted = nowMs();
   state: CallState = CallState.Queued;
   attempts = 0;
+  /** When it was last sent to a worker (nowMs). */
+  sentAt = 0;
   worker: PoolWorker | null = null;
   timer: NodeJS.Timeout | null = null;
   /** A rough size of the arguments, so one message never carries hundreds of MiB. */
