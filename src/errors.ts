@@ -180,3 +180,23 @@ export function isForkJoinError(err: unknown, code?: ErrorCode): err is Error & 
   if (typeof value !== 'string' || !knownCodes.has(value)) return false;
   return code === undefined || value === code;
 }
+
+const kCallOutcome = Symbol.for('forkjoin.callOutcome');
+
+/**
+ * Marks an error that forkjoin raises inside a task as the outcome of the call itself (a lock's
+ * deadlock, a wait's timeout): the caller gets it with its own code, not as a TaskError.
+ */
+export function callOutcome<E extends Error>(err: E): E {
+  Object.defineProperty(err, kCallOutcome, { value: true });
+  return err;
+}
+
+/** Whether `err` was marked by callOutcome(); never throws, even for a hostile Proxy. */
+export function isCallOutcome(err: unknown): boolean {
+  try {
+    return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[kCallOutcome] === true;
+  } catch {
+    return false;
+  }
+}

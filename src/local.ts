@@ -3,7 +3,7 @@
  * I/O-bound work where awaiting is cheap and a worker would only add copies.
  */
 import { nowMs } from './clock.js';
-import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, isForkJoinError } from './errors.js';
+import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, isCallOutcome } from './errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from './executor.js';
 import { Job, jobControl } from './job.js';
 import type { ChunkRunner } from './map.js';
@@ -16,7 +16,8 @@ import { SignalRegistry } from './pool/signals.js';
 import { LatencyHistogram, type ExecutorStats } from './stats.js';
 import { loadExport } from './task-loader.js';
 import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from './task.js';
-import { toWire } from './wire-error.js';
+import { isTransferred } from './transfer.js';
+import { toWire, wireMessage } from './wire-error.js';
 
 export interface LocalExecutorOptions {
   /**
@@ -164,21 +165,23 @@ export class LocalExecutor extends BaseExecutor {
       this.#pump();
     };
     let result: unknown;
+    let thenable: boolean;
     try {
       result = isTaskRef(entry.task) ? callExport(entry.spec, entry.args) : (entry.task as Fn)(...entry.args);
+      thenable = result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function');
     } catch (thrown) {
       done(false, thrown);
       return;
     }
-    if (result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function')) {
-      Promise.resolve(result).then((value) => done(true, value), (thrown: unknown) => done(false, thrown));
-    } else done(true, result);
+    if (thenable) {
+      Promise.resolve(result).then((value) => done(true, unwrapTransfer(value)), (thrown: unknown) => done(false, thrown));
+    } else done(true, unwrapTransfer(result));
   }
 
+  /** forkjoin's own failure (the task's module did not load, a lock's deadlock) as is; anything else the task threw, as a TaskError. */
   #taskError(spec: TaskSpec, thrown: unknown): Error {
-    if (isForkJoinError(thrown) && thrown.code !== ErrorCodes.TASK_FAILED) return thrown;
-    const message = thrown instanceof Error ? thrown.message : String(thrown);
-    return new TaskError(message, { cause: thrown, task: spec.label });
+    if (ownErrors.has(thrown as object) || isCallOutcome(thrown)) return thrown as Error;
+    return new TaskError(wireMessage(toWire(thrown)), { cause: thrown, task: spec.label });
   }
 
   #cancel(entry: Entry, reason: unknown): boolean {
@@ -264,12 +267,31 @@ export class LocalExecutor extends BaseExecutor {
 }
 
 const exportCache = new Map<string, Fn>();
+/** Errors forkjoin raised for a call here (not thrown by the task): they keep their code. */
+const ownErrors = new WeakSet<object>();
+
+/** The export `name` of `url`; a failure to load it is marked as forkjoin's own. */
+function loadOwn(url: string, name: string): Promise<Fn> {
+  return loadExport(url, name).catch((thrown: unknown) => {
+    if (typeof thrown === 'object' && thrown !== null) ownErrors.add(thrown);
+    throw thrown;
+  });
+}
+
+/** A task's result as the caller gets it: a `transfer()` wrapper gives its value (nothing to move in this thread). */
+function unwrapTransfer(value: unknown): unknown {
+  try {
+    return isTransferred(value) ? value.value : value;
+  } catch {
+    return value; // a value that cannot be read (a hostile Proxy) is what the task returned
+  }
+}
 
 function callExport(spec: TaskSpec, args: unknown[]): unknown {
   const fn = exportCache.get(spec.key);
   if (fn !== undefined) return fn(...args);
   const [url, name] = [spec.code, spec.name];
-  return loadExport(url, name).then((loaded) => {
+  return loadOwn(url, name).then((loaded) => {
     exportCache.set(spec.key, loaded);
     return loaded(...args);
   });
@@ -281,11 +303,11 @@ function chunkTask(task: Task, spec: TaskSpec, flags: number): Fn {
     const t0 = nowMs();
     const list = items as unknown[];
     const out: ChunkResult = { values: new Array(list.length), errors: [], ms: 0 };
-    const fn = isTaskRef(task) ? await loadExport(spec.code, spec.name) : (task as Fn);
+    const fn = isTaskRef(task) ? await loadOwn(spec.code, spec.name) : (task as Fn);
     for (let i = 0; i < list.length; i++) {
       try {
         const args = flags & TaskFlag.Spread ? (list[i] as unknown[]) : [list[i]];
-        out.values[i] = await fn(...args);
+        out.values[i] = unwrapTransfer(await fn(...args));
       } catch (thrown) {
         out.errors.push([i, toWire(thrown)]);
         if (!(flags & TaskFlag.Settle)) break;

@@ -5,12 +5,13 @@ import { fromWire, wireMessage, type WireValue } from './wire-error.js';
 
 /**
  * A task's failure as the caller sees it: forkjoin's own errors raised in the
- * worker (module not found, closure, ...) keep their code; anything the task
- * threw becomes a TaskError whose cause is the revived original.
+ * worker (module not found, closure, ...), marked `own` on the wire, keep their
+ * code; anything the task threw, whatever its code, becomes a TaskError whose
+ * cause is the revived original.
  */
 export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<string, unknown> = {}): Error {
   const original = fromWire(wire);
-  if (isForkJoinError(original) && original.code !== ErrorCodes.TASK_FAILED) {
+  if (wire.error && wire.own === true && isForkJoinError(original) && original.code !== ErrorCodes.TASK_FAILED) {
     // forkjoin's own error raised in the worker: same code, message and facts (path, cycle, timeout, ...).
     const { code: _code, ...facts } = original as unknown as Record<string, unknown>;
     const cause = (original as { cause?: unknown }).cause;

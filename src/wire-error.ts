@@ -4,6 +4,7 @@
  * cause chain and the stack of the side that threw.
  */
 import { util, v8 } from './builtins.js';
+import { isCallOutcome } from './errors.js';
 
 // Needed only when an error crosses a boundary: loaded on first use, not at import.
 const lazy = {
@@ -18,7 +19,16 @@ export interface WireError {
   readonly stack: string | undefined;
   readonly props: Record<string, unknown>;
   readonly cause?: WireValue;
+  /** Raised by forkjoin itself for the call (not thrown by the task): it keeps its code. */
+  readonly own?: true;
+  /** A standard class that `name` alone does not tell (a DOMException is named AbortError, ...). */
+  readonly kind?: 'AggregateError' | 'DOMException';
+  /** An AggregateError's errors. */
+  readonly errors?: WireValue[];
 }
+/** How deep causes and AggregateError errors are followed. */
+const MAX_DEPTH = 8;
+
 /** A thrown value that is not an Error: kept as is when it can be cloned. */
 export interface WireThrown {
   readonly error: false;
@@ -54,11 +64,19 @@ function describe(value: unknown): string {
  */
 export function toWire(thrown: unknown, depth = 0): WireValue {
   try {
-    return readThrown(thrown, depth);
+    const wire = readThrown(thrown, depth);
+    // An error forkjoin raised in the task's thread as the call's outcome (a deadlock, ...).
+    return wire.error && depth === 0 && isCallOutcome(thrown) ? { ...wire, own: true } : wire;
   } catch (reading) {
     const text = `a thrown value that could not be read (reading it threw ${safeText(reading)})`;
     return { error: false, value: text, text };
   }
+}
+
+/** The wire form of an error forkjoin raised for the call: revived with its own code, never as the task's error. */
+export function ownWire(err: unknown): WireValue {
+  const wire = toWire(err);
+  return wire.error ? { ...wire, own: true } : wire;
 }
 
 /** What `value` says of itself, or what kind of thing it is when even that throws. */
@@ -95,8 +113,16 @@ function readThrown(thrown: unknown, depth: number): WireValue {
   } catch { /* a hostile getter: keep the defaults */ }
   const wire: { -readonly [K in keyof WireError]: WireError[K] } = { error: true, name, message, stack, props };
   try {
-    if ('cause' in err && err.cause !== undefined && depth < 8) wire.cause = toWire(err.cause, depth + 1);
+    if ('cause' in err && err.cause !== undefined && depth < MAX_DEPTH) wire.cause = toWire(err.cause, depth + 1);
   } catch { /* a cause that cannot be read is left out */ }
+  try {
+    if (thrown instanceof DOMException) wire.kind = 'DOMException';
+    else if (thrown instanceof AggregateError) {
+      wire.kind = 'AggregateError';
+      const errors: unknown = err.errors;
+      if (Array.isArray(errors) && depth < MAX_DEPTH) wire.errors = errors.map((item) => toWire(item, depth + 1));
+    }
+  } catch { /* an odd AggregateError: sent as a plain error */ }
   return wire;
 }
 
@@ -107,8 +133,7 @@ function isErrorLike(value: unknown): boolean {
 /** The Error (or thrown value) that `wire` describes. */
 export function fromWire(wire: WireValue): unknown {
   if (!wire.error) return wire.value;
-  const Ctor = standardErrors[wire.name] ?? Error;
-  const err = new Ctor(wire.message) as Error & Record<string, unknown>;
+  const err = construct(wire) as Error & Record<string, unknown>;
   if (err.name !== wire.name) {
     Object.defineProperty(err, 'name', { value: wire.name, writable: true, configurable: true, enumerable: false });
   }
@@ -118,6 +143,13 @@ export function fromWire(wire: WireValue): unknown {
     Object.defineProperty(err, 'cause', { value: fromWire(wire.cause), writable: true, configurable: true, enumerable: false });
   }
   return err;
+}
+
+function construct(wire: WireError): Error {
+  if (wire.kind === 'DOMException') return new DOMException(wire.message, wire.name);
+  if (wire.kind === 'AggregateError') return new AggregateError((wire.errors ?? []).map(fromWire), wire.message);
+  const Ctor = standardErrors[wire.name] ?? Error;
+  return new Ctor(wire.message);
 }
 
 /** The message a thrown value would print. */

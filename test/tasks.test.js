@@ -182,6 +182,35 @@ describe('ThreadPool memory', () => {
 });
 
 describe('ProcessPool memory', () => {
+  const boundary = taskModule(new URL('./fixtures/boundary.js', import.meta.url));
+  const owned = (view, byteLength) => {
+    assert.equal(view.byteOffset, 0);
+    assert.equal(view.byteLength, byteLength);
+    assert.equal(view.buffer.byteLength, byteLength, 'the ArrayBuffer holds no bytes but the view\'s');
+  };
+
+  test('a typed array, DataView or Buffer returned by a task owns an ArrayBuffer of exactly its bytes', T, async (t) => {
+    const pool = using(t, new ProcessPool({ workers: 1 }));
+    const floats = await pool.run(boundary.float64s, []);
+    assert.deepEqual([...floats], [1.5, 2.5, 3.5]);
+    owned(floats, 24);
+    const bytes = await pool.run(boundary.bufferOf, ['hello world']);
+    assert.ok(Buffer.isBuffer(bytes));
+    assert.equal(bytes.toString(), 'hello world');
+    owned(bytes, 11);
+    assert.notEqual(bytes.buffer, Buffer.from('hello world').buffer, 'not a slab of Node\'s Buffer pool');
+    const view = await pool.run(boundary.dataView, []);
+    assert.ok(view instanceof DataView);
+    owned(view, 4);
+  });
+
+  test('a typed array or Buffer argument reaches the child owning an ArrayBuffer of exactly its bytes', T, async (t) => {
+    const pool = using(t, new ProcessPool({ workers: 1 }));
+    const layout = { byteOffset: 0, byteLength: 6, bufferLength: 6 };
+    assert.deepEqual(await pool.run(boundary.viewLayout, [new Uint16Array([1, 2, 3])]), { ...layout, isBuffer: false });
+    assert.deepEqual(await pool.run(boundary.viewLayout, [Buffer.from('abcdef')]), { ...layout, isBuffer: true });
+  });
+
   test('a SharedArrayBuffer argument fails with FJ_ARG_NOT_CLONEABLE naming its path', T, async (t) => {
     const pool = using(t, new ProcessPool({ workers: 1 }));
     await assert.rejects(pool.run(tasks.writeShared, [new SharedArrayBuffer(8), 0, 1]), (err) => {

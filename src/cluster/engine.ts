@@ -13,7 +13,7 @@ import { ProcessPool, ThreadPool } from '../pool/pools.js';
 import type { PoolOptions } from '../pool/options.js';
 import { codedError } from '../task-loader.js';
 import { inlineSpecOf, moduleSpec, taskRef, type TaskRef, type TaskSpec } from '../task.js';
-import { toWire } from '../wire-error.js';
+import { ownWire } from '../wire-error.js';
 import { JobCancel, runJob } from './engine-run.js';
 import { refusal } from './guard.js';
 import { ENGINE_GRACE_MS } from './local.js';
@@ -189,7 +189,7 @@ export class Engine {
       const client = (data as { c?: unknown } | null)?.c;
       if (typeof client !== 'string') return;
       const error = codedError(ErrorCodes.PROTOCOL, `Engine ${this.name} cannot read this job: run the same forkjoin version on the clients and the engines`);
-      await this.#reply(client, { id, engine: this.name, host: this.host, fail: toWire(error) });
+      await this.#reply(client, { id, engine: this.name, host: this.host, fail: ownWire(error) });
       return;
     }
     // A client that died leaves its queued jobs: nobody would read their results.
@@ -199,7 +199,7 @@ export class Engine {
     if (stalled > data.r) {
       this.#failed++;
       const error = codedError(ErrorCodes.ENGINE_LOST, `The engine running this task stopped ${stalled} times (retries: ${data.r}); the task may be crashing its engine`);
-      await this.#reply(data.c, { id, engine: this.name, host: this.host, fail: toWire(error) });
+      await this.#reply(data.c, { id, engine: this.name, host: this.host, fail: ownWire(error) });
       return;
     }
     const cancel = new JobCancel();
@@ -231,11 +231,11 @@ export class Engine {
       if (this.#rules.size > 1_000) this.#rules.clear();
       this.#rules.set(ruleKey, refused);
     }
-    if (refused !== null) return { ...where, fail: toWire(refused) };
+    if (refused !== null) return { ...where, fail: ownWire(refused) };
     try {
       return { ...where, ok: await runJob(this.#runner, this.#starts, this.#taskOf(ruleKey, data), data, cancel) };
     } catch (error) {
-      return { ...where, fail: toWire(error) };
+      return { ...where, fail: ownWire(error) };
     }
   }
 

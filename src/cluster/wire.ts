@@ -9,7 +9,7 @@ import { CloneError, ErrorCodes } from '../errors.js';
 import { describeUncloneable, findUncloneableIn, inputsOf } from '../pool/clone.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import type { TaskSpec } from '../task.js';
-import { toWire, type WireValue } from '../wire-error.js';
+import { ownWire, type WireValue } from '../wire-error.js';
 import { refuseLocks } from './locks.js';
 
 const serialize = (value: unknown): Buffer => v8().serialize(value);
@@ -189,7 +189,7 @@ function encodeInto(messages: readonly ResultMessage[], out: Buffer[]): void {
   } catch (error) {
     if (messages.length === 1) {
       const m = messages[0];
-      out.push(framed(encodeResult({ id: m.id, engine: m.engine, host: m.host, fail: toWire(error) })));
+      out.push(framed(encodeResult({ id: m.id, engine: m.engine, host: m.host, fail: ownWire(error) })));
       return;
     }
   }

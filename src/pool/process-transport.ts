@@ -1,12 +1,13 @@
 /**
  * Workers as child processes (child_process.fork), for crash isolation,
- * separate heaps and other execArgv. Messages use the structured-clone
- * serialization, so values cross as they do between threads.
+ * separate heaps and other execArgv. Messages are serialized by process-codec,
+ * so values cross much as they do between threads.
  */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { childProcess, v8 } from '../builtins.js';
+import { childProcess } from '../builtins.js';
 import { processEntry } from '../paths.js';
+import { decodeMessage, encodeMessage } from './process-codec.js';
 import { Msg, type PoolMessage, type WorkerMessage } from './protocol.js';
 import { STOP_GRACE_MS, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 
@@ -56,7 +57,7 @@ export class ProcessTransport implements Transport {
       process.stderr.write(chunk);
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL);
     });
-    child.on('message', (message) => events.message(message as WorkerMessage));
+    child.on('message', (message) => events.message(decodeMessage(message) as WorkerMessage));
     child.on('error', (err) => { spawnError = err; });
     const timers: NodeJS.Timeout[] = [];
     child.on('exit', (code, signal) => {
@@ -85,11 +86,11 @@ export class ProcessTransport implements Transport {
     };
     return {
       send: (message: PoolMessage) => {
-        if (child.connected) child.send(message);
+        if (child.connected) child.send(encodeMessage(message));
       },
       // Asked to exit, it exits by itself; one that does not gets SIGTERM, then SIGKILL.
       stop: () => {
-        if (child.connected) child.send({ k: Msg.Shutdown } satisfies PoolMessage);
+        if (child.connected) child.send(encodeMessage({ k: Msg.Shutdown } satisfies PoolMessage));
         signalLater('SIGTERM', STOP_GRACE_MS);
         signalLater('SIGKILL', STOP_GRACE_MS * 2);
       },
@@ -112,7 +113,7 @@ export class ProcessTransport implements Transport {
 
   canClone(value: unknown): boolean {
     try {
-      v8().serialize(value);
+      encodeMessage(value);
       return true;
     } catch {
       return false;

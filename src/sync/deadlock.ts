@@ -8,7 +8,7 @@
  * waits at once is seen as waiting for its latest.
  */
 import { threadId } from 'node:worker_threads';
-import { DeadlockError } from '../errors.js';
+import { DeadlockError, callOutcome } from '../errors.js';
 import { Lock, type Registry } from './registry.js';
 
 interface Edge {
@@ -69,8 +69,8 @@ export function checkDeadlock(reg: Registry, base: number, names: (index: number
   const story = path.length === 1
     ? `thread ${threadId} waits for ${cycle[0].waitsFor}, which it already holds (a mutex is not re-entrant)`
     : cycle.map((step) => `thread ${step.thread} waits for ${step.waitsFor} held by thread ${step.heldBy}`).join(', ');
-  throw new DeadlockError(
+  throw callOutcome(new DeadlockError(
     `Deadlock: ${story}. Take locks in one order everywhere, or release before waiting`,
     { cycle },
-  );
+  ));
 }

@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
-import { ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
+import { ErrorCodes, ForkJoinError, InvalidTypeError, callOutcome } from '../errors.js';
 import { knownKeys, objectOption } from '../options.js';
 import { describeType } from '../task.js';
 import { checkDeadlock } from './deadlock.js';
@@ -160,7 +160,7 @@ export class Mutex implements Shareable {
     const w = this.#words;
     const owner = this.#state + Lock.Owner;
     if (Atomics.load(w, owner) !== ownerId(this.#reg)) {
-      throw new ForkJoinError(ErrorCodes.LOCK_NOT_OWNER, `${this.#name}.unlock(): this thread does not hold the lock`);
+      throw callOutcome(new ForkJoinError(ErrorCodes.LOCK_NOT_OWNER, `${this.#name}.unlock(): this thread does not hold the lock`));
     }
     Atomics.store(w, owner, 0);
     if (Atomics.exchange(w, this.#state, LockState.Free) === LockState.Contended) Atomics.notify(w, this.#state, 1);

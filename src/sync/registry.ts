@@ -6,7 +6,7 @@
  * walk the wait-for graph and see the cycle its wait would close.
  */
 import { isMainThread, threadId, workerData } from 'node:worker_threads';
-import { ErrorCodes, ForkJoinError } from '../errors.js';
+import { ErrorCodes, ForkJoinError, callOutcome } from '../errors.js';
 
 const MAX_THREADS = 1024;
 const MAX_LOCKS = 65_536;
@@ -46,7 +46,7 @@ export class Registry {
   allocateLock(): number {
     const index = Atomics.add(this.words, 0, 1);
     if (index >= MAX_LOCKS) {
-      throw new ForkJoinError(ErrorCodes.SYNC_LIMIT, `A process can create at most ${MAX_LOCKS} mutexes; reuse them rather than making one per operation`);
+      throw callOutcome(new ForkJoinError(ErrorCodes.SYNC_LIMIT, `A process can create at most ${MAX_LOCKS} mutexes; reuse them rather than making one per operation`));
     }
     return LOCKS_AT + index * LOCK_WORDS;
   }
@@ -71,7 +71,7 @@ export class Registry {
         return (this.#slot = i);
       }
     }
-    throw new ForkJoinError(ErrorCodes.SYNC_LIMIT, `At most ${MAX_THREADS} threads can use forkjoin's locks at once`);
+    throw callOutcome(new ForkJoinError(ErrorCodes.SYNC_LIMIT, `At most ${MAX_THREADS} threads can use forkjoin's locks at once`));
   }
 
   threadOfSlot(slot: number): number {
@@ -130,7 +130,7 @@ export function registry(): Registry {
     if (!isMainThread) {
       const buffer = poolRegistry();
       if (buffer !== null) return adoptRegistry(buffer);
-      throw new ForkJoinError(ErrorCodes.SYNC_NO_REGISTRY, 'Create locks in the main thread (or in a ThreadPool task) and pass them to tasks as arguments');
+      throw callOutcome(new ForkJoinError(ErrorCodes.SYNC_NO_REGISTRY, 'Create locks in the main thread (or in a ThreadPool task) and pass them to tasks as arguments'));
     }
     current = new Registry(new SharedArrayBuffer(WORDS * 4));
     Atomics.store(current.words, 1, VERSION);
@@ -155,7 +155,7 @@ export function adoptRegistry(buffer: SharedArrayBuffer): Registry {
   const theirs = new Int32Array(buffer, 0, HEADER);
   const ours = current.words;
   if (Atomics.load(theirs, 2) !== Atomics.load(ours, 2) || Atomics.load(theirs, 3) !== Atomics.load(ours, 3)) {
-    throw new ForkJoinError(ErrorCodes.SYNC_NO_REGISTRY, 'Two different lock registries met in one thread; create locks in the main thread and pass them to tasks');
+    throw callOutcome(new ForkJoinError(ErrorCodes.SYNC_NO_REGISTRY, 'Two different lock registries met in one thread; create locks in the main thread and pass them to tasks'));
   }
   return current;
 }

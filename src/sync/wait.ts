@@ -6,7 +6,7 @@
  */
 import { nowMs } from '../clock.js';
 import { isMainThread } from 'node:worker_threads';
-import { AbortError, ErrorCodes, ForkJoinError } from '../errors.js';
+import { AbortError, ErrorCodes, ForkJoinError, callOutcome } from '../errors.js';
 import { durationOption, knownKeys, objectOption, signalOption } from '../options.js';
 
 export interface WaitOptions {
@@ -36,13 +36,13 @@ export function deadline(where: string, options: WaitOptions | undefined, blocki
 }
 
 export function timeoutError(what: string, timeout: number): ForkJoinError {
-  return new ForkJoinError(ErrorCodes.LOCK_TIMEOUT, `${what} did not succeed within its timeout of ${timeout} ms`, { timeout });
+  return callOutcome(new ForkJoinError(ErrorCodes.LOCK_TIMEOUT, `${what} did not succeed within its timeout of ${timeout} ms`, { timeout }));
 }
 
 /** Blocking waits would freeze the main thread's event loop: refuse them there. */
 export function assertMayBlock(where: string): void {
   if (isMainThread) {
-    throw new ForkJoinError(ErrorCodes.SYNC_WOULD_BLOCK, `${where} blocks its thread, and the main thread must never block; use the async form (await) here, or call it inside a task`);
+    throw callOutcome(new ForkJoinError(ErrorCodes.SYNC_WOULD_BLOCK, `${where} blocks its thread, and the main thread must never block; use the async form (await) here, or call it inside a task`));
   }
 }
 

@@ -3,8 +3,8 @@
  * watchdog thread that ends this process when its parent is gone, even while a
  * task keeps this thread's event loop busy.
  */
-import { serialize } from 'node:v8';
 import { Worker } from 'node:worker_threads';
+import { decodeMessage, encodeMessage } from '../process-codec.js';
 import type { PoolMessage, WorkerMessage } from '../protocol.js';
 import { startRuntime } from './runtime.js';
 
@@ -19,12 +19,12 @@ process.on('disconnect', () => process.exit(0));
 startRuntime({
   peer: 'the parent process',
   post: (message: WorkerMessage) => {
-    send(message);
+    send(encodeMessage(message));
   },
-  listen: (handler) => process.on('message', (message) => handler(message as PoolMessage)),
+  listen: (handler) => process.on('message', (message) => handler(decodeMessage(message) as PoolMessage)),
   canClone(value) {
     try {
-      serialize(value);
+      encodeMessage(value);
       return true;
     } catch {
       return false;

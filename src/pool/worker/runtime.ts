@@ -10,7 +10,7 @@ import { codedError, loadExport } from '../../task-loader.js';
 import { explainInline, inlineMarker } from '../../inline-closure.js';
 import { syncDecoder } from '../../paths.js';
 import { isTransferred } from '../../transfer.js';
-import { toWire, type WireValue } from '../../wire-error.js';
+import { ownWire, toWire, type WireValue } from '../../wire-error.js';
 import { salvage } from './salvage.js';
 import {
   Msg, TaskFlag, packNumbers, protocolError,
@@ -113,7 +113,7 @@ export function startRuntime(port: RuntimePort): void {
     try {
       explained = explain(thrown, fnId);
     } catch { /* a value whose prototype cannot be read: toWire describes it */ }
-    return toWire(explained);
+    return explained === thrown ? toWire(thrown) : ownWire(explained);
   }
 
   /** A ReferenceError raised by an inline function's own code means it reads a captured variable. */
@@ -171,14 +171,22 @@ export function startRuntime(port: RuntimePort): void {
   function start(id: number, fnId: number, flags: number, args: unknown[]): void {
     const entry = fns[fnId];
     if (typeof entry !== 'function') {
-      failed.push(id, entry === undefined ? toWire(codedError(ErrorCodes.PROTOCOL, `unknown function ${fnId}`)) : entry.error);
+      failed.push(id, entry === undefined ? ownWire(codedError(ErrorCodes.PROTOCOL, `unknown function ${fnId}`)) : entry.error);
       return;
     }
     if (flags & TaskFlag.Watched) port.post({ k: Msg.Started, id }, []);
     let result: unknown;
     running++;
+    if (flags & TaskFlag.Sync) {
+      try {
+        (decodeSync as Decode)(args);
+      } catch (thrown) {
+        running--;
+        failed.push(id, ownWire(thrown));
+        return;
+      }
+    }
     try {
-      if (flags & TaskFlag.Sync) (decodeSync as Decode)(args);
       result = flags & TaskFlag.Chunk ? runChunk(entry, fnId, args[0] as ArrayLike<unknown>, flags) : entry(...args);
     } catch (thrown) {
       running--;
@@ -279,7 +287,7 @@ export function startRuntime(port: RuntimePort): void {
       if (typeof fn !== 'function') throw new TypeError(`the source of ${name} does not evaluate to a function`);
       return fn as Fn;
     } catch (thrown) {
-      return { error: toWire(codedError(ErrorCodes.INLINE_UNSUPPORTED, `The inline function ${name} cannot be compiled in a worker: ${String(thrown)}`, thrown)) };
+      return { error: ownWire(codedError(ErrorCodes.INLINE_UNSUPPORTED, `The inline function ${name} cannot be compiled in a worker: ${String(thrown)}`, thrown)) };
     }
   }
 
@@ -287,7 +295,8 @@ export function startRuntime(port: RuntimePort): void {
     try {
       return await loadExport(url, name);
     } catch (thrown) {
-      return { error: toWire(thrown) };
+      // loadExport throws only its own errors (module load failed, not exported).
+      return { error: ownWire(thrown) };
     }
   }
 

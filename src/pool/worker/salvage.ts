@@ -5,7 +5,7 @@
  */
 import { ErrorCodes } from '../../errors.js';
 import { codedError } from '../../task-loader.js';
-import { toWire } from '../../wire-error.js';
+import { ownWire, toWire } from '../../wire-error.js';
 import { describeUncloneable, findUncloneable } from '../clone.js';
 import { Msg, type ChunkResult, type ResultsMessage } from '../protocol.js';
 
@@ -23,7 +23,7 @@ export function salvage(message: ResultsMessage, canClone: CanClone, peer: strin
     }
     const found = findUncloneable(value, 'result', canClone);
     if (found === null) ok.push(message.done[i], value);
-    else bad.push(message.done[i], toWire(codedError(ErrorCodes.RESULT_NOT_CLONEABLE, describeUncloneable(found, peer))));
+    else bad.push(message.done[i], ownWire(codedError(ErrorCodes.RESULT_NOT_CLONEABLE, describeUncloneable(found, peer))));
   }
   for (let i = 1; i < bad.length; i += 2) {
     if (!canClone(bad[i])) bad[i] = toWire(codedError(ErrorCodes.TASK_FAILED, 'The task failed with an error that cannot be cloned'));
@@ -38,7 +38,7 @@ function salvageChunk(out: ChunkResult, canClone: CanClone, peer: string): Chunk
     const found = findUncloneable(values[k], 'result', canClone);
     if (found === null) continue;
     values[k] = undefined;
-    out.errors.push([k, toWire(codedError(ErrorCodes.RESULT_NOT_CLONEABLE, describeUncloneable(found, peer)))]);
+    out.errors.push([k, ownWire(codedError(ErrorCodes.RESULT_NOT_CLONEABLE, describeUncloneable(found, peer)))]);
   }
   out.errors.sort((a, b) => a[0] - b[0]);
   return out;

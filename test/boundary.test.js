@@ -1,0 +1,90 @@
+// What a task's result or error looks like to the caller, the same on every executor:
+// transfer() unwrapped, odd thrown values described, the task's errors never taken for
+// forkjoin's own, standard error classes revived as themselves.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { isForkJoinError, taskModule } from 'forkjoin';
+import { Executors, using } from './fixtures/helpers.js';
+
+const T = { timeout: 60_000 };
+const boundary = taskModule(new URL('./fixtures/boundary.js', import.meta.url));
+
+for (const E of Executors) {
+  describe(E.name, () => {
+    test('a result wrapped in transfer() arrives as its value from run, submit, map, imap and starmap', T, async (t) => {
+      const exec = using(t, E.make());
+      const check = (bytes, n) => {
+        assert.ok(bytes instanceof Uint8Array, `got ${Object.prototype.toString.call(bytes)}`);
+        assert.equal(bytes.length, n);
+        assert.ok(bytes.every((b) => b === 7));
+      };
+      check(await exec.run(boundary.transferBytes, [4]), 4);
+      check(await exec.submit(boundary.transferBytes, [5]), 5);
+      (await exec.map(boundary.transferBytes, [1, 2])).forEach((bytes, i) => check(bytes, i + 1));
+      (await exec.starmap(boundary.transferBytes, [[3]])).forEach((bytes) => check(bytes, 3));
+      for await (const bytes of exec.imap(boundary.transferBytes, [6])) check(bytes, 6);
+    });
+
+    for (const name of ['throwNullProto', 'throwNullProtoLater']) {
+      test(`a task that throws an object without a prototype (${name}) fails with FJ_TASK_FAILED and is counted as failed`, T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(boundary[name], []), (err) => {
+          assert.ok(isForkJoinError(err, 'FJ_TASK_FAILED'), `got ${err.code}`);
+          assert.equal(typeof err.message, 'string');
+          return true;
+        });
+        const stats = exec.stats();
+        assert.equal(stats.failed, 1);
+        assert.equal(stats.running, 0);
+      });
+    }
+
+    for (const code of ['FJ_TASK_TIMEOUT', 'FJ_WORKER_EXITED', 'FJ_EXECUTOR_CLOSED', 'FJ_TASK_NOT_EXPORTED']) {
+      test(`a task's own error with code ${code} arrives as a TaskError whose cause keeps that code`, T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(boundary.throwCoded, [code]), (err) => {
+          assert.equal(err.code, 'FJ_TASK_FAILED');
+          assert.ok(!isForkJoinError(err, code));
+          assert.equal(err.cause.code, code);
+          return true;
+        });
+      });
+    }
+
+    test('a timeout inside the task (its own LocalExecutor) is the cause of a TaskError, in run and in map', T, async (t) => {
+      const exec = using(t, E.make());
+      const check = (err) => {
+        assert.equal(err.code, 'FJ_TASK_FAILED');
+        assert.equal(err.cause.code, 'FJ_TASK_TIMEOUT');
+        return true;
+      };
+      await assert.rejects(exec.run(boundary.innerTimeout, []), check);
+      await assert.rejects(exec.map(boundary.innerTimeout, [1]), check);
+    });
+
+    test('an AggregateError thrown by a task comes back as an AggregateError with its errors, nested ones too', T, async (t) => {
+      const exec = using(t, E.make());
+      await assert.rejects(exec.run(boundary.throwAggregate, []), (err) => {
+        const cause = err.cause;
+        assert.ok(cause instanceof AggregateError);
+        assert.equal(cause.message, 'several');
+        assert.ok(cause.errors[0] instanceof TypeError);
+        assert.equal(cause.errors[0].message, 'first');
+        assert.ok(cause.errors[1] instanceof AggregateError);
+        assert.ok(cause.errors[1].errors[0] instanceof RangeError);
+        return true;
+      });
+    });
+
+    test('a DOMException thrown by a task comes back as a DOMException with its name and code', T, async (t) => {
+      const exec = using(t, E.make());
+      await assert.rejects(exec.run(boundary.throwDOMException, []), (err) => {
+        assert.ok(err.cause instanceof DOMException);
+        assert.equal(err.cause.name, 'DataCloneError');
+        assert.equal(err.cause.code, DOMException.DATA_CLONE_ERR);
+        assert.equal(err.cause.message, 'the data cannot be cloned');
+        return true;
+      });
+    });
+  });
+}
