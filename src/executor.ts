@@ -10,7 +10,7 @@ import { booleanOption, durationOption, integerOption, knownKeys, objectOption, 
 import { kSoftAbort } from './pool/signals.js';
 import { Progress, type ProgressListener } from './progress.js';
 import type { ExecutorStats } from './stats.js';
-import { describeType, toTaskSpec, type Task } from './task.js';
+import { describeType, toTaskSpec, type Task, type TaskSpec } from './task.js';
 
 export interface CallOptions {
   /**
@@ -128,6 +128,11 @@ export abstract class BaseExecutor implements Executor {
   /** @internal How map runs its chunks on this executor. */
   protected abstract chunkRunner(): ChunkRunner;
 
+  /** What the executor needs to know of a task; a worker needs its source, or its module. */
+  protected taskSpec(task: unknown): TaskSpec {
+    return toTaskSpec(task);
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -185,7 +190,7 @@ export abstract class BaseExecutor implements Executor {
     const label = `${this.constructor.name}.${where}`;
     const o = objectOption(label, options) as MapOptions & Record<string, unknown>;
     knownKeys(label, o, mapKeys);
-    const spec = toTaskSpec(task);
+    const spec = this.taskSpec(task);
     if (!isIterableInput(inputs)) {
       throw new InvalidTypeError(`${label}: inputs must be an iterable or an async iterable; received ${describeType(inputs)}`);
     }

@@ -15,7 +15,7 @@ import { TaskFlag } from './pool/protocol.js';
 import { SignalRegistry } from './pool/signals.js';
 import { LatencyHistogram, type ExecutorStats } from './stats.js';
 import { loadExport } from './task-loader.js';
-import { isTaskRef, toTaskSpec, type Task, type TaskSpec } from './task.js';
+import { directTaskSpec, isTaskRef, type Task, type TaskSpec } from './task.js';
 import { isTransferred } from './transfer.js';
 import { toWire, wireMessage } from './wire-error.js';
 
@@ -103,7 +103,7 @@ export class LocalExecutor extends BaseExecutor {
 
   #enqueue(method: string, task: Task, args: unknown, options: CallOptions | undefined, settle: Entry['settle'], onRunning: Entry['onRunning'], admitted = false): Entry {
     const where = `LocalExecutor.${method}`;
-    const spec = toTaskSpec(task);
+    const spec = directTaskSpec(task);
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments; received ${typeof args}`);
     const o = options === undefined ? null : parseCallOptions(where, options, { timeout: this.#timeout, retries: 0 });
     const entry: Entry = {
@@ -202,6 +202,11 @@ export class LocalExecutor extends BaseExecutor {
     entry.settle(ok, value);
   }
 
+  /** Any function: it is called here, not shipped. */
+  protected override taskSpec(task: unknown): TaskSpec {
+    return directTaskSpec(task);
+  }
+
   protected chunkRunner(): ChunkRunner {
     return {
       parallelism: this.#concurrency,
@@ -253,8 +258,9 @@ export class LocalExecutor extends BaseExecutor {
   stats(): ExecutorStats {
     const elapsed = nowMs() - this.#started;
     return {
-      workers: this.#concurrency,
-      idleWorkers: this.#concurrency - this.#running,
+      // Once closing, only the slots still running calls are left, none idle.
+      workers: this.#closing ? this.#running : this.#concurrency,
+      idleWorkers: this.#closing ? 0 : this.#concurrency - this.#running,
       queued: this.#queued,
       running: this.#running,
       done: this.#done,

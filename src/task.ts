@@ -109,6 +109,17 @@ export function toTaskSpec(task: unknown): TaskSpec {
   return spec;
 }
 
+/** The spec of a task called in this thread (LocalExecutor): any function will do, even one whose source cannot be shipped. */
+export function directTaskSpec(task: unknown): TaskSpec {
+  try {
+    return toTaskSpec(task);
+  } catch (error) {
+    if (typeof task !== 'function' || (error as { code?: unknown }).code !== ErrorCodes.INLINE_UNSUPPORTED) throw error;
+    const name = task.name || 'anonymous';
+    return { key: `d:${name}`, kind: 'inline', code: '', name, label: `function ${name}` };
+  }
+}
+
 function refSpec(ref: object): TaskSpec {
   if (!isTaskRef(ref)) {
     throw new InvalidTypeError('task must be a function or a task reference from taskModule(), got an object');

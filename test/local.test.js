@@ -19,3 +19,21 @@ test('an inline function runs in this thread and may use its closure', async () 
   assert.deepEqual(await local.map((x) => x * factor, [1, 2, 3]), [3, 6, 9]);
   await local.close();
 });
+
+test('bound and native functions run too: nothing is shipped', async () => {
+  const local = new LocalExecutor({ concurrency: 2 });
+  function offset(x) { return x + this.by; }
+  assert.equal(await local.run(offset.bind({ by: 10 }), [1]), 11);
+  assert.deepEqual(await local.map(Math.sqrt, [4, 9]), [2, 3]);
+  assert.deepEqual(await local.starmap(Math.max, [[1, 5], [7, 2]]), [5, 7]);
+  await local.close();
+});
+
+test('after close() its stats show no idle slot left', async () => {
+  const local = new LocalExecutor({ concurrency: 4 });
+  assert.equal(local.stats().idleWorkers, 4);
+  await local.run((x) => x, [1]);
+  await local.close();
+  assert.equal(local.stats().workers, 0);
+  assert.equal(local.stats().idleWorkers, 0);
+});
