@@ -74,12 +74,15 @@ export interface Executor {
   /** Runs the task on every input; results in input order. */
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
+  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: boolean }): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   /** Like map, each input being the argument list. */
   starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
   starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options: MapOptions & { settle: boolean }): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   /** Streams results, pulling inputs lazily with a bounded number in flight. */
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): AsyncIterableIterator<Awaited<R>>;
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): AsyncIterableIterator<Settled<Awaited<R>>>;
+  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: boolean }): AsyncIterableIterator<Awaited<R> | Settled<Awaited<R>>>;
   /** Finishes queued work, then stops. Safe to call twice. */
   close(options?: { cancelPending?: boolean }): Promise<void>;
   /** Stops now; pending tasks reject with FJ_EXECUTOR_TERMINATED. */
@@ -139,18 +142,21 @@ export abstract class BaseExecutor implements Executor {
 
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
+  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: boolean }): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   map(task: Task, inputs: unknown, options?: MapOptions): Promise<unknown[]> {
     return this.#collect('map', task, inputs, options, false);
   }
 
   starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
   starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options: MapOptions & { settle: boolean }): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   starmap(task: Task, inputs: unknown, options?: MapOptions): Promise<unknown[]> {
     return this.#collect('starmap', task, inputs, options, true);
   }
 
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): AsyncIterableIterator<Awaited<R>>;
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): AsyncIterableIterator<Settled<Awaited<R>>>;
+  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: boolean }): AsyncIterableIterator<Awaited<R> | Settled<Awaited<R>>>;
   imap(task: Task, inputs: unknown, options?: MapOptions): AsyncIterableIterator<unknown> {
     const plan = this.#plan('imap', task, inputs, options, false);
     const ordered = options?.ordered ?? true;

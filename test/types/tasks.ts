@@ -72,6 +72,13 @@ async function onEveryExecutor(pool: Executor): Promise<void> {
   // @ts-expect-error chunksize is a number or 'auto'
   await pool.map(tasks.square, [1], { chunksize: 'big' });
   const settled: Array<Settled<number>> = await pool.map(tasks.square, [1, 2], { settle: true });
+  // A flag known only at run time: either shape.
+  const flag: boolean = settled.length > 1;
+  const either: Array<number> | Array<Settled<number>> = await pool.map(tasks.square, [1, 2], { settle: flag });
+  void either;
+  // @ts-expect-error with an unknown flag the results may be outcomes, not numbers
+  const plain: Array<number> = await pool.map(tasks.square, [1, 2], { settle: flag });
+  void plain;
   for (const outcome of settled) {
     if (outcome.status === 'fulfilled') { const v: number = outcome.value; void v; }
   }
