@@ -222,10 +222,10 @@ test('an engine whose Redis is gone still exits on SIGTERM, without needing SIGK
   assert.equal(engine.signalCode, null, engine.output);
 });
 
-test('forkjoin engine refuses a --grace beyond a timer\'s reach and a --cluster name Cluster.connect refuses (exit 2)', T, async () => {
+test('forkjoin engine refuses a --grace beyond a timer\'s reach, a --cluster name Cluster.connect refuses, a --name that could match other engines\' keys and --workers past 4096 (exit 2)', T, async () => {
   // Nothing listens there: a flag that passed would mean a connection attempt, then exit 1.
   const redis = `redis://127.0.0.1:${await freePort()}`;
-  for (const args of [['--grace', '99999999999'], ['--grace', '-1'], ['--cluster', 'a:b']]) {
+  for (const args of [['--grace', '99999999999'], ['--grace', '-1'], ['--cluster', 'a:b'], ['--name', '*'], ['--name', 'a:b'], ['--name', 'x'.repeat(129)], ['--workers', '100000']]) {
     const err = await run(process.execPath, [cli, 'engine', '--redis', redis, ...args]).then(() => null, (e) => e);
     assert.equal(err?.code, 2, `${args.join(' ')}: ${err?.stderr}`);
   }

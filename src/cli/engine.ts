@@ -6,7 +6,7 @@ import { isForkJoinError } from '../errors.js';
 import type { Engine, EngineOptions } from '../cluster/engine.js';
 import { loadRedisLibraries } from '../cluster/libraries.js';
 import { checkRoot, ENGINE_GRACE_MS, ENGINE_LEAVE_MS, unprefixed } from '../cluster/local.js';
-import { clusterNameOption } from '../cluster/options.js';
+import { clusterNameOption, engineNameOption } from '../cluster/options.js';
 import { checkRedisUrl, redactText } from '../cluster/redis.js';
 import { MAX_TIMER_MS } from '../options.js';
 
@@ -21,7 +21,7 @@ machine's own thread pool (or process pool with --processes).
   --processes      run tasks in child processes instead of threads
   --root DIR       import task modules only from under DIR, an existing directory
                    (default: the current directory)
-  --name NAME      the engine's name in the cluster (default: host-pid)
+  --name NAME      the engine's name in the cluster: letters, digits, _ . - @ (default: host-pid)
   --allow-inline   run inline functions sent by clients (they are code: trust the clients)
   --cluster NAME   the cluster's name, when several share one Redis: letters, digits, _ . -
                    (default: default)
@@ -48,7 +48,7 @@ function parseArgs(args: string[]): EngineArgs | string {
       case '--redis': o.redis = value(); break;
       case '--workers': {
         const n = Number(value());
-        if (!Number.isInteger(n) || n < 1) return '--workers takes a whole number >= 1';
+        if (!Number.isInteger(n) || n < 1 || n > 4096) return '--workers takes a whole number from 1 to 4096';
         o.workers = n;
         break;
       }
@@ -79,6 +79,7 @@ function checkArgs(o: EngineArgs): (EngineOptions & { grace: number }) | string 
   try {
     checkRedisUrl(where, o.redis);
     if (o.cluster !== undefined) clusterNameOption(where, o.cluster);
+    if (o.name !== undefined) engineNameOption(where, o.name);
     if (o.root !== undefined) o.root = checkRoot(where, '--root', o.root);
   } catch (error) {
     return unprefixed(error, where);

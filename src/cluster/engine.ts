@@ -16,6 +16,7 @@ import { inlineSpecOf, moduleSpec, taskRef, type TaskRef, type TaskSpec } from '
 import { ownWire } from '../wire-error.js';
 import { JobCancel, runJob } from './engine-run.js';
 import { refusal } from './guard.js';
+import { engineNameOption } from './options.js';
 import { ENGINE_GRACE_MS } from './local.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
 import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
@@ -95,7 +96,7 @@ export class Engine {
 
   private constructor(options: EngineOptions) {
     this.#url = options.redis;
-    this.name = options.name ?? `${this.host}-${process.pid}`;
+    this.name = options.name === undefined ? `${this.host.replace(/[^\w.-]/g, '_')}-${process.pid}` : engineNameOption('Engine', options.name);
     this.#keys = clusterKeys(options.cluster ?? 'default');
     this.#root = options.root ?? process.cwd();
     this.#allowInline = options.allowInline === true;

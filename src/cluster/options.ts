@@ -67,6 +67,17 @@ export function clusterNameOption(where: string, cluster: unknown): string {
   return cluster;
 }
 
+/**
+ * An engine's name: part of its queue's Redis keys (and of a key pattern it deletes when it
+ * leaves), so 1 to 128 letters, digits, _ . - @: no ':', no '*' or other pattern characters.
+ */
+export function engineNameOption(where: string, name: unknown): string {
+  const rule = 'must be 1 to 128 letters, digits, _ . - @';
+  if (typeof name !== 'string') throw new InvalidTypeError(`${where}: the engine name ${rule}; received ${name === null ? 'null' : typeof name}`);
+  if (!/^[\w.@-]{1,128}$/.test(name)) throw new InvalidValueError(`${where}: the engine name ${rule}; received ${JSON.stringify(name)}`);
+  return name;
+}
+
 export function normalizeConnectOptions(where: string, options: unknown): NormalizedConnectOptions {
   const o = objectOption(where, options) as ClusterOptions & Record<string, unknown>;
   knownKeys(where, o, connectKeys);
