@@ -19,7 +19,7 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
   for (const call of calls) {
     if (!known.has(call.fnId) && !(added?.includes(defs[call.fnId]) ?? false)) (added ??= []).push(defs[call.fnId]);
     const o = call.options;
-    tasks.push(call.id, call.fnId, o.watched ? o.flags | TaskFlag.Watched : o.flags, call.args);
+    tasks.push(call.id, call.fnId, o.watched || call.careful ? o.flags | TaskFlag.Watched : o.flags, call.args);
     if (o.transfer !== undefined) transfer = transfer.concat(o.transfer);
   }
   return { message: { k: Msg.Run, defs: added, tasks }, transfer };

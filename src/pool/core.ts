@@ -1,8 +1,8 @@
 /**
  * The pool core shared by ThreadPool and ProcessPool: a queue, workers started
  * on demand, tasks sent in batches sized from measured task time, and the
- * fault handling that replaces a dead worker, blames only the task it held and
- * re-queues the rest.
+ * fault handling that replaces a dead worker, blames only the calls it knew were
+ * running and re-queues the rest.
  */
 import { nowMs } from '../clock.js';
 import { reviveTaskError } from '../revive.js';
@@ -12,7 +12,7 @@ import { IdleWaiters, OpenMaps } from '../idle.js';
 import { FnTable, Pacer, sendBatch, takeBatch } from './batch.js';
 import { Deque } from './deque.js';
 import {
-  abortError, closedError, deathError, queueFullError, setupFailedError, spawnFailedError, startFailedError,
+  abortError, closedError, deathError, stoppedError, queueFullError, setupFailedError, spawnFailedError, startFailedError,
   terminatedError, timeoutError, uncloneableError,
 } from './faults.js';
 import type { NormalizedPoolOptions } from './options.js';
@@ -111,8 +111,8 @@ export class PoolCore {
       this.#settleIdle();
     } else if (w !== null) {
       w.inflight.delete(call.id);
-      if (call.state === CallState.Running && !soft) this.#replace(w);
-      else if (call.state === CallState.Sent) w.cancelSent(call.id);
+      if (call.state === CallState.Running && !soft) this.#replace(w, 'another task on it was aborted');
+      else if (call.state === CallState.Sent) w.cancelSent(call.id, !soft);
       this.#afterProgress(w);
     }
     this.#finish(call, false, abortError(reason));
@@ -209,6 +209,7 @@ export class PoolCore {
     this.#workers.add(w);
     const setup = this.#options.setup;
     const init = setup === null ? null : { def: this.#fns.defs[this.#fns.idOf(setup.spec)], args: setup.args };
+    if (setup !== null) this.#workers.limitSetup(w, this.#options.timeout);
     w.link.send({ k: Msg.Init, concurrency: this.#options.concurrentTasksPerWorker, setup: init }, []);
     return w;
   }
@@ -216,7 +217,6 @@ export class PoolCore {
   #onMessage(w: PoolWorker, message: WorkerMessage): void {
     switch (message.k) {
       case Msg.Results: this.#onResults(w, message); break;
-      case Msg.Started: this.#onStarted(w, message.id); break;
       case Msg.Ready:
         this.#workers.ready(w);
         this.#afterProgress(w);
@@ -234,34 +234,34 @@ export class PoolCore {
   }
 
   #onResults(w: PoolWorker, message: ResultsMessage): void {
-    const { done, failed } = message;
-    let answered = 0;
-    for (let i = 0; i < done.length; i += 2) {
-      const call = w.take(done[i] as number);
-      if (call === undefined) continue;
-      answered++;
-      this.#pacer.tally(call);
-      this.#finish(call, true, done[i + 1]);
-    }
-    for (let i = 0; i < failed.length; i += 2) {
-      const call = w.take(failed[i] as number);
-      if (call === undefined) continue;
-      answered++;
-      this.#pacer.tally(call);
-      this.#finish(call, false, reviveTaskError(failed[i + 1] as never, call.spec));
-    }
+    for (const id of message.started) this.#onStarted(w, id);
+    const answered = this.#answer(w, message.done, true) + this.#answer(w, message.failed, false);
     w.busyMs += message.busy;
     this.#pacer.record(message.busy, answered);
     this.#afterProgress(w);
   }
 
+  /** Settles the calls `w` answered in `list` (flat: id, value, ...); returns how many were still awaited. */
+  #answer(w: PoolWorker, list: unknown[], ok: boolean): number {
+    let answered = 0;
+    for (let i = 0; i < list.length; i += 2) {
+      const call = w.take(list[i] as number);
+      if (call === undefined) continue;
+      answered++;
+      this.#pacer.tally(call);
+      this.#finish(call, ok, ok ? list[i + 1] : reviveTaskError(list[i + 1] as never, call.spec));
+    }
+    return answered;
+  }
+
   #onStarted(w: PoolWorker, id: number): void {
     const call = w.inflight.get(id);
     if (call === undefined) {
-      // Cancelled while on its way; it started anyway, so stop it where it runs.
-      if (w.cancelled.delete(id)) this.#replace(w);
+      // Cancelled while on its way; it started anyway, so stop it where it runs (a soft cancel lets it finish).
+      if (w.cancelled.get(id) === true) this.#replace(w, 'another task on it was aborted');
       return;
     }
+    if (call.state === CallState.Running) return; // named again in a dying worker's last words
     call.state = CallState.Running;
     call.options.onRunning?.();
     const timeout = call.options.timeout;
@@ -274,7 +274,7 @@ export class PoolCore {
   #timedOut(w: PoolWorker, call: Call): void {
     if (call.state !== CallState.Running || call.worker !== w) return;
     w.inflight.delete(call.id);
-    this.#replace(w);
+    this.#replace(w, 'another task on it timed out');
     if (!this.#retry(call)) this.#finish(call, false, timeoutError(call));
   }
 
@@ -296,24 +296,23 @@ export class PoolCore {
   }
 
   /** Stops a worker now; its exit re-queues whatever it still held. */
-  #replace(w: PoolWorker): void {
+  #replace(w: PoolWorker, reason: string): void {
+    w.stopReason = reason;
     this.#replaced++;
     this.#workers.end(w, true);
   }
 
   #onExit(w: PoolWorker, info: ExitInfo): void {
     this.#workers.remove(w);
-    const held = [...w.inflight.values()];
-    w.inflight.clear();
+    const [blamed, rest] = w.release(!w.ending && w.ready);
     if (!w.ending) {
       this.#replaced++;
-      if (!w.ready) this.#startFailed(info, held);
+      if (!w.ready) this.#startFailed(info, rest);
     }
-    // The calls running when it died are to blame; the rest never started and go back to the queue.
-    const blamed = !w.ending && w.ready ? held.slice(0, this.#options.concurrentTasksPerWorker) : [];
-    for (let i = held.length - 1; i >= blamed.length; i--) this.#requeue(held[i]);
+    for (let i = rest.length - 1; i >= 0; i--) this.#requeue(rest[i]);
     for (const call of blamed) {
-      if (!this.#retry(call)) this.#finish(call, false, deathError(call, info, this.#options.maxHeapMb));
+      if (this.#retry(call)) continue;
+      this.#finish(call, false, w.ending ? stoppedError(call, w.stopReason) : deathError(call, info, this.#options.maxHeapMb));
     }
     w.markExited();
     if (this.#terminated) return;
@@ -334,9 +333,7 @@ export class PoolCore {
   }
 
   #failQueued(error: Error): void {
-    for (const call of this.#queue.drain()) {
-      if (call.state === CallState.Queued) this.#finish(call, false, error);
-    }
+    for (const call of this.#queue.drain()) if (call.state === CallState.Queued) this.#finish(call, false, error);
     this.#queued = 0;
   }
 

@@ -22,6 +22,13 @@ export function deathError(call: Call, info: ExitInfo, maxHeapMb: number | undef
   });
 }
 
+/** A call that was running beside one the pool stopped its worker for. */
+export function stoppedError(call: Call, reason: string): WorkerError {
+  return new WorkerError(ErrorCodes.WORKER_EXITED, `The worker running ${call.spec.label} was stopped because ${reason}; ${call.spec.label} did not finish and was not run again (retries allow no more)`, {
+    exitCode: null, signal: null, task: call.spec.label,
+  });
+}
+
 export function timeoutError(call: Call): TaskTimeoutError {
   const timeout = call.options.timeout;
   return new TaskTimeoutError(`${call.spec.label} ran longer than its timeout of ${timeout} ms; its worker was replaced`, { timeout, task: call.spec.label });

@@ -15,12 +15,11 @@ export const Msg = Object.freeze({
   Ready: 10,
   SetupFailed: 11,
   Results: 12,
-  Started: 13,
 });
 
 /** Bits of a task's `flags` in a Run message. */
 export const TaskFlag = Object.freeze({
-  /** Report Started when it begins (it has a timeout or a signal). */
+  /** Report it (and the results held) when it begins: it has a timeout or a signal. */
   Watched: 1,
   /** `args` is `[items]`: call the function once per item. */
   Chunk: 2,
@@ -54,10 +53,12 @@ export type PoolMessage = InitMessage | RunMessage | CancelMessage | ShutdownMes
 
 export interface ReadyMessage { k: typeof Msg.Ready }
 export interface SetupFailedMessage { k: typeof Msg.SetupFailed; error: WireValue }
-/** `done` is flat (id, value, ...), `failed` too (id, WireValue, ...); `busy` is ms spent running since the last report. */
-export interface ResultsMessage { k: typeof Msg.Results; done: unknown[]; failed: unknown[]; busy: number }
-export interface StartedMessage { k: typeof Msg.Started; id: number }
-export type WorkerMessage = ReadyMessage | SetupFailedMessage | ResultsMessage | StartedMessage;
+/**
+ * `done` is flat (id, value, ...), `failed` too (id, WireValue, ...); `busy` is ms spent running since the
+ * last report; `started` names calls that began since (and are running unless answered here).
+ */
+export interface ResultsMessage { k: typeof Msg.Results; done: unknown[]; failed: unknown[]; busy: number; started: number[] }
+export type WorkerMessage = ReadyMessage | SetupFailedMessage | ResultsMessage;
 
 /** What a chunk task returns: one value per item, and the items that failed. */
 export interface ChunkResult {

@@ -13,7 +13,7 @@ export type Settle = (ok: boolean, value: unknown) => void;
 export type Resolve = (value: unknown) => void;
 
 export interface CallOptionsInternal {
-  /** Report Started when it begins: needed for a timeout, a Job's state, or a signal that stops running work. */
+  /** Report it when it begins: needed for a timeout, a Job's state, or a signal that stops running work. */
   watched: boolean;
   timeout: number;
   retries: number;
@@ -34,6 +34,8 @@ export class Call {
   attempts = 0;
   /** When it was last sent to a worker (nowMs). */
   sentAt = 0;
+  /** It was held by a worker that died running nobody knew what: the worker reports it when it starts. */
+  careful = false;
   worker: PoolWorker | null = null;
   timer: NodeJS.Timeout | null = null;
   /** A rough size of the arguments, so one message never carries hundreds of MiB. */
@@ -94,8 +96,8 @@ export class PoolWorker {
   readonly inflight = new Map<number, Call>();
   /** Functions this worker has been sent the definition of. */
   readonly known = new Set<number>();
-  /** Calls cancelled after they were sent; if one starts anyway, the worker is replaced. */
-  readonly cancelled = new Set<number>();
+  /** Calls cancelled after they were sent, each with whether to replace the worker if it starts anyway. */
+  readonly cancelled = new Map<number, boolean>();
   ready = false;
   assigned = 0;
   busyMs = 0;
@@ -103,6 +105,9 @@ export class PoolWorker {
   retiring = false;
   /** We ended it on purpose (stop or kill); its exit is no crash. */
   ending = false;
+  /** Why the pool stopped it while it ran other calls ("another task on it timed out"). */
+  stopReason = 'it was stopped';
+  setupTimer: NodeJS.Timeout | null = null;
   idleTimer: NodeJS.Timeout | null = null;
   referenced = true;
   exited = false;
@@ -123,10 +128,24 @@ export class PoolWorker {
     return this.inflight.values().next().value;
   }
 
-  /** Asks the worker to drop a call sent to it; if it starts anyway, the pool replaces the worker. */
-  cancelSent(id: number): void {
-    this.cancelled.add(id);
+  /** Asks the worker to drop a call sent to it; if it starts anyway and `stop`, the pool replaces the worker. */
+  cancelSent(id: number, stop: boolean): void {
+    this.cancelled.set(id, stop);
     this.link.send({ k: Msg.Cancel, id }, []);
+  }
+
+  /** Empties it once it exited: the calls to blame (those known to be running), and the others in the order sent. */
+  release(crashed: boolean): [blamed: Call[], rest: Call[]] {
+    const calls = [...this.inflight.values()];
+    this.inflight.clear();
+    const blamed = calls.filter((call) => call.state === CallState.Running);
+    if (!crashed || blamed.length > 0) return [blamed, calls.filter((call) => call.state !== CallState.Running)];
+    // None known: those held report their start from now on. Blamed are those held through such a crash
+    // before, or else the first call of a worker that answered none: a module that kills workers on import.
+    let again = calls.filter((call) => call.careful);
+    if (again.length === 0 && this.assigned === calls.length) again = calls.slice(0, 1);
+    for (const call of calls) call.careful = true;
+    return [again, calls.filter((call) => !again.includes(call))];
   }
 
   /**

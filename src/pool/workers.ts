@@ -51,8 +51,16 @@ export class WorkerSet implements Iterable<PoolWorker> {
     this.#all.add(w);
   }
 
+  /** A setup that outlives the pool's `timeout` kills its worker: a failed start, like a setup that throws. */
+  limitSetup(w: PoolWorker, timeout: number): void {
+    if (timeout === Number.POSITIVE_INFINITY) return;
+    w.setupTimer = setTimeout(() => { if (!w.ready) w.link.kill(); }, timeout);
+    w.setupTimer.unref();
+  }
+
   /** It finished starting (and its setup): starts are healthy again. */
   ready(w: PoolWorker): void {
+    if (w.setupTimer !== null) clearTimeout(w.setupTimer);
     w.ready = true;
     this.#startFailures = 0;
     this.#startsHalted = false;
@@ -149,6 +157,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
     this.#all.delete(w);
     w.exited = true;
     if (w.idleTimer !== null) clearTimeout(w.idleTimer);
+    if (w.setupTimer !== null) clearTimeout(w.setupTimer);
     this.#deadBusyMs += w.busyMs;
     this.#deadAliveMs += nowMs() - w.spawnedAt;
   }

@@ -11,10 +11,10 @@ import { explainInline, inlineMarker } from '../../inline-closure.js';
 import { syncDecoder } from '../../paths.js';
 import { isTransferred } from '../../transfer.js';
 import { ownWire, toWire, type WireValue } from '../../wire-error.js';
+import { isThenable, runChunk, type ChunkContext } from './chunk.js';
 import { salvage } from './salvage.js';
 import {
-  Msg, TaskFlag, packNumbers, protocolError,
-  type ChunkResult, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
+  Msg, TaskFlag, protocolError, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
 } from '../protocol.js';
 
 /** How the runtime talks to its pool; one implementation per transport. */
@@ -46,10 +46,6 @@ function loadSyncDecoder(): Promise<void> {
   );
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
 /** Runs tasks for one pool over `port` until told to shut down. */
 export function startRuntime(port: RuntimePort): void {
   const fns: FnEntry[] = [];
@@ -67,6 +63,12 @@ export function startRuntime(port: RuntimePort): void {
   let busySince = 0;
   let lastFlush = nowMs();
   let flushScheduled = false;
+  /** Functions that returned at least once here; a call of another one is reported before it starts. */
+  const proven: boolean[] = [];
+  /** Calls running now (the sync one, the async ones); those not yet reported go out with the next results. */
+  let current = -1;
+  const active = new Set<number>();
+  const unreported = new Set<number>();
 
   // esbuild (tsx) wraps named functions in __name(); inline sources may carry the call.
   const g = globalThis as { __name?: (fn: unknown, name: string) => unknown };
@@ -74,8 +76,9 @@ export function startRuntime(port: RuntimePort): void {
 
   function flush(): void {
     flushScheduled = false;
-    if (done.length === 0 && failed.length === 0) return;
-    const message: WorkerMessage = { k: Msg.Results, done, failed, busy: busyMs };
+    if (done.length === 0 && failed.length === 0 && unreported.size === 0) return;
+    const message: WorkerMessage = { k: Msg.Results, done, failed, busy: busyMs, started: [...unreported] };
+    unreported.clear();
     const list = transferList;
     done = [];
     failed = [];
@@ -126,6 +129,12 @@ export function startRuntime(port: RuntimePort): void {
     if (running === 0) busyMs += nowMs() - busySince;
   }
 
+  const chunks: ChunkContext = {
+    wireOf,
+    transfer: (buffers) => { transferList.push(...buffers); },
+    produced: (out) => { chunkResults.add(out); },
+  };
+
   function pump(): void {
     if (blocked > 0 || head === queue.length || running >= concurrency) return;
     if (running === 0) busySince = nowMs();
@@ -174,7 +183,12 @@ export function startRuntime(port: RuntimePort): void {
       failed.push(id, entry === undefined ? ownWire(codedError(ErrorCodes.PROTOCOL, `unknown function ${fnId}`)) : entry.error);
       return;
     }
-    if (flags & TaskFlag.Watched) port.post({ k: Msg.Started, id }, []);
+    const careful = (flags & TaskFlag.Watched) !== 0 || proven[fnId] !== true;
+    if (careful) {
+      // Reported now, with the results held so far: if this call kills the worker, the pool blames it alone.
+      unreported.add(id);
+      flush();
+    }
     let result: unknown;
     running++;
     if (flags & TaskFlag.Sync) {
@@ -186,18 +200,25 @@ export function startRuntime(port: RuntimePort): void {
         return;
       }
     }
+    current = id;
     try {
-      result = flags & TaskFlag.Chunk ? runChunk(entry, fnId, args[0] as ArrayLike<unknown>, flags) : entry(...args);
+      result = flags & TaskFlag.Chunk ? runChunk(chunks, entry, fnId, args[0] as ArrayLike<unknown>, flags) : entry(...args);
     } catch (thrown) {
       running--;
+      proven[fnId] = true;
       fail(id, thrown, fnId);
       return;
+    } finally {
+      current = -1;
     }
     if (!isThenable(result)) {
       running--;
+      proven[fnId] = true;
       succeed(id, result);
       return;
     }
+    active.add(id);
+    if (!careful) unreported.add(id);
     Promise.resolve(result).then(
       (value) => settleAsync(id, fnId, true, value),
       (thrown) => settleAsync(id, fnId, false, thrown),
@@ -206,66 +227,15 @@ export function startRuntime(port: RuntimePort): void {
 
   function settleAsync(id: number, fnId: number, ok: boolean, value: unknown): void {
     running--;
+    active.delete(id);
+    unreported.delete(id);
+    proven[fnId] = true;
     if (ok) succeed(id, value);
     else fail(id, value, fnId);
     endBusy();
     if (running === 0 && head === queue.length) flush();
     else scheduleFlush();
     pump();
-  }
-
-  /** Runs `fn` on each item; turns async the first time an item returns a promise. */
-  function runChunk(fn: Fn, fnId: number, items: ArrayLike<unknown>, flags: number): ChunkResult | Promise<ChunkResult> {
-    const t0 = nowMs();
-    const out: ChunkResult = { values: new Array(items.length), errors: [], ms: 0 };
-    const spread = (flags & TaskFlag.Spread) !== 0;
-    const settle = (flags & TaskFlag.Settle) !== 0;
-    for (let i = 0; i < items.length; i++) {
-      let value: unknown;
-      try {
-        value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
-      } catch (thrown) {
-        out.errors.push([i, wireOf(thrown, fnId)]);
-        if (!settle) break;
-        continue;
-      }
-      if (isThenable(value)) return finishChunkAsync(fn, fnId, items, i, value, out, t0, spread, settle);
-      (out.values as unknown[])[i] = isTransferred(value) ? unwrapTransfer(value) : value;
-    }
-    return packChunk(out, t0);
-  }
-
-  /** Numbers go back as one transferred Float64Array instead of an array of values. */
-  function packChunk(out: ChunkResult, t0: number): ChunkResult {
-    const packed = out.errors.length === 0 ? packNumbers(out.values) : null;
-    if (packed !== null) {
-      out.values = packed;
-      transferList.push(packed.buffer as ArrayBuffer);
-    }
-    out.ms = nowMs() - t0;
-    chunkResults.add(out);
-    return out;
-  }
-
-  async function finishChunkAsync(
-    fn: Fn, fnId: number, items: ArrayLike<unknown>, from: number, first: PromiseLike<unknown>,
-    out: ChunkResult, t0: number, spread: boolean, settle: boolean,
-  ): Promise<ChunkResult> {
-    for (let i = from; i < items.length; i++) {
-      try {
-        const value = await (i === from ? first : spread ? fn(...(items[i] as unknown[])) : fn(items[i]));
-        (out.values as unknown[])[i] = isTransferred(value) ? unwrapTransfer(value) : value;
-      } catch (thrown) {
-        out.errors.push([i, wireOf(thrown, fnId)]);
-        if (!settle) break;
-      }
-    }
-    return packChunk(out, t0);
-  }
-
-  function unwrapTransfer(value: { value: unknown; transferList: readonly Transferable[] }): unknown {
-    transferList.push(...value.transferList);
-    return value.value;
   }
 
   const defs = new Map<number, FnDef>();
@@ -385,10 +355,11 @@ export function startRuntime(port: RuntimePort): void {
     }
   });
 
-  // A task that calls process.exit() still delivers the results finished before it.
-  const realExit = process.exit.bind(process);
-  process.exit = ((code?: number) => {
+  // A worker that calls process.exit() or throws from a timer still delivers the results finished
+  // before, and names the calls running: the only ones to blame.
+  process.on('exit', () => {
+    if (current >= 0) unreported.add(current);
+    for (const id of active) unreported.add(id);
     try { flush(); } catch { /* exiting anyway */ }
-    return realExit(code);
-  }) as typeof process.exit;
+  });
 }

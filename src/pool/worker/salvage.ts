@@ -28,7 +28,7 @@ export function salvage(message: ResultsMessage, canClone: CanClone, peer: strin
   for (let i = 1; i < bad.length; i += 2) {
     if (!canClone(bad[i])) bad[i] = toWire(codedError(ErrorCodes.TASK_FAILED, 'The task failed with an error that cannot be cloned'));
   }
-  return { k: Msg.Results, done: ok, failed: bad, busy: message.busy };
+  return { k: Msg.Results, done: ok, failed: bad, busy: message.busy, started: message.started };
 }
 
 function salvageChunk(out: ChunkResult, canClone: CanClone, peer: string): ChunkResult {

@@ -1,0 +1,90 @@
+// Which calls a dead or stopped worker takes with it: only those known to be running
+// fail (or use a retry); calls that finished or never started are not blamed or re-run.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { taskModule } from 'forkjoin';
+import { PoolKinds, crash, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
+
+const exitOnImport = taskModule(new URL('./fixtures/exit-on-import.js', import.meta.url));
+
+const T = { timeout: 120_000 };
+const code = (c) => (err) => {
+  assert.equal(err.code, c, `expected ${c}, got ${err.code}: ${err.message}`);
+  return true;
+};
+const runs = (file) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0);
+const waitFor = async (check) => { while (!check()) await new Promise((r) => setTimeout(r, 10)); };
+
+for (const E of PoolKinds) {
+  describe(E.name, () => {
+    test('a crash fails only the call that caused it, once, not the quick calls sent with it', T, async (t) => {
+      const dir = tempDir(t);
+      const log = join(dir, 'bad');
+      const pool = using(t, E.make({ slots: 1, maxHeapMb: 32 }));
+      // Quick calls teach the pool to send many per message, so the worker holds back their results.
+      for (let k = 0; k < 2; k++) await Promise.all(Array.from({ length: 500 }, (_, i) => pool.run(tasks.square, [i])));
+      const before = Array.from({ length: 10 }, (_, i) => pool.run(tasks.square, [i]));
+      const bad = pool.run(crash.logThenDie, [log]);
+      const after = Array.from({ length: 10 }, (_, i) => pool.run(tasks.square, [i + 10]));
+      await assert.rejects(bad, (err) => ['FJ_WORKER_EXITED', 'FJ_WORKER_OUT_OF_MEMORY'].includes(err.code));
+      assert.deepEqual(await Promise.all([...before, ...after]), Array.from({ length: 20 }, (_, i) => i * i));
+      assert.equal(runs(log), 1);
+    });
+
+    test('a crash in a function that ran before fails its call, not the others, and does not loop', T, async (t) => {
+      const dir = tempDir(t);
+      const log = join(dir, 'bad');
+      const pool = using(t, E.make({ slots: 1, maxHeapMb: 32 }));
+      for (let k = 0; k < 2; k++) await Promise.all(Array.from({ length: 500 }, (_, i) => pool.run(crash.dieOn, [i, -1, log])));
+      const calls = Array.from({ length: 21 }, (_, i) => pool.run(crash.dieOn, [i, 10, log]));
+      await assert.rejects(calls[10], (err) => ['FJ_WORKER_EXITED', 'FJ_WORKER_OUT_OF_MEMORY'].includes(err.code));
+      const others = calls.filter((_, i) => i !== 10);
+      assert.deepEqual(await Promise.all(others), Array.from({ length: 21 }, (_, i) => i * 2).filter((_, i) => i !== 10));
+      // Nothing told the pool it was running the first time; it was reported, and blamed, the second.
+      assert.ok(runs(log) <= 2);
+    });
+
+    test('calls of a module that kills its worker on import each fail once with FJ_WORKER_EXITED', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      const calls = [1, 2, 3].map((x) => pool.run(exitOnImport.square, [x]));
+      for (const call of calls) await assert.rejects(call, code('FJ_WORKER_EXITED'));
+      assert.equal(pool.stats().workersReplaced, 3);
+    });
+
+    test('a call sent to a worker that dies before starting it runs on the next worker', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      assert.equal(await pool.run(crash.throwLater, []), 'returned');
+      assert.equal(await pool.run(tasks.square, [3]), 9);
+    });
+
+    test('calls running beside one that timed out fail with FJ_WORKER_EXITED and are not run again', T, async (t) => {
+      const dir = tempDir(t);
+      const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+      const pool = using(t, E.make({ slots: 1, perWorker: 3, retries: 0 }));
+      await pool.run(tasks.logThenSleep, [join(dir, 'warm'), 0, 'warm']);
+      const beside = [pool.run(tasks.logThenSleep, [a, 3000, 'A']), pool.run(tasks.logThenSleep, [b, 3000, 'B'])];
+      await waitFor(() => runs(a) === 1 && runs(b) === 1);
+      await assert.rejects(pool.run(sleepy.hang, [], { timeout: 100 }), code('FJ_TASK_TIMEOUT'));
+      for (const call of beside) await assert.rejects(call, code('FJ_WORKER_EXITED'));
+      assert.deepEqual([runs(a), runs(b)], [1, 1]);
+    });
+
+    test('calls running beside one that timed out run again while their retries allow', T, async (t) => {
+      const dir = tempDir(t);
+      const a = join(dir, 'a');
+      const pool = using(t, E.make({ slots: 1, perWorker: 2, retries: 1 }));
+      const beside = pool.run(tasks.logThenSleep, [a, 1500, 'A']);
+      await waitFor(() => runs(a) === 1);
+      await assert.rejects(pool.run(sleepy.hang, [], { timeout: 100, retries: 0 }), code('FJ_TASK_TIMEOUT'));
+      assert.equal(await beside, 'A');
+      assert.equal(runs(a), 2);
+    });
+
+    test('a setup that outlives the pool timeout fails waiting calls with FJ_WORKER_START_FAILED', { timeout: 60_000 }, async (t) => {
+      const pool = using(t, E.make({ slots: 1, setup: sleepy.hang, timeout: 200 }));
+      await assert.rejects(pool.run(tasks.square, [2]), code('FJ_WORKER_START_FAILED'));
+    });
+  });
+}
