@@ -7,7 +7,7 @@ import { InvalidTypeError } from './errors.js';
 import type { Job } from './job.js';
 import { isIterableInput, knownLength, runMap, type ChunkRunner, type MapPlan, type MapSink } from './map.js';
 import { booleanOption, durationOption, integerOption, knownKeys, objectOption, signalOption } from './options.js';
-import { kSoftAbort } from './pool/signals.js';
+import { streamResults } from './imap.js';
 import { Progress, type ProgressListener } from './progress.js';
 import type { ExecutorStats } from './stats.js';
 import { describeType, toTaskSpec, type Task, type TaskSpec } from './task.js';
@@ -171,6 +171,7 @@ export abstract class BaseExecutor implements Executor {
       const chunks: Array<{ start: number; values: ArrayLike<unknown> }> = [];
       const sink: MapSink = {
         deliver(start, values) { chunks.push({ start, values }); },
+        ahead: () => 'all',
         backlog: () => 0,
         drained: () => Promise.resolve(),
       };
@@ -185,6 +186,7 @@ export abstract class BaseExecutor implements Executor {
         for (let i = 0; i < values.length; i++) results[start + i] = { status: 'fulfilled', value: values[i] };
         for (const [index, reason] of errors) results[index] = { status: 'rejected', reason };
       },
+      ahead: () => 'all',
       backlog: () => 0,
       drained: () => Promise.resolve(),
     };
@@ -217,80 +219,5 @@ export abstract class BaseExecutor implements Executor {
       stopsRunning: o.signal !== undefined,
       progress: Progress.create(o.progress, spec.name === 'anonymous' ? where : spec.name, knownLength(inputs)),
     };
-  }
-}
-
-/** imap: results as an async iterator; the consumer's pace bounds how much is buffered. */
-async function* streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPlan, ordered: boolean): AsyncIterableIterator<unknown> {
-  const controller = new AbortController();
-  const outer = plan.signal;
-  const forward = (): void => controller.abort(outer?.reason);
-  if (outer?.aborted) forward();
-  outer?.addEventListener('abort', forward, { once: true });
-  const ready: unknown[] = [];
-  let readyHead = 0;
-  const pending = new Map<number, { values: ArrayLike<unknown>; errors: Map<number, unknown> }>();
-  let pendingItems = 0;
-  let nextIndex = 0;
-  let finished = false;
-  let failure: { error: unknown } | null = null;
-  const wake: { consumer: (() => void) | null; producer: (() => void) | null } = { consumer: null, producer: null };
-
-  const emit = (start: number, values: ArrayLike<unknown>, errors: Map<number, unknown>): void => {
-    for (let i = 0; i < values.length; i++) {
-      const reason = errors.get(start + i);
-      if (!plan.settle) ready.push(values[i]);
-      else ready.push(errors.has(start + i) ? { status: 'rejected', reason } : { status: 'fulfilled', value: values[i] });
-    }
-  };
-  const sink: MapSink = {
-    deliver(start, values, errorList) {
-      const errors = new Map(errorList);
-      if (!ordered) emit(start, values, errors);
-      else {
-        pending.set(start, { values, errors });
-        pendingItems += values.length;
-        for (let chunk = pending.get(nextIndex); chunk !== undefined; chunk = pending.get(nextIndex)) {
-          pending.delete(nextIndex);
-          pendingItems -= chunk.values.length;
-          emit(nextIndex, chunk.values, chunk.errors);
-          nextIndex += chunk.values.length;
-        }
-      }
-      wake.consumer?.();
-    },
-    backlog: () => ready.length - readyHead + pendingItems,
-    drained: () => new Promise<void>((resolve) => { wake.producer = resolve; }),
-  };
-  const engine = runMap(runner, inputs, { ...plan, signal: controller.signal }, sink).then(
-    () => { finished = true; wake.consumer?.(); },
-    (error: unknown) => { failure = { error }; finished = true; wake.consumer?.(); },
-  );
-  try {
-    for (;;) {
-      while (readyHead < ready.length) {
-        const value = ready[readyHead];
-        ready[readyHead++] = undefined;
-        if (readyHead === ready.length) {
-          ready.length = 0;
-          readyHead = 0;
-          const producer = wake.producer;
-          wake.producer = null;
-          producer?.();
-        }
-        yield value;
-      }
-      if (failure !== null) throw (failure as { error: unknown }).error;
-      if (finished) return;
-      await new Promise<void>((resolve) => { wake.consumer = resolve; });
-      wake.consumer = null;
-    }
-  } finally {
-    outer?.removeEventListener('abort', forward);
-    if (!finished) {
-      controller.abort(kSoftAbort);
-      wake.producer?.();
-    }
-    await engine;
   }
 }

@@ -28,17 +28,30 @@ export class IdleWaiters {
 export class OpenMaps {
   #open = 0;
   readonly #done = new IdleWaiters();
+  readonly #onClosing = new Set<() => void>();
 
-  /** Registers a map starting now; call the returned function (once or more) when it ends. */
-  open(): () => void {
+  /**
+   * Registers a map starting now; call the returned function (once or more) when it ends.
+   * `onClosing` runs once close() begins, if the map is still open (an imap then stops waiting for its consumer).
+   */
+  open(onClosing?: () => void): () => void {
     this.#open++;
     let open = true;
+    if (onClosing !== undefined) this.#onClosing.add(onClosing);
     return () => {
       if (!open) return;
       open = false;
+      if (onClosing !== undefined) this.#onClosing.delete(onClosing);
       this.#open--;
       this.#done.check(this.#open === 0);
     };
+  }
+
+  /** Tells every open map that the executor is closing. */
+  closing(): void {
+    const notices = [...this.#onClosing];
+    this.#onClosing.clear();
+    for (const notice of notices) notice();
   }
 
   /** Resolves once no map is open. */

@@ -211,9 +211,9 @@ export class LocalExecutor extends BaseExecutor {
     return {
       parallelism: this.#concurrency,
       chunksPayOff: false,
-      openMap: () => {
+      openMap: (onClosing) => {
         if (this.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks');
-        return this.#maps.open();
+        return this.#maps.open(onClosing);
       },
       runChunk: (spec, items, flags, chunk) => new Promise<ChunkResult>((resolve, reject) => {
         const task = chunkTask(chunk.task, spec, flags);
@@ -240,6 +240,7 @@ export class LocalExecutor extends BaseExecutor {
       for (const entry of this.#queue.drain()) if (entry.state === 'queued') this.#finish(entry, false, error);
       this.#queued = 0;
     }
+    this.#maps.closing();
     await this.#maps.drained();
     await this.onIdle();
   }

@@ -4,7 +4,7 @@
  * time), keeps a bounded number of chunks in flight, and hands each chunk's
  * outcome to a sink as soon as it lands.
  */
-import { AbortError, InvalidTypeError } from './errors.js';
+import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from './errors.js';
 import { MAX_TIMER_MS } from './options.js';
 import type { Progress } from './progress.js';
 import type { ChunkResult } from './pool/protocol.js';
@@ -47,9 +47,9 @@ export interface ChunkRunner {
   readonly chunksPayOff: boolean;
   /**
    * Registers a map starting now (throws FJ_EXECUTOR_CLOSED once the executor is
-   * closing): close() lets it finish. Call the returned function when it ends.
+   * closing): close() lets it finish, calling `onClosing` first. Call the returned function when it ends.
    */
-  openMap(): () => void;
+  openMap(onClosing?: () => void): () => void;
 }
 
 export interface MapPlan {
@@ -69,14 +69,22 @@ export interface MapPlan {
 /** Receives outcomes; `errors` carry absolute input indexes. */
 export interface MapSink {
   deliver(start: number, values: ArrayLike<unknown>, errors: ReadonlyArray<readonly [number, unknown]>): void;
+  /**
+   * How far the map may run ahead of its consumer: 'all' (map keeps every result), 'paced'
+   * (imap: a few chunks' worth, pulled but not yet taken), or a number of results left unread
+   * past which the map fails (imap of a closing executor, whose consumer may be gone).
+   */
+  ahead(): 'all' | 'paced' | number;
   /** Items delivered that the consumer has not taken yet (imap's backpressure). */
   backlog(): number;
-  /** Resolves when the backlog has room again. */
-  drained(): Promise<void>;
+  /** Resolves once the backlog is at most `n`, or when the sink's pace changes. */
+  drained(n: number): Promise<void>;
 }
 
 const TARGET_CHUNK_MS = 10;
 const MAX_CHUNK = 8192;
+/** The largest chunk of a paced imap, which keeps at most a window of them pulled but not taken. */
+export const PACED_CHUNK = 256;
 
 type Source = {
   next(): IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
@@ -142,9 +150,9 @@ export function knownLength(inputs: unknown): number | undefined {
 }
 
 /** Runs the whole map; resolves when every input has an outcome, rejects on the first failure. */
-export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan, sink: MapSink): Promise<void> {
+export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan, sink: MapSink, opened?: () => void): Promise<void> {
   const source = openSource(inputs);
-  const closeMap = runner.openMap();
+  const closeMap = opened ?? runner.openMap();
   const total = knownLength(inputs);
   const controller = new AbortController();
   const flags = TaskFlag.Chunk | (plan.spread ? TaskFlag.Spread : 0) | (plan.settle ? TaskFlag.Settle : 0);
@@ -156,6 +164,8 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   let finalChunk = 0;
   let pulled = 0;
   let inflight = 0;
+  let inflightItems = 0;
+  const perChunk = plan.chunksize === 'auto' ? PACED_CHUNK : plan.chunksize;
   let exhausted = false;
   let failure: { error: unknown } | null = null;
   let wake: (() => void) | null = null;
@@ -204,6 +214,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       }
     }
     inflight++;
+    inflightItems += items.length;
     const timeout = plan.timeout > 0 ? Math.min(plan.timeout * items.length, MAX_TIMER_MS) : 0;
     const packed = runner.chunksPayOff && !plan.spread ? packNumbers(items) : null;
     const sent = packed ?? items;
@@ -216,6 +227,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
 
   function landed(start: number, count: number, result: ChunkResult): void {
     inflight--;
+    inflightItems -= count;
     if (count > 0) {
       const sample = result.ms / count;
       perItemMs = perItemMs < 0 ? sample : perItemMs * 0.7 + sample * 0.3;
@@ -233,6 +245,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
 
   function crashed(start: number, count: number, error: unknown): void {
     inflight--;
+    inflightItems -= count;
     if (failure === null) {
       if (plan.settle && !(error instanceof AbortError)) {
         const errors = Array.from({ length: count }, (_, i) => [start + i, error] as const);
@@ -269,18 +282,38 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
 
   try {
     for (;;) {
-      while (failure === null && !exhausted && inflight < window && sink.backlog() < window * Math.max(1, nextSize())) {
+      // The backlog at which the consumer will have made room for the next chunk; null when not waiting on it.
+      let roomAt: number | null = null;
+      while (failure === null && !exhausted && inflight < window) {
+        const ahead = sink.ahead();
+        let size = nextSize();
+        if (ahead !== 'all') {
+          // Pulled but not taken (in flight or buffered) stays under a bound that does not grow with task speed.
+          if (ahead === 'paced') size = Math.min(size, perChunk);
+          else if (sink.backlog() >= ahead) {
+            fail(new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, `close() could not finish this imap: its consumer stopped reading and ${ahead} results wait unread. return() the iterator (or break out of its loop) before close(), or call terminate()`));
+            break;
+          }
+          const limit = ahead === 'paced' ? window * perChunk : ahead;
+          const need = ahead === 'paced' ? size : 1;
+          const room = limit - inflightItems - sink.backlog();
+          if (room < need) {
+            roomAt = limit - inflightItems - need;
+            break;
+          }
+          size = Math.min(size, room);
+        }
         const start = pulled;
-        const items = source.take !== undefined ? take(nextSize()) : await pull(nextSize());
+        const items = source.take !== undefined ? take(size) : await pull(size);
         pulled += items.length;
         if (items.length > 0 && failure === null) launch(start, items);
       }
       if (failure !== null || (exhausted && inflight === 0)) break;
-      if (inflight === 0 && sink.backlog() > 0) {
-        await sink.drained();
-        continue;
-      }
-      await new Promise<void>((resolve) => { wake = resolve; });
+      const waitFor = roomAt;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (waitFor !== null) void sink.drained(waitFor).then(resolve);
+      });
       wake = null;
     }
   } catch (error) {

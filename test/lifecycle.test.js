@@ -25,6 +25,8 @@ const scenarios = [
   ['recycle', 'a pool recycling its workers (maxTasksPerWorker) completes every task, then the process exits with code 0'],
   ['imap-break-then-close', 'close() after breaking out of an imap resolves, then the process exits with code 0'],
   ['imap-break-then-terminate', 'terminate() after breaking out of an imap resolves, then the process exits with code 0'],
+  ['imap-never-iterated-then-close', 'close() with imaps that were never iterated resolves, then the process exits with code 0'],
+  ['imap-abandoned-then-close', 'close() with an imap abandoned after its first result resolves, then the process exits with code 0'],
   ['exit-in-task', 'after a worker exited the pool runs the next task, then the process exits with code 0'],
   ['timeout', 'after a task timed out the pool runs the next task, then the process exits with code 0'],
   ['abort-running', 'after a running task was aborted the pool runs the queued task, then the process exits with code 0'],

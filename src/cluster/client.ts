@@ -54,6 +54,7 @@ export class Cluster extends BaseExecutor {
   #done = 0;
   #failed = 0;
   #openMaps = 0;
+  readonly #mapsOnClosing = new Set<() => void>(); // called by close(): an imap then stops waiting for its consumer
   #closing = false;
   #closed: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -311,6 +312,7 @@ export class Cluster extends BaseExecutor {
   async close(options?: { cancelPending?: boolean }): Promise<void> {
     if (closeOptions('Cluster.close', options)) this.#rejectAll(closedError('cluster', true));
     this.#closed ??= this.#shutdown(false);
+    for (const notice of [...this.#mapsOnClosing]) { this.#mapsOnClosing.delete(notice); notice(); }
     return this.#closed;
   }
 
@@ -360,10 +362,12 @@ export class Cluster extends BaseExecutor {
     this.#runner ??= {
       get parallelism() { return Math.max(1, self.#engines.reduce((n, e) => n + e.workers, 0)); },
       chunksPayOff: true,
-      openMap: () => {
+      openMap: (onClosing) => {
         if (self.#closed !== null) throw closedError('cluster', false);
         self.#openMaps++;
-        return () => { self.#openMaps--; self.#checkIdle(); };
+        if (onClosing !== undefined) self.#mapsOnClosing.add(onClosing);
+        let open = true;
+        return () => { if (open) { open = false; if (onClosing !== undefined) self.#mapsOnClosing.delete(onClosing); self.#openMaps--; self.#checkIdle(); } };
       },
       runChunk: (spec, items, flags, call) => new Promise<ChunkResult>((resolve, reject) => {
         const submitted = nowMs();

@@ -65,13 +65,10 @@ export class PoolCore {
     return this.#options.workers * this.#options.concurrentTasksPerWorker;
   }
 
-  /**
-   * Registers a map that starts now; its chunks are accepted until the returned
-   * function is called, even after close(). Throws once the pool is closing.
-   */
-  openMap(): () => void {
+  /** Registers a map that starts now (see OpenMaps); its chunks are accepted even after close(). Throws once the pool is closing. */
+  openMap(onClosing?: () => void): () => void {
     if (this.#closing) throw closedError(this.#name, false);
-    return this.#maps.open();
+    return this.#maps.open(onClosing);
   }
 
   /** Queues a call whose promise keeps only its resolve function: half the memory of a settle callback. */
@@ -366,6 +363,7 @@ export class PoolCore {
     this.#closing = true;
     this.#warmUp.cancel();
     if (cancelPending) this.#failQueued(closedError(this.#name, true));
+    this.#maps.closing();
     await this.#maps.drained();
     await this.onIdle();
     await this.#workers.endAll(false);

@@ -100,7 +100,7 @@ abstract class Pool extends BaseExecutor {
     this.#runner ??= {
       parallelism: core.parallelism,
       chunksPayOff: true,
-      openMap: () => core.openMap(),
+      openMap: (onClosing) => core.openMap(onClosing),
       runChunk: (spec: TaskSpec, items: unknown[], flags: number, chunk) =>
         new Promise<ChunkResult>((resolve, reject) => {
           const timeout = chunk.timeout > 0 ? chunk.timeout : defaults.timeout;

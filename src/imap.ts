@@ -1,0 +1,133 @@
+/**
+ * imap: a map whose results stream to a consumer that paces it. It belongs to
+ * the work close() finishes from the moment imap() is called; once its executor
+ * is closing it stops waiting for its consumer and runs its inputs to the end.
+ */
+import { runMap, type ChunkRunner, type MapPlan, type MapSink } from './map.js';
+import { kSoftAbort } from './pool/signals.js';
+
+/** Results a closing executor's imap may hold unread before it gives up on its consumer. */
+export const CLOSING_BACKLOG = 65_536;
+
+/** Results as an async iterator; the consumer's pace bounds how much is buffered, until close(). */
+export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPlan, ordered: boolean): AsyncIterableIterator<unknown> {
+  const controller = new AbortController();
+  const outer = plan.signal;
+  const ready: unknown[] = [];
+  let readyHead = 0;
+  const pending = new Map<number, { values: ArrayLike<unknown>; errors: Map<number, unknown> }>();
+  let pendingItems = 0;
+  let nextIndex = 0;
+  let finished = false;
+  let closing = false;
+  let failure: { error: unknown } | null = null;
+  let engine: Promise<void> | null = null;
+  let producerAt = -1;
+  const wake: { consumer: (() => void) | null; producer: (() => void) | null } = { consumer: null, producer: null };
+  const backlog = (): number => ready.length - readyHead + pendingItems;
+
+  const emit = (start: number, values: ArrayLike<unknown>, errors: Map<number, unknown>): void => {
+    for (let i = 0; i < values.length; i++) {
+      const reason = errors.get(start + i);
+      if (!plan.settle) ready.push(values[i]);
+      else ready.push(errors.has(start + i) ? { status: 'rejected', reason } : { status: 'fulfilled', value: values[i] });
+    }
+  };
+  const sink: MapSink = {
+    deliver(start, values, errorList) {
+      const errors = new Map(errorList);
+      if (!ordered) emit(start, values, errors);
+      else {
+        pending.set(start, { values, errors });
+        pendingItems += values.length;
+        for (let chunk = pending.get(nextIndex); chunk !== undefined; chunk = pending.get(nextIndex)) {
+          pending.delete(nextIndex);
+          pendingItems -= chunk.values.length;
+          emit(nextIndex, chunk.values, chunk.errors);
+          nextIndex += chunk.values.length;
+        }
+      }
+      wake.consumer?.();
+    },
+    ahead: () => (closing ? CLOSING_BACKLOG : 'paced'),
+    backlog,
+    drained: (n) => new Promise<void>((resolve) => { producerAt = n; wake.producer = resolve; }),
+  };
+  const wakeProducer = (): void => {
+    const producer = wake.producer;
+    wake.producer = null;
+    producer?.();
+  };
+
+  let closeMap: (() => void) | null = null;
+  let refused: { error: unknown } | null = null;
+  const start = (): void => {
+    if (engine !== null || refused !== null) return;
+    const forward = (): void => controller.abort(outer?.reason);
+    if (outer?.aborted) forward();
+    outer?.addEventListener('abort', forward, { once: true });
+    engine = runMap(runner, inputs, { ...plan, signal: controller.signal }, sink, closeMap ?? undefined).then(
+      () => { finished = true; },
+      (error: unknown) => { failure = { error }; finished = true; },
+    ).finally(() => {
+      closeMap?.();
+      outer?.removeEventListener('abort', forward);
+      wake.consumer?.();
+    });
+  };
+  try {
+    // Registered now, not at the first next(): `it = imap(); close(); for await (… of it)` works.
+    closeMap = runner.openMap(() => {
+      // The consumer may be gone: run the inputs to the end, buffering (up to CLOSING_BACKLOG) for it.
+      closing = true;
+      start();
+      wakeProducer();
+    });
+  } catch (error) {
+    refused = { error };
+  }
+
+  async function* results(): AsyncGenerator<unknown, void, undefined> {
+    if (refused !== null) throw refused.error;
+    start();
+    try {
+      for (;;) {
+        while (readyHead < ready.length) {
+          const value = ready[readyHead];
+          ready[readyHead++] = undefined;
+          if (readyHead === ready.length) {
+            ready.length = 0;
+            readyHead = 0;
+          }
+          if (wake.producer !== null && backlog() <= producerAt) wakeProducer();
+          yield value;
+        }
+        if (failure !== null) throw (failure as { error: unknown }).error;
+        if (finished) return;
+        await new Promise<void>((resolve) => { wake.consumer = resolve; });
+        wake.consumer = null;
+      }
+    } finally {
+      if (!finished) {
+        controller.abort(kSoftAbort);
+        wakeProducer();
+      }
+      await engine;
+    }
+  }
+
+  const generator = results();
+  return {
+    next: () => generator.next(),
+    // Given back before its first next(), an imap never runs: close() need not wait for it.
+    return: (value?: unknown) => {
+      if (engine === null) closeMap?.();
+      return generator.return(value as undefined);
+    },
+    throw: (error?: unknown) => {
+      if (engine === null) closeMap?.();
+      return generator.throw(error);
+    },
+    [Symbol.asyncIterator]() { return this; },
+  };
+}

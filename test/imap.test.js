@@ -1,0 +1,116 @@
+// imap's bounds and its place in close(), proven the same way on every executor:
+// a slow consumer bounds what is pulled, and close() finishes an imap whose
+// consumer stopped reading (or never started).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Executors, settleWithin, tasks, using } from './fixtures/helpers.js';
+
+const T = { timeout: 120_000 };
+const code = (c) => (err) => {
+  assert.equal(err.code, c, `expected ${c}, got ${err.code}: ${err.message}`);
+  return true;
+};
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** An endless async generator of 0, 1, 2, … that counts what was pulled and notes when it is closed. */
+function counted(limit = Number.POSITIVE_INFINITY) {
+  const state = { pulled: 0, closed: false };
+  state.inputs = (async function* naturals() {
+    try {
+      for (let i = 0; i < limit; i++) {
+        state.pulled++;
+        yield i;
+      }
+    } finally {
+      state.closed = true;
+    }
+  })();
+  return state;
+}
+
+/** Waits until the executor has nothing to run and the map pulled nothing more over a few turns: it waits on its consumer. */
+async function untilStalled(exec, state) {
+  for (let still = 0; still < 3;) {
+    const before = state.pulled;
+    await exec.onIdle();
+    for (let i = 0; i < 5; i++) await turn();
+    still = state.pulled === before && exec.stats().queued === 0 && exec.stats().running === 0 ? still + 1 : 0;
+  }
+}
+
+async function drain(iterator) {
+  const out = [];
+  for (;;) {
+    const step = await iterator.next();
+    if (step.done) return out;
+    out.push(step.value);
+  }
+}
+
+for (const E of Executors) {
+  describe(`${E.name} imap`, () => {
+    test("with chunksize 'auto', a consumer that stops reading stops the pulling within a bound that does not grow with task speed", T, async (t) => {
+      const exec = using(t, E.make());
+      const state = counted();
+      const it = exec.imap(tasks.square, state.inputs);
+      assert.deepEqual(await it.next(), { value: 0, done: false });
+      await untilStalled(exec, state);
+      // Two workers: a few chunks of at most a few hundred tiny inputs each; never thousands.
+      assert.ok(state.pulled <= 4_096, `pulled ${state.pulled} inputs while the consumer had taken 1 result`);
+      await it.return();
+      assert.ok(state.closed);
+    });
+
+    test('close() finishes an imap whose iterator was started and then abandoned, and its results wait for the consumer', T, async (t) => {
+      const exec = using(t, E.make());
+      const state = counted(20_000);
+      const it = exec.imap(tasks.square, state.inputs, { chunksize: 10 });
+      assert.deepEqual(await it.next(), { value: 0, done: false });
+      await settleWithin(exec.close(), 60_000, 'close() with an abandoned imap');
+      const rest = await drain(it);
+      assert.equal(rest.length, 19_999);
+      assert.equal(rest[19_998], 19_999 * 19_999);
+    });
+
+    test('an imap created before close() and iterated after it yields every result (it = imap(); close(); for await)', T, async (t) => {
+      const exec = using(t, E.make());
+      const state = counted(500);
+      const it = exec.imap(tasks.square, state.inputs);
+      const closed = exec.close();
+      const out = [];
+      for await (const value of it) out.push(value);
+      await settleWithin(closed, 60_000, 'close()');
+      assert.deepEqual(out, Array.from({ length: 500 }, (_, i) => i * i));
+    });
+
+    test('close() finishes an imap that was never iterated; its results wait for a consumer', T, async (t) => {
+      const exec = using(t, E.make());
+      const state = counted(3_000);
+      const it = exec.imap(tasks.square, state.inputs, { chunksize: 10 });
+      await settleWithin(exec.close(), 60_000, 'close() with a never-iterated imap');
+      assert.equal(state.pulled, 3_000);
+      const out = await drain(it);
+      assert.equal(out.length, 3_000);
+      assert.equal(out[2_999], 2_999 * 2_999);
+    });
+
+    test('close() with an abandoned imap over an endless input fails it with FJ_EXECUTOR_CLOSED past its run-ahead cap, and closes the input', T, async (t) => {
+      const exec = using(t, E.make());
+      const state = counted();
+      const it = exec.imap(tasks.square, state.inputs);
+      assert.deepEqual(await it.next(), { value: 0, done: false });
+      await settleWithin(exec.close(), 90_000, 'close() with an abandoned endless imap');
+      assert.ok(state.closed, 'the input was closed');
+      let taken = 1;
+      await assert.rejects(async () => {
+        for (;;) {
+          const step = await it.next();
+          assert.equal(step.done, false);
+          assert.equal(step.value, taken * taken);
+          taken++;
+        }
+      }, code('FJ_EXECUTOR_CLOSED'));
+      assert.ok(taken >= 65_536, `the consumer got the ${taken} buffered results before the error`);
+    });
+  });
+}
