@@ -114,7 +114,7 @@ export class LocalExecutor extends BaseExecutor {
       submitted: nowMs(),
       timer: null,
     };
-    if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated'));
+    if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated and accepts no new tasks'));
     else if (this.#closing && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks'));
     // A map's chunks (admitted) do not count: the map bounds them itself. Nor does a task a free slot starts at once.
     else if (this.#queued + this.#running - this.#concurrency >= this.#maxQueue && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));

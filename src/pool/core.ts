@@ -80,7 +80,7 @@ export class PoolCore {
   submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle | Resolve, admitted = false, promised = false): Call {
     const call = new Call(spec, this.#fns.idOf(spec), args, options, settle, promised);
     if (this.#terminated || (this.#closing && !admitted)) {
-      this.#finish(call, false, this.#terminated ? terminatedError(this.#name) : closedError(this.#name, false));
+      this.#finish(call, false, this.#terminated ? terminatedError(this.#name, true) : closedError(this.#name, false));
     } else if (this.#queued >= this.#options.maxQueue && !admitted && this.#waiting() >= this.#options.maxQueue) {
       // A map's chunks do not count: the map bounds them itself (a few per worker).
       this.#finish(call, false, queueFullError(this.#name, this.#options.maxQueue));

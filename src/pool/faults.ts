@@ -69,8 +69,9 @@ export function queueFullError(pool: string, maxQueue: number): ForkJoinError {
   return new ForkJoinError(ErrorCodes.QUEUE_FULL, `The ${pool} queue is full (maxQueue: ${maxQueue}); wait for tasks to finish, or raise maxQueue`);
 }
 
-export function terminatedError(pool: string): ForkJoinError {
-  return new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, `The ${pool} was terminated before the task finished`);
+/** The error of calls terminate() dropped, or (`late`) of one submitted after it. */
+export function terminatedError(pool: string, late = false): ForkJoinError {
+  return new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, late ? `The ${pool} was terminated and accepts no new tasks` : `The ${pool} was terminated before the task finished`);
 }
 
 /** The error of a cancelled call: the reason itself when it is one, else an AbortError caused by it. */
