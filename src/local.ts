@@ -11,7 +11,7 @@ import { closeOptions, durationOption, integerOption, knownKeys, objectOption } 
 import { IdleWaiters, OpenMaps } from './idle.js';
 import { Deque } from './pool/deque.js';
 import type { ChunkResult } from './pool/protocol.js';
-import { TaskFlag } from './pool/protocol.js';
+import { TaskFlag, settledInputs } from './pool/protocol.js';
 import { SignalRegistry } from './pool/signals.js';
 import { LatencyHistogram, type ExecutorStats } from './stats.js';
 import { loadExport } from './task-loader.js';
@@ -53,6 +53,8 @@ interface Entry {
   state: 'queued' | 'running' | 'settled';
   submitted: number;
   timer: NodeJS.Timeout | null;
+  /** A map chunk's TaskFlags (0 for a call of run or submit). */
+  flags: number;
 }
 
 /** Runs tasks in this thread with at most `concurrency` in flight. */
@@ -101,7 +103,7 @@ export class LocalExecutor extends BaseExecutor {
     return job;
   }
 
-  #enqueue(method: string, task: Task, args: unknown, options: CallOptions | undefined, settle: Entry['settle'], onRunning: Entry['onRunning'], admitted = false): Entry {
+  #enqueue(method: string, task: Task, args: unknown, options: CallOptions | undefined, settle: Entry['settle'], onRunning: Entry['onRunning'], admitted = false, flags = 0): Entry {
     const where = `LocalExecutor.${method}`;
     const spec = directTaskSpec(task);
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments; received ${typeof args}`);
@@ -113,6 +115,7 @@ export class LocalExecutor extends BaseExecutor {
       state: 'queued',
       submitted: nowMs(),
       timer: null,
+      flags,
     };
     if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated and accepts no new tasks'));
     else if (this.#closing && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks'));
@@ -196,8 +199,9 @@ export class LocalExecutor extends BaseExecutor {
     entry.state = 'settled';
     if (entry.timer !== null) clearTimeout(entry.timer);
     this.#signals.delete(entry.signal, entry);
-    if (ok) this.#done++;
-    else this.#failed++;
+    const [done, failed] = settledInputs(entry.flags, entry.args, ok, value);
+    this.#done += done;
+    this.#failed += failed;
     this.#latency.record(nowMs() - entry.submitted);
     entry.settle(ok, value);
   }
@@ -218,7 +222,7 @@ export class LocalExecutor extends BaseExecutor {
       runChunk: (spec, items, flags, chunk) => new Promise<ChunkResult>((resolve, reject) => {
         const task = chunkTask(chunk.task, spec, flags);
         this.#enqueue('map', task, [items], { signal: chunk.signal, timeout: chunk.timeout > 0 ? chunk.timeout : undefined },
-          (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), null, true);
+          (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), null, true, flags | TaskFlag.Chunk);
       }),
     };
   }

@@ -86,5 +86,14 @@ for (const E of Executors) {
         return true;
       });
     });
+
+    test('stats() counts a map\'s inputs, not its chunks: each input that failed under settle is one failure', T, async (t) => {
+      const exec = using(t, E.make());
+      await exec.map(boundary.double, Array.from({ length: 100 }, (_, i) => i));
+      assert.deepEqual([exec.stats().done, exec.stats().failed], [100, 0]);
+      const outcomes = await exec.map(boundary.failOnTens, Array.from({ length: 30 }, (_, i) => i), { settle: true });
+      assert.equal(outcomes.filter((o) => o.status === 'rejected').length, 3);
+      assert.deepEqual([exec.stats().done, exec.stats().failed], [127, 3]);
+    });
   });
 }

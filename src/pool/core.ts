@@ -16,7 +16,7 @@ import {
   terminatedError, timeoutError, uncloneableError,
 } from './faults.js';
 import type { NormalizedPoolOptions } from './options.js';
-import { Msg, protocolError, type ResultsMessage, type WorkerMessage } from './protocol.js';
+import { Msg, protocolError, settledInputs, type ResultsMessage, type WorkerMessage } from './protocol.js';
 import { Call, CallState, PoolWorker, type CallOptionsInternal, type Resolve, type Settle } from './records.js';
 import { SignalRegistry, kSoftAbort } from './signals.js';
 import { WarmUp } from './warm-up.js';
@@ -122,8 +122,9 @@ export class PoolCore {
     call.worker = null;
     if (call.timer !== null) clearTimeout(call.timer);
     this.#signals.delete(call.options.signal, call);
-    if (ok) this.#done++;
-    else this.#failed++;
+    const [done, failed] = settledInputs(call.options.flags, call.args, ok, value);
+    this.#done += done;
+    this.#failed += failed;
     this.#latency.record(nowMs() - call.submitted);
     if (call.promised) (call.settle as Resolve)(ok ? value : Promise.reject(value));
     else (call.settle as Settle)(ok, value);

@@ -69,6 +69,19 @@ export interface ChunkResult {
   ms: number;
 }
 
+/**
+ * The inputs a settled call accounts for in stats(), as [succeeded, failed]: a map chunk's own
+ * inputs (those run before its first error, unless it settles every one), any other call itself.
+ */
+export function settledInputs(flags: number, args: readonly unknown[], ok: boolean, value: unknown): [number, number] {
+  if ((flags & TaskFlag.Chunk) === 0) return ok ? [1, 0] : [0, 1];
+  const count = (args[0] as ArrayLike<unknown>).length;
+  if (!ok) return [0, count];
+  const errors = (value as ChunkResult).errors;
+  if (errors.length === 0) return [count, 0];
+  return [(flags & TaskFlag.Settle) !== 0 ? count - errors.length : errors[0][0], errors.length];
+}
+
 /** The items as a Float64Array when they are all numbers, else null. */
 export function packNumbers(items: ArrayLike<unknown>): Float64Array | null {
   const n = items.length;
