@@ -173,7 +173,7 @@ export abstract class BaseExecutor implements Executor {
         deliver(start, values) { chunks.push({ start, values }); },
         ahead: () => 'all',
         backlog: () => 0,
-        drained: () => Promise.resolve(),
+        drained: () => Promise.resolve(true),
       };
       await runMap(this.chunkRunner(), inputs, plan, sink);
       chunks.sort((a, b) => a.start - b.start);
@@ -188,7 +188,7 @@ export abstract class BaseExecutor implements Executor {
       },
       ahead: () => 'all',
       backlog: () => 0,
-      drained: () => Promise.resolve(),
+      drained: () => Promise.resolve(true),
     };
     await runMap(this.chunkRunner(), inputs, plan, sink);
     return results;

@@ -6,8 +6,10 @@
 import { runMap, type ChunkRunner, type MapPlan, type MapSink } from './map.js';
 import { kSoftAbort } from './pool/signals.js';
 
-/** Results a closing executor's imap may hold unread before it gives up on its consumer. */
+/** Results a closing executor's imap may hold unread; past them it waits for its consumer. */
 export const CLOSING_BACKLOG = 65_536;
+/** A consumer that takes nothing for this long while a closing executor's imap waits for it is taken to be gone. */
+const CONSUMER_GONE_MS = 5_000;
 
 /** Results as an async iterator; the consumer's pace bounds how much is buffered, until close(). */
 export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPlan, ordered: boolean): AsyncIterableIterator<unknown> {
@@ -23,6 +25,8 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
   let failure: { error: unknown } | null = null;
   let engine: Promise<void> | null = null;
   let producerAt = -1;
+  let taken = 0;
+  let iterating = false;
   const wake: { consumer: (() => void) | null; producer: (() => void) | null } = { consumer: null, producer: null };
   const backlog = (): number => ready.length - readyHead + pendingItems;
 
@@ -51,7 +55,26 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
     },
     ahead: () => (closing ? CLOSING_BACKLOG : 'paced'),
     backlog,
-    drained: (n) => new Promise<void>((resolve) => { producerAt = n; wake.producer = resolve; }),
+    drained: (n) => new Promise<boolean>((resolve) => {
+      producerAt = n;
+      let watch: NodeJS.Timeout | null = null;
+      wake.producer = () => {
+        if (watch !== null) clearInterval(watch);
+        resolve(true);
+      };
+      if (!closing) return;
+      // Closing: a consumer that takes nothing for CONSUMER_GONE_MS is gone, and close() must not wait for it.
+      let seen = taken;
+      watch = setInterval(() => {
+        if (taken !== seen) {
+          seen = taken;
+          return;
+        }
+        clearInterval(watch as NodeJS.Timeout);
+        wake.producer = null;
+        resolve(false);
+      }, CONSUMER_GONE_MS);
+    }),
   };
   const wakeProducer = (): void => {
     const producer = wake.producer;
@@ -88,6 +111,7 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
   }
 
   async function* results(): AsyncGenerator<unknown, void, undefined> {
+    iterating = true;
     if (refused !== null) throw refused.error;
     start();
     try {
@@ -99,6 +123,7 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
             ready.length = 0;
             readyHead = 0;
           }
+          taken++;
           if (wake.producer !== null && backlog() <= producerAt) wakeProducer();
           yield value;
         }
@@ -117,15 +142,23 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
   }
 
   const generator = results();
+  // Given back before its first next(), an imap stops (or never runs): close() need not wait for it.
+  const dropUnstarted = (): void => {
+    if (iterating) return;
+    if (engine === null) closeMap?.();
+    else {
+      controller.abort(kSoftAbort);
+      wakeProducer();
+    }
+  };
   return {
     next: () => generator.next(),
-    // Given back before its first next(), an imap never runs: close() need not wait for it.
     return: (value?: unknown) => {
-      if (engine === null) closeMap?.();
+      dropUnstarted();
       return generator.return(value as undefined);
     },
     throw: (error?: unknown) => {
-      if (engine === null) closeMap?.();
+      dropUnstarted();
       return generator.throw(error);
     },
     [Symbol.asyncIterator]() { return this; },

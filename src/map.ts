@@ -77,8 +77,11 @@ export interface MapSink {
   ahead(): 'all' | 'paced' | number;
   /** Items delivered that the consumer has not taken yet (imap's backpressure). */
   backlog(): number;
-  /** Resolves once the backlog is at most `n`, or when the sink's pace changes. */
-  drained(n: number): Promise<void>;
+  /**
+   * Resolves true once the backlog is at most `n`, or when the sink's pace changes; false when
+   * the consumer is gone (it took nothing for a long while as its closing executor waited).
+   */
+  drained(n: number): Promise<boolean>;
 }
 
 const TARGET_CHUNK_MS = 10;
@@ -169,6 +172,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   let exhausted = false;
   let failure: { error: unknown } | null = null;
   let wake: (() => void) | null = null;
+  let consumerGone = false;
 
   const onAbort = (): void => {
     // The caller's reason first: it stops running chunks, where fail()'s own would let them finish.
@@ -290,8 +294,8 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
         if (ahead !== 'all') {
           // Pulled but not taken (in flight or buffered) stays under a bound that does not grow with task speed.
           if (ahead === 'paced') size = Math.min(size, perChunk);
-          else if (sink.backlog() >= ahead) {
-            fail(new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, `close() could not finish this imap: its consumer stopped reading and ${ahead} results wait unread. return() the iterator (or break out of its loop) before close(), or call terminate()`));
+          else if (consumerGone) {
+            fail(new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, `close() could not finish this imap: its consumer stopped reading, with ${sink.backlog()} results unread. return() the iterator (or break out of its loop) before close(), or call terminate()`));
             break;
           }
           const limit = ahead === 'paced' ? window * perChunk : ahead;
@@ -312,7 +316,12 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       const waitFor = roomAt;
       await new Promise<void>((resolve) => {
         wake = resolve;
-        if (waitFor !== null) void sink.drained(waitFor).then(resolve);
+        if (waitFor !== null) {
+          void sink.drained(waitFor).then((drained) => {
+            consumerGone ||= !drained;
+            resolve();
+          });
+        }
       });
       wake = null;
     }

@@ -112,5 +112,30 @@ for (const E of Executors) {
       }, code('FJ_EXECUTOR_CLOSED'));
       assert.ok(taken >= 65_536, `the consumer got the ${taken} buffered results before the error`);
     });
+
+    test('a consumer still reading while close() runs gets every result, past the run-ahead cap', T, async (t) => {
+      const exec = using(t, E.make());
+      const count = 100_000;
+      let closing = null;
+      let taken = 0;
+      for await (const value of exec.imap(tasks.square, Array.from({ length: count }, (_, i) => i))) {
+        assert.equal(value, taken * taken);
+        taken++;
+        if (taken === 100) closing = exec.close();
+        if (taken % 500 === 0) await turn();
+      }
+      assert.equal(taken, count);
+      await closing;
+    });
+
+    test('an imap given back with return() after close() began, before its first next(), stops pulling', T, async (t) => {
+      const exec = using(t, E.make());
+      const state = counted();
+      const it = exec.imap(tasks.square, state.inputs);
+      const closing = exec.close();
+      assert.deepEqual(await it.return(), { value: undefined, done: true });
+      await settleWithin(closing, 60_000, 'close() after the imap was given back');
+      assert.ok(state.pulled < 65_536, `${state.pulled} inputs pulled`);
+    });
   });
 }
