@@ -199,9 +199,9 @@ export class LocalExecutor extends BaseExecutor {
     entry.state = 'settled';
     if (entry.timer !== null) clearTimeout(entry.timer);
     this.#signals.delete(entry.signal, entry);
-    const [done, failed] = settledInputs(entry.flags, entry.args, ok, value);
-    this.#done += done;
-    this.#failed += failed;
+    const counts = settledInputs(entry.flags, entry.args, ok, value);
+    this.#done += counts[0];
+    this.#failed += counts[1];
     this.#latency.record(nowMs() - entry.submitted);
     entry.settle(ok, value);
   }

@@ -95,5 +95,12 @@ for (const E of Executors) {
       assert.equal(outcomes.filter((o) => o.status === 'rejected').length, 3);
       assert.deepEqual([exec.stats().done, exec.stats().failed], [127, 3]);
     });
+
+    test('stats() counts a failing map\'s one failure, not the inputs its cancellation dropped', T, async (t) => {
+      const exec = using(t, E.make());
+      await assert.rejects(exec.map(boundary.failOnTens, Array.from({ length: 5_000 }, (_, i) => i + 1), { chunksize: 5 }), (err) => err.code === 'FJ_TASK_FAILED');
+      await exec.onIdle();
+      assert.equal(exec.stats().failed, 1);
+    });
   });
 }

@@ -122,9 +122,9 @@ export class PoolCore {
     call.worker = null;
     if (call.timer !== null) clearTimeout(call.timer);
     this.#signals.delete(call.options.signal, call);
-    const [done, failed] = settledInputs(call.options.flags, call.args, ok, value);
-    this.#done += done;
-    this.#failed += failed;
+    const counts = settledInputs(call.options.flags, call.args, ok, value);
+    this.#done += counts[0];
+    this.#failed += counts[1];
     this.#latency.record(nowMs() - call.submitted);
     if (call.promised) (call.settle as Resolve)(ok ? value : Promise.reject(value));
     else (call.settle as Settle)(ok, value);

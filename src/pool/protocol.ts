@@ -3,6 +3,7 @@
  * and the shape of each message. Both transports (threads, processes) carry
  * the same messages; each side reads them with one switch.
  */
+import { AbortError } from '../errors.js';
 import type { WireValue } from '../wire-error.js';
 
 export const Msg = Object.freeze({
@@ -69,14 +70,18 @@ export interface ChunkResult {
   ms: number;
 }
 
+const ONE_DONE = [1, 0] as const;
+const ONE_FAILED = [0, 1] as const;
+
 /**
  * The inputs a settled call accounts for in stats(), as [succeeded, failed]: a map chunk's own
  * inputs (those run before its first error, unless it settles every one), any other call itself.
  */
-export function settledInputs(flags: number, args: readonly unknown[], ok: boolean, value: unknown): [number, number] {
-  if ((flags & TaskFlag.Chunk) === 0) return ok ? [1, 0] : [0, 1];
+export function settledInputs(flags: number, args: readonly unknown[], ok: boolean, value: unknown): readonly [number, number] {
+  if ((flags & TaskFlag.Chunk) === 0) return ok ? ONE_DONE : ONE_FAILED;
   const count = (args[0] as ArrayLike<unknown>).length;
-  if (!ok) return [0, count];
+  // A chunk cancelled (its map failed or was aborted) ran none of its inputs to an end: no count.
+  if (!ok) return [0, value instanceof AbortError ? 0 : count];
   const errors = (value as ChunkResult).errors;
   if (errors.length === 0) return [count, 0];
   return [(flags & TaskFlag.Settle) !== 0 ? count - errors.length : errors[0][0], errors.length];

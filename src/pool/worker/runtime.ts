@@ -32,6 +32,7 @@ type Fn = (...args: unknown[]) => unknown;
 type FnEntry = Fn | { error: WireValue };
 
 const FLUSH_AFTER_MS = 1;
+const NONE_STARTED: number[] = [];
 
 type Decode = (value: unknown) => unknown;
 /** Revives the locks in a task's arguments; loaded with the first task that carries one. */
@@ -77,7 +78,7 @@ export function startRuntime(port: RuntimePort): void {
   function flush(): void {
     flushScheduled = false;
     if (done.length === 0 && failed.length === 0 && unreported.size === 0) return;
-    const message: WorkerMessage = { k: Msg.Results, done, failed, busy: busyMs, started: [...unreported] };
+    const message: WorkerMessage = { k: Msg.Results, done, failed, busy: busyMs, started: unreported.size === 0 ? NONE_STARTED : [...unreported] };
     unreported.clear();
     const list = transferList;
     done = [];
@@ -187,6 +188,10 @@ export function startRuntime(port: RuntimePort): void {
     if (careful) {
       // Reported now, with the results held so far: if this call kills the worker, the pool blames it alone.
       unreported.add(id);
+      if (running === 0 && (done.length > 0 || failed.length > 0)) {
+        endBusy(); // their time goes with them, so the pool learns real task times
+        busySince = nowMs();
+      }
       flush();
     }
     let result: unknown;
