@@ -47,6 +47,11 @@ export class OpenMaps {
     };
   }
 
+  /** How many maps are open. */
+  get size(): number {
+    return this.#open;
+  }
+
   /** Tells every open map that the executor is closing. */
   closing(): void {
     const notices = [...this.#onClosing];

@@ -7,7 +7,7 @@ import { AbortError, ErrorCodes } from './errors.js';
 
 export type JobState = 'queued' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
 
-/** An abort, or a job that never started being dropped by close({ cancelPending }) or terminate(). */
+/** An abort, or a job accepted but never started being dropped by close({ cancelPending }) or terminate(). */
 function isCancellation(error: unknown, neverStarted: boolean): boolean {
   if (error instanceof AbortError) return true;
   const code = (error as { code?: unknown } | null)?.code;
@@ -18,6 +18,8 @@ let nextJobId = 1;
 
 /** Internal: what an executor uses to drive a job. */
 export interface JobControl {
+  /** The executor took it (a failure before this is a refusal, never a cancellation). */
+  accepted(): void;
   running(): void;
   settle(ok: boolean, value: unknown): void;
 }
@@ -28,6 +30,7 @@ let control: <R>(job: Job<R>) => JobControl;
 export class Job<R> implements PromiseLike<R> {
   readonly id: number;
   #state: JobState = 'queued';
+  #accepted = false;
   #value: unknown = undefined;
   #promise: Promise<R> | null = null;
   #resolve: ((value: R) => void) | null = null;
@@ -42,6 +45,7 @@ export class Job<R> implements PromiseLike<R> {
 
   static {
     control = <R>(job: Job<R>): JobControl => ({
+      accepted: () => { job.#accepted = true; },
       running: () => {
         if (job.#state === 'queued') job.#state = 'running';
       },
@@ -65,7 +69,7 @@ export class Job<R> implements PromiseLike<R> {
 
   #settle(ok: boolean, value: unknown): void {
     if (this.#state !== 'queued' && this.#state !== 'running') return;
-    this.#state = ok ? 'fulfilled' : isCancellation(value, this.#state === 'queued') ? 'cancelled' : 'rejected';
+    this.#state = ok ? 'fulfilled' : isCancellation(value, this.#accepted && this.#state === 'queued') ? 'cancelled' : 'rejected';
     this.#value = value;
     if (ok) this.#resolve?.(value as R);
     else this.#reject?.(value);

@@ -100,6 +100,7 @@ export class LocalExecutor extends BaseExecutor {
     const job = new Job<Awaited<R>>((reason) => entry !== null && this.#cancel(entry, reason));
     const control = jobControl(job);
     entry = this.#enqueue('submit', task, args, options, control.settle, control.running);
+    control.accepted();
     return job;
   }
 

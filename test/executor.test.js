@@ -87,6 +87,9 @@ for (const E of Executors) {
           assert.equal(job.state, 'cancelled');
           release();
           await ending;
+          const refused = exec.submit(tasks.square, [3]);
+          await assert.rejects(refused, (err) => ['FJ_EXECUTOR_CLOSED', 'FJ_EXECUTOR_TERMINATED'].includes(err.code));
+          assert.equal(refused.state, 'rejected', 'a job refused when submitted was never cancelled');
         }
       });
 

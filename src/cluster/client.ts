@@ -11,6 +11,7 @@ import { crypto } from '../builtins.js';
 import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from '../executor.js';
 import { Job, jobControl } from '../job.js';
+import { OpenMaps } from '../idle.js';
 import type { ChunkRunner } from '../map.js';
 import { closeOptions } from '../options.js';
 import { closedError } from '../pool/faults.js';
@@ -53,8 +54,7 @@ export class Cluster extends BaseExecutor {
   #engines: EngineInfo[] = [];
   #done = 0;
   #failed = 0;
-  #openMaps = 0;
-  readonly #mapsOnClosing = new Set<() => void>(); // called by close(): an imap then stops waiting for its consumer
+  readonly #maps = new OpenMaps();
   #closing = false;
   #closed: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -163,7 +163,7 @@ export class Cluster extends BaseExecutor {
   }
 
   #checkIdle(): void {
-    if (this.#pending.size === 0 && this.#adds.size === 0 && this.#openMaps === 0) {
+    if (this.#pending.size === 0 && this.#adds.size === 0 && this.#maps.size === 0) {
       const waiters = this.#idle;
       this.#idle = [];
       for (const w of waiters) w();
@@ -262,6 +262,7 @@ export class Cluster extends BaseExecutor {
     const control = jobControl(job);
     try {
       id = this.#call('Cluster.submit', task, args, options, (ok, value) => control.settle(ok, value));
+      control.accepted();
     } catch (error) {
       if (!isUnsent(error)) throw error;
       control.settle(false, error);
@@ -312,7 +313,7 @@ export class Cluster extends BaseExecutor {
   async close(options?: { cancelPending?: boolean }): Promise<void> {
     if (closeOptions('Cluster.close', options)) this.#rejectAll(closedError('cluster', true));
     this.#closed ??= this.#shutdown(false);
-    for (const notice of [...this.#mapsOnClosing]) { this.#mapsOnClosing.delete(notice); notice(); }
+    this.#maps.closing();
     return this.#closed;
   }
 
@@ -364,10 +365,8 @@ export class Cluster extends BaseExecutor {
       chunksPayOff: true,
       openMap: (onClosing) => {
         if (self.#closed !== null) throw closedError('cluster', false);
-        self.#openMaps++;
-        if (onClosing !== undefined) self.#mapsOnClosing.add(onClosing);
-        let open = true;
-        return () => { if (open) { open = false; if (onClosing !== undefined) self.#mapsOnClosing.delete(onClosing); self.#openMaps--; self.#checkIdle(); } };
+        const closeMap = self.#maps.open(onClosing);
+        return () => { closeMap(); self.#checkIdle(); };
       },
       runChunk: (spec, items, flags, call) => new Promise<ChunkResult>((resolve, reject) => {
         const submitted = nowMs();

@@ -71,6 +71,7 @@ abstract class Pool extends BaseExecutor {
     }
     if (sent !== args) call = { ...call, flags: call.flags | TaskFlag.Sync };
     const record = this.#core.submit(spec, sent, call, control.settle);
+    control.accepted();
     cancel = (reason) => this.#core.cancel(record, reason);
     return job;
   }
