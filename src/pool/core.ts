@@ -305,7 +305,7 @@ export class PoolCore {
     const [blamed, rest] = w.release(!w.ending && w.ready);
     if (!w.ending) {
       this.#replaced++;
-      if (!w.ready) this.#startFailed(info, rest);
+      if (!w.ready) this.#startFailed(info, rest, w.setupOverdue ? this.#options.timeout : 0);
     }
     for (let i = rest.length - 1; i >= 0; i--) this.#requeue(rest[i]);
     for (const call of blamed) {
@@ -321,10 +321,10 @@ export class PoolCore {
   }
 
   /** Workers that keep dying before they are ready fail what waits, instead of restarting forever. */
-  #startFailed(info: ExitInfo, held: Call[]): void {
+  #startFailed(info: ExitInfo, held: Call[], setupOverdueMs: number): void {
     const times = this.#workers.failedToStart();
     if (times === 0) return;
-    const error = startFailedError(this.#name, info, times);
+    const error = startFailedError(this.#name, info, times, setupOverdueMs);
     for (const call of held) this.#finish(call, false, error);
     held.length = 0;
     this.#failQueued(error);

@@ -34,10 +34,14 @@ export function timeoutError(call: Call): TaskTimeoutError {
   return new TaskTimeoutError(`${call.spec.label} ran longer than its timeout of ${timeout} ms; its worker was replaced`, { timeout, task: call.spec.label });
 }
 
-export function startFailedError(pool: string, info: ExitInfo, times: number): WorkerError {
+/** `setupOverdueMs`: the timeout the last one's setup ran past (0: none did). */
+export function startFailedError(pool: string, info: ExitInfo, times: number, setupOverdueMs = 0): WorkerError {
+  const what = setupOverdueMs > 0
+    ? `were stopped because their setup ran past the pool's timeout of ${setupOverdueMs} ms, ${times} times in a row; check setup`
+    : `${howItEnded(info).replace('was', 'were')} before they were ready, ${times} times in a row; check execArgv, env and setup`;
   return new WorkerError(
     ErrorCodes.WORKER_START_FAILED,
-    `${pool} workers ${howItEnded(info).replace('was', 'were')} before they were ready, ${times} times in a row; check execArgv, env and setup`,
+    `${pool} workers ${what}`,
     { cause: info.error ?? undefined, exitCode: info.code, signal: info.signal },
   );
 }

@@ -108,6 +108,8 @@ export class PoolWorker {
   /** Why the pool stopped it while it ran other calls ("another task on it timed out"). */
   stopReason = 'it was stopped';
   setupTimer: NodeJS.Timeout | null = null;
+  /** Its setup ran past the pool's timeout, which killed it. */
+  setupOverdue = false;
   idleTimer: NodeJS.Timeout | null = null;
   referenced = true;
   exited = false;

@@ -54,7 +54,11 @@ export class WorkerSet implements Iterable<PoolWorker> {
   /** A setup that outlives the pool's `timeout` kills its worker: a failed start, like a setup that throws. */
   limitSetup(w: PoolWorker, timeout: number): void {
     if (timeout === Number.POSITIVE_INFINITY) return;
-    w.setupTimer = setTimeout(() => { if (!w.ready) w.link.kill(); }, timeout);
+    w.setupTimer = setTimeout(() => {
+      if (w.ready) return;
+      w.setupOverdue = true;
+      w.link.kill();
+    }, timeout);
     w.setupTimer.unref();
   }
 
