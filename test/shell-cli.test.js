@@ -245,5 +245,16 @@ describe('a low limit on open files (ulimit -n 40)', () => {
       assert.deepEqual(stdout.trimEnd().split('\n').sort((a, b) => a - b), values);
       assert.match(stderr, /^forkjoin run: warning: only \d+ of the 50 jobs asked for can run at once/m);
     });
+
+    test(`with too few file handles to start anything, it fails with exit 255 and says why (${spawner} spawner)`, T, async () => {
+      const child = spawn('/bin/sh', ['-c', 'ulimit -n 20 && exec "$@"', 'sh', process.execPath, bin, 'run', 'echo {}', ':::', 'a', 'b'],
+        { env: { ...process.env, FORKJOIN_SPAWNER: spawner }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+      child.stdout.resume();
+      const [code] = await once(child, 'close');
+      assert.equal(code, 255, stderr);
+      assert.match(stderr, /^forkjoin run: .*EMFILE/m);
+    });
   }
 });

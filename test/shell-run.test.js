@@ -422,6 +422,7 @@ describe('the cwd option', () => {
         await assert.rejects(async () => { for await (const r of run) void r; },
           (error) => isForkJoinError(error, ErrorCodes.SHELL_SPAWN) && error.message.includes(dir) && !error.message.includes('FORKJOIN_SPAWNER'));
         assert.equal(run.summary.jobs, 0);
+        assert.equal(run.summary.exitCode, 255, 'an error of forkjoin itself, as the command exits');
       });
     }
   }

@@ -49,6 +49,8 @@ export function prestartHelper(): void {
 export function takeEarlyHelper(helper: Helper, cwd: string | undefined): ChildProcess | null {
   const early = (globalThis as Slots)[slot];
   if (!early || helper.kind !== 'python' || early.path !== helper.path || early.cwd !== (cwd ?? process.cwd())) return null;
+  // One that could not start (out of file handles: its error came before anyone listened) is left; the run starts its own.
+  if (early.child.pid === undefined) return null;
   (globalThis as Slots)[slot] = null;
   return early.child;
 }

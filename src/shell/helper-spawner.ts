@@ -91,7 +91,7 @@ export class HelperSpawner implements Spawner {
         // A helper that never ran: for want of its directory (no other helper does better), or the next may run.
         const byCwd = this.#ready ? null : cwdError(cwd, startError);
         if (!this.#ready && byCwd === null && this.#candidates.length > 0) return this.#startNext(false);
-        const how = signal ?? `code ${code}`;
+        const how = startError?.message ?? signal ?? `code ${code}`;
         this.#fail(byCwd ?? spawnError(this.#ready
           ? `the job spawner (${helper.path}) exited unexpectedly (${how})`
           : `the job spawner (${helper.path}) could not start (${how}); set FORKJOIN_SPAWNER=node to start jobs without a helper`, startError));

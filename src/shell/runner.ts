@@ -82,7 +82,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       failed: this.#halt.failed,
       skipped: this.#skipped,
       halted: this.#halt.halted,
-      exitCode: this.#halt.exitStatus(),
+      exitCode: this.#stop === 'error' ? 255 : this.#halt.exitStatus(), // 255: an error of forkjoin itself
     });
   }
 
