@@ -8,7 +8,7 @@ import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from './error
 import { MAX_TIMER_MS } from './options.js';
 import type { Progress } from './progress.js';
 import type { ChunkResult } from './pool/protocol.js';
-import { TaskFlag, packNumbers } from './pool/protocol.js';
+import { TaskFlag, isolates, packNumbers } from './pool/protocol.js';
 import { kSoftAbort } from './pool/signals.js';
 import { reviveTaskError } from './revive.js';
 import { describeType, type Task, type TaskSpec } from './task.js';
@@ -225,7 +225,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     const chunkFlags = packed === null ? flags : flags | TaskFlag.Packed;
     runner.runChunk(plan.spec, sent as unknown[], chunkFlags, { task: plan.task, signal: controller.signal, timeout, retries: plan.retries, stopsRunning: plan.stopsRunning, first: start }).then(
       (result) => landed(start, items.length, result),
-      (error: unknown) => crashed(start, items.length, error),
+      (error: unknown) => crashed(start, items, error),
     );
   }
 
@@ -247,10 +247,17 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     wake?.();
   }
 
-  function crashed(start: number, count: number, error: unknown): void {
+  function crashed(start: number, items: unknown[], error: unknown): void {
+    const count = items.length;
     inflight--;
     inflightItems -= count;
-    if (failure === null) {
+    if (failure === null && count > 1 && isolates(error)) {
+      // One input killed the worker (or outlived the chunk's timeout), and the chunk's results went
+      // with it: each input runs again alone, so that only the one to blame fails.
+      for (let i = 0; i < count; i++) launch(start + i, [items[i]]);
+    } else if (failure === null) {
+      // A lone input's own failure (its worker died) names it, as a task's error does.
+      if (count === 1 && error instanceof ForkJoinError && !('index' in error)) Object.assign(error, { index: start });
       if (plan.settle && !(error instanceof AbortError)) {
         const errors = Array.from({ length: count }, (_, i) => [start + i, error] as const);
         sink.deliver(start, new Array(count), errors);

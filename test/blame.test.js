@@ -90,5 +90,14 @@ for (const E of PoolKinds) {
         return true;
       });
     });
+
+    test('a map chunk whose worker one input killed runs its inputs again alone: only that input fails', { timeout: 60_000 }, async (t) => {
+      const pool = using(t, E.make({ slots: 2 }));
+      const inputs = Array.from({ length: 20 }, (_, i) => i);
+      const outcomes = await pool.map(crash.exitOnSeven, inputs, { settle: true, chunksize: 4 });
+      assert.deepEqual(outcomes.flatMap((o, i) => (o.status === 'rejected' ? [[i, o.reason.code]] : [])), [[7, 'FJ_WORKER_EXITED']]);
+      assert.deepEqual(outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value), inputs.filter((x) => x !== 7).map((x) => x * 2));
+      await assert.rejects(pool.map(crash.exitOnSeven, inputs, { chunksize: 4 }), (err) => err.code === 'FJ_WORKER_EXITED' && err.index === 7);
+    });
   });
 }

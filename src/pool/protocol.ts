@@ -3,7 +3,7 @@
  * and the shape of each message. Both transports (threads, processes) carry
  * the same messages; each side reads them with one switch.
  */
-import { AbortError } from '../errors.js';
+import { AbortError, ErrorCodes } from '../errors.js';
 import type { WireValue } from '../wire-error.js';
 
 export const Msg = Object.freeze({
@@ -70,6 +70,14 @@ export interface ChunkResult {
   ms: number;
 }
 
+/** Failures of a whole chunk that one of its inputs may have caused alone. */
+const ISOLATED: ReadonlySet<unknown> = new Set([ErrorCodes.WORKER_EXITED, ErrorCodes.WORKER_OUT_OF_MEMORY, ErrorCodes.TASK_TIMEOUT]);
+
+/** Whether a chunk that failed with `error` runs its inputs again one by one (map.ts), to blame one. */
+export function isolates(error: unknown): boolean {
+  return ISOLATED.has((error as { code?: unknown } | null)?.code);
+}
+
 const ONE_DONE = [1, 0] as const;
 const ONE_FAILED = [0, 1] as const;
 
@@ -80,8 +88,9 @@ const ONE_FAILED = [0, 1] as const;
 export function settledInputs(flags: number, args: readonly unknown[], ok: boolean, value: unknown): readonly [number, number] {
   if ((flags & TaskFlag.Chunk) === 0) return ok ? ONE_DONE : ONE_FAILED;
   const count = (args[0] as ArrayLike<unknown>).length;
-  // A chunk cancelled (its map failed or was aborted) ran none of its inputs to an end: no count.
-  if (!ok) return [0, value instanceof AbortError ? 0 : count];
+  // A chunk cancelled (its map failed or was aborted) ran none of its inputs to an end, and one
+  // its map runs again input by input counts then: neither counts now.
+  if (!ok) return [0, value instanceof AbortError || (count > 1 && isolates(value)) ? 0 : count];
   const errors = (value as ChunkResult).errors;
   if (errors.length === 0) return [count, 0];
   return [(flags & TaskFlag.Settle) !== 0 ? count - errors.length : errors[0][0], errors.length];
