@@ -78,6 +78,7 @@ export function isolates(error: unknown): boolean {
   return ISOLATED.has((error as { code?: unknown } | null)?.code);
 }
 
+const NEITHER = [0, 0] as const;
 const ONE_DONE = [1, 0] as const;
 const ONE_FAILED = [0, 1] as const;
 
@@ -86,11 +87,12 @@ const ONE_FAILED = [0, 1] as const;
  * inputs (those run before its first error, unless it settles every one), any other call itself.
  */
 export function settledInputs(flags: number, args: readonly unknown[], ok: boolean, value: unknown): readonly [number, number] {
+  // A call cancelled (aborted, or dropped by close({ cancelPending })) did not fail: neither counts.
+  if (!ok && (value instanceof AbortError || (value as { code?: unknown } | null)?.code === ErrorCodes.EXECUTOR_CLOSED)) return NEITHER;
   if ((flags & TaskFlag.Chunk) === 0) return ok ? ONE_DONE : ONE_FAILED;
   const count = (args[0] as ArrayLike<unknown>).length;
-  // A chunk cancelled (its map failed or was aborted) ran none of its inputs to an end, and one
-  // its map runs again input by input counts then: neither counts now.
-  if (!ok) return [0, value instanceof AbortError || (count > 1 && isolates(value)) ? 0 : count];
+  // A chunk its map runs again input by input counts then.
+  if (!ok) return [0, count > 1 && isolates(value) ? 0 : count];
   const errors = (value as ChunkResult).errors;
   if (errors.length === 0) return [count, 0];
   return [(flags & TaskFlag.Settle) !== 0 ? count - errors.length : errors[0][0], errors.length];
