@@ -8,7 +8,7 @@ import { TRANSIENT_START_ERRORS, cwdError, spawnError, type Spawner, type Spawne
 let utf8: InstanceType<typeof TextDecoder> | null = null;
 
 /**
- * How many jobs the open-file limit leaves room for (Linux; elsewhere Infinity): each job holds
+ * How many jobs the open-file limit leaves room for (Linux; elsewhere Infinity; 0 or less for none): each job holds
  * two sockets, and four while it starts. Node keeps the sockets of a start that failed for want
  * of file handles, so this start should not fail that way in the first place.
  */
@@ -16,7 +16,7 @@ function jobsFileHandlesAllow(): number {
   try {
     const soft = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
     if (soft === undefined) return Number.POSITIVE_INFINITY;
-    return Math.max(1, Math.floor((Number(soft) - readdirSync('/proc/self/fd').length - 8) / 2) - 1);
+    return Math.floor((Number(soft) - readdirSync('/proc/self/fd').length - 8) / 2) - 1;
   } catch {
     return Number.POSITIVE_INFINITY;
   }
@@ -41,7 +41,8 @@ export class NodeSpawner implements Spawner {
     this.#options = options;
     this.#limit = options.concurrency;
     const room = jobsFileHandlesAllow();
-    if (room < this.#limit) {
+    // With no room at all, the first start fails and says why.
+    if (room >= 1 && room < this.#limit) {
       this.#limit = room;
       queueMicrotask(() => events.limited(room, `the limit on open files, ulimit -n, leaves room for ${room}`));
     }
