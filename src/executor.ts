@@ -177,8 +177,14 @@ export abstract class BaseExecutor implements Executor {
       };
       await runMap(this.chunkRunner(), inputs, plan, sink);
       chunks.sort((a, b) => a.start - b.start);
-      const parts = chunks.map((c) => (Array.isArray(c.values) ? c.values : Array.from(c.values)));
-      return parts.length === 0 ? [] : parts.length === 1 ? parts[0] : ([] as unknown[]).concat(...parts);
+      if (chunks.length === 1 && Array.isArray(chunks[0].values)) return chunks[0].values;
+      // One array, filled by index: Array.from() of a packed Float64Array goes through its iterator.
+      let length = 0;
+      for (const chunk of chunks) length += chunk.values.length;
+      const out = new Array<unknown>(length);
+      let at = 0;
+      for (const { values } of chunks) for (let i = 0; i < values.length; i++) out[at++] = values[i];
+      return out;
     }
     const results: unknown[] = new Array(knownLength(inputs) ?? 0);
     const sink: MapSink = {
