@@ -3,7 +3,7 @@
  * I/O-bound work where awaiting is cheap and a worker would only add copies.
  */
 import { nowMs } from './clock.js';
-import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, isCallOutcome } from './errors.js';
+import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, callOutcome, isCallOutcome } from './errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from './executor.js';
 import { Job, jobControl } from './job.js';
 import type { ChunkRunner } from './map.js';
@@ -16,7 +16,7 @@ import { SignalRegistry } from './pool/signals.js';
 import { LatencyHistogram, type ExecutorStats } from './stats.js';
 import { loadExport } from './task-loader.js';
 import { directTaskSpec, isTaskRef, type Task, type TaskSpec } from './task.js';
-import { isTransferred } from './transfer.js';
+import { isThenable, untransferred } from './transfer.js';
 import { toWire, wireMessage } from './wire-error.js';
 
 export interface LocalExecutorOptions {
@@ -172,19 +172,19 @@ export class LocalExecutor extends BaseExecutor {
     let thenable: boolean;
     try {
       result = isTaskRef(entry.task) ? callExport(entry.spec, entry.args) : (entry.task as Fn)(...entry.args);
-      thenable = result instanceof Promise || (typeof result === 'object' && result !== null && typeof (result as PromiseLike<unknown>).then === 'function');
+      thenable = isThenable(result);
     } catch (thrown) {
       done(false, thrown);
       return;
     }
     if (thenable) {
-      Promise.resolve(result).then((value) => done(true, unwrapTransfer(value)), (thrown: unknown) => done(false, thrown));
-    } else done(true, unwrapTransfer(result));
+      Promise.resolve(result).then((value) => done(true, untransferred(value)), (thrown: unknown) => done(false, thrown));
+    } else done(true, untransferred(result));
   }
 
   /** forkjoin's own failure (the task's module did not load, a lock's deadlock) as is; anything else the task threw, as a TaskError. */
   #taskError(spec: TaskSpec, thrown: unknown): Error {
-    if (ownErrors.has(thrown as object) || isCallOutcome(thrown)) return thrown as Error;
+    if (isCallOutcome(thrown)) return thrown as Error;
     return new TaskError(wireMessage(toWire(thrown)), { cause: thrown, task: spec.label });
   }
 
@@ -279,25 +279,13 @@ export class LocalExecutor extends BaseExecutor {
 }
 
 const exportCache = new Map<string, Fn>();
-/** Errors forkjoin raised for a call here (not thrown by the task): they keep their code. */
-const ownErrors = new WeakSet<object>();
-
-/** The export `name` of `url`; a failure to load it is marked as forkjoin's own. */
+/** The export `name` of `url`; a failure to load it is the call's outcome (it keeps its code), not the task's error. */
 function loadOwn(url: string, name: string): Promise<Fn> {
   return loadExport(url, name).catch((thrown: unknown) => {
-    if (typeof thrown === 'object' && thrown !== null) ownErrors.add(thrown);
-    throw thrown;
+    throw thrown instanceof Error ? callOutcome(thrown) : thrown;
   });
 }
 
-/** A task's result as the caller gets it: a `transfer()` wrapper gives its value (nothing to move in this thread). */
-function unwrapTransfer(value: unknown): unknown {
-  try {
-    return isTransferred(value) ? value.value : value;
-  } catch {
-    return value; // a value that cannot be read (a hostile Proxy) is what the task returned
-  }
-}
 
 function callExport(spec: TaskSpec, args: unknown[]): unknown {
   const fn = exportCache.get(spec.key);
@@ -319,7 +307,7 @@ function chunkTask(task: Task, spec: TaskSpec, flags: number): Fn {
     for (let i = 0; i < list.length; i++) {
       try {
         const args = flags & TaskFlag.Spread ? (list[i] as unknown[]) : [list[i]];
-        out.values[i] = unwrapTransfer(await fn(...args));
+        out.values[i] = untransferred(await fn(...args));
       } catch (thrown) {
         out.errors.push([i, toWire(thrown)]);
         if (!(flags & TaskFlag.Settle)) break;

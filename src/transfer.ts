@@ -22,3 +22,23 @@ export function transfer<T>(value: T, transferList: readonly Transferable[]): T 
 export function isTransferred(value: unknown): value is Transferred<unknown> {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kTransfer] === true;
 }
+
+/**
+ * A task's result as it goes back: the value a transfer() wrapper holds (its list handed to
+ * `move`, where there is another thread to move it to), else the result itself, also when it
+ * cannot even be read (a hostile Proxy).
+ */
+export function untransferred(value: unknown, move?: (list: readonly Transferable[]) => void): unknown {
+  try {
+    if (!isTransferred(value)) return value;
+  } catch {
+    return value;
+  }
+  move?.(value.transferList);
+  return value.value;
+}
+
+/** Whether a task's result is a promise, or any object with a then() to await. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}

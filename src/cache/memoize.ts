@@ -11,6 +11,7 @@ import { Hasher, toText } from '../graph/hash.js';
 import { knownKeys, objectOption } from '../options.js';
 import { copyValue, isCache, isSyncCache, warnWriteFailed, type Cache, type SyncCache } from './cache.js';
 import { MemoryCache } from './memory.js';
+import { isThenable } from '../transfer.js';
 
 export interface MemoizeOptions<C extends Cache = Cache> {
   /**
@@ -36,9 +37,6 @@ interface Stored {
   async: boolean;
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
 
 function isStored(value: unknown): value is Stored {
   return typeof value === 'object' && value !== null && typeof (value as Stored).async === 'boolean' && 'value' in value;

@@ -3,7 +3,7 @@
  * returns a promise), its results packed into one Float64Array when they are all numbers.
  */
 import { nowMs } from '../../clock.js';
-import { isTransferred, type Transferable } from '../../transfer.js';
+import { isThenable, untransferred, type Transferable } from '../../transfer.js';
 import type { WireValue } from '../../wire-error.js';
 import { TaskFlag, packNumbers, type ChunkResult } from '../protocol.js';
 
@@ -17,10 +17,6 @@ export interface ChunkContext {
   transfer(buffers: readonly Transferable[]): void;
   /** Notes a finished chunk's result. */
   produced(out: ChunkResult): void;
-}
-
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
 /** Runs `fn` on each item; turns async the first time an item returns a promise. */
@@ -39,7 +35,7 @@ export function runChunk(ctx: ChunkContext, fn: Fn, fnId: number, items: ArrayLi
       continue;
     }
     if (isThenable(value)) return finishAsync(ctx, fn, fnId, items, i, value, out, t0, spread, settle);
-    (out.values as unknown[])[i] = resultOf(ctx, value);
+    (out.values as unknown[])[i] = untransferred(value, ctx.transfer);
   }
   return pack(ctx, out, t0);
 }
@@ -51,20 +47,13 @@ async function finishAsync(
   for (let i = from; i < items.length; i++) {
     try {
       const value = await (i === from ? first : spread ? fn(...(items[i] as unknown[])) : fn(items[i]));
-      (out.values as unknown[])[i] = resultOf(ctx, value);
+      (out.values as unknown[])[i] = untransferred(value, ctx.transfer);
     } catch (thrown) {
       out.errors.push([i, ctx.wireOf(thrown, fnId)]);
       if (!settle) break;
     }
   }
   return pack(ctx, out, t0);
-}
-
-/** An item's result; one wrapped by transfer() gives its value, and its buffers are moved. */
-function resultOf(ctx: ChunkContext, value: unknown): unknown {
-  if (!isTransferred(value)) return value;
-  ctx.transfer(value.transferList);
-  return value.value;
 }
 
 /** Numbers go back as one transferred Float64Array instead of an array of values. */

@@ -9,9 +9,9 @@ import { ErrorCodes } from '../../errors.js';
 import { codedError, loadExport } from '../../task-loader.js';
 import { explainInline, inlineMarker } from '../../inline-closure.js';
 import { syncDecoder } from '../../paths.js';
-import { isTransferred } from '../../transfer.js';
+import { isThenable, untransferred } from '../../transfer.js';
 import { ownWire, toWire, type WireValue } from '../../wire-error.js';
-import { isThenable, runChunk, type ChunkContext } from './chunk.js';
+import { runChunk, type ChunkContext } from './chunk.js';
 import { salvage } from './salvage.js';
 import {
   Msg, TaskFlag, protocolError, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
@@ -100,11 +100,7 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   function succeed(id: unknown, value: unknown): void {
-    if (isTransferred(value)) {
-      transferList.push(...value.transferList);
-      value = value.value;
-    }
-    done.push(id, value);
+    done.push(id, untransferred(value, chunks.transfer));
   }
 
   function fail(id: unknown, thrown: unknown, fnId: number): void {
