@@ -68,6 +68,8 @@ export const ErrorCodes = Object.freeze({
   GRAPH_NODE_FAILED: 'FJ_GRAPH_NODE_FAILED',
   /** A cache entry was damaged (truncated, altered); it was dropped and its value recomputed. */
   CACHE_CORRUPT: 'FJ_CACHE_CORRUPT',
+  /** A cache's get() threw or rejected; it was taken as a miss and the value recomputed. */
+  CACHE_READ_FAILED: 'FJ_CACHE_READ_FAILED',
   /**
    * A value could not be stored in a cache (not cloneable, disk full); the computation went on.
    * Also a DiskCache whose directory cannot be created (a file in the way, no permission).
@@ -81,6 +83,11 @@ export const ErrorCodes = Object.freeze({
   ENGINE_LOST: 'FJ_ENGINE_LOST',
   /** Redis cannot be reached or started (no redis-server installed, refused connection, bad URL). */
   REDIS_UNAVAILABLE: 'FJ_REDIS_UNAVAILABLE',
+  /**
+   * Redis no longer holds a pending cluster call's job: it lost the cluster's data (restarted
+   * without persistence, or flushed), or the client's liveness lapsed and engines took it for dead.
+   */
+  REDIS_DATA_LOST: 'FJ_REDIS_DATA_LOST',
 });
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -133,6 +140,17 @@ export class AbortError extends ForkJoinError {
   override get name(): string {
     return 'AbortError';
   }
+}
+
+/**
+ * Whether a call that ended with `error` was cancelled rather than failed: aborted, or accepted
+ * and dropped before it started by close({ cancelPending }) or terminate(). Job states and
+ * stats() both go by it.
+ */
+export function isCancellation(error: unknown, neverStarted: boolean): boolean {
+  if (error instanceof AbortError) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  return neverStarted && (code === ErrorCodes.EXECUTOR_CLOSED || code === ErrorCodes.EXECUTOR_TERMINATED);
 }
 
 /** The worker holding the task died: exited, crashed or ran out of memory. */

@@ -5,8 +5,9 @@
 import type { Transferable } from './transfer.js';
 import { InvalidTypeError } from './errors.js';
 import type { Job } from './job.js';
-import { isIterableInput, knownLength, runMap, type ChunkRunner, type MapPlan, type MapSink } from './map.js';
-import { booleanOption, durationOption, integerOption, knownKeys, objectOption, signalOption } from './options.js';
+import { isIterableInput, knownLength } from './inputs.js';
+import { runMap, type ChunkRunner, type MapPlan, type MapSink } from './map.js';
+import { booleanOption, durationOption, integerOption, knownKeys, objectOption, progressOption, signalOption } from './options.js';
 import { streamResults } from './imap.js';
 import { Progress, type ProgressListener } from './progress.js';
 import type { ExecutorStats } from './stats.js';
@@ -212,7 +213,7 @@ export abstract class BaseExecutor implements Executor {
     if (o.chunksize !== undefined && o.chunksize !== 'auto') chunksize = integerOption(label, 'chunksize', o.chunksize, 1, 1 << 24);
     if (o.ordered !== undefined) booleanOption(label, 'ordered', o.ordered);
     const settle = o.settle === undefined ? false : booleanOption(label, 'settle', o.settle);
-    if (o.progress !== undefined && typeof o.progress !== 'function') booleanOption(label, 'progress', o.progress);
+    if (o.progress !== undefined) progressOption(label, o.progress);
     return {
       task,
       spec,

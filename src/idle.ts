@@ -28,13 +28,14 @@ export class IdleWaiters {
 export class OpenMaps {
   #open = 0;
   readonly #done = new IdleWaiters();
-  readonly #onClosing = new Set<() => void>();
+  readonly #onClosing = new Set<(cancelPending?: boolean) => void>();
 
   /**
    * Registers a map starting now; call the returned function (once or more) when it ends.
-   * `onClosing` runs once close() begins, if the map is still open (an imap then stops waiting for its consumer).
+   * `onClosing` runs once close() begins, if the map is still open, told whether close() cancels
+   * pending work (an imap then stops waiting for its consumer; a map cancels what it has not sent).
    */
-  open(onClosing?: () => void): () => void {
+  open(onClosing?: (cancelPending?: boolean) => void): () => void {
     this.#open++;
     let open = true;
     if (onClosing !== undefined) this.#onClosing.add(onClosing);
@@ -52,11 +53,11 @@ export class OpenMaps {
     return this.#open;
   }
 
-  /** Tells every open map that the executor is closing. */
-  closing(): void {
+  /** Tells every open map that the executor is closing, and whether it cancels pending work. */
+  closing(cancelPending = false): void {
     const notices = [...this.#onClosing];
     this.#onClosing.clear();
-    for (const notice of notices) notice();
+    for (const notice of notices) notice(cancelPending);
   }
 
   /** Resolves once no map is open. */

@@ -1,9 +1,10 @@
 /**
  * imap: a map whose results stream to a consumer that paces it. It belongs to
  * the work close() finishes from the moment imap() is called; once its executor
- * is closing it stops waiting for its consumer and runs its inputs to the end.
+ * is closing it stops waiting for its consumer and runs its inputs to the end
+ * (or, under close({ cancelPending }), stops sending them).
  */
-import { runMap, type ChunkRunner, type MapPlan, type MapSink } from './map.js';
+import { cancelledError, openEntry, runMap, type ChunkRunner, type MapEntry, type MapPlan, type MapSink } from './map.js';
 import { kSoftAbort } from './pool/signals.js';
 
 /** Results a closing executor's imap may hold unread; past them it waits for its consumer. */
@@ -23,6 +24,8 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
   let finished = false;
   let closing = false;
   let failure: { error: unknown } | null = null;
+  // In order, without settle: the failed input the results reached; nothing after it is yielded.
+  let reached: { error: unknown } | null = null;
   let engine: Promise<void> | null = null;
   let producerAt = -1;
   let taken = 0;
@@ -33,25 +36,37 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
   const emit = (start: number, values: ArrayLike<unknown>, errors: Map<number, unknown>): void => {
     for (let i = 0; i < values.length; i++) {
       const reason = errors.get(start + i);
-      if (!plan.settle) ready.push(values[i]);
-      else ready.push(errors.has(start + i) ? { status: 'rejected', reason } : { status: 'fulfilled', value: values[i] });
+      if (plan.settle) ready.push(errors.has(start + i) ? { status: 'rejected', reason } : { status: 'fulfilled', value: values[i] });
+      else if (!errors.has(start + i)) ready.push(values[i]);
+      else {
+        reached = { error: reason };
+        return;
+      }
     }
   };
   const sink: MapSink = {
+    // In order, an input's error waits for the results before it, as Pool.imap raises it.
+    failsInOrder: ordered,
     deliver(start, values, errorList) {
+      if (reached !== null) return reached;
       const errors = new Map(errorList);
       if (!ordered) emit(start, values, errors);
       else {
         pending.set(start, { values, errors });
         pendingItems += values.length;
-        for (let chunk = pending.get(nextIndex); chunk !== undefined; chunk = pending.get(nextIndex)) {
+        for (let chunk = pending.get(nextIndex); chunk !== undefined && reached === null; chunk = pending.get(nextIndex)) {
           pending.delete(nextIndex);
           pendingItems -= chunk.values.length;
           emit(nextIndex, chunk.values, chunk.errors);
           nextIndex += chunk.values.length;
         }
+        if (reached !== null) {
+          pending.clear();
+          pendingItems = 0;
+        }
       }
       wake.consumer?.();
+      return reached ?? undefined;
     },
     ahead: () => (closing ? CLOSING_BACKLOG : 'paced'),
     backlog,
@@ -82,30 +97,36 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
     producer?.();
   };
 
-  let closeMap: (() => void) | null = null;
+  let entry: MapEntry | null = null;
   let refused: { error: unknown } | null = null;
   const start = (): void => {
     if (engine !== null || refused !== null) return;
     const forward = (): void => controller.abort(outer?.reason);
     if (outer?.aborted) forward();
     outer?.addEventListener('abort', forward, { once: true });
-    engine = runMap(runner, inputs, { ...plan, signal: controller.signal }, sink, closeMap ?? undefined).then(
+    engine = runMap(runner, inputs, { ...plan, signal: controller.signal }, sink, entry ?? undefined).then(
       () => { finished = true; },
       (error: unknown) => { failure = { error }; finished = true; },
     ).finally(() => {
-      closeMap?.();
+      entry?.end();
       outer?.removeEventListener('abort', forward);
       wake.consumer?.();
     });
   };
   try {
     // Registered now, not at the first next(): `it = imap(); close(); for await (… of it)` works.
-    closeMap = runner.openMap(() => {
+    const opened = openEntry(runner, () => {
       // The consumer may be gone: run the inputs to the end, buffering (up to CLOSING_BACKLOG) for it.
       closing = true;
       start();
       wakeProducer();
     });
+    // Cancelled before it ran (close({ cancelPending })): it never runs, and its iteration fails. Once it runs, runMap cancels it.
+    opened.cancel = () => {
+      refused = { error: cancelledError() };
+      opened.end();
+    };
+    entry = opened;
   } catch (error) {
     refused = { error };
   }
@@ -145,7 +166,7 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
   // Given back before its first next(), an imap stops (or never runs): close() need not wait for it.
   const dropUnstarted = (): void => {
     if (iterating) return;
-    if (engine === null) closeMap?.();
+    if (engine === null) entry?.end();
     else {
       controller.abort(kSoftAbort);
       wakeProducer();

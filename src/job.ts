@@ -3,16 +3,9 @@
  * and `cancel()`. A job whose outcome nobody reads never raises an
  * unhandled rejection: its promise exists only once someone awaits it.
  */
-import { AbortError, ErrorCodes } from './errors.js';
+import { AbortError, isCancellation } from './errors.js';
 
 export type JobState = 'queued' | 'running' | 'fulfilled' | 'rejected' | 'cancelled';
-
-/** An abort, or a job accepted but never started being dropped by close({ cancelPending }) or terminate(). */
-function isCancellation(error: unknown, neverStarted: boolean): boolean {
-  if (error instanceof AbortError) return true;
-  const code = (error as { code?: unknown } | null)?.code;
-  return neverStarted && (code === ErrorCodes.EXECUTOR_CLOSED || code === ErrorCodes.EXECUTOR_TERMINATED);
-}
 
 let nextJobId = 1;
 

@@ -9,7 +9,7 @@ import { Job, jobControl } from './job.js';
 import type { ChunkRunner } from './map.js';
 import { closeOptions, durationOption, integerOption, knownKeys, objectOption } from './options.js';
 import { IdleWaiters, OpenMaps } from './idle.js';
-import { Deque } from './pool/deque.js';
+import { WaitQueue } from './pool/call-queue.js';
 import type { ChunkResult } from './pool/protocol.js';
 import { TaskFlag, settledInputs } from './pool/protocol.js';
 import { SignalRegistry } from './pool/signals.js';
@@ -55,6 +55,14 @@ interface Entry {
   timer: NodeJS.Timeout | null;
   /** A map chunk's TaskFlags (0 for a call of run or submit). */
   flags: number;
+  /** A map's chunk: taken while closing, and not counted against maxQueue (the map bounds its chunks). */
+  admitted: boolean;
+}
+
+/** `finished`: the task kept the thread past its timeout and then returned; its result is dropped. */
+function localTimeoutError(entry: Entry, finished: boolean): TaskTimeoutError {
+  const what = finished ? '; it held the thread all along (a LocalExecutor cannot interrupt a task), and its result was dropped' : '';
+  return new TaskTimeoutError(`${entry.spec.label} ran longer than its timeout of ${entry.timeout} ms${what}`, { timeout: entry.timeout, task: entry.spec.label });
 }
 
 /** Runs tasks in this thread with at most `concurrency` in flight. */
@@ -62,12 +70,11 @@ export class LocalExecutor extends BaseExecutor {
   readonly #concurrency: number;
   readonly #timeout: number;
   readonly #maxQueue: number;
-  readonly #queue = new Deque<Entry>();
+  readonly #queue = new WaitQueue<Entry>((entry) => entry.state === 'queued');
   readonly #active = new Set<Entry>();
   readonly #signals = new SignalRegistry<Entry>((entry, reason) => this.#cancel(entry, reason));
   readonly #latency = new LatencyHistogram();
   readonly #started = nowMs();
-  #queued = 0;
   #running = 0;
   #done = 0;
   #failed = 0;
@@ -117,16 +124,16 @@ export class LocalExecutor extends BaseExecutor {
       submitted: nowMs(),
       timer: null,
       flags,
+      admitted,
     };
     if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated and accepts no new tasks'));
     else if (this.#closing && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks'));
     // A map's chunks (admitted) do not count: the map bounds them itself. Nor does a task a free slot starts at once.
-    else if (this.#queued + this.#running - this.#concurrency >= this.#maxQueue && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));
+    else if (!admitted && this.#queue.tasks + this.#running - this.#concurrency >= this.#maxQueue) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));
     else if (entry.signal?.aborted) this.#finish(entry, false, new AbortError('The task was aborted', { cause: entry.signal.reason }));
     else {
       this.#signals.add(entry.signal, entry);
       this.#queue.push(entry);
-      this.#queued++;
       this.#pump();
     }
     return entry;
@@ -138,10 +145,9 @@ export class LocalExecutor extends BaseExecutor {
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (this.#running < this.#concurrency && this.#queue.length > 0) {
-        const entry = this.#queue.shift() as Entry;
-        if (entry.state !== 'queued') continue;
-        this.#queued--;
+      while (this.#running < this.#concurrency) {
+        const entry = this.#queue.shift();
+        if (entry === undefined) break;
         this.#start(entry);
       }
     } finally {
@@ -157,15 +163,16 @@ export class LocalExecutor extends BaseExecutor {
     entry.onRunning?.();
     const began = nowMs();
     if (entry.timeout !== Number.POSITIVE_INFINITY) {
-      entry.timer = setTimeout(() => {
-        this.#finish(entry, false, new TaskTimeoutError(`${entry.spec.label} ran longer than its timeout of ${entry.timeout} ms`, { timeout: entry.timeout, task: entry.spec.label }));
-      }, entry.timeout);
+      entry.timer = setTimeout(() => this.#finish(entry, false, localTimeoutError(entry, false)), entry.timeout);
     }
     const done = (ok: boolean, value: unknown): void => {
-      this.#busyMs += nowMs() - began;
+      const took = nowMs() - began;
+      this.#busyMs += took;
       this.#running--;
       this.#active.delete(entry);
-      this.#finish(entry, ok, ok ? value : this.#taskError(entry.spec, value));
+      // A task that kept this thread past its timeout (its timer could not fire) timed out all the same.
+      if (took > entry.timeout) this.#finish(entry, false, localTimeoutError(entry, true));
+      else this.#finish(entry, ok, ok ? value : this.#taskError(entry.spec, value));
       this.#pump();
     };
     let result: unknown;
@@ -190,21 +197,27 @@ export class LocalExecutor extends BaseExecutor {
 
   #cancel(entry: Entry, reason: unknown): boolean {
     if (entry.state === 'settled') return false;
-    if (entry.state === 'queued') this.#queued--;
+    if (entry.state === 'queued') this.#queue.cancelled(entry);
     this.#finish(entry, false, reason instanceof AbortError ? reason : new AbortError('The task was aborted', { cause: reason }));
     return true;
   }
 
   #finish(entry: Entry, ok: boolean, value: unknown): void {
     if (entry.state === 'settled') return;
+    const neverStarted = entry.state === 'queued';
     entry.state = 'settled';
     if (entry.timer !== null) clearTimeout(entry.timer);
     this.#signals.delete(entry.signal, entry);
-    const counts = settledInputs(entry.flags, entry.args, ok, value);
+    const counts = settledInputs(entry.flags, entry.args, ok, value, neverStarted);
     this.#done += counts[0];
     this.#failed += counts[1];
-    this.#latency.record(nowMs() - entry.submitted);
+    if (counts[0] + counts[1] > 0) this.#latency.record(nowMs() - entry.submitted);
     entry.settle(ok, value);
+  }
+
+  /** Fails every queued entry with `error`. */
+  #dropQueued(error: Error): void {
+    for (const entry of this.#queue.drain()) this.#finish(entry, false, error);
   }
 
   /** Any function: it is called here, not shipped. */
@@ -230,22 +243,20 @@ export class LocalExecutor extends BaseExecutor {
 
   /** Resolves when nothing is queued or running. */
   onIdle(): Promise<void> {
-    return this.#idleWaiters.wait(this.#queued === 0 && this.#running === 0);
+    return this.#idleWaiters.wait(this.#queue.size === 0 && this.#running === 0);
   }
 
   #settleIdle(): void {
-    this.#idleWaiters.check(this.#queued === 0 && this.#running === 0);
+    this.#idleWaiters.check(this.#queue.size === 0 && this.#running === 0);
   }
 
   async close(options?: { cancelPending?: boolean }): Promise<void> {
     const cancelPending = closeOptions('LocalExecutor.close', options);
     this.#closing = true;
     if (cancelPending) {
-      const error = new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor was closed before the task started');
-      for (const entry of this.#queue.drain()) if (entry.state === 'queued') this.#finish(entry, false, error);
-      this.#queued = 0;
+      this.#dropQueued(new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor was closed before the task started'));
     }
-    this.#maps.closing();
+    this.#maps.closing(cancelPending);
     await this.#maps.drained();
     await this.onIdle();
   }
@@ -254,8 +265,7 @@ export class LocalExecutor extends BaseExecutor {
     this.#closing = true;
     this.#terminated = true;
     const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated before the task finished');
-    for (const entry of this.#queue.drain()) if (entry.state === 'queued') this.#finish(entry, false, error);
-    this.#queued = 0;
+    this.#dropQueued(error);
     // Work already running in this thread cannot be interrupted; its callers stop waiting.
     for (const entry of this.#active) this.#finish(entry, false, error);
     this.#settleIdle();
@@ -267,7 +277,7 @@ export class LocalExecutor extends BaseExecutor {
       // Once closing, only the slots still running calls are left, none idle.
       workers: this.#closing ? this.#running : this.#concurrency,
       idleWorkers: this.#closing ? 0 : this.#concurrency - this.#running,
-      queued: this.#queued,
+      queued: this.#queue.size,
       running: this.#running,
       done: this.#done,
       failed: this.#failed,

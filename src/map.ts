@@ -5,10 +5,11 @@
  * outcome to a sink as soon as it lands.
  */
 import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from './errors.js';
+import { isArgumentList, knownLength, openSource } from './inputs.js';
 import { MAX_TIMER_MS } from './options.js';
 import type { Progress } from './progress.js';
 import type { ChunkResult } from './pool/protocol.js';
-import { TaskFlag, isolates, packNumbers } from './pool/protocol.js';
+import { TaskFlag, isolates, packNumbers, unsendableInput } from './pool/protocol.js';
 import { kSoftAbort } from './pool/signals.js';
 import { reviveTaskError } from './revive.js';
 import { describeType, type Task, type TaskSpec } from './task.js';
@@ -46,10 +47,33 @@ export interface ChunkRunner {
   /** Whether sending a task costs a message (pools), so that chunks pay off. */
   readonly chunksPayOff: boolean;
   /**
-   * Registers a map starting now (throws FJ_EXECUTOR_CLOSED once the executor is
-   * closing): close() lets it finish, calling `onClosing` first. Call the returned function when it ends.
+   * Registers a map starting now (throws FJ_EXECUTOR_CLOSED once the executor is closing):
+   * close() lets it finish, calling `onClosing` first, told whether close() cancels pending work.
+   * Call the returned function when it ends.
    */
-  openMap(onClosing?: () => void): () => void;
+  openMap(onClosing?: (cancelPending?: boolean) => void): () => void;
+}
+
+/** A map registered with its executor: `end` unregisters it; `cancel` is what close({ cancelPending }) calls. */
+export interface MapEntry {
+  end: () => void;
+  /** Set by runMap once the map runs; before that, by the caller that registered it. */
+  cancel: (() => void) | null;
+}
+
+/** Registers a map with its executor; `onClosing` runs when close() begins without cancelPending. */
+export function openEntry(runner: ChunkRunner, onClosing?: () => void): MapEntry {
+  const entry: MapEntry = { end: () => {}, cancel: null };
+  entry.end = runner.openMap((cancelPending) => {
+    if (cancelPending === true) entry.cancel?.();
+    else onClosing?.();
+  });
+  return entry;
+}
+
+/** The error of a map whose inputs close({ cancelPending: true }) cancelled before they were sent. */
+export function cancelledError(): ForkJoinError {
+  return new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, "close({ cancelPending: true }) was called before this map's remaining inputs started; they were cancelled");
 }
 
 export interface MapPlan {
@@ -68,7 +92,13 @@ export interface MapPlan {
 
 /** Receives outcomes; `errors` carry absolute input indexes. */
 export interface MapSink {
-  deliver(start: number, values: ArrayLike<unknown>, errors: ReadonlyArray<readonly [number, unknown]>): void;
+  /**
+   * Takes a chunk's outcome. A sink that `failsInOrder` is given failed inputs without settle
+   * too, and returns the error once every result before it was delivered: the map then fails.
+   */
+  deliver(start: number, values: ArrayLike<unknown>, errors: ReadonlyArray<readonly [number, unknown]>): { error: unknown } | void;
+  /** Whether an input's error (without settle) must wait for every result before it (ordered imap); else it fails the map at once. */
+  readonly failsInOrder?: boolean;
   /**
    * How far the map may run ahead of its consumer: 'all' (map keeps every result), 'paced'
    * (imap: a few chunks' worth, pulled but not yet taken), or a number of results left unread
@@ -89,73 +119,13 @@ const MAX_CHUNK = 8192;
 /** The largest chunk of a paced imap, which keeps at most a window of them pulled but not taken. */
 export const PACED_CHUNK = 256;
 
-type Source = {
-  next(): IteratorResult<unknown> | Promise<IteratorResult<unknown>>;
-  return?(): unknown;
-  async: boolean;
-  /** Up to `n` next items at once; only for an array iterated the standard way. */
-  take?(n: number): unknown[];
-};
-
-const arrayIterator = Array.prototype[Symbol.iterator];
-const arrayIteratorNext = Object.getPrototypeOf([][Symbol.iterator]()).next as unknown;
-
-/** Whether iterating `inputs` means reading its elements in order (nothing patched). */
-function isPlainArray(inputs: unknown): inputs is unknown[] {
-  return Array.isArray(inputs) && inputs[Symbol.iterator] === arrayIterator
-    && Object.getPrototypeOf([][Symbol.iterator]()).next === arrayIteratorNext;
-}
-
-function openSource(inputs: unknown): Source {
-  if (isPlainArray(inputs)) {
-    // Sliced a chunk at a time (a native copy), read as lazily as iteration would: at each pull.
-    let at = 0;
-    return {
-      next: () => (at < inputs.length ? { value: inputs[at++], done: false } : { value: undefined, done: true }),
-      take(n) {
-        const items = inputs.slice(at, at + n);
-        at += items.length;
-        return items;
-      },
-      async: false,
-    };
-  }
-  if (inputs !== null && typeof inputs === 'object' && Symbol.asyncIterator in inputs) {
-    const it = (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-    return { next: () => it.next(), return: () => it.return?.(), async: true };
-  }
-  if (inputs !== null && (typeof inputs === 'object' || typeof inputs === 'string') && Symbol.iterator in Object(inputs)) {
-    const it = (inputs as Iterable<unknown>)[Symbol.iterator]();
-    return { next: () => it.next(), return: () => it.return?.(), async: false };
-  }
-  throw new InvalidTypeError('inputs must be an iterable or an async iterable');
-}
-
-/** Whether map can iterate `inputs`: an iterable (a string too) or an async iterable. */
-export function isIterableInput(inputs: unknown): boolean {
-  if (typeof inputs === 'string') return true;
-  if (typeof inputs !== 'object' || inputs === null) return false;
-  return typeof (inputs as Iterable<unknown>)[Symbol.iterator] === 'function'
-    || typeof (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
-}
-
-/** Whether starmap can spread `item` into a call's arguments: an array, or another iterable object. */
-function isArgumentList(item: unknown): boolean {
-  return Array.isArray(item) || (typeof item === 'object' && item !== null && typeof (item as Iterable<unknown>)[Symbol.iterator] === 'function');
-}
-
-/** The number of inputs, when it is known without consuming them. */
-export function knownLength(inputs: unknown): number | undefined {
-  if (Array.isArray(inputs)) return inputs.length;
-  if (ArrayBuffer.isView(inputs)) return (inputs as unknown as { length: number }).length;
-  if (inputs instanceof Set || inputs instanceof Map) return inputs.size;
-  return undefined;
-}
-
-/** Runs the whole map; resolves when every input has an outcome, rejects on the first failure. */
-export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan, sink: MapSink, opened?: () => void): Promise<void> {
+/**
+ * Runs the whole map; resolves when every input has an outcome, rejects on the first failure
+ * (for a sink that `failsInOrder`, once it delivered every result before the failed input).
+ */
+export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan, sink: MapSink, opened?: MapEntry): Promise<void> {
   const source = openSource(inputs);
-  const closeMap = opened ?? runner.openMap();
+  const entry = opened ?? openEntry(runner);
   const total = knownLength(inputs);
   const controller = new AbortController();
   const flags = TaskFlag.Chunk | (plan.spread ? TaskFlag.Spread : 0) | (plan.settle ? TaskFlag.Settle : 0);
@@ -171,8 +141,14 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   const perChunk = plan.chunksize === 'auto' ? PACED_CHUNK : plan.chunksize;
   let exhausted = false;
   let failure: { error: unknown } | null = null;
+  // An input failed, and the sink fails in order: nothing more is sent; the map fails once the sink reaches it.
+  let held: { error: unknown } | null = null;
   let wake: (() => void) | null = null;
   let consumerGone = false;
+  // close({ cancelPending }): inputs not sent yet are cancelled (the executor fails the chunks it holds queued).
+  entry.cancel = () => {
+    if (total !== undefined ? pulled < total : !exhausted) fail(cancelledError());
+  };
 
   const onAbort = (): void => {
     // The caller's reason first: it stops running chunks, where fail()'s own would let them finish.
@@ -238,30 +214,44 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     }
     if (failure === null) {
       const errors = result.errors.map(([i, wire]) => [start + i, reviveTaskError(wire, plan.spec, { index: start + i })] as const);
-      if (errors.length > 0 && !plan.settle) fail(errors[0][1]);
-      else {
-        sink.deliver(start, result.values, errors);
-        plan.progress?.add(count, errors.length);
-      }
+      outcome(start, count, result.values, errors);
     }
     wake?.();
+  }
+
+  /** Hands a chunk's outcome to the sink; an input's error without settle fails the map (in input order when the sink asks). */
+  function outcome(start: number, count: number, values: ArrayLike<unknown>, errors: ReadonlyArray<readonly [number, unknown]>): void {
+    const fails = errors.length > 0 && !plan.settle;
+    if (fails && sink.failsInOrder !== true) {
+      fail(errors[0][1]);
+      return;
+    }
+    if (fails) held ??= { error: errors[0][1] };
+    const reached = sink.deliver(start, values, errors);
+    if (!fails) plan.progress?.add(count, errors.length);
+    if (reached) fail(reached.error);
   }
 
   function crashed(start: number, items: unknown[], error: unknown): void {
     const count = items.length;
     inflight--;
     inflightItems -= count;
-    if (failure === null && count > 1 && isolates(error)) {
+    const unsendable = failure === null && count > 1 ? unsendableInput(error) - start : -1;
+    if (unsendable >= 0 && unsendable < count) {
+      // One input cannot be sent: it fails alone, and the inputs before and after it go again
+      // (those after it only while their results are wanted; another such input among them fails alone in turn).
+      outcome(start + unsendable, 1, [undefined], [[start + unsendable, error]]);
+      if (failure === null && unsendable > 0) launch(start, items.slice(0, unsendable));
+      if (failure === null && held === null && unsendable < count - 1) launch(start + unsendable + 1, items.slice(unsendable + 1));
+    } else if (failure === null && count > 1 && isolates(error)) {
       // One input killed the worker (or outlived the chunk's timeout), and the chunk's results went
       // with it: each input runs again alone, so that only the one to blame fails.
       for (let i = 0; i < count; i++) launch(start + i, [items[i]]);
     } else if (failure === null) {
       // A lone input's own failure (its worker died) names it, as a task's error does.
       if (count === 1 && error instanceof ForkJoinError && !('index' in error)) Object.assign(error, { index: start });
-      if (plan.settle && !(error instanceof AbortError)) {
-        const errors = Array.from({ length: count }, (_, i) => [start + i, error] as const);
-        sink.deliver(start, new Array(count), errors);
-        plan.progress?.add(count, count);
+      if (!(error instanceof AbortError) && (plan.settle || count === 1)) {
+        outcome(start, count, new Array(count), Array.from({ length: count }, (_, i) => [start + i, error] as const));
       } else fail(error);
     }
     wake?.();
@@ -286,7 +276,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
         break;
       }
       items.push((step as IteratorResult<unknown>).value);
-      if (failure !== null) break;
+      if (failure !== null || held !== null) break;
     }
     return items;
   }
@@ -295,7 +285,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     for (;;) {
       // The backlog at which the consumer will have made room for the next chunk; null when not waiting on it.
       let roomAt: number | null = null;
-      while (failure === null && !exhausted && inflight < window) {
+      while (failure === null && held === null && !exhausted && inflight < window) {
         const ahead = sink.ahead();
         let size = nextSize();
         if (ahead !== 'all') {
@@ -317,8 +307,11 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
         const start = pulled;
         const items = source.take !== undefined ? take(size) : await pull(size);
         pulled += items.length;
-        if (items.length > 0 && failure === null) launch(start, items);
+        if (items.length > 0 && failure === null && held === null) launch(start, items);
       }
+      // Every chunk landed, yet the sink never reached the failed input: fail with it anyway.
+      const stuck = held as { error: unknown } | null;
+      if (stuck !== null && inflight === 0) fail(stuck.error);
       if (failure !== null || (exhausted && inflight === 0)) break;
       const waitFor = roomAt;
       await new Promise<void>((resolve) => {
@@ -335,7 +328,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   } catch (error) {
     fail(error);
   } finally {
-    closeMap();
+    entry.end();
     plan.signal?.removeEventListener('abort', onAbort);
     if (!exhausted) {
       try { await source.return?.(); } catch { /* the input's own cleanup failed; the map's outcome stands */ }

@@ -11,11 +11,11 @@ function received(value: unknown): string {
 
 /** An integer in [min, max]; `Infinity` is allowed when `max` is Infinity. */
 export function integerOption(where: string, name: string, value: unknown, min: number, max = Number.POSITIVE_INFINITY): number {
-  if (typeof value !== 'number' || Number.isNaN(value)) {
+  if (typeof value !== 'number') {
     throw new InvalidTypeError(`${where}: the "${name}" option must be a number; ${received(value)}`);
   }
   const whole = Number.isInteger(value) || (value === Number.POSITIVE_INFINITY && max === Number.POSITIVE_INFINITY);
-  if (!whole || value < min || value > max) {
+  if (!whole || value < min || value > max) { // NaN too: a number, out of every range
     const range = max === Number.POSITIVE_INFINITY ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
     throw new InvalidValueError(`${where}: the "${name}" option must be ${range}; ${received(value)}`);
   }
@@ -27,10 +27,10 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A duration in milliseconds: a number > 0 up to MAX_TIMER_MS, or Infinity for none. */
 export function durationOption(where: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || Number.isNaN(value)) {
+  if (typeof value !== 'number') {
     throw new InvalidTypeError(`${where}: the "${name}" option must be a number of milliseconds; ${received(value)}`);
   }
-  if (value <= 0 || (value > MAX_TIMER_MS && value !== Number.POSITIVE_INFINITY)) {
+  if (!(value > 0) || (value > MAX_TIMER_MS && value !== Number.POSITIVE_INFINITY)) {
     throw new InvalidValueError(`${where}: the "${name}" option must be a positive number of milliseconds up to ${MAX_TIMER_MS} (about 24.8 days), or Infinity for none; ${received(value)}`);
   }
   return value;
@@ -38,6 +38,13 @@ export function durationOption(where: string, name: string, value: unknown): num
 
 export function booleanOption(where: string, name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') throw new InvalidTypeError(`${where}: the "${name}" option must be a boolean; ${received(value)}`);
+  return value;
+}
+
+/** A progress option: true or false (a bar on stderr when it is a terminal), or a listener function. */
+export function progressOption<L>(where: string, value: unknown): boolean | L {
+  if (typeof value === 'function') return value as L;
+  if (typeof value !== 'boolean') throw new InvalidTypeError(`${where}: the "progress" option must be true, false or a listener function; ${received(value)}`);
   return value;
 }
 
@@ -53,6 +60,19 @@ export function objectOption(where: string, value: unknown): Record<string, unkn
     throw new InvalidTypeError(`${where}: options must be an object; ${received(value)}`);
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * An option error in a command's words: `the "jobs" option` and `the "a" and "b" options` said
+ * as the flags `flag` gives (a name it has no flag for stays as it is).
+ */
+export function inFlagWords(message: string, flag: (name: string) => string | undefined): string {
+  return message
+    .replace(/the "(\w+)" and "(\w+)" options/g, (whole, a: string, b: string) => {
+      const [fa, fb] = [flag(a), flag(b)];
+      return fa === undefined || fb === undefined ? whole : `${fa} and ${fb}`;
+    })
+    .replace(/the "(\w+)" option/g, (whole, name: string) => flag(name) ?? whole);
 }
 
 /** Rejects option names that do not exist, so a typo never passes silently. */

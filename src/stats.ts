@@ -12,17 +12,17 @@ export interface LatencyStats {
 export interface ExecutorStats {
   /** Live workers (threads or processes); the concurrency limit for LocalExecutor. */
   workers: number;
-  /** Workers with nothing to do. */
+  /** Workers ready and holding nothing (not one still starting or being stopped). */
   idleWorkers: number;
   /** Tasks waiting for a worker. */
   queued: number;
   /** Tasks handed to a worker and not yet settled. */
   running: number;
-  /** Tasks that fulfilled. */
+  /** Tasks (a map's inputs) that fulfilled. */
   done: number;
-  /** Tasks that rejected (including cancelled and timed out). */
+  /** Tasks (a map's inputs) that rejected, timed out included; a cancelled one counts neither here nor in `done`. */
   failed: number;
-  /** Workers replaced after a crash, an exit, running out of memory or a timeout. */
+  /** Workers lost to a crash, an exit, running out of memory, a timeout or an aborted task. */
   workersReplaced: number;
   /** Share of worker time spent running tasks since the executor started, 0 to 1. */
   utilisation: number;

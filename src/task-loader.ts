@@ -2,17 +2,15 @@
  * Loading a task module's export, wherever the task runs (a worker, or the
  * calling thread for LocalExecutor), with errors that say what went wrong.
  */
-import { ErrorCodes } from './errors.js';
+import { ErrorCodes, ForkJoinError, type ErrorCode } from './errors.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 
-/** An Error with a forkjoin code that survives cloning (a plain property). */
-export function codedError(code: string, message: string, cause?: unknown): Error {
-  const err = new Error(message, cause === undefined ? undefined : { cause }) as Error & { code: string };
-  err.code = code;
-  return err;
+/** A ForkJoinError raised where the task runs; its code survives cloning (a plain property). */
+export function codedError(code: ErrorCode, message: string, cause?: unknown): ForkJoinError {
+  return new ForkJoinError(code, message, cause === undefined ? {} : { cause });
 }
 
 /** The function `name` exported by the module at `url`, imported once per thread. */

@@ -5,6 +5,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes, ForkJoinError, InvalidTypeError } from './errors.js';
+import { noteModuleNamed } from './module-file.js';
 
 const kTaskRef = Symbol.for('forkjoin.taskRef');
 
@@ -124,6 +125,7 @@ function refSpec(ref: object): TaskSpec {
   if (!isTaskRef(ref)) {
     throw new InvalidTypeError('task must be a function or a task reference from taskModule(), got an object');
   }
+  noteModuleNamed(ref.module);
   return moduleSpec(ref.module, ref.name);
 }
 

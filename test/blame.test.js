@@ -86,7 +86,22 @@ for (const E of PoolKinds) {
       const pool = using(t, E.make({ slots: 1, setup: sleepy.hang, timeout: 200 }));
       await assert.rejects(pool.run(tasks.square, [2]), (err) => {
         assert.equal(err.code, 'FJ_WORKER_START_FAILED');
-        assert.match(err.message, /setup ran past the pool's timeout of 200 ms/);
+        assert.match(err.message, /setup ran past its timeout of 200 ms/);
+        return true;
+      });
+    });
+
+    test('a setup with a timeout of its own may outlive the pool timeout, which bounds tasks only', { timeout: 60_000 }, async (t) => {
+      const pool = using(t, E.make({ slots: 1, setup: { task: tasks.sleep, args: [400], timeout: 30_000 }, timeout: 100 }));
+      assert.equal(await pool.run(tasks.square, [3]), 9);
+      await assert.rejects(pool.run(sleepy.hang, []), code('FJ_TASK_TIMEOUT'));
+    });
+
+    test('a setup timeout bounds the setup of a pool without a timeout', { timeout: 60_000 }, async (t) => {
+      const pool = using(t, E.make({ slots: 1, setup: { task: sleepy.hang, timeout: 200 } }));
+      await assert.rejects(pool.run(tasks.square, [2]), (err) => {
+        assert.equal(err.code, 'FJ_WORKER_START_FAILED');
+        assert.match(err.message, /setup ran past its timeout of 200 ms/);
         return true;
       });
     });

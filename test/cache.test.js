@@ -2,12 +2,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, watch, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DiskCache, ErrorCodes, MemoryCache, memoize } from 'forkjoin';
-import { runNode, tempDir } from './fixtures/helpers.js';
+import { DiskCache, ErrorCodes, LocalExecutor, MemoryCache, compute, delayed, memoize } from 'forkjoin';
+import { filesAppear, runNode, tempDir } from './fixtures/helpers.js';
 
 const T = { timeout: 120_000 };
 const fixture = (name) => fileURLToPath(new URL(`./fixtures/graph/${name}`, import.meta.url));
@@ -175,6 +175,14 @@ describe('DiskCache', () => {
       err.code === ErrorCodes.CACHE_WRITE_FAILED && err.message.includes(dir) && err.cause?.code === 'ENOTDIR');
   });
 
+  test('a dir with a NUL byte, or a URL that is not a file: URL, is refused at construction with FJ_INVALID_ARG_VALUE', (t) => {
+    const dir = tempDir(t);
+    for (const bad of [join(dir, 'a\0b'), new URL(`file://${dir}/a%00b`), new URL('https://example.com/cache')]) {
+      assert.throws(() => new DiskCache(bad), (err) => err instanceof RangeError && err.code === ErrorCodes.INVALID_ARG_VALUE, String(bad));
+    }
+    assert.deepEqual(readdirSync(dir), [], 'nothing was made');
+  });
+
   test("an empty dir is refused with FJ_INVALID_ARG_VALUE instead of filling the working directory", () => {
     assert.throws(() => new DiskCache(''), (err) => err instanceof RangeError && err.code === ErrorCodes.INVALID_ARG_VALUE);
   });
@@ -260,6 +268,23 @@ describe('DiskCache', () => {
     assert.equal(cache.stats().evictions, 1);
   });
 
+  test('a value larger than maxBytes on its own is not kept, and every other entry stays, as in a MemoryCache', async (t) => {
+    const dir = tempDir(t);
+    const memory = new MemoryCache({ maxBytes: 2000 });
+    const disk = new DiskCache(dir, { maxBytes: 2000 });
+    for (const cache of [memory, disk]) {
+      for (const key of ['a', 'b', 'c']) cache.setSync(key, 'x'.repeat(300));
+      cache.setSync('huge', 'y');
+      cache.setSync('huge', 'x'.repeat(5000));
+      await cache.set('huge too', 'x'.repeat(5000));
+      assert.equal(cache.getSync('huge'), undefined, `${cache.constructor.name}: the key's older, smaller value goes too`);
+      assert.equal(await cache.get('huge too'), undefined);
+      assert.deepEqual(['a', 'b', 'c'].map((key) => cache.getSync(key)?.value.length), [300, 300, 300], cache.constructor.name);
+      assert.equal(cache.stats().evictions, 0);
+    }
+    assert.equal(entryFiles(dir).length, 3);
+  });
+
   test('delete and clear remove entries', async (t) => {
     const cache = new DiskCache(tempDir(t));
     await cache.set('a', 1);
@@ -268,6 +293,49 @@ describe('DiskCache', () => {
     assert.equal(await cache.delete('a'), false);
     await cache.clear();
     assert.equal(await cache.get('b'), undefined);
+  });
+
+  test('clear() while another process writes to the directory clears it, and the writer goes on', T, async (t) => {
+    const dir = tempDir(t);
+    const cache = new DiskCache(dir, { fsync: false });
+    const writer = spawn(process.execPath, [fixture('disk-busy-writer.js'), dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    t.after(() => writer.kill());
+    let stdout = '';
+    let stderr = '';
+    writer.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+    const ended = new Promise((resolve) => writer.on('close', resolve));
+    const writing = new Promise((resolve, reject) => {
+      writer.stdout.setEncoding('utf8').on('data', (chunk) => {
+        stdout += chunk;
+        if (stdout.startsWith('writing\n')) resolve();
+      });
+      ended.then(() => reject(new Error(`the writer ended before it wrote: ${stderr}`)));
+    });
+    try {
+      await writing;
+      for (let i = 0; i < 50; i++) await cache.clear();
+      await filesAppear(join(dir, 'v1'), 1, () => true); // the writer goes on, in the folders it makes again
+    } finally {
+      writer.stdin.end(); // the writer stops, and is gone before its directory is removed
+      await ended;
+    }
+    assert.equal(writer.exitCode, 0, stderr);
+    const report = JSON.parse(stdout.trim().split('\n').at(-1));
+    // A write that loses the race to clear() again and again may fail, with a code, and the writer goes on.
+    assert.deepEqual(report.failures.filter((code) => code !== ErrorCodes.CACHE_WRITE_FAILED), []);
+    await cache.clear();
+    assert.deepEqual([entryFiles(dir), readdirSync(join(dir, 'tmp'))], [[], []], 'no entry, nothing left behind');
+    cache.setSync('after', 1);
+    assert.deepEqual(cache.getSync('after'), { value: 1 });
+  });
+
+  test('a clear() the file system refuses fails with FJ_CACHE_WRITE_FAILED, the system error as cause', async (t) => {
+    const dir = tempDir(t);
+    const cache = new DiskCache(dir);
+    await cache.set('k', 1);
+    rmSync(join(dir, 'tmp'), { recursive: true });
+    writeFileSync(join(dir, 'tmp'), 'a file where the cache keeps its temporary files');
+    await assert.rejects(cache.clear(), (err) => err.code === ErrorCodes.CACHE_WRITE_FAILED && typeof err.cause?.code === 'string');
   });
 
   test('options of the wrong type are refused', (t) => {
@@ -429,7 +497,136 @@ describe('memoize', () => {
     await warned;
   });
 
+  test('a memoized method that reads this is keyed on the object it is called on', async (t) => {
+    let calls = 0;
+    const price = memoize(function (qty) {
+      calls++;
+      return this.unit * qty;
+    });
+    const apple = { unit: 1, price };
+    const car = { unit: 20_000, price };
+    assert.deepEqual([apple.price(2), car.price(2), apple.price(2), car.price(2)], [2, 40_000, 2, 40_000]);
+    assert.equal(calls, 2, 'each object\'s call is computed once: the method on it is keyed by what it is');
+    apple.unit = 3;
+    assert.equal(apple.price(2), 6, 'a changed receiver is another key');
+    class Cart {
+      constructor(items) { this.items = items; }
+    }
+    Cart.prototype.total = memoize(function () { return this.items.reduce((sum, x) => sum + x, 0); }, { cache: new DiskCache(tempDir(t)) });
+    assert.deepEqual([new Cart([1, 2]).total(), new Cart([5]).total()], [3, 5]);
+  });
+
+  test('a class instance, as receiver or argument, bypasses the cache: its private fields are part of it and no key sees them', () => {
+    class Account {
+      #balance;
+      constructor(balance) { this.#balance = balance; }
+      get balance() { return this.#balance; }
+    }
+    let calls = 0;
+    Account.prototype.interest = memoize(function (rate) { calls++; return this.balance * rate; });
+    assert.deepEqual([new Account(100).interest(0.5), new Account(500).interest(0.5)], [50, 250]);
+    const fee = memoize((account) => { calls++; return account.balance / 100; });
+    assert.deepEqual([fee(new Account(100)), fee(new Account(700))], [1, 7]);
+    assert.equal(calls, 4);
+    class Ledger extends Map {
+      #owner;
+      constructor(owner) { super(); this.#owner = owner; }
+      get owner() { return this.#owner; }
+    }
+    const ownerOf = memoize((ledger) => ledger.owner);
+    assert.deepEqual([ownerOf(new Ledger('ann')), ownerOf(new Ledger('bob'))], ['ann', 'bob'], 'a subclass of Map is a class instance too');
+    const codeOf = memoize((error) => error.code);
+    assert.deepEqual([codeOf(Object.assign(new Error('x'), { code: 'A' })), codeOf(Object.assign(new Error('x'), { code: 'B' }))], ['A', 'B']);
+    const sum = memoize((bytes) => { calls++; return bytes.reduce((a, b) => a + b, 0); });
+    assert.deepEqual([sum(Buffer.from([1, 2])), sum(Buffer.from([1, 2])), sum(new Uint8Array([1, 2]))], [3, 3, 3]);
+    assert.equal(calls, 5, 'plain data, a Buffer included, is still keyed by content');
+  });
+
+  test('a memoized function that never reads this hits whatever object it is called on', () => {
+    let calls = 0;
+    const helper = () => 'not data';
+    const arrow = memoize((id) => { calls++; return typeof this === 'undefined' ? id * 2 : -1; });
+    const plain = memoize(function (id) { calls++; return id * 2; });
+    for (const get of [arrow, plain]) {
+      calls = 0;
+      const api = { get, helper };
+      const other = { get, helper, name: 'other' };
+      assert.deepEqual([api.get(1), api.get(1), other.get(1), get(1)], [2, 2, 2, 2]);
+      assert.equal(calls, 1, get === arrow ? 'an arrow function' : 'a function that never names this');
+    }
+  });
+
   test('a bound function is refused: its source does not identify it', () => {
     assert.throws(() => memoize(function f() {}.bind(null)), (err) => err.code === ErrorCodes.INVALID_ARG_TYPE);
+  });
+});
+
+describe('a cache of your own', () => {
+  /** A cache kept in a Map whose get() answers `miss()` where it holds nothing (or throws what it throws). */
+  const cacheAnswering = (miss) => {
+    const entries = new Map();
+    return {
+      entries,
+      get: async (key) => (entries.has(key) ? { value: entries.get(key) } : miss()),
+      set: async (key, value) => { entries.set(key, value); },
+      delete: async (key) => entries.delete(key),
+      clear: async () => entries.clear(),
+    };
+  };
+  /** The codes of the process warnings emitted while `run` runs. */
+  const warningsDuring = async (run) => {
+    const codes = [];
+    const listener = (warning) => codes.push(warning.code);
+    process.on('warning', listener);
+    try {
+      await run();
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', listener);
+    }
+    return codes;
+  };
+  const double = delayed((x) => x * 2);
+  const executor = new LocalExecutor();
+
+  test('a get() answering neither undefined nor { value } is a miss for compute and memoize alike, reported as FJ_CACHE_CORRUPT', async () => {
+    for (const answer of [42, null, 'hit', { val: 1 }]) {
+      const cache = cacheAnswering(() => answer);
+      const codes = await warningsDuring(async () => {
+        assert.equal(await compute(double(21), { executor, cache }), 42, `compute, get() answering ${answer}`);
+        assert.equal(await memoize(async (x) => x * 2, { cache })(21), 42, `memoize, get() answering ${answer}`);
+      });
+      assert.deepEqual(codes, [ErrorCodes.CACHE_CORRUPT, ErrorCodes.CACHE_CORRUPT]);
+      assert.equal(cache.entries.size, 2, 'each value computed was stored');
+    }
+  });
+
+  test('a get() that throws or rejects is a miss for compute and memoize alike, reported as FJ_CACHE_READ_FAILED', async () => {
+    const failing = [
+      () => { throw new Error('get failed'); },
+      () => Promise.reject(new Error('get failed')),
+    ];
+    for (const fail of failing) {
+      const cache = cacheAnswering(() => 'unused');
+      cache.get = (key) => fail(key);
+      const codes = await warningsDuring(async () => {
+        assert.equal(await compute(double(21), { executor, cache }), 42);
+        assert.equal(await memoize(async (x) => x * 2, { cache })(21), 42);
+      });
+      assert.deepEqual(codes, [ErrorCodes.CACHE_READ_FAILED, ErrorCodes.CACHE_READ_FAILED]);
+    }
+  });
+
+  test('a getSync() that throws or answers badly is a miss too: a memoized synchronous function stays synchronous and right', async () => {
+    const answers = [[() => { throw new Error('getSync failed'); }, ErrorCodes.CACHE_READ_FAILED], [() => 42, ErrorCodes.CACHE_CORRUPT]];
+    for (const [getSync, code] of answers) {
+      const store = new MemoryCache();
+      const cache = { get: (k) => store.get(k), set: (k, v) => store.set(k, v), delete: (k) => store.delete(k), clear: () => store.clear(), getSync, setSync: (k, v) => store.setSync(k, v) };
+      const codes = await warningsDuring(() => {
+        const f = memoize((x) => x * 2, { cache });
+        assert.deepEqual([f(21), f(21)], [42, 42]);
+      });
+      assert.deepEqual(codes, [code], 'reported once per memoized function');
+    }
   });
 });

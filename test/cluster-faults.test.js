@@ -1,5 +1,6 @@
 // Faults with nothing lost: an engine killed mid-run, a task that kills every engine it
-// runs on, a Redis restarted mid-run, a killed client. Real processes, real redis-server.
+// runs on, a Redis restarted mid-run, a killed client; and with nothing hanging when Redis
+// itself loses the tasks (restarted empty, a client's liveness lapsed). Real processes, real redis-server.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { taskModule } from 'forkjoin';
-import { needRedis, startCluster, startEngine, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
+import { needRedis, settles, startCluster, startEngine, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
 
 const T = { timeout: 120_000 };
 const tasks = taskModule(tasksUrl);
@@ -92,6 +93,51 @@ test('a Redis server restarted mid-run (data kept): client and engines reconnect
   assert.equal(mapped.length, 120);
   assert.deepEqual(ran, Array.from({ length: 40 }, (_, i) => i));
   assert.equal(await cluster.run(tasks.square, [12]), 144, 'new work runs after the restart');
+});
+
+test('a Redis restarted empty mid-map: the map rejects with FJ_REDIS_DATA_LOST, and the engines re-register and run new calls', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, connect } = await startCluster(t, ['d1', 'd2']);
+  const cluster = await connect();
+  const mapped = cluster.starmap(tasks.sleep, Array.from({ length: 8 }, (_, i) => [1_500, i]), { chunksize: 1, timeout: 3_000 }).then(() => null, (e) => e);
+  await until(async () => (await cluster.engines()).some((e) => e.busy > 0), 10_000, 'an engine to hold a task');
+  // Without persistence, the restarted Redis holds none of the cluster's keys.
+  await redis.stopServer('SIGKILL');
+  await redis.start();
+  const err = await settles(mapped, 30_000, 'the map');
+  assert.equal(err?.code, 'FJ_REDIS_DATA_LOST');
+  assert.deepEqual(await settles(cluster.map(tasks.square, [1, 2, 3], { chunksize: 1 }), 30_000, 'a map after the restart'), [1, 4, 9]);
+  await until(async () => (await cluster.engines()).length === 2, 10_000, 'both engines to be listed again');
+});
+
+test('a Redis restarted empty: an engine drops the task of a job that vanished and takes new work at once', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, connect } = await startCluster(t, ['a1']);
+  const cluster = await connect();
+  const held = cluster.run(tasks.sleep, [600_000, 'never']).then(() => null, (e) => e);
+  await until(async () => (await cluster.engines())[0]?.busy > 0, 10_000, 'a1 to hold the task');
+  await redis.stopServer('SIGKILL');
+  await redis.start();
+  assert.equal((await settles(held, 30_000, 'the pending run'))?.code, 'FJ_REDIS_DATA_LOST');
+  // a1's only worker was running the vanished job's 10-minute task: it must be free again.
+  assert.equal(await settles(cluster.run(tasks.square, [7]), 30_000, 'a run after the restart'), 49);
+});
+
+test('a client whose liveness key lapsed (engines would take it for dead): its pending calls reject with FJ_REDIS_DATA_LOST, new ones run', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, engines, connect } = await startCluster(t, []);
+  const cluster = await connect();
+  // No engine yet: the job waits in the queue, where an engine would drop it unrun while the key is missing.
+  const queued = cluster.run(tasks.square, [7]).then(() => null, (e) => e);
+  const conn = new Redis(redis.url);
+  t.after(() => conn.disconnect());
+  await until(async () => (await conn.keys('fj:default:tasks:*')).some((k) => /tasks:[0-9a-f]{32}-\d+$/.test(k)), 10_000, 'the job to be queued');
+  // What Redis does to the key of a client that could not refresh it for 15 s.
+  const [key] = await conn.keys('fj:default:client:*');
+  assert.equal(await conn.del(key), 1);
+  assert.equal((await settles(queued, 30_000, 'the pending run'))?.code, 'FJ_REDIS_DATA_LOST');
+  engines.push(await startEngine(redis.url, { name: 'l1', workers: 1 }));
+  assert.equal(await settles(cluster.run(tasks.square, [8]), 30_000, 'a run after the lapse'), 64);
 });
 
 test('a killed client leaves engines serving others and no jobs behind', T, async (t) => {

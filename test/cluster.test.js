@@ -83,6 +83,16 @@ describe('Cluster', () => {
     assert.deepStrictEqual(await cluster.run(echo, [3]), [3]);
   });
 
+  test('with chunks of several inputs, an input that cannot be sent fails alone with its index; the others of its chunk run', T, async (t) => {
+    if (skip(t)) return;
+    const echo = (x) => x;
+    const outcomes = await cluster.map(echo, [1, { f: () => 2 }, 3], { chunksize: 3, settle: true });
+    assert.deepStrictEqual([outcomes[0], outcomes[2]], [{ status: 'fulfilled', value: 1 }, { status: 'fulfilled', value: 3 }]);
+    assert.equal(outcomes[1].reason.code, 'FJ_ARG_NOT_CLONEABLE');
+    assert.equal(outcomes[1].reason.path, 'inputs[1].f');
+    assert.equal(outcomes[1].reason.index, 1);
+  });
+
   test('a lock in the arguments is refused before sending with FJ_ARG_NOT_CLONEABLE naming its path', T, async (t) => {
     if (skip(t)) return;
     const echo = (...args) => args;

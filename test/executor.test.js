@@ -3,10 +3,21 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Job, isForkJoinError } from 'forkjoin';
-import { Executors, occupy, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
+import { Executors, filesAppear, occupy, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
 import { touch } from './fixtures/sleep.js';
 
 const T = { timeout: 60_000 };
+
+/** Iterates an ordered imap of sleepy.rendezvous until it throws: what it yielded, and the error (it must throw). */
+async function imapUntilError(exec, inputs, chunksize) {
+  const out = [];
+  try {
+    for await (const value of exec.imap(sleepy.rendezvous, inputs, { chunksize })) out.push(value);
+  } catch (err) {
+    return { out, err };
+  }
+  assert.fail(`the imap ended without an error, after ${JSON.stringify(out)}`);
+}
 const squares = (n) => Array.from({ length: n }, (_, i) => i * i);
 const code = (c) => (err) => {
   assert.equal(err.code, c, `expected ${c}, got ${err.code}: ${err.message}`);
@@ -167,6 +178,11 @@ for (const E of Executors) {
         assert.equal(await exec.run(tasks.square, [3]), 9);
       });
 
+      test('a "progress" option that is neither a boolean nor a listener fails, saying both are accepted', T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.map(tasks.square, [1], { progress: 5 }), (err) => err.code === 'FJ_INVALID_ARG_TYPE' && /true, false or a listener function/.test(err.message));
+      });
+
       test('starmap refuses an input that is not an argument list with FJ_INVALID_ARG_TYPE naming it', T, async (t) => {
         const exec = using(t, E.make());
         await assert.rejects(exec.starmap(tasks.add, [[1, 2], [3, 4], 5]), (err) => {
@@ -286,7 +302,30 @@ for (const E of Executors) {
         await assert.rejects(async () => {
           for await (const value of exec.imap(tasks.squareEven, [0, 2, 3, 4], { chunksize: 1 })) out.push(value);
         }, code('FJ_TASK_FAILED'));
-        assert.deepEqual(out, [0, 4].slice(0, out.length));
+        assert.deepEqual(out, [0, 4]);
+      });
+
+      test("an ordered imap raises an input's error only after yielding every result before it, though that error came first", T, async (t) => {
+        const exec = using(t, E.make({ slots: 1, perWorker: 3 }));
+        const flag = join(tempDir(t), 'flag');
+        // 'a' and 'b' finish once 'c' has failed.
+        const inputs = [{ wait: flag, value: 'a' }, { wait: flag, value: 'b' }, { touch: flag, fail: true, value: 'c' }, { touch: flag, value: 'd' }];
+        const { out, err } = await imapUntilError(exec, inputs, 1);
+        assert.equal(err.code, 'FJ_TASK_FAILED');
+        assert.equal(err.index, 2);
+        assert.deepEqual(out, ['a', 'b']);
+      });
+
+      test("an ordered imap with chunks of several inputs yields every result before a failed input, its own chunk's too, then its error", T, async (t) => {
+        const exec = using(t, E.make({ slots: 2 }));
+        const dir = tempDir(t);
+        const flag = join(dir, 'flag');
+        // Chunk ['a', 'b'] finishes once chunk ['c', 'd'] has failed at 'd'.
+        const inputs = [{ wait: flag, value: 'a' }, { wait: flag, value: 'b' }, { touch: join(dir, 'c'), value: 'c' }, { touch: flag, fail: true, value: 'd' }];
+        const { out, err } = await imapUntilError(exec, inputs, 2);
+        assert.equal(err.code, 'FJ_TASK_FAILED');
+        assert.equal(err.index, 3);
+        assert.deepEqual(out, ['a', 'b', 'c']);
       });
 
       for (const chunksize of [4, 'auto']) {
@@ -462,6 +501,17 @@ for (const E of Executors) {
         assert.equal(await exec.run(tasks.square, [3]), 9, 'a refused close() leaves the executor open');
       });
 
+      test('a map in progress leaves maxQueue to tasks: its queued chunks do not count against it', T, async (t) => {
+        const flag = join(tempDir(t), 'go');
+        const exec = using(t, E.make({ slots: 2, maxQueue: 1 }));
+        const mapped = exec.map(sleepy.waitForFile, Array.from({ length: 20 }, (_, i) => i).map(() => flag), { chunksize: 1 });
+        while (exec.stats().queued < 2) await new Promise((r) => setTimeout(r, 5));
+        const extra = exec.run(tasks.square, [3]);
+        touch(flag);
+        assert.equal((await mapped).length, 20);
+        assert.equal(await extra, 9);
+      });
+
       test('maxQueue counts only tasks that must wait: a free slot takes one at once', T, async (t) => {
         for (const maxQueue of [0, 1]) {
           const exec = using(t, E.make({ slots: 2, maxQueue }));
@@ -504,6 +554,29 @@ for (const E of Executors) {
         assert.equal(s.running, 1);
         assert.equal(s.queued, 1);
       });
+
+      test('stats() after terminate(): a task dropped from the queue is cancelled, neither done nor failed', T, async (t) => {
+        const exec = using(t, E.make({ slots: 1 }));
+        const { job: running } = await occupy(t, exec, tempDir(t));
+        const queued = exec.submit(tasks.square, [1]);
+        await exec.terminate();
+        await Promise.allSettled([running, queued]);
+        assert.deepEqual([running.state, queued.state], ['rejected', 'cancelled']);
+        assert.deepEqual([exec.stats().done, exec.stats().failed], [0, 1]);
+      });
+
+      if (E.isPool) {
+        test('stats() never counts a worker being stopped as idle', T, async (t) => {
+          const exec = using(t, E.make({ slots: 2 }));
+          const controller = new AbortController();
+          const dir = tempDir(t);
+          const running = [0, 1].map(() => exec.run(sleepy.markThenHang, [join(dir, `started-${Math.random()}`)], { signal: controller.signal }));
+          await filesAppear(dir, 2);
+          controller.abort();
+          await Promise.allSettled(running);
+          assert.equal(exec.stats().idleWorkers, 0);
+        });
+      }
 
       test('close() finishes queued work before it resolves', T, async (t) => {
         const exec = using(t, E.make({ slots: 1 }));

@@ -108,6 +108,44 @@ describe('cache keys', () => {
     assert.deepEqual(rec.keys('cached'), new Set([g.a.key, g.b.key, g.d.key]));
   });
 
+  test('a task module edited while a pool holds it: graphs run the new code, and the cache keeps its result under its key', T, async (t) => {
+    const file = join(tempDir(t), 'edited.js');
+    const cacheDir = tempDir(t);
+    writeFileSync(file, 'export function f(x) { return x + 1; }\n');
+    const f = delayed(taskModule(pathToFileURL(file)).f);
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    assert.equal(await compute(f(1), { executor: pool, cache: new DiskCache(cacheDir) }), 2);
+    writeFileSync(file, 'export function f(x) { return x + 100; }\n');
+    assert.equal(await compute(f(1), { executor: pool, cache: new DiskCache(cacheDir) }), 101, 'the pool imported the first version');
+    assert.equal(await compute(f(2), { executor: pool }), 102, 'without a cache too');
+    const rec = recorder();
+    assert.equal(await compute(f(1), { executor: using(t, new LocalExecutor()), cache: new DiskCache(cacheDir), onEvent: rec.onEvent }), 101);
+    assert.deepEqual(rec.keys('cached'), new Set([f(1).key]), 'the cache holds the new code\'s result under the new code\'s key');
+    writeFileSync(file, 'export function f(x) { return x + 1; }\n');
+    assert.equal(await compute(f(5), { executor: pool, cache: new DiskCache(cacheDir) }), 6, 'the first version again');
+  });
+
+  test('a module a pool imported before any graph read it, then edited: graphs run the new code', T, async (t) => {
+    const file = join(tempDir(t), 'early.js');
+    writeFileSync(file, 'export function f(x) { return x + 1; }\n');
+    const tasksOf = taskModule(pathToFileURL(file));
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    assert.equal(await pool.run(tasksOf.f, [1]), 2, 'the worker imports the first version');
+    writeFileSync(file, 'export function f(x) { return x + 100; }\n');
+    assert.equal(await compute(delayed(tasksOf.f)(1), { executor: pool, cache: new MemoryCache() }), 101);
+  });
+
+  test('a module never edited runs graph nodes in the module instance its pool\'s setup prepared', T, async (t) => {
+    const file = join(tempDir(t), 'stateful.js');
+    writeFileSync(file, 'let state = "not set up";\nexport function init(v) { state = v; }\nexport function read(x) { return `${state} ${x}`; }\n');
+    const tasksOf = taskModule(pathToFileURL(file));
+    const pool = using(t, new ThreadPool({ workers: 1, setup: { task: tasksOf.init, args: ['set up'] } }));
+    const read = delayed(tasksOf.read);
+    assert.equal(await compute(read(1), { executor: pool, cache: new DiskCache(tempDir(t)) }), 'set up 1');
+    assert.equal(await compute(read(2), { executor: pool }), 'set up 2');
+    assert.equal(await pool.run(tasksOf.read, [3]), 'set up 3');
+  });
+
   test('a TypeScript task module run under tsx is keyed by its .ts source, so its nodes are cached', T, async (t) => {
     const script = fileURLToPath(new URL('./fixtures/graph/ts-cache.ts', import.meta.url));
     const result = await runNode(['--import', 'tsx', script, tempDir(t)], { cwd: fileURLToPath(new URL('..', import.meta.url)) });

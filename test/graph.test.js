@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  Delayed, ErrorCodes, LocalExecutor, ThreadPool, compute, delayed, isDelayed, isForkJoinError, taskModule, toDot, toMermaid,
+  Delayed, ErrorCodes, LocalExecutor, MemoryCache, ThreadPool, compute, delayed, isDelayed, isForkJoinError, taskModule, toDot, toMermaid,
 } from 'forkjoin';
 import { Executors, fileAppears, runNode, tempDir, using } from './fixtures/helpers.js';
 
@@ -81,6 +81,46 @@ describe('delayed keys', () => {
     });
   });
 
+  test('a Delayed put into an argument after the node was built is not one of its inputs', async () => {
+    const list = [inc(4)];
+    const node = identity(list);
+    list.push(inc(6));
+    assert.deepEqual(node.dependencies.map((d) => d.key), [inc(4).key]);
+    assert.deepEqual(await compute(node, { executor: new LocalExecutor() }), [5]);
+  });
+
+  test('the task gets copies of argument arrays and plain objects, exactly: holes, undefined, -0, key order, cycles, sharing', async () => {
+    const shared = [1];
+    const cycle = { name: 'c' };
+    cycle.self = cycle;
+    const bytes = new Uint8Array([1, 2]);
+    const arg = {
+      list: [1, , undefined, -0], // eslint-disable-line no-sparse-arrays
+      order: { z: 1, a: 2, m: 3 },
+      bare: Object.assign(Object.create(null), { b: 1 }),
+      proto: JSON.parse('{"__proto__": 7, "b": 1}'),
+      cycle,
+      pair: [shared, shared],
+      bytes,
+    };
+    const executor = new LocalExecutor(); // calls the task with the node's own arguments: nothing cloned on the way
+    // Without a Delayed inside, the task gets the node's copy; with one, a copy of it with the value filled in.
+    for (const [node, lazy] of [[identity(arg), undefined], [identity({ ...arg, lazy: inc(1) }), 2]]) {
+      const got = await compute(node, { executor });
+      assert.notEqual(got, arg);
+      assert.equal(got.lazy, lazy);
+      assert.notEqual(got.list, arg.list);
+      assert.deepEqual([got.list.length, 1 in got.list, 2 in got.list, got.list[2], Object.is(got.list[3], -0)], [4, false, true, undefined, true]);
+      assert.deepEqual(Object.keys(got.order), ['z', 'a', 'm']);
+      assert.equal(Object.getPrototypeOf(got.bare), null);
+      assert.equal(Object.getPrototypeOf(got.proto), Object.prototype);
+      assert.deepEqual(Object.entries(got.proto), [['__proto__', 7], ['b', 1]]);
+      assert.ok(got.cycle !== cycle && got.cycle.self === got.cycle);
+      assert.ok(got.pair[0] !== shared && got.pair[0] === got.pair[1]);
+      assert.equal(got.bytes, bytes, 'a typed array is held as it is, not copied');
+    }
+  });
+
   test('dependencies lists the inputs of a node', () => {
     const a = inc(1);
     const b = inc(2);
@@ -98,6 +138,18 @@ for (const E of Executors) {
     test('computes a list, passing other values through', T, async (t) => {
       const executor = using(t, E.make());
       assert.deepEqual(await compute([inc(1), 'as is', add(inc(1), 10)], { executor }), [2, 'as is', 12]);
+    });
+
+    test('a node runs on its arguments as they were when it was built, and caches its value under their key', T, async (t) => {
+      const executor = using(t, E.make());
+      const cache = new MemoryCache();
+      const xs = [1, 2];
+      const built = sum(xs);
+      xs.push(100);
+      assert.equal(built.key, sum([1, 2]).key);
+      assert.equal(await compute(built, { executor, cache }), 3);
+      assert.equal(await compute(sum([1, 2]), { executor, cache }), 3, 'what the cache holds under the key of sum([1, 2])');
+      assert.deepEqual(await compute([built, sum(xs)], { executor }), [3, 103]);
     });
 
     test('fills in Delayed values nested in arrays and plain objects', T, async (t) => {
@@ -335,6 +387,14 @@ describe('the graph', () => {
 
   test('options of the wrong type are refused', async () => {
     await assert.rejects(compute(inc(1), { retries: 'x' }), code(ErrorCodes.INVALID_ARG_TYPE));
+  });
+
+  test('a progress option of the wrong type is refused with a message that names both kinds it takes', async () => {
+    await assert.rejects(compute(inc(1), { executor: new LocalExecutor(), progress: 'x' }), (err) => {
+      assert.equal(err.code, ErrorCodes.INVALID_ARG_TYPE);
+      assert.match(err.message, /true, false or a listener function/, 'the message is what is under test here');
+      return true;
+    });
   });
 });
 

@@ -128,6 +128,62 @@ for (const E of Executors) {
       await closing;
     });
 
+    test('close({ cancelPending: true }) cancels an imap that was never iterated: none of its inputs run, and iterating it fails with FJ_EXECUTOR_CLOSED', T, async (t) => {
+      const exec = using(t, E.make());
+      const state = counted(100);
+      const it = exec.imap(tasks.square, state.inputs);
+      await settleWithin(exec.close({ cancelPending: true }), 60_000, 'close({ cancelPending }) with a never-iterated imap');
+      await assert.rejects(drain(it), code('FJ_EXECUTOR_CLOSED'));
+      assert.equal(state.pulled, 0);
+      assert.equal(exec.stats().done, 0);
+    });
+
+    test('close({ cancelPending: true }) stops an imap waiting for its consumer: it pulls nothing more, and yields what it holds before FJ_EXECUTOR_CLOSED', T, async (t) => {
+      const exec = using(t, E.make());
+      const state = counted();
+      const it = exec.imap(tasks.square, state.inputs, { chunksize: 10 });
+      assert.deepEqual(await it.next(), { value: 0, done: false });
+      await untilStalled(exec, state);
+      const pulled = state.pulled;
+      await settleWithin(exec.close({ cancelPending: true }), 60_000, 'close({ cancelPending }) with a paused imap');
+      assert.equal(state.pulled, pulled, 'no input was pulled after close()');
+      assert.ok(state.closed, 'the input was closed');
+      let taken = 1;
+      await assert.rejects(async () => {
+        for (;;) {
+          const step = await it.next();
+          assert.equal(step.value, taken * taken);
+          taken++;
+        }
+      }, code('FJ_EXECUTOR_CLOSED'));
+      assert.equal(taken, pulled, 'every result computed before close() was yielded');
+    });
+
+    test('close({ cancelPending: true }) fails a map waiting for its next input with FJ_EXECUTOR_CLOSED; its later inputs never run', T, async (t) => {
+      const exec = using(t, E.make());
+      let atGate;
+      let release;
+      const reached = new Promise((resolve) => { atGate = resolve; });
+      const gate = new Promise((resolve) => { release = resolve; });
+      async function* inputs() {
+        yield 1;
+        yield 2;
+        atGate();
+        await gate;
+        yield 3;
+        yield 4;
+      }
+      const mapped = exec.map(tasks.square, inputs(), { chunksize: 1 });
+      mapped.catch(() => {});
+      await reached;
+      await exec.onIdle();
+      const closing = exec.close({ cancelPending: true });
+      release();
+      await assert.rejects(mapped, code('FJ_EXECUTOR_CLOSED'));
+      await settleWithin(closing, 60_000, 'close({ cancelPending })');
+      assert.equal(exec.stats().done, 2);
+    });
+
     test('an imap given back with return() after close() began, before its first next(), stops pulling', T, async (t) => {
       const exec = using(t, E.make());
       const state = counted();

@@ -27,6 +27,8 @@ const scenarios = [
   ['imap-break-then-terminate', 'terminate() after breaking out of an imap resolves, then the process exits with code 0'],
   ['imap-never-iterated-then-close', 'close() with imaps that were never iterated resolves, then the process exits with code 0'],
   ['imap-abandoned-then-close', 'close() with an imap abandoned after its first result resolves, then the process exits with code 0'],
+  ['run-after-failed-map', 'a call made after a failed map (its running chunks finish unobserved) runs, then the process exits with code 0'],
+  ['run-after-imap-break', 'a call made after breaking out of an imap runs, then the process exits with code 0'],
   ['exit-in-task', 'after a worker exited the pool runs the next task, then the process exits with code 0'],
   ['timeout', 'after a task timed out the pool runs the next task, then the process exits with code 0'],
   ['abort-running', 'after a running task was aborted the pool runs the queued task, then the process exits with code 0'],

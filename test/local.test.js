@@ -1,7 +1,7 @@
 // LocalExecutor specifics: what runs in the calling thread.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LocalExecutor, taskModule } from 'forkjoin';
+import { ForkJoinError, LocalExecutor, taskModule, taskRef } from 'forkjoin';
 
 const tasks = taskModule(new URL('./fixtures/tasks.js', import.meta.url));
 
@@ -36,4 +36,20 @@ test('after close() its stats show no idle slot left', async () => {
   await local.close();
   assert.equal(local.stats().workers, 0);
   assert.equal(local.stats().idleWorkers, 0);
+});
+
+test('a module that fails to load or lacks the export fails with a ForkJoinError, as on the pools', async () => {
+  const local = new LocalExecutor();
+  for (const [task, expected] of [[taskRef(new URL('./fixtures/tasks.js', import.meta.url), 'nope'), 'FJ_TASK_NOT_EXPORTED'], [taskRef(new URL('./fixtures/missing.js', import.meta.url), 'f'), 'FJ_MODULE_LOAD_FAILED']]) {
+    await assert.rejects(local.run(task, []), (err) => err instanceof ForkJoinError && err.code === expected);
+  }
+  await local.close();
+});
+
+test('a synchronous task that holds the thread past its timeout fails with FJ_TASK_TIMEOUT once it returns', async () => {
+  const local = new LocalExecutor();
+  const hold = (ms) => { const end = Date.now() + ms; while (Date.now() < end); return 'finished'; };
+  await assert.rejects(local.run(hold, [300], { timeout: 50 }), (err) => err.code === 'FJ_TASK_TIMEOUT' && /result was dropped/.test(err.message));
+  assert.equal(await local.run(hold, [1], { timeout: 10_000 }), 'finished');
+  await local.close();
 });

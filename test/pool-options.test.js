@@ -23,6 +23,9 @@ const invalid = [
   [{ maxTasksPerWorker: 0 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['maxTasksPerWorker', '0']],
   [{ maxQueue: -1 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['maxQueue', '-1']],
   [{ timeout: 0 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['timeout', '0']],
+  [{ timeout: Number.NaN }, RangeError, 'FJ_INVALID_ARG_VALUE', ['timeout', 'NaN']],
+  [{ workers: Number.NaN }, RangeError, 'FJ_INVALID_ARG_VALUE', ['workers', 'NaN']],
+  [{ setup: { task: 1 } }, TypeError, 'FJ_INVALID_ARG_TYPE', ['setup', 'task', '1']],
   [{ timeout: '5s' }, TypeError, 'FJ_INVALID_ARG_TYPE', ['timeout', '5s']],
   [{ timeout: 2 ** 31 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['timeout', '2147483648']],
   [{ idleTimeout: 2 ** 31 }, RangeError, 'FJ_INVALID_ARG_VALUE', ['idleTimeout', '2147483648']],
@@ -34,6 +37,8 @@ const invalid = [
   [{ execArgv: '--inspect' }, TypeError, 'FJ_INVALID_ARG_TYPE', ['execArgv', '--inspect']],
   [{ setup: 42 }, TypeError, 'FJ_INVALID_ARG_TYPE', ['setup', '42']],
   [{ setup: { task: () => 1, args: [], arg: [1] } }, TypeError, 'FJ_INVALID_ARG_TYPE', ['setup', 'arg']],
+  [{ setup: { task: () => 1, timeout: -5 } }, RangeError, 'FJ_INVALID_ARG_VALUE', ['setup.timeout', '-5']],
+  [{ setup: { task: () => 1, timeout: '1m' } }, TypeError, 'FJ_INVALID_ARG_TYPE', ['setup.timeout', '1m']],
   [{ wrokers: 2 }, TypeError, 'FJ_INVALID_ARG_TYPE', ['wrokers']],
 ];
 

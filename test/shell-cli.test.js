@@ -99,6 +99,18 @@ describe('exit status', () => {
   test('255 when no command is given', T, async () => {
     assert.equal((await forkjoinRun([':::', 'a'])).code, 255);
   });
+
+  test('errors name the flags as written, never the API\'s options: --resume without --joblog, a NUL byte in an input file', T, async (t) => {
+    const resume = await forkjoinRun(['--resume', 'echo', ':::', 'a']);
+    assert.equal(resume.code, 255);
+    assert.match(resume.stderr, /^forkjoin run: --resume and --resume-failed need --joblog, the log they read$/m);
+    const file = join(tempDir(t), 'values');
+    writeFileSync(file, 'a\0b\nc\n');
+    const nul = await forkjoinRun(['echo', '::::', file]);
+    assert.equal(nul.code, 255);
+    assert.match(nul.stderr, /holds a NUL byte, which no command line can carry \(read NUL-separated input with -0\)/);
+    assert.doesNotMatch(nul.stderr, /runCommands|\{ nul/);
+  });
 });
 
 describe('input sources', () => {

@@ -46,7 +46,7 @@ const table = [
   ['positional {n} with modifiers, {-1} and {#}', ['echo {2} {1} {1.} {2/} {-1} {#}', ':::', 'a.x', 'b.y', ':::', 'd/1', 'e/2']],
   ['hostile values quoted: printed, never run', ['echo {}', ':::', ...hostile]],
   ['hostile values appended', ['printf "[%s]"', ':::', ...hostile]],
-  ['a value inside a word and inside double quotes', ['echo pre{}post "{}"', ':::', 'a b', "c'd"]],
+  ['a value inside a word', ['echo pre{}post', ':::', 'a b', "c'd"]],
   ['{%} and {#} with one job slot', ['-j1', 'echo {%} {#}', ':::', 'a', 'b', 'c']],
   ['--tag on lines, with output that does not end a line', ['--tag', 'echo out {}; printf noeol', ':::', 'a', 'b c', ':::', '1']],
   ['--dry-run prints quoted commands', ['--dry-run', 'rm -- {} {.}', ':::', 'a b.c', "c'd", '$(id)']],

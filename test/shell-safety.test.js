@@ -94,6 +94,28 @@ for (const spawner of ['python', 'perl', 'node']) {
       assert.deepEqual(readdirSync(dir), ['a']);
     });
 
+    test('random values inside "…", \'…\', $(…) and backticks arrive unchanged and run nothing: each is quoted for its place', T, async (t) => {
+      const dir = workdir(t);
+      const values = randomValues(200, SEED + 6);
+      // Command substitution drops trailing newlines: the inner printf ends each value with a dot.
+      const templates = [
+        [String.raw`printf '%s\0' "{}"`, (v) => v],
+        [String.raw`printf '%s\0' 'x{}y'`, (v) => `x${v}y`],
+        [String.raw`printf '%s\0' "<$(printf '%s.' "{}")>"`, (v) => `<${v}.>`],
+        [String.raw`printf '%s\0' "$(printf '%s.' {})"`, (v) => `${v}.`],
+        ["printf '%s\\0' \"`printf '%s.' {}`\"", (v) => `${v}.`],
+        ["printf '%s\\0' \"`printf '%s.' \\\"{}\\\"`\"", (v) => `${v}.`],
+        ["printf '%s\\0' \"`printf '%s.' '{}'`\"", (v) => `${v}.`],
+      ];
+      for (const [template, expected] of templates) {
+        for await (const r of runCommands(template, values, { jobs: 4, cwd: dir })) {
+          const value = values[r.seq - 1];
+          assert.ok(r.stdout.toBuffer().equals(echoed(expected(value))), `${template}: ${JSON.stringify(value)} came back as ${JSON.stringify(r.stdout.toString())} ${r.stderr.toString()}`);
+        }
+      }
+      assert.deepEqual(readdirSync(dir), ['a']);
+    });
+
     test('random pairs of values reach {1} and {2} unchanged', T, async (t) => {
       const dir = workdir(t);
       const firsts = randomValues(300, SEED + 2);
@@ -107,6 +129,31 @@ for (const spawner of ['python', 'perl', 'node']) {
     });
   });
 }
+
+test('random templates built of shell syntax (quotes, $(…), backticks, comments, case, escapes): a hostile value in them is refused or runs nothing', T, async (t) => {
+  const fragments = ['echo ', ' ', '"', "'", '`', '$(', ')', '(', '\\', '#', '\n', ';', 'case x in x) ', ';; esac', '${HOME}', '${X:-a}', 'a', '-',
+    '|', '&&', '$', '{', '}', 'printf %s ', ' # c\n', '<<', '"$(', ')"', '\\"', "\\'", '$((1+2))', 'true'];
+  const value = 'x\'"`$(touch pwnA)`;touch pwnB;\ntouch pwnC;$(touch pwnD)\\';
+  const next = random(SEED + 7);
+  let ran = 0;
+  for (let n = 0; n < 200; n++) {
+    const parts = Array.from({ length: 2 + Math.floor(next() * 8) }, () => fragments[Math.floor(next() * fragments.length)]);
+    parts.splice(Math.floor(next() * (parts.length + 1)), 0, '{}');
+    const template = `echo ${parts.join('')}`;
+    const dir = workdir(t);
+    let run;
+    try {
+      run = runCommands(template, [value], { cwd: dir, timeout: 5_000 });
+    } catch (error) {
+      assert.equal(error.code, 'FJ_SHELL_TEMPLATE', `${JSON.stringify(template)}: ${error.message}`);
+      continue;
+    }
+    for await (const r of run) void r;
+    ran++;
+    assert.deepEqual(readdirSync(dir), ['a'], `the value ran in ${JSON.stringify(template)}`);
+  }
+  assert.ok(ran > 20, `only ${ran} of 200 templates were accepted`);
+});
 
 for (const spawner of ['python', 'perl']) {
   test(`random raw bytes (not UTF-8) reach the command unchanged (${spawner} spawner)`, T, async (t) => {

@@ -3,7 +3,7 @@
 // the exit status is 128 + the signal.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -13,6 +13,20 @@ import { forkjoinRun } from './fixtures/shell/cli.js';
 const T = { timeout: 90_000 };
 const grandchild = fileURLToPath(new URL('./fixtures/shell/grandchild.sh', import.meta.url));
 const trapTerm = fileURLToPath(new URL('./fixtures/shell/trap-term.sh', import.meta.url));
+const waitGo = fileURLToPath(new URL('./fixtures/shell/wait-go.sh', import.meta.url));
+
+/** The pids whose parent is `pid` (read from /proc). */
+function childrenOf(pid) {
+  const found = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) found.push(Number(name));
+    } catch { /* gone meanwhile */ }
+  }
+  return found;
+}
 
 /** Starts `forkjoin run sh SCRIPT {} ::: dir`; resolves once the job (and its grandchild) announced their pids. */
 async function startJob(t, script, { env, pidFiles }) {
@@ -73,5 +87,39 @@ for (const spawner of ['python', 'perl']) {
     job.child.kill('SIGKILL');
     await exited;
     await allGone(job);
+  });
+}
+
+for (const spawner of ['python', 'perl', 'node']) {
+  test(`SIGTERM to the runner's whole process group (timeout(1) sends it so) ends it with 143 and no job's output (${spawner} spawner)`, T, async (t) => {
+    const dir = tempDir(t);
+    let child;
+    const done = forkjoinRun(['-j', '2', 'sh', waitGo, '{}', dir, ':::', 'a', 'b', 'c'], {
+      env: { ...process.env, FORKJOIN_SPAWNER: spawner }, detached: true, onSpawn: (c) => { child = c; },
+    });
+    t.after(() => { if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid, 'SIGKILL'); });
+    await settleWithin(filesAppear(dir, 2, (name) => name.startsWith('started-')), 60_000, 'two jobs starting');
+    process.kill(-child.pid, 'SIGTERM');
+    const result = await done;
+    assert.equal(result.code, 143, result.stderr);
+    assert.equal(result.stdout.toString(), '');
+  });
+}
+
+for (const spawner of ['python', 'perl']) {
+  test(`a SIGTERM meant for the runner's group stops no job behind the runner's back: sent to the ${spawner} helper alone, the run goes on`, T, async (t) => {
+    const dir = tempDir(t);
+    let child;
+    const done = forkjoinRun(['-k', '-j', '2', 'sh', waitGo, '{}', dir, ':::', 'a', 'b'], {
+      env: { ...process.env, FORKJOIN_SPAWNER: spawner }, onSpawn: (c) => { child = c; },
+    });
+    await settleWithin(filesAppear(dir, 2, (name) => name.startsWith('started-')), 60_000, 'two jobs starting');
+    const helpers = childrenOf(child.pid);
+    assert.equal(helpers.length, 1, `the runner has one child, its helper: ${helpers}`);
+    process.kill(helpers[0], 'SIGTERM');
+    writeFileSync(join(dir, 'go'), '');
+    const result = await done;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.toString(), 'a\nb\n');
   });
 }

@@ -84,6 +84,54 @@ describe('quoting', () => {
   }
 });
 
+describe('quoting for the place a value lands', () => {
+  const hostile = 'a $(id) `id` \\ " \'b\' ;c';
+  test('inside "…", \'…\' and backticks a value is quoted for that place; in plain text as GNU parallel quotes it', async () => {
+    assert.deepEqual(await commands('echo {} "{}" \'{}\'', [hostile]), [
+      `echo 'a $(id) \`id\` \\ " '"'"'b'"'"' ;c' "a \\$(id) \\\`id\\\` \\\\ \\" 'b' ;c" 'a $(id) \`id\` \\ " '"'"'b'"'"' ;c'`,
+    ]);
+  });
+
+  test('a template whose places cannot be told for sure is refused, so a value never lands where its quoting fails', () => {
+    const unsure = ['echo "${HOME:-"/"}" "{}"', 'echo `true # c` "{}"', 'echo $(true)#"{}"', 'echo `#{}`', "echo `# it's` ; echo {}", 'echo "{}'];
+    for (const template of unsure) {
+      assert.throws(() => runCommands(template, ['a']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE) && /sh -c/.test(err.message), template);
+    }
+  });
+
+  test('case patterns are followed: their ) closes no $(…)', async () => {
+    const gnu = (await commands('echo {}', [hostile]))[0].slice('echo '.length);
+    assert.deepEqual(await commands('echo "$(case x in x) echo {};; esac)" "{}"', [hostile]),
+      [`echo "$(case x in x) echo ${gnu};; esac)" "a \\$(id) \\\`id\\\` \\\\ \\" 'b' ;c"`]);
+    assert.deepEqual(await commands('case {} in (a) echo yes;; esac', [hostile]), [`case ${gnu} in (a) echo yes;; esac`]);
+  });
+
+  test('words that only look like what it cannot follow are fine: case in quotes or inside a word, ${name}, an escaped #', async () => {
+    assert.deepEqual(await commands('echo "just in case: {}" lower-case "${HOME}/{}" a\\ #"{}"', ['$(id)']),
+      ['echo "just in case: \\$(id)" lower-case "${HOME}/\\$(id)" a\\ #"\\$(id)"']);
+  });
+
+  test('a comment is followed: a quote in it does not change how the next line\'s value is quoted', async () => {
+    const gnu = (await commands('echo {}', [hostile]))[0].slice('echo '.length);
+    assert.deepEqual(await commands("echo # it's\necho {}", [hostile]), [`echo # it's\necho ${gnu}`]);
+  });
+
+  test('a value right after an unpaired backslash or in a here-document is refused: no quoting holds there', () => {
+    for (const template of ['echo "C:\\{}"', 'echo \\{}', 'cat <<E\n{}\nE']) {
+      assert.throws(() => runCommands(template, ['a']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE), template);
+    }
+  });
+
+  test('a value in a comment (the `#` that swallows appended values) cannot end it: its newlines become spaces', async () => {
+    assert.deepEqual(await commands('echo x #', ['a\necho PWNED']), ["echo x # 'a echo PWNED'"]);
+    assert.deepEqual(await commands('echo x # {}\necho y', ['a\nb']), ["echo x # 'a b'\necho y"]);
+  });
+
+  test('a backslash paired with another before a value is fine', async () => {
+    assert.deepEqual(await commands('echo "C:\\\\{}"', ['$(id)']), ['echo "C:\\\\\\$(id)"']);
+  });
+});
+
 describe('template and input errors', () => {
   test('an empty template fails with FJ_SHELL_TEMPLATE', () => {
     assert.throws(() => runCommands('  ', ['a']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE));

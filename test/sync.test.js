@@ -55,6 +55,21 @@ test('an AtomicCounter never loses an increment', async (t) => {
   assert.equal(counter.add(-3), -2);
 });
 
+test('an AtomicCounter refuses a number out of range with a RangeError and a non-number with a TypeError', () => {
+  const counter = new AtomicCounter(1);
+  const calls = [(v) => new AtomicCounter(v), (v) => counter.set(v), (v) => counter.add(v), (v) => counter.compareAndSet(1, v)];
+  for (const call of calls) {
+    for (const value of [2 ** 60, -(2 ** 53), 1.5, Infinity]) {
+      assert.throws(() => call(value), (err) => err instanceof RangeError && err.code === ErrorCodes.INVALID_ARG_VALUE, `${call} ${value}`);
+    }
+    for (const value of ['1', 1n, null, NaN]) {
+      assert.throws(() => call(value), (err) => err instanceof TypeError && err.code === ErrorCodes.INVALID_ARG_TYPE, `${call} ${String(value)}`);
+    }
+  }
+  assert.equal(counter.get(), 1);
+  assert.equal(counter.add(2 ** 53 - 2), 2 ** 53 - 1);
+});
+
 test('tryLock returns null while another thread holds the mutex', async (t) => {
   const p = pool(t, { workers: 1 });
   const mutex = new Mutex();
@@ -98,6 +113,49 @@ test('lock({ signal }) stops waiting with FJ_ABORTED when the signal aborts', as
   controller.abort(new Error('stop'));
   await assert.rejects(waiting, hasCode(ErrorCodes.ABORTED));
   await holder.release();
+});
+
+test('lock() checks its options even when the mutex is free, as Semaphore.acquire() does', async () => {
+  const cases = [
+    [{ timeout: -5 }, ErrorCodes.INVALID_ARG_VALUE],
+    [{ timeout: 'soon' }, ErrorCodes.INVALID_ARG_TYPE],
+    [{ signal: 5 }, ErrorCodes.INVALID_ARG_TYPE],
+    [{ tiemout: 100 }, ErrorCodes.INVALID_ARG_TYPE],
+    [{ signal: AbortSignal.abort() }, ErrorCodes.ABORTED],
+  ];
+  for (const [options, code] of cases) {
+    const mutex = new Mutex();
+    await assert.rejects(mutex.lock(options), hasCode(code), `Mutex: ${JSON.stringify(options)}`);
+    assert.equal(mutex.locked, false);
+    await assert.rejects(new Semaphore(1).acquire(options), hasCode(code), `Semaphore: ${JSON.stringify(options)}`);
+  }
+});
+
+test('two async lockers on the main thread take turns instead of getting a DeadlockError', async () => {
+  const mutex = new Mutex({ name: 'M' });
+  const first = await mutex.lock();
+  const second = mutex.lock({ timeout: 30_000 });
+  // The second waits while the first holds the mutex, on the same thread: its turn comes once the first lets go.
+  await new Promise((resolve) => setImmediate(resolve));
+  first.release();
+  const lock = await second;
+  assert.equal(mutex.locked, true);
+  lock.release();
+  assert.equal(mutex.locked, false);
+});
+
+test('two async tasks on one worker take turns with lock() instead of getting a DeadlockError', async (t) => {
+  const p = pool(t, { workers: 1, concurrentTasksPerWorker: 2 });
+  const mutex = new Mutex();
+  const [held, release, waiting] = [new Latch(1), new Latch(1), new Latch(1)];
+  const holder = p.run(sync.holdAsyncUntil, [mutex, held, release]);
+  await held.wait();
+  const waiter = p.run(sync.lockAsyncAfter, [mutex, waiting]);
+  await waiting.wait();
+  release.countDown();
+  const [holderThread, waiterThread] = await Promise.all([holder, waiter]);
+  assert.equal(holderThread, waiterThread, 'both ran on the one worker');
+  assert.equal(mutex.locked, false);
 });
 
 test('blocking waits are refused on the main thread', () => {
@@ -147,6 +205,19 @@ test('unlock by a thread that does not hold the mutex fails with FJ_LOCK_NOT_OWN
   held.release();
 });
 
+test('a lock handle released another way never releases a later acquisition', async () => {
+  const mutex = new Mutex();
+  const first = await mutex.lock();
+  mutex.unlock();
+  const second = await mutex.lock();
+  first.release();
+  first[Symbol.dispose]();
+  assert.equal(mutex.locked, true, 'the stale handle left the second acquisition alone');
+  second.release();
+  assert.equal(mutex.locked, false);
+  second.release();
+});
+
 test('two threads taking two locks in opposite order get a DeadlockError instead of a hang', async (t) => {
   const p = pool(t, { workers: 2 });
   const x = new Mutex({ name: 'X' });
@@ -181,6 +252,25 @@ test('locking a mutex the thread already holds is reported as a deadlock', async
   await assert.rejects(p.run(sync.relock, [new Mutex({ name: 'again' })]), hasCode(ErrorCodes.DEADLOCK));
 });
 
+test('a blocking wait that closes a cycle only through an async wait is not reported as a deadlock', async (t) => {
+  // The main thread holds Y in one async flow and waits for X in another; a worker holds X and blocks
+  // for Y. The main thread keeps running and could let Y go at any time: that is no deadlock, so the
+  // worker just waits (here until its timeout, as Y stays held), and the main thread's wait goes on.
+  const p = pool(t, { workers: 1 });
+  const x = new Mutex({ name: 'X' });
+  const y = new Mutex({ name: 'Y' });
+  const [held, go] = [new Latch(1), new Latch(1)];
+  const yLock = await y.lock();
+  const worker = p.run(sync.takeFirstThenBlockFor, [x, y, held, go, 100]);
+  await held.wait();
+  const xWait = x.lock({ timeout: 30_000 });
+  go.countDown();
+  await assert.rejects(worker, hasCode(ErrorCodes.LOCK_TIMEOUT));
+  (await xWait).release();
+  yLock.release();
+  assert.equal(x.locked || y.locked, false);
+});
+
 test('heavy contention over locks taken in one order never reports a deadlock', async (t) => {
   const p = pool(t, { workers: 4 });
   const locks = [new Mutex(), new Mutex(), new Mutex()];
@@ -199,6 +289,51 @@ test('a lock held by a worker that dies is released, and its next owner is told'
   const again = await mutex.lock();
   assert.equal(again.ownerDied, false);
   again.release();
+});
+
+test('a mutex a task leaves locked when it throws is released once its worker is idle, and its next owner is told', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = new Mutex({ name: 'accounts' });
+  await assert.rejects(p.run(sync.lockAndThrow, [mutex]), hasCode(ErrorCodes.TASK_FAILED));
+  // The next task on the same worker takes it (no "already holds" DeadlockError) and is told.
+  assert.equal(await p.run(sync.lockSyncOwnerDied, [mutex]), true);
+  const lock = mutex.tryLock();
+  assert.equal(lock.ownerDied, false);
+  lock.release();
+});
+
+test('a mutex a task returns holding is free for other threads by the time its result arrives', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = new Mutex();
+  await p.run(sync.lockAndReturn, [mutex]);
+  const lock = mutex.tryLock();
+  assert.notEqual(lock, null);
+  assert.equal(lock.ownerDied, true);
+  lock.release();
+});
+
+test('a mutex held by a task still running is kept when another task on its worker ends', async (t) => {
+  const p = pool(t, { workers: 1, concurrentTasksPerWorker: 2 });
+  const mutex = new Mutex();
+  const [held, release] = [new Latch(1), new Latch(1)];
+  const holder = p.run(sync.holdAsyncUntil, [mutex, held, release]);
+  await held.wait();
+  assert.equal(await p.run(sync.tryLockHere, [mutex]), false);
+  assert.equal(mutex.tryLock(), null);
+  release.countDown();
+  await holder;
+  const lock = mutex.tryLock();
+  assert.equal(lock.ownerDied, false);
+  lock.release();
+});
+
+test('a permit a finished task keeps is not returned: a semaphore has no owner, any thread may release it', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const semaphore = new Semaphore(1);
+  assert.equal(await p.run(sync.acquireAndReturn, [semaphore]), 0);
+  assert.equal(semaphore.available, 0);
+  semaphore.release();
+  assert.equal(semaphore.available, 1);
 });
 
 test('a semaphore bounds how many tasks hold a permit at once', async (t) => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ErrorCodes, ProcessPool, ThreadPool, isForkJoinError, isTaskRef, taskModule, taskRef } from 'forkjoin';
 import { PoolKinds, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
+import { nested } from './fixtures/tasks.js';
 
 const T = { timeout: 60_000 };
 const code = (c) => (err) => {
@@ -135,6 +136,91 @@ for (const E of PoolKinds) {
       assert.equal(await pool.run(tasks.square, [3]), 9, 'the worker keeps working');
     });
 
+    test('with chunks of several inputs, an input that cannot be sent fails alone, with its index; the others of its chunk run', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      const inputs = [1, { f: () => 1 }, 3, 4];
+      const outcomes = await pool.map(tasks.identity, inputs, { chunksize: 3, settle: true });
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+      assert.deepEqual([outcomes[0].value, outcomes[2].value, outcomes[3].value], [1, 3, 4]);
+      const unsent = (err) => {
+        assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+        assert.equal(err.path, 'inputs[1].f');
+        assert.equal(err.index, 1);
+        return true;
+      };
+      unsent(outcomes[1].reason);
+      assert.deepEqual([pool.stats().done, pool.stats().failed], [3, 1]);
+      await assert.rejects(pool.map(tasks.identity, inputs, { chunksize: 3 }), unsent);
+    });
+
+    test("with chunksize 'auto', each input that cannot be sent fails alone, several in one chunk too", T, async (t) => {
+      const pool = using(t, E.make({ slots: 2 }));
+      // 40 inputs on 2 workers go in chunks of 5 at first: 6 and 7 share one.
+      const inputs = Array.from({ length: 40 }, (_, i) => (i === 6 || i === 7 ? { callback: () => i } : i));
+      const outcomes = await pool.map(tasks.identity, inputs, { settle: true });
+      for (const [i, o] of outcomes.entries()) {
+        if (i !== 6 && i !== 7) {
+          assert.deepEqual(o, { status: 'fulfilled', value: i });
+          continue;
+        }
+        assert.equal(o.reason.code, 'FJ_ARG_NOT_CLONEABLE');
+        assert.equal(o.reason.index, i);
+        assert.equal(o.reason.path, `inputs[${i}].callback`);
+      }
+    });
+
+    test('an ordered imap yields the results of the inputs before one that cannot be sent, then fails with its error and index', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      const out = [];
+      await assert.rejects(async () => {
+        for await (const value of pool.imap(tasks.identity, [1, 2, { f: () => 3 }, 4], { chunksize: 4 })) out.push(value);
+      }, (err) => {
+        assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+        assert.equal(err.index, 2);
+        return true;
+      });
+      assert.deepEqual(out, [1, 2]);
+    });
+
+    test('a value that cannot be sent in an array with holes, or in a named property of an array, is named by its path', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      const notCloneable = (path) => (err) => {
+        assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+        assert.equal(err.path, path);
+        return true;
+      };
+      // eslint-disable-next-line no-sparse-arrays
+      await assert.rejects(pool.run(tasks.identity, [[1, , () => 1]]), notCloneable('args[0][2]'));
+      await assert.rejects(pool.run(tasks.identity, [Object.assign([1], { onDone: () => 1 })]), notCloneable('args[0].onDone'));
+      // eslint-disable-next-line no-sparse-arrays
+      const outcomes = await pool.map(tasks.identity, [1, , () => 1], { chunksize: 3, settle: true });
+      assert.deepEqual(outcomes.slice(0, 2), [{ status: 'fulfilled', value: 1 }, { status: 'fulfilled', value: undefined }]);
+      notCloneable('inputs[2]')(outcomes[2].reason);
+    });
+
+    test('an argument nested too deeply fails with FJ_ARG_NOT_CLONEABLE giving its depth and a short path', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      await assert.rejects(pool.run(tasks.identity, [nested(20_000)]), (err) => {
+        assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+        assert.equal(err.path, `args[0]${'.n'.repeat(8)}…`);
+        assert.ok(err.message.startsWith(err.path), err.message);
+        assert.ok(err.message.includes('20000'), err.message);
+        return true;
+      });
+      assert.equal(await pool.run(tasks.square, [3]), 9);
+    });
+
+    test('a result nested too deeply fails with FJ_RESULT_NOT_CLONEABLE giving its depth and a short path', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      await assert.rejects(pool.run(tasks.nested, [50_000]), (err) => {
+        assert.equal(err.code, 'FJ_RESULT_NOT_CLONEABLE');
+        assert.ok(err.message.startsWith(`result${'.n'.repeat(8)}… `), err.message.slice(0, 200));
+        assert.ok(err.message.includes('50000'), err.message.slice(0, 200));
+        return true;
+      });
+      assert.equal(await pool.run(tasks.square, [3]), 9, 'the worker keeps working');
+    });
+
     test("a task error's stack is the worker's stack", T, async (t) => {
       const pool = using(t, E.make({ slots: 1 }));
       await assert.rejects(pool.run(tasks.fail, ['from a worker']), (err) => {
@@ -209,6 +295,13 @@ describe('ProcessPool memory', () => {
     const layout = { byteOffset: 0, byteLength: 6, bufferLength: 6 };
     assert.deepEqual(await pool.run(boundary.viewLayout, [new Uint16Array([1, 2, 3])]), { ...layout, isBuffer: false });
     assert.deepEqual(await pool.run(boundary.viewLayout, [Buffer.from('abcdef')]), { ...layout, isBuffer: true });
+  });
+
+  test('a transfer list holding anything but ArrayBuffers fails with FJ_ARG_NOT_CLONEABLE: nothing else can reach a child', T, async (t) => {
+    const pool = using(t, new ProcessPool({ workers: 1 }));
+    await assert.rejects(pool.run(tasks.square, [2], { transfer: [{}] }), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && /only ArrayBuffers/.test(err.message));
+    const bytes = new Float64Array([1, 2, 3]);
+    assert.deepEqual(await pool.run(tasks.sumFloat64, [bytes], { transfer: [bytes.buffer] }), { sum: 6, byteLength: 24 });
   });
 
   test('a SharedArrayBuffer argument fails with FJ_ARG_NOT_CLONEABLE naming its path', T, async (t) => {

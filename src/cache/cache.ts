@@ -101,10 +101,60 @@ export function copyValue(value: unknown): unknown {
   }
 }
 
+/** Reports a problem of a cache as a process warning, once per `where` and code; the computation goes on. */
+function warnOnce(seen: Set<string>, where: string, code: string, message: string): void {
+  const id = `${code} ${where}`;
+  if (seen.has(id)) return;
+  seen.add(id);
+  process.emitWarning(`${where}: ${message}`, { code });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Reports, once per `where`, a value a cache could not store; the computation itself goes on. */
 export function warnWriteFailed(seen: Set<string>, where: string, error: unknown): void {
-  if (seen.has(where)) return;
-  seen.add(where);
-  const message = error instanceof Error ? error.message : String(error);
-  process.emitWarning(`${where}: a result was not cached: ${message}`, { code: ErrorCodes.CACHE_WRITE_FAILED });
+  warnOnce(seen, where, ErrorCodes.CACHE_WRITE_FAILED, `a result was not cached: ${messageOf(error)}`);
+}
+
+/** A hit as the Cache interface has it, `{ value }`; any other answer but undefined is a damaged one. */
+function usableAnswer(answer: unknown, seen: Set<string>, where: string): CacheHit | undefined {
+  if (answer === undefined) return undefined;
+  if (typeof answer === 'object' && answer !== null && 'value' in answer) return answer as CacheHit;
+  warnOnce(seen, where, ErrorCodes.CACHE_CORRUPT,
+    `the cache's get() answered ${describeType(answer)}, neither undefined nor { value }; taken as a miss, the value is computed again`);
+  return undefined;
+}
+
+function readFailed(seen: Set<string>, where: string, error: unknown): undefined {
+  warnOnce(seen, where, ErrorCodes.CACHE_READ_FAILED, `the cache's get() failed (${messageOf(error)}); taken as a miss, the value is computed again`);
+  return undefined;
+}
+
+/**
+ * Looks `key` up, for compute() and memoize() alike. An answer that cannot be used is a miss,
+ * never a failure, as a damaged DiskCache entry is: a get() that throws or rejects (warning
+ * FJ_CACHE_READ_FAILED), or that answers neither undefined nor `{ value }` (FJ_CACHE_CORRUPT);
+ * each is reported once per `where`.
+ */
+export async function readCache(cache: Cache, key: string, seen: Set<string>, where: string): Promise<CacheHit | undefined> {
+  let answer: unknown;
+  try {
+    answer = await cache.get(key);
+  } catch (error) {
+    return readFailed(seen, where, error);
+  }
+  return usableAnswer(answer, seen, where);
+}
+
+/** readCache() with a cache's getSync(). */
+export function readCacheSync(cache: SyncCache, key: string, seen: Set<string>, where: string): CacheHit | undefined {
+  let answer: unknown;
+  try {
+    answer = cache.getSync(key);
+  } catch (error) {
+    return readFailed(seen, where, error);
+  }
+  return usableAnswer(answer, seen, where);
 }

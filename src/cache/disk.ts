@@ -12,7 +12,7 @@
  * - Bounded by `maxBytes`: past it, the least recently used entries go. An
  *   entry's file time is its last use: each hit refreshes it.
  */
-import { mkdirSync, promises as fsp, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, promises as fsp, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crypto } from '../builtins.js';
@@ -26,7 +26,7 @@ import {
 export interface DiskCacheOptions {
   /**
    * Most bytes the directory's entries may hold; past it, the least recently used entries are removed.
-   * Each process sharing the directory enforces it when it writes.
+   * Each process sharing the directory enforces it when it writes. A value larger than this on its own is not kept.
    * @default Infinity
    * @example new DiskCache('.forkjoin-cache', { maxBytes: 2 * 2 ** 30 })
    */
@@ -40,8 +40,10 @@ export interface DiskCacheOptions {
 }
 
 const FORMAT_DIR = 'v1';
-/** A temporary file this old was left by a writer that died. */
+/** A temporary file this old was left by a writer that died (a folder, by a clear() that died). */
 const STALE_TEMP_MS = 60 * 60 * 1_000;
+/** What clear() renames the entries' folder to, in the temporary folder, before deleting it. */
+const TRASH_PREFIX = 'cleared.';
 
 interface IndexEntry {
   size: number;
@@ -74,9 +76,10 @@ export class DiskCache implements SyncCache {
     knownKeys(where, o, ['maxBytes', 'fsync']);
     this.#maxBytes = o.maxBytes === undefined ? Number.POSITIVE_INFINITY : integerOption(where, 'maxBytes', o.maxBytes, 1);
     this.#fsync = o.fsync === undefined ? true : booleanOption(where, 'fsync', o.fsync);
-    const path = dir instanceof URL ? fileURLToPath(dir) : dir;
+    const path = dir instanceof URL ? urlPath(where, dir) : dir;
     // '' would resolve to the working directory and fill it with the cache's folders.
     if (path === '') throw new InvalidValueError(`${where}: dir must not be empty; give the cache a directory of its own, such as '.forkjoin-cache'`);
+    if (path.includes('\0')) throw new InvalidValueError(`${where}: dir must not hold a NUL byte (no file system accepts one in a path); received ${JSON.stringify(path)}`);
     this.dir = isAbsolute(path) ? path : resolve(path);
     this.#root = join(this.dir, FORMAT_DIR);
     this.#tmp = join(this.dir, 'tmp');
@@ -160,6 +163,17 @@ export class DiskCache implements SyncCache {
     }
   }
 
+  /**
+   * Whether an entry of these bytes can be kept at all. One larger than maxBytes on its own is
+   * not written (it would push out every other entry, then itself), and the key's old entry goes,
+   * as a MemoryCache does.
+   */
+  #fits(name: string, parts: readonly Buffer[]): boolean {
+    if (sizeOf(parts) <= this.#maxBytes) return true;
+    this.#forget(name, this.#pathOf(name));
+    return false;
+  }
+
   #tempPath(name: string): string {
     return join(this.#tmp, `${name}.${process.pid}.${crypto().randomBytes(6).toString('hex')}.tmp`);
   }
@@ -167,6 +181,7 @@ export class DiskCache implements SyncCache {
   setSync(key: string, value: unknown): void {
     const name = this.#name(key);
     const parts = encodeEntry(key, value);
+    if (!this.#fits(name, parts)) return;
     try {
       writeEntrySync(this.#tempPath(name), this.#pathOf(name), parts, this.#fsync, this.#folderOf(name));
     } catch (error) {
@@ -178,6 +193,7 @@ export class DiskCache implements SyncCache {
   async set(key: string, value: unknown): Promise<void> {
     const name = this.#name(key);
     const parts = encodeEntry(key, value);
+    if (!this.#fits(name, parts)) return;
     try {
       await writeEntry(this.#tempPath(name), this.#pathOf(name), parts, this.#fsync, this.#folderOf(name));
     } catch (error) {
@@ -202,11 +218,31 @@ export class DiskCache implements SyncCache {
     return true;
   }
 
+  /**
+   * Removes every entry, also while other processes write: the entries' folder is renamed away
+   * at once (a write lands in it before, or in the fresh folder its writer makes after), then
+   * deleted. Deleting it in place would fail as soon as a writer added a file meanwhile.
+   */
   async clear(): Promise<void> {
-    await fsp.rm(this.#root, { recursive: true, force: true });
-    await fsp.mkdir(this.#root, { recursive: true });
+    const trash = join(this.#tmp, `${TRASH_PREFIX}${process.pid}.${crypto().randomBytes(6).toString('hex')}`);
+    try {
+      await fsp.mkdir(this.#tmp, { recursive: true });
+      try {
+        await fsp.rename(this.#root, trash);
+      } catch (error) {
+        if (errno(error) !== 'ENOENT') throw error; // no entries to clear: another process cleared them
+      }
+      await fsp.mkdir(this.#root, { recursive: true });
+    } catch (error) {
+      throw cacheError(`cannot clear ${this.dir}`, error);
+    }
     this.#index = new Map();
     this.#bytes = 0;
+    try {
+      await fsp.rm(trash, { recursive: true, force: true });
+    } catch (error) {
+      throw cacheError(`the entries were cleared, but their old folder ${trash} cannot be removed`, error);
+    }
   }
 
   /** Entries and bytes as counted now (the directory is scanned), and this instance's hits, misses, evictions. */
@@ -271,12 +307,23 @@ export class DiskCache implements SyncCache {
     for (const name of safeReaddir(this.#tmp)) {
       try {
         const path = join(this.#tmp, name);
-        if (now - statSync(path).mtimeMs > STALE_TEMP_MS) unlinkSync(path);
+        if (now - statSync(path).mtimeMs <= STALE_TEMP_MS) continue;
+        if (name.startsWith(TRASH_PREFIX)) rmSync(path, { recursive: true, force: true });
+        else unlinkSync(path);
       } catch { /* a live writer's, or gone */ }
     }
     this.#index = index;
     this.#bytes = bytes;
     this.#writtenSinceScan = 0;
+  }
+}
+
+/** The path of a file: URL; another URL is refused as the wrong value. */
+function urlPath(where: string, url: URL): string {
+  try {
+    return fileURLToPath(url);
+  } catch (cause) {
+    throw new InvalidValueError(`${where}: dir must be a path or a file: URL of a directory; received ${url.href}`, { cause });
   }
 }
 

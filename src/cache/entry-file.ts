@@ -131,6 +131,13 @@ export async function readEntry(path: string): Promise<Buffer> {
 }
 
 /**
+ * Renames that find the entry's folder missing (a clear() by any process took it) make it and
+ * try again, this many times in all; a write that loses to clear() every time fails
+ * (FJ_CACHE_WRITE_FAILED: compute and memoize go on without storing the value).
+ */
+const RENAME_ATTEMPTS = 5;
+
+/**
  * Writes `parts` to `temp`, flushes it when `fsync`, then renames it to `path`:
  * a reader sees the whole entry or none. `folder` (`path`'s) is made when missing.
  */
@@ -145,12 +152,14 @@ export function writeEntrySync(temp: string, path: string, parts: readonly Buffe
     } finally {
       fs.closeSync(fd);
     }
-    try {
-      fs.renameSync(temp, path);
-    } catch (error) {
-      if (errno(error) !== 'ENOENT') throw error;
-      fs.mkdirSync(folder, { recursive: true });
-      fs.renameSync(temp, path);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        fs.renameSync(temp, path);
+        break;
+      } catch (error) {
+        if (errno(error) !== 'ENOENT' || attempt === RENAME_ATTEMPTS) throw error;
+        fs.mkdirSync(folder, { recursive: true });
+      }
     }
   } catch (error) {
     try { fs.unlinkSync(temp); } catch { /* never created, or already renamed */ }
@@ -173,12 +182,14 @@ export async function writeEntry(temp: string, path: string, parts: readonly Buf
     } finally {
       await fsCall((done) => fs.close(fd, done));
     }
-    try {
-      await fsCall((done) => fs.rename(temp, path, done));
-    } catch (error) {
-      if (errno(error) !== 'ENOENT') throw error;
-      await fsCall((done) => fs.mkdir(folder, { recursive: true }, (e) => done(e)));
-      await fsCall((done) => fs.rename(temp, path, done));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await fsCall((done) => fs.rename(temp, path, done));
+        break;
+      } catch (error) {
+        if (errno(error) !== 'ENOENT' || attempt === RENAME_ATTEMPTS) throw error;
+        await fsCall((done) => fs.mkdir(folder, { recursive: true }, (e) => done(e)));
+      }
     }
   } catch (error) {
     await fsCall((done) => fs.unlink(temp, done)).catch(() => undefined);

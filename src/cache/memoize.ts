@@ -1,15 +1,16 @@
 /**
  * memoize(fn, { cache }): a function that computes each distinct call once.
- * The key covers the function's source and its arguments' canonical encoding,
- * so a changed function is never served an old result. Concurrent calls with
- * one key share one computation; a rejection or a throw is not kept.
+ * The key covers the function's source, its arguments' canonical encoding and,
+ * for a function that reads `this`, its receiver's, so a changed function is
+ * never served an old result. Concurrent calls with one key share one
+ * computation; a rejection or a throw is not kept.
  */
 import { InvalidTypeError, isForkJoinError } from '../errors.js';
-import { hashValue } from '../graph/canonical.js';
+import { hashValue } from '../graph/arguments.js';
 import { isDelayed } from '../graph/delayed.js';
-import { Hasher, toText } from '../graph/hash.js';
+import { Hasher, toText, type Digest } from '../graph/hash.js';
 import { knownKeys, objectOption } from '../options.js';
-import { copyValue, isCache, isSyncCache, warnWriteFailed, type Cache, type SyncCache } from './cache.js';
+import { copyValue, isCache, isSyncCache, readCache, readCacheSync, warnWriteFailed, type Cache, type SyncCache } from './cache.js';
 import { MemoryCache } from './memory.js';
 import { isThenable } from '../transfer.js';
 
@@ -42,6 +43,30 @@ function isStored(value: unknown): value is Stored {
   return typeof value === 'object' && value !== null && typeof (value as Stored).async === 'boolean' && 'value' in value;
 }
 
+/** Each memoized function's content (its source and version): an object holding one, such as a method's receiver, is keyed by it. */
+const memoizedDigests = new WeakMap<Function, Digest>();
+const contentOf = (fn: Function): Digest | undefined => memoizedDigests.get(fn);
+
+/**
+ * Whether `fn` may read the `this` it is called with: it is no arrow function (whose `this` is
+ * its scope's), and its source names `this` or `super`. Errs towards yes: a `this` in a string,
+ * a comment or a nested function only adds the receiver to the key.
+ */
+function readsThis(fn: Function, source: string): boolean {
+  return /\b(?:this|super)\b/.test(source) && !isArrow(fn, source);
+}
+
+/** An arrow function has no prototype and compiles as an expression, as no method does (compiled, never run). */
+function isArrow(fn: Function, source: string): boolean {
+  if (Object.hasOwn(fn, 'prototype') || /^async\s+function\b/.test(source)) return false;
+  try {
+    new Function(`return (${source}\n);`);
+    return true;
+  } catch {
+    return false; // a method, or code generation is disallowed: keyed on its receiver, which is always right
+  }
+}
+
 /**
  * Caches `fn`'s results by its source and arguments. With a synchronous cache
  * (MemoryCache, DiskCache) a synchronous function stays synchronous.
@@ -69,18 +94,23 @@ export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOp
   base.string(source);
   base.string(String(o.version ?? ''));
   const fnDigest = base.digest();
+  const onThis = readsThis(fn, source);
   const label = `memoize(${fn.name || 'anonymous'})`;
   const sync = isSyncCache(cache) ? cache : null;
   const inflight = new Map<string, Promise<unknown>>();
   const warned = new Set<string>();
 
-  /** The call's key; null for arguments it cannot key on (a function; or too deep, or unreadable, to walk). */
-  const keyOf = (args: unknown[]): string | null => {
+  /**
+   * The call's key: its arguments, and its receiver when `fn` reads `this`; null for what it cannot
+   * key on (a function other than a memoized one; or too deep, or unreadable, to walk).
+   */
+  const keyOf = (receiver: unknown, args: unknown[]): string | null => {
     const h = new Hasher();
     h.digestOf(fnDigest);
     let walked: ReturnType<typeof hashValue>;
     try {
-      walked = hashValue(args, isDelayed, label, h);
+      // The call runs here on the very objects given: a class instance's private fields are part of it, unseen by any walk.
+      walked = hashValue(onThis ? [receiver, args] : args, isDelayed, label, h, contentOf, true);
     } catch (error) {
       if (isForkJoinError(error)) throw error; // a Delayed passed to a memoized function, ...
       return null;
@@ -109,13 +139,13 @@ export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOp
   };
 
   const memoized = function (this: unknown, ...args: unknown[]): unknown {
-    const key = keyOf(args);
-    if (key === null) return fn.apply(this, args); // an argument with no content to key on: nothing to share
+    const key = keyOf(this, args);
+    if (key === null) return fn.apply(this, args); // an argument (or receiver) with no content to key on: nothing to share
     // A call that joins a running computation gets its own copy of the result, as a hit does.
     const running = inflight.get(key);
     if (running !== undefined) return running.then(copyValue);
     if (sync !== null) {
-      const hit = sync.getSync(key);
+      const hit = readCacheSync(sync, key, warned, label);
       if (hit !== undefined && isStored(hit.value)) return hit.value.async ? Promise.resolve(hit.value.value) : hit.value.value;
       const result = fn.apply(this, args);
       if (isThenable(result)) return share(key, Promise.resolve(result).then((value) => store(key, value)));
@@ -128,12 +158,13 @@ export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOp
     }
     const self = this;
     return share(key, (async () => {
-      const hit = await cache.get(key);
+      const hit = await readCache(cache, key, warned, label);
       if (hit !== undefined && isStored(hit.value)) return hit.value.value;
       return store(key, await fn.apply(self, args));
     })());
   };
   Object.defineProperty(memoized, 'name', { value: fn.name, configurable: true });
   Object.defineProperty(memoized, 'cache', { value: cache, enumerable: true });
+  memoizedDigests.set(memoized, fnDigest);
   return memoized as Memoized<(...args: unknown[]) => unknown>;
 }

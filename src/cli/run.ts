@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ErrorCodes, isForkJoinError } from '../errors.js';
-import { MAX_TIMER_MS } from '../options.js';
+import { MAX_TIMER_MS, inFlagWords } from '../options.js';
 import { formatProgress, type ProgressEvent } from '../progress.js';
 import { combineSources, type InputSource, type SourceGroup } from '../shell/inputs.js';
 import type { RunOptions } from '../shell/options.js';
@@ -121,7 +121,8 @@ const FLAG_OF: Readonly<Record<string, string>> = {
 
 /** The runner's message in the CLI's words: `runCommands(): the "jobs" option ...` becomes `-j ...`. */
 function inCliWords(message: string): string {
-  return message.replace(/^runCommands\(\): the "(\w+)" option/, (whole, name: string) => FLAG_OF[name] ?? whole);
+  const said = inFlagWords(message.replace(/^runCommands\(\): /, ''), (name) => FLAG_OF[name]);
+  return said.includes('holds a NUL byte') ? `${said} (read NUL-separated input with -0)` : said;
 }
 
 function parseArgs(args: readonly string[]): Parsed {
@@ -360,7 +361,7 @@ async function runCli(args: string[]): Promise<number> {
       result.stderr.release();
     }
     bar?.end();
-    return run.summary.exitCode;
+    return stoppedBy === null ? run.summary.exitCode : 128 + constants.signals[stoppedBy];
   } catch (error) {
     bar?.end();
     // Whoever read our output stopped (`| head`): end quietly, as a process killed by SIGPIPE.

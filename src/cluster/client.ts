@@ -5,7 +5,6 @@
  * engine lost mid-task (its job re-run elsewhere) still yields exactly one result.
  */
 import { nowMs } from '../clock.js';
-import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { crypto } from '../builtins.js';
 import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
@@ -20,12 +19,14 @@ import { TaskFlag } from '../pool/protocol.js';
 import { SignalRegistry } from '../pool/signals.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
-import { loadRedisLibraries, tasksQueue } from './libraries.js';
+import { ClientQueues, loadRedisLibraries } from './libraries.js';
 import type { LocalClusterOptions } from './local-cluster.js';
 import { evictionWarning, openRedis, ready, type RedisTls } from './redis.js';
 import { HEARTBEAT_MS, liveEngines, prune } from './registry.js';
+import { clientHeartbeat, Epoch, lossError } from './epoch.js';
 import { normalizeConnectOptions, type BroadcastResult, type ClusterOptions } from './options.js';
-import { isUnsent, outcomeOf, tagWire, within, type Pending } from './outcome.js';
+import { isUnsent, outcomeOf, tagWire, within } from './outcome.js';
+import { PendingCalls, type Pending } from './pending.js';
 import { UnsentJobs, type QueuedAdd } from './adds.js';
 import { readResults } from './results.js';
 import { clusterKeys, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
@@ -40,9 +41,10 @@ export class Cluster extends BaseExecutor {
   readonly #keys: ClusterKeys;
   readonly #redis: Redis;
   readonly #reader: Redis;
-  readonly #queue: Queue;
-  readonly #direct = new Map<string, Queue>();
-  readonly #pending = new Map<string, Pending>();
+  readonly #queues: ClientQueues;
+  readonly #pending = new PendingCalls();
+  /** The cluster's epoch as this client last saw it: a new one means Redis lost the pending jobs. */
+  readonly #epoch = new Epoch();
   readonly #retries: number;
   readonly #timeout: number;
   readonly #latency = new LatencyHistogram();
@@ -71,8 +73,7 @@ export class Cluster extends BaseExecutor {
     this.#timeout = o.timeout;
     this.#redis = openRedis(o.redis, o.tls);
     this.#reader = openRedis(o.redis, o.tls);
-    this.#queue = tasksQueue(this.#redis, this.#keys, this.#keys.tasks);
-    this.#queue.on('error', () => {});
+    this.#queues = new ClientQueues(this.#redis, this.#keys);
   }
 
   /** Connects to the engines coordinated by the Redis at `redis`. */
@@ -139,27 +140,24 @@ export class Cluster extends BaseExecutor {
     this.#onClose.push(stop);
   }
 
-  /** Refreshes liveness and the engine list; fails broadcast jobs whose engine left. */
+  /**
+   * Refreshes liveness and the engine list; fails every pending call when Redis lost their
+   * jobs (see clientHeartbeat), and broadcast jobs whose engine left.
+   */
   async #tick(): Promise<void> {
-    await this.#redis.set(this.#keys.client(this.#id), '1', 'PX', HEARTBEAT_MS * 15);
+    const loss = await clientHeartbeat(this.#redis, this.#keys, this.#id, this.#epoch);
+    if (loss !== null) this.#rejectAll((p) => lossError(loss, p.spec.label, this.#url));
     const { live, gone } = await liveEngines(this.#redis, this.#keys);
     this.#engines = live;
     if (gone.length > 0) await prune(this.#redis, this.#keys, gone);
     const names = new Set(live.map((e) => e.name));
-    for (const [id, p] of this.#pending) {
-      if (p.engine !== null && !names.has(p.engine)) {
-        this.#pending.delete(id);
-        p.settle(null, new ForkJoinError(ErrorCodes.ENGINE_LOST, `The engine ${p.engine} left the cluster before running ${p.spec.label}`, { engine: p.engine }));
-      }
-    }
+    this.#pending.fail((p) => p.engine === null || names.has(p.engine) ? null
+      : new ForkJoinError(ErrorCodes.ENGINE_LOST, `The engine ${p.engine} left the cluster before running ${p.spec.label}`, { engine: p.engine }));
   }
 
   /** Settles a call with its result; a result for a job already settled (a re-run) is dropped. */
   #deliver(message: ResultMessage): void {
-    const p = this.#pending.get(message.id);
-    if (p === undefined) return;
-    this.#pending.delete(message.id);
-    p.settle(message);
+    this.#pending.take(message.id)?.settle(message);
   }
 
   #checkIdle(): void {
@@ -176,7 +174,7 @@ export class Cluster extends BaseExecutor {
     // Encoded first: arguments that cannot be encoded throw before anything waits for a result.
     const data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries, first);
     const id = `${this.#id}-${++this.#seq}`;
-    this.#pending.set(id, pending);
+    this.#pending.add(id, pending);
     this.#adds.push({ queue, id, name: spec.name, data });
     return id;
   }
@@ -184,34 +182,20 @@ export class Cluster extends BaseExecutor {
   /** Adds one queue's jobs in one addBulk; if Redis refuses them, their calls fail. */
   #addBulk(name: string, list: QueuedAdd[]): void {
     const jobs = list.map((a) => ({ name: a.name, data: a.data, opts: { jobId: a.id, removeOnComplete: true, removeOnFail: true } }));
-    this.#queueFor(name).addBulk(jobs).catch((error: unknown) => {
+    this.#queues.get(name).addBulk(jobs).catch((error: unknown) => {
       for (const a of list) {
-        const p = this.#pending.get(a.id);
-        if (p === undefined) continue;
-        this.#pending.delete(a.id);
-        p.settle(null, new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `Cannot queue ${p.spec.label}: ${(error as Error).message}`, { cause: error }));
+        const p = this.#pending.take(a.id);
+        p?.settle(null, new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `Cannot queue ${p.spec.label}: ${(error as Error).message}`, { cause: error }));
       }
     });
   }
 
-  #queueFor(name: string): Queue {
-    if (name === this.#keys.tasks) return this.#queue;
-    let queue = this.#direct.get(name);
-    if (queue === undefined) {
-      queue = tasksQueue(this.#redis, this.#keys, name);
-      queue.on('error', () => {});
-      this.#direct.set(name, queue);
-    }
-    return queue;
-  }
-
   /** Removes a job that no engine took yet (a cancel); a running one finishes unobserved. */
   #withdraw(id: string, reason: unknown): boolean {
-    const p = this.#pending.get(id);
+    const p = this.#pending.take(id);
     if (p === undefined) return false;
-    this.#pending.delete(id);
     // Not sent yet: it never will be. Already added: removed from its queue unless taken.
-    if (!this.#adds.withdraw(id)) this.#queueFor(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id).catch(() => {});
+    if (!this.#adds.withdraw(id)) this.#queues.get(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id).catch(() => {});
     p.settle(null, reason instanceof Error ? reason : new AbortError('The task was cancelled', { cause: reason }));
     this.#checkIdle();
     return true;
@@ -311,25 +295,28 @@ export class Cluster extends BaseExecutor {
 
   /** Waits for pending tasks (or cancels them), then disconnects. Safe to call twice. */
   async close(options?: { cancelPending?: boolean }): Promise<void> {
-    if (closeOptions('Cluster.close', options)) this.#rejectAll(closedError('cluster', true));
+    const cancelPending = closeOptions('Cluster.close', options);
+    if (cancelPending) {
+      const error = closedError('cluster', true);
+      this.#rejectAll(() => error);
+    }
     this.#closed ??= this.#shutdown(false);
-    this.#maps.closing();
+    this.#maps.closing(cancelPending);
     return this.#closed;
   }
 
   /** Disconnects now; pending tasks reject with FJ_EXECUTOR_TERMINATED, and engines skip them. */
   terminate(): Promise<void> {
-    this.#rejectAll(new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The cluster was terminated while the task was pending'));
+    const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The cluster was terminated while the task was pending');
+    this.#rejectAll(() => error);
     this.#closed ??= this.#shutdown(true);
     return this.#closed;
   }
 
-  #rejectAll(error: Error): void {
+  /** Fails every pending call with the error `why` gives it; the jobs not sent yet never will be. */
+  #rejectAll(why: (p: Pending) => Error): void {
     this.#adds.clear();
-    for (const [id, p] of this.#pending) {
-      this.#pending.delete(id);
-      p.settle(null, error);
-    }
+    this.#pending.fail(why);
     this.#checkIdle();
   }
 
@@ -343,7 +330,7 @@ export class Cluster extends BaseExecutor {
     // A command waiting while ioredis reconnects may never settle after disconnect().
     await within(this.#reading, 1_000);
     // BullMQ's close waits for Redis; when Redis is gone, stop waiting after a moment.
-    await within(Promise.allSettled([this.#queue.close(), ...[...this.#direct.values()].map((q) => q.close())]), 2_000);
+    await within(this.#queues.close(), 2_000);
     this.#redis.disconnect();
     for (const stop of this.#onClose.splice(0)) await stop();
   }

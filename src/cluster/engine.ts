@@ -15,21 +15,19 @@ import { codedError } from '../task-loader.js';
 import { inlineSpecOf, moduleSpec, taskRef, type TaskRef, type TaskSpec } from '../task.js';
 import { ownWire } from '../wire-error.js';
 import { JobCancel, runJob } from './engine-run.js';
+import { Epoch, vanishedJobs } from './epoch.js';
 import { refusal } from './guard.js';
 import { engineNameOption } from './options.js';
 import { ENGINE_GRACE_MS } from './local.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
+import { ResultLists } from './replies.js';
 import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
 import { TurnBatch } from './turn-batch.js';
-import { clusterKeys, encodeReplies, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
+import { clusterKeys, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
 
 /** BullMQ's lock settings, shortened so a dead engine's jobs run elsewhere within seconds. */
 export const LOCK_MS = 4_000;
 export const STALLED_CHECK_MS = 2_000;
-/** How long a result waits in a client's list before Redis drops it (the client died). */
-export const DEFAULT_RESULT_TTL_MS = 600_000;
-/** Attempts to store a client's results before the engine gives up on them (it logs each). */
-const PUSH_ATTEMPTS = 5;
 
 export interface EngineOptions {
   redis: string;
@@ -58,7 +56,6 @@ class EngineProcessPool extends ProcessPool {
 }
 
 interface Held { job: Job; token: string | undefined; cancel: JobCancel }
-interface Reply { client: string; message: ResultMessage; issued(): void }
 
 /** A running engine; `stop()` finishes (or hands back) what it holds, then leaves the cluster. */
 export class Engine {
@@ -75,7 +72,7 @@ export class Engine {
   readonly #log: (line: string) => void;
   readonly #held = new Map<string, Held>();
   readonly #handedBack = new Set<string>();
-  readonly #clients = new Map<string, { alive: boolean; at: number; expiry: number }>();
+  readonly #clients = new Map<string, { alive: boolean; at: number }>();
   /** Each task module's (or inline function's) verdict: refused or not. */
   readonly #rules = new Map<string, Error | null>();
   readonly #tasks = new Map<string, { spec: TaskSpec; task: TaskRef }>();
@@ -89,10 +86,12 @@ export class Engine {
   #avgMs = -1;
   #stopped: Promise<void> | null = null;
   #lastError = 0;
+  /** The cluster's epoch as this engine last saw it: a new one means Redis lost the cluster's data. */
+  readonly #epoch = new Epoch();
+  #lossPending = false;
   /** Tasks started in one turn go to the pool together (one message, not one each). */
   readonly #starts = new TurnBatch<() => void>((starts) => { for (const start of starts) start(); });
-  /** Results of one turn go to Redis together: one RPUSH per client. */
-  readonly #replies = new TurnBatch<Reply>((replies) => this.#sendReplies(replies));
+  readonly #results: ResultLists;
 
   private constructor(options: EngineOptions) {
     this.#url = options.redis;
@@ -107,6 +106,7 @@ export class Engine {
     this.#runner = this.#pool.runner();
     this.#workers = this.#runner.parallelism;
     this.#redis = openRedis(options.redis, options.tls);
+    this.#results = new ResultLists(this.#redis, this.#keys, this.name, this.#log);
   }
 
   /** Connects, starts pulling jobs and announces the engine. */
@@ -141,12 +141,40 @@ export class Engine {
     this.#direct = new Worker(this.#keys.direct(this.name), (job, token) => this.#process(job, token), { ...common, concurrency: 1 });
     for (const worker of [this.#shared, this.#direct]) worker.on('error', (error) => this.#warn(error));
     await Promise.all([this.#shared.waitUntilReady(), this.#direct.waitUntilReady()]);
-    await announce(this.#redis, this.#keys, this.info());
-    this.#heartbeat = setInterval(() => {
-      announce(this.#redis, this.#keys, this.info()).catch((error: unknown) => this.#warn(error));
-    }, HEARTBEAT_MS);
+    await this.#beat();
+    this.#heartbeat = setInterval(() => { this.#beat().catch((error: unknown) => this.#warn(error)); }, HEARTBEAT_MS);
     this.#log(`forkjoin engine ${this.name}: ready on ${this.host} (pid ${process.pid}, ${this.#workers} ${this.#pool instanceof EngineProcessPool ? 'process' : 'thread'} worker(s)), ` +
       `redis ${redactUrl(this.#url)}, root ${this.#root}${this.#allowInline ? ', inline functions allowed' : ''}`);
+  }
+
+  /** Announces the engine, and checks that Redis kept the cluster's data. */
+  async #beat(): Promise<void> {
+    const { changed } = await this.#epoch.check(this.#redis, this.#keys, (m) => announce(m, this.#keys, this.info()));
+    // A loss whose jobs could not be looked up (Redis failing again) is looked at again next beat.
+    if (changed) this.#lossPending = true;
+    if (this.#lossPending) {
+      await this.#dataLost();
+      this.#lossPending = false;
+    }
+  }
+
+  /**
+   * Redis lost the cluster's data (the heartbeat registered the engine again): the jobs held
+   * now that vanished with it are dropped, unanswered (their clients fail them), so that
+   * their tasks stop holding the pool.
+   */
+  async #dataLost(): Promise<void> {
+    const gone = await vanishedJobs(this.#redis, this.#keys, [...this.#held].map(([id, { job }]) => [id, job.queueName] as const));
+    let dropped = 0;
+    for (const id of gone) {
+      const held = this.#held.get(id);
+      if (held === undefined) continue;
+      dropped++;
+      this.#handedBack.add(id); // its hand-back finds no job: nothing to complete or fail
+      held.cancel.request();
+    }
+    this.#log(`forkjoin engine ${this.name}: Redis lost the cluster's data (it restarted without persistence, or was flushed); registered again` +
+      (dropped > 0 ? `, and dropped the ${dropped} job(s) it held that vanished with it (their clients get FJ_REDIS_DATA_LOST)` : ''));
   }
 
   /** What the heartbeat says. */
@@ -165,18 +193,20 @@ export class Engine {
     this.#log(`forkjoin engine ${this.name}: ${redactText(text)}`);
   }
 
-  /** Whether a client is alive: known for a second, then asked of Redis again. */
+  /**
+   * Whether a client is alive: known for a second once seen alive. A missing client is asked
+   * again each time: after Redis lost its data, a client is missing until its next heartbeat.
+   */
   #clientAlive(id: string): boolean | Promise<boolean> {
     const known = this.#clients.get(id);
-    if (known !== undefined && Date.now() - known.at < 1_000) return known.alive;
+    if (known !== undefined && known.alive && Date.now() - known.at < 1_000) return true;
     return this.#askClientAlive(id);
   }
 
   async #askClientAlive(id: string): Promise<boolean> {
     const now = Date.now();
-    const known = this.#clients.get(id);
     const alive = (await this.#redis.exists(this.#keys.client(id))) === 1;
-    this.#clients.set(id, { alive, at: now, expiry: known?.expiry ?? 0 });
+    this.#clients.set(id, { alive, at: now });
     if (this.#clients.size > 10_000) this.#clients.clear();
     return alive;
   }
@@ -190,7 +220,7 @@ export class Engine {
       const client = (data as { c?: unknown } | null)?.c;
       if (typeof client !== 'string') return;
       const error = codedError(ErrorCodes.PROTOCOL, `Engine ${this.name} cannot read this job: run the same forkjoin version on the clients and the engines`);
-      await this.#reply(client, { id, engine: this.name, host: this.host, fail: ownWire(error) });
+      await this.#results.send(client, { id, engine: this.name, host: this.host, fail: ownWire(error) });
       return;
     }
     // A client that died leaves its queued jobs: nobody would read their results.
@@ -200,7 +230,7 @@ export class Engine {
     if (stalled > data.r) {
       this.#failed++;
       const error = codedError(ErrorCodes.ENGINE_LOST, `The engine running this task stopped ${stalled} times (retries: ${data.r}); the task may be crashing its engine`);
-      await this.#reply(data.c, { id, engine: this.name, host: this.host, fail: ownWire(error) });
+      await this.#results.send(data.c, { id, engine: this.name, host: this.host, fail: ownWire(error) });
       return;
     }
     const cancel = new JobCancel();
@@ -220,7 +250,7 @@ export class Engine {
     }
     if ('fail' in message || message.ok.errors.length > 0) this.#failed++;
     else this.#done++;
-    await this.#reply(data.c, message);
+    await this.#results.send(data.c, message);
   }
 
   async #run(id: string, data: JobData, cancel: JobCancel): Promise<ResultMessage> {
@@ -252,53 +282,6 @@ export class Engine {
       this.#tasks.set(key, known);
     }
     return known;
-  }
-
-  /**
-   * Pushes the result to `client`'s list, and resolves once the push is issued: BullMQ
-   * then completes (and deletes) the job with a command on the same connection, which
-   * Redis runs after the push. A crash in between re-runs the job, and the client keeps
-   * only the first result; the job's slot is not held for a round trip of its own.
-   */
-  #reply(client: string, message: ResultMessage): Promise<void> {
-    return new Promise((resolve) => this.#replies.add({ client, message, issued: resolve }));
-  }
-
-  #sendReplies(replies: Reply[]): void {
-    const byClient = new Map<string, Reply[]>();
-    for (const reply of replies) {
-      const list = byClient.get(reply.client);
-      if (list === undefined) byClient.set(reply.client, [reply]);
-      else list.push(reply);
-    }
-    const now = Date.now();
-    for (const [id, list] of byClient) {
-      const client = this.#clients.get(id);
-      const refresh = client === undefined || now - client.expiry > 1_000;
-      if (refresh && client !== undefined) client.expiry = now;
-      // Issued before any job of `list` completes: see #reply.
-      this.#push(id, encodeReplies(list.map((reply) => reply.message)), refresh, 0);
-      for (const reply of list) reply.issued();
-    }
-  }
-
-  /**
-   * RPUSHes `values` to a client's result list (and renews its expiry when `refresh`).
-   * Redis refusing the push (out of memory, say) is retried: the jobs are already complete.
-   */
-  #push(id: string, values: Buffer[], refresh: boolean, attempt: number): void {
-    const key = this.#keys.results(id);
-    const sent = refresh
-      ? this.#redis.multi().rpush(key, ...values).pexpire(key, DEFAULT_RESULT_TTL_MS).exec().then((replies) => {
-        const failed = replies?.find(([error]) => error !== null);
-        if (failed !== undefined) throw failed[0];
-      })
-      : this.#redis.rpush(key, ...values);
-    sent.catch((error: unknown) => {
-      const last = attempt + 1 >= PUSH_ATTEMPTS;
-      this.#log(`forkjoin engine ${this.name}: results for client ${id} not stored (${redactText((error as Error).message)})${last ? '; giving up' : '; retrying'}`);
-      if (!last) setTimeout(() => this.#push(id, values, true, attempt + 1), 1_000 * (attempt + 1)).unref();
-    });
   }
 
   /** Holds many short jobs at once (Redis round trips dominate), few long ones (they would wait). */

@@ -19,7 +19,33 @@ export function redisLibraries(): { bullmq: typeof BullMQ; ioredis: typeof IORed
   return { bullmq, ioredis };
 }
 
-/** A queue handle for adding jobs to the cluster (the client's side of BullMQ). */
-export function tasksQueue(redis: IORedis.Redis, keys: ClusterKeys, name: string): BullMQ.Queue {
-  return new (redisLibraries().bullmq.Queue)(name, { connection: redis, prefix: keys.prefix, streams: { events: { maxLen: 100 } } });
+/**
+ * The queues a client adds jobs to (the client's side of BullMQ): the shared one, made at
+ * once, and each engine's own (broadcast), made when first used.
+ */
+export class ClientQueues {
+  readonly #redis: IORedis.Redis;
+  readonly #keys: ClusterKeys;
+  readonly #queues = new Map<string, BullMQ.Queue>();
+
+  constructor(redis: IORedis.Redis, keys: ClusterKeys) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.get(keys.tasks);
+  }
+
+  get(name: string): BullMQ.Queue {
+    let queue = this.#queues.get(name);
+    if (queue === undefined) {
+      queue = new (redisLibraries().bullmq.Queue)(name, { connection: this.#redis, prefix: this.#keys.prefix, streams: { events: { maxLen: 100 } } });
+      // Errors repeat while Redis is away; an add that fails rejects its calls instead.
+      queue.on('error', () => {});
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  close(): Promise<unknown> {
+    return Promise.allSettled([...this.#queues.values()].map((q) => q.close()));
+  }
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, ForkJoinError, InvalidTypeError, InvalidValueError } from '../errors.js';
+import { inFlagWords } from '../options.js';
 import { cliMain } from '../paths.js';
 
 /** Most engines one machine starts (Cluster.local, `forkjoin cluster start -n`). */
@@ -34,10 +35,11 @@ export function checkRoot(where: string, name: string, root: unknown): string {
   return resolve(root);
 }
 
-/** A usage error's text without its `where: ` prefix: the CLI names the command already. */
+/** A usage error's text in the CLI's words: without its `where: ` prefix (the CLI names the command already), `the "minEngines" option` said `--min-engines`. */
 export function unprefixed(error: unknown, where: string): string {
   const message = (error as Error).message;
-  return message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message;
+  const bare = message.startsWith(`${where}: `) ? message.slice(where.length + 2) : message;
+  return inFlagWords(bare, (name) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
 }
 
 export const REDIS_INSTALL_HINT =

@@ -1,18 +1,9 @@
-/** A cluster call as the client tracks it, and turning its result (or its refusal) into what the caller sees. */
+/** Turning a cluster call's result (or its refusal) into what the caller sees. */
 import { ErrorCodes, ForkJoinError } from '../errors.js';
 import { reviveTaskError } from '../revive.js';
 import type { TaskSpec } from '../task.js';
 import type { WireValue } from '../wire-error.js';
 import type { ResultMessage } from './wire.js';
-
-/** A call waiting for its result. */
-export interface Pending {
-  spec: TaskSpec;
-  /** Set for a broadcast job: the engine that must run it. */
-  engine: string | null;
-  submitted: number;
-  settle(message: ResultMessage | null, error?: unknown): void;
-}
 
 /** Why a call may not go out: submit() rejects its Job with these, as the pools do (a wrong argument throws). */
 const unsent = new Set<string>([ErrorCodes.ARG_NOT_CLONEABLE, ErrorCodes.EXECUTOR_CLOSED, ErrorCodes.ABORTED]);

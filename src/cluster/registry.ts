@@ -3,18 +3,16 @@
  * which Redis expires when the engine stops refreshing it. Expiry is Redis's clock,
  * so machines whose clocks disagree still agree on who is alive.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { isEngineInfo, type ClusterKeys, type EngineInfo } from './wire.js';
 
 /** Heartbeat period; an engine is gone after HEARTBEAT_TTL_MS without one. */
 export const HEARTBEAT_MS = 1_000;
 export const HEARTBEAT_TTL_MS = 5_000;
 
-export async function announce(redis: Redis, keys: ClusterKeys, info: EngineInfo): Promise<void> {
-  await redis.multi()
-    .set(keys.engine(info.name), JSON.stringify(info), 'PX', HEARTBEAT_TTL_MS)
-    .sadd(keys.engines, info.name)
-    .exec();
+/** Adds an engine's heartbeat to a transaction. */
+export function announce(multi: ChainableCommander, keys: ClusterKeys, info: EngineInfo): ChainableCommander {
+  return multi.set(keys.engine(info.name), JSON.stringify(info), 'PX', HEARTBEAT_TTL_MS).sadd(keys.engines, info.name);
 }
 
 export async function withdraw(redis: Redis, keys: ClusterKeys, name: string): Promise<void> {

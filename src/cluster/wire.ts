@@ -6,7 +6,7 @@
  */
 import { util, v8 } from '../builtins.js';
 import { CloneError, ErrorCodes } from '../errors.js';
-import { describeUncloneable, findUncloneableIn, inputsOf } from '../pool/clone.js';
+import { argumentsOf, describeUncloneable, findUncloneableIn, inputsOf } from '../pool/clone.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import type { TaskSpec } from '../task.js';
 import { ownWire, type WireValue } from '../wire-error.js';
@@ -33,6 +33,8 @@ export function clusterKeys(cluster: string) {
     client: (id: string) => `${base}:client:${id}`,
     /** A client's result list. */
     results: (id: string) => `${base}:results:${id}`,
+    /** A random id, written again by whoever finds it missing: a new one means Redis lost the cluster's data. */
+    epoch: `${base}:epoch`,
   });
 }
 
@@ -118,14 +120,14 @@ export function encodeJob(client: string, spec: TaskSpec, items: unknown, flags:
   } else {
     // A run's items are [args]; a map chunk's are its inputs.
     const roots = (): Array<[unknown, string]> => !Array.isArray(items) ? [[items, 'inputs']]
-      : first === undefined ? [[items[0], 'args']] : inputsOf(items, first);
+      : first === undefined ? argumentsOf(items[0]) : inputsOf(items, first);
     refuseLocks(spec.label, roots);
-    data.p = serializeItems(spec, items, roots);
+    data.p = serializeItems(spec, items, roots, first);
   }
   return data;
 }
 
-function serializeItems(spec: TaskSpec, items: unknown, rootsOf: () => Array<[unknown, string]>): string {
+function serializeItems(spec: TaskSpec, items: unknown, rootsOf: () => Array<[unknown, string]>, first: number | undefined): string {
   try {
     return serialize(items).toString('base64');
   } catch (cause) {
@@ -142,7 +144,9 @@ function serializeItems(spec: TaskSpec, items: unknown, rootsOf: () => Array<[un
     const message = found === null
       ? `The arguments of ${spec.label} cannot be sent to an engine: ${(cause as Error)?.message ?? String(cause)}`
       : describeUncloneable(found, 'an engine');
-    throw new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { cause, path: found?.path ?? roots[0]?.[1] ?? 'args', task: spec.label });
+    // A map chunk's input is named by its index too, as the pools do: the map fails it alone.
+    const index = first === undefined || found === null || !Array.isArray(items) ? {} : { index: first + found.root };
+    throw new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { cause, path: found?.path ?? roots[0]?.[1] ?? 'args', task: spec.label, ...index });
   }
 }
 

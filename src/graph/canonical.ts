@@ -5,50 +5,91 @@
  * references to the node's dependencies; values with no stable content
  * (functions, symbols, shared memory) are hashed by identity and make the node
  * uncacheable.
+ *
+ * For a graph node the same walk copies the arrays and plain objects it goes
+ * through (the containers a Delayed may sit in), so the node keeps its
+ * arguments as they were when its key was made: a caller that changes an array
+ * afterwards changes neither the node's key nor what its task receives. Other
+ * values (typed arrays, Maps, Sets, Dates, class instances) are held as they are.
  */
-import { InvalidTypeError } from '../errors.js';
 import { Hasher, type Digest } from './hash.js';
 
-const T = Object.freeze({
+/** The tag words of the encoding. */
+export const T = Object.freeze({
   UNDEFINED: 0x75, NULL: 0x6e, TRUE: 0x74, FALSE: 0x66, STRING: 0x73, BIGINT: 0x62,
   ARRAY: 0x61, OBJECT: 0x6f, INSTANCE: 0x69, DEP: 0x64, CYCLE: 0x63, OPAQUE: 0x71,
   DATE: 0x44, REGEXP: 0x52, MAP: 0x4d, SET: 0x53, VIEW: 0x56, BUFFER: 0x42, ERROR: 0x45, BOXED: 0x58,
-  HOLE: 0x48,
+  HOLE: 0x48, KNOWN_FUNCTION: 0x46,
 });
 
-/** What walking a call's arguments found besides the hash. */
-export interface ArgsWalk<N> {
-  /** The distinct dependencies, in order of first appearance; null when none. */
-  deps: N[] | null;
-  /** Arrays and plain objects that hold a Delayed somewhere inside; null when none. */
-  holders: Set<object> | null;
-  /** False when some value has no content that survives the process (a function, a symbol, shared memory). */
-  cacheable: boolean;
-}
-
-type DepOf<N> = (value: object) => N | undefined;
+/** The node a value stands for, when it is a Delayed. */
+export type DepOf<N> = (value: object) => N | undefined;
+/** The content of a function that has one (a memoized function: its source and version); undefined for any other. */
+export type FunctionContent = (fn: Function) => Digest | undefined;
 
 /** Raised inside the walk when a Delayed sits where it cannot be replaced; carries its path. */
-class MisplacedDelayed extends Error {
+export class MisplacedDelayed extends Error {
   constructor(readonly where: string, public path: string) {
     super(where);
   }
 }
 
+/** Arrays up to this long are copied into an array made to size. */
+const SMALL_ARRAY = 16;
+
+function isSorted(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return false;
+  return true;
+}
+
 const opaqueIds = new WeakMap<object, number>();
 let nextOpaque = 1;
 
-class Walk<N> {
+/** Sets an own data property, even one named `__proto__` (which assignment would take as the prototype). */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** Prototypes of the values keyed by content wherever they are used: an instance of any other class (a subclass of these too) may hold private state. */
+const DATA_PROTOTYPES = new Set<unknown>([
+  Object.prototype, null, Array.prototype, Map.prototype, Set.prototype, Date.prototype, RegExp.prototype,
+  ArrayBuffer.prototype, DataView.prototype, Number.prototype, String.prototype, Boolean.prototype, BigInt.prototype,
+  ...[Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array].map((c) => c.prototype),
+]);
+
+function isData(v: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(v);
+  return DATA_PROTOTYPES.has(proto) || (Buffer.isBuffer(v) && proto === Buffer.prototype);
+}
+
+/** One walk over values: hashes them into `h`, collects dependencies, and copies containers when `copying`. */
+export class Walk<N> {
   deps: N[] | null = null;
   holders: Set<object> | null = null;
   cacheable = true;
+  /** Whether the value walked last holds a Delayed. */
+  held = false;
   readonly #stack: object[] = [];
   h: Hasher;
   readonly #depOf: DepOf<N>;
+  /** Arrays and plain objects are copied as they are walked (off for a hash alone, and inside values held as they are). */
+  #copying: boolean;
+  /** Each container copied and its copy, so a container met twice has one copy and a cycle leads back to it; the first without a Map. */
+  #firstMet: object | null = null;
+  #firstCopy: object | null = null;
+  #copies: Map<object, object> | null = null;
 
-  constructor(h: Hasher, depOf: DepOf<N>) {
+  readonly #contentOf: FunctionContent | null;
+  /** Instances of classes (and errors) are keyed by identity (not cacheable): the value is used in this thread, where private fields and accessors, which no walk sees, are part of it. */
+  readonly #instancesOpaque: boolean;
+
+  constructor(h: Hasher, depOf: DepOf<N>, copying: boolean, contentOf: FunctionContent | null = null, instancesOpaque = false) {
     this.h = h;
     this.#depOf = depOf;
+    this.#copying = copying;
+    this.#contentOf = contentOf;
+    this.#instancesOpaque = instancesOpaque;
   }
 
   depIndex(dep: N): number {
@@ -58,19 +99,47 @@ class Walk<N> {
     return index;
   }
 
-  /** Hashes `v`; true when it holds a Delayed. `lazyOk`: a Delayed may stand here. */
-  value(v: unknown, lazyOk: boolean): boolean {
+  #copyOf(v: object): object | undefined {
+    return v === this.#firstMet ? (this.#firstCopy as object) : this.#copies?.get(v);
+  }
+
+  #remember(v: object, copy: object): void {
+    if (this.#firstMet === null) {
+      this.#firstMet = v;
+      this.#firstCopy = copy;
+    } else (this.#copies ??= new Map()).set(v, copy);
+  }
+
+  /**
+   * Hashes `v` and returns what the node keeps in its place: a copy for an array
+   * or a plain object (when copying), else `v`. Sets `held` when `v` holds a
+   * Delayed. `lazyOk`: a Delayed may stand here.
+   */
+  value(v: unknown, lazyOk: boolean): unknown {
     const h = this.h;
+    this.held = false;
     switch (typeof v) {
-      case 'number': h.number(v); return false;
-      case 'string': h.word(T.STRING); h.string(v); return false;
-      case 'boolean': h.word(v ? T.TRUE : T.FALSE); return false;
-      case 'undefined': h.word(T.UNDEFINED); return false;
-      case 'bigint': h.word(T.BIGINT); h.string(v.toString(16)); return false;
-      case 'symbol': this.#opaque(Object(v) as object); return false;
-      case 'function': this.#opaque(v); return false;
-      default: return v === null ? (h.word(T.NULL), false) : this.#object(v as object, lazyOk);
+      case 'number': h.number(v); return v;
+      case 'string': h.word(T.STRING); h.string(v); return v;
+      case 'boolean': h.word(v ? T.TRUE : T.FALSE); return v;
+      case 'undefined': h.word(T.UNDEFINED); return v;
+      case 'bigint': h.word(T.BIGINT); h.string(v.toString(16)); return v;
+      case 'symbol': this.#opaque(Object(v) as object); return v;
+      case 'function': this.#function(v); return v;
+      default:
+        if (v === null) {
+          h.word(T.NULL);
+          return v;
+        }
+        return this.#object(v as object, lazyOk);
     }
+  }
+
+  #function(v: Function): void {
+    const content = this.#contentOf?.(v);
+    if (content === undefined) return this.#opaque(v);
+    this.h.word(T.KNOWN_FUNCTION);
+    this.h.digestOf(content);
   }
 
   #opaque(v: object): void {
@@ -81,73 +150,121 @@ class Walk<N> {
     this.cacheable = false;
   }
 
-  #object(v: object, lazyOk: boolean): boolean {
+  #object(v: object, lazyOk: boolean): unknown {
     const h = this.h;
     const dep = this.#depOf(v);
     if (dep !== undefined) {
       if (!lazyOk) throw new MisplacedDelayed('', '');
       h.word(T.DEP);
       h.word(this.depIndex(dep));
-      return true;
+      this.held = true;
+      return v;
     }
     const depth = this.#stack.lastIndexOf(v);
     if (depth >= 0) {
       h.word(T.CYCLE);
       h.word(this.#stack.length - depth);
-      return false;
+      return this.#copying ? (this.#copyOf(v) ?? v) : v;
     }
+    // A container met before, not around this one: hashed again (sharing does not change the key), copied once.
+    const known = this.#copying ? this.#copyOf(v) : undefined;
+    if (known !== undefined) this.#copying = false;
     this.#stack.push(v);
-    let holds = false;
+    let out: unknown = v;
     try {
-      if (Array.isArray(v)) holds = this.#array(v, lazyOk);
+      if (this.#instancesOpaque && !isData(v)) this.#opaque(v);
+      else if (Array.isArray(v)) out = this.#array(v, lazyOk);
       else {
         const proto: unknown = Object.getPrototypeOf(v);
-        if (proto === Object.prototype || proto === null) holds = this.#plain(v, T.OBJECT, lazyOk);
-        else this.#special(v);
+        if (proto === Object.prototype || proto === null) out = this.#plain(v, T.OBJECT, lazyOk, proto === null);
+        else this.#leaf(v);
       }
     } finally {
       this.#stack.pop();
+      if (known !== undefined) this.#copying = true;
     }
-    if (holds) (this.holders ??= new Set()).add(v);
-    return holds;
+    if (known !== undefined) return known;
+    if (this.held && this.#copying) (this.holders ??= new Set()).add(out as object);
+    return out;
   }
 
-  #array(v: unknown[], lazyOk: boolean): boolean {
+  #array(v: unknown[], lazyOk: boolean): unknown[] {
     const h = this.h;
+    const n = v.length;
     h.word(T.ARRAY);
-    h.word(v.length);
+    h.word(n);
+    // A small copy is made to size; a larger one is filled by push, so that it stays packed
+    // when it has no hole (structured clone sends a large holey array several times slower).
+    const small = n <= SMALL_ARRAY;
+    const copy: unknown[] | null = this.#copying ? (small ? new Array<unknown>(n) : []) : null;
+    if (copy !== null) this.#remember(v, copy);
     let holds = false;
-    for (let i = 0; i < v.length; i++) {
-      // A hole is not undefined: structured clone keeps it, and `i in v` tells them apart.
-      if (v[i] === undefined && !(i in v)) {
+    for (let i = 0; i < n; i++) {
+      let item = v[i];
+      if (typeof item === 'number') h.number(item);
+      else if (item === undefined && !(i in v)) {
+        // A hole is not undefined: structured clone keeps it, and `i in v` tells them apart.
         h.word(T.HOLE);
+        if (copy !== null && !small) copy.length = i + 1;
         continue;
+      } else {
+        try {
+          item = this.value(item, lazyOk);
+        } catch (error) {
+          throw within(error, `[${i}]`);
+        }
+        if (this.held) holds = true;
       }
-      try {
-        if (this.value(v[i], lazyOk)) holds = true;
-      } catch (error) {
-        throw within(error, `[${i}]`);
-      }
+      if (copy === null) continue;
+      if (small) copy[i] = item;
+      else copy.push(item);
     }
-    return holds;
+    this.held = holds;
+    return copy ?? v;
   }
 
-  #plain(v: object, tag: number, lazyOk: boolean): boolean {
+  /** Hashes the own enumerable properties in key order; the copy (when copying) keeps `v`'s own order. */
+  #plain(v: object, tag: number, lazyOk: boolean, bare: boolean): object {
     const h = this.h;
     const keys = Object.keys(v);
-    if (keys.length > 1) keys.sort();
+    let copy: Record<string, unknown> | null = null;
+    if (this.#copying) {
+      copy = bare ? (Object.create(null) as Record<string, unknown>) : {};
+      this.#remember(v, copy);
+    }
+    if (keys.length > 1 && !isSorted(keys)) {
+      // The copy's keys are made in v's order, its values set in the hash's.
+      if (copy !== null) for (const key of keys) setOwn(copy, key, undefined);
+      keys.sort();
+    }
     h.word(tag);
     h.word(keys.length);
     let holds = false;
     for (const key of keys) {
       h.string(key);
+      let item: unknown;
       try {
-        if (this.value((v as Record<string, unknown>)[key], lazyOk)) holds = true;
+        item = this.value((v as Record<string, unknown>)[key], lazyOk);
       } catch (error) {
         throw within(error, /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
       }
+      if (this.held) holds = true;
+      if (copy !== null) setOwn(copy, key, item);
     }
-    return holds;
+    this.held = holds;
+    return copy ?? v;
+  }
+
+  /** A value held as it is, not copied; hashed by content where it has one. */
+  #leaf(v: object): void {
+    const copying = this.#copying;
+    this.#copying = false;
+    try {
+      this.#special(v);
+    } finally {
+      this.#copying = copying;
+    }
+    this.held = false;
   }
 
   /** Everything that is not an array or a plain object: a Delayed may not hide in here. */
@@ -192,7 +309,7 @@ class Walk<N> {
       h.word(T.INSTANCE);
       h.string(v.constructor?.name ?? '');
       try {
-        this.#plain(v, T.OBJECT, false);
+        this.#plain(v, T.OBJECT, false, false);
       } catch (error) {
         throw within(error, '', `an instance of ${v.constructor?.name ?? 'a class'}`);
       }
@@ -229,73 +346,4 @@ function within(error: unknown, key: string, container?: string): unknown {
   if (container !== undefined && error.where === '') return new MisplacedDelayed(container, key + error.path);
   error.path = key + error.path;
   return error;
-}
-
-/**
- * Hashes a call's arguments into `h` and collects its dependencies. Delayed
- * values may stand as arguments and inside arrays and plain objects. Numbers,
- * strings and Delayed arguments, the common case, take a path that allocates
- * nothing but the list of dependencies.
- */
-export function walkArgs<N>(h: Hasher, args: readonly unknown[], depOf: DepOf<N>, where: string): ArgsWalk<N> {
-  let deps: N[] | null = null;
-  let walk: Walk<N> | null = null;
-  h.word(args.length);
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (typeof arg === 'number') {
-      h.number(arg);
-      continue;
-    }
-    if (typeof arg === 'string') {
-      h.word(T.STRING);
-      h.string(arg);
-      continue;
-    }
-    const dep = typeof arg === 'object' && arg !== null ? depOf(arg) : undefined;
-    if (dep !== undefined && walk === null) {
-      deps ??= [];
-      let index = deps.indexOf(dep);
-      if (index < 0) index = deps.push(dep) - 1;
-      h.word(T.DEP);
-      h.word(index);
-      continue;
-    }
-    if (walk === null) {
-      walk = new Walk<N>(h, depOf);
-      walk.deps = deps;
-    }
-    try {
-      walk.value(arg, true);
-    } catch (error) {
-      if (error instanceof MisplacedDelayed) {
-        throw new InvalidTypeError(
-          `${where}: args[${i}]${error.path} is a Delayed inside ${error.where}; Delayed values may stand as arguments ` +
-            'or inside arrays and plain objects only (pass it as an argument of its own)',
-        );
-      }
-      throw error;
-    }
-  }
-  // A pushed-to array keeps room for 17; a graph keeps its nodes' lists alive, so keep them exact.
-  const found = walk === null ? deps : walk.deps;
-  const exact = found === null ? null : found.slice();
-  return walk === null ? { deps: exact, holders: null, cacheable: true } : { deps: exact, holders: walk.holders, cacheable: walk.cacheable };
-}
-
-/**
- * The canonical digest of a value that holds no Delayed (`isLazy` recognises one),
- * and whether it may be cached across processes.
- */
-export function hashValue(value: unknown, isLazy: (value: object) => boolean, where: string, h = new Hasher()): { digest: Digest; cacheable: boolean } {
-  const walk = new Walk<true>(h, (v) => (isLazy(v) ? true : undefined));
-  try {
-    walk.value(value, false);
-  } catch (error) {
-    if (error instanceof MisplacedDelayed) {
-      throw new InvalidTypeError(`${where}: a Delayed cannot be passed here (at ${error.path || 'the top level'}); compute it first`);
-    }
-    throw error;
-  }
-  return { digest: h.digest(), cacheable: walk.cacheable };
 }

@@ -5,7 +5,7 @@
 import { isCache, type Cache } from '../cache/cache.js';
 import { InvalidTypeError } from '../errors.js';
 import type { Executor } from '../executor.js';
-import { integerOption, knownKeys, objectOption, signalOption, booleanOption } from '../options.js';
+import { integerOption, knownKeys, objectOption, progressOption, signalOption } from '../options.js';
 import { LocalExecutor } from '../local.js';
 import { ThreadPool } from '../pool/pools.js';
 import { Progress, type ProgressListener } from '../progress.js';
@@ -78,7 +78,7 @@ export async function compute(x: unknown, options?: ComputeOptions): Promise<unk
   if (o.onEvent !== undefined && typeof o.onEvent !== 'function') {
     throw new InvalidTypeError(`${where}: the "onEvent" option must be a function; received ${typeof o.onEvent}`);
   }
-  if (o.progress !== undefined && typeof o.progress !== 'function') booleanOption(where, 'progress', o.progress);
+  if (o.progress !== undefined) progressOption(where, o.progress);
   const retries = o.retries === undefined ? 0 : integerOption(where, 'retries', o.retries, 0, 1_000);
   const maxInFlight = o.maxInFlight === undefined ? DEFAULT_MAX_IN_FLIGHT : integerOption(where, 'maxInFlight', o.maxInFlight, 1);
   const signal = signalOption(where, o.signal);

@@ -7,7 +7,7 @@ import { crypto } from '../builtins.js';
 import { CloneError, ErrorCodes, isForkJoinError } from '../errors.js';
 import { booleanOption, knownKeys, objectOption } from '../options.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
-import { walkArgs } from './canonical.js';
+import { walkArgs } from './arguments.js';
 import { TaskSet, type TaskInfo } from './task-set.js';
 import { digestText, Hasher, hashString, type Digest } from './hash.js';
 import { compute, type ComputeOptions } from './compute.js';
@@ -89,9 +89,10 @@ export class GraphNode extends Delayed<unknown> {
   constructor(
     h: Hasher,
     readonly fn: TaskInfo,
+    /** The arguments as they were when the node was built: the arrays and plain objects in them are copies of the caller's. */
     readonly args: readonly unknown[],
     readonly deps: readonly GraphNode[],
-    /** Arrays and plain objects that hold a Delayed deeper down, to be copied with the values filled in. */
+    /** Those copies that hold a Delayed deeper down, to be copied again with the values filled in. */
     readonly holders: ReadonlySet<object> | null,
     /** Pure, every argument has content that outlives the process, and so has every input. */
     readonly cacheable: boolean,

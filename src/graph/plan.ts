@@ -8,9 +8,9 @@
  * in arrays indexed by that number, not in an object per node: a graph of
  * 16,000 nodes is a few dozen arrays, which the garbage collector barely sees.
  */
-import type { Cache, CacheHit } from '../cache/cache.js';
-import type { TaskSpec } from '../task.js';
-import { codeDigest } from './code.js';
+import { readCache, type Cache } from '../cache/cache.js';
+import type { Task, TaskSpec } from '../task.js';
+import { taskCode, type TaskCode } from './code.js';
 import type { GraphNode } from './delayed.js';
 import { digestText, Hasher, type Digest } from './hash.js';
 import type { TaskSet } from './task-set.js';
@@ -66,10 +66,14 @@ export class Plan {
   readonly toRun: number;
   readonly cached: number[];
 
+  /** Tasks that run under another reference than their nodes', by spec key (see code.ts); null when none. */
+  readonly #runAs: Map<string, Task> | null;
+
   constructor(
     nodes: GraphNode[], inputStart: number[], inputs: number[], roots: number[],
-    done: Map<number, unknown> | null, cacheKeys: Array<string | null> | null,
+    done: Map<number, unknown> | null, cacheKeys: Array<string | null> | null, runAs: Map<string, Task> | null,
   ) {
+    this.#runAs = runAs;
     this.nodes = nodes;
     this.inputStart = inputStart;
     this.inputs = inputs;
@@ -106,6 +110,12 @@ export class Plan {
     }
     for (const root of roots) this.refs[root]++;
   }
+
+  /** What to run for a run: its node's task, or the version of it that the node's key describes. */
+  taskOf(id: number): Task {
+    const fn = this.nodes[id].fn;
+    return this.#runAs?.get(fn.spec.key) ?? fn.task;
+  }
 }
 
 /** Every node the roots need. */
@@ -128,7 +138,39 @@ export function planAll(rootNodes: readonly GraphNode[]): Plan {
     for (let j = 0; j < deps.length; j++) inputs.push(idOf(deps[j]));
     inputStart.push(inputs.length);
   }
-  return new Plan(nodes, inputStart, inputs, roots, null, null);
+  return new Plan(nodes, inputStart, inputs, roots, null, null, new TaskCodes().runAs(rootNodes));
+}
+
+/** The code of each task of one computation, read once: a file is checked at each computation, so an edit between two is seen. */
+export class TaskCodes {
+  readonly #codes = new Map<TaskSpec, TaskCode | null>();
+
+  of(spec: TaskSpec): TaskCode | null {
+    let code = this.#codes.get(spec);
+    if (code === undefined) {
+      code = taskCode(spec);
+      this.#codes.set(spec, code);
+    }
+    return code;
+  }
+
+  /**
+   * The tasks of the graphs under `roots` that run under another reference, by spec key: those
+   * whose module's file changed since this process first read it or named it for an executor
+   * (see code.ts). Null when none did (the common case).
+   */
+  runAs(roots: readonly GraphNode[]): Map<string, Task> | null {
+    const sets = new Set<TaskSet>();
+    for (const root of roots) sets.add(root.tasks);
+    let runAs: Map<string, Task> | null = null;
+    for (const set of sets) {
+      for (const info of set.tasks) {
+        const code = this.of(info.spec);
+        if (code?.runAs) (runAs ??= new Map()).set(info.spec.key, code.runAs);
+      }
+    }
+    return runAs;
+  }
 }
 
 /**
@@ -140,9 +182,13 @@ export function planAll(rootNodes: readonly GraphNode[]): Plan {
  * Each task's code is read once per computation.
  */
 export class CacheKeys {
-  readonly #codes = new Map<TaskSpec, Digest | null>();
+  readonly #codes: TaskCodes;
   readonly #sets = new Map<TaskSet, Digest | null>();
   readonly #h = new Hasher();
+
+  constructor(codes: TaskCodes) {
+    this.#codes = codes;
+  }
 
   keyOf(node: GraphNode): string | null {
     if (!node.cacheable) return null;
@@ -167,16 +213,12 @@ export class CacheKeys {
     digest = null;
     let readable = true;
     for (const info of set.tasks) {
-      let code = this.#codes.get(info.spec);
-      if (code === undefined) {
-        code = codeDigest(info.spec);
-        this.#codes.set(info.spec, code);
-      }
+      const code = this.#codes.of(info.spec);
       if (code === null) {
         readable = false;
         break;
       }
-      h.digestOf(code);
+      h.digestOf(code.digest);
     }
     if (readable) digest = h.digest();
     this.#sets.set(set, digest);
@@ -184,25 +226,17 @@ export class CacheKeys {
   }
 }
 
-/** Looks up a key; a lookup that fails counts as a miss. */
-function lookup(cache: Cache, key: string | null): Promise<CacheHit | undefined> | undefined {
-  if (key === null) return undefined;
-  try {
-    return cache.get(key).catch(() => undefined);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The roots-down plan against `cache`; `stopped` is checked between levels (null: stopped). */
 export async function planCached(rootNodes: readonly GraphNode[], cache: Cache, stopped: () => boolean): Promise<Plan | null> {
-  const keys = new CacheKeys();
+  const codes = new TaskCodes();
+  const keys = new CacheKeys(codes);
   const nodes: GraphNode[] = [];
   const cacheKeys: Array<string | null> = [];
   const index = new RunIndex(nodes);
   const inputStart = [0];
   const inputs: number[] = [];
   const done = new Map<number, unknown>();
+  const warned = new Set<string>();
   const idOf = (node: GraphNode): number => {
     let id = index.get(node);
     if (id < 0) {
@@ -217,7 +251,7 @@ export async function planCached(rootNodes: readonly GraphNode[], cache: Cache, 
   let from = 0;
   while (from < nodes.length && !stopped()) {
     const to = nodes.length;
-    const hits = await Promise.all(cacheKeys.slice(from, to).map((key) => lookup(cache, key)));
+    const hits = await Promise.all(cacheKeys.slice(from, to).map((key) => (key === null ? undefined : readCache(cache, key, warned, 'compute'))));
     for (let i = from; i < to; i++) {
       const hit = hits[i - from];
       if (hit !== undefined) done.set(i, hit.value);
@@ -230,5 +264,5 @@ export async function planCached(rootNodes: readonly GraphNode[], cache: Cache, 
     from = to;
   }
   if (stopped()) return null;
-  return new Plan(nodes, inputStart, inputs, roots, done, cacheKeys);
+  return new Plan(nodes, inputStart, inputs, roots, done, cacheKeys, codes.runAs(rootNodes));
 }

@@ -9,6 +9,7 @@ import { warnWriteFailed, type Cache } from '../cache/cache.js';
 import { ErrorCodes, isForkJoinError } from '../errors.js';
 import type { CallOptions, Executor, Settled } from '../executor.js';
 import type { Progress } from '../progress.js';
+import { setOwn } from './canonical.js';
 import { graphNodeOf, type GraphNode } from './delayed.js';
 import { abortedError, GraphError } from './error.js';
 import type { GraphEventListener, GraphEventType } from './events.js';
@@ -205,7 +206,7 @@ export class Scheduler {
     this.#singles++;
     let pending: Promise<unknown>;
     try {
-      pending = this.#executor.run(plan.nodes[id].fn.task, args, this.#tiny ? undefined : this.#watched);
+      pending = this.#executor.run(plan.taskOf(id), args, this.#tiny ? undefined : this.#watched);
     } catch (error) {
       pending = Promise.reject(error);
     }
@@ -236,7 +237,7 @@ export class Scheduler {
     const chunksize = this.#inThread ? ids.length : Math.ceil(ids.length / (2 * this.#parallelism()));
     let pending: Promise<Array<Settled<unknown>>>;
     try {
-      pending = this.#executor.starmap(plan.nodes[first].fn.task, argLists, { settle: true, chunksize });
+      pending = this.#executor.starmap(plan.taskOf(first), argLists, { settle: true, chunksize });
     } catch (error) {
       pending = Promise.reject(error);
     }
@@ -283,14 +284,18 @@ export class Scheduler {
     const known = copies.get(value);
     if (known !== undefined) return known;
     if (Array.isArray(value)) {
-      const copy: unknown[] = new Array(value.length);
+      // Holes stay holes; an array without any stays packed (structured clone sends a holey one slowly).
+      const copy: unknown[] = [];
       copies.set(value, copy);
-      for (let i = 0; i < value.length; i++) copy[i] = this.#fillNested(value[i], plan, id, holders, copies);
+      for (let i = 0; i < value.length; i++) {
+        if (i in value) copy.push(this.#fillNested(value[i], plan, id, holders, copies));
+        else copy.length = i + 1;
+      }
       return copy;
     }
     const copy = (Object.getPrototypeOf(value) === null ? Object.create(null) : {}) as Record<string, unknown>;
     copies.set(value, copy);
-    for (const key of Object.keys(value)) copy[key] = this.#fillNested((value as Record<string, unknown>)[key], plan, id, holders, copies);
+    for (const key of Object.keys(value)) setOwn(copy, key, this.#fillNested((value as Record<string, unknown>)[key], plan, id, holders, copies));
     return copy;
   }
 

@@ -2,8 +2,7 @@
 import { nowMs } from '../clock.js';
 import type { Transferable } from '../transfer.js';
 import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
-import type { Deque } from './deque.js';
-import { CallState, type Call, type PoolWorker } from './records.js';
+import type { Call, PoolWorker } from './records.js';
 import type { TaskSpec } from '../task.js';
 
 export interface EncodedBatch {
@@ -23,32 +22,6 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
     if (o.transfer !== undefined) transfer = transfer.concat(o.transfer);
   }
   return { message: { k: Msg.Run, defs: added, tasks }, transfer };
-}
-
-/** Stop adding calls to a message past this many bytes of arguments (one call always goes). */
-const MAX_BATCH_BYTES = 1 << 20;
-
-/**
- * Takes up to `room` queued calls off `queue` for `w`, as many as fit one message, and
- * marks them sent to it. Calls cancelled while queued are dropped on the way (they left
- * the pool's count of queued calls when they were cancelled).
- */
-export function takeBatch(queue: Deque<Call>, w: PoolWorker, room: number): Call[] {
-  const batch: Call[] = [];
-  const now = nowMs();
-  let bytes = 0;
-  while (room > 0 && queue.length > 0 && bytes < MAX_BATCH_BYTES) {
-    const call = queue.shift() as Call;
-    if (call.state !== CallState.Queued) continue;
-    call.state = CallState.Sent;
-    call.sentAt = now;
-    call.worker = w;
-    w.inflight.set(call.id, call);
-    batch.push(call);
-    bytes += call.bytes;
-    room--;
-  }
-  return batch;
 }
 
 /** Sends calls in one message; returns what went wrong, or null. */

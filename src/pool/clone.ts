@@ -11,6 +11,8 @@ export interface Uncloneable {
   what: string;
   /** The deeper property that made it fail, when the path names a container. */
   detail: string;
+  /** Set when nothing in it fails but its nesting (this many levels) is too deep for the serializer's stack. */
+  depth?: number;
 }
 
 type CanClone = (value: unknown) => boolean;
@@ -34,7 +36,8 @@ function isPlainContainer(value: object): boolean {
 
 /** The parts of a container to look into, each with the step of its path (`[1]`, `.name`, `.get("k")`). */
 export function children(value: object): Array<[string, unknown]> {
-  if (Array.isArray(value)) return value.map((item, i) => [`[${i}]`, item]);
+  // An array's own keys, not map(): that skips the holes of a sparse array and leaves them in its result.
+  if (Array.isArray(value)) return Object.keys(value).map((key) => [/^(?:0|[1-9]\d*)$/.test(key) ? `[${key}]` : step(key), read(value, key)]);
   if (value instanceof Map) {
     const out: Array<[string, unknown]> = [];
     let i = 0;
@@ -45,14 +48,19 @@ export function children(value: object): Array<[string, unknown]> {
     return out;
   }
   if (value instanceof Set) return [...value].map((item, i) => [`<set item ${i}>`, item]);
-  return Object.keys(value).map((key) => {
-    const path = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-    try {
-      return [path, (value as Record<string, unknown>)[key]];
-    } catch (thrown) {
-      return [path, new ThrowingGetter(thrown)];
-    }
-  });
+  return Object.keys(value).map((key) => [step(key), read(value, key)]);
+}
+
+function step(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+function read(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch (thrown) {
+    return new ThrowingGetter(thrown);
+  }
 }
 
 /** Stands for a property whose getter throws: reading it is what failed. */
@@ -76,41 +84,141 @@ export function findUncloneable(root: unknown, rootPath: string, canClone: CanCl
 function walk(root: unknown, rootPath: string, canClone: CanClone): Uncloneable | null {
   if (canClone(root)) return null;
   const seen = new Set<object>();
-  let path = rootPath;
+  const steps: string[] = [];
   let value = root;
-  let reported: { path: string; value: unknown } | null = null;
+  let reported: { steps: number; value: unknown } | null = null;
   for (;;) {
     if (reported === null && typeof value === 'object' && value !== null && !isPlainContainer(value)) {
-      reported = { path, value };
+      reported = { steps: steps.length, value };
     }
     if (typeof value !== 'object' || value === null || seen.has(value)) break;
     seen.add(value);
-    const bad = children(value).find(([, child]) => !canClone(child));
-    if (bad === undefined) break;
-    path += bad[0];
+    const links = chainBelow(value, seen);
+    const last = lastFailing(links, canClone);
+    if (last >= 0) {
+      for (let i = 0; i < last; i++) {
+        const node = links[i][1];
+        steps.push(links[i][0]);
+        if (reported === null && !isPlainContainer(node)) reported = { steps: steps.length, value: node };
+        seen.add(node);
+      }
+      steps.push(links[last][0]);
+      value = links[last][1];
+      continue;
+    }
+    // A child already on the path (a cycle) fails for what else it holds: look past it.
+    const bad = children(value).find(([, child]) => !(typeof child === 'object' && child !== null && seen.has(child)) && !canClone(child));
+    if (bad === undefined) {
+      // Nothing in it fails alone: deep nesting made the serializer run out of stack.
+      const depth = util().types.isProxy(value) ? 0 : height(value);
+      if (depth >= DEEP) return { path: rootPath + shortened(steps), what: 'nested too deeply', detail: '', depth: steps.length + depth - 1 };
+      break;
+    }
+    steps.push(bad[0]);
     value = bad[1];
   }
-  const shown = reported ?? { path, value };
-  const detail = shown.path === path ? '' : `its ${path.slice(shown.path.length).replace(/^\./, '')} is ${kind(value)}`;
-  return { path: shown.path, what: kind(shown.value), detail };
+  const path = rootPath + steps.join('');
+  if (reported === null) return { path, what: kind(value), detail: '' };
+  const shown = rootPath + steps.slice(0, reported.steps).join('');
+  const detail = reported.steps === steps.length ? '' : `its ${steps.slice(reported.steps).join('').replace(/^\./, '')} is ${kind(value)}`;
+  return { path: shown, what: kind(reported.value), detail };
 }
 
-/** A sentence that names the value and says what to do. */
-/** A map chunk's inputs, each named by its index in the whole map (`inputs[7]`). */
+/**
+ * The objects below `value` that each hold one object beside primitives only (a linked list, a
+ * deep nesting), in order, with the step to each: a chain the walk bisects instead of cloning each.
+ */
+function chainBelow(value: object, seen: ReadonlySet<object>): Array<[string, object]> {
+  const links: Array<[string, object]> = [];
+  const linked = new Set<object>([value]);
+  for (let node = value; ;) {
+    let only: [string, unknown] | null = null;
+    for (const entry of children(node)) {
+      const child = entry[1];
+      if (child === null || (typeof child !== 'object' && typeof child !== 'function' && typeof child !== 'symbol')) continue;
+      if (only !== null) return links;
+      only = entry;
+    }
+    const next = only?.[1];
+    if (only === null || typeof next !== 'object' || next === null || !isContainer(next) || linked.has(next) || seen.has(next)) return links;
+    linked.add(next);
+    links.push([only[0], next]);
+    node = next;
+  }
+}
+
+/** The last of `links` that `canClone` rejects, or -1: each holds the next, so those that fail come first. */
+function lastFailing(links: ReadonlyArray<readonly [string, object]>, canClone: CanClone): number {
+  let fails = -1;
+  let passes = links.length;
+  while (passes - fails > 1) {
+    const mid = (fails + passes) >>> 1;
+    if (canClone(links[mid][1])) passes = mid;
+    else fails = mid;
+  }
+  return fails;
+}
+
+/** A value nested at least this deep, nothing in which fails alone, failed for its depth (V8's serializer recurses). */
+const DEEP = 100;
+/** The steps of a too deeply nested value's path that are shown. */
+const SHOWN_STEPS = 8;
+
+function shortened(steps: readonly string[]): string {
+  return steps.length <= SHOWN_STEPS ? steps.join('') : `${steps.slice(0, SHOWN_STEPS).join('')}…`;
+}
+
+/** Levels of objects in `root`, itself included: the longest chain of containers down from it. */
+function height(root: object): number {
+  let most = 0;
+  const seen = new Set<object>([root]);
+  const stack: Array<[object, number]> = [[root, 1]];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [node, level] = top;
+    if (level > most) most = level;
+    for (const [, child] of children(node)) {
+      if (typeof child !== 'object' || child === null || seen.has(child) || !isContainer(child)) continue;
+      seen.add(child);
+      stack.push([child, level + 1]);
+    }
+  }
+  return most;
+}
+
+/** An object structured clone copies part by part (not bytes, a date or a host object). */
+function isContainer(value: object): boolean {
+  return !ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer) && !(value instanceof SharedArrayBuffer)
+    && !(value instanceof Date) && !(value instanceof RegExp) && !(value instanceof ThrowingGetter) && !util().types.isProxy(value);
+}
+
+/** A map chunk's inputs, each named by its index in the whole map (`inputs[7]`); a hole is an undefined input. */
 export function inputsOf(items: unknown, first: number): Array<[unknown, string]> {
-  return Array.isArray(items) ? items.map((item, i): [unknown, string] => [item, `inputs[${first + i}]`]) : [];
+  return Array.isArray(items) ? Array.from(items, (item, i): [unknown, string] => [item, `inputs[${first + i}]`]) : [];
 }
 
-/** The first value `canClone` rejects under any of `roots`, each given with its path (`inputs[7]`). */
-export function findUncloneableIn(roots: ReadonlyArray<readonly [unknown, string]>, canClone: CanClone): Uncloneable | null {
-  for (const [root, path] of roots) {
-    const found = findUncloneable(root, path, canClone);
-    if (found !== null) return found;
+/** A call's arguments, each named by its place (`args[1]`); the whole list when it is no plain array (a Proxy, holes, other keys). */
+export function argumentsOf(args: unknown): Array<[unknown, string]> {
+  if (!Array.isArray(args) || util().types.isProxy(args) || Object.keys(args).length !== args.length) return [[args, 'args']];
+  return args.map((arg, i): [unknown, string] => [arg, `args[${i}]`]);
+}
+
+/** The first value `canClone` rejects under any of `roots`, each given with its path (`inputs[7]`); `root` is its root's position. */
+export function findUncloneableIn(roots: ReadonlyArray<readonly [unknown, string]>, canClone: CanClone): (Uncloneable & { root: number }) | null {
+  for (let i = 0; i < roots.length; i++) {
+    const found = findUncloneable(roots[i][0], roots[i][1], canClone);
+    if (found !== null) return { ...found, root: i };
   }
   return null;
 }
 
+/** A sentence that names the value and says what to do. */
 export function describeUncloneable(found: Uncloneable, where: string): string {
+  if (found.depth !== undefined) {
+    return (
+      `${found.path} is nested too deeply (${found.depth} levels) to be sent to ${where}. ` +
+      'Send a flatter structure (say, a list of nodes that name their parent by index), or build it inside the task'
+    );
+  }
   const why = found.detail ? ` (${found.detail})` : '';
   return (
     `${found.path} is ${found.what}${why}, which cannot be sent to ${where}. ` +

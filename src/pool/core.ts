@@ -9,8 +9,8 @@ import { reviveTaskError } from '../revive.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
 import { IdleWaiters, OpenMaps } from '../idle.js';
-import { FnTable, Pacer, sendBatch, takeBatch } from './batch.js';
-import { Deque } from './deque.js';
+import { FnTable, Pacer, sendBatch } from './batch.js';
+import { CallQueue } from './call-queue.js';
 import {
   abortError, closedError, deathError, stoppedError, queueFullError, setupFailedError, spawnFailedError, startFailedError,
   terminatedError, timeoutError, uncloneableError,
@@ -27,13 +27,12 @@ export class PoolCore {
   readonly #transport: Transport;
   readonly #options: NormalizedPoolOptions;
   readonly #name: string;
-  readonly #queue = new Deque<Call>();
+  readonly #queue = new CallQueue();
   readonly #workers: WorkerSet;
   readonly #fns = new FnTable();
   readonly #pacer = new Pacer();
   readonly #signals = new SignalRegistry<Call>((call, reason) => this.cancel(call, reason));
   readonly #latency = new LatencyHistogram();
-  #queued = 0;
   #done = 0;
   #failed = 0;
   #replaced = 0;
@@ -79,16 +78,15 @@ export class PoolCore {
   /** Queues a call; `settle` is a Settle, or (promised) a promise's resolve function, given a rejected promise on failure. */
   submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle | Resolve, admitted = false, promised = false): Call {
     const call = new Call(spec, this.#fns.idOf(spec), args, options, settle, promised);
+    call.admitted = admitted;
     if (this.#terminated || (this.#closing && !admitted)) {
       this.#finish(call, false, this.#terminated ? terminatedError(this.#name, true) : closedError(this.#name, false));
-    } else if (this.#queued >= this.#options.maxQueue && !admitted && this.#waiting() >= this.#options.maxQueue) {
-      // A map's chunks do not count: the map bounds them itself (a few per worker).
+    } else if (!admitted && this.#queue.tasks >= this.#options.maxQueue && this.#waiting() >= this.#options.maxQueue) {
       this.#finish(call, false, queueFullError(this.#name, this.#options.maxQueue));
     } else if (options.signal?.aborted) {
       this.#finish(call, false, abortError(options.signal.reason));
     } else {
       this.#signals.add(options.signal, call);
-      this.#queued++;
       this.#queue.push(call);
       this.#scheduleDispatch();
     }
@@ -104,12 +102,13 @@ export class PoolCore {
     const soft = reason === kSoftAbort;
     const w = call.worker;
     if (call.state === CallState.Queued) {
-      this.#queued--;
+      this.#queue.cancelled(call);
       this.#settleIdle();
     } else if (w !== null) {
       w.inflight.delete(call.id);
       if (call.state === CallState.Running && !soft) this.#replace(w, 'another task on it was aborted');
       else if (call.state === CallState.Sent) w.cancelSent(call.id, !soft);
+      else w.cancelled.set(call.id, false); // it runs on, unobserved: the worker is busy until it answers
       this.#afterProgress(w);
     }
     this.#finish(call, false, abortError(reason));
@@ -118,14 +117,15 @@ export class PoolCore {
 
   #finish(call: Call, ok: boolean, value: unknown): void {
     if (call.state === CallState.Settled) return;
+    const neverStarted = call.state === CallState.Queued;
     call.state = CallState.Settled;
     call.worker = null;
     if (call.timer !== null) clearTimeout(call.timer);
     this.#signals.delete(call.options.signal, call);
-    const counts = settledInputs(call.options.flags, call.args, ok, value);
+    const counts = settledInputs(call.options.flags, call.args, ok, value, neverStarted);
     this.#done += counts[0];
     this.#failed += counts[1];
-    this.#latency.record(nowMs() - call.submitted);
+    if (counts[0] + counts[1] > 0) this.#latency.record(nowMs() - call.submitted);
     if (call.promised) (call.settle as Resolve)(ok ? value : Promise.reject(value));
     else (call.settle as Settle)(ok, value);
   }
@@ -143,12 +143,12 @@ export class PoolCore {
     // Calls go only to ready workers; the rest wait for the first starting worker to be ready,
     // and more start while the waiting calls outnumber the starting workers' slots.
     for (const w of this.#workers) {
-      if (this.#queued === 0) break;
+      if (this.#queue.size === 0) break;
       if (w.ready && !w.retiring) this.#fill(w);
     }
     const perWorker = this.#options.concurrentTasksPerWorker;
-    let slots = this.#workers.holdStarting(this.#queued > 0) * perWorker;
-    while (this.#queued > slots && this.#workers.size < this.#options.workers) {
+    let slots = this.#workers.holdStarting(this.#queue.size > 0) * perWorker;
+    while (this.#queue.size > slots && this.#workers.size < this.#options.workers) {
       const w = this.#spawn();
       if (w === null) break;
       this.#workers.holdNew(w);
@@ -157,12 +157,12 @@ export class PoolCore {
     this.#settleIdle();
   }
 
-  /** Queued calls that no worker, ready, starting or yet to start, has a free slot for: those count against maxQueue. */
+  /** Queued tasks (not a map's chunks) that no worker, ready, starting or yet to start, has a free slot for: what maxQueue limits. */
   #waiting(): number {
     const perWorker = this.#options.concurrentTasksPerWorker;
     let room = Math.max(0, this.#options.workers - this.#workers.size) * perWorker;
     for (const w of this.#workers) if (!w.retiring) room += Math.max(0, perWorker - w.load);
-    return this.#queued - room;
+    return this.#queue.tasks - room;
   }
 
   /** How many more calls `w` should hold: about TARGET_INFLIGHT_MS of work, and no more than its fair share of the queue. */
@@ -170,7 +170,7 @@ export class PoolCore {
     const o = this.#options;
     const next = this.#queue.peek();
     const kind = next === undefined ? -1 : Pacer.kindOf(next);
-    const room = this.#pacer.room(kind, w.load, this.#queued, o.workers, o.concurrentTasksPerWorker, w.oldest);
+    const room = this.#pacer.room(kind, w.load, this.#queue.size, o.workers, o.concurrentTasksPerWorker, w.oldest);
     return Math.min(room, o.maxTasksPerWorker - w.assigned);
   }
 
@@ -178,9 +178,8 @@ export class PoolCore {
   #fill(w: PoolWorker): void {
     const room = this.#capacity(w);
     if (room <= 0) return;
-    const batch = takeBatch(this.#queue, w, room);
+    const batch = this.#queue.take(w, room);
     if (batch.length === 0) return;
-    this.#queued -= batch.length;
     w.assigned += batch.length;
     if (w.assigned >= this.#options.maxTasksPerWorker) w.retiring = true;
     this.#workers.busy(w);
@@ -207,7 +206,7 @@ export class PoolCore {
     this.#workers.add(w);
     const setup = this.#options.setup;
     const init = setup === null ? null : { def: this.#fns.defs[this.#fns.idOf(setup.spec)], args: setup.args };
-    if (setup !== null) this.#workers.limitSetup(w, this.#options.timeout);
+    if (setup !== null) this.#workers.limitSetup(w, setup.timeout);
     w.link.send({ k: Msg.Init, concurrency: this.#options.concurrentTasksPerWorker, setup: init }, []);
     return w;
   }
@@ -290,7 +289,6 @@ export class PoolCore {
     call.state = CallState.Queued;
     call.worker = null;
     this.#queue.unshift(call);
-    this.#queued++;
   }
 
   /** Stops a worker now; its exit re-queues whatever it still held. */
@@ -305,7 +303,7 @@ export class PoolCore {
     const [blamed, rest] = w.release(!w.ending && w.ready);
     if (!w.ending) {
       this.#replaced++;
-      if (!w.ready) this.#startFailed(info, rest, w.setupOverdue ? this.#options.timeout : 0);
+      if (!w.ready) this.#startFailed(info, rest, w.setupOverdueMs);
     }
     for (let i = rest.length - 1; i >= 0; i--) this.#requeue(rest[i]);
     for (const call of blamed) {
@@ -314,7 +312,7 @@ export class PoolCore {
     }
     w.markExited();
     if (this.#terminated) return;
-    if (this.#queued > 0) this.#dispatch();
+    if (this.#queue.size > 0) this.#dispatch();
     // A worker that crashed, timed out or retired leaves minWorkers short: another starts.
     if (!this.#closing && this.#workers.size < this.#options.minWorkers) this.#warmUp.poke(true);
     this.#settleIdle();
@@ -331,27 +329,26 @@ export class PoolCore {
   }
 
   #failQueued(error: Error): void {
-    for (const call of this.#queue.drain()) if (call.state === CallState.Queued) this.#finish(call, false, error);
-    this.#queued = 0;
+    for (const call of this.#queue.drain()) this.#finish(call, false, error);
   }
 
   /** After a worker finished or lost calls: refill it, retire it, or let it idle. */
   #afterProgress(w: PoolWorker): void {
     if (w.exited) return;
     if (w.inflight.size === 0 && w.retiring) this.#workers.end(w, false);
-    else if (this.#queued > 0 && !w.retiring) this.#fill(w);
-    if (this.#queued > 0 && !this.#dispatchPending) this.#dispatch();
-    if (w.inflight.size === 0 && !w.exited) this.#workers.idle(w);
+    else if (this.#queue.size > 0 && !w.retiring) this.#fill(w);
+    if (this.#queue.size > 0 && !this.#dispatchPending) this.#dispatch();
+    if (w.load === 0 && !w.exited) this.#workers.idle(w);
     if (this.#workers.size < this.#options.minWorkers && !this.#closing) this.#warmUp.poke(w.load === 0);
     this.#settleIdle();
   }
 
   #isIdle(): boolean {
-    return this.#queued === 0 && !this.#workers.holdsCalls;
+    return this.#queue.size === 0 && !this.#workers.holdsCalls;
   }
 
   #settleIdle(): void {
-    if (this.#queued === 0) this.#workers.holdStarting(false);
+    if (this.#queue.size === 0) this.#workers.holdStarting(false);
     if (this.#idleWaiters.waiting) this.#idleWaiters.check(this.#isIdle());
   }
 
@@ -364,7 +361,7 @@ export class PoolCore {
     this.#closing = true;
     this.#warmUp.cancel();
     if (cancelPending) this.#failQueued(closedError(this.#name, true));
-    this.#maps.closing();
+    this.#maps.closing(cancelPending);
     await this.#maps.drained();
     await this.onIdle();
     await this.#workers.endAll(false);
@@ -387,7 +384,7 @@ export class PoolCore {
   stats(): ExecutorStats {
     const usage = this.#workers.usage();
     return {
-      workers: this.#workers.size, idleWorkers: usage.idle, queued: this.#queued, running: usage.running,
+      workers: this.#workers.size, idleWorkers: usage.idle, queued: this.#queue.size, running: usage.running,
       done: this.#done, failed: this.#failed, workersReplaced: this.#replaced,
       utilisation: usage.aliveMs > 0 ? Math.min(1, usage.busyMs / usage.aliveMs) : 0,
       latency: this.#latency.snapshot(),

@@ -1,7 +1,7 @@
 /** The errors a pool raises when something goes wrong around a task, each saying what happened and what to do. */
 import { AbortError, CloneError, ErrorCodes, ForkJoinError, TaskTimeoutError, WorkerError } from '../errors.js';
 import { fromWire, type WireValue } from '../wire-error.js';
-import { describeUncloneable, findUncloneable, findUncloneableIn, inputsOf } from './clone.js';
+import { argumentsOf, describeUncloneable, findUncloneableIn, inputsOf } from './clone.js';
 import type { Call } from './records.js';
 import type { ExitInfo, Transport } from './transport.js';
 
@@ -37,7 +37,7 @@ export function timeoutError(call: Call): TaskTimeoutError {
 /** `setupOverdueMs`: the timeout the last one's setup ran past (0: none did). */
 export function startFailedError(pool: string, info: ExitInfo, times: number, setupOverdueMs = 0): WorkerError {
   const what = setupOverdueMs > 0
-    ? `were stopped because their setup ran past the pool's timeout of ${setupOverdueMs} ms, ${times} times in a row; check setup`
+    ? `were stopped because their setup ran past its timeout of ${setupOverdueMs} ms, ${times} times in a row; check setup, or give it a longer timeout of its own: setup: { task, timeout }`
     : `${howItEnded(info).replace('was', 'were')} before they were ready, ${times} times in a row; check execArgv, env and setup`;
   return new WorkerError(
     ErrorCodes.WORKER_START_FAILED,
@@ -55,14 +55,16 @@ export function setupFailedError(pool: string, wire: WireValue): WorkerError {
   return new WorkerError(ErrorCodes.WORKER_START_FAILED, `The setup task of ${pool} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
 }
 
+/** A map chunk's error names the input by its `index` too: the map fails that input alone and sends the others again. */
 export function uncloneableError(call: Call, transport: Transport, cause: unknown): CloneError {
   const canClone = (v: unknown): boolean => transport.canClone(v);
   const first = call.options.firstInput;
-  const found = first === undefined ? findUncloneable(call.args, 'args', canClone) : findUncloneableIn(inputsOf(call.args[0], first), canClone);
+  const found = findUncloneableIn(first === undefined ? argumentsOf(call.args) : inputsOf(call.args[0], first), canClone);
   const message = found === null
     ? `The arguments of ${call.spec.label} cannot be sent to ${transport.where}: ${(cause as Error)?.message ?? String(cause)}`
     : describeUncloneable(found, transport.where) + transport.cloneHint(found.what);
-  return new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { cause, path: found?.path ?? (first === undefined ? 'args' : 'inputs'), task: call.spec.label });
+  const index = first === undefined || found === null ? {} : { index: first + found.root };
+  return new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { cause, path: found?.path ?? (first === undefined ? 'args' : 'inputs'), task: call.spec.label, ...index });
 }
 
 export function closedError(pool: string, pending: boolean): ForkJoinError {

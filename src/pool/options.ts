@@ -67,10 +67,11 @@ export interface PoolOptions {
   execArgv?: string[];
   /**
    * A task run once in each new worker before any other, like multiprocessing's initializer.
+   * Its `timeout` (ms) bounds it; without one, the pool's `timeout` does.
    * @default undefined
-   * @example new ThreadPool({ setup: tasks.loadModel }) or { setup: { task: tasks.load, args: ['v2'] } }
+   * @example new ThreadPool({ setup: tasks.loadModel }) or { setup: { task: tasks.load, args: ['v2'], timeout: 60_000 } }
    */
-  setup?: Task<[], unknown> | { task: Task; args: unknown[] };
+  setup?: Task<[], unknown> | { task: Task; args?: unknown[]; timeout?: number };
   /**
    * Times a task is run again after its worker crashed, ran out of memory or outlived its timeout.
    * @default 0
@@ -90,7 +91,8 @@ export interface NormalizedPoolOptions {
   concurrentTasksPerWorker: number;
   env: Record<string, string | undefined> | undefined;
   execArgv: string[] | undefined;
-  setup: { spec: TaskSpec; args: unknown[] } | null;
+  /** `timeout`: what bounds the setup (its own, or the pool's). */
+  setup: { spec: TaskSpec; args: unknown[]; timeout: number } | null;
   retries: number;
 }
 
@@ -114,20 +116,21 @@ export function normalizePoolOptions(where: string, input: unknown): NormalizedP
   knownKeys(where, o, known);
   const workers = o.workers === undefined ? availableParallelism() : integerOption(where, 'workers', o.workers, 1, 4096);
   const minWorkers = o.minWorkers === undefined ? poolDefaults.minWorkers : integerOption(where, 'minWorkers', o.minWorkers, 0, workers);
+  const timeout = o.timeout === undefined ? poolDefaults.timeout : durationOption(where, 'timeout', o.timeout);
   return {
     workers,
     minWorkers,
     idleTimeout: o.idleTimeout === undefined ? poolDefaults.idleTimeout : durationOption(where, 'idleTimeout', o.idleTimeout),
     maxTasksPerWorker: o.maxTasksPerWorker === undefined ? poolDefaults.maxTasksPerWorker : integerOption(where, 'maxTasksPerWorker', o.maxTasksPerWorker, 1),
     maxQueue: o.maxQueue === undefined ? poolDefaults.maxQueue : integerOption(where, 'maxQueue', o.maxQueue, 0),
-    timeout: o.timeout === undefined ? poolDefaults.timeout : durationOption(where, 'timeout', o.timeout),
+    timeout,
     maxHeapMb: o.maxHeapMb === undefined ? undefined : integerOption(where, 'maxHeapMb', o.maxHeapMb, 16, 1 << 20),
     concurrentTasksPerWorker: o.concurrentTasksPerWorker === undefined
       ? poolDefaults.concurrentTasksPerWorker
       : integerOption(where, 'concurrentTasksPerWorker', o.concurrentTasksPerWorker, 1, 65_536),
     env: o.env === undefined ? undefined : envOption(where, o.env),
     execArgv: o.execArgv === undefined ? undefined : execArgvOption(where, o.execArgv),
-    setup: o.setup === undefined ? null : setupOption(where, o.setup),
+    setup: o.setup === undefined ? null : setupOption(where, o.setup, timeout),
     retries: o.retries === undefined ? poolDefaults.retries : integerOption(where, 'retries', o.retries, 0, 1_000),
   };
 }
@@ -151,12 +154,20 @@ function execArgvOption(where: string, argv: unknown): string[] {
   return argv.slice();
 }
 
-function setupOption(where: string, setup: unknown): { spec: TaskSpec; args: unknown[] } {
-  if (typeof setup === 'function' || isTaskRef(setup)) return { spec: toTaskSpec(setup), args: [] };
-  const s = setup as { task?: unknown; args?: unknown } | null;
+/** `fallback`: the pool's `timeout`, which bounds a setup that has no timeout of its own. */
+function setupOption(where: string, setup: unknown, fallback: number): { spec: TaskSpec; args: unknown[]; timeout: number } {
+  if (typeof setup === 'function' || isTaskRef(setup)) return { spec: toTaskSpec(setup), args: [], timeout: fallback };
+  const s = setup as { task?: unknown; args?: unknown; timeout?: unknown } | null;
   if (typeof s === 'object' && s !== null && s.task !== undefined && (s.args === undefined || Array.isArray(s.args))) {
-    knownKeys(`${where}: setup`, s as Record<string, unknown>, ['task', 'args']);
-    return { spec: toTaskSpec(s.task), args: (s.args as unknown[] | undefined) ?? [] };
+    knownKeys(`${where}: setup`, s as Record<string, unknown>, ['task', 'args', 'timeout']);
+    if (typeof s.task !== 'function' && !isTaskRef(s.task)) {
+      throw new InvalidTypeError(`${where}: the "setup" option's task must be a function or a task reference from taskModule(); received ${describeType(s.task)}`);
+    }
+    return {
+      spec: toTaskSpec(s.task),
+      args: (s.args as unknown[] | undefined) ?? [],
+      timeout: s.timeout === undefined ? fallback : durationOption(where, 'setup.timeout', s.timeout),
+    };
   }
-  throw new InvalidTypeError(`${where}: the "setup" option must be a task, or { task, args }; received ${describeType(setup)}`);
+  throw new InvalidTypeError(`${where}: the "setup" option must be a task, or { task, args, timeout }; received ${describeType(setup)}`);
 }

@@ -9,6 +9,8 @@ import { childProcess } from '../builtins.js';
 import { processEntry } from '../paths.js';
 import { decodeMessage, encodeMessage } from './process-codec.js';
 import { Msg, type PoolMessage, type WorkerMessage } from './protocol.js';
+import type { Transferable } from '../transfer.js';
+import { describeType } from '../task.js';
 import { STOP_GRACE_MS, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 
 const entry = fileURLToPath(processEntry);
@@ -85,7 +87,10 @@ export class ProcessTransport implements Transport {
       timers.push(timer);
     };
     return {
-      send: (message: PoolMessage) => {
+      send: (message: PoolMessage, transfer: Transferable[]) => {
+        // Nothing moves to another process: an ArrayBuffer in `transfer` is copied, anything else cannot go.
+        const bad = transfer.find((item) => !(item instanceof ArrayBuffer));
+        if (bad !== undefined) throw new TypeError(`${describeType(bad)} in the transfer list cannot go to a child process: only ArrayBuffers can (they are copied)`);
         if (child.connected) child.send(encodeMessage(message));
       },
       // Asked to exit, it exits by itself; one that does not gets SIGTERM, then SIGKILL.

@@ -3,7 +3,7 @@
  * and the shape of each message. Both transports (threads, processes) carry
  * the same messages; each side reads them with one switch.
  */
-import { AbortError, ErrorCodes } from '../errors.js';
+import { AbortError, ErrorCodes, isCancellation } from '../errors.js';
 import type { WireValue } from '../wire-error.js';
 
 export const Msg = Object.freeze({
@@ -78,6 +78,12 @@ export function isolates(error: unknown): boolean {
   return ISOLATED.has((error as { code?: unknown } | null)?.code);
 }
 
+/** The map's index of the one input a chunk's error blames for not being sendable (map.ts sends the others again), or -1. */
+export function unsendableInput(error: unknown): number {
+  const e = error as { code?: unknown; index?: unknown } | null;
+  return e?.code === ErrorCodes.ARG_NOT_CLONEABLE && typeof e.index === 'number' ? e.index : -1;
+}
+
 const NEITHER = [0, 0] as const;
 const ONE_DONE = [1, 0] as const;
 const ONE_FAILED = [0, 1] as const;
@@ -86,13 +92,13 @@ const ONE_FAILED = [0, 1] as const;
  * The inputs a settled call accounts for in stats(), as [succeeded, failed]: a map chunk's own
  * inputs (those run before its first error, unless it settles every one), any other call itself.
  */
-export function settledInputs(flags: number, args: readonly unknown[], ok: boolean, value: unknown): readonly [number, number] {
-  // A call cancelled (aborted, or dropped by close({ cancelPending })) did not fail: neither counts.
-  if (!ok && (value instanceof AbortError || (value as { code?: unknown } | null)?.code === ErrorCodes.EXECUTOR_CLOSED)) return NEITHER;
+export function settledInputs(flags: number, args: readonly unknown[], ok: boolean, value: unknown, neverStarted: boolean): readonly [number, number] {
+  // A call cancelled (aborted, or dropped before it started by close({ cancelPending }) or terminate()) did not fail: neither counts.
+  if (!ok && isCancellation(value, neverStarted)) return NEITHER;
   if ((flags & TaskFlag.Chunk) === 0) return ok ? ONE_DONE : ONE_FAILED;
   const count = (args[0] as ArrayLike<unknown>).length;
-  // A chunk its map runs again input by input counts then.
-  if (!ok) return [0, count > 1 && isolates(value) ? 0 : count];
+  // A chunk its map runs again input by input counts then; one refused for one input's sake, that input.
+  if (!ok) return [0, count > 1 && isolates(value) ? 0 : count > 1 && unsendableInput(value) >= 0 ? 1 : count];
   const errors = (value as ChunkResult).errors;
   if (errors.length === 0) return [count, 0];
   return [(flags & TaskFlag.Settle) !== 0 ? count - errors.length : errors[0][0], errors.length];

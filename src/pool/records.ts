@@ -36,6 +36,8 @@ export class Call {
   sentAt = 0;
   /** It was held by a worker that died running nobody knew what: the worker reports it when it starts. */
   careful = false;
+  /** A map's chunk: taken even while the pool closes, and not counted against maxQueue (the map bounds its chunks). */
+  admitted = false;
   worker: PoolWorker | null = null;
   timer: NodeJS.Timeout | null = null;
   /** A rough size of the arguments, so one message never carries hundreds of MiB. */
@@ -108,8 +110,8 @@ export class PoolWorker {
   /** Why the pool stopped it while it ran other calls ("another task on it timed out"). */
   stopReason = 'it was stopped';
   setupTimer: NodeJS.Timeout | null = null;
-  /** Its setup ran past the pool's timeout, which killed it. */
-  setupOverdue = false;
+  /** The timeout its setup ran past, which killed it (0: none). */
+  setupOverdueMs = 0;
   idleTimer: NodeJS.Timeout | null = null;
   referenced = true;
   exited = false;

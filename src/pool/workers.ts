@@ -51,12 +51,12 @@ export class WorkerSet implements Iterable<PoolWorker> {
     this.#all.add(w);
   }
 
-  /** A setup that outlives the pool's `timeout` kills its worker: a failed start, like a setup that throws. */
+  /** A setup that outlives its timeout kills its worker: a failed start, like a setup that throws. */
   limitSetup(w: PoolWorker, timeout: number): void {
     if (timeout === Number.POSITIVE_INFINITY) return;
     w.setupTimer = setTimeout(() => {
       if (w.ready) return;
-      w.setupOverdue = true;
+      w.setupOverdueMs = timeout;
       w.link.kill();
     }, timeout);
     w.setupTimer.unref();
@@ -106,7 +106,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
       if (!starting(w)) continue;
       count++;
       if (waiting) this.busy(w);
-      else if (w.inflight.size === 0) this.idle(w);
+      else if (w.load === 0) this.idle(w);
     }
     this.#holdingStarting = waiting && count > 0;
     return count;
@@ -141,7 +141,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
     if (w.idleTimer !== null || w.retiring || this.#all.size <= minWorkers || idleTimeout === Number.POSITIVE_INFINITY) return;
     w.idleTimer = setTimeout(() => {
       w.idleTimer = null;
-      if (w.inflight.size === 0 && this.#all.size > minWorkers) this.end(w, false);
+      if (w.load === 0 && this.#all.size > minWorkers) this.end(w, false);
     }, idleTimeout);
     w.idleTimer.unref();
   }
@@ -187,7 +187,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
     const usage: WorkerUsage = { running: 0, idle: 0, busyMs: this.#deadBusyMs, aliveMs: this.#deadAliveMs };
     for (const w of this.#all) {
       usage.running += w.load;
-      if (w.ready && w.load === 0) usage.idle++;
+      if (w.ready && w.load === 0 && !w.retiring) usage.idle++;
       usage.busyMs += w.busyMs;
       usage.aliveMs += now - w.spawnedAt;
     }

@@ -19,7 +19,7 @@ export function toByteString(value: InputValue, where: string): string {
   else if (value instanceof Uint8Array) bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
   else throw new InvalidTypeError(`${where}: each input value must be a string, a number or a Uint8Array (or an array of them); received ${describeType(value)}`);
   if (bytes.includes('\0')) {
-    throw new ForkJoinError(ErrorCodes.SHELL_INPUT, `${where}: the input value ${JSON.stringify(fromByteString(bytes))} holds a NUL byte, which no command line can carry (read NUL-separated input with -0 / { nul: true })`);
+    throw new ForkJoinError(ErrorCodes.SHELL_INPUT, `${where}: the input value ${JSON.stringify(fromByteString(bytes))} holds a NUL byte, which no command line can carry`);
   }
   return bytes;
 }

@@ -6,7 +6,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { InvalidTypeError, InvalidValueError } from '../errors.js';
-import { MAX_TIMER_MS, booleanOption, durationOption, integerOption, knownKeys, objectOption, signalOption } from '../options.js';
+import { MAX_TIMER_MS, booleanOption, durationOption, integerOption, knownKeys, objectOption, progressOption, signalOption } from '../options.js';
 import type { ProgressListener } from '../progress.js';
 import { describeType } from '../task.js';
 import { parseHalt, type HaltPolicy, type HaltSpec } from './halt.js';
@@ -223,21 +223,19 @@ export function normalizeRunOptions(where: string, options: unknown): Normalized
   const resumeAll = o.resume === undefined ? false : booleanOption(where, 'resume', o.resume);
   const resumeFailed = o.resumeFailed === undefined ? false : booleanOption(where, 'resumeFailed', o.resumeFailed);
   if ((resumeAll || resumeFailed) && joblog === null) {
-    throw new InvalidValueError(`${where}: the "resume" and "resumeFailed" options need a "joblog" to read`);
+    throw new InvalidValueError(`${where}: the "resume" and "resumeFailed" options need the "joblog" option, the log they read`);
   }
 
   const shellName = o.shell === undefined ? runDefaults.shell : stringOption(where, 'shell', o.shell);
   const shell = findExecutable(shellName, env ?? process.env);
   if (shell === null) throw new InvalidValueError(`${where}: the "shell" option names no executable file: ${JSON.stringify(shellName)}`);
 
-  let progress: boolean | ProgressListener = false;
-  if (typeof o.progress === 'function') progress = o.progress;
-  else if (o.progress !== undefined) progress = booleanOption(where, 'progress', o.progress);
+  const progress = o.progress === undefined ? false : progressOption<ProgressListener>(where, o.progress);
 
   let killGraceMs: number = runDefaults.killGraceMs;
   if (o.killGraceMs !== undefined) {
-    if (typeof o.killGraceMs !== 'number' || Number.isNaN(o.killGraceMs)) throw new InvalidTypeError(`${where}: the "killGraceMs" option must be a number; received ${describeType(o.killGraceMs)}`);
-    if (o.killGraceMs < 0 || o.killGraceMs > MAX_TIMER_MS) throw new InvalidValueError(`${where}: the "killGraceMs" option must be a number of milliseconds from 0 to ${MAX_TIMER_MS}; received ${o.killGraceMs}`);
+    if (typeof o.killGraceMs !== 'number') throw new InvalidTypeError(`${where}: the "killGraceMs" option must be a number; received ${describeType(o.killGraceMs)}`);
+    if (!(o.killGraceMs >= 0) || o.killGraceMs > MAX_TIMER_MS) throw new InvalidValueError(`${where}: the "killGraceMs" option must be a number of milliseconds from 0 to ${MAX_TIMER_MS}; received ${o.killGraceMs}`);
     killGraceMs = o.killGraceMs;
   }
 

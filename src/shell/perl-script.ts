@@ -40,8 +40,8 @@ vec($rin, fileno $wake_r, 1) = 1;
 # Handlers only, never IGNORE: exec gives the jobs every signal back at its default.
 $SIG{CHLD} = sub { unless ($woken) { $woken = 1; syswrite($wake_w, 'x'); } };
 $SIG{PIPE} = sub { $lost = 1; $stopping ||= 1; };
-$SIG{INT} = $SIG{QUIT} = sub { };
-$SIG{TERM} = $SIG{HUP} = sub { $stopping ||= 1; };
+# A signal meant for the runner's group must not stop the jobs behind its back: the runner stops them.
+$SIG{INT} = $SIG{QUIT} = $SIG{TERM} = $SIG{HUP} = sub { };
 
 # Frames go out together, once per turn of the loop.
 sub frame { $outbuf .= pack('aNN', $_[0], $_[1], length $_[2]) . $_[2]; }

@@ -47,11 +47,10 @@ def stop(*_):
     if not state['stopping']:
         state['stopping'] = 1
 signal.signal(signal.SIGCHLD, lambda *_: None)
-signal.signal(signal.SIGTERM, stop)
-signal.signal(signal.SIGHUP, stop)
-# Handlers, not SIG_IGN: a Ctrl-C meant for the runner's group must not end the helper early.
-signal.signal(signal.SIGINT, lambda *_: None)
-signal.signal(signal.SIGQUIT, lambda *_: None)
+# Handlers, not SIG_IGN: a signal meant for the runner's group (Ctrl-C, timeout(1), a hang-up) must
+# not stop the jobs behind the runner's back; the runner stops them, or its end closes our stdin.
+for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(s, lambda *_: None)
 
 out = bytearray()
 lost = False

@@ -5,13 +5,14 @@
  *   {/.} basename without extension   {#}  job sequence number   {%}  job slot
  *   {n} {n.} {n/} {n//} {n/.}  the n-th input source's value ({-n}: n-th from the end)
  *
- * Every value is shell-quoted where it lands, so it is data, never code. A template with
- * no replacement string gets the values appended, each quoted, separated by spaces.
+ * Every value is shell-quoted for the place it lands in (plain text, "…", '…', backticks),
+ * so it is data, never code. A template with no replacement string gets the values appended,
+ * each quoted, separated by spaces.
  */
 import { ErrorCodes, ForkJoinError } from '../errors.js';
 import { toByteString } from './bytes.js';
 import { basename, basenameWithoutExtension, dirname, withoutExtension } from './paths.js';
-import { shellQuote } from './quote.js';
+import { PLAIN_PLACE, ShellReader, quoteFor, type Place } from './quote.js';
 
 type Modifier = '' | '.' | '/' | '//' | '/.';
 
@@ -19,7 +20,7 @@ type Part =
   | { kind: 'text'; text: string }
   | { kind: 'seq' }
   | { kind: 'slot' }
-  | { kind: 'values'; index: number; modifier: Modifier }; // index 0: every value, joined by spaces
+  | { kind: 'values'; index: number; modifier: Modifier; place: Place }; // index 0: every value, joined by spaces
 
 const modify: Record<Modifier, (value: string) => string> = {
   '': (value) => value,
@@ -50,21 +51,38 @@ export function compileTemplate(template: string, where: string): CompiledTempla
   }
   const bytes = toByteString(template, where);
   const parts: Part[] = [];
+  const reader = new ShellReader();
   let last = 0;
   for (const match of bytes.matchAll(REPLACEMENT)) {
     const at = match.index ?? 0;
     if (at > last) parts.push({ kind: 'text', text: bytes.slice(last, at) });
+    reader.advance(bytes.slice(last, at));
     last = at + match[0].length;
     if (match[1] !== undefined) parts.push({ kind: 'seq' });
     else if (match[2] !== undefined) parts.push({ kind: 'slot' });
-    else parts.push({ kind: 'values', index: match[3] === undefined ? 0 : Number(match[3]), modifier: (match[4] ?? '') as Modifier });
+    else {
+      const place = reader.place();
+      if (place === null) {
+        throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: ${match[0]} stands right after an unpaired backslash or after << (a here-document), where no quoting can keep its value from running; write \\\\${match[0]} for a backslash before the value, and pass a value to a here-document through a command's argument`);
+      }
+      parts.push({ kind: 'values', index: match[3] === undefined ? 0 : Number(match[3]), modifier: (match[4] ?? '') as Modifier, place });
+    }
   }
   const appendValues = parts.length === 0 || parts.every((p) => p.kind === 'text');
   if (last < bytes.length) parts.push({ kind: 'text', text: bytes.slice(last) });
+  reader.advance(bytes.slice(last));
+  if (reader.lost && (appendValues || parts.some((p) => p.kind === 'values'))) {
+    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: cannot tell where the values land in this template (it holds a \${…} with quotes or parentheses, a # it cannot place, backticks inside backticks, or a quote left open), so no quoting is sure to keep them from running; pass them as arguments instead: sh -c '… "$1" …' sh {}`);
+  }
+  const end = reader.place();
+  if (appendValues && end === null) {
+    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: the template ends with an unpaired backslash or after << (a here-document), where the values it gets appended could run; put {} where they belong`);
+  }
+  const endPlace = end ?? PLAIN_PLACE;
   const usesSlot = parts.some((p) => p.kind === 'slot');
 
   function expand(values: readonly string[], seq: number, slot: number): string {
-    if (appendValues) return `${bytes} ${values.map(shellQuote).join(' ')}`;
+    if (appendValues) return `${bytes} ${values.map((v) => quoteFor(v, endPlace)).join(' ')}`;
     let out = '';
     for (const part of parts) {
       switch (part.kind) {
@@ -74,11 +92,11 @@ export function compileTemplate(template: string, where: string): CompiledTempla
         case 'values': {
           const change = modify[part.modifier];
           if (part.index === 0) {
-            out += values.map((v) => shellQuote(change(v))).join(' ');
+            out += values.map((v) => quoteFor(change(v), part.place)).join(' ');
           } else {
             const value = values[part.index > 0 ? part.index - 1 : values.length + part.index];
             // A source that does not exist gives nothing at all (not ''), as in GNU parallel.
-            if (value !== undefined) out += shellQuote(change(value));
+            if (value !== undefined) out += quoteFor(change(value), part.place);
           }
           break;
         }

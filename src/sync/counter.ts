@@ -1,10 +1,15 @@
 /** A 64-bit integer shared by every thread it is passed to, updated atomically (exact up to 2^53). */
-import { InvalidTypeError } from '../errors.js';
+import { InvalidTypeError, InvalidValueError } from '../errors.js';
+import { describeType } from '../task.js';
 import { Adopted, makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } from './wire.js';
 
+/** A safe integer as a bigint: a TypeError for what is not a number, a RangeError for a number out of range. */
 function integer(where: string, value: unknown): bigint {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new InvalidTypeError(`${where}: expected a safe integer; received ${String(value)}`);
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw new InvalidTypeError(`${where}: expected a number; received ${describeType(value)}`);
+  }
+  if (!Number.isSafeInteger(value)) {
+    throw new InvalidValueError(`${where}: expected an integer from -(2^53 - 1) to 2^53 - 1; received ${describeType(value)}`);
   }
   return BigInt(value);
 }

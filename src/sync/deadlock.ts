@@ -4,8 +4,9 @@
  * waits for -> ..." and, if the walk comes back to itself, re-reads every edge
  * to confirm the cycle still stands before reporting it: a real deadlock never
  * changes, while a walk made of stale reads does not survive the second read.
- * Waits are per thread: exact for blocking waits; a thread with several async
- * waits at once is seen as waiting for its latest.
+ * Only blocking waits (lockSync) are edges: a thread blocked in one can release
+ * nothing until it returns, while a thread whose waits are async keeps running
+ * and may still release what it holds, so a cycle through one proves nothing.
  */
 import { threadId } from 'node:worker_threads';
 import { DeadlockError, callOutcome } from '../errors.js';

@@ -5,3 +5,4 @@
  * classes the runtime revived.
  */
 export { decodeSync } from './index.js';
+export { releaseAbandonedLocks } from './mutex.js';

@@ -10,7 +10,7 @@ import { ErrorCodes, ForkJoinError, InvalidTypeError, callOutcome } from '../err
 import { knownKeys, objectOption } from '../options.js';
 import { describeType } from '../task.js';
 import { checkDeadlock } from './deadlock.js';
-import { Lock, LockState, adoptRegistry, registry, type Registry } from './registry.js';
+import { Lock, LockState, adoptRegistry, existingRegistry, registry, type Registry } from './registry.js';
 import { assertMayBlock, deadline, timeoutError, waitAsync, waitSync, type Deadline, type WaitOptions } from './wait.js';
 import { makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } from './wire.js';
 
@@ -18,16 +18,24 @@ import { makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } 
 const names = new Map<number, string>();
 const nameOf = (index: number): string => names.get(index) ?? `mutex #${index}`;
 
+/** How many mutexes this thread holds now: a worker releases what its finished tasks left held. */
+let heldHere = 0;
+/** This thread's acquisitions so far (wrapping): a lock records the number of its current one. */
+let acquisitions = 0;
+/** Releases `mutex` if `acquisition` is still this thread's current one of it (set by Mutex, which owns its words). */
+let releaseIfCurrent: (mutex: Mutex, acquisition: number) => void;
+
 /** A held lock: release it with release(), or let `using` release it at the end of the block. */
 export class MutexLock implements Disposable {
   readonly #mutex: Mutex;
   readonly #ownerDied: boolean;
-  #held = true;
+  readonly #acquisition: number;
 
   /** @internal */
-  constructor(mutex: Mutex, ownerDied: boolean) {
+  constructor(mutex: Mutex, ownerDied: boolean, acquisition: number) {
     this.#mutex = mutex;
     this.#ownerDied = ownerDied;
+    this.#acquisition = acquisition;
   }
 
   /**
@@ -38,10 +46,9 @@ export class MutexLock implements Disposable {
     return this.#ownerDied;
   }
 
+  /** Releases this acquisition; does nothing once it was released, however (never a later acquisition). */
   release(): void {
-    if (!this.#held) return;
-    this.#held = false;
-    this.#mutex.unlock();
+    releaseIfCurrent(this.#mutex, this.#acquisition);
   }
 
   [Symbol.dispose](): void {
@@ -112,21 +119,22 @@ export class Mutex implements Shareable {
     return null;
   }
 
-  /** Waits for the lock without blocking the event loop. */
+  /**
+   * Waits for the lock without blocking the event loop, for as long as its holder keeps it,
+   * even when that is this thread: the thread keeps running, so the holder can still let go.
+   */
   async lock(options?: WaitOptions): Promise<MutexLock> {
+    // Options are checked before the quick path, which stays free of the deadline's cost.
+    let until: Deadline | null = options === undefined ? null : deadline(`${this.#name}.lock()`, options, false);
     const held = this.tryLock();
     if (held !== null) return held;
-    const until = deadline(`${this.#name}.lock()`, options, false);
-    try {
-      // Drepper's futex mutex: Contended means "held, maybe with waiters", so unlock knows to wake one.
-      for (let seen = Atomics.exchange(this.#words, this.#state, LockState.Contended); !isFree(seen); seen = Atomics.exchange(this.#words, this.#state, LockState.Contended)) {
-        this.#beforeWait();
-        if (!(await waitAsync(this.#words, this.#state, LockState.Contended, until))) throw timeoutError(`${this.#name}.lock()`, until.timeout);
-      }
-      return this.#acquired(lastDied);
-    } finally {
-      this.#reg.setWaiting(-1);
+    until ??= deadline(`${this.#name}.lock()`, options, false);
+    // Drepper's futex mutex: Contended means "held, maybe with waiters", so unlock knows to wake one.
+    // The wait is no edge of the wait-for graph (see deadlock.ts): an async wait proves no deadlock.
+    for (let seen = Atomics.exchange(this.#words, this.#state, LockState.Contended); !isFree(seen); seen = Atomics.exchange(this.#words, this.#state, LockState.Contended)) {
+      if (!(await waitAsync(this.#words, this.#state, LockState.Contended, until))) throw timeoutError(`${this.#name}.lock()`, until.timeout);
     }
+    return this.#acquired(lastDied);
   }
 
   /** Waits for the lock, blocking this worker thread (not allowed on the main thread). */
@@ -157,12 +165,25 @@ export class Mutex implements Shareable {
 
   /** Releases the lock; only the thread holding it may. */
   unlock(): void {
-    const w = this.#words;
-    const owner = this.#state + Lock.Owner;
-    if (Atomics.load(w, owner) !== ownerId(this.#reg)) {
+    if (Atomics.load(this.#words, this.#state + Lock.Owner) !== ownerId(this.#reg)) {
       throw callOutcome(new ForkJoinError(ErrorCodes.LOCK_NOT_OWNER, `${this.#name}.unlock(): this thread does not hold the lock`));
     }
-    Atomics.store(w, owner, 0);
+    this.#release();
+  }
+
+  static {
+    releaseIfCurrent = (mutex, acquisition) => {
+      const w = mutex.#words;
+      // Only the owner writes Acquisition, so once Owner says this thread, a plain read is exact.
+      if (Atomics.load(w, mutex.#state + Lock.Owner) === ownerId(mutex.#reg) && w[mutex.#state + Lock.Acquisition] === acquisition) mutex.#release();
+    };
+  }
+
+  /** Lets go of the lock this thread holds, waking one waiter if there may be any. */
+  #release(): void {
+    const w = this.#words;
+    heldHere--;
+    Atomics.store(w, this.#state + Lock.Owner, 0);
     if (Atomics.exchange(w, this.#state, LockState.Free) === LockState.Contended) Atomics.notify(w, this.#state, 1);
   }
 
@@ -173,13 +194,27 @@ export class Mutex implements Shareable {
   }
 
   #acquired(ownerDied: boolean): MutexLock {
+    acquisitions = (acquisitions + 1) | 0;
+    this.#words[this.#state + Lock.Acquisition] = acquisitions;
     Atomics.store(this.#words, this.#state + Lock.Owner, ownerId(this.#reg));
-    return new MutexLock(this, ownerDied);
+    heldHere++;
+    return new MutexLock(this, ownerDied, acquisitions);
   }
 
   toRecord(): SyncRecord {
     return makeRecord('Mutex', { registry: this.#reg.buffer, base: this.#state, name: this.#name });
   }
+}
+
+/**
+ * Called by the worker runtime once no task runs on this thread: the mutexes a finished task
+ * left locked are released as a dead owner's are, so their next owner sees `ownerDied`.
+ */
+export function releaseAbandonedLocks(): void {
+  if (heldHere === 0) return;
+  heldHere = 0;
+  const reg = existingRegistry();
+  if (reg !== null) reg.releaseAllOf(ownerId(reg));
 }
 
 /** Tries before a blocking wait sleeps; none on a single core, where the holder cannot run meanwhile. */

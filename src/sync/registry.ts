@@ -1,9 +1,9 @@
 /**
  * The shared registry behind every lock: one SharedArrayBuffer per process,
  * given to each ThreadPool worker, that holds each thread's slot (which lock it
- * waits for) and each mutex's state, owner and generation. Because any thread
- * can read who owns what and who waits for what, the thread about to wait can
- * walk the wait-for graph and see the cycle its wait would close.
+ * is blocked on) and each mutex's state, owner and acquisition. Because any thread
+ * can read who owns what and who is blocked on what, the thread about to block
+ * can walk the wait-for graph and see the cycle its wait would close.
  */
 import { isMainThread, threadId, workerData } from 'node:worker_threads';
 import { ErrorCodes, ForkJoinError, callOutcome } from '../errors.js';
@@ -14,14 +14,17 @@ const MAX_LOCKS = 65_536;
 // Layout, in Int32 words.
 const HEADER = 4; // [0] next lock index, [1] layout version, [2..3] random identity
 const SLOT_WORDS = 2; // [threadId + 1 or 0 if free, lock index + 1 waited for or 0]
-const LOCK_WORDS = 2; // [state, owner slot + 1]
+const LOCK_WORDS = 3; // [state, owner slot + 1, the owner's number for this acquisition]
 const SLOTS_AT = HEADER;
 const LOCKS_AT = SLOTS_AT + MAX_THREADS * SLOT_WORDS;
 const WORDS = LOCKS_AT + MAX_LOCKS * LOCK_WORDS;
-const VERSION = 1;
+const VERSION = 2;
 
-/** Offsets of a lock's words relative to its base. */
-export const Lock = Object.freeze({ State: 0, Owner: 1 });
+/**
+ * Offsets of a lock's words relative to its base. Acquisition is written and read only by
+ * the owner: it tells the handle of this acquisition from a stale one of an earlier one.
+ */
+export const Lock = Object.freeze({ State: 0, Owner: 1, Acquisition: 2 });
 /** A lock's state word. */
 export const LockState = Object.freeze({
   Free: 0,
@@ -78,7 +81,7 @@ export class Registry {
     return Atomics.load(this.words, SLOTS_AT + slot * SLOT_WORDS) - 1;
   }
 
-  /** Publishes that this thread waits for the lock at `base` (or nothing, with -1). */
+  /** Publishes that this thread is blocked on the lock at `base` (or on nothing, with -1). */
   setWaiting(base: number): void {
     Atomics.store(this.words, SLOTS_AT + this.slot * SLOT_WORDS + 1, base < 0 ? 0 : this.lockIndex(base) + 1);
   }
@@ -96,18 +99,26 @@ export class Registry {
     for (let i = 0; i < MAX_THREADS; i++) {
       const at = SLOTS_AT + i * SLOT_WORDS;
       if (Atomics.load(w, at) !== exitedThreadId + 1) continue;
-      const owner = i + 1;
-      const used = Math.min(Atomics.load(w, 0), MAX_LOCKS);
-      for (let lock = 0; lock < used; lock++) {
-        const base = LOCKS_AT + lock * LOCK_WORDS;
-        if (Atomics.load(w, base + Lock.Owner) !== owner) continue;
-        Atomics.store(w, base + Lock.Owner, 0);
-        Atomics.store(w, base + Lock.State, LockState.OwnerDied);
-        Atomics.notify(w, base + Lock.State);
-      }
+      this.releaseAllOf(i + 1);
       Atomics.store(w, at + 1, 0);
       Atomics.store(w, at, 0);
       return;
+    }
+  }
+
+  /**
+   * Releases every lock `owner` (a slot + 1) holds, as if it had died: each is left in the
+   * OwnerDied state, so its next owner is told, and its waiters wake to take it.
+   */
+  releaseAllOf(owner: number): void {
+    const w = this.words;
+    const used = Math.min(Atomics.load(w, 0), MAX_LOCKS);
+    for (let lock = 0; lock < used; lock++) {
+      const base = LOCKS_AT + lock * LOCK_WORDS;
+      if (Atomics.load(w, base + Lock.Owner) !== owner) continue;
+      Atomics.store(w, base + Lock.Owner, 0);
+      Atomics.store(w, base + Lock.State, LockState.OwnerDied);
+      Atomics.notify(w, base + Lock.State);
     }
   }
 }

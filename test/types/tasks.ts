@@ -105,6 +105,9 @@ async function executors(): Promise<void> {
   new ProcessPool({ wrokers: 2 });
   // @ts-expect-error LocalExecutor has no workers option
   new LocalExecutor({ workers: 2 });
+  new ThreadPool({ timeout: 100, setup: { task: tasks.square, args: [1], timeout: 60_000 } });
+  // @ts-expect-error a setup's timeout is a number of milliseconds
+  new ThreadPool({ setup: { task: tasks.square, args: [1], timeout: '1m' } });
   const stats = thread.stats();
   const numbers: number[] = [stats.workers, stats.queued, stats.running, stats.done, stats.failed, stats.utilisation, stats.latency.p99];
   void numbers;

@@ -37,10 +37,15 @@ const NONE_STARTED: number[] = [];
 type Decode = (value: unknown) => unknown;
 /** Revives the locks in a task's arguments; loaded with the first task that carries one. */
 let decodeSync: Decode | null = null;
+/** Releases the mutexes finished tasks left locked; loaded with decodeSync (no lock, nothing to release). */
+let releaseAbandonedLocks: (() => void) | null = null;
 
 function loadSyncDecoder(): Promise<void> {
-  return (import(syncDecoder.href) as Promise<{ decodeSync: Decode }>).then(
-    (m) => { decodeSync = m.decodeSync; },
+  return (import(syncDecoder.href) as Promise<{ decodeSync: Decode; releaseAbandonedLocks: () => void }>).then(
+    (m) => {
+      decodeSync = m.decodeSync;
+      releaseAbandonedLocks = m.releaseAbandonedLocks;
+    },
     (cause: unknown) => {
       decodeSync = () => { throw codedError(ErrorCodes.MODULE_LOAD_FAILED, `forkjoin's lock support failed to load in this worker: ${(cause as Error)?.message ?? String(cause)}`, cause); };
     },
@@ -122,6 +127,11 @@ export function startRuntime(port: RuntimePort): void {
     return def === undefined || def[1] !== 'inline' ? thrown : explainInline(thrown, def[3]);
   }
 
+  /** A call ended; once none runs, no task can release a mutex still held here, so it is released. */
+  function ended(): void {
+    if (--running === 0 && releaseAbandonedLocks !== null) releaseAbandonedLocks();
+  }
+
   function endBusy(): void {
     if (running === 0) busyMs += nowMs() - busySince;
   }
@@ -196,7 +206,7 @@ export function startRuntime(port: RuntimePort): void {
       try {
         (decodeSync as Decode)(args);
       } catch (thrown) {
-        running--;
+        ended();
         failed.push(id, ownWire(thrown));
         return;
       }
@@ -205,7 +215,7 @@ export function startRuntime(port: RuntimePort): void {
     try {
       result = flags & TaskFlag.Chunk ? runChunk(chunks, entry, fnId, args[0] as ArrayLike<unknown>, flags) : entry(...args);
     } catch (thrown) {
-      running--;
+      ended();
       proven[fnId] = true;
       fail(id, thrown, fnId);
       return;
@@ -213,7 +223,7 @@ export function startRuntime(port: RuntimePort): void {
       current = -1;
     }
     if (!isThenable(result)) {
-      running--;
+      ended();
       proven[fnId] = true;
       succeed(id, result);
       return;
@@ -227,7 +237,7 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   function settleAsync(id: number, fnId: number, ok: boolean, value: unknown): void {
-    running--;
+    ended();
     active.delete(id);
     unreported.delete(id);
     proven[fnId] = true;
