@@ -175,13 +175,20 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   let resumeScheduled = false;
+  /**
+   * Runs pump() again after the event loop has read the messages waiting. An immediate set while a
+   * message is handled runs before the loop polls again, and a Cancel that came in meanwhile would be
+   * read only after the next call had started; an immediate set from an immediate runs after a poll.
+   */
   function resumeSoon(): void {
     if (resumeScheduled) return;
     resumeScheduled = true;
-    setImmediate(() => {
-      resumeScheduled = false;
-      pump();
-    });
+    setImmediate(() => setImmediate(resume));
+  }
+
+  function resume(): void {
+    resumeScheduled = false;
+    pump();
   }
 
   function start(id: number, fnId: number, flags: number, args: unknown[]): void {
