@@ -2,6 +2,7 @@
 // failures, transferred ArrayBuffers and shared memory.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { createSecretKey } from 'node:crypto';
 import net from 'node:net';
 import vm from 'node:vm';
 import { join } from 'node:path';
@@ -302,6 +303,24 @@ describe('ProcessPool memory', () => {
     await assert.rejects(pool.run(tasks.square, [2], { transfer: [{}] }), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && /only ArrayBuffers/.test(err.message));
     const bytes = new Float64Array([1, 2, 3]);
     assert.deepEqual(await pool.run(tasks.sumFloat64, [bytes], { transfer: [bytes.buffer] }), { sum: 6, byteLength: 24 });
+  });
+
+  test('a host object that would reach the child as {} (Blob, KeyObject, BlockList) fails with FJ_ARG_NOT_CLONEABLE naming its path', T, async (t) => {
+    const pool = using(t, new ProcessPool({ workers: 1 }));
+    const hosts = { blob: new Blob(['x']), key: createSecretKey(Buffer.from('secret')), blocked: new net.BlockList() };
+    for (const [name, value] of Object.entries(hosts)) {
+      await assert.rejects(pool.run(tasks.identity, [{ [name]: value }]), (err) => {
+        assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+        assert.equal(err.path, `args[0].${name}`);
+        return true;
+      }, name);
+    }
+    await assert.rejects(pool.run(boundary.blob, []), code('FJ_RESULT_NOT_CLONEABLE'));
+    // A host object with properties of its own still arrives as a copy of them.
+    process.env.FORKJOIN_TEST_PASSED_ENV = 'yes';
+    t.after(() => { delete process.env.FORKJOIN_TEST_PASSED_ENV; });
+    const seen = await pool.run(boundary.lookup, [process.env, 'FORKJOIN_TEST_PASSED_ENV']);
+    assert.deepEqual(seen, { value: 'yes', keys: Object.keys(process.env).length });
   });
 
   test('a SharedArrayBuffer argument fails with FJ_ARG_NOT_CLONEABLE naming its path', T, async (t) => {

@@ -40,12 +40,19 @@ function viewTypeOf(view: ArrayBufferView): number {
 function makeCodec({ DefaultSerializer, DefaultDeserializer }: V8): Codec {
   const SerializerBase = DefaultSerializer as unknown as new () => HostSerializer;
   const DeserializerBase = DefaultDeserializer as unknown as new (bytes: Uint8Array) => HostDeserializer;
-  // As Node's channel does: a view is written as its bytes; another host object as its own properties.
+  // A view is written as its bytes; another host object as its own properties, as Node's channel
+  // does (process.env arrives as a copy). One with none (a Blob, a KeyObject, a BlockList) would
+  // arrive as {}: it cannot be sent.
   class Serializer extends SerializerBase {
     override _writeHostObject(object: object): void {
       if (!ArrayBuffer.isView(object)) {
+        const own = { ...object };
+        if (Object.keys(own).length === 0) {
+          const name = (Object.getPrototypeOf(object) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+          throw new TypeError(`${typeof name === 'string' && name !== '' ? name : 'This host object'} cannot be sent to a child process`);
+        }
         this.writeUint32(OTHER);
-        this.writeValue({ ...object });
+        this.writeValue(own);
         return;
       }
       this.writeUint32(VIEW);
