@@ -22,6 +22,15 @@ export function integerOption(where: string, name: string, value: unknown, min: 
   return value;
 }
 
+/** A count passed as an argument (`release(count)`): a whole number from 1 to `max`. */
+export function countArgument(where: string, value: unknown, max: number): number {
+  if (typeof value !== 'number') throw new InvalidTypeError(`${where}: the count must be a number; ${received(value)}`);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new InvalidValueError(`${where}: the count must be an integer from 1 to ${max}; ${received(value)}`);
+  }
+  return value;
+}
+
 /** The longest delay a Node timer keeps: a longer one fires after 1 ms (with a TimeoutOverflowWarning). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 

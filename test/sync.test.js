@@ -70,6 +70,24 @@ test('an AtomicCounter refuses a number out of range with a RangeError and a non
   assert.equal(counter.add(2 ** 53 - 2), 2 ** 53 - 1);
 });
 
+test('Semaphore.release(count) and Latch.countDown(n) refuse a non-number with a TypeError, and release never wraps the permits past 2^31 - 1', () => {
+  const semaphore = new Semaphore(1);
+  const latch = new Latch(3);
+  for (const call of [(v) => semaphore.release(v), (v) => latch.countDown(v)]) {
+    for (const value of ['2', 2n, null]) {
+      assert.throws(() => call(value), (err) => err instanceof TypeError && err.code === ErrorCodes.INVALID_ARG_TYPE, `${call} ${String(value)}`);
+    }
+    for (const value of [0, -1, 1.5, NaN, 2 ** 31]) {
+      assert.throws(() => call(value), (err) => err instanceof RangeError && err.code === ErrorCodes.INVALID_ARG_VALUE, `${call} ${value}`);
+    }
+  }
+  semaphore.release(2 ** 31 - 2);
+  assert.equal(semaphore.available, 2 ** 31 - 1);
+  assert.throws(() => semaphore.release(1), (err) => err instanceof RangeError && err.code === ErrorCodes.INVALID_ARG_VALUE);
+  assert.equal(semaphore.available, 2 ** 31 - 1, 'a refused release leaves the permits as they were');
+  assert.equal(latch.count, 3);
+});
+
 test('tryLock returns null while another thread holds the mutex', async (t) => {
   const p = pool(t, { workers: 1 });
   const mutex = new Mutex();

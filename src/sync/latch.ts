@@ -1,6 +1,5 @@
 /** A countdown latch shared by every thread it is passed to: wait() returns once the count reaches zero. */
-import { InvalidValueError } from '../errors.js';
-import { integerOption } from '../options.js';
+import { countArgument, integerOption } from '../options.js';
 import { assertMayBlock, deadline, timeoutError, waitAsync, waitSync, type WaitOptions } from './wait.js';
 import { Adopted, makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } from './wire.js';
 
@@ -27,7 +26,7 @@ export class Latch implements Shareable {
 
   /** Records `n` events; at zero every waiter is released. Never goes below zero. */
   countDown(n = 1): void {
-    if (!Number.isInteger(n) || n < 1) throw new InvalidValueError(`Latch.countDown(n): n must be a positive integer; received ${n}`);
+    countArgument('Latch.countDown()', n, 0x7fffffff);
     const w = this.#words;
     for (;;) {
       const seen = Atomics.load(w, 0);

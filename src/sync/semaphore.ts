@@ -1,8 +1,11 @@
 /** A counting semaphore shared by every thread it is passed to: at most `permits` holders at once. */
 import { InvalidValueError } from '../errors.js';
-import { integerOption } from '../options.js';
+import { countArgument, integerOption } from '../options.js';
 import { assertMayBlock, deadline, timeoutError, waitAsync, waitSync, type WaitOptions } from './wait.js';
 import { Adopted, makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } from './wire.js';
+
+/** The most permits a Semaphore holds (one 32-bit word). */
+const MAX_PERMITS = 0x7fffffff;
 
 /** One permit: release() it, or let `using` release it at the end of the block. */
 export class Permit implements Disposable {
@@ -36,7 +39,7 @@ export class Semaphore implements Shareable {
       this.#words = new Int32Array(permits.record.buffer as SharedArrayBuffer);
       return;
     }
-    integerOption('new Semaphore()', 'permits', permits, 0, 0x7fffffff);
+    integerOption('new Semaphore()', 'permits', permits, 0, MAX_PERMITS);
     this.#words = new Int32Array(new SharedArrayBuffer(4));
     this.#words[0] = permits;
   }
@@ -82,9 +85,16 @@ export class Semaphore implements Shareable {
 
   /** Returns a permit (any thread may). */
   release(count = 1): void {
-    if (!Number.isInteger(count) || count < 1) throw new InvalidValueError(`Semaphore.release(count): count must be a positive integer; received ${count}`);
-    Atomics.add(this.#words, 0, count);
-    Atomics.notify(this.#words, 0, count);
+    countArgument('Semaphore.release()', count, MAX_PERMITS);
+    const w = this.#words;
+    for (;;) {
+      const free = Atomics.load(w, 0);
+      if (free > MAX_PERMITS - count) {
+        throw new InvalidValueError(`Semaphore.release(): releasing ${count} would take the free permits (${free}) past ${MAX_PERMITS}, the most a Semaphore holds`);
+      }
+      if (Atomics.compareExchange(w, 0, free, free + count) === free) break;
+    }
+    Atomics.notify(w, 0, count);
   }
 
   toRecord(): SyncRecord {
