@@ -61,6 +61,13 @@ describe('exit status', () => {
     const result = await forkjoinRun(['-j', '1', '--halt', 'now,fail=1', 'echo {}; exit {}', ':::', '0', '7', '0']);
     assert.equal(result.code, 7);
     assert.equal(out(result), '0\n7\n');
+    assert.equal(result.stderr, 'forkjoin run: --halt now,fail=1: this job failed: echo 7; exit 7\nforkjoin run: the running jobs were killed\n');
+  });
+
+  test('--halt soon says on stderr which job halted the run, and that running jobs may end', T, async () => {
+    const result = await forkjoinRun(['-j', '1', '--halt', 'soon,success=1', 'exit {}', ':::', '3', '0', '0']);
+    assert.equal(result.code, 0);
+    assert.equal(result.stderr, 'forkjoin run: --halt soon,success=1: this job succeeded: exit 0\nforkjoin run: starting no more jobs; waiting for the running ones to end\n');
   });
 
   test('255 for an unknown option', T, async () => {
@@ -187,6 +194,7 @@ describe('options', () => {
     const result = await forkjoinRun(['--timeout', '0.3', 'echo started; exec sleep {}', ':::', '1000']);
     assert.equal(result.code, 1);
     assert.equal(out(result), 'started\n');
+    assert.equal(result.stderr, 'forkjoin run: this job was killed because it ran past its --timeout: echo started; exec sleep 1000\n');
   });
 
   test('--shell picks the shell', T, async () => {

@@ -50,7 +50,7 @@ for (const spawner of ['python', 'perl', 'node']) {
       assert.ok(r.startedAt instanceof Date && !Number.isNaN(r.startedAt.getTime()));
       assert.ok(r.durationMs >= 0);
       assert.equal(r.attempts, 1);
-      assert.deepEqual(summary, { jobs: 1, succeeded: 1, failed: 0, skipped: 0, halted: null, exitCode: 0 });
+      assert.deepEqual(summary, { jobs: 1, succeeded: 1, failed: 0, skipped: 0, halted: null, haltedBy: null, exitCode: 0 });
     });
 
     test('a job that fails yields the same record with its exit code', T, async () => {
@@ -187,6 +187,7 @@ for (const spawner of ['python', 'perl', 'node']) {
       assert.deepEqual(results.map((r) => r.values[0]), ['fail']);
       assert.equal(summary.exitCode, 4);
       assert.equal(summary.halted, 'now');
+      assert.deepEqual(summary.haltedBy, { seq: 2, command: results[0].command, failed: true });
       assert.equal(existsSync(join(dir, 'never')), false);
       assert.ok(processGone(Number(readFileSync(join(dir, 'slow.pid'), 'utf8'))));
     });
@@ -196,6 +197,7 @@ for (const spawner of ['python', 'perl', 'node']) {
       assert.deepEqual(results.map((r) => r.exitCode), [0, 3, 4]);
       assert.equal(summary.exitCode, 2);
       assert.equal(summary.halted, 'soon');
+      assert.deepEqual(summary.haltedBy, { seq: 3, command: 'exit 4', failed: true });
     });
 
     test('halt now,success=1 stops at the first success and exits 0', T, async () => {

@@ -346,6 +346,19 @@ async function runCli(args: string[]): Promise<number> {
       signal: controller.signal,
       ...(bar === null ? {} : { progress: bar.listener }),
     });
+    const notice = (line: string): void => {
+      if (bar !== null && process.stderr.isTTY === true) process.stderr.write('\r\x1b[2K');
+      process.stderr.write(`forkjoin run: ${line}\n`);
+    };
+    let haltNoticed = false;
+    // As GNU parallel does, stderr says which job halted the run, once.
+    const noticeHalt = (): void => {
+      const { halted, haltedBy } = run.summary;
+      if (haltNoticed || haltedBy === null) return;
+      haltNoticed = true;
+      notice(`--halt ${parsed.options.halt}: this job ${haltedBy.failed ? 'failed' : 'succeeded'}: ${haltedBy.command}`);
+      notice(halted === 'now' ? 'the running jobs were killed' : 'starting no more jobs; waiting for the running ones to end');
+    };
     for await (const result of run) {
       const tag = parsed.tag ? tagOf(result) : null;
       if (parsed.options.dryRun === true) {
@@ -359,7 +372,10 @@ async function runCli(args: string[]): Promise<number> {
       }
       result.stdout.release();
       result.stderr.release();
+      if (result.timedOut) notice(`this job was killed because it ran past its --timeout: ${result.command}`);
+      noticeHalt();
     }
+    noticeHalt();
     bar?.end();
     return stoppedBy === null ? run.summary.exitCode : 128 + constants.signals[stoppedBy];
   } catch (error) {

@@ -48,7 +48,12 @@ export interface Outcome {
   failed: boolean;
   /** The exit status the job reports to a shell: its code, 128 + a signal, or -1 when timed out. */
   status: number;
+  seq: number;
+  command: string;
 }
+
+/** The job whose outcome halted the run. */
+export type HaltedBy = { readonly seq: number; readonly command: string; readonly failed: boolean };
 
 /** Counts outcomes; says when the policy asks to halt; computes the run's exit status. */
 export class HaltTracker {
@@ -59,6 +64,7 @@ export class HaltTracker {
   #started = 0;
   #exitStatus: number | undefined;
   #halted: When | null = null;
+  #haltedBy: HaltedBy | null = null;
 
   constructor(policy: HaltPolicy | null, total: () => number) {
     this.#policy = policy;
@@ -69,6 +75,8 @@ export class HaltTracker {
   get succeeded(): number { return this.#succeeded; }
   /** `now` or `soon` once the policy asked to halt. */
   get halted(): When | null { return this.#halted; }
+  /** The job whose outcome halted the run, once it halted. */
+  get haltedBy(): HaltedBy | null { return this.#haltedBy; }
 
   started(): void {
     this.#started++;
@@ -94,7 +102,10 @@ export class HaltTracker {
       else if (policy.percent !== undefined) this.#exitStatus = Math.ceil((this.#failed / Math.max(1, this.#total())) * 100);
       else this.#exitStatus = Math.min(this.#failed, 101);
     }
-    this.#halted ??= policy.when;
+    if (this.#halted === null) {
+      this.#halted = policy.when;
+      this.#haltedBy = Object.freeze({ seq: outcome.seq, command: outcome.command, failed: outcome.failed });
+    }
     return policy.when;
   }
 

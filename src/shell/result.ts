@@ -1,5 +1,6 @@
 /** What a run yields: one record per job, a failure being the same record with the facts. */
 import type { InputValue } from './bytes.js';
+import type { HaltedBy } from './halt.js';
 import type { JobOutput } from './output.js';
 
 export interface CommandResult {
@@ -40,6 +41,8 @@ export interface RunSummary {
   readonly skipped: number;
   /** `now` or `soon` when `halt` stopped the run early, else null. */
   readonly halted: 'now' | 'soon' | null;
+  /** The job whose outcome made `halt` stop the run (its `seq`, its command, whether it failed), else null. */
+  readonly haltedBy: HaltedBy | null;
   /**
    * GNU parallel's exit status: 0 when every job succeeded, else the number of failed jobs
    * (101 for more than 100), or what `halt` decided (a `fail=1` halt: the failing job's status).

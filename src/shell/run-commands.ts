@@ -23,7 +23,7 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 }
 
-const NOTHING_RUN: RunSummary = Object.freeze({ jobs: 0, succeeded: 0, failed: 0, skipped: 0, halted: null, exitCode: 0 });
+const NOTHING_RUN: RunSummary = Object.freeze({ jobs: 0, succeeded: 0, failed: 0, skipped: 0, halted: null, haltedBy: null, exitCode: 0 });
 
 /**
  * The iterator runCommands returns: `for await (const result of run)`. Breaking out of the

@@ -82,6 +82,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       failed: this.#halt.failed,
       skipped: this.#skipped,
       halted: this.#halt.halted,
+      haltedBy: this.#halt.haltedBy,
       exitCode: this.#stop === 'error' ? 255 : this.#halt.exitStatus(), // 255: an error of forkjoin itself
     });
   }
@@ -325,7 +326,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       return;
     }
     this.#progress?.add(1, failed ? 1 : 0);
-    const halt = this.#halt.record({ failed, status: timedOut ? -1 : exitCode ?? 128 + (signal ?? 0) });
+    const halt = this.#halt.record({ failed, status: timedOut ? -1 : exitCode ?? 128 + (signal ?? 0), seq: job.seq, command: job.commandText });
     this.#outbox.ended(job, result);
     if (halt !== null && this.#stop === null) this.#halting(halt);
     this.#wake();
