@@ -122,7 +122,8 @@ for (const E of PoolKinds) {
 
       test('minWorkers all start with no call to ask for them, one after another', T, async (t) => {
         const pool = using(t, E.make({ slots: 3, minWorkers: 3 }));
-        while (pool.stats().workers < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+        // Ready, not only started: a call waiting for a worker still starting would go to the first one free.
+        while (pool.stats().idleWorkers < 3) await new Promise((resolve) => setTimeout(resolve, 5));
         assert.equal(pool.stats().workers, 3);
         const where = await Promise.all([1, 2, 3].map(() => pool.run(tasks.sleepWhoami, [300])));
         assert.equal(new Set(where).size, 3, `three calls at once ran on three workers: ${where}`);

@@ -66,7 +66,7 @@ const table = [
   ['binary output', ['printf "\\001\\377\\000%s" {}', ':::', 'x', 'y']],
   ['a template of several words', ['echo', 'a  b', ':::', 'x']],
   ['braces that are not replacement strings', ['echo {0} {1x} { } {a} {{}} {}} {{} {..} {./}', ':::', 'a/b.c', ':::', 'd.e']],
-  ['--timeout stops a job; its output so far is printed', ['--timeout', '0.2', 'echo a; sleep {}; echo b', ':::', '5']],
+  ['--timeout stops a job; its output so far is printed', ['--timeout', '2', 'echo a; sleep {}; echo b', ':::', '30']],
   ['many values in order with -k at 4 jobs', ['-j4', 'echo {#}:{}', ':::', ...Array.from({ length: 40 }, (_, i) => `v${i}`)]],
 ];
 

@@ -167,7 +167,8 @@ for (const spawner of ['python', 'perl', 'node']) {
 
     test('a job that outlives its timeout is stopped and reported as timed out', T, async (t) => {
       const dir = tempDir(t);
-      const { results } = await collect(runCommands(`echo $$ > ${dir}/pid; exec sleep {}`, ['1000'], { timeout: 300 }));
+      // Long enough for the job's first command to run on a loaded machine.
+      const { results } = await collect(runCommands(`echo $$ > ${dir}/pid; exec sleep {}`, ['1000'], { timeout: 2_000 }));
       assert.equal(results[0].timedOut, true);
       assert.equal(results[0].failed, true);
       assert.equal(results[0].signal, 'SIGTERM');
@@ -175,8 +176,8 @@ for (const spawner of ['python', 'perl', 'node']) {
     });
 
     test('a percentage timeout stops a job that runs far past the median of those that succeeded', T, async () => {
-      // 20000% of a few milliseconds: generous, so that only the hanging job can outlive it.
-      const { results } = await collect(runCommands('if [ {} = hang ]; then exec sleep 1000; fi', ['a', 'b', 'c', 'hang'], { jobs: 1, timeout: '20000%', keepOrder: true }));
+      // 1000% of 0.2 s: a delay in starting a job adds to its time, so only the hanging job can outlive it.
+      const { results } = await collect(runCommands('if [ {} = hang ]; then exec sleep 1000; fi; sleep 0.2', ['a', 'b', 'c', 'hang'], { jobs: 1, timeout: '1000%', keepOrder: true }));
       assert.deepEqual(results.map((r) => r.timedOut), [false, false, false, true]);
     });
 
@@ -229,12 +230,12 @@ for (const spawner of ['python', 'perl', 'node']) {
       const dir = tempDir(t);
       const tries = join(dir, 'tries');
       const log = join(dir, 'jobs.log');
-      const { results, summary } = await collect(runCommands(`echo x >> ${tries}; sleep 30 # {}`, ['a'], { retries: 2, timeout: 200, joblog: log }));
+      const { results, summary } = await collect(runCommands(`echo x >> ${tries}; sleep 30 # {}`, ['a'], { retries: 1, timeout: 1_500, joblog: log }));
       assert.equal(results.length, 1, 'the job is reported once');
       assert.equal(results[0].timedOut, true);
       assert.equal(results[0].failed, true);
       assert.deepEqual([summary.jobs, summary.failed, summary.exitCode], [1, 1, 1]);
-      assert.equal(readFileSync(tries, 'utf8'), 'x\nx\nx\n', 'the first try and two retries');
+      assert.equal(readFileSync(tries, 'utf8'), 'x\nx\n', 'the first try and one retry');
       const lines = readFileSync(log, 'utf8').trimEnd().split('\n');
       assert.equal(lines.length, 2, 'the timed-out job has its joblog line');
       assert.deepEqual(lines[1].split('\t').slice(6, 8), ['-1', '15']);
