@@ -73,6 +73,8 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
     drained: (n) => new Promise<boolean>((resolve) => {
       producerAt = n;
       let watch: NodeJS.Timeout | null = null;
+      // A wait the map left (a chunk landed first) ends here, its watch with it.
+      wakeProducer();
       wake.producer = () => {
         if (watch !== null) clearInterval(watch);
         resolve(true);

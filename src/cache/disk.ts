@@ -341,9 +341,15 @@ function makeFolders(dir: string, folders: readonly string[]): void {
   }
 }
 
-/** Milliseconds since the epoch, with sub-millisecond resolution (like file times), so recency has no ties. */
+let lastNow = 0;
+/**
+ * Milliseconds since the epoch on the clock file times come from (Date.now(): performance's
+ * clock drifts from it when the system clock is set), each later than the one before, so
+ * that recency has no ties.
+ */
 function now(): number {
-  return performance.timeOrigin + performance.now();
+  lastNow = Math.max(Date.now(), lastNow + 0.001);
+  return lastNow;
 }
 
 function safeReaddir(dir: string): string[] {
