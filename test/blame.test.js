@@ -63,8 +63,10 @@ for (const E of PoolKinds) {
       const dir = tempDir(t);
       const [a, b] = [join(dir, 'a'), join(dir, 'b')];
       const pool = using(t, E.make({ slots: 1, perWorker: 3, retries: 0 }));
-      await pool.run(tasks.logThenSleep, [join(dir, 'warm'), 0, 'warm']);
-      const beside = [pool.run(tasks.logThenSleep, [a, 3000, 'A']), pool.run(tasks.logThenSleep, [b, 3000, 'B'])];
+      // Once it has returned here, the worker reports A and B as started after they start, not before.
+      await pool.run(sleepy.logThenAwaitRuns, [join(dir, 'warm'), 1, 'warm']);
+      // A and B return only on a second run: they still run when the timeout kills their worker.
+      const beside = [pool.run(sleepy.logThenAwaitRuns, [a, 2, 'A']), pool.run(sleepy.logThenAwaitRuns, [b, 2, 'B'])];
       await waitFor(() => runs(a) === 1 && runs(b) === 1);
       await assert.rejects(pool.run(sleepy.hang, [], { timeout: 100 }), code('FJ_TASK_TIMEOUT'));
       for (const call of beside) await assert.rejects(call, code('FJ_WORKER_EXITED'));
@@ -75,7 +77,8 @@ for (const E of PoolKinds) {
       const dir = tempDir(t);
       const a = join(dir, 'a');
       const pool = using(t, E.make({ slots: 1, perWorker: 2, retries: 1 }));
-      const beside = pool.run(tasks.logThenSleep, [a, 1500, 'A']);
+      // A's first run returns only once its retry started, which follows its worker's exit: only the retry answers.
+      const beside = pool.run(sleepy.logThenAwaitRuns, [a, 2, 'A']);
       await waitFor(() => runs(a) === 1);
       await assert.rejects(pool.run(sleepy.hang, [], { timeout: 100, retries: 0 }), code('FJ_TASK_TIMEOUT'));
       assert.equal(await beside, 'A');
@@ -93,7 +96,8 @@ for (const E of PoolKinds) {
 
     test('a setup with a timeout of its own may outlive the pool timeout, which bounds tasks only', { timeout: 60_000 }, async (t) => {
       const pool = using(t, E.make({ slots: 1, setup: { task: tasks.sleep, args: [400], timeout: 30_000 }, timeout: 100 }));
-      assert.equal(await pool.run(tasks.square, [3]), 9);
+      // A timeout of its own: a worker descheduled for 100 ms must not fail this quick call.
+      assert.equal(await pool.run(tasks.square, [3], { timeout: 30_000 }), 9);
       await assert.rejects(pool.run(sleepy.hang, []), code('FJ_TASK_TIMEOUT'));
     });
 

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { Cluster, taskModule } from 'forkjoin';
-import { cli, fixtures, freePort, needRedis, startCluster, startEngine, startRedis, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
+import { cli, fixtures, freePort, goGate, needRedis, startCluster, startEngine, startRedis, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
 
 const T = { timeout: 120_000 };
 const tasks = taskModule(tasksUrl);
@@ -56,10 +56,14 @@ test('SIGTERM: an engine finishes the task it holds, delivers it, and leaves the
   if (!needRedis(t)) return;
   const { engines, connect } = await startCluster(t, ['t1']);
   const cluster = await connect();
-  const result = cluster.run(tasks.sleepPid, [1_000]);
-  await until(async () => (await cluster.engines())[0]?.busy > 0, 10_000, 't1 to hold the task');
+  const gate = goGate(t);
+  const result = cluster.run(tasks.markThenGo, [gate.dir]);
+  await gate.started(engines[0].pid, 't1 to start the task');
   const exited = once(engines[0], 'exit');
   process.kill(engines[0].pid, 'SIGTERM');
+  // The task returns only once the engine is stopping with it in hand.
+  await until(() => /stopping; finishing 1 running job/.test(engines[0].output), 60_000, 't1 to start stopping');
+  gate.go();
   assert.equal(await result, engines[0].pid);
   const [code] = await exited;
   assert.equal(code, 0);
@@ -70,13 +74,17 @@ test('SIGTERM past --grace: an engine hands back what it holds, and another engi
   if (!needRedis(t)) return;
   const { redis, engines, connect } = await startCluster(t, ['h1'], {}, { args: ['--grace', '200'] });
   const cluster = await connect();
-  const result = cluster.run(tasks.sleepPid, [4_000]);
-  await until(async () => (await cluster.engines())[0]?.busy > 0, 10_000, 'h1 to hold the task');
+  const gate = goGate(t);
+  // The task cannot return before go(): h1 still holds it when its grace ends.
+  const result = cluster.run(tasks.markThenGo, [gate.dir]);
+  await gate.started(engines[0].pid, 'h1 to start the task');
   engines.push(await startEngine(redis.url, { name: 'h2', workers: 1 }));
   const exited = once(engines[0], 'exit');
   process.kill(engines[0].pid, 'SIGTERM');
   await exited;
   assert.match(engines[0].output, /handing back 1 job/);
+  await gate.started(engines[1].pid, 'h2 to start the task');
+  gate.go();
   assert.equal(await result, engines[1].pid, 'one result, from h2');
 });
 
