@@ -80,7 +80,7 @@ export class Cluster extends BaseExecutor {
   static async connect(options: ClusterOptions): Promise<Cluster> {
     await loadRedisLibraries();
     const { redis, cluster, retries, timeout, minEngines, wait, tls } = normalizeConnectOptions('Cluster.connect()', options);
-    const client = new Cluster({ redis, cluster, retries, timeout, tls });
+    const client = new this({ redis, cluster, retries, timeout, tls });
     try {
       await client.#start(minEngines, wait);
     } catch (error) {
@@ -100,7 +100,7 @@ export class Cluster extends BaseExecutor {
     const { startLocalEngines } = await import('./local-cluster.js');
     const local = await startLocalEngines(options);
     const o = normalizeConnectOptions('Cluster.local()', { redis: local.redis, cluster: local.cluster, minEngines: local.engines, connectTimeout: 60_000, retries: local.retries });
-    const client = new Cluster(o);
+    const client = new this(o);
     // Waiting for the engines ends early when one of them exits while starting.
     const starting = client.#start(o.minEngines, o.wait);
     starting.catch(() => { /* reported through the race below */ });

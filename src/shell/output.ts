@@ -39,14 +39,15 @@ function openUnlinked(dir: string): number {
   }
 }
 
+/** The output of a job that wrote nothing, shared by all such jobs. */
+let noOutput: JobOutput | null = null;
+
 const closer = new FinalizationRegistry<number>((fd) => {
   try { closeSync(fd); } catch { /* already closed */ }
 });
 
 /** One job's stdout or stderr, as bytes. Read it with `toString()`, `toBuffer()` or `chunks()`. */
 export class JobOutput {
-  static readonly empty = new JobOutput([], 0, null);
-
   #chunks: readonly Buffer[] | null;
   #fd: number | null;
   readonly #length: number;
@@ -162,7 +163,7 @@ export class OutputSink {
 
   /** The collected output, for the job's record. */
   finish(): JobOutput {
-    if (this.#length === 0) return JobOutput.empty;
+    if (this.#length === 0) return (noOutput ??= new JobOutput([], 0, null));
     return new JobOutput(this.#fd === null ? this.#chunks : null, this.#length, this.#fd);
   }
 
