@@ -220,7 +220,8 @@ export abstract class BaseExecutor implements Executor {
       spread,
       settle,
       chunksize,
-      timeout: o.timeout === undefined || o.timeout === Number.POSITIVE_INFINITY ? 0 : durationOption(label, 'timeout', o.timeout),
+      // 0: the executor's own; Infinity: none, whatever the executor's.
+      timeout: o.timeout === undefined ? 0 : durationOption(label, 'timeout', o.timeout),
       retries: o.retries === undefined ? undefined : integerOption(label, 'retries', o.retries, 0, 1_000),
       signal: signalOption(label, o.signal),
       stopsRunning: o.signal !== undefined,

@@ -4,7 +4,7 @@
  * time), keeps a bounded number of chunks in flight, and hands each chunk's
  * outcome to a sink as soon as it lands.
  */
-import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from './errors.js';
+import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, withIndex } from './errors.js';
 import { isArgumentList, knownLength, openSource } from './inputs.js';
 import { MAX_TIMER_MS } from './options.js';
 import type { Progress } from './progress.js';
@@ -20,7 +20,7 @@ export interface ChunkCall {
   task: Task;
   /** Absent for a caller that cancels through `handle` instead. */
   signal: AbortSignal | undefined;
-  /** ms for the whole chunk, 0 for none. */
+  /** ms for the whole chunk; 0 for the executor's own timeout, Infinity for none. */
   timeout: number;
   /** Whether aborting should stop a chunk already running (the caller gave a signal). */
   stopsRunning: boolean;
@@ -169,7 +169,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
 
   function nextSize(): number {
     if (plan.chunksize !== 'auto') return plan.chunksize;
-    if (!runner.chunksPayOff || plan.timeout > 0) return 1;
+    if (!runner.chunksPayOff || (plan.timeout > 0 && plan.timeout !== Number.POSITIVE_INFINITY)) return 1;
     if (perItemMs < 0) {
       // Nothing measured yet: Pool.map's rule of four chunks per worker, or one item at a time for a stream.
       return total === undefined ? 1 : Math.max(1, Math.min(Math.ceil(total / (parallelism * 4)), MAX_CHUNK));
@@ -195,7 +195,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     }
     inflight++;
     inflightItems += items.length;
-    const timeout = plan.timeout > 0 ? Math.min(plan.timeout * items.length, MAX_TIMER_MS) : 0;
+    const timeout = plan.timeout > 0 && plan.timeout !== Number.POSITIVE_INFINITY ? Math.min(plan.timeout * items.length, MAX_TIMER_MS) : plan.timeout;
     const packed = runner.chunksPayOff && !plan.spread ? packNumbers(items) : null;
     const sent = packed ?? items;
     const chunkFlags = packed === null ? flags : flags | TaskFlag.Packed;
@@ -249,7 +249,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       for (let i = 0; i < count; i++) launch(start + i, [items[i]]);
     } else if (failure === null) {
       // A lone input's own failure (its worker died) names it, as a task's error does.
-      if (count === 1 && error instanceof ForkJoinError && !('index' in error)) Object.assign(error, { index: start });
+      if (count === 1 && error instanceof ForkJoinError && !('index' in error)) error = withIndex(error, start);
       if (!(error instanceof AbortError) && (plan.settle || count === 1)) {
         outcome(start, count, new Array(count), Array.from({ length: count }, (_, i) => [start + i, error] as const));
       } else fail(error);

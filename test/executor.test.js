@@ -25,6 +25,49 @@ const code = (c) => (err) => {
 };
 
 for (const E of Executors) {
+  describe(`${E.name}: one terminate(), many calls`, () => {
+    /** A warmed executor with one slot, held by a call that never ends, and `n` quick calls behind it. */
+    async function heldThenTerminated(t, n) {
+      const exec = using(t, E.make({ slots: 1 }));
+      const dir = tempDir(t);
+      for (const value of [1, 2]) await exec.run(sleepy.markWaitLeave, [{ value }]); // known as quick: sent ahead
+      const blocker = { marker: join(dir, 'started'), flag: join(dir, 'never'), out: join(dir, 'out'), value: 0 };
+      return { exec, dir, blocker, quick: Array.from({ length: n }, (_, i) => ({ value: i + 1 })) };
+    }
+
+    test('each map input failed by terminate() names its own index; a run() failed with them names none', T, async (t) => {
+      const { exec, dir, blocker, quick } = await heldThenTerminated(t, 3);
+      const settled = exec.map(sleepy.markWaitLeave, [blocker, ...quick], { chunksize: 1, settle: true });
+      const lone = exec.run(tasks.square, [2]).then(() => null, (error) => error);
+      await filesAppear(dir, 1);
+      await exec.terminate();
+      const outcomes = await settled;
+      assert.deepEqual(outcomes.map((o) => [o.status, o.reason?.code, o.reason?.index]), [0, 1, 2, 3].map((i) => ['rejected', 'FJ_EXECUTOR_TERMINATED', i]));
+      const loneError = await lone;
+      assert.equal(loneError.code, 'FJ_EXECUTOR_TERMINATED');
+      assert.equal(loneError.index, undefined);
+    });
+
+    test('terminate() counts calls it dropped before they started as neither done nor failed, as their jobs say', T, async (t) => {
+      const { exec, dir, blocker, quick } = await heldThenTerminated(t, 4);
+      const before = exec.stats();
+      const jobs = [blocker, ...quick].map((input) => exec.submit(sleepy.markWaitLeave, [input]));
+      await filesAppear(dir, 1);
+      await exec.terminate();
+      await Promise.allSettled(jobs);
+      assert.deepEqual(jobs.map((job) => job.state), ['rejected', 'cancelled', 'cancelled', 'cancelled', 'cancelled']);
+      const after = exec.stats();
+      assert.deepEqual([after.done - before.done, after.failed - before.failed], [0, 1]);
+    });
+
+    test("a map's timeout: Infinity lifts the executor's timeout, as a run()'s does", T, async (t) => {
+      const exec = using(t, E.isPool ? new E.Ctor({ workers: 1, timeout: 50 }) : new E.Ctor({ concurrency: 1, timeout: 50 }));
+      assert.equal(await exec.run(sleepy.hang, [300], { timeout: Infinity }), 'hang ended');
+      assert.deepEqual(await exec.map(sleepy.hang, [300, 300], { timeout: Infinity }), ['hang ended', 'hang ended']);
+      assert.deepEqual(await exec.imap(sleepy.hang, [300], { timeout: Infinity }).next(), { value: 'hang ended', done: false });
+    });
+  });
+
   describe(E.name, () => {
     describe('run and submit', () => {
       test('run resolves to the result of a task module export', T, async (t) => {

@@ -2,8 +2,10 @@
 // a slow consumer bounds what is pulled, and close() finishes an imap whose
 // consumer stopped reading (or never started).
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Executors, settleWithin, tasks, using } from './fixtures/helpers.js';
+import { Executors, filesAppear, settleWithin, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
 
 const T = { timeout: 120_000 };
 const code = (c) => (err) => {
@@ -60,6 +62,26 @@ for (const E of Executors) {
       await it.return();
       assert.ok(state.closed);
     });
+
+    for (const waitWith of ['onIdle', 'close']) {
+      test(`inputs still running when the consumer breaks out run to their end, and ${waitWith}() waits for them`, T, async (t) => {
+        // One worker that runs two async tasks at once: inputs 1 and 2 run together, whichever worker starts first.
+        const exec = using(t, E.make({ slots: 1, perWorker: 2 }));
+        const dir = tempDir(t);
+        const flag = join(dir, 'flag');
+        const gated = (i) => ({ marker: join(dir, `started-${i}`), flag, out: join(dir, `out-${i}`), value: i });
+        for await (const value of exec.imap(sleepy.markWaitLeave, [{ value: 0 }, gated(1), gated(2)], { chunksize: 1 })) {
+          assert.equal(value, 0);
+          await filesAppear(dir, 2, (name) => name.startsWith('started-'));
+          break;
+        }
+        assert.equal(exec.stats().running, 2, 'stats() counts the inputs still running');
+        writeFileSync(flag, '');
+        await (waitWith === 'onIdle' ? exec.onIdle() : exec.close());
+        assert.deepEqual([1, 2].map((i) => existsSync(join(dir, `out-${i}`))), [true, true], 'both ran to their end');
+        assert.equal(exec.stats().running, 0);
+      });
+    }
 
     test('close() finishes an imap whose iterator was started and then abandoned, and its results wait for the consumer', T, async (t) => {
       const exec = using(t, E.make());

@@ -435,7 +435,7 @@ test('a run closed before it was iterated starts nothing, and its summary counts
   const dir = tempDir(t);
   const marker = join(dir, 'ran');
   const run = runCommands(`touch ${marker}-{}`, ['a', 'b']);
-  assert.deepEqual({ ...run.summary }, { jobs: 0, succeeded: 0, failed: 0, skipped: 0, halted: null, exitCode: 0 });
+  assert.deepEqual({ ...run.summary }, { jobs: 0, succeeded: 0, failed: 0, skipped: 0, halted: null, haltedBy: null, exitCode: 0 });
   assert.deepEqual(await run.return(), { value: undefined, done: true });
   assert.deepEqual(await run.next(), { value: undefined, done: true });
   assert.equal(existsSync(`${marker}-a`), false);

@@ -117,7 +117,8 @@ export class PoolCore {
 
   #finish(call: Call, ok: boolean, value: unknown): void {
     if (call.state === CallState.Settled) return;
-    const neverStarted = call.state === CallState.Queued;
+    // Queued, or sent and not yet reported running: as its Job sees it, it never started.
+    const neverStarted = call.state === CallState.Queued || call.state === CallState.Sent;
     call.state = CallState.Settled;
     call.worker = null;
     if (call.timer !== null) clearTimeout(call.timer);
@@ -335,7 +336,7 @@ export class PoolCore {
   /** After a worker finished or lost calls: refill it, retire it, or let it idle. */
   #afterProgress(w: PoolWorker): void {
     if (w.exited) return;
-    if (w.inflight.size === 0 && w.retiring) this.#workers.end(w, false);
+    if (w.load === 0 && w.retiring) this.#workers.end(w, false);
     else if (this.#queue.size > 0 && !w.retiring) this.#fill(w);
     if (this.#queue.size > 0 && !this.#dispatchPending) this.#dispatch();
     if (w.load === 0 && !w.exited) this.#workers.idle(w);

@@ -178,7 +178,8 @@ export class WorkerSet implements Iterable<PoolWorker> {
 
   /** Whether any worker holds a call (sent, running, or waiting for its result). */
   get holdsCalls(): boolean {
-    for (const w of this.#all) if (w.inflight.size > 0) return true;
+    // Cancelled calls still running, unobserved, count: close() waits for them as for any other.
+    for (const w of this.#all) if (w.load > 0) return true;
     return false;
   }
 
