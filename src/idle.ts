@@ -21,6 +21,10 @@ export class IdleWaiters {
   }
 }
 
+/** What an executor tells its open maps: close() begins (draining, or cancelling pending work), or terminate() stops now. */
+export type Closing = 'drain' | 'cancel' | 'terminate';
+const rank: Record<Closing, number> = { drain: 1, cancel: 2, terminate: 3 };
+
 /**
  * Maps started before close(): they may still submit work after it, and close()
  * waits for the last of them. Shared by every executor.
@@ -28,21 +32,23 @@ export class IdleWaiters {
 export class OpenMaps {
   #open = 0;
   readonly #done = new IdleWaiters();
-  readonly #onClosing = new Set<(cancelPending?: boolean) => void>();
+  readonly #listeners = new Set<{ notify: (how: Closing) => void; told: number }>();
 
   /**
    * Registers a map starting now; call the returned function (once or more) when it ends.
-   * `onClosing` runs once close() begins, if the map is still open, told whether close() cancels
-   * pending work (an imap then stops waiting for its consumer; a map cancels what it has not sent).
+   * `onClosing` runs when close() begins, if the map is still open (an imap then stops waiting
+   * for its consumer; under cancelPending a map cancels what it has not sent), and again when a
+   * later call stops more (close({ cancelPending }), terminate()).
    */
-  open(onClosing?: (cancelPending?: boolean) => void): () => void {
+  open(onClosing?: (how: Closing) => void): () => void {
     this.#open++;
     let open = true;
-    if (onClosing !== undefined) this.#onClosing.add(onClosing);
+    const listener = onClosing === undefined ? null : { notify: onClosing, told: 0 };
+    if (listener !== null) this.#listeners.add(listener);
     return () => {
       if (!open) return;
       open = false;
-      if (onClosing !== undefined) this.#onClosing.delete(onClosing);
+      if (listener !== null) this.#listeners.delete(listener);
       this.#open--;
       this.#done.check(this.#open === 0);
     };
@@ -53,11 +59,13 @@ export class OpenMaps {
     return this.#open;
   }
 
-  /** Tells every open map that the executor is closing, and whether it cancels pending work. */
-  closing(cancelPending = false): void {
-    const notices = [...this.#onClosing];
-    this.#onClosing.clear();
-    for (const notice of notices) notice(cancelPending);
+  /** Tells every open map how the executor is closing, unless it was told as much already. */
+  closing(how: Closing): void {
+    for (const listener of [...this.#listeners]) {
+      if (listener.told >= rank[how]) continue;
+      listener.told = rank[how];
+      listener.notify(how);
+    }
   }
 
   /** Resolves once no map is open. */

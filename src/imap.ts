@@ -4,7 +4,7 @@
  * is closing it stops waiting for its consumer and runs its inputs to the end
  * (or, under close({ cancelPending }), stops sending them).
  */
-import { cancelledError, openEntry, runMap, type ChunkRunner, type MapEntry, type MapPlan, type MapSink } from './map.js';
+import { openEntry, runMap, type ChunkRunner, type MapEntry, type MapPlan, type MapSink } from './map.js';
 import { kSoftAbort } from './pool/signals.js';
 
 /** Results a closing executor's imap may hold unread; past them it waits for its consumer. */
@@ -111,6 +111,8 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
       (error: unknown) => { failure = { error }; finished = true; },
     ).finally(() => {
       entry?.end();
+      // A wait for the consumer ends with the map, its watch with it.
+      wakeProducer();
       outer?.removeEventListener('abort', forward);
       wake.consumer?.();
     });
@@ -123,9 +125,9 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
       start();
       wakeProducer();
     });
-    // Cancelled before it ran (close({ cancelPending })): it never runs, and its iteration fails. Once it runs, runMap cancels it.
-    opened.cancel = () => {
-      refused = { error: cancelledError() };
+    // Cancelled before it ran (close({ cancelPending }), terminate()): it never runs, and its iteration fails. Once it runs, runMap cancels it.
+    opened.cancel = (error) => {
+      refused = { error };
       opened.end();
     };
     entry = opened;

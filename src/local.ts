@@ -256,7 +256,7 @@ export class LocalExecutor extends BaseExecutor {
     if (cancelPending) {
       this.#dropQueued(new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor was closed before the task started'));
     }
-    this.#maps.closing(cancelPending);
+    this.#maps.closing(cancelPending ? 'cancel' : 'drain');
     await this.#maps.drained();
     await this.onIdle();
   }
@@ -268,6 +268,7 @@ export class LocalExecutor extends BaseExecutor {
     this.#dropQueued(error);
     // Work already running in this thread cannot be interrupted; its callers stop waiting.
     for (const entry of this.#active) this.#finish(entry, false, error);
+    this.#maps.closing('terminate');
     this.#settleIdle();
   }
 

@@ -13,6 +13,7 @@ import { TaskFlag, isolates, packNumbers, unsendableInput } from './pool/protoco
 import { kSoftAbort } from './pool/signals.js';
 import { reviveTaskError } from './revive.js';
 import { describeType, type Task, type TaskSpec } from './task.js';
+import type { Closing } from './idle.js';
 
 
 export interface ChunkCall {
@@ -48,31 +49,32 @@ export interface ChunkRunner {
   readonly chunksPayOff: boolean;
   /**
    * Registers a map starting now (throws FJ_EXECUTOR_CLOSED once the executor is closing):
-   * close() lets it finish, calling `onClosing` first, told whether close() cancels pending work.
-   * Call the returned function when it ends.
+   * close() lets it finish, calling `onClosing` first, told whether close() cancels pending work;
+   * terminate() calls it too. Call the returned function when it ends.
    */
-  openMap(onClosing?: (cancelPending?: boolean) => void): () => void;
+  openMap(onClosing?: (how: Closing) => void): () => void;
 }
 
-/** A map registered with its executor: `end` unregisters it; `cancel` is what close({ cancelPending }) calls. */
+/** A map registered with its executor: `end` unregisters it; `cancel` is what close({ cancelPending }) and terminate() call. */
 export interface MapEntry {
   end: () => void;
   /** Set by runMap once the map runs; before that, by the caller that registered it. */
-  cancel: (() => void) | null;
+  cancel: ((error: ForkJoinError) => void) | null;
 }
 
 /** Registers a map with its executor; `onClosing` runs when close() begins without cancelPending. */
 export function openEntry(runner: ChunkRunner, onClosing?: () => void): MapEntry {
   const entry: MapEntry = { end: () => {}, cancel: null };
-  entry.end = runner.openMap((cancelPending) => {
-    if (cancelPending === true) entry.cancel?.();
-    else onClosing?.();
+  entry.end = runner.openMap((how) => {
+    if (how === 'drain') onClosing?.();
+    else entry.cancel?.(cancelledError(how));
   });
   return entry;
 }
 
-/** The error of a map whose inputs close({ cancelPending: true }) cancelled before they were sent. */
-export function cancelledError(): ForkJoinError {
+/** The error of a map whose inputs close({ cancelPending: true }) or terminate() cancelled before they were sent. */
+function cancelledError(how: 'cancel' | 'terminate'): ForkJoinError {
+  if (how === 'terminate') return new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, "terminate() was called before this map's remaining inputs started; they were cancelled");
   return new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, "close({ cancelPending: true }) was called before this map's remaining inputs started; they were cancelled");
 }
 
@@ -118,6 +120,8 @@ const TARGET_CHUNK_MS = 10;
 const MAX_CHUNK = 8192;
 /** The largest chunk of a paced imap, which keeps at most a window of them pulled but not taken. */
 export const PACED_CHUNK = 256;
+/** What an async input's next step reads as once the map stopped waiting for it. */
+const STOPPED = Symbol('stopped');
 
 /**
  * Runs the whole map; resolves when every input has an outcome, rejects on the first failure
@@ -145,9 +149,13 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   let held: { error: unknown } | null = null;
   let wake: (() => void) | null = null;
   let consumerGone = false;
-  // close({ cancelPending }): inputs not sent yet are cancelled (the executor fails the chunks it holds queued).
-  entry.cancel = () => {
-    if (total !== undefined ? pulled < total : !exhausted) fail(cancelledError());
+  // Ends the wait for an async input's next step when the map stops; null when not waiting.
+  let stopPull: (() => void) | null = null;
+  // The map stopped waiting for a next() that may never settle: the input's return() would wait behind it.
+  let abandoned = false;
+  // close({ cancelPending }), terminate(): inputs not sent yet are cancelled (the executor fails the chunks it holds queued).
+  entry.cancel = (error) => {
+    if (total !== undefined ? pulled < total : !exhausted) fail(error);
   };
 
   const onAbort = (): void => {
@@ -165,6 +173,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     failure = { error };
     if (!controller.signal.aborted) controller.abort(kSoftAbort);
     wake?.();
+    stopPull?.();
   }
 
   function nextSize(): number {
@@ -264,10 +273,28 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     return taken;
   }
 
+  /** An async input's next step, or STOPPED as soon as the map stops while waiting for it. */
+  function nextAsync(): Promise<unknown> {
+    const step = source.next();
+    return new Promise((resolve, reject) => {
+      stopPull = () => {
+        abandoned = true;
+        resolve(STOPPED);
+      };
+      // A step that settles after the stop is dropped, a rejection too.
+      Promise.resolve(step).then(
+        (value) => { stopPull = null; resolve(value); },
+        (error: unknown) => { stopPull = null; reject(error); },
+      );
+      if (failure !== null) stopPull();
+    });
+  }
+
   async function pull(size: number): Promise<unknown[]> {
     const items: unknown[] = [];
     while (items.length < size) {
-      const step: unknown = source.async ? await source.next() : source.next();
+      const step: unknown = source.async ? await nextAsync() : source.next();
+      if (step === STOPPED) break;
       if (typeof step !== 'object' || step === null) {
         throw new InvalidTypeError(`the inputs' iterator returned ${describeType(step)} from next(), not an iterator result ({ value, done })`);
       }
@@ -279,6 +306,15 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       if (failure !== null || held !== null) break;
     }
     return items;
+  }
+
+  /** Lets the input clean up; awaited unless it would wait behind an abandoned next(). */
+  async function closeSource(): Promise<void> {
+    try {
+      const closed = Promise.resolve(source.return?.());
+      if (abandoned) closed.catch(() => {});
+      else await closed;
+    } catch { /* the input's own cleanup failed; the map's outcome stands */ }
   }
 
   try {
@@ -330,9 +366,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   } finally {
     entry.end();
     plan.signal?.removeEventListener('abort', onAbort);
-    if (!exhausted) {
-      try { await source.return?.(); } catch { /* the input's own cleanup failed; the map's outcome stands */ }
-    }
+    if (!exhausted) await closeSource();
   }
   plan.progress?.finish();
   if (failure !== null) throw (failure as { error: unknown }).error;

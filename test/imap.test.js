@@ -1,6 +1,7 @@
 // imap's bounds and its place in close(), proven the same way on every executor:
-// a slow consumer bounds what is pulled, and close() finishes an imap whose
-// consumer stopped reading (or never started).
+// a slow consumer bounds what is pulled, close() finishes an imap whose
+// consumer stopped reading (or never started), and a map waiting for an input
+// that never comes still stops.
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,6 +28,33 @@ function counted(limit = Number.POSITIVE_INFINITY) {
       state.closed = true;
     }
   })();
+  return state;
+}
+
+/**
+ * An async input that yields `items`, then waits forever for the next one (`stalled` resolves
+ * once it does); notes when return() is called. With `rejects`, that wait and return() reject
+ * after the map stopped waiting (`rejectLater()`).
+ */
+function stalled(items, { rejects = false } = {}) {
+  const state = { returned: false };
+  let at = 0;
+  let reached;
+  let fail = null;
+  state.stalled = new Promise((resolve) => { reached = resolve; });
+  state.rejectLater = () => fail?.(new Error('the input failed after the map stopped'));
+  state.inputs = {
+    [Symbol.asyncIterator]() { return this; },
+    next() {
+      if (at < items.length) return Promise.resolve({ value: items[at++], done: false });
+      reached();
+      return new Promise((_, reject) => { if (rejects) fail = reject; });
+    },
+    return() {
+      state.returned = true;
+      return rejects ? Promise.reject(new Error('the input failed to clean up')) : Promise.resolve({ value: undefined, done: true });
+    },
+  };
   return state;
 }
 
@@ -214,6 +242,73 @@ for (const E of Executors) {
       assert.deepEqual(await it.return(), { value: undefined, done: true });
       await settleWithin(closing, 60_000, 'close() after the imap was given back');
       assert.ok(state.pulled < 65_536, `${state.pulled} inputs pulled`);
+    });
+
+    test("an aborted signal rejects a map waiting for an input that never comes with FJ_ABORTED, and calls the input's return()", T, async (t) => {
+      const exec = using(t, E.make());
+      const state = stalled([1, 2]);
+      const controller = new AbortController();
+      const mapped = exec.map(tasks.square, state.inputs, { chunksize: 1, signal: controller.signal });
+      mapped.catch(() => {});
+      await state.stalled;
+      await exec.onIdle();
+      controller.abort();
+      await assert.rejects(settleWithin(mapped, 60_000, 'the aborted map'), code('FJ_ABORTED'));
+      assert.ok(state.returned, "the input's return() was called");
+    });
+
+    test("close({ cancelPending: true }) resolves and fails a starmap waiting for an input that never comes with FJ_EXECUTOR_CLOSED, calling the input's return()", T, async (t) => {
+      const exec = using(t, E.make());
+      const state = stalled([[1, 2], [3, 4]]);
+      const mapped = exec.starmap(tasks.add, state.inputs, { chunksize: 1 });
+      mapped.catch(() => {});
+      await state.stalled;
+      await exec.onIdle();
+      await settleWithin(exec.close({ cancelPending: true }), 60_000, 'close({ cancelPending }) with a stalled map');
+      await assert.rejects(settleWithin(mapped, 60_000, 'the cancelled map'), code('FJ_EXECUTOR_CLOSED'));
+      assert.ok(state.returned, "the input's return() was called");
+    });
+
+    test("terminate() fails a map waiting for an input that never comes with FJ_EXECUTOR_TERMINATED, and calls the input's return()", T, async (t) => {
+      const exec = using(t, E.make());
+      const state = stalled([1, 2]);
+      const mapped = exec.map(tasks.square, state.inputs, { chunksize: 1 });
+      mapped.catch(() => {});
+      await state.stalled;
+      await exec.onIdle();
+      await settleWithin(exec.terminate(), 60_000, 'terminate() with a stalled map');
+      await assert.rejects(settleWithin(mapped, 60_000, 'the map of a terminated executor'), code('FJ_EXECUTOR_TERMINATED'));
+      assert.ok(state.returned, "the input's return() was called");
+    });
+
+    test('terminate() during a close() that waits for a map whose input never comes ends both: the map fails with FJ_EXECUTOR_TERMINATED, close() resolves', T, async (t) => {
+      const exec = using(t, E.make());
+      const state = stalled([1, 2]);
+      const mapped = exec.map(tasks.square, state.inputs, { chunksize: 1 });
+      mapped.catch(() => {});
+      await state.stalled;
+      const closing = exec.close();
+      await settleWithin(exec.terminate(), 60_000, 'terminate() during close()');
+      await assert.rejects(settleWithin(mapped, 60_000, 'the map of a terminated executor'), code('FJ_EXECUTOR_TERMINATED'));
+      await settleWithin(closing, 60_000, 'close() ended by terminate()');
+    });
+
+    test("return() (a loop's break) of an imap whose input never comes resolves and calls the input's return(); their late rejections are handled", T, async (t) => {
+      const exec = using(t, E.make());
+      const unhandled = [];
+      const onUnhandled = (reason) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      t.after(() => process.off('unhandledRejection', onUnhandled));
+      const state = stalled([1, 2], { rejects: true });
+      const it = exec.imap(tasks.square, state.inputs, { chunksize: 1 });
+      assert.deepEqual(await it.next(), { value: 1, done: false });
+      assert.deepEqual(await it.next(), { value: 4, done: false });
+      await state.stalled;
+      assert.deepEqual(await settleWithin(it.return(), 60_000, "the imap's return()"), { value: undefined, done: true });
+      assert.ok(state.returned, "the input's return() was called");
+      state.rejectLater();
+      for (let i = 0; i < 5; i++) await turn();
+      assert.deepEqual(unhandled, []);
     });
   });
 }

@@ -301,7 +301,7 @@ export class Cluster extends BaseExecutor {
       this.#rejectAll(() => error);
     }
     this.#closed ??= this.#shutdown(false);
-    this.#maps.closing(cancelPending);
+    this.#maps.closing(cancelPending ? 'cancel' : 'drain');
     return this.#closed;
   }
 
@@ -309,6 +309,7 @@ export class Cluster extends BaseExecutor {
   terminate(): Promise<void> {
     const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The cluster was terminated while the task was pending');
     this.#rejectAll(() => error);
+    this.#maps.closing('terminate');
     this.#closed ??= this.#shutdown(true);
     return this.#closed;
   }

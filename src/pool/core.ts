@@ -8,7 +8,7 @@ import { nowMs } from '../clock.js';
 import { reviveTaskError } from '../revive.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
-import { IdleWaiters, OpenMaps } from '../idle.js';
+import { IdleWaiters, OpenMaps, type Closing } from '../idle.js';
 import { FnTable, Pacer, sendBatch } from './batch.js';
 import { CallQueue } from './call-queue.js';
 import {
@@ -65,7 +65,7 @@ export class PoolCore {
   }
 
   /** Registers a map that starts now (see OpenMaps); its chunks are accepted even after close(). Throws once the pool is closing. */
-  openMap(onClosing?: () => void): () => void {
+  openMap(onClosing?: (how: Closing) => void): () => void {
     if (this.#closing) throw closedError(this.#name, false);
     return this.#maps.open(onClosing);
   }
@@ -362,7 +362,7 @@ export class PoolCore {
     this.#closing = true;
     this.#warmUp.cancel();
     if (cancelPending) this.#failQueued(closedError(this.#name, true));
-    this.#maps.closing(cancelPending);
+    this.#maps.closing(cancelPending ? 'cancel' : 'drain');
     await this.#maps.drained();
     await this.onIdle();
     await this.#workers.endAll(false);
@@ -378,6 +378,7 @@ export class PoolCore {
       for (const call of w.inflight.values()) this.#finish(call, false, error);
       w.inflight.clear();
     }
+    this.#maps.closing('terminate');
     this.#settleIdle();
     await this.#workers.endAll(true);
   }
