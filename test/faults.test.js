@@ -54,6 +54,38 @@ for (const E of PoolKinds) {
         assert.notEqual(second, first);
         assert.equal(pool.stats().workersReplaced, 1);
       });
+
+      test('an uncaught exception that ends a worker is the cause of its FJ_WORKER_EXITED, exit code 1', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(pool.run(crash.throwFromTimer, ['late boom']), (err) => {
+          assert.equal(err.code, 'FJ_WORKER_EXITED');
+          assert.equal(err.exitCode, 1);
+          assert.equal(err.cause?.name, 'RangeError');
+          assert.equal(err.cause?.message, 'late boom');
+          return true;
+        });
+      });
+
+      test('an unhandled rejection that ends a worker is the cause of its FJ_WORKER_EXITED, exit code 1', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(pool.run(crash.rejectUnhandled, ['never caught']), (err) => {
+          assert.equal(err.code, 'FJ_WORKER_EXITED');
+          assert.equal(err.exitCode, 1);
+          assert.equal(err.cause?.name, 'TypeError');
+          assert.equal(err.cause?.message, 'never caught');
+          return true;
+        });
+      });
+
+      test('a value every read of which throws, thrown by a timer, still fails its call with FJ_WORKER_EXITED; the pool goes on', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(pool.run(crash.throwHostileFromTimer, []), (err) => {
+          assert.equal(err.code, 'FJ_WORKER_EXITED');
+          assert.equal(err.exitCode, 1);
+          return true;
+        });
+        assert.equal(await pool.run(tasks.square, [6]), 36);
+      });
     });
 
     describe('a worker that runs out of memory', () => {

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { childProcess } from '../builtins.js';
 import { processEntry } from '../paths.js';
 import { decodeMessage, encodeMessage } from './process-codec.js';
-import { Msg, type PoolMessage, type WorkerMessage } from './protocol.js';
+import { Msg, type ChildMessage, type PoolMessage } from './protocol.js';
+import { fromWire } from '../wire-error.js';
 import type { Transferable } from '../transfer.js';
 import { describeType } from '../task.js';
 import { STOP_GRACE_MS, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
@@ -54,12 +55,18 @@ export class ProcessTransport implements Transport {
     live.add(child);
     let tail = '';
     let spawnError: unknown = null;
+    /** What the child said ended it (an uncaught exception), once it did. */
+    let crash: { error: unknown } | null = null;
     // A child's stderr is passed through; its tail tells an out-of-memory death from other crashes.
     child.stderr?.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL);
     });
-    child.on('message', (message) => events.message(decodeMessage(message) as WorkerMessage));
+    child.on('message', (raw) => {
+      const message = decodeMessage(raw) as ChildMessage;
+      if (message.k === Msg.Crashed) crash ??= { error: fromWire(message.error) };
+      else events.message(message);
+    });
     child.on('error', (err) => { spawnError = err; });
     const timers: NodeJS.Timeout[] = [];
     child.on('exit', (code, signal) => {
@@ -69,7 +76,7 @@ export class ProcessTransport implements Transport {
       const report = (): void => {
         if (reported) return;
         reported = true;
-        events.exit({ code, signal, oom: /heap out of memory|Reached heap limit/i.test(tail), error: spawnError });
+        events.exit({ code, signal, oom: /heap out of memory|Reached heap limit/i.test(tail), error: crash === null ? spawnError : crash.error });
       };
       // Let the rest of stderr arrive before judging why the child died, but never wait on a
       // grandchild that inherited the pipe.

@@ -16,6 +16,8 @@ export const Msg = Object.freeze({
   Ready: 10,
   SetupFailed: 11,
   Results: 12,
+  // child process -> its transport
+  Crashed: 13,
 });
 
 /** Bits of a task's `flags` in a Run message. */
@@ -60,6 +62,10 @@ export interface SetupFailedMessage { k: typeof Msg.SetupFailed; error: WireValu
  */
 export interface ResultsMessage { k: typeof Msg.Results; done: unknown[]; failed: unknown[]; busy: number; started: number[] }
 export type WorkerMessage = ReadyMessage | SetupFailedMessage | ResultsMessage;
+/** A child's last words before an uncaught exception ends it: the transport gives the error as the exit's cause. */
+export interface CrashedMessage { k: typeof Msg.Crashed; error: WireValue }
+/** What a ProcessPool child sends over IPC. */
+export type ChildMessage = WorkerMessage | CrashedMessage;
 
 /** What a chunk task returns: one value per item, and the items that failed. */
 export interface ChunkResult {

@@ -4,8 +4,9 @@
  * task keeps this thread's event loop busy.
  */
 import { Worker } from 'node:worker_threads';
+import { toWire, type WireValue } from '../../wire-error.js';
 import { decodeMessage, encodeMessage } from '../process-codec.js';
-import type { PoolMessage, WorkerMessage } from '../protocol.js';
+import { Msg, type CrashedMessage, type PoolMessage, type WorkerMessage } from '../protocol.js';
 import { startRuntime } from './runtime.js';
 
 if (typeof process.send !== 'function') throw new Error('forkjoin: process-entry.js runs only as a ProcessPool child');
@@ -15,6 +16,27 @@ const watchdog = new Worker(new URL('./watchdog.js', import.meta.url), { workerD
 watchdog.unref();
 
 process.on('disconnect', () => process.exit(0));
+
+let crashReported = false;
+// Node prints an uncaught exception (or unhandled rejection) and exits with code 1 once this
+// returns; the parent gets the error first, as a thread's 'error' event gives it. The write is
+// tried at once, as the runtime's last results are on 'exit'.
+process.on('uncaughtExceptionMonitor', (thrown) => {
+  const fatal = process.listenerCount('uncaughtException') === 0 && !process.hasUncaughtExceptionCaptureCallback();
+  if (!fatal || crashReported || !process.connected) return;
+  crashReported = true;
+  const error = toWire(thrown);
+  try {
+    send(encodeMessage({ k: Msg.Crashed, error } satisfies CrashedMessage));
+  } catch {
+    try { send(encodeMessage({ k: Msg.Crashed, error: bare(error) } satisfies CrashedMessage)); } catch { /* exiting anyway */ }
+  }
+});
+
+/** `wire` without its properties and causes, which the channel refused. */
+function bare(wire: WireValue): WireValue {
+  return wire.error ? { error: true, name: wire.name, message: wire.message, stack: wire.stack, props: {} } : { error: false, value: wire.text, text: wire.text };
+}
 
 startRuntime({
   peer: 'the parent process',
