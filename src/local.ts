@@ -90,7 +90,8 @@ export class LocalExecutor extends BaseExecutor {
     const where = 'new LocalExecutor()';
     const o = objectOption(where, options) as LocalExecutorOptions & Record<string, unknown>;
     knownKeys(where, o, ['concurrency', 'timeout', 'maxQueue']);
-    this.#concurrency = o.concurrency === undefined ? 16 : integerOption(where, 'concurrency', o.concurrency, 1);
+    // A finite bound: an imap pulls a few chunks ahead per slot.
+    this.#concurrency = o.concurrency === undefined ? 16 : integerOption(where, 'concurrency', o.concurrency, 1, 0x7fffffff);
     this.#timeout = o.timeout === undefined ? Number.POSITIVE_INFINITY : durationOption(where, 'timeout', o.timeout);
     this.#maxQueue = o.maxQueue === undefined ? Number.POSITIVE_INFINITY : integerOption(where, 'maxQueue', o.maxQueue, 0);
   }

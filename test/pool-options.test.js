@@ -212,13 +212,15 @@ for (const E of PoolKinds) {
 }
 
 describe('LocalExecutor options', () => {
-  test('a concurrency of 0 throws a RangeError (FJ_INVALID_ARG_VALUE) naming it', () => {
-    assert.throws(() => new LocalExecutor({ concurrency: 0 }), (err) => {
-      assert.ok(err instanceof RangeError);
-      assert.equal(err.code, 'FJ_INVALID_ARG_VALUE');
-      assert.ok(err.message.includes('concurrency') && err.message.includes('0'), err.message);
-      return true;
-    });
+  test('a concurrency of 0 or Infinity throws a RangeError (FJ_INVALID_ARG_VALUE) naming it: an imap needs a bound', () => {
+    for (const concurrency of [0, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => new LocalExecutor({ concurrency }), (err) => {
+        assert.ok(err instanceof RangeError);
+        assert.equal(err.code, 'FJ_INVALID_ARG_VALUE');
+        assert.ok(err.message.includes('concurrency') && err.message.includes(String(concurrency)), err.message);
+        return true;
+      });
+    }
   });
 
   test('a concurrency that is not a number throws a TypeError (FJ_INVALID_ARG_TYPE)', () => {
