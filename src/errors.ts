@@ -116,16 +116,17 @@ export class ForkJoinError extends Error {
 }
 
 /**
- * A copy of `error` that names the map input it failed (`index`). One error may fail many
- * calls at once (terminate(), close()), so it is never marked itself.
+ * A copy of `error` with more facts (the map input it failed: `index`; its task: `task`). One
+ * error may fail many calls at once (terminate(), close(), a module that failed to load), so
+ * it is never marked itself.
  */
-export function withIndex<E extends Error>(error: E, index: number): E {
+export function withFacts<E extends Error>(error: E, facts: Record<string, unknown>): E {
   const copy = Reflect.construct(Error, [error.message], error.constructor) as E;
   for (const key of Reflect.ownKeys(error)) {
     const own = Object.getOwnPropertyDescriptor(error, key);
     if (own !== undefined) Object.defineProperty(copy, key, own);
   }
-  return Object.assign(copy, { index });
+  return Object.assign(copy, facts);
 }
 
 /** A task threw. `cause` is the task's own error; `task` names the task. */

@@ -3,7 +3,7 @@
  * I/O-bound work where awaiting is cheap and a worker would only add copies.
  */
 import { nowMs } from './clock.js';
-import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, callOutcome, isCallOutcome } from './errors.js';
+import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, callOutcome, isCallOutcome, withFacts } from './errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from './executor.js';
 import { Job, jobControl } from './job.js';
 import type { ChunkRunner } from './map.js';
@@ -112,9 +112,9 @@ export class LocalExecutor extends BaseExecutor {
     return job;
   }
 
-  #enqueue(method: string, task: Task, args: unknown, options: CallOptions | undefined, settle: Entry['settle'], onRunning: Entry['onRunning'], admitted = false, flags = 0): Entry {
+  /** `spec` names the task in errors: a map's chunk runs a wrapper, named after the map's task. */
+  #enqueue(method: string, task: Task, args: unknown, options: CallOptions | undefined, settle: Entry['settle'], onRunning: Entry['onRunning'], admitted = false, flags = 0, spec = directTaskSpec(task)): Entry {
     const where = `LocalExecutor.${method}`;
-    const spec = directTaskSpec(task);
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments; received ${typeof args}`);
     const o = options === undefined ? null : parseCallOptions(where, options, { timeout: this.#timeout, retries: 0 });
     const entry: Entry = {
@@ -192,7 +192,8 @@ export class LocalExecutor extends BaseExecutor {
 
   /** forkjoin's own failure (the task's module did not load, a lock's deadlock) as is; anything else the task threw, as a TaskError. */
   #taskError(spec: TaskSpec, thrown: unknown): Error {
-    if (isCallOutcome(thrown)) return thrown as Error;
+    // forkjoin's own error (a module that failed to load, a missing export) names the task, as on a pool.
+    if (isCallOutcome(thrown)) return 'task' in (thrown as object) ? thrown as Error : withFacts(thrown as Error, { task: spec.label });
     return new TaskError(wireMessage(toWire(thrown)), { cause: thrown, task: spec.label });
   }
 
@@ -237,7 +238,7 @@ export class LocalExecutor extends BaseExecutor {
       runChunk: (spec, items, flags, chunk) => new Promise<ChunkResult>((resolve, reject) => {
         const task = chunkTask(chunk.task, spec, flags);
         this.#enqueue('map', task, [items], { signal: chunk.signal, timeout: chunk.timeout > 0 ? chunk.timeout : undefined },
-          (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), null, true, flags | TaskFlag.Chunk);
+          (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), null, true, flags | TaskFlag.Chunk, spec);
       }),
     };
   }

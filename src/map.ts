@@ -4,7 +4,7 @@
  * time), keeps a bounded number of chunks in flight, and hands each chunk's
  * outcome to a sink as soon as it lands.
  */
-import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, withIndex } from './errors.js';
+import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, withFacts } from './errors.js';
 import { isArgumentList, knownLength, openSource } from './inputs.js';
 import { MAX_TIMER_MS } from './options.js';
 import type { Progress } from './progress.js';
@@ -258,7 +258,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       for (let i = 0; i < count; i++) launch(start + i, [items[i]]);
     } else if (failure === null) {
       // A lone input's own failure (its worker died) names it, as a task's error does.
-      if (count === 1 && error instanceof ForkJoinError && !('index' in error)) error = withIndex(error, start);
+      if (count === 1 && error instanceof ForkJoinError && !('index' in error)) error = withFacts(error, { index: start });
       if (!(error instanceof AbortError) && (plan.settle || count === 1)) {
         outcome(start, count, new Array(count), Array.from({ length: count }, (_, i) => [start + i, error] as const));
       } else fail(error);

@@ -60,6 +60,15 @@ for (const E of Executors) {
       assert.deepEqual([after.done - before.done, after.failed - before.failed], [0, 1]);
     });
 
+    test("a map's timeout and a missing export name the map's task, as a run()'s errors do", T, async (t) => {
+      // A LocalExecutor cannot stop the task that timed out: a second slot for the next map, and a task that ends.
+      const exec = using(t, E.isPool ? new E.Ctor({ workers: 1, timeout: 50 }) : new E.Ctor({ concurrency: 2, timeout: 50 }));
+      const timedOut = await exec.map(sleepy.hang, [E.isPool ? 60_000 : 2_000]).then(() => null, (error) => error);
+      assert.deepEqual([timedOut.code, timedOut.task], ['FJ_TASK_TIMEOUT', 'sleep.js#hang']);
+      const missing = await exec.map(sleepy.noSuchTask, [1]).then(() => null, (error) => error);
+      assert.deepEqual([missing.code, missing.task], ['FJ_TASK_NOT_EXPORTED', 'sleep.js#noSuchTask']);
+    });
+
     test("a map's timeout: Infinity lifts the executor's timeout, as a run()'s does", T, async (t) => {
       const exec = using(t, E.isPool ? new E.Ctor({ workers: 1, timeout: 50 }) : new E.Ctor({ concurrency: 1, timeout: 50 }));
       assert.equal(await exec.run(sleepy.hang, [300], { timeout: Infinity }), 'hang ended');
