@@ -55,27 +55,19 @@ for (const E of PoolKinds) {
         assert.equal(pool.stats().workersReplaced, 1);
       });
 
-      test('an uncaught exception that ends a worker is the cause of its FJ_WORKER_EXITED, exit code 1', T, async (t) => {
-        const pool = using(t, E.make({ slots: 1 }));
-        await assert.rejects(pool.run(crash.throwFromTimer, ['late boom']), (err) => {
-          assert.equal(err.code, 'FJ_WORKER_EXITED');
-          assert.equal(err.exitCode, 1);
-          assert.equal(err.cause?.name, 'RangeError');
-          assert.equal(err.cause?.message, 'late boom');
-          return true;
+      const crashes = [
+        ['an uncaught exception', crash.throwFromTimer, 'late boom', 'RangeError'],
+        ['an unhandled rejection', crash.rejectUnhandled, 'never caught', 'TypeError'],
+      ];
+      for (const [what, task, message, name] of crashes) {
+        test(`${what} that ends a worker is the cause of its FJ_WORKER_EXITED, exit code 1`, T, async (t) => {
+          const pool = using(t, E.make({ slots: 1 }));
+          await assert.rejects(pool.run(task, [message]), (err) => {
+            assert.deepEqual([err.code, err.exitCode, err.cause?.name, err.cause?.message], ['FJ_WORKER_EXITED', 1, name, message]);
+            return true;
+          });
         });
-      });
-
-      test('an unhandled rejection that ends a worker is the cause of its FJ_WORKER_EXITED, exit code 1', T, async (t) => {
-        const pool = using(t, E.make({ slots: 1 }));
-        await assert.rejects(pool.run(crash.rejectUnhandled, ['never caught']), (err) => {
-          assert.equal(err.code, 'FJ_WORKER_EXITED');
-          assert.equal(err.exitCode, 1);
-          assert.equal(err.cause?.name, 'TypeError');
-          assert.equal(err.cause?.message, 'never caught');
-          return true;
-        });
-      });
+      }
 
       test('a value every read of which throws, thrown by a timer, still fails its call with FJ_WORKER_EXITED; the pool goes on', T, async (t) => {
         const pool = using(t, E.make({ slots: 1 }));
