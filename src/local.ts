@@ -245,11 +245,16 @@ export class LocalExecutor extends BaseExecutor {
 
   /** Resolves when nothing is queued or running. */
   onIdle(): Promise<void> {
-    return this.#idleWaiters.wait(this.#queue.size === 0 && this.#running === 0);
+    return this.#idleWaiters.wait(this.#isIdle());
+  }
+
+  /** Nothing queued or running; after terminate(), what still runs here is no one's to wait for. */
+  #isIdle(): boolean {
+    return this.#terminated || (this.#queue.size === 0 && this.#running === 0);
   }
 
   #settleIdle(): void {
-    this.#idleWaiters.check(this.#queue.size === 0 && this.#running === 0);
+    this.#idleWaiters.check(this.#isIdle());
   }
 
   async close(options?: { cancelPending?: boolean }): Promise<void> {

@@ -111,6 +111,21 @@ for (const E of Executors) {
       });
     }
 
+    test('terminate() ends a close() that waits for inputs left running after a break', T, async (t) => {
+      const exec = using(t, E.make({ slots: 1, perWorker: 2 }));
+      const dir = tempDir(t);
+      const stuck = { marker: join(dir, 'started'), flag: join(dir, 'never'), out: join(dir, 'out'), value: 1 };
+      for await (const value of exec.imap(sleepy.markWaitLeave, [{ value: 0 }, stuck], { chunksize: 1 })) {
+        assert.equal(value, 0);
+        await filesAppear(dir, 1);
+        break;
+      }
+      const closing = exec.close();
+      await exec.terminate();
+      await settleWithin(closing, 60_000, 'close() after terminate()');
+      await settleWithin(exec.onIdle(), 60_000, 'onIdle() after terminate()');
+    });
+
     test('close() finishes an imap whose iterator was started and then abandoned, and its results wait for the consumer', T, async (t) => {
       const exec = using(t, E.make());
       const state = counted(20_000);

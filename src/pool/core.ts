@@ -117,8 +117,8 @@ export class PoolCore {
 
   #finish(call: Call, ok: boolean, value: unknown): void {
     if (call.state === CallState.Settled) return;
-    // Queued, or sent and not yet reported running: as its Job sees it, it never started.
-    const neverStarted = call.state === CallState.Queued || call.state === CallState.Sent;
+    // Queued, or sent and not reported running by a worker that reports it (as its Job sees it).
+    const neverStarted = call.state === CallState.Queued || (call.state === CallState.Sent && (call.options.watched || call.careful));
     call.state = CallState.Settled;
     call.worker = null;
     if (call.timer !== null) clearTimeout(call.timer);
@@ -377,6 +377,7 @@ export class PoolCore {
     for (const w of this.#workers) {
       for (const call of w.inflight.values()) this.#finish(call, false, error);
       w.inflight.clear();
+      w.cancelled.clear(); // calls running unobserved are stopped with their worker: close() and onIdle() wait no more
     }
     this.#maps.closing('terminate');
     this.#settleIdle();
