@@ -168,6 +168,9 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   if (plan.signal?.aborted) onAbort();
   plan.signal?.addEventListener('abort', onAbort, { once: true });
 
+  // A finite timeout of the map's own bounds each input: chunks of one, or a chunk's sum.
+  const perInputTimeout = plan.timeout > 0 && plan.timeout !== Number.POSITIVE_INFINITY;
+
   function fail(error: unknown): void {
     if (failure !== null) return;
     failure = { error };
@@ -178,7 +181,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
 
   function nextSize(): number {
     if (plan.chunksize !== 'auto') return plan.chunksize;
-    if (!runner.chunksPayOff || (plan.timeout > 0 && plan.timeout !== Number.POSITIVE_INFINITY)) return 1;
+    if (!runner.chunksPayOff || perInputTimeout) return 1;
     if (perItemMs < 0) {
       // Nothing measured yet: Pool.map's rule of four chunks per worker, or one item at a time for a stream.
       return total === undefined ? 1 : Math.max(1, Math.min(Math.ceil(total / (parallelism * 4)), MAX_CHUNK));
@@ -204,7 +207,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     }
     inflight++;
     inflightItems += items.length;
-    const timeout = plan.timeout > 0 && plan.timeout !== Number.POSITIVE_INFINITY ? Math.min(plan.timeout * items.length, MAX_TIMER_MS) : plan.timeout;
+    const timeout = perInputTimeout ? Math.min(plan.timeout * items.length, MAX_TIMER_MS) : plan.timeout;
     const packed = runner.chunksPayOff && !plan.spread ? packNumbers(items) : null;
     const sent = packed ?? items;
     const chunkFlags = packed === null ? flags : flags | TaskFlag.Packed;

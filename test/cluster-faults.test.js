@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { Redis } from 'ioredis';
 import { taskModule } from 'forkjoin';
-import { goGate, needRedis, settles, startCluster, startEngine, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
+import { goGate, needRedis, startCluster, startEngine, stop, tasksUrl, until } from './fixtures/cluster/harness.js';
+import { settleWithin } from './fixtures/helpers.js';
 
 const T = { timeout: 120_000 };
 const tasks = taskModule(tasksUrl);
@@ -104,9 +105,9 @@ test('a Redis restarted empty mid-map: the map rejects with FJ_REDIS_DATA_LOST, 
   // Without persistence, the restarted Redis holds none of the cluster's keys.
   await redis.stopServer('SIGKILL');
   await redis.start();
-  const err = await settles(mapped, 30_000, 'the map');
+  const err = await settleWithin(mapped, 30_000, 'the map');
   assert.equal(err?.code, 'FJ_REDIS_DATA_LOST');
-  assert.deepEqual(await settles(cluster.map(tasks.square, [1, 2, 3], { chunksize: 1 }), 30_000, 'a map after the restart'), [1, 4, 9]);
+  assert.deepEqual(await settleWithin(cluster.map(tasks.square, [1, 2, 3], { chunksize: 1 }), 30_000, 'a map after the restart'), [1, 4, 9]);
   await until(async () => (await cluster.engines()).length === 2, 10_000, 'both engines to be listed again');
 });
 
@@ -118,9 +119,9 @@ test('a Redis restarted empty: an engine drops the task of a job that vanished a
   await until(async () => (await cluster.engines())[0]?.busy > 0, 10_000, 'a1 to hold the task');
   await redis.stopServer('SIGKILL');
   await redis.start();
-  assert.equal((await settles(held, 30_000, 'the pending run'))?.code, 'FJ_REDIS_DATA_LOST');
+  assert.equal((await settleWithin(held, 30_000, 'the pending run'))?.code, 'FJ_REDIS_DATA_LOST');
   // a1's only worker was running the vanished job's 10-minute task: it must be free again.
-  assert.equal(await settles(cluster.run(tasks.square, [7]), 30_000, 'a run after the restart'), 49);
+  assert.equal(await settleWithin(cluster.run(tasks.square, [7]), 30_000, 'a run after the restart'), 49);
 });
 
 test('a client whose liveness key lapsed (engines would take it for dead): its pending calls reject with FJ_REDIS_DATA_LOST, new ones run', T, async (t) => {
@@ -135,9 +136,9 @@ test('a client whose liveness key lapsed (engines would take it for dead): its p
   // What Redis does to the key of a client that could not refresh it for 15 s.
   const [key] = await conn.keys('fj:default:client:*');
   assert.equal(await conn.del(key), 1);
-  assert.equal((await settles(queued, 30_000, 'the pending run'))?.code, 'FJ_REDIS_DATA_LOST');
+  assert.equal((await settleWithin(queued, 30_000, 'the pending run'))?.code, 'FJ_REDIS_DATA_LOST');
   engines.push(await startEngine(redis.url, { name: 'l1', workers: 1 }));
-  assert.equal(await settles(cluster.run(tasks.square, [8]), 30_000, 'a run after the lapse'), 64);
+  assert.equal(await settleWithin(cluster.run(tasks.square, [8]), 30_000, 'a run after the lapse'), 64);
 });
 
 test('a killed client leaves engines serving others and no jobs behind', T, async (t) => {

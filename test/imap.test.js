@@ -58,6 +58,16 @@ function stalled(items, { rejects = false } = {}) {
   return state;
 }
 
+/** A map that `start(exec, inputs)` began over an input stuck after `items`, once it is stuck there. */
+async function stuckMap(t, E, items, start) {
+  const exec = using(t, E.make());
+  const state = stalled(items);
+  const mapped = start(exec, state.inputs);
+  mapped.catch(() => {});
+  await state.stalled;
+  return { exec, state, mapped };
+}
+
 /** Waits until the executor has nothing to run and the map pulled nothing more over a few turns: it waits on its consumer. */
 async function untilStalled(exec, state) {
   for (let still = 0; still < 3;) {
@@ -260,12 +270,8 @@ for (const E of Executors) {
     });
 
     test("an aborted signal rejects a map waiting for an input that never comes with FJ_ABORTED, and calls the input's return()", T, async (t) => {
-      const exec = using(t, E.make());
-      const state = stalled([1, 2]);
       const controller = new AbortController();
-      const mapped = exec.map(tasks.square, state.inputs, { chunksize: 1, signal: controller.signal });
-      mapped.catch(() => {});
-      await state.stalled;
+      const { exec, state, mapped } = await stuckMap(t, E, [1, 2], (e, inputs) => e.map(tasks.square, inputs, { chunksize: 1, signal: controller.signal }));
       await exec.onIdle();
       controller.abort();
       await assert.rejects(settleWithin(mapped, 60_000, 'the aborted map'), code('FJ_ABORTED'));
@@ -273,11 +279,7 @@ for (const E of Executors) {
     });
 
     test("close({ cancelPending: true }) resolves and fails a starmap waiting for an input that never comes with FJ_EXECUTOR_CLOSED, calling the input's return()", T, async (t) => {
-      const exec = using(t, E.make());
-      const state = stalled([[1, 2], [3, 4]]);
-      const mapped = exec.starmap(tasks.add, state.inputs, { chunksize: 1 });
-      mapped.catch(() => {});
-      await state.stalled;
+      const { exec, state, mapped } = await stuckMap(t, E, [[1, 2], [3, 4]], (e, inputs) => e.starmap(tasks.add, inputs, { chunksize: 1 }));
       await exec.onIdle();
       await settleWithin(exec.close({ cancelPending: true }), 60_000, 'close({ cancelPending }) with a stalled map');
       await assert.rejects(settleWithin(mapped, 60_000, 'the cancelled map'), code('FJ_EXECUTOR_CLOSED'));
@@ -285,11 +287,7 @@ for (const E of Executors) {
     });
 
     test("terminate() fails a map waiting for an input that never comes with FJ_EXECUTOR_TERMINATED, and calls the input's return()", T, async (t) => {
-      const exec = using(t, E.make());
-      const state = stalled([1, 2]);
-      const mapped = exec.map(tasks.square, state.inputs, { chunksize: 1 });
-      mapped.catch(() => {});
-      await state.stalled;
+      const { exec, state, mapped } = await stuckMap(t, E, [1, 2], (e, inputs) => e.map(tasks.square, inputs, { chunksize: 1 }));
       await exec.onIdle();
       await settleWithin(exec.terminate(), 60_000, 'terminate() with a stalled map');
       await assert.rejects(settleWithin(mapped, 60_000, 'the map of a terminated executor'), code('FJ_EXECUTOR_TERMINATED'));
@@ -297,11 +295,7 @@ for (const E of Executors) {
     });
 
     test('terminate() during a close() that waits for a map whose input never comes ends both: the map fails with FJ_EXECUTOR_TERMINATED, close() resolves', T, async (t) => {
-      const exec = using(t, E.make());
-      const state = stalled([1, 2]);
-      const mapped = exec.map(tasks.square, state.inputs, { chunksize: 1 });
-      mapped.catch(() => {});
-      await state.stalled;
+      const { exec, mapped } = await stuckMap(t, E, [1, 2], (e, inputs) => e.map(tasks.square, inputs, { chunksize: 1 }));
       const closing = exec.close();
       await settleWithin(exec.terminate(), 60_000, 'terminate() during close()');
       await assert.rejects(settleWithin(mapped, 60_000, 'the map of a terminated executor'), code('FJ_EXECUTOR_TERMINATED'));
