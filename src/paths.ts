@@ -1,6 +1,6 @@
 /**
  * Where the package's own files are. The build bundles the code into a few
- * files and shared chunks under `dist/`, so a module cannot know its own place
+ * files and scripts under `dist/`, so a module cannot know its own place
  * in that tree; every path is taken from the `dist` folder instead.
  */
 

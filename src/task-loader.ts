@@ -3,6 +3,7 @@
  * calling thread for LocalExecutor), with errors that say what went wrong.
  */
 import { ErrorCodes, ForkJoinError, type ErrorCode } from './errors.js';
+import { importModule } from './host.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -17,7 +18,7 @@ export function codedError(code: ErrorCode, message: string, cause?: unknown): F
 export async function loadExport(url: string, name: string): Promise<Fn> {
   let pending = modules.get(url);
   if (pending === undefined) {
-    pending = import(url) as Promise<Record<string, unknown>>;
+    pending = importModule(url) as Promise<Record<string, unknown>>;
     modules.set(url, pending);
   }
   let mod: Record<string, unknown>;

@@ -5,6 +5,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCodes, ForkJoinError, InvalidTypeError } from './errors.js';
+import { resolveSpecifier } from './host.js';
 import { noteModuleNamed } from './module-file.js';
 
 const kTaskRef = Symbol.for('forkjoin.taskRef');
@@ -84,7 +85,7 @@ function moduleHref(url: URL | string): string {
     );
   }
   try {
-    return import.meta.resolve(url);
+    return resolveSpecifier(url);
   } catch (cause) {
     throw new ForkJoinError(ErrorCodes.MODULE_LOAD_FAILED, `taskModule(url): cannot resolve ${JSON.stringify(url)}`, { cause });
   }

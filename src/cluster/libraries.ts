@@ -4,6 +4,7 @@
  */
 import type * as BullMQ from 'bullmq';
 import type * as IORedis from 'ioredis';
+import { importModule } from '../host.js';
 import type { ClusterKeys } from './wire.js';
 
 let bullmq: typeof BullMQ | null = null;
@@ -11,7 +12,7 @@ let ioredis: typeof IORedis | null = null;
 
 /** Loads both libraries; every entry point into the cluster awaits it before connecting. */
 export async function loadRedisLibraries(): Promise<void> {
-  [bullmq, ioredis] = await Promise.all([bullmq ?? import('bullmq'), ioredis ?? import('ioredis')]);
+  [bullmq, ioredis] = await Promise.all([bullmq ?? (importModule('bullmq') as Promise<typeof BullMQ>), ioredis ?? (importModule('ioredis') as Promise<typeof IORedis>)]);
 }
 
 export function redisLibraries(): { bullmq: typeof BullMQ; ioredis: typeof IORedis } {
