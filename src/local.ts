@@ -13,6 +13,7 @@ import { WaitQueue } from './pool/call-queue.js';
 import type { ChunkResult } from './pool/protocol.js';
 import { TaskFlag, settledInputs } from './pool/protocol.js';
 import { SignalRegistry } from './pool/signals.js';
+import { thrownHere } from './revive.js';
 import { LatencyHistogram, type ExecutorStats } from './stats.js';
 import { loadExport } from './task-loader.js';
 import { directTaskSpec, isTaskRef, type Task, type TaskSpec } from './task.js';
@@ -327,7 +328,7 @@ function chunkTask(task: Task, spec: TaskSpec, flags: number): Fn {
         const args = flags & TaskFlag.Spread ? (list[i] as unknown[]) : [list[i]];
         out.values[i] = untransferred(await fn(...args));
       } catch (thrown) {
-        out.errors.push([i, toWire(thrown)]);
+        out.errors.push([i, thrownHere(thrown)]);
         if (!(flags & TaskFlag.Settle)) break;
       }
     }

@@ -1,7 +1,20 @@
 /** Turning an error that crossed from a worker back into what the caller sees. */
 import { ErrorCodes, ForkJoinError, TaskError, isForkJoinError } from './errors.js';
 import type { TaskSpec } from './task.js';
-import { fromWire, wireMessage, type WireValue } from './wire-error.js';
+import { fromWire, toWire, wireMessage, type WireValue } from './wire-error.js';
+
+/** What a LocalExecutor's map chunks threw, by the wire form they report it in. */
+const thrownInThisThread = new WeakMap<WireValue, unknown>();
+
+/**
+ * The wire form of what a task threw in this thread (a LocalExecutor's map chunk): revived,
+ * it is the thrown value itself, as a LocalExecutor's run() gives it, not a copy.
+ */
+export function thrownHere(thrown: unknown): WireValue {
+  const wire = toWire(thrown);
+  thrownInThisThread.set(wire, thrown);
+  return wire;
+}
 
 /**
  * A task's failure as the caller sees it: forkjoin's own errors raised in the
@@ -10,17 +23,18 @@ import { fromWire, wireMessage, type WireValue } from './wire-error.js';
  * cause is the revived original.
  */
 export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<string, unknown> = {}): Error {
-  const original = fromWire(wire);
+  const here = thrownInThisThread.has(wire);
+  const original = here ? thrownInThisThread.get(wire) : fromWire(wire);
   if (wire.error && wire.own === true && isForkJoinError(original) && original.code !== ErrorCodes.TASK_FAILED) {
     // forkjoin's own error raised in the worker: same code, message and facts (path, cycle, timeout, ...).
     const { code: _code, ...facts } = original as unknown as Record<string, unknown>;
     const cause = (original as { cause?: unknown }).cause;
     const err = new ForkJoinError(original.code, original.message, { ...facts, cause, task: spec.label, ...extras });
-    if (wire.error && wire.stack !== undefined) err.stack = `${err.name} [${err.code}]: ${err.message}\n${framesOf(wire.stack)}`;
+    if (wire.error && wire.stack !== undefined && !here) err.stack = `${err.name} [${err.code}]: ${err.message}\n${framesOf(wire.stack)}`;
     return err;
   }
   const err = new TaskError(wireMessage(wire), { cause: original, task: spec.label, ...extras });
-  if (wire.error && wire.stack !== undefined) {
+  if (wire.error && wire.stack !== undefined && !here) {
     err.stack = `TaskError: ${err.message}\n${framesOf(wire.stack)}\n    at <${spec.label} in a worker>`;
   }
   return err;

@@ -29,6 +29,22 @@ test('bound and native functions run too: nothing is shipped', async () => {
   await local.close();
 });
 
+test('what a task throws is the cause of its TaskError itself, from run, map, starmap and imap alike', async () => {
+  const local = new LocalExecutor({ concurrency: 2 });
+  class Refused extends Error { code = 'E_REFUSED'; }
+  const thrown = new Refused('seven is refused');
+  const refuse = (x) => { if (x === 7) throw thrown; return x; };
+  const isThrown = (index) => (err) => err.code === 'FJ_TASK_FAILED' && err.cause === thrown && err.index === index && /seven is refused/.test(err.message);
+  await assert.rejects(local.run(refuse, [7]), (err) => err.code === 'FJ_TASK_FAILED' && err.cause === thrown);
+  await assert.rejects(local.map(refuse, [1, 7, 3]), isThrown(1));
+  await assert.rejects(local.map(refuse, [1, 2, 7], { chunksize: 3 }), isThrown(2));
+  await assert.rejects(local.starmap(refuse, [[7]]), isThrown(0));
+  await assert.rejects((async () => { for await (const x of local.imap(refuse, [7, 1])) void x; })(), isThrown(0));
+  const settled = await local.map(refuse, [7, 1], { settle: true });
+  assert.equal(settled[0].reason.cause, thrown);
+  await local.close();
+});
+
 test('after close() its stats show no idle slot left', async () => {
   const local = new LocalExecutor({ concurrency: 4 });
   assert.equal(local.stats().idleWorkers, 4);

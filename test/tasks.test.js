@@ -242,6 +242,14 @@ describe('ThreadPool memory', () => {
     assert.equal(array.buffer.byteLength, 0, 'the source buffer is detached after the run');
   });
 
+  test('an ArrayBuffer listed twice in transfer is moved once', T, async (t) => {
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    const array = new Float64Array([1, 2, 3, 4]);
+    const result = await pool.run(tasks.sumFloat64, [array], { transfer: [array.buffer, array.buffer] });
+    assert.deepEqual(result, { sum: 10, byteLength: 32 });
+    assert.equal(array.buffer.byteLength, 0);
+  });
+
   test('without transfer an ArrayBuffer argument is copied and stays usable', T, async (t) => {
     const pool = using(t, new ThreadPool({ workers: 1 }));
     const array = new Float64Array([1, 2, 3, 4]);
