@@ -250,6 +250,33 @@ describe('ThreadPool memory', () => {
     assert.equal(array.buffer.byteLength, 0);
   });
 
+  test('large buffers are copied as a clone would copy them: layout, kind and sharing kept, the caller\'s left as they were', T, async (t) => {
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    const big = new ArrayBuffer(1 << 20);
+    new Uint8Array(big).fill(1);
+    const middle = new Float64Array(big, 4096, 1024); // a view into a larger buffer
+    const whole = new Int32Array(big); // a second view of the same buffer
+    const bytes = Buffer.alloc(300_000, 2);
+    const data = new DataView(new ArrayBuffer(200_000));
+    const small = new Uint8Array(16).fill(3); // below the size that is moved: cloned as before
+    const { bufferFacts } = taskModule(new URL('./fixtures/boundary.js', import.meta.url));
+    const facts = await pool.run(bufferFacts, [middle, whole, bytes, data, small, big, 7]);
+    const sum = (buffer) => { let s = 0; const b = new Uint8Array(buffer); for (let i = 0; i < b.length; i += 4099) s += b[i]; return s; };
+    assert.deepEqual(facts.map((f) => f.kind), ['Float64Array', 'Int32Array', 'Uint8Array', 'DataView', 'Uint8Array', 'ArrayBuffer', 'number']);
+    assert.deepEqual(facts[0], { kind: 'Float64Array', byteOffset: 4096, byteLength: 8192, bufferLength: 1 << 20, bufferIndex: 0, isBuffer: false, sum: sum(big) });
+    assert.equal(facts[1].bufferIndex, 0, 'two views of one buffer still share one');
+    assert.equal(facts[5].bufferIndex, 0, 'the buffer itself, too');
+    assert.deepEqual({ ...facts[2], sum: 0 }, { kind: 'Uint8Array', byteOffset: bytes.byteOffset, byteLength: 300_000, bufferLength: bytes.buffer.byteLength, bufferIndex: 1, isBuffer: false, sum: 0 });
+    assert.equal(facts[2].sum, sum(bytes.buffer));
+    assert.deepEqual({ kind: facts[3].kind, byteLength: facts[3].byteLength, bufferIndex: facts[3].bufferIndex }, { kind: 'DataView', byteLength: 200_000, bufferIndex: 2 });
+    assert.equal(facts[4].bufferLength, 16);
+    // The task wrote 9s over every buffer it got: the caller's are untouched and usable.
+    assert.ok(new Uint8Array(big).every((b) => b === 1));
+    assert.ok(bytes.every((b) => b === 2));
+    assert.ok(small.every((b) => b === 3));
+    assert.equal(middle.length, 1024);
+  });
+
   test('without transfer an ArrayBuffer argument is copied and stays usable', T, async (t) => {
     const pool = using(t, new ThreadPool({ workers: 1 }));
     const array = new Float64Array([1, 2, 3, 4]);

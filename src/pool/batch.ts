@@ -1,6 +1,7 @@
 /** What goes into a Run message: the calls, the function definitions the worker lacks, and how many to send. */
 import { nowMs } from '../clock.js';
 import type { Transferable } from '../transfer.js';
+import { MOVE_MIN_BYTES, copyOut } from './copy-out.js';
 import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
 import type { Call, PoolWorker } from './records.js';
 import type { TaskSpec } from '../task.js';
@@ -10,23 +11,28 @@ export interface EncodedBatch {
   transfer: Transferable[];
 }
 
-/** One message for `calls`; `known` is what the worker was already sent, `defs` every function by id. */
-export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, defs: readonly FnDef[]): EncodedBatch {
+/**
+ * One message for `calls`; `known` is what the worker was already sent, `defs` every function
+ * by id; `moves` when the worker is a thread, which a transferred buffer moves to (copyOut).
+ */
+export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, defs: readonly FnDef[], moves = false): EncodedBatch {
   let added: FnDef[] | null = null;
   const tasks: unknown[] = [];
   let transfer: Transferable[] = [];
   for (const call of calls) {
     if (!known.has(call.fnId) && !(added?.includes(defs[call.fnId]) ?? false)) (added ??= []).push(defs[call.fnId]);
     const o = call.options;
-    tasks.push(call.id, call.fnId, o.watched || call.careful ? o.flags | TaskFlag.Watched : o.flags, call.args);
+    const moved = moves && o.transfer === undefined && call.bytes >= MOVE_MIN_BYTES ? copyOut(call.args) : null;
+    tasks.push(call.id, call.fnId, o.watched || call.careful ? o.flags | TaskFlag.Watched : o.flags, moved === null ? call.args : moved.args);
     if (o.transfer !== undefined) transfer = transfer.concat(o.transfer);
+    else if (moved !== null) transfer = transfer.concat(moved.transfer);
   }
   return { message: { k: Msg.Run, defs: added, tasks }, transfer };
 }
 
 /** Sends calls in one message; returns what went wrong, or null. */
 function trySend(w: PoolWorker, calls: readonly Call[], defs: readonly FnDef[]): { error: unknown } | null {
-  const { message, transfer } = encodeBatch(calls, w.known, defs);
+  const { message, transfer } = encodeBatch(calls, w.known, defs, w.link.moves === true);
   try {
     w.link.send(message, transfer);
   } catch (error) {

@@ -5,6 +5,8 @@ import { CallState, type Call, type PoolWorker } from './records.js';
 
 /** Stop adding calls to a message past this many bytes of arguments (one call always goes). */
 const MAX_BATCH_BYTES = 1 << 20;
+/** Bytes of arguments a worker may hold beyond its first two calls, when they are large. */
+const AHEAD_BYTES = 8 << 20;
 
 /**
  * Items waiting in order. An item cancelled while it waits stays in the deque until it is
@@ -84,6 +86,18 @@ export class CallQueue extends WaitQueue<Call> {
     super((call) => call.state === CallState.Queued);
   }
 
+  /** Whether the last take() stopped at MAX_BATCH_BYTES: calls with large arguments wait. */
+  #cut = false;
+
+  /**
+   * Whether `w`, just sent a message, should be sent another now: only when calls with large
+   * arguments wait, while it holds fewer than two calls or AHEAD_BYTES of arguments. The next
+   * call is then copied while the worker reads the last, and no worker hoards the queue.
+   */
+  moreFor(w: PoolWorker): boolean {
+    return this.#cut && (w.inflight.size < 2 || w.heldBytes() < AHEAD_BYTES);
+  }
+
   /** Takes up to `room` calls for `w`, as many as fit one message, and marks them sent to it. */
   take(w: PoolWorker, room: number): Call[] {
     const batch: Call[] = [];
@@ -100,6 +114,7 @@ export class CallQueue extends WaitQueue<Call> {
       bytes += call.bytes;
       room--;
     }
+    this.#cut = bytes >= MAX_BATCH_BYTES && this.size > 0;
     return batch;
   }
 }

@@ -175,12 +175,15 @@ export class PoolCore {
     return Math.min(room, o.maxTasksPerWorker - w.assigned);
   }
 
-  /** Sends a worker as many queued calls as it should hold, in one message. */
+  /** Sends a worker as many queued calls as it should hold: in one message, or a few when their arguments are large (CallQueue.moreFor). */
   #fill(w: PoolWorker): void {
-    const room = this.#capacity(w);
-    if (room <= 0) return;
+    for (let room = this.#capacity(w), sent; room > 0 && (sent = this.#send(w, room)) > 0 && this.#queue.moreFor(w); ) room -= sent;
+  }
+
+  /** Sends `w` up to `room` queued calls in one message; returns how many left the queue. */
+  #send(w: PoolWorker, room: number): number {
     const batch = this.#queue.take(w, room);
-    if (batch.length === 0) return;
+    if (batch.length === 0) return 0;
     w.assigned += batch.length;
     if (w.assigned >= this.#options.maxTasksPerWorker) w.retiring = true;
     this.#workers.busy(w);
@@ -191,6 +194,7 @@ export class PoolCore {
       this.#finish(call, false, uncloneableError(call, this.#transport, cause));
     }
     if (refused.length > 0) this.#scheduleDispatch();
+    return batch.length;
   }
 
   #spawn(): PoolWorker | null {

@@ -96,6 +96,13 @@ export class PoolWorker {
   link!: WorkerLink;
   /** Calls sent to this worker, in the order they were sent. */
   readonly inflight = new Map<number, Call>();
+
+  /** Roughly the bytes of arguments of the calls it holds (asked only while it is sent calls with large ones). */
+  heldBytes(): number {
+    let bytes = 0;
+    for (const call of this.inflight.values()) bytes += call.bytes;
+    return bytes;
+  }
   /** Functions this worker has been sent the definition of. */
   readonly known = new Set<number>();
   /** Calls cancelled after they were sent, each with whether to replace the worker if it starts anyway. */

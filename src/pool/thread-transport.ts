@@ -62,6 +62,7 @@ export class ThreadTransport implements Transport {
     });
     return {
       send: (message, transfer) => worker.postMessage(message, transfer),
+      moves: true,
       // Asked to exit, it first ends its writes to stdout and stderr (terminate() would drop them).
       stop: () => {
         worker.postMessage({ k: Msg.Shutdown } satisfies PoolMessage);

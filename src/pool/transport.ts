@@ -23,6 +23,8 @@ export interface LinkEvents {
 export interface WorkerLink {
   /** Sends a message; throws synchronously when part of it cannot be cloned. */
   send(message: PoolMessage, transfer: Transferable[]): void;
+  /** Whether a transferred buffer moves to the worker (a thread) rather than being copied. */
+  readonly moves?: boolean;
   /** Asks the worker to exit; forces it after a grace period. */
   stop(): void;
   /** Ends the worker now, whatever it is doing. */
