@@ -277,6 +277,14 @@ describe('ThreadPool memory', () => {
     assert.equal(middle.length, 1024);
   });
 
+  test('a large view whose getters throw is cloned as before, and the pool goes on', T, async (t) => {
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    class Odd extends Float64Array { get byteOffset() { throw new Error('no offset here'); } }
+    const odd = new Odd(16_384).fill(1);
+    assert.deepEqual(await pool.run(tasks.sumFloat64, [odd]), { sum: 16_384, byteLength: 131_072 });
+    assert.deepEqual(await pool.run(tasks.sumFloat64, [new Float64Array(16_384).fill(2)]), { sum: 32_768, byteLength: 131_072 });
+  });
+
   test('without transfer an ArrayBuffer argument is copied and stays usable', T, async (t) => {
     const pool = using(t, new ThreadPool({ workers: 1 }));
     const array = new Float64Array([1, 2, 3, 4]);

@@ -298,7 +298,7 @@ export class DiskCache implements SyncCache {
       for (const name of safeReaddir(subdir)) {
         try {
           const st = statSync(join(subdir, name));
-          index.set(name, { size: st.size, used: Math.max(st.mtimeMs, seen?.get(name)?.used ?? 0) });
+          index.set(name, { size: st.size, used: lastUse(st.mtimeMs, seen?.get(name)?.used) });
           bytes += st.size;
         } catch { /* removed meanwhile */ }
       }
@@ -339,6 +339,18 @@ function makeFolders(dir: string, folders: readonly string[]): void {
       { cause, dir },
     );
   }
+}
+
+/**
+ * How much later than a use this process saw a file's time must be to tell of a later use
+ * elsewhere: the kernel stamps files from a coarse clock, which may read a few milliseconds
+ * past Date.now() (whole milliseconds), and another process touches a file at most once a second.
+ */
+const MTIME_SLACK_MS = 100;
+
+/** An entry's last use: the one this process saw, unless the file tells of a later one elsewhere. */
+function lastUse(mtimeMs: number, seenUsed: number | undefined): number {
+  return seenUsed === undefined || mtimeMs > seenUsed + MTIME_SLACK_MS ? Math.max(mtimeMs, seenUsed ?? 0) : seenUsed;
 }
 
 let lastNow = 0;

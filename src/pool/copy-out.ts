@@ -31,8 +31,21 @@ function bufferUnder(value: object): ArrayBuffer | null | undefined {
   return buffer instanceof ArrayBuffer ? buffer : undefined;
 }
 
-/** `args` with its large buffers replaced by copies to move, and the copies; null when it has none, or holds other objects. */
-export function copyOut(args: readonly unknown[]): { args: unknown[]; transfer: ArrayBuffer[] } | null {
+type Moved = { args: unknown[]; transfer: ArrayBuffer[] };
+
+/**
+ * `args` with its large buffers replaced by copies to move, and the copies; null when it has
+ * none, holds other objects, or a getter or subclass gets in the way (the clone then says what).
+ */
+export function copyOut(args: readonly unknown[]): Moved | null {
+  try {
+    return copied(args);
+  } catch {
+    return null;
+  }
+}
+
+function copied(args: readonly unknown[]): Moved | null {
   let copies = null as Map<ArrayBuffer, ArrayBuffer> | null;
   for (const arg of args) {
     if (typeof arg !== 'object' || arg === null) {
