@@ -417,8 +417,12 @@ describe('memory', () => {
       assert.equal(out.finished, 10_001);
       assert.equal(out.length, 1 << 20);
       assert.equal(out.first, 10_000 & 255);
-      // 10 GiB were produced; at most a few results may be alive at once.
-      assert.ok(out.peak - out.base < 16 * 2 ** 20, `peak live ArrayBuffers ${(out.peak - out.base) / 2 ** 20} MiB`);
+      // 10 GiB were produced; at most a few results may be alive at once. A ThreadPool's
+      // worker gets each 1 MiB input as a copy made here and moved to it, which this process
+      // counts until the worker's GC frees it: V8 collects for such memory at the latest past
+      // 64 MiB (its external memory soft limit), so that much more may be counted.
+      const workerGarbage = kind === 'ThreadPool' ? 64 * 2 ** 20 : 0;
+      assert.ok(out.peak - out.base < 16 * 2 ** 20 + workerGarbage, `peak live ArrayBuffers ${(out.peak - out.base) / 2 ** 20} MiB`);
     });
   }
 });
