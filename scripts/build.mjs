@@ -5,13 +5,12 @@
 // compiled last, against dist.
 //
 // - the library is one script, dist/lib/forkjoin.js, with a V8 code cache beside it
-//   (src/load.ts loads both); dist/index.js and the locks' decoder for workers
+//   (src/load.ts loads both; scripts/code-cache.mjs writes the cache); dist/index.js and the locks' decoder for workers
 //   (dist/sync/decode.js) are ES modules that export what it holds, so a task that
 //   imports 'forkjoin' in a worker meets the very lock classes the runtime revived for it;
 // - each worker entry is one file of its own (a worker starts by reading it);
 // - the CLI's main is one small CommonJS file; each command is one more, loaded when it runs.
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -93,11 +92,10 @@ function sharesLibrary(libraryModules, used) {
   };
 }
 
-/** Writes a script under dist/lib with its build id on the first line (src/load.ts names its code cache after it). */
+/** Writes a script under dist/lib (src/load.ts runs it). */
 function writeScript(name, code) {
-  const id = createHash('sha256').update(code).digest('hex').slice(0, 16);
   mkdirSync(new URL('../dist/lib', import.meta.url), { recursive: true });
-  writeFileSync(new URL(`../dist/lib/${name}.js`, import.meta.url), `// forkjoin build ${id}\n${code}`);
+  writeFileSync(new URL(`../dist/lib/${name}.js`, import.meta.url), code);
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Turning an error that crossed from a worker back into what the caller sees. */
-import { ErrorCodes, ForkJoinError, TaskError, isForkJoinError } from './errors.js';
+import { ErrorCodes, ForkJoinError, TaskError, isForkJoinError, withFacts } from './errors.js';
 import type { TaskSpec } from './task.js';
 import { fromWire, toWire, wireMessage, type WireValue } from './wire-error.js';
 
@@ -26,16 +26,18 @@ export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<
   const here = thrownInThisThread.has(wire);
   const original = here ? thrownInThisThread.get(wire) : fromWire(wire);
   if (wire.error && wire.own === true && isForkJoinError(original) && original.code !== ErrorCodes.TASK_FAILED) {
-    // forkjoin's own error raised in the worker: same code, message and facts (path, cycle, timeout, ...).
+    // forkjoin's own error raised in this thread (a LocalExecutor): itself, as run() gives it.
+    if (here) return withFacts(original as Error, { task: spec.label, ...extras });
+    // Raised in a worker: same code, message and facts (path, cycle, timeout, ...).
     const { code: _code, ...facts } = original as unknown as Record<string, unknown>;
     const cause = (original as { cause?: unknown }).cause;
     const err = new ForkJoinError(original.code, original.message, { ...facts, cause, task: spec.label, ...extras });
-    if (wire.error && wire.stack !== undefined && !here) err.stack = `${err.name} [${err.code}]: ${err.message}\n${framesOf(wire.stack)}`;
+    if (wire.error && wire.stack !== undefined) err.stack = `${err.name} [${err.code}]: ${err.message}\n${framesOf(wire.stack)}`;
     return err;
   }
   const err = new TaskError(wireMessage(wire), { cause: original, task: spec.label, ...extras });
-  if (wire.error && wire.stack !== undefined && !here) {
-    err.stack = `TaskError: ${err.message}\n${framesOf(wire.stack)}\n    at <${spec.label} in a worker>`;
+  if (wire.error && wire.stack !== undefined) {
+    err.stack = `TaskError: ${err.message}\n${framesOf(wire.stack)}${here ? '' : `\n    at <${spec.label} in a worker>`}`;
   }
   return err;
 }

@@ -1,7 +1,7 @@
 // LocalExecutor specifics: what runs in the calling thread.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ForkJoinError, LocalExecutor, taskModule, taskRef } from 'forkjoin';
+import { ForkJoinError, LocalExecutor, Mutex, taskModule, taskRef } from 'forkjoin';
 
 const tasks = taskModule(new URL('./fixtures/tasks.js', import.meta.url));
 
@@ -42,6 +42,25 @@ test('what a task throws is the cause of its TaskError itself, from run, map, st
   await assert.rejects((async () => { for await (const x of local.imap(refuse, [7, 1])) void x; })(), isThrown(0));
   const settled = await local.map(refuse, [7, 1], { settle: true });
   assert.equal(settled[0].reason.cause, thrown);
+  await assert.rejects(local.map(refuse, [7]), (err) => err.stack.includes('local.test.js') && !/in a worker/.test(err.stack));
+  await local.close();
+});
+
+test('forkjoin\'s own error raised in a task (a lock timeout) comes back as itself from run and map, with its stack', async () => {
+  const local = new LocalExecutor({ concurrency: 2 });
+  const mutex = new Mutex();
+  await mutex.lock();
+  const wait = async () => mutex.lock({ timeout: 5 });
+  const fromRun = await local.run(wait, []).then(() => null, (err) => err);
+  const fromMap = await local.map(wait, [1]).then(() => null, (err) => err);
+  for (const err of [fromRun, fromMap]) {
+    assert.ok(err instanceof ForkJoinError && err.constructor === fromRun.constructor, `${err?.constructor?.name}`);
+    assert.equal(err.code, fromRun.code);
+    assert.match(err.stack, /Mutex\.lock/);
+    assert.doesNotMatch(err.stack, /reviveTaskError/);
+  }
+  assert.equal(fromMap.index, 0);
+  mutex.unlock();
   await local.close();
 });
 

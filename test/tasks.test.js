@@ -285,6 +285,28 @@ describe('ThreadPool memory', () => {
     assert.deepEqual(await pool.run(tasks.sumFloat64, [new Float64Array(16_384).fill(2)]), { sum: 32_768, byteLength: 131_072 });
   });
 
+  test('a large view that misreports itself (getters, own properties, toStringTag) reaches the task as a clone would send it', T, async (t) => {
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    const { bufferFacts } = taskModule(new URL('./fixtures/boundary.js', import.meta.url));
+    const other = new ArrayBuffer(1 << 17);
+    const lying = [
+      class extends Float64Array { get length() { return 3; } },
+      class extends Float64Array { get byteOffset() { return 8; } },
+      class extends Float64Array { get buffer() { return other; } },
+      class extends Float64Array { get [Symbol.toStringTag]() { return 'Int8Array'; } },
+      class extends Float32Array { get [Symbol.toStringTag]() { return 'constructor'; } },
+    ].map((View) => new View(16_384).fill(1));
+    const ownLength = new Float64Array(16_384).fill(1);
+    Object.defineProperty(ownLength, 'length', { value: 5 });
+    const facts = await pool.run(bufferFacts, [...lying, ownLength]);
+    const kinds = ['Float64Array', 'Float64Array', 'Float64Array', 'Float64Array', 'Float32Array', 'Float64Array'];
+    facts.forEach((f, i) => {
+      assert.equal(f.kind, kinds[i], `argument ${i}`);
+      assert.deepEqual([f.byteOffset, f.byteLength, f.bufferLength], [0, kinds[i] === 'Float32Array' ? 65_536 : 131_072, kinds[i] === 'Float32Array' ? 65_536 : 131_072], `argument ${i}`);
+      assert.ok(f.sum > 0, `argument ${i} carries its own data`);
+    });
+  });
+
   test('without transfer an ArrayBuffer argument is copied and stays usable', T, async (t) => {
     const pool = using(t, new ThreadPool({ workers: 1 }));
     const array = new Float64Array([1, 2, 3, 4]);

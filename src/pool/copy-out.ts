@@ -5,37 +5,76 @@
  * arguments are primitives, ArrayBuffers and views of them), each is copied once here and the
  * copy moved instead. The caller keeps its buffer; the task gets a buffer of its own with the
  * layout a clone would give it (the whole buffer, the view's offset and length, a Buffer as a
- * Uint8Array), and two arguments that share a buffer still share one.
+ * Uint8Array), and two arguments that share a buffer still share one. Everything is read as
+ * a clone reads it, through the built-in getters, never a subclass's or an own property.
  */
 
 /** Buffers smaller than this are cloned: moving pays only for large ones. */
 export const MOVE_MIN_BYTES = 64 * 1024;
 
 type ViewConstructor = new (buffer: ArrayBuffer, byteOffset: number, length: number) => ArrayBufferView;
+type Getter = (this: unknown) => unknown;
 
-const VIEWS: Record<string, ViewConstructor> = {
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-  Float32Array, Float64Array, BigInt64Array, BigUint64Array, DataView,
+const getter = (proto: object, key: PropertyKey): Getter => Object.getOwnPropertyDescriptor(proto, key)?.get as Getter;
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const typedArray = {
+  name: getter(TypedArrayPrototype, Symbol.toStringTag),
+  buffer: getter(TypedArrayPrototype, 'buffer'),
+  byteOffset: getter(TypedArrayPrototype, 'byteOffset'),
+  length: getter(TypedArrayPrototype, 'length'),
 };
+const dataView = { buffer: getter(DataView.prototype, 'buffer'), byteOffset: getter(DataView.prototype, 'byteOffset'), byteLength: getter(DataView.prototype, 'byteLength') };
+const arrayBuffer = { byteLength: getter(ArrayBuffer.prototype, 'byteLength'), resizable: getter(ArrayBuffer.prototype, 'resizable') };
 
-/** A view's kind, as a clone sees it: a Buffer is a Uint8Array. */
-function tagOf(view: ArrayBufferView): string {
-  return Object.prototype.toString.call(view).slice(8, -1);
+/** The typed array constructors by the name their built-in getter gives. */
+const TYPED = new Map<unknown, ViewConstructor>(
+  [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array]
+    .map((View) => [View.name, View as unknown as ViewConstructor]),
+);
+
+/** What a clone sees of one argument: a buffer's own bytes, or a view's buffer and place in it. */
+interface Seen {
+  buffer: ArrayBuffer;
+  view: { View: ViewConstructor; byteOffset: number; length: number } | null;
 }
 
-/** The buffer under `value` when it is an ArrayBuffer or a view of one; undefined for shared memory; null for anything else. */
-function bufferUnder(value: object): ArrayBuffer | null | undefined {
-  if (value instanceof ArrayBuffer) return value;
-  if (!ArrayBuffer.isView(value)) return null;
-  const buffer: unknown = value.buffer;
-  return buffer instanceof ArrayBuffer ? buffer : undefined;
+/** How a clone sees `value`: undefined for shared memory (shared, not copied), null for anything but a buffer or a view. */
+function see(value: object): Seen | null | undefined {
+  if (!ArrayBuffer.isView(value)) {
+    try {
+      arrayBuffer.byteLength.call(value); // throws unless an ArrayBuffer (not a SharedArrayBuffer)
+    } catch {
+      return value instanceof SharedArrayBuffer ? undefined : null;
+    }
+    return { buffer: value as ArrayBuffer, view: null };
+  }
+  const name = typedArray.name.call(value);
+  const View = name === undefined ? DataView : TYPED.get(name);
+  if (View === undefined) return null;
+  const read = name === undefined ? dataView : typedArray;
+  const buffer = read.buffer.call(value) as ArrayBuffer | SharedArrayBuffer;
+  if (buffer instanceof SharedArrayBuffer) return undefined;
+  const length = (name === undefined ? dataView.byteLength : typedArray.length).call(value) as number;
+  return { buffer, view: { View, byteOffset: read.byteOffset.call(value) as number, length } };
+}
+
+function isLarge(buffer: ArrayBuffer): boolean {
+  return (arrayBuffer.byteLength.call(buffer) as number) >= MOVE_MIN_BYTES && arrayBuffer.resizable?.call(buffer) !== true;
+}
+
+/** A copy of `buffer`'s bytes in a plain ArrayBuffer (slice() would call a subclass's constructor). */
+function copyOf(buffer: ArrayBuffer): ArrayBuffer {
+  const bytes = arrayBuffer.byteLength.call(buffer) as number;
+  const copy = new ArrayBuffer(bytes);
+  new Uint8Array(copy).set(new Uint8Array(buffer, 0, bytes));
+  return copy;
 }
 
 type Moved = { args: unknown[]; transfer: ArrayBuffer[] };
 
 /**
  * `args` with its large buffers replaced by copies to move, and the copies; null when it has
- * none, holds other objects, or a getter or subclass gets in the way (the clone then says what).
+ * none, holds other objects, or anything gets in the way (the clone then says what).
  */
 export function copyOut(args: readonly unknown[]): Moved | null {
   try {
@@ -46,27 +85,27 @@ export function copyOut(args: readonly unknown[]): Moved | null {
 }
 
 function copied(args: readonly unknown[]): Moved | null {
-  let copies = null as Map<ArrayBuffer, ArrayBuffer> | null;
+  const seen: Array<Seen | undefined> = [];
+  let large = false;
   for (const arg of args) {
     if (typeof arg !== 'object' || arg === null) {
       if (typeof arg === 'function' || typeof arg === 'symbol') return null;
+      seen.push(undefined);
       continue;
     }
-    const buffer = bufferUnder(arg);
-    if (buffer === null || (ArrayBuffer.isView(arg) && VIEWS[tagOf(arg)] === undefined)) return null;
-    if (buffer === undefined || buffer.byteLength < MOVE_MIN_BYTES || (buffer as { resizable?: boolean }).resizable === true) continue;
-    copies ??= new Map<ArrayBuffer, ArrayBuffer>();
-    if (!copies.has(buffer)) copies.set(buffer, buffer.slice(0));
+    const s = see(arg);
+    if (s === null) return null;
+    seen.push(s);
+    large ||= s !== undefined && isLarge(s.buffer);
   }
-  if (copies === null) return null;
-  const moved = args.map((arg) => {
-    if (typeof arg !== 'object' || arg === null) return arg;
-    const copy = copies.get(bufferUnder(arg) as ArrayBuffer);
-    if (copy === undefined) return arg;
-    if (!ArrayBuffer.isView(arg)) return copy;
-    const View = VIEWS[tagOf(arg)];
-    const length = arg instanceof DataView ? arg.byteLength : (arg as unknown as { length: number }).length;
-    return new View(copy, arg.byteOffset, length);
+  if (!large) return null;
+  const copies = new Map<ArrayBuffer, ArrayBuffer>();
+  const moved = args.map((arg, i) => {
+    const s = seen[i];
+    if (s === undefined || !isLarge(s.buffer)) return arg;
+    let copy = copies.get(s.buffer);
+    if (copy === undefined) copies.set(s.buffer, (copy = copyOf(s.buffer)));
+    return s.view === null ? copy : new s.view.View(copy, s.view.byteOffset, s.view.length);
   });
   return { args: moved, transfer: [...copies.values()] };
 }
