@@ -6,20 +6,20 @@
  * reads compiled code instead of parsing 250 KB of source, which is most of what
  * `import 'forkjoin'` would cost.
  *
- * A cache holds for one script file, as it is (its path, size and time, which an edit
- * changes), under one Node version: its name says which, for V8 checks only the length of
- * the source and takes the script's path from the cache. It is written whole or not at all
- * (renamed into place): V8 trusts what it reads. The build
- * writes the caches for where it built the package; where a script has none (the package
- * installed or moved), the first import compiles the source and writes one, if it can. Under
- * other V8 flags V8 refuses a cache and compiles the source, as an import would.
+ * A cache holds for one script file as it is (its path, size and time, which an edit
+ * changes) under one Node version, and its name says which: V8 checks only the length of
+ * the source, and takes the script's path from the cache. It is written whole or not at all
+ * (renamed into place), for V8 trusts what it reads. The build writes the caches for where
+ * it built the package; where a script has none (the package installed or moved), the first
+ * import compiles the source and writes one, if it can. Under other V8 flags V8 refuses a
+ * cache and compiles the source, as an import would.
  *
  * Each script runs in a function, as a CommonJS module does, given three more things:
  * `forkjoinHost` (import and resolve, which only an ES module can do: src/host.ts),
  * `forkjoinPart(name)` (a part's exports, loaded now) and, for a part, `forkjoinModules`
  * (the library's modules it imports, so that it shares their classes and state).
  */
-import { readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
@@ -39,6 +39,7 @@ const loaded = new Map<string, Loaded>();
 let host: Host | null = null;
 
 const PARAMS = 'exports, require, module, __filename, __dirname, forkjoinHost, forkjoinPart, forkjoinModules';
+
 /** Two 32-bit FNV-1a hashes of a short string, in hex. */
 function fnv(text: string): string {
   let a = 0x811c9dc5;
@@ -67,17 +68,31 @@ function readCache(cacheFile: string): Buffer | undefined {
   }
 }
 
-/** Writes a cache file whole or not at all (another process may be writing the same one); false if it cannot. */
-function writeCache(cacheFile: string, data: Buffer): boolean {
+/**
+ * Writes a cache file whole or not at all (another process may be writing the same one);
+ * false if it cannot. `data` is made only once the file could be created: a read-only
+ * install pays for a failed open, not for serializing the cache.
+ */
+function writeCache(cacheFile: string, data: () => Buffer): boolean {
   const temp = `${cacheFile}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  let fd: number;
   try {
-    writeFileSync(temp, data);
+    fd = openSync(temp, 'wx');
+  } catch {
+    return false;
+  }
+  try {
+    try {
+      writeFileSync(fd, data());
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temp, cacheFile);
     return true;
   } catch {
     try {
       unlinkSync(temp);
-    } catch { /* never written */ }
+    } catch { /* gone */ }
     return false;
   }
 }
@@ -96,7 +111,7 @@ function load(name: string): Exports {
   loaded.set(name, { exports: module.exports, script, cacheFile, cacheUsed: cachedData !== undefined && !script.cachedDataRejected });
   // None yet for this file as it is: the next import here finds one. (One V8 refused is left
   // alone: it was written under other flags, which the next run may have again.)
-  if (cachedData === undefined) writeCache(cacheFile, script.createCachedData());
+  if (cachedData === undefined) writeCache(cacheFile, () => script.createCachedData());
   return module.exports;
 }
 
@@ -113,7 +128,7 @@ export function library(imports: Host): Exports {
 export function writeCodeCaches(): string[] {
   const written: string[] = [];
   for (const { script, cacheFile } of loaded.values()) {
-    if (!writeCache(cacheFile, script.createCachedData())) throw new Error(`forkjoin: cannot write ${cacheFile}`);
+    if (!writeCache(cacheFile, () => script.createCachedData())) throw new Error(`forkjoin: cannot write ${cacheFile}`);
     written.push(cacheFile);
   }
   return written;
