@@ -307,6 +307,19 @@ describe('ThreadPool memory', () => {
     });
   });
 
+  test('a large result comes back as a clone would bring it, and the worker keeps its own buffer', T, async (t) => {
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    const { bigView, keptBuffer } = taskModule(new URL('./fixtures/boundary.js', import.meta.url));
+    const view = await pool.run(bigView, [3]);
+    assert.ok(view instanceof Float64Array);
+    assert.deepEqual([view.byteOffset, view.length, view.buffer.byteLength], [1024, 4096, 1 << 20]);
+    assert.ok(view.every((x) => x === 3));
+    // The worker returns a buffer it keeps: each call must find it whole, not moved away.
+    const counts = [];
+    for (let i = 0; i < 3; i++) counts.push((await pool.run(keptBuffer, []))[0]);
+    assert.deepEqual(counts, [1, 2, 3]);
+  });
+
   test('without transfer an ArrayBuffer argument is copied and stays usable', T, async (t) => {
     const pool = using(t, new ThreadPool({ workers: 1 }));
     const array = new Float64Array([1, 2, 3, 4]);

@@ -1,7 +1,8 @@
 /**
  * Large buffers copied by moving. Cloning an ArrayBuffer into a worker thread copies it twice:
  * into the message here, then out of the message in the worker, which pays for the second
- * copy before it can start the task. For a call whose large buffers are in plain sight (its
+ * copy before it can start the task (and a result, the other way, makes the caller's thread
+ * pay for it). For a call whose large buffers are in plain sight (its
  * arguments are primitives, ArrayBuffers and views of them), each is copied once here and the
  * copy moved instead. The caller keeps its buffer; the task gets a buffer of its own with the
  * layout a clone would give it (the whole buffer, the view's offset and length, a Buffer as a
@@ -41,12 +42,10 @@ interface Seen {
 /** How a clone sees `value`: undefined for shared memory (shared, not copied), null for anything but a buffer or a view. */
 function see(value: object): Seen | null | undefined {
   if (!ArrayBuffer.isView(value)) {
-    try {
-      arrayBuffer.byteLength.call(value); // throws unless an ArrayBuffer (not a SharedArrayBuffer)
-    } catch {
-      return value instanceof SharedArrayBuffer ? undefined : null;
-    }
-    return { buffer: value as ArrayBuffer, view: null };
+    if (value instanceof SharedArrayBuffer) return undefined;
+    if (!(value instanceof ArrayBuffer)) return null;
+    arrayBuffer.byteLength.call(value); // throws for an object that only has the prototype (copyOut gives way)
+    return { buffer: value, view: null };
   }
   const name = typedArray.name.call(value);
   const View = name === undefined ? DataView : TYPED.get(name);

@@ -11,6 +11,7 @@ import { explainInline, inlineMarker } from '../../inline-closure.js';
 import { syncDecoder } from '../../paths.js';
 import { isThenable, untransferred } from '../../transfer.js';
 import { ownWire, toWire, type WireValue } from '../../wire-error.js';
+import { copyOut } from '../copy-out.js';
 import { runChunk, type ChunkContext } from './chunk.js';
 import { salvage } from './salvage.js';
 import {
@@ -25,6 +26,8 @@ export interface RuntimePort {
   canClone(value: unknown): boolean;
   /** Where results go, for error messages ("the calling thread"). */
   readonly peer: string;
+  /** Whether a transferred buffer moves to the pool (a thread): a large result is then copied once and moved (copyOut). */
+  readonly moves?: boolean;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -105,7 +108,10 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   function succeed(id: unknown, value: unknown): void {
-    done.push(id, untransferred(value, chunks.transfer));
+    const out = untransferred(value, chunks.transfer);
+    const large = port.moves === true && out === value && (ArrayBuffer.isView(out) || out instanceof ArrayBuffer) ? copyOut([out]) : null;
+    if (large !== null) transferList.push(...large.transfer);
+    done.push(id, large === null ? out : large.args[0]);
   }
 
   function fail(id: unknown, thrown: unknown, fnId: number): void {

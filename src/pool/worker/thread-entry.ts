@@ -11,6 +11,7 @@ await inheritTypeScriptLoader(process.execArgv);
 
 startRuntime({
   peer: 'the calling thread',
+  moves: true,
   post: (message, transfer) => port.postMessage(message, transfer),
   listen: (handler) => port.on('message', (message: PoolMessage) => handler(message)),
   canClone(value) {
