@@ -122,19 +122,20 @@ async function buildLibrary() {
   writeScript('forkjoin', library.outputFiles[0].text);
   await build({ ...commonjsLibrary, entryPoints: ['src/load.ts'], outfile: 'dist/load.cjs' });
 
-  // The names index.js exports: every one of the library's but those for its own parts.
+  // The names index.js exports: every one of the library's but the decoder's and the parts'.
   const internal = ['decodeSync', 'releaseAbandonedLocks'];
+  const hidden = [...internal, 'forkjoinModules'];
   const probe = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(Object.keys(require('./dist/load.cjs').library({}))))`], { cwd: root, encoding: 'utf8' });
   if (probe.status !== 0) throw new Error(`the built library failed to load: ${probe.stderr}`);
   const names = JSON.parse(probe.stdout);
-  for (const name of [...internal, 'forkjoinModules']) if (!names.includes(name)) throw new Error(`the built library lacks ${name}`);
+  for (const name of hidden) if (!names.includes(name)) throw new Error(`the built library lacks ${name}`);
   const host = '{ importModule: (specifier) => import(specifier), resolve: (specifier) => import.meta.resolve(specifier) }';
   const facade = (exported, load) =>
     `// Exports the library (dist/lib/forkjoin.js), loaded by ${load} (see src/load.ts).\n` +
     `import { createRequire } from 'node:module';\n\n` +
     `const library = createRequire(import.meta.url)('${load}').library(${host});\n\n` +
     `export const {\n${exported.map((name) => `  ${name},`).join('\n')}\n} = library;\n`;
-  writeFileSync(new URL('../dist/index.js', import.meta.url), facade(names.filter((name) => !internal.includes(name) && name !== 'forkjoinModules'), './load.cjs'));
+  writeFileSync(new URL('../dist/index.js', import.meta.url), facade(names.filter((name) => !hidden.includes(name)), './load.cjs'));
   mkdirSync(new URL('../dist/sync', import.meta.url), { recursive: true });
   writeFileSync(new URL('../dist/sync/decode.js', import.meta.url), facade(internal, '../load.cjs'));
 }

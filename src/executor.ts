@@ -119,8 +119,7 @@ export function parseCallOptions(where: string, options: unknown, defaults: { ti
     timeout: o.timeout === undefined ? defaults.timeout : durationOption(where, 'timeout', o.timeout),
     retries: o.retries === undefined ? defaults.retries : integerOption(where, 'retries', o.retries, 0, 1_000),
     signal: signalOption(where, o.signal),
-    // An object listed twice is moved once (postMessage refuses a list with duplicates).
-    transfer: o.transfer === undefined || o.transfer.length < 2 ? o.transfer : [...new Set(o.transfer)],
+    transfer: o.transfer,
   };
 }
 

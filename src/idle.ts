@@ -68,6 +68,11 @@ export class OpenMaps {
     }
   }
 
+  /** What close() tells the open maps: to finish what they were given, or to cancel what has not started. */
+  close(cancelPending: boolean): void {
+    this.closing(cancelPending ? 'cancel' : 'drain');
+  }
+
   /** Resolves once no map is open. */
   drained(): Promise<void> {
     return this.#done.wait(this.#open === 0);

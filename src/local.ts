@@ -264,7 +264,7 @@ export class LocalExecutor extends BaseExecutor {
     if (cancelPending) {
       this.#dropQueued(new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor was closed before the task started'));
     }
-    this.#maps.closing(cancelPending ? 'cancel' : 'drain');
+    this.#maps.close(cancelPending);
     await this.#maps.drained();
     await this.onIdle();
   }

@@ -38,6 +38,11 @@ export function untransferred(value: unknown, move?: (list: readonly Transferabl
   return value.value;
 }
 
+/** A transfer list without repeats: postMessage refuses an object listed twice, which moves once anyway. */
+export function withoutRepeats(list: Transferable[]): Transferable[] {
+  return list.length < 2 ? list : [...new Set(list)];
+}
+
 /** Whether a task's result is a promise, or any object with a then() to await. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';

@@ -350,7 +350,7 @@ const MTIME_SLACK_MS = 100;
 
 /** An entry's last use: the one this process saw, unless the file tells of a later one elsewhere. */
 function lastUse(mtimeMs: number, seenUsed: number | undefined): number {
-  return seenUsed === undefined || mtimeMs > seenUsed + MTIME_SLACK_MS ? Math.max(mtimeMs, seenUsed ?? 0) : seenUsed;
+  return seenUsed === undefined || mtimeMs > seenUsed + MTIME_SLACK_MS ? mtimeMs : seenUsed;
 }
 
 let lastNow = 0;

@@ -301,7 +301,7 @@ export class Cluster extends BaseExecutor {
       this.#rejectAll(() => error);
     }
     this.#closed ??= this.#shutdown(false);
-    this.#maps.closing(cancelPending ? 'cancel' : 'drain');
+    this.#maps.close(cancelPending);
     return this.#closed;
   }
 

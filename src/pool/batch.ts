@@ -1,6 +1,6 @@
 /** What goes into a Run message: the calls, the function definitions the worker lacks, and how many to send. */
 import { nowMs } from '../clock.js';
-import type { Transferable } from '../transfer.js';
+import { withoutRepeats, type Transferable } from '../transfer.js';
 import { MOVE_MIN_BYTES, copyOut } from './copy-out.js';
 import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
 import type { Call, PoolWorker } from './records.js';
@@ -23,11 +23,11 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
     if (!known.has(call.fnId) && !(added?.includes(defs[call.fnId]) ?? false)) (added ??= []).push(defs[call.fnId]);
     const o = call.options;
     const moved = moves && o.transfer === undefined && call.bytes >= MOVE_MIN_BYTES ? copyOut(call.args) : null;
-    tasks.push(call.id, call.fnId, o.watched || call.careful ? o.flags | TaskFlag.Watched : o.flags, moved === null ? call.args : moved.args);
+    tasks.push(call.id, call.fnId, call.reportsStart ? o.flags | TaskFlag.Watched : o.flags, moved === null ? call.args : moved.args);
     if (o.transfer !== undefined) transfer = transfer.concat(o.transfer);
     else if (moved !== null) transfer = transfer.concat(moved.transfer);
   }
-  return { message: { k: Msg.Run, defs: added, tasks }, transfer };
+  return { message: { k: Msg.Run, defs: added, tasks }, transfer: withoutRepeats(transfer) };
 }
 
 /** Sends calls in one message; returns what went wrong, or null. */

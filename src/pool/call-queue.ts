@@ -86,16 +86,17 @@ export class CallQueue extends WaitQueue<Call> {
     super((call) => call.state === CallState.Queued);
   }
 
-  /** Whether the last take() stopped at MAX_BATCH_BYTES: calls with large arguments wait. */
-  #cut = false;
-
   /**
-   * Whether `w`, just sent a message, should be sent another now: only when calls with large
-   * arguments wait, while it holds fewer than two calls or AHEAD_BYTES of arguments. The next
-   * call is then copied while the worker reads the last, and no worker hoards the queue.
+   * Whether `w`, just sent `batch`, should be sent another message now: only when the batch
+   * stopped at MAX_BATCH_BYTES (calls with large arguments wait), while `w` holds fewer than
+   * two calls or AHEAD_BYTES of arguments. The next call is then copied while the worker reads
+   * the last, and no worker hoards the queue.
    */
-  moreFor(w: PoolWorker): boolean {
-    return this.#cut && (w.inflight.size < 2 || w.heldBytes() < AHEAD_BYTES);
+  moreFor(w: PoolWorker, batch: readonly Call[]): boolean {
+    if (this.size === 0) return false;
+    let bytes = 0;
+    for (const call of batch) bytes += call.bytes;
+    return bytes >= MAX_BATCH_BYTES && (w.inflight.size < 2 || w.heldBytes() < AHEAD_BYTES);
   }
 
   /** Takes up to `room` calls for `w`, as many as fit one message, and marks them sent to it. */
@@ -114,7 +115,6 @@ export class CallQueue extends WaitQueue<Call> {
       bytes += call.bytes;
       room--;
     }
-    this.#cut = bytes >= MAX_BATCH_BYTES && this.size > 0;
     return batch;
   }
 }

@@ -84,24 +84,23 @@ export function copyOut(args: readonly unknown[]): Moved | null {
 }
 
 function copied(args: readonly unknown[]): Moved | null {
-  const seen: Array<Seen | undefined> = [];
-  let large = false;
+  // What moves: each argument's large buffer, or undefined (a primitive, shared or small: cloned).
+  const moving: Array<Seen | undefined> = [];
   for (const arg of args) {
     if (typeof arg !== 'object' || arg === null) {
       if (typeof arg === 'function' || typeof arg === 'symbol') return null;
-      seen.push(undefined);
+      moving.push(undefined);
       continue;
     }
     const s = see(arg);
     if (s === null) return null;
-    seen.push(s);
-    large ||= s !== undefined && isLarge(s.buffer);
+    moving.push(s !== undefined && isLarge(s.buffer) ? s : undefined);
   }
-  if (!large) return null;
+  if (moving.every((s) => s === undefined)) return null;
   const copies = new Map<ArrayBuffer, ArrayBuffer>();
   const moved = args.map((arg, i) => {
-    const s = seen[i];
-    if (s === undefined || !isLarge(s.buffer)) return arg;
+    const s = moving[i];
+    if (s === undefined) return arg;
     let copy = copies.get(s.buffer);
     if (copy === undefined) copies.set(s.buffer, (copy = copyOf(s.buffer)));
     return s.view === null ? copy : new s.view.View(copy, s.view.byteOffset, s.view.length);

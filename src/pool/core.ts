@@ -118,7 +118,7 @@ export class PoolCore {
   #finish(call: Call, ok: boolean, value: unknown): void {
     if (call.state === CallState.Settled) return;
     // Queued, or sent and not reported running by a worker that reports it (as its Job sees it).
-    const neverStarted = call.state === CallState.Queued || (call.state === CallState.Sent && (call.options.watched || call.careful));
+    const neverStarted = call.state === CallState.Queued || (call.state === CallState.Sent && call.reportsStart);
     call.state = CallState.Settled;
     call.worker = null;
     if (call.timer !== null) clearTimeout(call.timer);
@@ -177,13 +177,17 @@ export class PoolCore {
 
   /** Sends a worker as many queued calls as it should hold: in one message, or a few when their arguments are large (CallQueue.moreFor). */
   #fill(w: PoolWorker): void {
-    for (let room = this.#capacity(w), sent; room > 0 && (sent = this.#send(w, room)) > 0 && this.#queue.moreFor(w); ) room -= sent;
+    for (let room = this.#capacity(w); room > 0; ) {
+      const batch = this.#send(w, room);
+      if (batch.length === 0 || !this.#queue.moreFor(w, batch)) return;
+      room -= batch.length;
+    }
   }
 
-  /** Sends `w` up to `room` queued calls in one message; returns how many left the queue. */
-  #send(w: PoolWorker, room: number): number {
+  /** Sends `w` up to `room` queued calls in one message; returns them. */
+  #send(w: PoolWorker, room: number): Call[] {
     const batch = this.#queue.take(w, room);
-    if (batch.length === 0) return 0;
+    if (batch.length === 0) return batch;
     w.assigned += batch.length;
     if (w.assigned >= this.#options.maxTasksPerWorker) w.retiring = true;
     this.#workers.busy(w);
@@ -194,7 +198,7 @@ export class PoolCore {
       this.#finish(call, false, uncloneableError(call, this.#transport, cause));
     }
     if (refused.length > 0) this.#scheduleDispatch();
-    return batch.length;
+    return batch;
   }
 
   #spawn(): PoolWorker | null {
@@ -366,7 +370,7 @@ export class PoolCore {
     this.#closing = true;
     this.#warmUp.cancel();
     if (cancelPending) this.#failQueued(closedError(this.#name, true));
-    this.#maps.closing(cancelPending ? 'cancel' : 'drain');
+    this.#maps.close(cancelPending);
     await this.#maps.drained();
     await this.onIdle();
     await this.#workers.endAll(false);

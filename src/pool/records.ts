@@ -36,6 +36,11 @@ export class Call {
   sentAt = 0;
   /** It was held by a worker that died running nobody knew what: the worker reports it when it starts. */
   careful = false;
+
+  /** Whether its worker says when it starts (its outcome, or an abort, is then blamed on it alone). */
+  get reportsStart(): boolean {
+    return this.options.watched || this.careful;
+  }
   /** A map's chunk: taken even while the pool closes, and not counted against maxQueue (the map bounds its chunks). */
   admitted = false;
   worker: PoolWorker | null = null;

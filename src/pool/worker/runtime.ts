@@ -9,7 +9,7 @@ import { ErrorCodes } from '../../errors.js';
 import { codedError, loadExport } from '../../task-loader.js';
 import { explainInline, inlineMarker } from '../../inline-closure.js';
 import { syncDecoder } from '../../paths.js';
-import { isThenable, untransferred } from '../../transfer.js';
+import { isThenable, untransferred, withoutRepeats } from '../../transfer.js';
 import { ownWire, toWire, type WireValue } from '../../wire-error.js';
 import { copyOut } from '../copy-out.js';
 import { runChunk, type ChunkContext } from './chunk.js';
@@ -88,7 +88,7 @@ export function startRuntime(port: RuntimePort): void {
     if (done.length === 0 && failed.length === 0 && unreported.size === 0) return;
     const message: WorkerMessage = { k: Msg.Results, done, failed, busy: busyMs, started: unreported.size === 0 ? NONE_STARTED : [...unreported] };
     unreported.clear();
-    const list = transferList;
+    const list = withoutRepeats(transferList);
     done = [];
     failed = [];
     transferList = [];
