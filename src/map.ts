@@ -369,8 +369,9 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   } finally {
     entry.end();
     plan.signal?.removeEventListener('abort', onAbort);
+    // Also when the consumer stopped early: the bar ends its line and stops being drawn.
+    plan.progress?.finish();
     if (!exhausted) await closeSource();
   }
-  plan.progress?.finish();
   if (failure !== null) throw (failure as { error: unknown }).error;
 }

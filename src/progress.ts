@@ -41,6 +41,24 @@ export function formatProgress(event: ProgressEvent, label: string): string {
   return `${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}% ${event.done.toLocaleString('en-US')}/${event.total.toLocaleString('en-US')}${failed} ${rate}/s${eta}`;
 }
 
+/** The bars drawn now: a worker's output clears their line before it is written, and they are drawn again after. */
+const shown = new Set<Progress>();
+
+/**
+ * Writes `data` to stdout (1) or stderr (2) so that a progress bar on the terminal does not run
+ * into it: the bar's line is cleared first and the bar drawn again below what was written.
+ */
+export function writeAroundBars(fd: 1 | 2, data: string | Uint8Array): void {
+  const stream = fd === 1 ? process.stdout : process.stderr;
+  if (shown.size === 0) {
+    stream.write(data);
+    return;
+  }
+  process.stderr.write('\r\x1b[2K');
+  stream.write(data);
+  for (const bar of shown) bar.redraw();
+}
+
 export class Progress {
   #listener: ProgressListener | null;
   #bar: NodeJS.WriteStream | null;
@@ -82,7 +100,13 @@ export class Progress {
 
   finish(): void {
     this.#emit(true);
+    shown.delete(this);
     if (this.#bar !== null) this.#bar.write('\n');
+  }
+
+  /** Draws the bar again (its line was cleared for other output). */
+  redraw(): void {
+    if (this.#bar !== null) this.#bar.write(`\r\x1b[2K${formatProgress(this.#event(), this.#label)}`);
   }
 
   #event(): ProgressEvent {
@@ -107,6 +131,7 @@ export class Progress {
     const now = nowMs();
     if (this.#bar === null || (!final && now - this.#lastDraw < REDRAW_MS)) return;
     this.#lastDraw = now;
-    this.#bar.write(`\r\x1b[2K${formatProgress(this.#event(), this.#label)}`);
+    if (!final) shown.add(this);
+    this.redraw();
   }
 }

@@ -2,7 +2,7 @@
 // event loop: programs end by themselves after close() or terminate(), pending
 // work keeps them alive until it is done, and a ProcessPool leaves no orphans.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
@@ -55,6 +55,58 @@ for (const E of PoolKinds) {
     assert.equal(result.stderr.split('\n').filter((line) => /^task \d note \d+$/.test(line)).length, 8000);
   });
 }
+
+for (const E of PoolKinds) {
+  test(`${E.name}: what a task prints to stdout and stderr comes out before the caller has its result`, T, async () => {
+    const result = await runNode([scenario, E.name, 'print-in-order']);
+    assert.equal(result.code, 0, result.stderr);
+    const expected = (what) => Array.from({ length: 40 }, (_, i) => [`task ${what}${i}`, `after ${what}${i}`]).flat();
+    assert.deepEqual(result.stdout.split('\n').filter((line) => /^(task|after) \d+$/.test(line)), expected(''));
+    assert.deepEqual(result.stderr.split('\n').filter((line) => /^(task|after) note \d+$/.test(line)), expected('note '));
+  });
+
+  test(`${E.name}: what a task prints before it calls process.exit() comes out, in order, before its error`, T, async () => {
+    const result = await runNode([scenario, E.name, 'print-then-exit']);
+    assert.equal(result.code, 0, result.stderr);
+    const lines = (text, pattern) => text.split('\n').filter((line) => pattern.test(line));
+    assert.deepEqual(lines(result.stdout, /^(last words \d|bytes|after exit)$/), ['last words 0', 'last words 1', 'last words 2', 'last words 3', 'last words 4', 'bytes', 'after exit']);
+    assert.deepEqual(lines(result.stderr, /^(last note \d|hid|after exit note)$/), ['last note 0', 'last note 1', 'last note 2', 'last note 3', 'last note 4', 'hid', 'after exit note']);
+  });
+}
+
+/** `script` runs a command on a pseudo-terminal (util-linux); null when it is not installed. */
+function scriptCommand() {
+  const found = spawnSync('script', ['--version'], { encoding: 'utf8' });
+  return found.error === undefined && found.status === 0 ? 'script' : null;
+}
+
+describe('output under a progress bar on a terminal', () => {
+  const script = scriptCommand();
+  for (const E of PoolKinds) {
+    test(`${E.name}: a line a task prints clears the bar's line first, and the bar is drawn again after it`, T, async (t) => {
+      if (script === null) {
+        assert.ok(!process.env.CI, 'util-linux `script` is needed to give the test a terminal, and CI is set');
+        t.skip('util-linux `script` is not installed: no terminal to draw a bar on');
+        return;
+      }
+      const command = [process.execPath, scenario, E.name, 'print-under-bar'].map((word) => `'${word}'`).join(' ');
+      const result = await runNode(['-e', `
+        const { spawnSync } = require('node:child_process');
+        const r = spawnSync('script', ['-q', '-e', '-c', ${JSON.stringify(command)}, '/dev/null'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+        process.stdout.write(r.stdout);
+        process.exitCode = r.status;
+      `]);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      const pieces = result.stdout.split('line from ');
+      assert.equal(pieces.length, 9, result.stdout);
+      // Each line starts the output, follows a newline, or follows the bar's line cleared.
+      for (const before of pieces.slice(0, -1)) {
+        assert.ok(before === '' || before.endsWith('\n') || before.endsWith('\r\x1b[2K'), `a task's line ran into the bar: ${JSON.stringify(before.slice(-80))}`);
+      }
+      assert.match(result.stdout, /100% 40\/40/);
+    });
+  }
+});
 
 describe('ProcessPool orphans', () => {
   test('ProcessPool children running endless loops exit when their parent is killed with SIGKILL', T, async (t) => {

@@ -9,6 +9,7 @@ import { childProcess } from '../builtins.js';
 import { processEntry } from '../paths.js';
 import { decodeMessage, encodeMessage } from './process-codec.js';
 import { Msg, type ChildMessage, type PoolMessage } from './protocol.js';
+import { writeAroundBars } from '../progress.js';
 import { fromWire } from '../wire-error.js';
 import type { Transferable } from '../transfer.js';
 import { describeType } from '../task.js';
@@ -65,6 +66,7 @@ export class ProcessTransport implements Transport {
     child.on('message', (raw) => {
       const message = decodeMessage(raw) as ChildMessage;
       if (message.k === Msg.Crashed) crash ??= { error: fromWire(message.error) };
+      else if (message.k === Msg.Output) writeAroundBars(message.fd, message.data);
       else events.message(message);
     });
     child.on('error', (err) => { spawnError = err; });

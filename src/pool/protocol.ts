@@ -16,8 +16,9 @@ export const Msg = Object.freeze({
   Ready: 10,
   SetupFailed: 11,
   Results: 12,
-  // child process -> its transport
+  // worker -> its transport
   Crashed: 13,
+  Output: 14,
 });
 
 /** Bits of a task's `flags` in a Run message. */
@@ -64,8 +65,12 @@ export interface ResultsMessage { k: typeof Msg.Results; done: unknown[]; failed
 export type WorkerMessage = ReadyMessage | SetupFailedMessage | ResultsMessage;
 /** A child's last words before an uncaught exception ends it: the transport gives the error as the exit's cause. */
 export interface CrashedMessage { k: typeof Msg.Crashed; error: WireValue }
+/** What a worker wrote to its stdout (1) or stderr (2), sent on the channel its results take so it arrives first. */
+export interface OutputMessage { k: typeof Msg.Output; fd: 1 | 2; data: string | Uint8Array }
+/** What a ThreadPool worker posts. */
+export type ThreadMessage = WorkerMessage | OutputMessage;
 /** What a ProcessPool child sends over IPC. */
-export type ChildMessage = WorkerMessage | CrashedMessage;
+export type ChildMessage = WorkerMessage | CrashedMessage | OutputMessage;
 
 /** What a chunk task returns: one value per item, and the items that failed. */
 export interface ChunkResult {

@@ -3,7 +3,8 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { threadEntry as entry } from '../paths.js';
 import { WORKER_DATA_KEY, registry } from '../sync/registry.js';
 import { STOP_GRACE_MS, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
-import { Msg, type PoolMessage, type WorkerMessage } from './protocol.js';
+import { Msg, type PoolMessage, type ThreadMessage } from './protocol.js';
+import { writeAroundBars } from '../progress.js';
 
 /** The process's own flags that a worker thread accepts, once known (see spawnThread). */
 let threadFlags: string[] | null = null;
@@ -52,7 +53,10 @@ export class ThreadTransport implements Transport {
     }, execArgv);
     const tid = worker.threadId;
     let error: unknown = null;
-    worker.on('message', (message: WorkerMessage) => events.message(message));
+    worker.on('message', (message: ThreadMessage) => {
+      if (message.k === Msg.Output) writeAroundBars(message.fd, message.data);
+      else events.message(message);
+    });
     worker.on('error', (err) => { error = err; });
     worker.on('exit', (code) => {
       // Locks the thread held are released, and their next owners told it died.

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { toWire, type WireValue } from '../../wire-error.js';
 import { decodeMessage, encodeMessage } from '../process-codec.js';
 import { Msg, type CrashedMessage, type PoolMessage, type WorkerMessage } from '../protocol.js';
+import { sendOutput } from './output.js';
 import { startRuntime } from './runtime.js';
 
 if (typeof process.send !== 'function') throw new Error('forkjoin: process-entry.js runs only as a ProcessPool child');
@@ -16,6 +17,13 @@ const watchdog = new Worker(new URL('./watchdog.js', import.meta.url), { workerD
 watchdog.unref();
 
 process.on('disconnect', () => process.exit(0));
+
+// What JavaScript writes to stdout and stderr goes with the results; the inherited stdout and the
+// stderr pipe still carry what Node and V8 write themselves (an uncaught exception, running out of
+// memory) and what programs the task starts write.
+sendOutput([1, 2], (message) => {
+  if (process.connected) send(encodeMessage(message));
+});
 
 let crashReported = false;
 // Node prints an uncaught exception (or unhandled rejection) and exits with code 1 once this

@@ -2,10 +2,12 @@
 import { parentPort } from 'node:worker_threads';
 import type { PoolMessage } from '../protocol.js';
 import { inheritTypeScriptLoader } from './loaders.js';
+import { sendOutput } from './output.js';
 import { startRuntime } from './runtime.js';
 
 if (parentPort === null) throw new Error('forkjoin: thread-entry.js runs only as a worker thread');
 const port = parentPort;
+sendOutput([1, 2], (message) => port.postMessage(message));
 
 await inheritTypeScriptLoader(process.execArgv);
 
