@@ -30,6 +30,46 @@ test('a primitive passed alone or nested in objects and arrays arrives as a work
   assert.deepEqual(kinds, ['Semaphore', 'Mutex', 'AtomicCounter']);
 });
 
+test('a primitive in every one of 50,000 map inputs arrives working, whatever the chunk size', async (t) => {
+  const p = pool(t, { workers: 2 });
+  const counter = new AtomicCounter();
+  const inputs = Array.from({ length: 50_000 }, (_, i) => ({ i, counter }));
+  const arrived = await p.map(sync.addThrough, inputs);
+  assert.equal(arrived.filter((ok) => ok === true).length, 50_000);
+  assert.equal(counter.get(), 50_000);
+});
+
+test('a primitive beside 20,000 objects, 200 levels deep, or twice in a cyclic argument arrives working', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const counter = new AtomicCounter();
+  const rows = Array.from({ length: 20_000 }, (_, i) => ({ i }));
+  assert.deepEqual(await p.run(sync.kinds, [counter, { inside: { mutex: new Mutex(), rows }, list: [counter] }]), ['AtomicCounter', 'Mutex', 'AtomicCounter']);
+  let chain = { counter };
+  for (let i = 0; i < 200; i++) chain = { next: chain };
+  assert.equal(await p.run(sync.addAtDepth, [chain]), 1);
+  const mutex = new Mutex();
+  const box = { a: mutex, b: mutex, rows: rows.slice(0, 100) };
+  box.self = box;
+  assert.deepEqual(await p.run(sync.sameTwice, [box]), { same: true, isMutex: true, cycle: true, rowsAreObjects: true });
+  assert.equal(box.a, mutex, "the caller's argument is left as it was");
+});
+
+test('a primitive a task returns, made there or received, arrives working in the caller', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const counter = new AtomicCounter(5);
+  const back = await p.run(sync.giveBack, [counter]);
+  assert.ok(back.made instanceof Mutex);
+  assert.equal(back.made.name, 'made in a worker');
+  const held = await back.made.lock();
+  held.release();
+  assert.ok(back.counter instanceof AtomicCounter);
+  assert.equal(back.counter, back.list[0], 'one counter, referred to twice');
+  back.counter.add(1);
+  assert.equal(counter.get(), 6, 'the same shared memory as the counter passed in');
+  const mapped = await p.map(sync.giveBack, [counter, counter], { chunksize: 2 });
+  assert.ok(mapped.every((r) => r.counter instanceof AtomicCounter && r.made instanceof Mutex));
+});
+
 test('a task can make a lock of its own inside a worker', async (t) => {
   const p = pool(t, { workers: 1 });
   assert.deepEqual(await p.run(sync.makeMutexHere, []), { isMutex: true, busyWhileHeld: true, freeAfter: true });
@@ -412,8 +452,11 @@ test('a latch releases its waiters once counted down to zero', async (t) => {
   assert.equal(latch.count, 0);
 });
 
-test('a ProcessPool refuses primitives: processes share no memory', async (t) => {
+test('a ProcessPool refuses primitives, naming the primitive and its path: processes share no memory', async (t) => {
   const p = new ProcessPool({ workers: 1 });
   t.after(() => p.terminate());
   await assert.rejects(p.run(sync.kinds, [new Mutex(), { inside: {}, list: [] }]), hasCode(ErrorCodes.ARG_NOT_CLONEABLE));
+  await assert.rejects(p.run(sync.kinds, [1, { x: [1, { c: new AtomicCounter() }] }]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'args[1].x[1].c' && /is an AtomicCounter, which cannot cross between processes/.test(err.message));
+  await assert.rejects(p.map(sync.kinds, [1, { m: new Mutex() }]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'inputs[1].m');
+  await assert.rejects(p.run(sync.makeMutexAndReturn, []), (err) => err.code === 'FJ_RESULT_NOT_CLONEABLE' && /result\.made is a Mutex/.test(err.message));
 });

@@ -21,6 +21,7 @@ import { Call, CallState, PoolWorker, type CallOptionsInternal, type Resolve, ty
 import { SignalRegistry, kSoftAbort } from './signals.js';
 import { WarmUp } from './warm-up.js';
 import { WorkerSet } from './workers.js';
+import { decodeSync } from '../sync/wire.js';
 import type { ExitInfo, Transport } from './transport.js';
 
 export class PoolCore {
@@ -241,6 +242,7 @@ export class PoolCore {
 
   #onResults(w: PoolWorker, message: ResultsMessage): void {
     for (const id of message.started) this.#onStarted(w, id);
+    if (message.revive !== undefined) for (const at of message.revive) message.done[at] = decodeSync(message.done[at]);
     const answered = this.#answer(w, message.done, true) + this.#answer(w, message.failed, false);
     w.busyMs += message.busy;
     this.#pacer.record(message.busy, answered);

@@ -24,11 +24,14 @@ abstract class Pool extends BaseExecutor {
   readonly #options: NormalizedPoolOptions;
   readonly #defaults: CallOptionsInternal;
   readonly #name: string;
+  /** Where the workers run: a lock can go to a thread, not to a child process. */
+  readonly #to: 'thread' | 'process';
   #runner: ChunkRunner | null = null;
 
   protected constructor(name: string, transport: (options: TransportOptions) => Transport, input: PoolOptions | undefined) {
     super();
     this.#name = name;
+    this.#to = name === 'ProcessPool' ? 'process' : 'thread';
     this.#options = normalizePoolOptions(`new ${name}()`, input);
     this.#core = new PoolCore(transport(this.#options), this.#options, name);
     this.#defaults = Object.freeze({
@@ -46,7 +49,7 @@ abstract class Pool extends BaseExecutor {
       spec = toTaskSpec(task);
       call = options === undefined ? this.#defaults : this.#callOptions('run', options, null);
       checkArgs(`${this.#name}.run`, args);
-      sent = encodeSync(args);
+      sent = encodeSync(args, this.#to);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -64,7 +67,7 @@ abstract class Pool extends BaseExecutor {
     let call = this.#callOptions('submit', options, control.running);
     let sent: unknown[];
     try {
-      sent = encodeSync(args);
+      sent = encodeSync(args, this.#to);
     } catch (error) {
       control.settle(false, error); // a lock where it cannot travel: the job fails, as for any argument that cannot be sent
       return job;
@@ -98,6 +101,7 @@ abstract class Pool extends BaseExecutor {
   protected chunkRunner(): ChunkRunner {
     const core = this.#core;
     const defaults = this.#options;
+    const to = this.#to;
     this.#runner ??= {
       parallelism: core.parallelism,
       chunksPayOff: true,
@@ -116,7 +120,7 @@ abstract class Pool extends BaseExecutor {
             onRunning: null,
             firstInput: chunk.first,
           };
-          const encoded = ArrayBuffer.isView(items) ? items : encodeSync(items, 'inputs', chunk.first);
+          const encoded = ArrayBuffer.isView(items) ? items : encodeSync(items, to, (i) => `inputs[${(chunk.first ?? 0) + i}]`);
           if (encoded !== items) call.flags |= TaskFlag.Sync;
           const sent = [encoded];
           const submitted = core.submit(spec, sent, call, (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), true);

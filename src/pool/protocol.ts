@@ -61,7 +61,16 @@ export interface SetupFailedMessage { k: typeof Msg.SetupFailed; error: WireValu
  * `done` is flat (id, value, ...), `failed` too (id, WireValue, ...); `busy` is ms spent running since the
  * last report; `started` names calls that began since (and are running unless answered here).
  */
-export interface ResultsMessage { k: typeof Msg.Results; done: unknown[]; failed: unknown[]; busy: number; started: number[] }
+export interface ResultsMessage {
+  k: typeof Msg.Results; done: unknown[]; failed: unknown[]; busy: number; started: number[];
+  /** Positions in `done` of values holding locks as records, for the pool to revive (decodeSync); absent when none. */
+  revive?: number[];
+}
+
+/** The global under which a thread that made or received a lock keeps the function that encodes a result holding one. */
+export const RESULT_ENCODER = Symbol.for('forkjoin.encodeResult');
+/** What RESULT_ENCODER holds: `value`, or a copy with records for its locks; throws when one cannot go where it is sent. */
+export type ResultEncoder = (value: object, to: 'thread' | 'process') => unknown;
 export type WorkerMessage = ReadyMessage | SetupFailedMessage | ResultsMessage;
 /** A child's last words before an uncaught exception ends it: the transport gives the error as the exit's cause. */
 export interface CrashedMessage { k: typeof Msg.Crashed; error: WireValue }

@@ -6,11 +6,11 @@
  * primitive pay for the walk.
  */
 
-import { CloneError, ErrorCodes } from '../errors.js';
+import { CloneError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { children } from '../pool/clone.js';
+import { RESULT_ENCODER, type ResultEncoder } from '../pool/protocol.js';
 
 const kRecord = '__forkjoinSync';
-const MAX_NODES = 10_000;
 
 export interface SyncRecord {
   [kRecord]: string;
@@ -39,7 +39,9 @@ export function registerKind(kind: string, cls: Function, revive: (record: SyncR
 
 /** Called by each primitive's constructor: from now on, arguments are searched for primitives. */
 export function markInUse(): void {
+  if (inUse) return;
   inUse = true;
+  Object.defineProperty(globalThis, RESULT_ENCODER, { value: encodeResult, configurable: true });
 }
 
 /** Whether this process ever made a primitive (else no argument can hold one). */
@@ -63,94 +65,134 @@ function isPlain(value: object): boolean {
 
 /**
  * `args` with every primitive replaced by its record, or `args` itself when it holds none.
- * A primitive inside a container this does not rebuild (a Map, a Set, a class instance)
- * would arrive as an empty object: that throws FJ_ARG_NOT_CLONEABLE naming its path (the
- * path is worked out only then, off the per-call path).
+ * Every plain object and array is searched, however large, deep or cyclic: a primitive the
+ * search missed would arrive as an empty object. Where one is found, the plain containers are
+ * copied (shared and cyclic references kept as they were) with records in its place. A
+ * primitive inside a container that is not rebuilt (a Map, a Set, a class instance) throws
+ * FJ_ARG_NOT_CLONEABLE naming its path; so does any primitive when `to` is a child process.
  */
-export function encodeSync(args: unknown[], root = 'args', first = 0): unknown[] {
+export function encodeSync(
+  args: unknown[],
+  to: 'thread' | 'process' = 'thread',
+  pathOf: (i: number) => string = (i) => `args[${i}]`,
+  code: ErrorCode = ErrorCodes.ARG_NOT_CLONEABLE,
+): unknown[] {
   if (!inUse) return args;
-  const budget = { nodes: 0 };
-  let out: unknown[] | null = null;
-  for (let i = 0; i < args.length; i++) {
-    let item: unknown;
+  const found = search(args);
+  if (found === Found.None) return args;
+  if (found === Found.Misplaced || to === 'process') {
+    for (let i = 0; i < args.length; i++) {
+      const at = findShareable(args[i], pathOf(i));
+      if (at !== null) throw to === 'process' ? inProcess(at, code) : misplaced(at, code);
+    }
+  }
+  return copyWithRecords(args) as unknown[];
+}
+
+/**
+ * What a task returned, with its primitives replaced by records for the caller to revive
+ * (decodeSync), or `value` itself when it holds none. Set on globalThis once a primitive
+ * exists in this thread, for the worker's runtime (a separate script) to call.
+ */
+const encodeResult: ResultEncoder = (value, to) => {
+  return encodeSync([value], to, () => 'result', ErrorCodes.RESULT_NOT_CLONEABLE)[0];
+};
+
+
+const enum Found { None, Placed, Misplaced }
+
+/** Whether a primitive is reachable from `root`, and whether one sits where it would not be rebuilt; no copies, no recursion. */
+function search(root: object): Found {
+  const seen = new Set<object>();
+  // Each value, and whether it sits in plain containers only (where a primitive is rebuilt).
+  const values: object[] = [root];
+  const placed: boolean[] = [true];
+  let result = Found.None;
+  while (values.length > 0) {
+    const value = values.pop() as object;
+    const inPlain = placed.pop() as boolean;
+    if (seen.has(value)) continue;
+    seen.add(value);
+    if (isShareable(value)) {
+      if (!inPlain) return Found.Misplaced;
+      result = Found.Placed;
+      continue;
+    }
+    const plain = inPlain && isPlain(value);
     try {
-      item = encode(args[i], budget, 1);
-    } catch (thrown) {
-      if (!(thrown instanceof Misplaced)) throw thrown;
-      throw misplaced(findShareable(args[i], `${root}[${first + i}]`), thrown.container);
-    }
-    if (item !== args[i]) (out ??= args.slice())[i] = item;
+      for (const child of contents(value)) {
+        if (typeof child !== 'object' || child === null) continue;
+        values.push(child);
+        placed.push(plain);
+      }
+    } catch { /* a getter that throws: sending fails on it, and says where */ }
   }
-  return out ?? args;
+  return result;
 }
 
-/** Thrown inside encode() when a primitive sits in `container`, which is not rebuilt on the other side. */
-class Misplaced {
-  constructor(readonly container: object) {}
+/** What a value holds that a structured clone carries: items, entries, own properties. */
+function contents(value: object): Iterable<unknown> {
+  if (Array.isArray(value)) return value;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer || value instanceof Date || value instanceof RegExp) return [];
+  if (value instanceof Map) return [...value].flat();
+  if (value instanceof Set) return value;
+  return Object.keys(value).map((key) => (value as Record<string, unknown>)[key]);
 }
 
-function encode(value: unknown, budget: { nodes: number }, depth: number): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (++budget.nodes > MAX_NODES || depth > 16) return value;
-  if (isShareable(value)) return value.toRecord();
-  if (!isPlain(value)) {
-    if (holdsShareable(value, budget, depth + 1)) throw new Misplaced(value);
-    return value;
-  }
-  if (Array.isArray(value)) {
-    let out: unknown[] | null = null;
-    for (let i = 0; i < value.length; i++) {
-      const item = encode(value[i], budget, depth + 1);
-      if (item !== value[i]) (out ??= value.slice())[i] = item;
+/** `root`'s plain objects and arrays copied, primitives replaced by records, shared references and cycles kept. */
+function copyWithRecords(root: object): unknown {
+  const copies = new Map<object, object>();
+  const copyOf = (value: object): object => {
+    let copy = copies.get(value);
+    if (copy !== undefined) return copy;
+    if (isShareable(value)) copy = value.toRecord();
+    else {
+      try {
+        copy = Array.isArray(value) ? value.slice() : { ...value };
+        pending.push(copy);
+      } catch {
+        copy = value; // a getter that throws: sending fails on it, and says where
+      }
     }
-    return out ?? value;
-  }
-  let out: Record<string, unknown> | null = null;
-  for (const key of Object.keys(value)) {
-    let item: unknown;
-    try {
-      item = (value as Record<string, unknown>)[key];
-    } catch {
-      return value; // a getter that throws: sending fails on it, and says where
+    copies.set(value, copy);
+    return copy;
+  };
+  const pending: object[] = [];
+  const out = copyOf(root);
+  while (pending.length > 0) {
+    const copy = pending.pop() as Record<string, unknown>;
+    for (const key of Object.keys(copy)) {
+      const item = copy[key];
+      if (typeof item === 'object' && item !== null && (isShareable(item) || isPlain(item))) copy[key] = copyOf(item);
     }
-    const encoded = encode(item, budget, depth + 1);
-    if (encoded !== item) (out ??= { ...(value as Record<string, unknown>) })[key] = encoded;
   }
-  return out ?? value;
+  return out;
 }
 
-/** Whether a primitive sits anywhere inside `value`: no copies, no paths, within the budget. */
-function holdsShareable(value: object, budget: { nodes: number }, depth: number): boolean {
-  if (++budget.nodes > MAX_NODES || depth > 16) return false;
-  if (isShareable(value)) return true;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer || value instanceof Date) return false;
-  const holds = (child: unknown): boolean => typeof child === 'object' && child !== null && holdsShareable(child, budget, depth + 1);
-  try {
-    if (value instanceof Map) {
-      for (const [key, item] of value) if (++budget.nodes > MAX_NODES || holds(key) || holds(item)) return budget.nodes <= MAX_NODES;
-    } else if (value instanceof Set) {
-      for (const item of value) if (++budget.nodes > MAX_NODES || holds(item)) return budget.nodes <= MAX_NODES;
-    } else {
-      for (const key of Object.keys(value)) if (holds((value as Record<string, unknown>)[key])) return true;
+/** The path below `value` to the first primitive inside it, and its class; breadth first, no recursion, off the per-call path. */
+function shareableInside(value: object): FoundAt | null {
+  const seen = new Set<object>([value]);
+  // Each value, its path, and the class of the container it sits in.
+  let level: Array<[object, string, string]> = [[value, '', '']];
+  while (level.length > 0) {
+    const next: Array<[object, string, string]> = [];
+    for (const [item, path, holder] of level) {
+      if (isShareable(item)) return { path, what: item.constructor.name, holder };
+      if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer || item instanceof SharedArrayBuffer || item instanceof Date) continue;
+      let entries: Array<[string, unknown]>;
+      try {
+        entries = children(item);
+      } catch {
+        continue;
+      }
+      const name = Array.isArray(item) ? 'Array' : (Object.getPrototypeOf(item) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+      for (const [step, child] of entries) {
+        if (typeof child !== 'object' || child === null || seen.has(child)) continue;
+        seen.add(child);
+        next.push([child, `${path}${step}`, typeof name === 'string' && name !== '' ? name : 'object']);
+      }
     }
-  } catch { /* a hostile object: sending it fails on its own */ }
-  return false;
-}
-
-/** The path below `value` to the first primitive inside it, and its class; off the per-call path. */
-function shareableInside(value: object, depth: number): { path: string; what: string } | null {
-  if (isShareable(value)) return { path: '', what: value.constructor.name };
-  if (depth > 16 || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer || value instanceof Date) return null;
-  let entries: Array<[string, unknown]>;
-  try {
-    entries = children(value);
-  } catch {
-    return null;
-  }
-  for (const [step, child] of entries) {
-    if (typeof child !== 'object' || child === null) continue;
-    const found = shareableInside(child, depth + 1);
-    if (found !== null) return { path: `${step}${found.path}`, what: found.what };
+    level = next;
   }
   return null;
 }
@@ -160,36 +202,62 @@ function shareableInside(value: object, depth: number): { path: string; what: st
  * a class instance), as its path from `path` and its class; null when there is none, at once
  * while no primitive was ever made in this process.
  */
-export function findShareable(root: unknown, path: string): { path: string; what: string } | null {
-  if (!inUse || typeof root !== 'object' || root === null || !holdsShareable(root, { nodes: 0 }, 0)) return null;
-  const found = shareableInside(root, 0);
-  return found === null ? null : { path: `${path}${found.path}`, what: found.what };
+export function findShareable(root: unknown, path: string): FoundAt | null {
+  if (!inUse || typeof root !== 'object' || root === null) return null;
+  const found = shareableInside(root);
+  return found === null ? null : { path: `${path}${found.path}`, what: found.what, holder: found.holder };
 }
 
-function misplaced(found: { path: string; what: string } | null, container: object): CloneError {
-  const path = found?.path ?? 'args';
-  const holder = container.constructor?.name ?? 'object';
+/** Where a primitive was found: its path, its class, and the class of the container holding it. */
+interface FoundAt { path: string; what: string; holder: string }
+
+const article = (name: string): string => (/^[AEIOU]/.test(name) ? 'an' : 'a');
+
+function misplaced(found: FoundAt, code: ErrorCode): CloneError {
   return new CloneError(
-    ErrorCodes.ARG_NOT_CLONEABLE,
-    `${path} is a ${found?.what ?? 'lock'} inside a ${holder}, where it would arrive as an empty object: ` +
-      'a lock reaches a worker as an argument, or inside plain objects and arrays',
-    { path },
+    code,
+    `${found.path} is ${article(found.what)} ${found.what} inside ${article(found.holder)} ${found.holder}, where it would arrive as an empty object: ` +
+      'a lock crosses between threads as an argument or a result, or inside plain objects and arrays',
+    { path: found.path },
   );
 }
 
-/** Turns records back into primitives, in place (the arguments are this thread's own copy). */
-export function decodeSync(value: unknown, depth = 0): unknown {
-  if (typeof value !== 'object' || value === null || depth > 16) return value;
-  const kind = (value as Partial<SyncRecord>)[kRecord];
-  if (typeof kind === 'string') {
-    const revive = revivers.get(kind);
-    return revive === undefined ? value : revive(value as SyncRecord);
+function inProcess(found: FoundAt, code: ErrorCode): CloneError {
+  return new CloneError(
+    code,
+    `${found.path} is ${article(found.what)} ${found.what}, which cannot cross between processes: locks, counters, barriers and latches ` +
+      'live in memory shared by the threads of one process; use a ThreadPool (or a LocalExecutor)',
+    { path: found.path },
+  );
+}
+
+/** Turns records back into primitives, in place (the arguments are this thread's own copy): one per record, at any depth, cycles kept. */
+export function decodeSync(root: unknown): unknown {
+  if (typeof root !== 'object' || root === null) return root;
+  const revived = new Map<object, unknown>();
+  const reviveRecord = (value: object): unknown => {
+    const kind = (value as Partial<SyncRecord>)[kRecord];
+    const revive = typeof kind === 'string' ? revivers.get(kind) : undefined;
+    if (revive === undefined) return value;
+    if (!revived.has(value)) revived.set(value, revive(value as SyncRecord));
+    return revived.get(value);
+  };
+  const whole = reviveRecord(root);
+  if (whole !== root) return whole;
+  const seen = new Set<object>([root]);
+  const stack: object[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop() as Record<string, unknown>;
+    for (const key of Object.keys(value)) {
+      const item = value[key];
+      if (typeof item !== 'object' || item === null || seen.has(item)) continue;
+      const again = reviveRecord(item);
+      if (again !== item) value[key] = again;
+      else if (isPlain(item)) {
+        seen.add(item);
+        stack.push(item);
+      }
+    }
   }
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = decodeSync(value[i], depth + 1);
-  } else if (isPlain(value)) {
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record)) record[key] = decodeSync(record[key], depth + 1);
-  }
-  return value;
+  return root;
 }

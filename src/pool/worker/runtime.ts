@@ -15,7 +15,8 @@ import { copyOut } from '../copy-out.js';
 import { runChunk, type ChunkContext } from './chunk.js';
 import { salvage } from './salvage.js';
 import {
-  Msg, TaskFlag, protocolError, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
+  Msg, RESULT_ENCODER, TaskFlag, protocolError, type FnDef, type InitMessage, type PoolMessage, type ResultEncoder, type RunMessage,
+  type WorkerMessage,
 } from '../protocol.js';
 
 /** How the runtime talks to its pool; one implementation per transport. */
@@ -67,6 +68,8 @@ export function startRuntime(port: RuntimePort): void {
   let blocked = 1; // until Init (and setup) are done; then while functions load
   let done: unknown[] = [];
   let failed: unknown[] = [];
+  /** Positions in `done` of results holding locks, sent as records (see succeed). */
+  let revive: number[] = [];
   let transferList: Transferable[] = [];
   let busyMs = 0;
   let busySince = 0;
@@ -87,6 +90,8 @@ export function startRuntime(port: RuntimePort): void {
     flushScheduled = false;
     if (done.length === 0 && failed.length === 0 && unreported.size === 0) return;
     const message: WorkerMessage = { k: Msg.Results, done, failed, busy: busyMs, started: unreported.size === 0 ? NONE_STARTED : [...unreported] };
+    if (revive.length > 0) message.revive = revive;
+    revive = [];
     unreported.clear();
     const list = withoutRepeats(transferList);
     done = [];
@@ -109,9 +114,28 @@ export function startRuntime(port: RuntimePort): void {
 
   function succeed(id: unknown, value: unknown): void {
     const out = untransferred(value, chunks.transfer);
+    // Once a lock exists in this thread (made or received), a result may hold one: it goes as a record.
+    const encode = (globalThis as { [RESULT_ENCODER]?: ResultEncoder })[RESULT_ENCODER];
+    if (encode !== undefined && typeof out === 'object' && out !== null && withLocks(id, out, encode)) return;
     const large = port.moves === true && out === value && (ArrayBuffer.isView(out) || out instanceof ArrayBuffer) ? copyOut([out]) : null;
     if (large !== null) transferList.push(...large.transfer);
     done.push(id, large === null ? out : large.args[0]);
+  }
+
+  /** Sends `out` with its locks as records, or fails the call when one cannot go; false when it holds none. */
+  function withLocks(id: unknown, out: object, encode: ResultEncoder): boolean {
+    let encoded: unknown;
+    try {
+      encoded = encode(out, port.moves === true ? 'thread' : 'process');
+    } catch (thrown) {
+      failed.push(id, ownWire(thrown));
+      return true;
+    }
+    if (encoded === out) return false;
+    if (chunkResults.has(out)) chunkResults.add(encoded as object);
+    revive.push(done.length + 1);
+    done.push(id, encoded);
+    return true;
   }
 
   function fail(id: unknown, thrown: unknown, fnId: number): void {
