@@ -44,6 +44,14 @@ describe('task references', () => {
 });
 
 describe('error codes', () => {
+  test('isForkJoinError answers false for what cannot be read (a throwing code getter, a revoked Proxy), never throwing itself', () => {
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    for (const value of [revocable.proxy, { get code() { throw new Error('no'); } }, new Proxy({}, { get() { throw new Error('trap'); } })]) {
+      assert.equal(isForkJoinError(value), false);
+    }
+  });
+
   test('every error code is a unique string starting with FJ_', () => {
     const codes = Object.values(ErrorCodes);
     assert.ok(codes.length > 10);
@@ -233,13 +241,43 @@ for (const E of PoolKinds) {
   });
 }
 
+for (const E of PoolKinds) {
+  test(`${E.name}: a task gets its arguments as they were when it was called, though the caller reuses them at once`, T, async (t) => {
+    const pool = using(t, E.make({ slots: 2 }));
+    const scratch = new Float64Array(4);
+    const big = new Float64Array(100_000);
+    const request = { id: 0, tags: ['a'] };
+    const calls = [];
+    for (let i = 1; i <= 6; i++) {
+      scratch.fill(i);
+      big.fill(i);
+      request.id = i;
+      request.tags.push(`t${i}`);
+      calls.push(pool.run(tasks.identity, [{ scratch: scratch[0], big: big[big.length - 1], request }]));
+      calls.push(pool.run(tasks.sumFloat64, [scratch]));
+    }
+    const results = await Promise.all(calls);
+    for (let i = 1; i <= 6; i++) {
+      const [seen, sum] = [results[2 * (i - 1)], results[2 * (i - 1) + 1]];
+      assert.deepEqual(seen, { scratch: i, big: i, request: { id: i, tags: ['a', ...Array.from({ length: i }, (_, k) => `t${k + 1}`)] } });
+      assert.equal(sum.sum, 4 * i);
+    }
+    // Changed right after the call, while the call waits for the microtask that sends it.
+    const later = { v: 'original' };
+    const running = pool.run(tasks.identity, [later]);
+    later.v = 'changed';
+    later.callback = () => 1; // cannot be cloned, and comes too late to matter
+    assert.deepEqual(await running, { v: 'original' });
+  });
+}
+
 describe('ThreadPool memory', () => {
   test('an ArrayBuffer in transfer is moved to the worker: the caller\'s copy is detached', T, async (t) => {
     const pool = using(t, new ThreadPool({ workers: 1 }));
     const array = new Float64Array([1, 2, 3, 4]);
-    const result = await pool.run(tasks.sumFloat64, [array], { transfer: [array.buffer] });
-    assert.deepEqual(result, { sum: 10, byteLength: 32 });
-    assert.equal(array.buffer.byteLength, 0, 'the source buffer is detached after the run');
+    const running = pool.run(tasks.sumFloat64, [array], { transfer: [array.buffer] });
+    assert.equal(array.buffer.byteLength, 0, 'the source buffer is detached when run() returns');
+    assert.deepEqual(await running, { sum: 10, byteLength: 32 });
   });
 
   test('an ArrayBuffer listed twice in transfer is moved once', T, async (t) => {

@@ -57,8 +57,9 @@ function see(value: object): Seen | null | undefined {
   return { buffer, view: { View, byteOffset: read.byteOffset.call(value) as number, length } };
 }
 
-function isLarge(buffer: ArrayBuffer): boolean {
-  return (arrayBuffer.byteLength.call(buffer) as number) >= MOVE_MIN_BYTES && arrayBuffer.resizable?.call(buffer) !== true;
+/** Whether `buffer` is copied and moved: `minBytes` or more, and not resizable (a clone keeps that). */
+function isLarge(buffer: ArrayBuffer, minBytes: number): boolean {
+  return (arrayBuffer.byteLength.call(buffer) as number) >= minBytes && arrayBuffer.resizable?.call(buffer) !== true;
 }
 
 /** A copy of `buffer`'s bytes in a plain ArrayBuffer (slice() would call a subclass's constructor). */
@@ -75,15 +76,15 @@ type Moved = { args: unknown[]; transfer: ArrayBuffer[] };
  * `args` with its large buffers replaced by copies to move, and the copies; null when it has
  * none, holds other objects, or anything gets in the way (the clone then says what).
  */
-export function copyOut(args: readonly unknown[]): Moved | null {
+export function copyOut(args: readonly unknown[], minBytes = MOVE_MIN_BYTES): Moved | null {
   try {
-    return copied(args);
+    return copied(args, minBytes);
   } catch {
     return null;
   }
 }
 
-function copied(args: readonly unknown[]): Moved | null {
+function copied(args: readonly unknown[], minBytes: number): Moved | null {
   // What moves: each argument's large buffer, or undefined (a primitive, shared or small: cloned).
   const moving: Array<Seen | undefined> = [];
   for (const arg of args) {
@@ -94,7 +95,7 @@ function copied(args: readonly unknown[]): Moved | null {
     }
     const s = see(arg);
     if (s === null) return null;
-    moving.push(s !== undefined && isLarge(s.buffer) ? s : undefined);
+    moving.push(s !== undefined && isLarge(s.buffer, minBytes) ? s : undefined);
   }
   if (moving.every((s) => s === undefined)) return null;
   const copies = new Map<ArrayBuffer, ArrayBuffer>();

@@ -16,7 +16,8 @@ import {
   terminatedError, timeoutError, uncloneableError,
 } from './faults.js';
 import type { NormalizedPoolOptions } from './options.js';
-import { Msg, protocolError, settledInputs, type ResultsMessage, type WorkerMessage } from './protocol.js';
+import { Msg, TaskFlag, protocolError, settledInputs, type ResultsMessage, type WorkerMessage } from './protocol.js';
+import { chunkNeedsCopy, snapshot, type Snapshot } from './snapshot.js';
 import { Call, CallState, PoolWorker, type CallOptionsInternal, type Resolve, type Settle } from './records.js';
 import { SignalRegistry, kSoftAbort } from './signals.js';
 import { WarmUp } from './warm-up.js';
@@ -78,9 +79,20 @@ export class PoolCore {
 
   /** Queues a call; `settle` is a Settle, or (promised) a promise's resolve function, given a rejected promise on failure. */
   submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle | Resolve, admitted = false, promised = false): Call {
-    const call = new Call(spec, this.#fns.idOf(spec), args, options, settle, promised);
+    // The call's own copy of its arguments, taken now: the caller may reuse what it passed.
+    let own: Snapshot | null = null;
+    let uncloneable: { cause: unknown } | null = null;
+    try {
+      if ((options.flags & TaskFlag.Chunk) === 0 || chunkNeedsCopy(args[0])) own = snapshot(args, options.transfer, this.#transport.moves, options.retries);
+    } catch (cause) {
+      uncloneable = { cause };
+    }
+    const sent = own === null || own.transfer === options.transfer ? options : { ...options, transfer: own.transfer };
+    const call = new Call(spec, this.#fns.idOf(spec), own?.args ?? args, sent, settle, promised);
     call.admitted = admitted;
-    if (this.#terminated || (this.#closing && !admitted)) {
+    if (uncloneable !== null) {
+      this.#finish(call, false, uncloneableError(call, this.#transport, uncloneable.cause));
+    } else if (this.#terminated || (this.#closing && !admitted)) {
       this.#finish(call, false, this.#terminated ? terminatedError(this.#name, true) : closedError(this.#name, false));
     } else if (!admitted && this.#queue.tasks >= this.#options.maxQueue && this.#waiting() >= this.#options.maxQueue) {
       this.#finish(call, false, queueFullError(this.#name, this.#options.maxQueue));

@@ -36,6 +36,7 @@ function installExitHook(): void {
 
 export class ProcessTransport implements Transport {
   readonly where = 'a child process';
+  readonly moves = false;
   #options: TransportOptions;
 
   constructor(options: TransportOptions) {

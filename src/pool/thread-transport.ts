@@ -38,6 +38,7 @@ function spawnThread(options: WorkerOptions, execArgv: string[] | undefined): Wo
 
 export class ThreadTransport implements Transport {
   readonly where = 'a worker thread';
+  readonly moves = true;
   #options: TransportOptions;
 
   constructor(options: TransportOptions) {

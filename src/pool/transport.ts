@@ -46,6 +46,8 @@ export interface TransportOptions {
 export interface Transport {
   /** How messages name the far side: "a worker thread", "a child process". */
   readonly where: string;
+  /** Whether a transferred buffer moves to a worker (threads) rather than being copied (processes). */
+  readonly moves: boolean;
   spawn(events: LinkEvents): WorkerLink;
   canClone(value: unknown): boolean;
   /** Extra advice when a value cannot be sent, or ''. */
