@@ -122,6 +122,14 @@ describe('quoting for the place a value lands', () => {
     }
   });
 
+  test("a value in arithmetic ($((…)), ((…))) or in bash's $'…' is refused: shells expand $(…) there whatever the quotes", async () => {
+    for (const template of ['echo $(( {} + 1 ))', '(( {} ))', 'echo "$(( 2 * {} ))"', "printf '%s' $'{}'", 'echo $(( ({}) ))']) {
+      assert.throws(() => runCommands(template, ['$(touch PWNED)']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE) && /arithmetic/.test(err.message), template);
+    }
+    // Beside them, values are quoted as anywhere else.
+    assert.deepEqual(await commands("echo $(( 1 + (2) )) $'a\\'b' {}", ['$(id)']), ["echo $(( 1 + (2) )) $'a\\'b' '$(id)'"]);
+  });
+
   test('a value in a comment (the `#` that swallows appended values) cannot end it: its newlines become spaces', async () => {
     assert.deepEqual(await commands('echo x #', ['a\necho PWNED']), ["echo x # 'a echo PWNED'"]);
     assert.deepEqual(await commands('echo x # {}\necho y', ['a\nb']), ["echo x # 'a b'\necho y"]);

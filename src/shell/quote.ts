@@ -11,7 +11,8 @@
  *   `…{}…`  quoted for its place within the backticks, then a backslash before \ $ ` (and " when
  *           the backticks are inside "…")
  * A template whose places cannot be told for sure (see ShellReader), and a value right after
- * an unpaired backslash or in a here-document, are refused: no quoting is sure to hold there.
+ * an unpaired backslash, in a here-document, in arithmetic ($((…)), ((…))) or in bash's $'…',
+ * are refused: no quoting is sure to hold there.
  */
 
 const SAFE = /^[-_.+a-zA-Z0-9/]+$/;
@@ -50,7 +51,9 @@ export function quoteFor(word: string, place: Place): string {
 
 /** `inDouble`: backticks opened inside "…", where \" also stands for " in their text. */
 /** `cases`: `case` commands open in this frame, whose patterns end with a `)` that closes nothing. */
-type Frame = { kind: 'command'; closer: '' | ')' | '`'; parens: number; cases: number; inDouble: boolean } | { kind: 'single' } | { kind: 'double' };
+/** `arith`: $((…)) or ((…)), where a shell expands $(…) even inside quotes; `ansi`: bash's $'…', where \' does not end it. */
+type Frame = { kind: 'command'; closer: '' | ')' | '`'; parens: number; cases: number; inDouble: boolean } | { kind: 'single' } | { kind: 'double' }
+  | { kind: 'arith'; parens: number } | { kind: 'ansi' };
 
 /**
  * Reads a shell command line in pieces: `advance(text)` moves past literal text, `place()`
@@ -76,14 +79,16 @@ export class ShellReader {
 
   /**
    * Where the next piece lands; null where no quoting can hold it: right after an unpaired
-   * backslash (which would apply to its first byte), or after `<<` (a here-document expands
-   * `$(…)` whatever quotes surround it).
+   * backslash (which would apply to its first byte), after `<<` (a here-document expands
+   * `$(…)` whatever quotes surround it), in arithmetic (which expands `$(…)` inside quotes too)
+   * or in bash's `$'…'` (where `\'` does not end it).
    */
   place(): Place | null {
-    if (this.#escaped || this.#heredoc) return null;
+    if (this.#escaped || this.#heredoc || this.#stack.some((f) => f.kind === 'arith' || f.kind === 'ansi')) return null;
     this.#previous = 'x'; // the value placed here is a word, or part of one
     if (this.#comment) return COMMENT_PLACE;
     const top = this.#stack[this.#stack.length - 1];
+    if (top.kind === 'arith' || top.kind === 'ansi') return null;
     const ticks = this.#innerBackticks();
     if (top.kind === 'command' && ticks === null) return PLAIN_PLACE;
     return { quotes: top.kind === 'command' ? 'none' : top.kind, inBackticks: ticks !== null, ticksInDouble: ticks?.inDouble ?? false };
@@ -115,12 +120,35 @@ export class ShellReader {
         if (c === "'") this.#stack.pop();
         continue;
       }
+      if (top.kind === 'ansi') {
+        if (c === '\\') i++;
+        else if (c === "'") this.#stack.pop();
+        continue;
+      }
+      if (top.kind === 'arith') {
+        if (c === '(') top.parens++;
+        else if (c === ')' && top.parens > 0) top.parens--;
+        else if (c === ')' && text[i + 1] === ')') {
+          this.#stack.pop();
+          i++;
+        } else if (c === ')') this.#lost = true;
+        continue;
+      }
       const wordStart = /[\s;&|<>(]/.test(previous);
       if (c === '\\') {
         this.#escaped = true;
       } else if (c === '`') {
         if (top.kind === 'command' && top.closer === '`') this.#stack.pop();
         else this.#stack.push({ kind: 'command', closer: '`', parens: 0, cases: 0, inDouble: top.kind === 'double' });
+      } else if (c === '$' && text[i + 1] === '(' && text[i + 2] === '(') {
+        this.#stack.push({ kind: 'arith', parens: 0 });
+        i += 2;
+      } else if (c === '(' && text[i + 1] === '(' && wordStart && top.kind === 'command') {
+        this.#stack.push({ kind: 'arith', parens: 0 }); // bash's (( … ))
+        i++;
+      } else if (c === '$' && text[i + 1] === "'" && top.kind === 'command') {
+        this.#stack.push({ kind: 'ansi' });
+        i++;
       } else if (c === '$' && text[i + 1] === '(') {
         this.#stack.push({ kind: 'command', closer: ')', parens: 0, cases: 0, inDouble: false });
         i++;

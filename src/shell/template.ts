@@ -63,7 +63,7 @@ export function compileTemplate(template: string, where: string): CompiledTempla
     else {
       const place = reader.place();
       if (place === null) {
-        throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: ${match[0]} stands right after an unpaired backslash or after << (a here-document), where no quoting can keep its value from running; write \\\\${match[0]} for a backslash before the value, and pass a value to a here-document through a command's argument`);
+        throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: ${match[0]} stands right after an unpaired backslash, after << (a here-document), in arithmetic ($((…)) or ((…))) or in bash's $'…', where no quoting can keep its value from running; write \\\\${match[0]} for a backslash before the value, and pass the value as an argument elsewhere: sh -c 'echo $(( $1 + 1 ))' sh {}`);
       }
       parts.push({ kind: 'values', index: match[3] === undefined ? 0 : Number(match[3]), modifier: (match[4] ?? '') as Modifier, place });
     }
