@@ -208,7 +208,12 @@ export class InvalidValueError extends RangeError {
  */
 export function isForkJoinError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode } {
   if (typeof err !== 'object' || err === null) return false;
-  const value = (err as { code?: unknown }).code;
+  let value: unknown;
+  try {
+    value = (err as { code?: unknown }).code;
+  } catch {
+    return false; // a getter that throws, a revoked Proxy: no error of forkjoin's (the caller keeps what it caught)
+  }
   if (typeof value !== 'string' || !knownCodes.has(value)) return false;
   return code === undefined || value === code;
 }

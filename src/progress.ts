@@ -109,6 +109,12 @@ export class Progress {
     if (this.#bar !== null) this.#bar.write(`\r\x1b[2K${formatProgress(this.#event(), this.#label)}`);
   }
 
+  #listenerFailed(thrown: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = { thrown };
+    this.#onFailure?.(thrown);
+  }
+
   #event(): ProgressEvent {
     const elapsedMs = nowMs() - this.#start;
     const rate = elapsedMs > 0 ? (this.#done * 1000) / elapsedMs : 0;
@@ -121,10 +127,13 @@ export class Progress {
     if (this.#listener !== null) {
       if (this.failure !== null) return;
       try {
-        this.#listener(this.#event());
+        const returned: unknown = this.#listener(this.#event());
+        // An async listener that rejects fails the work as one that throws does (never an unhandled rejection).
+        if (typeof (returned as PromiseLike<unknown> | null)?.then === 'function') {
+          Promise.resolve(returned).catch((thrown: unknown) => this.#listenerFailed(thrown));
+        }
       } catch (thrown) {
-        this.failure = { thrown };
-        this.#onFailure?.(thrown);
+        this.#listenerFailed(thrown);
       }
       return;
     }

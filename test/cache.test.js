@@ -630,3 +630,14 @@ describe('a cache of your own', () => {
     }
   });
 });
+
+test('a DiskCache whose folder was removed while in use makes it again on the next write', async (t) => {
+  const dir = tempDir(t);
+  const cache = new DiskCache(dir);
+  await cache.set('a', 1);
+  rmSync(dir, { recursive: true, force: true });
+  await cache.set('b', 2);
+  cache.setSync('c', 3);
+  assert.deepEqual(await cache.get('b'), { value: 2 });
+  assert.deepEqual(await cache.get('c'), { value: 3 });
+});

@@ -254,6 +254,28 @@ for (const E of Executors) {
         await assert.rejects(async () => { for await (const _ of exec.imap(tasks.square, broken)) { /* nothing arrives */ } }, code('FJ_INVALID_ARG_TYPE'));
       });
 
+      test('an async progress listener that rejects fails the map with its error: no unhandled rejection', T, async (t) => {
+        const exec = using(t, E.make());
+        const thrown = new Error('listener failed later');
+        const unhandled = [];
+        const onUnhandled = (reason) => unhandled.push(reason);
+        process.on('unhandledRejection', onUnhandled);
+        t.after(() => process.off('unhandledRejection', onUnhandled));
+        let called;
+        const listenerCalled = new Promise((resolve) => { called = resolve; });
+        // The second input comes only after the listener ran and its rejection had its microtasks.
+        async function* inputs() {
+          yield 1;
+          await listenerCalled;
+          await new Promise((resolve) => setImmediate(resolve));
+          for (let i = 2; i < 40; i++) yield i;
+        }
+        const progress = async () => { called(); throw thrown; };
+        await assert.rejects(exec.map(tasks.square, inputs(), { chunksize: 1, progress }), (err) => err === thrown);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(unhandled, []);
+      });
+
       test('a progress listener that throws fails the map with its error, and the executor goes on', T, async (t) => {
         const exec = using(t, E.make());
         const thrown = new Error('listener bug');

@@ -205,3 +205,13 @@ describe('cache keys', () => {
     assert.equal((await warned).code, ErrorCodes.CACHE_WRITE_FAILED);
   });
 });
+
+test('a cache of one\'s own whose set() stores at once and returns no promise (a Map) works with compute', T, async (t) => {
+  const executor = using(t, new LocalExecutor());
+  const store = new Map();
+  const cache = { get: (key) => (store.has(key) ? { value: store.get(key) } : undefined), set: (key, value) => { store.set(key, value); }, delete: (key) => store.delete(key), clear: () => store.clear() };
+  const node = delayed(tasks.inc)(delayed(tasks.inc)(1));
+  assert.equal(await compute(node, { executor, cache }), 3);
+  assert.equal(store.size, 2);
+  assert.equal(await compute(node, { executor, cache: new Map() }), 3);
+});

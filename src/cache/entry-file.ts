@@ -4,6 +4,7 @@
  * and write it atomically, synchronously or not.
  */
 import * as fs from 'node:fs';
+import { dirname } from 'node:path';
 import type { Stats } from 'node:fs';
 import { crypto } from '../builtins.js';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
@@ -143,7 +144,15 @@ const RENAME_ATTEMPTS = 5;
  */
 export function writeEntrySync(temp: string, path: string, parts: readonly Buffer[], fsync: boolean, folder: string): void {
   try {
-    const fd = fs.openSync(temp, 'wx');
+    let fd: number;
+    try {
+      fd = fs.openSync(temp, 'wx');
+    } catch (error) {
+      // The cache's folder was removed while it was open (rm -rf by hand): made again.
+      if (errno(error) !== 'ENOENT') throw error;
+      fs.mkdirSync(dirname(temp), { recursive: true });
+      fd = fs.openSync(temp, 'wx');
+    }
     try {
       for (const part of parts) {
         for (let at = 0; at < part.byteLength;) at += fs.writeSync(fd, part, at, part.byteLength - at);
@@ -170,7 +179,13 @@ export function writeEntrySync(temp: string, path: string, parts: readonly Buffe
 /** writeEntrySync without blocking the event loop. */
 export async function writeEntry(temp: string, path: string, parts: readonly Buffer[], fsync: boolean, folder: string): Promise<void> {
   try {
-    const fd = await fsCall<number>((done) => fs.open(temp, 'wx', done));
+    const open = (): Promise<number> => fsCall<number>((done) => fs.open(temp, 'wx', done));
+    const fd = await open().catch(async (error: unknown) => {
+      // The cache's folder was removed while it was open (rm -rf by hand): made again.
+      if (errno(error) !== 'ENOENT') throw error;
+      await fsCall((done) => fs.mkdir(dirname(temp), { recursive: true }, (e) => done(e)));
+      return open();
+    });
     try {
       const written = await fsCall<number>((done) => fs.writev(fd, parts as Buffer[], done));
       // A short write (rare, huge entries): the rest, from where it stopped.

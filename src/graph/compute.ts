@@ -94,8 +94,12 @@ export async function compute(x: unknown, options?: ComputeOptions): Promise<unk
   if (signal?.aborted) throw abortedError(signal.reason);
 
   let stopped = false;
+  // Settles when the signal aborts: a cache lookup that never answers does not hold compute() past it.
+  let onStop = (): void => {};
+  const stop = new Promise<void>((resolve) => { onStop = resolve; });
   const onAbort = (): void => {
     stopped = true;
+    onStop();
     scheduler?.abort(abortedError(signal?.reason));
   };
   let scheduler: Scheduler | null = null;
@@ -104,7 +108,7 @@ export async function compute(x: unknown, options?: ComputeOptions): Promise<unk
   try {
     // The planner and scheduler load on the first compute(), not with `import 'forkjoin'`.
     const { planAll, planCached, Scheduler } = await import('./engine.js');
-    const plan: Plan | null = o.cache === undefined ? planAll(rootNodes) : await planCached(rootNodes, o.cache, () => stopped);
+    const plan: Plan | null = o.cache === undefined ? planAll(rootNodes) : await planCached(rootNodes, o.cache, () => stopped, stop);
     if (stopped || plan === null) throw abortedError(signal?.reason);
     if (o.onEvent !== undefined) {
       for (const id of plan.cached) o.onEvent({ type: 'cached', key: plan.nodes[id].key, task: plan.nodes[id].fn.spec.label });

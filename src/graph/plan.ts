@@ -227,7 +227,7 @@ export class CacheKeys {
 }
 
 /** The roots-down plan against `cache`; `stopped` is checked between levels (null: stopped). */
-export async function planCached(rootNodes: readonly GraphNode[], cache: Cache, stopped: () => boolean): Promise<Plan | null> {
+export async function planCached(rootNodes: readonly GraphNode[], cache: Cache, stopped: () => boolean, stop: Promise<void>): Promise<Plan | null> {
   const codes = new TaskCodes();
   const keys = new CacheKeys(codes);
   const nodes: GraphNode[] = [];
@@ -251,7 +251,9 @@ export async function planCached(rootNodes: readonly GraphNode[], cache: Cache, 
   let from = 0;
   while (from < nodes.length && !stopped()) {
     const to = nodes.length;
-    const hits = await Promise.all(cacheKeys.slice(from, to).map((key) => (key === null ? undefined : readCache(cache, key, warned, 'compute'))));
+    const lookups = Promise.all(cacheKeys.slice(from, to).map((key) => (key === null ? undefined : readCache(cache, key, warned, 'compute'))));
+    const hits = await Promise.race([lookups, stop]);
+    if (hits === undefined) return null;
     for (let i = from; i < to; i++) {
       const hit = hits[i - from];
       if (hit !== undefined) done.set(i, hit.value);

@@ -358,7 +358,8 @@ export class Scheduler {
     this.#pendingWrites++;
     let pending: Promise<void>;
     try {
-      pending = cache.set(key, value);
+      // A cache of one's own may store at once and return nothing, or a value that is no promise.
+      pending = Promise.resolve(cache.set(key, value));
     } catch (error) {
       pending = Promise.reject(error);
     }
