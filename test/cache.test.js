@@ -396,6 +396,22 @@ describe('memoize', () => {
     ]).then(() => assert.deepEqual(keys, ['t83bvtvgkdmvm6sq3f8hs7ld', 'd6h4qjfgiggeija8t902cfa6']));
   });
 
+  test('an argument that shares its containers is keyed once per container: x = [x, x] forty times over', { timeout: 60_000 }, () => {
+    const keys = [];
+    const cache = new MemoryCache();
+    const spy = { get: (k) => cache.get(k), set: (k, v) => (keys.push(k), cache.set(k, v)), delete: (k) => cache.delete(k), clear: () => cache.clear() };
+    const f = memoize((v) => Array.isArray(v), { cache: spy });
+    const shared = (depth) => { let x = [0]; for (let i = 0; i < depth; i++) x = [x, x]; return x; };
+    // 2^40 paths through 41 arrays: walking each path would never end.
+    return Promise.all([f(shared(40)), f(shared(40))]).then(async () => {
+      const a = { n: 1 };
+      await f([a, a]);
+      await f([a, { n: 1 }]);
+      assert.equal(keys.length, 3, 'the same shape twice is one key; [a, a] and [a, a copy of a] are two, as structured clone tells them apart');
+      assert.equal(new Set(keys).size, 3);
+    });
+  });
+
   test('arguments too deep or unreadable to key on bypass the cache: the function runs each time', () => {
     let deep = [];
     for (let i = 0; i < 20_000; i++) deep = [deep];

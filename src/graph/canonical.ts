@@ -19,7 +19,7 @@ export const T = Object.freeze({
   UNDEFINED: 0x75, NULL: 0x6e, TRUE: 0x74, FALSE: 0x66, STRING: 0x73, BIGINT: 0x62,
   ARRAY: 0x61, OBJECT: 0x6f, INSTANCE: 0x69, DEP: 0x64, CYCLE: 0x63, OPAQUE: 0x71,
   DATE: 0x44, REGEXP: 0x52, MAP: 0x4d, SET: 0x53, VIEW: 0x56, BUFFER: 0x42, ERROR: 0x45, BOXED: 0x58,
-  HOLE: 0x48, KNOWN_FUNCTION: 0x46,
+  HOLE: 0x48, KNOWN_FUNCTION: 0x46, SHARED: 0x72,
 });
 
 /** The node a value stands for, when it is a Delayed. */
@@ -79,6 +79,16 @@ export class Walk<N> {
   #firstMet: object | null = null;
   #firstCopy: object | null = null;
   #copies: Map<object, object> | null = null;
+
+  /**
+   * The containers walked so far, each with its number in the order first met. One met again
+   * (not around itself: that is a cycle) is hashed as a reference to that number, as structured
+   * clone sends it: a value sharing containers (x = [x, x], a scene graph) hashes in time linear
+   * in its containers, and [a, a] is told apart from [a, copy of a].
+   */
+  #met: Map<object, number> | null = null;
+  /** The containers met that hold a Delayed. */
+  #holding: Set<object> | null = null;
 
   readonly #contentOf: FunctionContent | null;
   /** Instances of classes (and errors) are keyed by identity (not cacheable): the value is used in this thread, where private fields and accessors, which no walk sees, are part of it. */
@@ -166,9 +176,15 @@ export class Walk<N> {
       h.word(this.#stack.length - depth);
       return this.#copying ? (this.#copyOf(v) ?? v) : v;
     }
-    // A container met before, not around this one: hashed again (sharing does not change the key), copied once.
-    const known = this.#copying ? this.#copyOf(v) : undefined;
-    if (known !== undefined) this.#copying = false;
+    const met = (this.#met ??= new Map()).get(v);
+    if (met !== undefined) {
+      // A container met before, not around this one: a reference to it, and its one copy.
+      h.word(T.SHARED);
+      h.word(met);
+      this.held = this.#holding?.has(v) ?? false;
+      return this.#copying ? (this.#copyOf(v) ?? v) : v;
+    }
+    this.#met.set(v, this.#met.size);
     this.#stack.push(v);
     let out: unknown = v;
     try {
@@ -181,9 +197,8 @@ export class Walk<N> {
       }
     } finally {
       this.#stack.pop();
-      if (known !== undefined) this.#copying = true;
     }
-    if (known !== undefined) return known;
+    if (this.held) (this.#holding ??= new Set()).add(v);
     if (this.held && this.#copying) (this.holders ??= new Set()).add(out as object);
     return out;
   }
