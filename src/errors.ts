@@ -44,6 +44,8 @@ export const ErrorCodes = Object.freeze({
   DEADLOCK: 'FJ_DEADLOCK',
   /** A lock, permit, barrier or latch was not obtained within its `timeout`. */
   LOCK_TIMEOUT: 'FJ_LOCK_TIMEOUT',
+  /** A barrier's round broke: a party's thread died while it waited (its worker exited, crashed or was stopped). */
+  BARRIER_BROKEN: 'FJ_BARRIER_BROKEN',
   /** unlock() by a thread that does not hold the mutex. */
   LOCK_NOT_OWNER: 'FJ_LOCK_NOT_OWNER',
   /** A blocking wait (lockSync, acquireSync, waitSync) on the main thread, which must never block. */

@@ -441,6 +441,22 @@ test('a barrier wait that times out withdraws, leaving the barrier usable', asyn
   await Promise.all([barrier.wait(), p.run(sync.barrierRounds, [barrier, leaders, 1])]);
 });
 
+test('a party that dies at a barrier breaks the round: the others fail with FJ_BARRIER_BROKEN instead of waiting forever or passing without it', async (t) => {
+  const p = pool(t, { workers: 2 });
+  // The caller waits first; a party arrives in a worker and its worker exits.
+  const barrier = new Barrier(3);
+  const waiting = barrier.wait();
+  await assert.rejects(p.run(sync.arriveThenExit, [barrier]), hasCode(ErrorCodes.WORKER_EXITED));
+  await assert.rejects(waiting, hasCode(ErrorCodes.BARRIER_BROKEN));
+  // A party stopped by its pool (a timeout) while it waits: the next arrival finds the round broken.
+  const pair = new Barrier(2);
+  await assert.rejects(p.run(sync.waitThere, [pair], { timeout: 200 }), hasCode(ErrorCodes.TASK_TIMEOUT));
+  await assert.rejects(pair.wait(), hasCode(ErrorCodes.BARRIER_BROKEN));
+  // The next round starts afresh.
+  const [here, there] = await Promise.all([pair.wait(), p.run(sync.waitThere, [pair])]);
+  assert.equal([here.leader, there.leader].filter(Boolean).length, 1);
+});
+
 test('a latch releases its waiters once counted down to zero', async (t) => {
   const p = pool(t, { workers: 4 });
   const latch = new Latch(3);

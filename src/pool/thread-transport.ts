@@ -1,6 +1,7 @@
 /** Workers as threads of this process (worker_threads). */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { threadEntry as entry } from '../paths.js';
+import { recheckBarriers } from '../sync/barrier.js';
 import { WORKER_DATA_KEY, registry } from '../sync/registry.js';
 import { STOP_GRACE_MS, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 import { Msg, type PoolMessage, type ThreadMessage } from './protocol.js';
@@ -62,6 +63,7 @@ export class ThreadTransport implements Transport {
     worker.on('exit', (code) => {
       // Locks the thread held are released, and their next owners told it died.
       registry().threadExited(tid);
+      recheckBarriers();
       const oom = (error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
       events.exit({ code, signal: null, oom, error });
     });
@@ -74,7 +76,12 @@ export class ThreadTransport implements Transport {
         const force = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
         worker.once('exit', () => clearTimeout(force));
       },
-      kill: () => void worker.terminate(),
+      kill: () => {
+        // A thread stopped while it waits at a barrier never arrives again: its parties are told now.
+        registry().threadStopping(tid);
+        recheckBarriers();
+        void worker.terminate();
+      },
       ref: () => worker.ref(),
       unref: () => worker.unref(),
     };

@@ -13,12 +13,12 @@ const MAX_LOCKS = 65_536;
 
 // Layout, in Int32 words.
 const HEADER = 4; // [0] next lock index, [1] layout version, [2..3] random identity
-const SLOT_WORDS = 2; // [threadId + 1 or 0 if free, lock index + 1 waited for or 0]
+const SLOT_WORDS = 3; // [threadId + 1 or 0 if free, lock index + 1 waited for or 0, 1 once its pool is stopping it]
 const LOCK_WORDS = 3; // [state, owner slot + 1, the owner's number for this acquisition]
 const SLOTS_AT = HEADER;
 const LOCKS_AT = SLOTS_AT + MAX_THREADS * SLOT_WORDS;
 const WORDS = LOCKS_AT + MAX_LOCKS * LOCK_WORDS;
-const VERSION = 2;
+const VERSION = 3;
 
 /**
  * Offsets of a lock's words relative to its base. Acquisition is written and read only by
@@ -71,6 +71,7 @@ export class Registry {
       if (Atomics.load(w, at) === threadId + 1) return (this.#slot = i);
       if (Atomics.compareExchange(w, at, 0, threadId + 1) === 0) {
         Atomics.store(w, at + 1, 0);
+        Atomics.store(w, at + 2, 0);
         return (this.#slot = i);
       }
     }
@@ -79,6 +80,27 @@ export class Registry {
 
   threadOfSlot(slot: number): number {
     return Atomics.load(this.words, SLOTS_AT + slot * SLOT_WORDS) - 1;
+  }
+
+  /** Whether `thread` still holds `slot` and is not being stopped by its pool. */
+  isLive(slot: number, thread: number): boolean {
+    const at = SLOTS_AT + slot * SLOT_WORDS;
+    return Atomics.load(this.words, at) === thread + 1 && Atomics.load(this.words, at + 2) === 0;
+  }
+
+  /**
+   * Called in the main thread when a pool stops a worker thread (a timeout, a cancel): it will
+   * never arrive anywhere again, though it may run a moment longer. Its locks are released
+   * only once it has exited (threadExited).
+   */
+  threadStopping(stoppingThreadId: number): void {
+    const w = this.words;
+    for (let i = 0; i < MAX_THREADS; i++) {
+      const at = SLOTS_AT + i * SLOT_WORDS;
+      if (Atomics.load(w, at) !== stoppingThreadId + 1) continue;
+      Atomics.store(w, at + 2, 1);
+      return;
+    }
   }
 
   /** Publishes that this thread is blocked on the lock at `base` (or on nothing, with -1). */
@@ -101,6 +123,7 @@ export class Registry {
       if (Atomics.load(w, at) !== exitedThreadId + 1) continue;
       this.releaseAllOf(i + 1);
       Atomics.store(w, at + 1, 0);
+      Atomics.store(w, at + 2, 0);
       Atomics.store(w, at, 0);
       return;
     }

@@ -24,6 +24,8 @@ export interface Deadline {
   at: number;
   timeout: number;
   signal: AbortSignal | undefined;
+  /** A wait that ends at `at` only to look around (a barrier checking its parties): its timer does not keep the process alive. */
+  poll?: boolean;
 }
 
 export function deadline(where: string, options: WaitOptions | undefined, blocking: boolean): Deadline {
@@ -71,6 +73,7 @@ export async function waitAsync(words: Int32Array, index: number, expected: numb
     timedOut = true;
     Atomics.notify(words, index);
   }, left);
+  if (until.poll === true) timer?.unref();
   const signal = until.signal;
   let onAbort: (() => void) | null = null;
   const aborted = signal === undefined ? null : new Promise<never>((_, reject) => {
