@@ -254,6 +254,20 @@ for (const spawner of ['python', 'perl', 'node']) {
       assert.ok(lines[3].startsWith('2\t:\t'));
     });
 
+    test('resume adds to a joblog with no header (one written with +FILE) and to one whose last line was cut off, losing no line', T, async (t) => {
+      const dir = tempDir(t);
+      const headless = join(dir, 'plus.log');
+      writeFileSync(headless, '1\t:\t1.000\t     0.001\t0\t2\t0\t0\techo a\n');
+      assert.deepEqual((await collect(runCommands('echo', ['a', 'b'], { joblog: headless, resume: true }))).results.map((r) => r.seq), [2]);
+      assert.deepEqual((await collect(runCommands('echo', ['a', 'b', 'c'], { joblog: headless, resume: true }))).results.map((r) => r.seq), [3]);
+      assert.deepEqual(readFileSync(headless, 'utf8').trim().split('\n').map((line) => line.split('\t')[0]), ['1', '2', '3']);
+      const cut = join(dir, 'cut.log');
+      writeFileSync(cut, 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n1\t:\t1.000\t     0.001\t0\t2\t0\t0\techo a\n2\t:\t1.0');
+      assert.deepEqual((await collect(runCommands('echo', ['a', 'b', 'c'], { joblog: cut, resume: true, keepOrder: true }))).results.map((r) => r.seq), [2, 3]);
+      const lines = readFileSync(cut, 'utf8').trim().split('\n');
+      assert.deepEqual(lines.slice(3).map((line) => line.split('\t')[0]).sort(), ['2', '3'], 'the new lines start lines of their own (in the order the jobs ended)');
+    });
+
     test('resumeFailed runs the failed jobs again and skips those that succeeded', T, async (t) => {
       const log = join(tempDir(t), 'jobs.log');
       writeFileSync(log, 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n1\t:\t1.000\t     0.001\t0\t0\t0\t0\techo a\n2\t:\t1.000\t     0.001\t0\t0\t1\t0\techo b\n3\t:\t1.000\t     0.001\t0\t0\t-1\t15\techo c\n');

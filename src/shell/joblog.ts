@@ -44,6 +44,8 @@ export function readJoblog(path: string, which: 'all' | 'succeeded'): Set<number
     if (line === '' || (i === 0 && line.startsWith('Seq\t'))) continue;
     const fields = line.split('\t');
     if (fields.length < 9 || !/^\d+$/.test(fields[0]) || !fields.slice(2, 8).every((f) => /^\s*-?[\d.]+$/.test(f))) {
+      // A last line without its newline was cut off (the run was killed as it wrote it): that job did not count.
+      if (i === lines.length - 1) continue;
       throw joblogError(`the joblog ${JSON.stringify(path)} is not in GNU parallel's format at line ${i + 1}: ${JSON.stringify(line.slice(0, 80))}`);
     }
     if (which === 'all' || (fields[6] === '0' && fields[7] === '0')) seqs.add(Number(fields[0]));
@@ -65,7 +67,7 @@ export class JoblogWriter {
 
   /**
    * Opens the joblog: `-` is stdout; `append` adds to it without a header (GNU's `+file`);
-   * `resuming` adds to a joblog that exists; otherwise it is overwritten, header first.
+   * `resuming` adds to a joblog that exists and is not empty; otherwise it is overwritten, header first.
    */
   static open(path: string, append: boolean, resuming: boolean): JoblogWriter {
     if (path === '-') {
@@ -76,7 +78,8 @@ export class JoblogWriter {
     if (resuming) {
       try { existing = readFileSync(path, 'latin1'); } catch { existing = ''; }
     }
-    const appending = append || existing.startsWith('Seq\t');
+    // Resuming adds to the joblog there is, header or not (one written with +FILE has none).
+    const appending = append || existing !== '';
     let fd: number;
     try {
       fd = openSync(path, appending ? 'a' : 'w');
@@ -86,6 +89,7 @@ export class JoblogWriter {
     const stream = createWriteStream(path, { fd });
     const writer = new JoblogWriter(stream, path);
     if (!appending) stream.write(HEADER);
+    else if (existing !== '' && !existing.endsWith('\n')) stream.write('\n'); // after a line cut off, a line of its own
     return writer;
   }
 
