@@ -167,13 +167,16 @@ export class LocalExecutor extends BaseExecutor {
     if (entry.timeout !== Number.POSITIVE_INFINITY) {
       entry.timer = setTimeout(() => this.#finish(entry, false, localTimeoutError(entry, false)), entry.timeout);
     }
+    // How long the call itself held this thread: past its timeout, its timer could not fire.
+    let held = 0;
     const done = (ok: boolean, value: unknown): void => {
-      const took = nowMs() - began;
-      this.#busyMs += took;
+      this.#busyMs += nowMs() - began;
       this.#running--;
       this.#active.delete(entry);
-      // A task that kept this thread past its timeout (its timer could not fire) timed out all the same.
-      if (took > entry.timeout) this.#finish(entry, false, localTimeoutError(entry, true));
+      // A task that kept this thread past its timeout timed out all the same. An async task's later
+      // settling is not measured: another task may have held the thread meanwhile, and its timer
+      // fires as soon as the thread is free.
+      if (held > entry.timeout) this.#finish(entry, false, localTimeoutError(entry, true));
       else this.#finish(entry, ok, ok ? value : this.#taskError(entry.spec, value));
       this.#pump();
     };
@@ -183,9 +186,11 @@ export class LocalExecutor extends BaseExecutor {
       result = isTaskRef(entry.task) ? callExport(entry.spec, entry.args) : (entry.task as Fn)(...entry.args);
       thenable = isThenable(result);
     } catch (thrown) {
+      held = nowMs() - began;
       done(false, thrown);
       return;
     }
+    held = nowMs() - began;
     if (thenable) {
       Promise.resolve(result).then((value) => done(true, untransferred(value)), (thrown: unknown) => done(false, thrown));
     } else done(true, untransferred(result));

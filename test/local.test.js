@@ -88,3 +88,16 @@ test('a synchronous task that holds the thread past its timeout fails with FJ_TA
   assert.equal(await local.run(hold, [1], { timeout: 10_000 }), 'finished');
   await local.close();
 });
+test('an async task that settles while another task held the thread is not timed out for it; the task that held it is', async () => {
+  const local = new LocalExecutor({ concurrency: 4 });
+  const hold = (ms) => { const until = Date.now() + ms; while (Date.now() < until); return 'held'; };
+  const quick = local.run(async () => 'quick', [], { timeout: 100 });
+  const slow = local.run(hold, [400], { timeout: 100 });
+  assert.equal(await quick, 'quick');
+  await assert.rejects(slow, (err) => err.code === 'FJ_TASK_TIMEOUT');
+  const inputs = [10, 10, 400, 10];
+  const mapped = await local.map(async (ms) => (ms > 100 ? hold(ms) : ms), inputs, { timeout: 100, settle: true, chunksize: 1 });
+  assert.deepEqual(mapped.map((r) => (r.status === 'fulfilled' ? r.value : r.reason.code)), [10, 10, 'FJ_TASK_TIMEOUT', 10]);
+  await local.close();
+});
+
