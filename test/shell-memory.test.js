@@ -70,3 +70,28 @@ for (const spawner of ['python', 'perl', 'node']) {
     });
   });
 }
+
+describe('outputs waiting for their turn', () => {
+  test('with few file descriptors left, outputs kept in temporary files wait for their turn without failing the run', T, async () => {
+    // Every output goes to a temporary file (spillBytes: 0); the first job ends last, so with keepOrder all the others wait.
+    const script = `
+      import { runCommands } from 'forkjoin';
+      const run = runCommands('if [ {} = 1 ]; then sleep 1; fi; echo out {}', Array.from({ length: 400 }, (_, i) => i + 1), { keepOrder: true, jobs: 4, spillBytes: 0 });
+      const seen = [];
+      for await (const r of run) { seen.push(r.stdout.toString().trim()); r.stdout.release(); r.stderr.release(); }
+      const expected = Array.from({ length: 400 }, (_, i) => 'out ' + (i + 1));
+      if (JSON.stringify(seen) !== JSON.stringify(expected)) throw new Error('wrong outputs: ' + seen.slice(0, 5).join(','));
+      console.log('done', run.summary.exitCode);
+    `;
+    const child = spawn('sh', ['-c', `ulimit -n 96 && exec "${process.execPath}" --input-type=module -e "$0"`, script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^done 0$/m);
+  });
+});

@@ -4,14 +4,33 @@
  * once, so nothing is left behind even after a crash), as GNU parallel does - so a job that
  * prints gigabytes leaves the runner's memory where it was.
  */
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
 
-/** Bytes of output all the jobs of one run may hold in memory, shared by them. */
+/** Bytes of output all the jobs of one run may hold in memory, shared by them; and the temporary files open. */
 export class OutputBudget {
   used = 0;
-  constructor(readonly limit: number, readonly tmpdir: string) {}
+  /** Temporary files this run's outputs hold open (each is a file descriptor). */
+  openFiles = 0;
+  /** Whether a temporary file could not be opened (out of file descriptors): said once. */
+  warned = false;
+  constructor(readonly limit: number, readonly tmpdir: string, readonly onFileClosed: () => void = () => {}) {}
+
+  /** One of the outputs' temporary files was closed. */
+  fileClosed(): void {
+    this.openFiles--;
+    this.onFileClosed();
+  }
+}
+
+/** The process's limit of open files (its soft limit), or 1024 where it cannot be read. */
+export function openFileLimit(): number {
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+    if (line !== null) return line[1] === 'unlimited' ? 1 << 20 : Number(line[1]);
+  } catch { /* not Linux */ }
+  return 1024;
 }
 
 function outputError(message: string, cause?: unknown): ForkJoinError {
@@ -42,8 +61,9 @@ function openUnlinked(dir: string): number {
 /** The output of a job that wrote nothing, shared by all such jobs. */
 let noOutput: JobOutput | null = null;
 
-const closer = new FinalizationRegistry<number>((fd) => {
+const closer = new FinalizationRegistry<{ fd: number; budget: OutputBudget | null }>(({ fd, budget }) => {
   try { closeSync(fd); } catch { /* already closed */ }
+  budget?.fileClosed();
 });
 
 /** One job's stdout or stderr, as bytes. Read it with `toString()`, `toBuffer()` or `chunks()`. */
@@ -51,13 +71,15 @@ export class JobOutput {
   #chunks: readonly Buffer[] | null;
   #fd: number | null;
   readonly #length: number;
+  readonly #budget: OutputBudget | null;
 
   /** @internal Made by the runner. */
-  constructor(chunks: readonly Buffer[] | null, length: number, fd: number | null) {
+  constructor(chunks: readonly Buffer[] | null, length: number, fd: number | null, budget: OutputBudget | null = null) {
     this.#chunks = chunks;
     this.#length = length;
     this.#fd = fd;
-    if (fd !== null) closer.register(this, fd, this);
+    this.#budget = fd === null ? null : budget;
+    if (fd !== null) closer.register(this, { fd, budget: this.#budget }, this);
   }
 
   /** Bytes of output. */
@@ -109,6 +131,7 @@ export class JobOutput {
       closer.unregister(this);
       try { closeSync(this.#fd); } catch { /* already closed */ }
       this.#fd = null;
+      this.#budget?.fileClosed();
     }
     if (this.#length > 0) this.#chunks = null;
   }
@@ -133,14 +156,11 @@ export class OutputSink {
 
   append(chunk: Buffer): void {
     this.#length += chunk.length;
-    if (this.#fd === null) {
-      if (this.#budget.used + chunk.length <= this.#budget.limit) {
-        this.#chunks.push(chunk);
-        this.#inMemory += chunk.length;
-        this.#budget.used += chunk.length;
-        return;
-      }
-      this.#spill();
+    if (this.#fd === null && (this.#budget.used + chunk.length <= this.#budget.limit || !this.#spill())) {
+      this.#chunks.push(chunk);
+      this.#inMemory += chunk.length;
+      this.#budget.used += chunk.length;
+      return;
     }
     try {
       writeAll(this.#fd as number, chunk);
@@ -149,22 +169,37 @@ export class OutputSink {
     }
   }
 
-  #spill(): void {
+  /** Moves the output to a temporary file; false when no file descriptor is left (it then stays in memory). */
+  #spill(): boolean {
+    const budget = this.#budget;
     try {
-      this.#fd = openUnlinked(this.#budget.tmpdir);
+      this.#fd = openUnlinked(budget.tmpdir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EMFILE' && code !== 'ENFILE') throw outputError(`cannot write a job's output to a temporary file in ${budget.tmpdir}: ${(error as Error).message}`, error);
+      // Out of file descriptors: the output stays in memory, past the budget, and the run goes on.
+      if (!budget.warned) {
+        budget.warned = true;
+        process.emitWarning(`forkjoin run: no file descriptor left for a job's output file in ${budget.tmpdir} (${code}); outputs stay in memory until fewer wait for their turn`, { code: ErrorCodes.SHELL_OUTPUT });
+      }
+      return false;
+    }
+    budget.openFiles++;
+    try {
       for (const chunk of this.#chunks) writeAll(this.#fd, chunk);
     } catch (error) {
-      throw outputError(`cannot write a job's output to a temporary file in ${this.#budget.tmpdir}: ${(error as Error).message}`, error);
+      throw outputError(`cannot write a job's output to a temporary file in ${budget.tmpdir}: ${(error as Error).message}`, error);
     }
     this.#budget.used -= this.#inMemory;
     this.#inMemory = 0;
     this.#chunks = [];
+    return true;
   }
 
   /** The collected output, for the job's record. */
   finish(): JobOutput {
     if (this.#length === 0) return (noOutput ??= new JobOutput([], 0, null));
-    return new JobOutput(this.#fd === null ? this.#chunks : null, this.#length, this.#fd);
+    return new JobOutput(this.#fd === null ? this.#chunks : null, this.#length, this.#fd, this.#budget);
   }
 
   /** Stops counting this output in the budget: its record now belongs to the caller. */
@@ -181,6 +216,7 @@ export class OutputSink {
     if (this.#fd !== null) {
       try { closeSync(this.#fd); } catch { /* already closed */ }
       this.#fd = null;
+      this.#budget.fileClosed();
     }
   }
 }
