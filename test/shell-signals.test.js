@@ -14,6 +14,7 @@ const T = { timeout: 90_000 };
 const grandchild = fileURLToPath(new URL('./fixtures/shell/grandchild.sh', import.meta.url));
 const trapTerm = fileURLToPath(new URL('./fixtures/shell/trap-term.sh', import.meta.url));
 const waitGo = fileURLToPath(new URL('./fixtures/shell/wait-go.sh', import.meta.url));
+const escape = fileURLToPath(new URL('./fixtures/shell/escape.sh', import.meta.url));
 
 /** The pids whose parent is `pid` (read from /proc). */
 function childrenOf(pid) {
@@ -69,6 +70,21 @@ for (const spawner of ['python', 'perl', 'node']) {
         await allGone(job);
       });
     }
+
+    test('SIGINT: a process that left the job\'s group holding its output open does not keep the runner waiting past the grace period', T, async (t) => {
+      const job = await startJob(t, escape, { env, pidFiles: ['child.pid', 'escaped.pid'] });
+      job.child.kill('SIGINT');
+      assert.equal((await job.done).code, 130);
+    });
+
+    test('--timeout: a job whose escaped process holds its output open is stopped as timed out, not waited for', T, async (t) => {
+      const dir = tempDir(t);
+      const result = await forkjoinRun(['--timeout', '1', 'sh', escape, '{}', ':::', dir], { env });
+      const escaped = Number(readFileSync(join(dir, 'escaped.pid'), 'utf8'));
+      t.after(() => { if (!processGone(escaped)) process.kill(escaped, 'SIGKILL'); });
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /ran past its --timeout/);
+    });
 
     test('the job gets SIGTERM first (a job that handles it ends cleanly)', T, async (t) => {
       const job = await startJob(t, trapTerm, { env, pidFiles: ['child.pid'] });

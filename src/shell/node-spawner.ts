@@ -61,8 +61,11 @@ export class NodeSpawner implements Spawner {
       process.kill(-child.pid, signal);
     } catch { /* the group is gone */ }
     if (signal === signalNumbers.SIGKILL) {
-      // Whatever escaped the group may hold the pipes: stop waiting for them once the job exits.
-      child.once('exit', () => { child.stdout?.destroy(); child.stderr?.destroy(); });
+      // Whatever escaped the group may hold the pipes: stop waiting for them once the job exits
+      // (now, when it already has).
+      const stopReading = (): void => { child.stdout?.destroy(); child.stderr?.destroy(); };
+      if (child.exitCode !== null || child.signalCode !== null) stopReading();
+      else child.once('exit', stopReading);
     }
   }
 

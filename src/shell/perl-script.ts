@@ -126,9 +126,22 @@ sub reap {
     $j->{status} = $?;
     $j->{ended} = $now->();
     $unreaped-- if $j->{open} == 0;
-    if ($j->{killed}) { for my $fd (keys %by_fd) { close_fd($fd) if $by_fd{$fd}[0] == $j; } }
+    if ($j->{killed}) { close_outputs($j); }
     settle($j);
   }
+}
+
+# A job killed with SIGKILL ends once it has exited: a process that left its group (setsid) and
+# keeps its output open is not waited for.
+sub kill_outputs {
+  my ($j) = @_;
+  $j->{killed} = 1;
+  if (defined $j->{status}) { close_outputs($j); settle($j); }
+}
+
+sub close_outputs {
+  my ($j) = @_;
+  for my $fd (keys %by_fd) { close_fd($fd) if $by_fd{$fd} && $by_fd{$fd}[0] == $j; }
 }
 
 sub command {
@@ -137,7 +150,7 @@ sub command {
   elsif ($type eq 'r') { unshift @queue, [$id, [split /\0/, $payload, -1]]; }
   elsif ($type eq 'K') {
     my $signal = unpack('N', $payload);
-    if (my $j = $job{$id}) { kill -$signal, $j->{pid}; $j->{killed} = 1 if $signal == 9; }
+    if (my $j = $job{$id}) { kill -$signal, $j->{pid}; kill_outputs($j) if $signal == 9; }
     else {
       my @keep = grep { $_->[0] != $id } @queue;
       if (@keep != @queue) { @queue = @keep; frame('D', $id, ''); }
@@ -157,7 +170,7 @@ for (;;) {
     $kill_at = time + 2;
   }
   if ($kill_at && time >= $kill_at) {
-    for my $j (values %job) { kill -9, $j->{pid}; $j->{killed} = 1; }
+    for my $j (values %job) { kill -9, $j->{pid}; kill_outputs($j); }
     $kill_at = 0;
   }
   reap();

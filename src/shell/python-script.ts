@@ -185,6 +185,20 @@ def close_fd(fd):
     os.close(fd)
     e[0].open -= 1
 
+# A job killed with SIGKILL ends once it has exited: a process that left its group (setsid) and
+# keeps its output open is not waited for.
+def kill_outputs(j):
+    j.killed = True
+    if j.status is not None:
+        close_outputs(j)
+        settle(j)
+
+def close_outputs(j):
+    for fd in j.fds:
+        e = by_fd.get(fd)
+        if e is not None and e[0] is j:
+            close_fd(fd)
+
 def reap():
     while True:
         try:
@@ -199,8 +213,7 @@ def reap():
         j.status = status
         j.ended = time.time()
         if j.killed:
-            for fd in j.fds:
-                close_fd(fd)
+            close_outputs(j)
         settle(j)
 
 def command(kind, id, payload):
@@ -218,7 +231,7 @@ def command(kind, id, payload):
             except OSError:
                 pass
             if sig == signal.SIGKILL:
-                j.killed = True
+                kill_outputs(j)
         else:
             for q in queue:
                 if q[0] == id:
@@ -255,12 +268,12 @@ while True:
                 pass
         kill_at = time.monotonic() + 2
     if kill_at and time.monotonic() >= kill_at:
-        for j in jobs.values():
+        for j in list(jobs.values()):
             try:
                 os.killpg(j.pid, signal.SIGKILL)
             except OSError:
                 pass
-            j.killed = True
+            kill_outputs(j)
         kill_at = 0.0
     reap()
     while not state['stopping'] and (limit == 0 or running < limit) and queue:
