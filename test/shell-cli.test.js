@@ -89,6 +89,23 @@ describe('exit status', () => {
     assert.deepEqual(output.split('\n').map((line) => line.trim()), ['61 e9 62', 'ff', '6f 6b', '']);
   });
 
+  test('--dry-run prints a value that is not UTF-8 byte for byte, from :::, a file or standard input', T, (t) => {
+    const file = join(tempDir(t), 'latin1.txt');
+    writeFileSync(file, Buffer.from([0xe9, 0x2e, 0x79, 0x0a]));
+    const script = `"$0" "$1" run -k --dry-run echo ::: "$(printf '\\351.x')" && "$0" "$1" run --dry-run echo :::: "$2" && printf '\\351.z\\n' | "$0" "$1" run --dry-run echo`;
+    const output = execFileSync('sh', ['-c', script, process.execPath, bin, file]);
+    assert.deepEqual(output, Buffer.concat([Buffer.from("echo '"), Buffer.from([0xe9]), Buffer.from(".x'\necho '"), Buffer.from([0xe9]), Buffer.from(".y'\necho '"), Buffer.from([0xe9]), Buffer.from(".z'\n")]));
+  });
+
+  test('short options group as GNU parallel groups them: -kj2 is -k -j2, -0k is -0 -k', T, async () => {
+    const grouped = await forkjoinRun(['-kj2', 'echo', ':::', 'a', 'b', 'c']);
+    assert.equal(grouped.code, 0, grouped.stderr);
+    assert.equal(grouped.stdout.toString(), 'a\nb\nc\n');
+    const unknown = await forkjoinRun(['-kx', 'echo', ':::', 'a']);
+    assert.equal(unknown.code, 255);
+    assert.match(unknown.stderr, /unknown option "-x"/);
+  });
+
   test('255 for a bad -j value', T, async () => {
     const result = await forkjoinRun(['-j', 'lots', 'echo', ':::', 'a']);
     assert.equal(result.code, 255);

@@ -45,7 +45,7 @@ Input sources:
   Several sources give every combination, the first source slowest:
                    forkjoin run echo ::: a b ::: 1 2      (a 1, a 2, b 1, b 2)
 
-Options:
+Options (short ones group: -kj4 is -k -j4):
   -j, --jobs N     jobs at once: N, N% of the cores, +N or -N cores, 0 as many as
                    possible (250); default: one per core       forkjoin run -j 200% ...
   -k, --keep-order print output in input order (jobs still run in parallel)
@@ -125,7 +125,11 @@ function inCliWords(message: string): string {
   return said.includes('holds a NUL byte') ? `${said} (read NUL-separated input with -0)` : said;
 }
 
-function parseArgs(args: readonly string[]): Parsed {
+/** Short flags that may be grouped as GNU parallel groups them: `-kj4` is `-k -j4`, `-0k` is `-0 -k`. */
+const SHORT_FLAGS = new Set(['k', '0', 'h']);
+
+function parseArgs(given: readonly string[]): Parsed {
+  const args = [...given];
   const options: RunOptions = {};
   const parsed: Parsed = { help: false, template: '', groups: [], readsStdin: false, nul: false, tag: false, bar: false, options };
   const argFiles: string[] = [];
@@ -134,6 +138,12 @@ function parseArgs(args: readonly string[]): Parsed {
     const arg = args[i];
     if (arg === '--') { i++; break; }
     if (!arg.startsWith('-') || arg === '-' || MARKERS.has(arg)) break;
+    if (arg.length > 2 && arg[1] !== '-' && SHORT_FLAGS.has(arg[1])) {
+      // A group of short options: its first flag now, the rest as an argument of its own.
+      args.splice(i, 1, arg.slice(0, 2), `-${arg.slice(2)}`);
+      i--;
+      continue;
+    }
     let name = arg;
     let value: string | undefined;
     const eq = arg.indexOf('=');
@@ -184,7 +194,10 @@ function parseArgs(args: readonly string[]): Parsed {
   while (i < args.length && !MARKERS.has(args[i])) words.push(args[i++]);
   parsed.template = words.join(' ');
   for (const path of argFiles) parsed.groups.push([{ kind: 'file', path }]);
-  const raw = rawArgs(args);
+  // The bytes of each argument as given (grouped short options were split above, before any value).
+  const rawGiven = rawArgs(given);
+  const shift = args.length - given.length;
+  const raw = args.map((_, j) => (j >= shift ? rawGiven[j - shift] : null));
   while (i < args.length) {
     const marker = args[i++];
     const items: Array<string | Buffer> = [];
@@ -362,7 +375,7 @@ async function runCli(args: string[]): Promise<number> {
     for await (const result of run) {
       const tag = parsed.tag ? tagOf(result) : null;
       if (parsed.options.dryRun === true) {
-        await write(process.stdout, Buffer.concat([tag ?? Buffer.alloc(0), Buffer.from(result.command), Buffer.from('\n')]));
+        await write(process.stdout, Buffer.concat([tag ?? Buffer.alloc(0), result.commandBytes, Buffer.from('\n')]));
       } else {
         if (result.stdout.byteLength > 0) await writeTagged(process.stdout, result.stdout.chunks(), tag);
         if (result.stderr.byteLength > 0) {

@@ -57,6 +57,7 @@ export function resultOf(job: Job, exitCode: number | null, signal: number | nul
     slot: job.slot,
     values: job.values,
     command: job.commandText,
+    commandBytes: job.command,
     exitCode,
     signal: signal === null ? null : (signalNames.get(signal) ?? null),
     timedOut,

@@ -12,6 +12,8 @@ export interface CommandResult {
   readonly values: readonly InputValue[];
   /** The command line it ran (`SHELL -c` this), values quoted. */
   readonly command: string;
+  /** The same command line as the bytes the shell got: values given as bytes that are not UTF-8 are kept as they were. */
+  readonly commandBytes: Buffer;
   /** Exit code, or null when a signal ended it. */
   readonly exitCode: number | null;
   /** The signal that ended it, e.g. 'SIGTERM', or null. */
