@@ -128,10 +128,11 @@ export class LocalExecutor extends BaseExecutor {
       flags,
       admitted,
     };
-    if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated and accepts no new tasks'));
-    else if (this.#closing && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks'));
+    // A call refused here never ran: it is neither done nor failed, and has no latency.
+    if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated and accepts no new tasks'), false);
+    else if (this.#closing && !admitted) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks'), false);
     // A map's chunks (admitted) do not count: the map bounds them itself. Nor does a task a free slot starts at once.
-    else if (!admitted && this.#queue.tasks + this.#running - this.#concurrency >= this.#maxQueue) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`));
+    else if (!admitted && this.#queue.tasks + this.#running - this.#concurrency >= this.#maxQueue) this.#finish(entry, false, new ForkJoinError(ErrorCodes.QUEUE_FULL, `The LocalExecutor queue is full (maxQueue: ${this.#maxQueue})`), false);
     else if (entry.signal?.aborted) this.#finish(entry, false, new AbortError('The task was aborted', { cause: entry.signal.reason }));
     else {
       this.#signals.add(entry.signal, entry);
@@ -210,16 +211,18 @@ export class LocalExecutor extends BaseExecutor {
     return true;
   }
 
-  #finish(entry: Entry, ok: boolean, value: unknown): void {
+  #finish(entry: Entry, ok: boolean, value: unknown, counted = true): void {
     if (entry.state === 'settled') return;
     const neverStarted = entry.state === 'queued';
     entry.state = 'settled';
     if (entry.timer !== null) clearTimeout(entry.timer);
     this.#signals.delete(entry.signal, entry);
-    const counts = settledInputs(entry.flags, entry.args, ok, value, neverStarted);
-    this.#done += counts[0];
-    this.#failed += counts[1];
-    if (counts[0] + counts[1] > 0) this.#latency.record(nowMs() - entry.submitted);
+    if (counted) {
+      const counts = settledInputs(entry.flags, entry.args, ok, value, neverStarted);
+      this.#done += counts[0];
+      this.#failed += counts[1];
+      if (counts[0] + counts[1] > 0) this.#latency.record(nowMs() - entry.submitted);
+    }
     entry.settle(ok, value);
   }
 

@@ -68,6 +68,9 @@ export class Progress {
   #done = 0;
   #failed = 0;
   #total: number | undefined;
+  /** The counts the listener was last given (-1: none yet). */
+  #toldDone = -1;
+  #toldFailed = -1;
   /** What the listener threw first: the work it reports on fails with it, and the listener is not called again. */
   failure: { thrown: unknown } | null = null;
   #onFailure: ((thrown: unknown) => void) | null = null;
@@ -126,6 +129,10 @@ export class Progress {
   #emit(final: boolean): void {
     if (this.#listener !== null) {
       if (this.failure !== null) return;
+      // The last add() already told the listener the final counts: no second event with the same ones.
+      if (final && this.#toldDone === this.#done && this.#toldFailed === this.#failed) return;
+      this.#toldDone = this.#done;
+      this.#toldFailed = this.#failed;
       try {
         const returned: unknown = this.#listener(this.#event());
         // An async listener that rejects fails the work as one that throws does (never an unhandled rejection).

@@ -172,5 +172,8 @@ export function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `a function${value.name ? ` (${value.name})` : ''}`;
+  if (typeof value === 'bigint') return `bigint ${value}n`;
   return `${typeof value} ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`;
 }

@@ -90,12 +90,13 @@ export class PoolCore {
     const sent = own === null || own.transfer === options.transfer ? options : { ...options, transfer: own.transfer };
     const call = new Call(spec, this.#fns.idOf(spec), own?.args ?? args, sent, settle, promised);
     call.admitted = admitted;
+    // A call refused here never ran: it is neither done nor failed, and has no latency.
     if (uncloneable !== null) {
-      this.#finish(call, false, uncloneableError(call, this.#transport, uncloneable.cause));
+      this.#finish(call, false, uncloneableError(call, this.#transport, uncloneable.cause), false);
     } else if (this.#terminated || (this.#closing && !admitted)) {
-      this.#finish(call, false, this.#terminated ? terminatedError(this.#name, true) : closedError(this.#name, false));
+      this.#finish(call, false, this.#terminated ? terminatedError(this.#name, true) : closedError(this.#name, false), false);
     } else if (!admitted && this.#queue.tasks >= this.#options.maxQueue && this.#waiting() >= this.#options.maxQueue) {
-      this.#finish(call, false, queueFullError(this.#name, this.#options.maxQueue));
+      this.#finish(call, false, queueFullError(this.#name, this.#options.maxQueue), false);
     } else if (options.signal?.aborted) {
       this.#finish(call, false, abortError(options.signal.reason));
     } else {
@@ -128,7 +129,7 @@ export class PoolCore {
     return true;
   }
 
-  #finish(call: Call, ok: boolean, value: unknown): void {
+  #finish(call: Call, ok: boolean, value: unknown, counted = true): void {
     if (call.state === CallState.Settled) return;
     // Queued, or sent and not reported running by a worker that reports it (as its Job sees it).
     const neverStarted = call.state === CallState.Queued || (call.state === CallState.Sent && call.reportsStart);
@@ -136,10 +137,12 @@ export class PoolCore {
     call.worker = null;
     if (call.timer !== null) clearTimeout(call.timer);
     this.#signals.delete(call.options.signal, call);
-    const counts = settledInputs(call.options.flags, call.args, ok, value, neverStarted);
-    this.#done += counts[0];
-    this.#failed += counts[1];
-    if (counts[0] + counts[1] > 0) this.#latency.record(nowMs() - call.submitted);
+    if (counted) {
+      const counts = settledInputs(call.options.flags, call.args, ok, value, neverStarted);
+      this.#done += counts[0];
+      this.#failed += counts[1];
+      if (counts[0] + counts[1] > 0) this.#latency.record(nowMs() - call.submitted);
+    }
     if (call.promised) (call.settle as Resolve)(ok ? value : Promise.reject(value));
     else (call.settle as Settle)(ok, value);
   }
