@@ -421,6 +421,17 @@ describe('memoize', () => {
     assert.equal(f({ get x() { throw new Error('unreadable'); } }), 3);
   });
 
+  test('a caller that joined a running computation gets the result as computed, whatever the first caller does with its own', async () => {
+    let release;
+    const gate = new Promise((resolve) => { release = resolve; });
+    const load = memoize(async (id) => { await gate; return { id, tag: 'as computed' }; });
+    const first = (async () => { const r = await load(1); r.tag = 'changed by the first caller'; return r; })();
+    const joiner = load(1);
+    release();
+    assert.equal((await first).tag, 'changed by the first caller');
+    assert.equal((await joiner).tag, 'as computed');
+  });
+
   test('concurrent callers sharing one computation each get their own copy of the result', async () => {
     let calls = 0;
     const load = memoize(async (id) => { calls++; await new Promise((r) => setImmediate(r)); return { id, tags: ['a'] }; });

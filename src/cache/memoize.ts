@@ -118,14 +118,19 @@ export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOp
     return walked.cacheable ? toText(walked.digest) : null;
   };
 
-  /** Makes `compute` the one computation of `key` until it settles; a rejection is not kept. */
+  /**
+   * Makes `compute` the one computation of `key` until it settles; a rejection is not kept. The
+   * caller that started it gets the result one step later than `compute` settles, so a joiner's
+   * copy (a reaction on `compute` itself) is taken before that caller can change the result.
+   */
   const share = (key: string, compute: Promise<unknown>): Promise<unknown> => {
+    const own = compute.then((value) => value);
     inflight.set(key, compute);
     const forget = (): void => {
       if (inflight.get(key) === compute) inflight.delete(key);
     };
     compute.then(forget, forget);
-    return compute;
+    return own;
   };
 
   /** Stores an async result, then hands it on; a failed write is reported, never thrown. */
