@@ -108,6 +108,14 @@ test('an AtomicCounter refuses a number out of range with a RangeError and a non
   }
   assert.equal(counter.get(), 1);
   assert.equal(counter.add(2 ** 53 - 2), 2 ** 53 - 1);
+  // A result past the safe integers is refused too, and the counter keeps its value.
+  for (const step of [() => counter.increment(), () => counter.add(1), () => counter.add(2 ** 53 - 1)]) {
+    assert.throws(step, (err) => err instanceof RangeError && err.code === ErrorCodes.INVALID_ARG_VALUE);
+  }
+  assert.equal(counter.get(), 2 ** 53 - 1);
+  counter.set(-(2 ** 53 - 1));
+  assert.throws(() => counter.decrement(), (err) => err instanceof RangeError && err.code === ErrorCodes.INVALID_ARG_VALUE);
+  assert.equal(counter.get(), -(2 ** 53 - 1));
 });
 
 test('Semaphore.release(count) and Latch.countDown(n) refuse a non-number with a TypeError, and release never wraps the permits past 2^31 - 1', () => {

@@ -3,6 +3,9 @@ import { InvalidTypeError, InvalidValueError } from '../errors.js';
 import { describeType } from '../task.js';
 import { Adopted, makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } from './wire.js';
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE = -MAX_SAFE;
+
 /** A safe integer as a bigint: a TypeError for what is not a number, a RangeError for a number out of range. */
 function integer(where: string, value: unknown): bigint {
   if (typeof value !== 'number' || Number.isNaN(value)) {
@@ -39,16 +42,27 @@ export class AtomicCounter implements Shareable {
 
   /** Adds `n` (may be negative) and returns the new value. */
   add(n = 1): number {
-    const delta = integer('AtomicCounter.add()', n);
-    return Number(Atomics.add(this.#cell, 0, delta) + delta);
+    return this.#add('AtomicCounter.add()', integer('AtomicCounter.add()', n));
   }
 
   increment(): number {
-    return Number(Atomics.add(this.#cell, 0, 1n) + 1n);
+    return this.#add('AtomicCounter.increment()', 1n);
   }
 
   decrement(): number {
-    return Number(Atomics.sub(this.#cell, 0, 1n) - 1n);
+    return this.#add('AtomicCounter.decrement()', -1n);
+  }
+
+  /**
+   * Adds `delta`; a result past the safe integers (where two callers could get the same number
+   * back) is taken back at once and throws FJ_INVALID_ARG_VALUE. One atomic add, as fast as
+   * the hardware's: only a caller at the edge pays for the check's undo.
+   */
+  #add(where: string, delta: bigint): number {
+    const next = Atomics.add(this.#cell, 0, delta) + delta;
+    if (next <= MAX_SAFE && next >= MIN_SAFE) return Number(next);
+    Atomics.sub(this.#cell, 0, delta);
+    throw new InvalidValueError(`${where}: the counter would leave the safe integers (±(2^53 - 1)): ${next - delta} ${delta < 0n ? '-' : '+'} ${delta < 0n ? -delta : delta}; it keeps its value`);
   }
 
   /** Sets `next` only if the value is `expected`; returns whether it did. */
