@@ -1,5 +1,7 @@
 /** Turning an error that crossed from a worker back into what the caller sees. */
-import { ErrorCodes, ForkJoinError, TaskError, isForkJoinError, withFacts } from './errors.js';
+import {
+  AbortError, CloneError, DeadlockError, ErrorCodes, ForkJoinError, TaskError, TaskTimeoutError, WorkerError, isForkJoinError, withFacts,
+} from './errors.js';
 import type { TaskSpec } from './task.js';
 import { fromWire, toWire, wireMessage, type WireValue } from './wire-error.js';
 
@@ -31,7 +33,7 @@ export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<
     // Raised in a worker: same code, message and facts (path, cycle, timeout, ...).
     const { code: _code, ...facts } = original as unknown as Record<string, unknown>;
     const cause = (original as { cause?: unknown }).cause;
-    const err = new ForkJoinError(original.code, original.message, { ...facts, cause, task: spec.label, ...extras });
+    const err = Reflect.construct(ForkJoinError, [original.code, original.message, { ...facts, cause, task: spec.label, ...extras }], classOf(original)) as ForkJoinError;
     if (wire.error && wire.stack !== undefined) err.stack = `${err.name} [${err.code}]: ${err.message}\n${framesOf(wire.stack)}`;
     return err;
   }
@@ -40,6 +42,17 @@ export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<
     err.stack = `TaskError: ${err.message}\n${framesOf(wire.stack)}${here ? '' : `\n    at <${spec.label} in a worker>`}`;
   }
   return err;
+}
+
+/** forkjoin's error classes a worker may raise, by name: the caller's error is of the same class. */
+const OWN_CLASSES = new Map<string, typeof ForkJoinError>([
+  ['DeadlockError', DeadlockError], ['TaskTimeoutError', TaskTimeoutError], ['CloneError', CloneError], ['WorkerError', WorkerError],
+  ['AbortError', AbortError],
+] as Array<[string, typeof ForkJoinError]>);
+
+function classOf(original: unknown): typeof ForkJoinError {
+  const name = (original as { name?: unknown }).name;
+  return (typeof name === 'string' ? OWN_CLASSES.get(name) : undefined) ?? ForkJoinError;
 }
 
 function framesOf(stack: string): string {

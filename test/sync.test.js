@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  AtomicCounter, Barrier, ErrorCodes, Latch, Mutex, ProcessPool, Semaphore, ThreadPool, isForkJoinError, taskModule,
+  AtomicCounter, Barrier, DeadlockError, ErrorCodes, Latch, Mutex, ProcessPool, Semaphore, ThreadPool, isForkJoinError, taskModule,
 } from 'forkjoin';
 
 const sync = taskModule(new URL('./fixtures/sync-tasks.js', import.meta.url));
@@ -310,7 +310,12 @@ test('a cycle of three threads is detected', async (t) => {
   const failed = outcomes.filter((o) => o.status === 'rejected');
   assert.ok(failed.length >= 1);
   for (const o of failed) assert.ok(isForkJoinError(o.reason, ErrorCodes.DEADLOCK));
-  assert.equal(failed[0].reason.cycle.length, 3);
+  const err = failed[0].reason;
+  assert.equal(err.cycle.length, 3);
+  // Each thread saw two of the three locks; the report names all three all the same.
+  assert.deepEqual(err.cycle.map((edge) => edge.waitsFor).sort(), ['A', 'B', 'C']);
+  assert.ok(err instanceof DeadlockError, 'a DeadlockError raised in a worker is one in the caller too');
+  assert.equal(err.name, 'DeadlockError');
 });
 
 test('locking a mutex the thread already holds is reported as a deadlock', async (t) => {

@@ -14,9 +14,8 @@ import { Lock, LockState, adoptRegistry, existingRegistry, registry, type Regist
 import { assertMayBlock, deadline, timeoutError, waitAsync, waitSync, type Deadline, type WaitOptions } from './wait.js';
 import { makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } from './wire.js';
 
-/** Names of the locks this thread has seen, for deadlock messages. */
-const names = new Map<number, string>();
-const nameOf = (index: number): string => names.get(index) ?? `mutex #${index}`;
+/** A lock's name for deadlock messages, from the registry (any thread's lock) or its number. */
+const nameOf = (index: number): string => existingRegistry()?.nameOf(index) ?? `mutex #${index}`;
 
 /** How many mutexes this thread holds now: a worker releases what its finished tasks left held. */
 let heldHere = 0;
@@ -96,7 +95,7 @@ export class Mutex implements Shareable {
       this.#reg = registry();
       base = this.#reg.allocateLock();
       this.#name = name ?? `mutex #${this.#reg.lockIndex(base)}`;
-      names.set(this.#reg.lockIndex(base), this.#name);
+      if (name !== undefined) this.#reg.setName(this.#reg.lockIndex(base), name);
     }
     this.#words = this.#reg.words;
     this.#state = base + Lock.State;
@@ -238,6 +237,5 @@ registerKind('Mutex', Mutex, (record) => {
   const reg = adoptRegistry(record.registry as SharedArrayBuffer);
   const base = record.base as number;
   const name = record.name as string;
-  names.set(reg.lockIndex(base), name);
   return new Mutex(new Revival(reg, base, name) as MutexOptions);
 });

@@ -18,7 +18,11 @@ const LOCK_WORDS = 3; // [state, owner slot + 1, the owner's number for this acq
 const SLOTS_AT = HEADER;
 const LOCKS_AT = SLOTS_AT + MAX_THREADS * SLOT_WORDS;
 const WORDS = LOCKS_AT + MAX_LOCKS * LOCK_WORDS;
-const VERSION = 3;
+/** Each mutex's name, for deadlock reports in any thread: a length byte, then up to 63 bytes of UTF-8. */
+const NAME_BYTES = 64;
+const NAMES_AT = WORDS * 4;
+const BYTES = NAMES_AT + MAX_LOCKS * NAME_BYTES;
+const VERSION = 4;
 
 /**
  * Offsets of a lock's words relative to its base. Acquisition is written and read only by
@@ -40,9 +44,33 @@ export class Registry {
   readonly words: Int32Array;
   #slot = -1;
 
+  readonly #names: Uint8Array;
+
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
-    this.words = new Int32Array(buffer);
+    this.words = new Int32Array(buffer, 0, WORDS);
+    this.#names = new Uint8Array(buffer, NAMES_AT);
+  }
+
+  /** Records the name of the lock at `index`, for every thread (written before the lock is shared). */
+  setName(index: number, name: string): void {
+    const at = index * NAME_BYTES;
+    let bytes = Buffer.from(name, 'utf8');
+    if (bytes.length > NAME_BYTES - 1) {
+      // Cut at a character's start, and say it was cut.
+      let end = NAME_BYTES - 4;
+      while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+      bytes = Buffer.concat([bytes.subarray(0, end), Buffer.from('…')]);
+    }
+    this.#names.set(bytes, at + 1);
+    this.#names[at] = bytes.length;
+  }
+
+  /** The name recorded for the lock at `index`, or null. */
+  nameOf(index: number): string | null {
+    const at = index * NAME_BYTES;
+    const length = this.#names[at];
+    return length === 0 ? null : Buffer.from(this.#names.subarray(at + 1, at + 1 + length)).toString('utf8');
   }
 
   /** A new lock's base offset in `words`. */
@@ -155,7 +183,7 @@ export const WORKER_DATA_KEY = 'forkjoin.locks';
 function poolRegistry(): SharedArrayBuffer | null {
   const data = workerData as Record<string, unknown> | null | undefined;
   const buffer = typeof data === 'object' && data !== null ? data[WORKER_DATA_KEY] : undefined;
-  return buffer instanceof SharedArrayBuffer && buffer.byteLength === WORDS * 4 ? buffer : null;
+  return buffer instanceof SharedArrayBuffer && buffer.byteLength === BYTES ? buffer : null;
 }
 
 /** The process-wide registry: made by the main thread, adopted by workers from their pool or the first lock they receive. */
@@ -166,7 +194,7 @@ export function registry(): Registry {
       if (buffer !== null) return adoptRegistry(buffer);
       throw callOutcome(new ForkJoinError(ErrorCodes.SYNC_NO_REGISTRY, 'Create locks in the main thread (or in a ThreadPool task) and pass them to tasks as arguments'));
     }
-    current = new Registry(new SharedArrayBuffer(WORDS * 4));
+    current = new Registry(new SharedArrayBuffer(BYTES));
     Atomics.store(current.words, 1, VERSION);
     // A received SharedArrayBuffer is a new object over the same memory: this tag tells them apart.
     Atomics.store(current.words, 2, (Math.random() * 0x7fffffff) | 0);
