@@ -215,3 +215,12 @@ test('a cache of one\'s own whose set() stores at once and returns no promise (a
   assert.equal(store.size, 2);
   assert.equal(await compute(node, { executor, cache: new Map() }), 3);
 });
+
+test('an aborted signal settles compute() while cache lookups it waits for never answer', T, async (t) => {
+  const executor = using(t, new LocalExecutor());
+  const stuck = { get: () => new Promise(() => {}), set: async () => {}, delete: async () => false, clear: async () => {} };
+  const controller = new AbortController();
+  const computing = compute(delayed(tasks.inc)(1), { executor, cache: stuck, signal: controller.signal });
+  setImmediate(() => controller.abort(new Error('enough')));
+  await assert.rejects(computing, (err) => err.code === ErrorCodes.ABORTED);
+});
