@@ -90,9 +90,10 @@ export class PoolCore {
     const sent = own === null || own.transfer === options.transfer ? options : { ...options, transfer: own.transfer };
     const call = new Call(spec, this.#fns.idOf(spec), own?.args ?? args, sent, settle, promised);
     call.admitted = admitted;
-    // A call refused here never ran: it is neither done nor failed, and has no latency.
+    // A call refused here for the executor's state never ran: it is neither done nor failed, and
+    // has no latency. One whose arguments cannot be sent failed (in a map, that input did).
     if (uncloneable !== null) {
-      this.#finish(call, false, uncloneableError(call, this.#transport, uncloneable.cause), false);
+      this.#finish(call, false, uncloneableError(call, this.#transport, uncloneable.cause));
     } else if (this.#terminated || (this.#closing && !admitted)) {
       this.#finish(call, false, this.#terminated ? terminatedError(this.#name, true) : closedError(this.#name, false), false);
     } else if (!admitted && this.#queue.tasks >= this.#options.maxQueue && this.#waiting() >= this.#options.maxQueue) {
