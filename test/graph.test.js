@@ -63,6 +63,12 @@ describe('delayed keys', () => {
     assert.notEqual(identity(new Date(5)).key, identity(new Date(6)).key);
   });
 
+  test("keys follow an error's cause, and tell boxed symbols apart", () => {
+    assert.equal(identity(new Error('failed', { cause: 'disk' })).key, identity(new Error('failed', { cause: 'disk' })).key);
+    assert.notEqual(identity(new Error('failed', { cause: 'disk' })).key, identity(new Error('failed', { cause: 'network' })).key);
+    assert.notEqual(identity(Object(Symbol('a'))).key, identity(Object(Symbol('b'))).key);
+  });
+
   test('a node\'s key follows its inputs\' keys', () => {
     assert.equal(add(inc(1), inc(2)).key, add(inc(1), inc(2)).key);
     assert.notEqual(add(inc(1), inc(2)).key, add(inc(2), inc(1)).key);

@@ -314,10 +314,12 @@ export class Walk<N> {
       h.word(T.ERROR);
       h.string(v.name);
       h.string(v.message);
+      // Its cause crosses with it (structured clone keeps it), so it tells two errors apart.
+      if (Object.prototype.hasOwnProperty.call(v, 'cause')) this.value(v.cause, false);
     } else if (v instanceof Number || v instanceof String || v instanceof Boolean || v instanceof BigInt) {
       h.word(T.BOXED);
       this.value(v.valueOf(), false);
-    } else if (v instanceof SharedArrayBuffer || v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) {
+    } else if (v instanceof Symbol || v instanceof SharedArrayBuffer || v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) {
       this.#opaque(v);
     } else {
       // Another class's instance: what structured clone would send, its own enumerable properties, plus its class name.
