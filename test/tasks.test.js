@@ -271,6 +271,17 @@ for (const E of PoolKinds) {
   });
 }
 
+test('calls holding buffers that were sent to a worker which then died before they started run on the next worker', T, async (t) => {
+  const pool = using(t, new ThreadPool({ workers: 1 }));
+  const lengthOr = (buf, mode) => { if (mode === 'exit') process.exit(1); return buf.byteLength; };
+  // Quick calls first, so the pool sends many in one message to its one worker.
+  for (let i = 0; i < 50; i++) await Promise.all(Array.from({ length: 8 }, () => pool.run(lengthOr, [new Uint8Array(4), 'length'])));
+  const dying = pool.run(lengthOr, [new Uint8Array(4), 'exit']);
+  const others = Array.from({ length: 20 }, () => pool.run(lengthOr, [new Uint8Array(100), 'length']));
+  await assert.rejects(dying, (err) => err.code === 'FJ_WORKER_EXITED');
+  assert.deepEqual(await Promise.all(others), Array(20).fill(100));
+});
+
 describe('ThreadPool memory', () => {
   test('an ArrayBuffer in transfer is moved to the worker: the caller\'s copy is detached', T, async (t) => {
     const pool = using(t, new ThreadPool({ workers: 1 }));

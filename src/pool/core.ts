@@ -13,11 +13,11 @@ import { FnTable, Pacer, sendBatch } from './batch.js';
 import { CallQueue } from './call-queue.js';
 import {
   abortError, closedError, deathError, stoppedError, queueFullError, setupFailedError, spawnFailedError, startFailedError,
-  terminatedError, timeoutError, uncloneableError,
+  movedAwayError, terminatedError, timeoutError, uncloneableError,
 } from './faults.js';
 import type { NormalizedPoolOptions } from './options.js';
 import { Msg, TaskFlag, protocolError, settledInputs, type ResultsMessage, type WorkerMessage } from './protocol.js';
-import { chunkNeedsCopy, snapshot, type Snapshot } from './snapshot.js';
+import { chunkNeedsCopy, refresh, snapshot, type Snapshot } from './snapshot.js';
 import { Call, CallState, PoolWorker, type CallOptionsInternal, type Resolve, type Settle } from './records.js';
 import { SignalRegistry, kSoftAbort } from './signals.js';
 import { WarmUp } from './warm-up.js';
@@ -89,6 +89,7 @@ export class PoolCore {
     }
     const sent = own === null || own.transfer === options.transfer ? options : { ...options, transfer: own.transfer };
     const call = new Call(spec, this.#fns.idOf(spec), own?.args ?? args, sent, settle, promised);
+    call.original = own?.original ?? null;
     call.admitted = admitted;
     // A call refused here for the executor's state never ran: it is neither done nor failed, and
     // has no latency. One whose arguments cannot be sent failed (in a map, that input did).
@@ -315,6 +316,11 @@ export class PoolCore {
     call.timer = null;
     call.state = CallState.Queued;
     call.worker = null;
+    if (!refresh(call)) {
+      // Its buffers, moved with `transfer`, went to the worker that died: nothing is left to send.
+      this.#finish(call, false, movedAwayError(call, this.#transport));
+      return;
+    }
     this.#queue.unshift(call);
   }
 

@@ -22,6 +22,13 @@ export function deathError(call: Call, info: ExitInfo, maxHeapMb: number | undef
   });
 }
 
+/** A call that never started, whose buffers moved with `transfer` to a worker that then ended: they went with it. */
+export function movedAwayError(call: Call, transport: Transport): WorkerError {
+  return new WorkerError(ErrorCodes.WORKER_EXITED, `${call.spec.label} did not start: ${transport.where} it was sent to ended first, and the buffers it moved there with \`transfer\` ended with it, so it cannot be sent again (pass them without transfer, or with retries, to keep a copy)`, {
+    exitCode: null, signal: null, task: call.spec.label,
+  });
+}
+
 /** A call that was running beside one the pool stopped its worker for. */
 export function stoppedError(call: Call, reason: string): WorkerError {
   return new WorkerError(ErrorCodes.WORKER_EXITED, `The worker running ${call.spec.label} was stopped because ${reason}; ${call.spec.label} did not finish and was not run again (retries allow no more)`, {

@@ -47,12 +47,14 @@ export class Call {
   timer: NodeJS.Timeout | null = null;
   /** A rough size of the arguments, so one message never carries hundreds of MiB. */
   readonly bytes: number;
+  /** The caller's arguments, when the call's own copy moves to its worker (see snapshot.ts refresh). */
+  original: unknown[] | null = null;
 
   constructor(
     readonly spec: TaskSpec,
     readonly fnId: number,
-    readonly args: unknown[],
-    readonly options: CallOptionsInternal,
+    public args: unknown[],
+    public options: CallOptionsInternal,
     readonly settle: Settle | Resolve,
     /** Whether `settle` is a promise's resolve function (the lighter way to wait for a call). */
     readonly promised: boolean,

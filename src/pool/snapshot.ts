@@ -13,28 +13,144 @@ export interface Snapshot {
   args: unknown[];
   /** What to move when the call is sent: buffers of the copy, which nothing else holds. */
   transfer: Transferable[] | undefined;
+  /** The caller's arguments, when the copy's buffers move on sending: a call sent again copies them anew (refresh). */
+  original: unknown[] | null;
 }
 
 /**
  * The copy of `args` a call keeps, or null when they need none. `moves`: the workers are
- * threads, so the copy's buffers can be moved to them rather than copied again, unless the call
- * may be sent again (`retries`), which needs them whole. `transfer` (the caller's list) is moved
- * into the copy now: those buffers are detached here when the call is made.
+ * threads, so a copy of arguments that are buffers and views (a copy made once, here) is moved
+ * to them rather than copied again, unless the call may be sent again for a retry, which needs
+ * it whole. Other values are cloned here and cloned again when sent. `transfer` (the caller's
+ * list) is moved into the copy now: those buffers are detached here when the call is made.
  */
 export function snapshot(args: unknown[], transfer: Transferable[] | undefined, moves: boolean, retries: number): Snapshot | null {
   if (transfer === undefined && primitivesOnly(args)) return null;
   const keep = !moves || retries > 0;
-  if (transfer === undefined && moves) {
+  if (transfer === undefined && moves && !holdsResizable(args)) {
     // Arguments that are primitives, buffers and views: each buffer copied once, as a clone lays it out.
     const copied = copyOut(args, 0);
-    if (copied !== null) return { args: copied.args, transfer: keep ? undefined : copied.transfer };
+    if (copied !== null) return keep ? { args: copied.args, transfer: undefined, original: null } : { args: copied.args, transfer: copied.transfer, original: args };
   }
   // A child process gets the copy through the channel's own codec (it keeps a Buffer a Buffer).
-  if (!moves) return { args: decodeMessage(encodeMessage(args)) as unknown[], transfer };
-  const copy = structuredClone(args, transfer !== undefined ? { transfer: withoutRepeats(transfer) } : undefined) as unknown[];
-  if (keep) return { args: copy, transfer: undefined };
+  if (!moves) return { args: decodeMessage(encodeMessage(args)) as unknown[], transfer, original: null };
+  if (transfer === undefined) return { args: ownCopy(args) as unknown[], transfer: undefined, original: null };
+  const copy = structuredClone(args, { transfer: withoutRepeats(transfer) }) as unknown[];
+  if (keep) return { args: copy, transfer: undefined, original: null };
   const owned = buffersIn(copy);
-  return { args: copy, transfer: owned.length === 0 ? undefined : owned };
+  return { args: copy, transfer: owned.length === 0 ? undefined : owned, original: null };
+}
+
+/**
+ * Before a call is sent again (its worker died before it started): a copy whose buffers moved
+ * to that worker is made anew from the caller's arguments. False when its buffers are gone
+ * for good: the caller's own, moved with `transfer`.
+ */
+export function refresh(call: { args: unknown[]; options: { transfer: Transferable[] | undefined }; original: unknown[] | null }): boolean {
+  const moved = call.options.transfer;
+  if (moved === undefined || !moved.some(isDetached)) return true;
+  if (call.original === null) return false;
+  const again = copyOut(call.original, 0);
+  if (again === null) return false;
+  call.args = again.args;
+  call.options = { ...call.options, transfer: again.transfer };
+  return true;
+}
+
+function isDetached(item: Transferable): boolean {
+  if (!(item instanceof ArrayBuffer)) return false;
+  try {
+    new Uint8Array(item);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Whether an argument is a resizable ArrayBuffer or a view of one (a clone keeps it resizable: copyOut leaves it alone). */
+function holdsResizable(args: readonly unknown[]): boolean {
+  for (const arg of args) {
+    const buffer = arg instanceof ArrayBuffer ? arg : ArrayBuffer.isView(arg) ? arg.buffer : null;
+    if (buffer instanceof ArrayBuffer && (buffer as { resizable?: boolean }).resizable === true) return true;
+  }
+  return false;
+}
+
+/**
+ * A copy of `value` as the task will see it, made in JavaScript where that is cheaper than a
+ * structured clone (which would serialize it only to read it back): arrays and plain objects
+ * are copied (an array of primitives with slice()), buffers and views copied with their layout,
+ * shared memory kept, and anything else (a Map, a Date, a class instance) cloned. Shared
+ * references and cycles are kept. What cannot be cloned is copied as it is: sending it fails
+ * and says where.
+ */
+/** Arrays up to this long are searched for properties besides their items (Object.keys of a long array costs more than copying it). */
+const NAMED_CHECK_MAX = 1024;
+
+function ownCopy(root: unknown): unknown {
+  const copies = new Map<object, unknown>();
+  const copy = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null) return value;
+    const known = copies.get(value);
+    if (known !== undefined) return known;
+    if (Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype) {
+      const out = remember(value, value.slice()) as unknown[];
+      if (!primitivesOnly(value)) {
+        for (let i = 0; i < out.length; i++) if (typeof out[i] === 'object' && out[i] !== null) out[i] = copy(out[i]);
+      }
+      // Properties of its own besides its items (a clone sends them), looked for where that is cheap.
+      if (value.length <= NAMED_CHECK_MAX) {
+        for (const key of Object.keys(value)) {
+          if (!/^(?:0|[1-9]\d*)$/.test(key)) (out as unknown as Record<string, unknown>)[key] = copy((value as unknown as Record<string, unknown>)[key]);
+        }
+      }
+      return out;
+    }
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      const out = remember(value, proto === null ? Object.create(null) : {}) as Record<string, unknown>;
+      for (const key of Object.keys(value)) {
+        const item = (value as Record<string, unknown>)[key];
+        if (key === '__proto__') Object.defineProperty(out, key, { value: copy(item), writable: true, enumerable: true, configurable: true });
+        else out[key] = copy(item);
+      }
+      return out;
+    }
+    if (value instanceof SharedArrayBuffer || (ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer)) return value;
+    if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+      // Views of one buffer keep sharing one copy, as a clone keeps them.
+      const buffer = value instanceof ArrayBuffer ? value : value.buffer;
+      if ((buffer as { resizable?: boolean }).resizable === true) return remember(value, structuredClone(value));
+      let bufferCopy = copies.get(buffer) as ArrayBuffer | undefined;
+      if (bufferCopy === undefined) bufferCopy = remember(buffer, copyOut([buffer], 0)?.args[0] ?? buffer.slice(0)) as ArrayBuffer;
+      return value instanceof ArrayBuffer ? bufferCopy : remember(value, viewOn(value, bufferCopy));
+    }
+    try {
+      return remember(value, structuredClone(value));
+    } catch {
+      return value;
+    }
+  };
+  const remember = (value: object, out: unknown): unknown => {
+    copies.set(value, out);
+    return out;
+  };
+  return copy(root);
+}
+
+type ViewConstructor = new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView;
+/** The built-in views by their tag: a Buffer or a subclass arrives as the built-in kind, as a clone gives it. */
+const VIEWS = new Map<string, ViewConstructor>([
+  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array,
+  BigInt64Array, BigUint64Array, DataView,
+].map((View) => [View.name, View as unknown as ViewConstructor]));
+
+/** `view`'s kind and place, over `buffer` (its buffer's copy). */
+function viewOn(view: ArrayBufferView, buffer: ArrayBuffer): ArrayBufferView {
+  if (view instanceof DataView) return new DataView(buffer, view.byteOffset, view.byteLength);
+  const typed = view as Uint8Array;
+  const View = VIEWS.get(typed[Symbol.toStringTag]) ?? Uint8Array;
+  return new View(buffer, typed.byteOffset, typed.length);
 }
 
 /** Whether a map chunk's inputs need a copy: not when they are packed numbers or all primitives. */
