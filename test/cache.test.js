@@ -412,6 +412,21 @@ describe('memoize', () => {
     });
   });
 
+  test('inside a Set or a Map, a container met twice is keyed apart from its insertion order: no two different Sets share a key', () => {
+    const describe = memoize((s) => JSON.stringify([...s]));
+    const a = { a: 1 };
+    const b = { b: 1 };
+    // Each Set meets one object twice; numbering that followed insertion made the two alike.
+    assert.equal(describe(new Set([[a], [{ b: 1 }, a]])), '[[{"a":1}],[{"b":1},{"a":1}]]');
+    assert.equal(describe(new Set([[b, b], [{ a: 1 }]])), '[[{"b":1},{"b":1}],[{"a":1}]]');
+    let runs = 0;
+    const size = memoize((s) => { runs++; return s.size; });
+    const x = { x: 1 };
+    size(new Set([{ p: x }, [x]]));
+    size(new Set([[x], { p: x }]));
+    assert.equal(runs, 1, 'the same Set in another insertion order is one key');
+  });
+
   test('arguments too deep or unreadable to key on bypass the cache: the function runs each time', () => {
     let deep = [];
     for (let i = 0; i < 20_000; i++) deep = [deep];

@@ -336,10 +336,14 @@ export class Walk<N> {
   /** Entries hashed one by one, then fed in sorted order: insertion order does not count. */
   #unordered(size: number, items: Iterable<unknown>, each: (item: unknown) => void, what: string): void {
     const outer = this.h;
+    const met = this.#met;
     const digests: Digest[] = [];
     try {
       for (const item of items) {
         this.h = new Hasher();
+        // Each entry numbers the containers it meets again on its own: numbers running across
+        // entries would follow their insertion order, which the sort below throws away.
+        this.#met = null;
         each(item);
         digests.push(this.h.digest());
       }
@@ -347,6 +351,7 @@ export class Walk<N> {
       throw within(error, '', what);
     } finally {
       this.h = outer;
+      this.#met = met;
     }
     digests.sort(compareDigests);
     outer.word(size);
