@@ -94,4 +94,27 @@ describe('outputs waiting for their turn', () => {
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^done 0$/m);
   });
+
+  test('a reader that keeps every record (and so their files open) does not stall the run: past the descriptors, outputs stay in memory', T, async () => {
+    const script = `
+      import { runCommands } from 'forkjoin';
+      const run = runCommands('echo out {}', Array.from({ length: 200 }, (_, i) => i + 1), { keepOrder: true, jobs: 4, spillBytes: 0 });
+      const kept = [];
+      for await (const r of run) kept.push(r);
+      const texts = kept.map((r) => r.stdout.toString().trim());
+      if (JSON.stringify(texts) !== JSON.stringify(Array.from({ length: 200 }, (_, i) => 'out ' + (i + 1)))) throw new Error('wrong outputs');
+      console.log('done', run.summary.exitCode, kept.some((r) => !r.stdout.spilled));
+    `;
+    const child = spawn('sh', ['-c', `ulimit -n 96 && exec "${process.execPath}" --input-type=module -e "$0"`, script], {
+      cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^done 0 true$/m, 'some outputs stayed in memory once descriptors ran out');
+    assert.match(stderr, /no file descriptor left/);
+  });
 });

@@ -11,7 +11,7 @@ import { ErrorCodes, ForkJoinError } from '../errors.js';
 /** Bytes of output all the jobs of one run may hold in memory, shared by them; and the temporary files open. */
 export class OutputBudget {
   used = 0;
-  /** Temporary files this run's outputs hold open (each is a file descriptor). */
+  /** Temporary files open for outputs the reader has not taken yet (each is a file descriptor). */
   openFiles = 0;
   /** Whether a temporary file could not be opened (out of file descriptors): said once. */
   warned = false;
@@ -61,9 +61,9 @@ function openUnlinked(dir: string): number {
 /** The output of a job that wrote nothing, shared by all such jobs. */
 let noOutput: JobOutput | null = null;
 
-const closer = new FinalizationRegistry<{ fd: number; budget: OutputBudget | null }>(({ fd, budget }) => {
+const closer = new FinalizationRegistry<{ fd: number; closed: (() => void) | null }>(({ fd, closed }) => {
   try { closeSync(fd); } catch { /* already closed */ }
-  budget?.fileClosed();
+  closed?.();
 });
 
 /** One job's stdout or stderr, as bytes. Read it with `toString()`, `toBuffer()` or `chunks()`. */
@@ -71,15 +71,15 @@ export class JobOutput {
   #chunks: readonly Buffer[] | null;
   #fd: number | null;
   readonly #length: number;
-  readonly #budget: OutputBudget | null;
+  readonly #closed: (() => void) | null;
 
-  /** @internal Made by the runner. */
-  constructor(chunks: readonly Buffer[] | null, length: number, fd: number | null, budget: OutputBudget | null = null) {
+  /** @internal Made by the runner; `closed` is told when the temporary file is closed. */
+  constructor(chunks: readonly Buffer[] | null, length: number, fd: number | null, closed: (() => void) | null = null) {
     this.#chunks = chunks;
     this.#length = length;
     this.#fd = fd;
-    this.#budget = fd === null ? null : budget;
-    if (fd !== null) closer.register(this, { fd, budget: this.#budget }, this);
+    this.#closed = fd === null ? null : closed;
+    if (fd !== null) closer.register(this, { fd, closed: this.#closed }, this);
   }
 
   /** Bytes of output. */
@@ -131,7 +131,7 @@ export class JobOutput {
       closer.unregister(this);
       try { closeSync(this.#fd); } catch { /* already closed */ }
       this.#fd = null;
-      this.#budget?.fileClosed();
+      this.#closed?.();
     }
     if (this.#length > 0) this.#chunks = null;
   }
@@ -144,10 +144,19 @@ export class OutputSink {
   #inMemory = 0;
   #fd: number | null = null;
   readonly #budget: OutputBudget;
+  /** Whether its temporary file counts in the budget's open files: until the reader takes the record, or it is closed. */
+  #counted = false;
 
   constructor(budget: OutputBudget) {
     this.#budget = budget;
   }
+
+  /** Its temporary file no longer counts in the budget (idempotent). */
+  readonly #uncount = (): void => {
+    if (!this.#counted) return;
+    this.#counted = false;
+    this.#budget.fileClosed();
+  };
 
   /** Bytes this sink holds in memory, counted in the budget until the runner hands them over. */
   get inMemory(): number {
@@ -185,6 +194,7 @@ export class OutputSink {
       return false;
     }
     budget.openFiles++;
+    this.#counted = true;
     try {
       for (const chunk of this.#chunks) writeAll(this.#fd, chunk);
     } catch (error) {
@@ -199,13 +209,15 @@ export class OutputSink {
   /** The collected output, for the job's record. */
   finish(): JobOutput {
     if (this.#length === 0) return (noOutput ??= new JobOutput([], 0, null));
-    return new JobOutput(this.#fd === null ? this.#chunks : null, this.#length, this.#fd, this.#budget);
+    return new JobOutput(this.#fd === null ? this.#chunks : null, this.#length, this.#fd, this.#uncount);
   }
 
   /** Stops counting this output in the budget: its record now belongs to the caller. */
   handOver(): void {
     this.#budget.used -= this.#inMemory;
     this.#inMemory = 0;
+    // The reader holds it now: keeping its file open is the reader's choice, not the run's to wait on.
+    this.#uncount();
   }
 
   /** Drops the output (a retried attempt, a stopped run) and its share of the budget. */
@@ -216,7 +228,7 @@ export class OutputSink {
     if (this.#fd !== null) {
       try { closeSync(this.#fd); } catch { /* already closed */ }
       this.#fd = null;
-      this.#budget.fileClosed();
+      this.#uncount();
     }
   }
 }
