@@ -259,6 +259,9 @@ test('a lock inside a Map, a Set or a class instance is refused with FJ_ARG_NOT_
     await assert.rejects(p.run(sync.kinds, args), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === path, path);
   }
   await assert.rejects(p.submit(sync.kinds, [new Box(mutex)]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'args[0].value');
+  // The same lock also passed where it is rebuilt neither hides the one in the Map nor takes the blame.
+  await assert.rejects(p.run(sync.kinds, [new Map([['k', mutex]]), mutex]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'args[0].get("k")');
+  await assert.rejects(p.run(sync.kinds, [mutex, new Map([['k', mutex]])]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'args[1].get("k")' && /inside a Map/.test(err.message));
   await assert.rejects(p.map(sync.kinds, [mutex, new Box(mutex)]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'inputs[1].value');
 });
 

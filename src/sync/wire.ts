@@ -82,9 +82,11 @@ export function encodeSync(
   if (found === Found.None) return args;
   if (found === Found.Misplaced || to === 'process') {
     for (let i = 0; i < args.length; i++) {
-      const at = findShareable(args[i], pathOf(i));
+      const at = findShareable(args[i], pathOf(i), to === 'thread');
       if (at !== null) throw to === 'process' ? inProcess(at, code) : misplaced(at, code);
     }
+    // Never sent with a lock turned into an empty object, even if its place could not be named.
+    throw misplaced({ path: pathOf(0).replace(/\[0\]$/, ''), what: 'lock', holder: 'container' }, code);
   }
   return copyWithRecords(args) as unknown[];
 }
@@ -103,7 +105,8 @@ const enum Found { None, Placed, Misplaced }
 
 /** Whether a primitive is reachable from `root`, and whether one sits where it would not be rebuilt; no copies, no recursion. */
 function search(root: object): Found {
-  const seen = new Set<object>();
+  /** Each object met, and whether every time in plain containers only. */
+  const seen = new Map<object, boolean>();
   // Each value, and whether it sits in plain containers only (where a primitive is rebuilt).
   const values: object[] = [root];
   const placed: boolean[] = [true];
@@ -111,8 +114,10 @@ function search(root: object): Found {
   while (values.length > 0) {
     const value = values.pop() as object;
     const inPlain = placed.pop() as boolean;
-    if (seen.has(value)) continue;
-    seen.add(value);
+    // Met before: skip it, unless it was met only where it is rebuilt and now is where it is not.
+    const before = seen.get(value);
+    if (before !== undefined && (before === false || inPlain)) continue;
+    seen.set(value, inPlain);
     if (isShareable(value)) {
       if (!inPlain) return Found.Misplaced;
       result = Found.Placed;
@@ -170,14 +175,17 @@ function copyWithRecords(root: object): unknown {
 }
 
 /** The path below `value` to the first primitive inside it, and its class; breadth first, no recursion, off the per-call path. */
-function shareableInside(value: object): FoundAt | null {
-  const seen = new Set<object>([value]);
-  // Each value, its path, and the class of the container it sits in.
-  let level: Array<[object, string, string]> = [[value, '', '']];
+function shareableInside(value: object, misplacedOnly: boolean): FoundAt | null {
+  const seen = new Map<object, boolean>([[value, true]]);
+  // Each value, its path, the class of the container it sits in, and whether it sits in plain containers only.
+  let level: Array<[object, string, string, boolean]> = [[value, '', '', true]];
   while (level.length > 0) {
-    const next: Array<[object, string, string]> = [];
-    for (const [item, path, holder] of level) {
-      if (isShareable(item)) return { path, what: item.constructor.name, holder };
+    const next: Array<[object, string, string, boolean]> = [];
+    for (const [item, path, holder, inPlain] of level) {
+      if (isShareable(item)) {
+        if (!misplacedOnly || !inPlain) return { path, what: item.constructor.name, holder };
+        continue;
+      }
       if (ArrayBuffer.isView(item) || item instanceof ArrayBuffer || item instanceof SharedArrayBuffer || item instanceof Date) continue;
       let entries: Array<[string, unknown]>;
       try {
@@ -186,10 +194,13 @@ function shareableInside(value: object): FoundAt | null {
         continue;
       }
       const name = Array.isArray(item) ? 'Array' : (Object.getPrototypeOf(item) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+      const plain = inPlain && isPlain(item);
       for (const [step, child] of entries) {
-        if (typeof child !== 'object' || child === null || seen.has(child)) continue;
-        seen.add(child);
-        next.push([child, `${path}${step}`, typeof name === 'string' && name !== '' ? name : 'object']);
+        if (typeof child !== 'object' || child === null) continue;
+        const before = seen.get(child);
+        if (before !== undefined && (before === false || plain)) continue;
+        seen.set(child, plain);
+        next.push([child, `${path}${step}`, typeof name === 'string' && name !== '' ? name : 'object', plain]);
       }
     }
     level = next;
@@ -202,9 +213,9 @@ function shareableInside(value: object): FoundAt | null {
  * a class instance), as its path from `path` and its class; null when there is none, at once
  * while no primitive was ever made in this process.
  */
-export function findShareable(root: unknown, path: string): FoundAt | null {
+export function findShareable(root: unknown, path: string, misplacedOnly = false): FoundAt | null {
   if (!inUse || typeof root !== 'object' || root === null) return null;
-  const found = shareableInside(root);
+  const found = shareableInside(root, misplacedOnly);
   return found === null ? null : { path: `${path}${found.path}`, what: found.what, holder: found.holder };
 }
 
