@@ -473,6 +473,14 @@ test('a party that dies at a barrier breaks the round: the others fail with FJ_B
   assert.equal([here.leader, there.leader].filter(Boolean).length, 1);
 });
 
+test('a broken round is not taken for broken again when the round numbers come round (65,536 rounds later)', { timeout: 120_000 }, async (t) => {
+  const p = pool(t, { workers: 2 });
+  const pair = new Barrier(2);
+  await assert.rejects(p.run(sync.waitThere, [pair], { timeout: 200 }), hasCode(ErrorCodes.TASK_TIMEOUT));
+  await assert.rejects(pair.wait(), hasCode(ErrorCodes.BARRIER_BROKEN));
+  assert.deepEqual(await Promise.all([p.run(sync.roundsAt, [pair, 70_000]), p.run(sync.roundsAt, [pair, 70_000])]), [{ completed: 70_000 }, { completed: 70_000 }]);
+});
+
 test('a latch releases its waiters once counted down to zero', async (t) => {
   const p = pool(t, { workers: 4 });
   const latch = new Latch(3);

@@ -21,9 +21,16 @@ const COUNT_MASK = (1 << COUNT_BITS) - 1;
 /** In the count's top bit: a thread is breaking the round; arrivals and withdrawals wait for it. */
 const BREAKING = 1 << (COUNT_BITS - 1);
 const MAX_PARTIES = BREAKING - 1;
-/** Words: [0] round << 16 | count, [1] the last broken round + 1, [2] slots noted so far, then per registry slot [thread + 1, round + 1]. */
-const SLOTS_NOTED = 2;
-const PARTIES_AT = 3;
+/**
+ * Words: [0] round << 16 | count, [1] the last broken round + 1, [2] rounds broken so far, [3] slots
+ * noted so far, then per registry slot [thread + 1, round + 1].
+ */
+const BROKEN_ROUND = 1;
+const BREAKS = 2;
+const SLOTS_NOTED = 3;
+const PARTIES_AT = 4;
+/** A round marked as breaking for this long lost its breaker (its thread was stopped mid-way): any thread finishes the break. */
+const BREAK_STALL_MS = 50;
 const SLOTS = 1024;
 /** How often a waiting party looks for parties that died. */
 const CHECK_MS = 100;
@@ -86,11 +93,18 @@ export class Barrier implements Shareable {
   }
 
   /** Arrives; returns the round's word, or the leader's mark when this arrival completed the round. Throws when the round broke. */
-  #arrive(what: string, me: { reg: Registry; slot: number } | null): { word: number; leader: boolean } {
+  #arrive(what: string, me: { reg: Registry; slot: number } | null): { word: number; leader: boolean; breaks: number } {
     const w = this.#words;
+    let stalledSince = 0;
     for (;;) {
+      // Read before the round: a break of this party's round counts after it.
+      const breaks = Atomics.load(w, BREAKS);
       const word = Atomics.load(w, 0);
-      if ((word & BREAKING) !== 0) continue; // another thread is breaking the round: the next one starts in a moment
+      if ((word & BREAKING) !== 0) {
+        // Another thread is breaking the round: the next one starts in a moment.
+        stalledSince = this.#waitForBreak(word, stalledSince);
+        continue;
+      }
       const count = (word & COUNT_MASK) + 1;
       const round = word >>> COUNT_BITS;
       // A round counting a dead party breaks: it cannot complete, nor should it without that party.
@@ -103,7 +117,7 @@ export class Barrier implements Shareable {
         const next = ((round + 1) & 0xffff) << COUNT_BITS;
         if (Atomics.compareExchange(w, 0, word, next | 0) !== word) continue;
         Atomics.notify(w, 0);
-        return { word: next, leader: true };
+        return { word: next, leader: true, breaks };
       }
       const next = (round << COUNT_BITS) | count;
       if (Atomics.compareExchange(w, 0, word, next | 0) !== word) continue;
@@ -114,8 +128,16 @@ export class Barrier implements Shareable {
           if (Atomics.compareExchange(w, SLOTS_NOTED, noted, me.slot + 1) === noted) break;
         }
       }
-      return { word: next | 0, leader: false };
+      return { word: next | 0, leader: false, breaks };
     }
+  }
+
+  /** While a round is marked as breaking: finishes the break when its breaker has stalled too long; returns when the stall began. */
+  #waitForBreak(word: number, since: number): number {
+    const now = nowMs();
+    if (since === 0) return now;
+    if (now - since > BREAK_STALL_MS) this.#finishBreak(word);
+    return since;
   }
 
   /** Whether a party noted as waiting in `round` belongs to a thread that is gone; its note is cleared (it cannot match a later round). */
@@ -141,13 +163,20 @@ export class Barrier implements Shareable {
     const round = word >>> COUNT_BITS;
     for (let now = word; ; now = Atomics.load(w, 0)) {
       if (now >>> COUNT_BITS !== round || (now & BREAKING) !== 0) return false;
-      if (Atomics.compareExchange(w, 0, now, now | BREAKING) === now) break;
+      if (Atomics.compareExchange(w, 0, now, now | BREAKING) === now) {
+        this.#finishBreak(now | BREAKING);
+        return true;
+      }
     }
-    // The mark comes before the round moves on, so a waiter that sees the new round sees the mark.
-    Atomics.store(w, 1, round + 1);
-    Atomics.store(w, 0, ((round + 1) & 0xffff) << COUNT_BITS);
-    Atomics.notify(w, 0);
-    return true;
+  }
+
+  /** Ends a round marked as breaking (`marked`): the mark and the count of breaks come before the round moves on, so a waiter that sees the new round sees them. */
+  #finishBreak(marked: number): void {
+    const w = this.#words;
+    const round = marked >>> COUNT_BITS;
+    Atomics.store(w, BROKEN_ROUND, round + 1);
+    Atomics.add(w, BREAKS, 1);
+    if (Atomics.compareExchange(w, 0, marked, ((round + 1) & 0xffff) << COUNT_BITS) === marked) Atomics.notify(w, 0);
   }
 
   /**
@@ -163,10 +192,14 @@ export class Barrier implements Shareable {
   /** Leaves the round (after a timeout or an abort); false when the round completed meanwhile. */
   #withdraw(word: number, me: { reg: Registry; slot: number } | null): boolean {
     const w = this.#words;
+    let stalledSince = 0;
     for (;;) {
       const now = Atomics.load(w, 0);
       if (now >>> COUNT_BITS !== word >>> COUNT_BITS) return false;
-      if ((now & BREAKING) !== 0) continue;
+      if ((now & BREAKING) !== 0) {
+        stalledSince = this.#waitForBreak(now, stalledSince);
+        continue;
+      }
       if (Atomics.compareExchange(w, 0, now, now - 1) === now) {
         if (me !== null) Atomics.store(w, PARTIES_AT + 2 * me.slot, 0);
         return true;
@@ -174,10 +207,11 @@ export class Barrier implements Shareable {
     }
   }
 
-  /** After its round ended: this party's note cleared, and whether the round broke. */
-  #ended(word: number, me: { reg: Registry; slot: number } | null, what: string): BarrierArrival {
-    if (me !== null) Atomics.store(this.#words, PARTIES_AT + 2 * me.slot, 0);
-    if (Atomics.load(this.#words, 1) === (word >>> COUNT_BITS) + 1) throw brokenError(what);
+  /** After its round ended: this party's note cleared, and whether the round broke (a break since it arrived, of its round). */
+  #ended(arrival: { word: number; breaks: number }, me: { reg: Registry; slot: number } | null, what: string): BarrierArrival {
+    const w = this.#words;
+    if (me !== null) Atomics.store(w, PARTIES_AT + 2 * me.slot, 0);
+    if (Atomics.load(w, BREAKS) !== arrival.breaks && Atomics.load(w, BROKEN_ROUND) === (arrival.word >>> COUNT_BITS) + 1) throw brokenError(what);
     return { leader: false };
   }
 
@@ -194,7 +228,7 @@ export class Barrier implements Shareable {
     const arrival = this.#arrive('Barrier.wait()', me);
     if (arrival.leader) return { leader: true };
     const check = (): void => {
-      if (this.#hasDeadParty(arrival.word >>> COUNT_BITS)) this.#break(Atomics.load(this.#words, 0));
+      if (this.#hasDeadParty(arrival.word >>> COUNT_BITS)) this.#break(arrival.word);
     };
     waitsHere.add(check);
     try {
@@ -216,7 +250,7 @@ export class Barrier implements Shareable {
     } finally {
       waitsHere.delete(check);
     }
-    return this.#ended(arrival.word, me, 'Barrier.wait()');
+    return this.#ended(arrival, me, 'Barrier.wait()');
   }
 
   /** Waits for every party, blocking this worker thread (not allowed on the main thread). */
@@ -235,9 +269,9 @@ export class Barrier implements Shareable {
         if (this.#withdraw(arrival.word, me)) throw timeoutError('Barrier.waitSync()', until.timeout);
         break;
       }
-      if (this.#hasDeadParty(arrival.word >>> COUNT_BITS)) this.#break(Atomics.load(this.#words, 0));
+      if (this.#hasDeadParty(arrival.word >>> COUNT_BITS)) this.#break(arrival.word);
     }
-    return this.#ended(arrival.word, me, 'Barrier.waitSync()');
+    return this.#ended(arrival, me, 'Barrier.waitSync()');
   }
 
   toRecord(): SyncRecord {
