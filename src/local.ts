@@ -80,6 +80,8 @@ export class LocalExecutor extends BaseExecutor {
   #done = 0;
   #failed = 0;
   #busyMs = 0;
+  /** The time tasks' calls (their synchronous parts) held this thread, in all. */
+  #callsHeldMs = 0;
   #closing = false;
   #terminated = false;
   #pumping = false;
@@ -170,28 +172,34 @@ export class LocalExecutor extends BaseExecutor {
     }
     // How long the call itself held this thread: past its timeout, its timer could not fire.
     let held = 0;
+    // The other tasks' calls' time when this one's returned: what they held the thread for since is not this task's.
+    let othersAtReturn = 0;
     const done = (ok: boolean, value: unknown): void => {
-      this.#busyMs += nowMs() - began;
+      const took = nowMs() - began;
+      this.#busyMs += took;
       this.#running--;
       this.#active.delete(entry);
-      // A task that kept this thread past its timeout timed out all the same. An async task's later
-      // settling is not measured: another task may have held the thread meanwhile, and its timer
-      // fires as soon as the thread is free.
-      if (held > entry.timeout) this.#finish(entry, false, localTimeoutError(entry, true));
+      // A task that kept this thread past its timeout (its timer could not fire) timed out all the
+      // same; an async one's time counts without what other tasks' calls held the thread for meanwhile.
+      const own = thenable ? took - (this.#callsHeldMs - othersAtReturn) : held;
+      if (own > entry.timeout) this.#finish(entry, false, localTimeoutError(entry, true));
       else this.#finish(entry, ok, ok ? value : this.#taskError(entry.spec, value));
       this.#pump();
     };
     let result: unknown;
-    let thenable: boolean;
+    let thenable = false;
     try {
       result = isTaskRef(entry.task) ? callExport(entry.spec, entry.args) : (entry.task as Fn)(...entry.args);
       thenable = isThenable(result);
     } catch (thrown) {
       held = nowMs() - began;
+      thenable = false;
       done(false, thrown);
       return;
     }
     held = nowMs() - began;
+    this.#callsHeldMs += held;
+    othersAtReturn = this.#callsHeldMs;
     if (thenable) {
       Promise.resolve(result).then((value) => done(true, untransferred(value)), (thrown: unknown) => done(false, thrown));
     } else done(true, untransferred(result));

@@ -98,6 +98,8 @@ test('an async task that settles while another task held the thread is not timed
   const inputs = [10, 10, 400, 10];
   const mapped = await local.map(async (ms) => (ms > 100 ? hold(ms) : ms), inputs, { timeout: 100, settle: true, chunksize: 1 });
   assert.deepEqual(mapped.map((r) => (r.status === 'fulfilled' ? r.value : r.reason.code)), [10, 10, 'FJ_TASK_TIMEOUT', 10]);
+  // An async task that holds the thread itself after an await is timed out all the same.
+  await assert.rejects(local.run(async () => { await null; return hold(400); }, [], { timeout: 100 }), (err) => err.code === 'FJ_TASK_TIMEOUT');
   await local.close();
 });
 
