@@ -71,10 +71,22 @@ for (const spawner of ['python', 'perl', 'node']) {
   });
 }
 
+/** Runs an ES module `script` (importing 'forkjoin') in a process allowed 96 open files; resolves to { code, stdout, stderr }. */
+function runWithFewFiles(script) {
+  const child = spawn('sh', ['-c', `ulimit -n 96 && exec "${process.execPath}" --input-type=module -e "$0"`, script], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => { stdout += chunk; });
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
 describe('outputs waiting for their turn', () => {
   test('with few file descriptors left, outputs kept in temporary files wait for their turn without failing the run', T, async () => {
     // Every output goes to a temporary file (spillBytes: 0); the first job ends last, so with keepOrder all the others wait.
-    const script = `
+    const { code, stdout, stderr } = await runWithFewFiles(`
       import { runCommands } from 'forkjoin';
       const run = runCommands('if [ {} = 1 ]; then sleep 1; fi; echo out {}', Array.from({ length: 400 }, (_, i) => i + 1), { keepOrder: true, jobs: 4, spillBytes: 0 });
       const seen = [];
@@ -82,21 +94,13 @@ describe('outputs waiting for their turn', () => {
       const expected = Array.from({ length: 400 }, (_, i) => 'out ' + (i + 1));
       if (JSON.stringify(seen) !== JSON.stringify(expected)) throw new Error('wrong outputs: ' + seen.slice(0, 5).join(','));
       console.log('done', run.summary.exitCode);
-    `;
-    const child = spawn('sh', ['-c', `ulimit -n 96 && exec "${process.execPath}" --input-type=module -e "$0"`, script], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    `);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^done 0$/m);
   });
 
   test('a reader that keeps every record (and so their files open) does not stall the run: past the descriptors, outputs stay in memory', T, async () => {
-    const script = `
+    const { code, stdout, stderr } = await runWithFewFiles(`
       import { runCommands } from 'forkjoin';
       const run = runCommands('echo out {}', Array.from({ length: 200 }, (_, i) => i + 1), { keepOrder: true, jobs: 4, spillBytes: 0 });
       const kept = [];
@@ -104,15 +108,7 @@ describe('outputs waiting for their turn', () => {
       const texts = kept.map((r) => r.stdout.toString().trim());
       if (JSON.stringify(texts) !== JSON.stringify(Array.from({ length: 200 }, (_, i) => 'out ' + (i + 1)))) throw new Error('wrong outputs');
       console.log('done', run.summary.exitCode, kept.some((r) => !r.stdout.spilled));
-    `;
-    const child = spawn('sh', ['-c', `ulimit -n 96 && exec "${process.execPath}" --input-type=module -e "$0"`, script], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    const code = await new Promise((resolve) => child.on('close', resolve));
+    `);
     assert.equal(code, 0, stderr);
     assert.match(stdout, /^done 0 true$/m, 'some outputs stayed in memory once descriptors ran out');
     assert.match(stderr, /no file descriptor left/);
