@@ -11,10 +11,10 @@ import { closeOptions, durationOption, integerOption, knownKeys, objectOption } 
 import { IdleWaiters, OpenMaps } from './idle.js';
 import { WaitQueue } from './pool/call-queue.js';
 import type { ChunkResult } from './pool/protocol.js';
-import { TaskFlag, settledInputs } from './pool/protocol.js';
+import { TaskFlag } from './pool/protocol.js';
 import { SignalRegistry } from './pool/signals.js';
 import { thrownHere } from './revive.js';
-import { LatencyHistogram, type ExecutorStats } from './stats.js';
+import { Tally, type ExecutorStats } from './stats.js';
 import { loadExport } from './task-loader.js';
 import { directTaskSpec, isTaskRef, type Task, type TaskSpec } from './task.js';
 import { isThenable, untransferred } from './transfer.js';
@@ -74,11 +74,9 @@ export class LocalExecutor extends BaseExecutor {
   readonly #queue = new WaitQueue<Entry>((entry) => entry.state === 'queued');
   readonly #active = new Set<Entry>();
   readonly #signals = new SignalRegistry<Entry>((entry, reason) => this.#cancel(entry, reason));
-  readonly #latency = new LatencyHistogram();
+  readonly #tally = new Tally();
   readonly #started = nowMs();
   #running = 0;
-  #done = 0;
-  #failed = 0;
   #busyMs = 0;
   /** The time tasks' calls (their synchronous parts) held this thread, in all. */
   #callsHeldMs = 0;
@@ -225,12 +223,7 @@ export class LocalExecutor extends BaseExecutor {
     entry.state = 'settled';
     if (entry.timer !== null) clearTimeout(entry.timer);
     this.#signals.delete(entry.signal, entry);
-    if (counted) {
-      const counts = settledInputs(entry.flags, entry.args, ok, value, neverStarted);
-      this.#done += counts[0];
-      this.#failed += counts[1];
-      if (counts[0] + counts[1] > 0) this.#latency.record(nowMs() - entry.submitted);
-    }
+    if (counted) this.#tally.settled(entry.flags, entry.args, ok, value, neverStarted, entry.submitted);
     entry.settle(ok, value);
   }
 
@@ -304,11 +297,11 @@ export class LocalExecutor extends BaseExecutor {
       idleWorkers: this.#closing ? 0 : this.#concurrency - this.#running,
       queued: this.#queue.size,
       running: this.#running,
-      done: this.#done,
-      failed: this.#failed,
+      done: this.#tally.done,
+      failed: this.#tally.failed,
       workersReplaced: 0,
       utilisation: elapsed > 0 ? Math.min(1, this.#busyMs / (elapsed * this.#concurrency)) : 0,
-      latency: this.#latency.snapshot(),
+      latency: this.#tally.latency.snapshot(),
     };
   }
 }

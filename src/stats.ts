@@ -1,4 +1,6 @@
 /** Counters and a latency histogram every executor keeps for `stats()`. */
+import { nowMs } from './clock.js';
+import { settledInputs } from './pool/protocol.js';
 
 export interface LatencyStats {
   /** Milliseconds from submission to settlement. */
@@ -66,5 +68,20 @@ export class LatencyHistogram {
       p99: this.#quantile(0.99),
       max: this.#max,
     };
+  }
+}
+
+/** What an executor counts of its settled calls for `stats()`: inputs done and failed, and their latency. */
+export class Tally {
+  done = 0;
+  failed = 0;
+  readonly latency = new LatencyHistogram();
+
+  /** A call settled (see settledInputs for what counts); `submitted` is when it was made (nowMs). */
+  settled(flags: number, args: readonly unknown[], ok: boolean, value: unknown, neverStarted: boolean, submitted: number): void {
+    const [done, failed] = settledInputs(flags, args, ok, value, neverStarted);
+    this.done += done;
+    this.failed += failed;
+    if (done + failed > 0) this.latency.record(nowMs() - submitted);
   }
 }

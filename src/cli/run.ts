@@ -5,13 +5,12 @@
  * signal that stopped it.
  */
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { ErrorCodes, isForkJoinError } from '../errors.js';
-import { MAX_TIMER_MS, inFlagWords } from '../options.js';
+import { inFlagWords } from '../options.js';
+import { UsageError, parseArgs, type Parsed } from './run-args.js';
 import { formatProgress, type ProgressEvent } from '../progress.js';
-import { combineSources, type InputSource, type SourceGroup } from '../shell/inputs.js';
-import type { RunOptions } from '../shell/options.js';
+import { combineSources } from '../shell/inputs.js';
 import type { CommandResult } from '../shell/result.js';
 import type { CommandInput } from '../shell/run-commands.js';
 import { runCommands } from '../shell/run-commands.js';
@@ -83,36 +82,6 @@ Exit status: 0 all jobs succeeded; 1-100 that many failed; 101 more than 100 fai
 --halt ...,fail=1: the failing job's status; 255 an error of forkjoin itself (a bad option,
 an unreadable input); 130/143 stopped by SIGINT/SIGTERM.`;
 
-const OPTIONS_WITH_VALUE = new Set(['-j', '--jobs', '-P', '--joblog', '--jl', '--retries', '--halt', '--halt-on-error', '--timeout',
-  '--shell', '-a', '--arg-file']);
-const FLAGS = new Set(['-k', '--keep-order', '--tag', '--resume', '--resume-failed', '--dry-run', '--bar', '-0', '--null', '-h', '--help']);
-const MARKERS = new Set([':::', '::::', ':::+', '::::+']);
-
-class UsageError extends Error {}
-
-interface Parsed {
-  help: boolean;
-  template: string;
-  groups: SourceGroup[];
-  readsStdin: boolean;
-  nul: boolean;
-  tag: boolean;
-  bar: boolean;
-  options: RunOptions;
-}
-
-/** GNU parallel's durations: seconds, or floats with s, m, h, d (`1d3.5h16.6m4s`). */
-function parseSeconds(text: string): number {
-  const units: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
-  if (!/^(\d+(\.\d+)?[smhd]?)+$/.test(text)) throw new UsageError(`--timeout must be seconds (30, 1.5, 2m, 1h30m) or a percentage (300%); got ${JSON.stringify(text)}`);
-  let seconds = 0;
-  for (const [, number, unit] of text.matchAll(/(\d+(?:\.\d+)?)([smhd]?)/g)) seconds += Number(number) * units[unit];
-  if (seconds <= 0 || seconds * 1000 > MAX_TIMER_MS) {
-    throw new UsageError(`--timeout must be more than 0 and at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24.8 days); got ${JSON.stringify(text)}`);
-  }
-  return seconds;
-}
-
 /** The flag a runCommands option comes from, to name it in the runner's errors as the user wrote it. */
 const FLAG_OF: Readonly<Record<string, string>> = {
   jobs: '-j', keepOrder: '-k', retries: '--retries', halt: '--halt', timeout: '--timeout', joblog: '--joblog',
@@ -123,129 +92,6 @@ const FLAG_OF: Readonly<Record<string, string>> = {
 function inCliWords(message: string): string {
   const said = inFlagWords(message.replace(/^runCommands\(\): /, ''), (name) => FLAG_OF[name]);
   return said.includes('holds a NUL byte') ? `${said} (read NUL-separated input with -0)` : said;
-}
-
-/** Short flags that may be grouped as GNU parallel groups them: `-kj4` is `-k -j4`, `-0k` is `-0 -k`. */
-const SHORT_FLAGS = new Set(['k', '0', 'h']);
-
-function parseArgs(given: readonly string[]): Parsed {
-  const args = [...given];
-  const options: RunOptions = {};
-  const parsed: Parsed = { help: false, template: '', groups: [], readsStdin: false, nul: false, tag: false, bar: false, options };
-  const argFiles: string[] = [];
-  let i = 0;
-  for (; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--') { i++; break; }
-    if (!arg.startsWith('-') || arg === '-' || MARKERS.has(arg)) break;
-    if (arg.length > 2 && arg[1] !== '-' && SHORT_FLAGS.has(arg[1])) {
-      // A group of short options: its first flag now, the rest as an argument of its own.
-      args.splice(i, 1, arg.slice(0, 2), `-${arg.slice(2)}`);
-      i--;
-      continue;
-    }
-    let name = arg;
-    let value: string | undefined;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      name = arg.slice(0, eq);
-      value = arg.slice(eq + 1);
-    } else if (/^-[jPa]./.test(arg)) {
-      name = arg.slice(0, 2);
-      value = arg.slice(2);
-    }
-    if (OPTIONS_WITH_VALUE.has(name)) {
-      if (value === undefined) {
-        if (i + 1 >= args.length) throw new UsageError(`${name} needs a value`);
-        value = args[++i];
-      }
-    } else if (!FLAGS.has(name) || value !== undefined) {
-      throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
-    }
-    switch (name) {
-      case '-j': case '--jobs': case '-P': options.jobs = value; break;
-      case '-k': case '--keep-order': options.keepOrder = true; break;
-      case '--tag': parsed.tag = true; break;
-      case '--joblog': case '--jl': options.joblog = value; break;
-      case '--resume': options.resume = true; break;
-      case '--resume-failed': options.resumeFailed = true; break;
-      case '--retries': {
-        if (!/^\d+$/.test(value ?? '')) throw new UsageError(`--retries must be a whole number; got ${JSON.stringify(value)}`);
-        const tries = Number(value);
-        options.retries = tries === 0 ? Number.POSITIVE_INFINITY : tries - 1;
-        break;
-      }
-      case '--halt': case '--halt-on-error': options.halt = value as RunOptions['halt']; break;
-      case '--timeout': {
-        const text = (value ?? '').trim();
-        options.timeout = text.endsWith('%') ? (text as `${number}%`) : parseSeconds(text) * 1000;
-        break;
-      }
-      case '--dry-run': options.dryRun = true; break;
-      case '--bar': parsed.bar = true; break;
-      case '--shell': options.shell = value; break;
-      case '-0': case '--null': parsed.nul = true; break;
-      case '-a': case '--arg-file': argFiles.push(value as string); break;
-      case '-h': case '--help': parsed.help = true; break;
-      default: throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
-    }
-  }
-  const words: string[] = [];
-  while (i < args.length && !MARKERS.has(args[i])) words.push(args[i++]);
-  parsed.template = words.join(' ');
-  for (const path of argFiles) parsed.groups.push([{ kind: 'file', path }]);
-  // The bytes of each argument as given (grouped short options were split above, before any value).
-  const rawGiven = rawArgs(given);
-  const shift = args.length - given.length;
-  const raw = args.map((_, j) => (j >= shift ? rawGiven[j - shift] : null));
-  while (i < args.length) {
-    const marker = args[i++];
-    const items: Array<string | Buffer> = [];
-    while (i < args.length && !MARKERS.has(args[i])) {
-      items.push(raw[i] ?? args[i]);
-      i++;
-    }
-    const sources: InputSource[] = marker.startsWith('::::') ? items.map((path) => ({ kind: 'file', path: String(path) })) : [{ kind: 'values', values: items }];
-    if (marker.endsWith('+')) {
-      if (parsed.groups.length === 0) throw new UsageError(`${marker} links to a previous input source, but there is none`);
-      const last = parsed.groups.pop() as SourceGroup;
-      parsed.groups.push([...last, ...sources]);
-    } else {
-      for (const source of sources) parsed.groups.push([source]);
-    }
-  }
-  if (parsed.groups.length === 0) {
-    parsed.groups.push([{ kind: 'stdin' }]);
-  }
-  parsed.readsStdin = parsed.groups.some((g) => g.some((s) => s.kind === 'stdin' || (s.kind === 'file' && s.path === '-')));
-  if (!parsed.help && parsed.template.trim() === '') throw new UsageError('give the COMMAND to run, e.g. forkjoin run \'gzip {}\' ::: a b');
-  return parsed;
-}
-
-/**
- * The bytes of each argument as the kernel passed them, where Node's decoding of the command
- * line as UTF-8 changed them (bytes that are not UTF-8, such as a Latin-1 file name, become
- * U+FFFD); null for every other argument, and everywhere without /proc (then values keep
- * Node's decoding). `args` are the last arguments of the command line.
- */
-function rawArgs(args: readonly string[]): Array<Buffer | null> {
-  const none = args.map(() => null);
-  if (!args.some((arg) => arg.includes('\uFFFD'))) return none;
-  let cmdline: Buffer;
-  try {
-    cmdline = readFileSync('/proc/self/cmdline');
-  } catch {
-    return none;
-  }
-  const parts: Buffer[] = [];
-  for (let start = 0; start < cmdline.length;) {
-    const end = cmdline.indexOf(0, start);
-    parts.push(cmdline.subarray(start, end < 0 ? cmdline.length : end));
-    start = end < 0 ? cmdline.length : end + 1;
-  }
-  const tail = parts.slice(parts.length - args.length);
-  if (tail.length !== args.length || tail.some((bytes, i) => bytes.toString('utf8') !== args[i])) return none;
-  return tail.map((bytes, i) => (args[i].includes('\uFFFD') && !bytes.equals(Buffer.from(args[i])) ? Buffer.from(bytes) : null));
 }
 
 /** Writes `data`, waiting whenever the stream is full, so printing a huge output needs no memory. */

@@ -4,9 +4,8 @@
  * fault handling that replaces a dead worker, blames only the calls it knew were
  * running and re-queues the rest.
  */
-import { nowMs } from '../clock.js';
 import { reviveTaskError } from '../revive.js';
-import { LatencyHistogram, type ExecutorStats } from '../stats.js';
+import { Tally, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
 import { IdleWaiters, OpenMaps, type Closing } from '../idle.js';
 import { FnTable, Pacer, sendBatch } from './batch.js';
@@ -16,8 +15,8 @@ import {
   movedAwayError, terminatedError, timeoutError, uncloneableError,
 } from './faults.js';
 import type { NormalizedPoolOptions } from './options.js';
-import { Msg, TaskFlag, protocolError, settledInputs, type ResultsMessage, type WorkerMessage } from './protocol.js';
-import { chunkNeedsCopy, refresh, snapshot, type Snapshot } from './snapshot.js';
+import { Msg, protocolError, type ResultsMessage, type WorkerMessage } from './protocol.js';
+import { ownArguments, refresh } from './snapshot.js';
 import { Call, CallState, PoolWorker, type CallOptionsInternal, type Resolve, type Settle } from './records.js';
 import { SignalRegistry, kSoftAbort } from './signals.js';
 import { WarmUp } from './warm-up.js';
@@ -34,9 +33,7 @@ export class PoolCore {
   readonly #fns = new FnTable();
   readonly #pacer = new Pacer();
   readonly #signals = new SignalRegistry<Call>((call, reason) => this.cancel(call, reason));
-  readonly #latency = new LatencyHistogram();
-  #done = 0;
-  #failed = 0;
+  readonly #tally = new Tally();
   #replaced = 0;
   #dispatchPending = false;
   #closing = false;
@@ -80,17 +77,11 @@ export class PoolCore {
   /** Queues a call; `settle` is a Settle, or (promised) a promise's resolve function, given a rejected promise on failure. */
   submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle | Resolve, admitted = false, promised = false): Call {
     // The call's own copy of its arguments, taken now: the caller may reuse what it passed.
-    let own: Snapshot | null = null;
-    let uncloneable: { cause: unknown } | null = null;
-    try {
-      if ((options.flags & TaskFlag.Chunk) === 0 || chunkNeedsCopy(args[0])) own = snapshot(args, options.transfer, this.#transport.moves, options.retries);
-    } catch (cause) {
-      uncloneable = { cause };
-    }
-    const sent = own === null || own.transfer === options.transfer ? options : { ...options, transfer: own.transfer };
-    const call = new Call(spec, this.#fns.idOf(spec), own?.args ?? args, sent, settle, promised);
-    call.original = own?.original ?? null;
+    const own = ownArguments(args, options, this.#transport.moves);
+    const call = new Call(spec, this.#fns.idOf(spec), own.args, own.options, settle, promised);
+    call.original = own.original;
     call.admitted = admitted;
+    const uncloneable = own.uncloneable;
     // A call refused here for the executor's state never ran: it is neither done nor failed, and
     // has no latency. One whose arguments cannot be sent failed (in a map, that input did).
     if (uncloneable !== null) {
@@ -139,12 +130,7 @@ export class PoolCore {
     call.worker = null;
     if (call.timer !== null) clearTimeout(call.timer);
     this.#signals.delete(call.options.signal, call);
-    if (counted) {
-      const counts = settledInputs(call.options.flags, call.args, ok, value, neverStarted);
-      this.#done += counts[0];
-      this.#failed += counts[1];
-      if (counts[0] + counts[1] > 0) this.#latency.record(nowMs() - call.submitted);
-    }
+    if (counted) this.#tally.settled(call.options.flags, call.args, ok, value, neverStarted, call.submitted);
     if (call.promised) (call.settle as Resolve)(ok ? value : Promise.reject(value));
     else (call.settle as Settle)(ok, value);
   }
@@ -420,9 +406,9 @@ export class PoolCore {
     const usage = this.#workers.usage();
     return {
       workers: this.#workers.size, idleWorkers: usage.idle, queued: this.#queue.size, running: usage.running,
-      done: this.#done, failed: this.#failed, workersReplaced: this.#replaced,
+      done: this.#tally.done, failed: this.#tally.failed, workersReplaced: this.#replaced,
       utilisation: usage.aliveMs > 0 ? Math.min(1, usage.busyMs / usage.aliveMs) : 0,
-      latency: this.#latency.snapshot(),
+      latency: this.#tally.latency.snapshot(),
     };
   }
 }

@@ -8,6 +8,7 @@
 import { withoutRepeats, type Transferable } from '../transfer.js';
 import { copyOut } from './copy-out.js';
 import { decodeMessage, encodeMessage } from './process-codec.js';
+import { TaskFlag } from './protocol.js';
 
 export interface Snapshot {
   args: unknown[];
@@ -39,6 +40,24 @@ export function snapshot(args: unknown[], transfer: Transferable[] | undefined, 
   if (keep) return { args: copy, transfer: undefined, original: null };
   const owned = buffersIn(copy);
   return { args: copy, transfer: owned.length === 0 ? undefined : owned, original: null };
+}
+
+/**
+ * The arguments and options a call keeps: its own copy (for a map's chunk, unless its inputs
+ * are primitives), or the caller's arguments with `uncloneable` set when no copy could be made
+ * (the call then fails, naming what could not be sent).
+ */
+export function ownArguments<O extends { flags: number; transfer: Transferable[] | undefined; retries: number }>(
+  args: unknown[], options: O, moves: boolean,
+): { args: unknown[]; options: O; original: unknown[] | null; uncloneable: { cause: unknown } | null } {
+  let own: Snapshot | null;
+  try {
+    own = (options.flags & TaskFlag.Chunk) === 0 || chunkNeedsCopy(args[0]) ? snapshot(args, options.transfer, moves, options.retries) : null;
+  } catch (cause) {
+    return { args, options, original: null, uncloneable: { cause } };
+  }
+  if (own === null) return { args, options, original: null, uncloneable: null };
+  return { args: own.args, options: own.transfer === options.transfer ? options : { ...options, transfer: own.transfer }, original: own.original, uncloneable: null };
 }
 
 /**
