@@ -282,6 +282,15 @@ test('calls holding buffers that were sent to a worker which then died before th
   assert.deepEqual(await Promise.all(others), Array(20).fill(100));
 });
 
+test("a map over buffers whose worker dies runs every other input: the chunks it held are copied anew and sent again", T, async (t) => {
+  const pool = using(t, new ThreadPool({ workers: 2 }));
+  const firstOr = (a) => { if (a[0] === 3) process.exit(1); return a[0]; };
+  const inputs = Array.from({ length: 40 }, (_, i) => new Float64Array(8).fill(i));
+  const outcomes = await pool.map(firstOr, inputs, { chunksize: 2, settle: true });
+  assert.deepEqual(outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason.code)), inputs.map((_, i) => (i === 3 ? 'FJ_WORKER_EXITED' : i)));
+  assert.equal(inputs[5][0], 5, "the caller's buffers stay its own");
+});
+
 describe('ThreadPool memory', () => {
   test('an ArrayBuffer in transfer is moved to the worker: the caller\'s copy is detached', T, async (t) => {
     const pool = using(t, new ThreadPool({ workers: 1 }));

@@ -79,7 +79,7 @@ export class PoolCore {
     // The call's own copy of its arguments, taken now: the caller may reuse what it passed.
     const own = ownArguments(args, options, this.#transport.moves);
     const call = new Call(spec, this.#fns.idOf(spec), own.args, own.options, settle, promised);
-    call.original = own.original;
+    call.recopy = own.recopy;
     call.admitted = admitted;
     const uncloneable = own.uncloneable;
     // A call refused here for the executor's state never ran: it is neither done nor failed, and

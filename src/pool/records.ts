@@ -47,8 +47,8 @@ export class Call {
   timer: NodeJS.Timeout | null = null;
   /** A rough size of the arguments, so one message never carries hundreds of MiB. */
   readonly bytes: number;
-  /** The caller's arguments, when the call's own copy moves to its worker (see snapshot.ts refresh). */
-  original: unknown[] | null = null;
+  /** Makes the call's copy anew from the caller's arguments, when its copy moves to its worker (see snapshot.ts refresh). */
+  recopy: (() => { args: unknown[]; transfer: Transferable[] } | null) | null = null;
 
   constructor(
     readonly spec: TaskSpec,

@@ -14,9 +14,11 @@ export interface Snapshot {
   args: unknown[];
   /** What to move when the call is sent: buffers of the copy, which nothing else holds. */
   transfer: Transferable[] | undefined;
-  /** The caller's arguments, when the copy's buffers move on sending: a call sent again copies them anew (refresh). */
-  original: unknown[] | null;
+  /** When the copy's buffers move on sending: a copy made anew from the caller's arguments, for a call sent again (refresh). */
+  recopy: Recopy | null;
 }
+
+type Recopy = () => { args: unknown[]; transfer: Transferable[] } | null;
 
 /**
  * The copy of `args` a call keeps, or null when they need none. `moves`: the workers are
@@ -31,15 +33,34 @@ export function snapshot(args: unknown[], transfer: Transferable[] | undefined, 
   if (transfer === undefined && moves && !holdsResizable(args)) {
     // Arguments that are primitives, buffers and views: each buffer copied once, as a clone lays it out.
     const copied = copyOut(args, 0);
-    if (copied !== null) return keep ? { args: copied.args, transfer: undefined, original: null } : { args: copied.args, transfer: copied.transfer, original: args };
+    if (copied !== null) return keep ? { args: copied.args, transfer: undefined, recopy: null } : { args: copied.args, transfer: copied.transfer, recopy: () => copyOut(args, 0) };
   }
   // A child process gets the copy through the channel's own codec (it keeps a Buffer a Buffer).
-  if (!moves) return { args: decodeMessage(encodeMessage(args)) as unknown[], transfer, original: null };
-  if (transfer === undefined) return { args: ownCopy(args) as unknown[], transfer: undefined, original: null };
+  if (!moves) return { args: decodeMessage(encodeMessage(args)) as unknown[], transfer, recopy: null };
+  if (transfer === undefined) return { args: ownCopy(args) as unknown[], transfer: undefined, recopy: null };
   const copy = structuredClone(args, { transfer: withoutRepeats(transfer) }) as unknown[];
-  if (keep) return { args: copy, transfer: undefined, original: null };
+  if (keep) return { args: copy, transfer: undefined, recopy: null };
   const owned = buffersIn(copy);
-  return { args: copy, transfer: owned.length === 0 ? undefined : owned, original: null };
+  return { args: copy, transfer: owned.length === 0 ? undefined : owned, recopy: null };
+}
+
+/**
+ * A map chunk's copy: none when its inputs are packed numbers or primitives; inputs that are
+ * buffers and views copied once and moved to a thread (as `run()` moves its copy), unless the
+ * chunk may be sent again for a retry; others as any call's arguments.
+ */
+function chunkSnapshot(args: unknown[], moves: boolean, retries: number): Snapshot | null {
+  const items = args[0];
+  if (!chunkNeedsCopy(items)) return null;
+  if (moves && retries === 0 && Array.isArray(items) && !holdsResizable(items)) {
+    const recopy: Recopy = () => {
+      const copied = copyOut(items, 0);
+      return copied === null ? null : { args: [copied.args], transfer: copied.transfer };
+    };
+    const first = recopy();
+    if (first !== null) return { ...first, recopy };
+  }
+  return snapshot(args, undefined, moves, retries);
 }
 
 /**
@@ -49,15 +70,15 @@ export function snapshot(args: unknown[], transfer: Transferable[] | undefined, 
  */
 export function ownArguments<O extends { flags: number; transfer: Transferable[] | undefined; retries: number }>(
   args: unknown[], options: O, moves: boolean,
-): { args: unknown[]; options: O; original: unknown[] | null; uncloneable: { cause: unknown } | null } {
+): { args: unknown[]; options: O; recopy: Recopy | null; uncloneable: { cause: unknown } | null } {
   let own: Snapshot | null;
   try {
-    own = (options.flags & TaskFlag.Chunk) === 0 || chunkNeedsCopy(args[0]) ? snapshot(args, options.transfer, moves, options.retries) : null;
+    own = (options.flags & TaskFlag.Chunk) === 0 ? snapshot(args, options.transfer, moves, options.retries) : chunkSnapshot(args, moves, options.retries);
   } catch (cause) {
-    return { args, options, original: null, uncloneable: { cause } };
+    return { args, options, recopy: null, uncloneable: { cause } };
   }
-  if (own === null) return { args, options, original: null, uncloneable: null };
-  return { args: own.args, options: own.transfer === options.transfer ? options : { ...options, transfer: own.transfer }, original: own.original, uncloneable: null };
+  if (own === null) return { args, options, recopy: null, uncloneable: null };
+  return { args: own.args, options: own.transfer === options.transfer ? options : { ...options, transfer: own.transfer }, recopy: own.recopy, uncloneable: null };
 }
 
 /**
@@ -65,11 +86,10 @@ export function ownArguments<O extends { flags: number; transfer: Transferable[]
  * to that worker is made anew from the caller's arguments. False when its buffers are gone
  * for good: the caller's own, moved with `transfer`.
  */
-export function refresh(call: { args: unknown[]; options: { transfer: Transferable[] | undefined }; original: unknown[] | null }): boolean {
+export function refresh(call: { args: unknown[]; options: { transfer: Transferable[] | undefined }; recopy: Recopy | null }): boolean {
   const moved = call.options.transfer;
   if (moved === undefined || !moved.some(isDetached)) return true;
-  if (call.original === null) return false;
-  const again = copyOut(call.original, 0);
+  const again = call.recopy?.() ?? null;
   if (again === null) return false;
   call.args = again.args;
   call.options = { ...call.options, transfer: again.transfer };
