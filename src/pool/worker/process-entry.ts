@@ -13,6 +13,25 @@ import { startRuntime } from './runtime.js';
 if (typeof process.send !== 'function') throw new Error('forkjoin: process-entry.js runs only as a ProcessPool child');
 const send = process.send.bind(process);
 
+/** Messages handed to the IPC channel and not yet written, and what waits for them all to leave. */
+let unsent = 0;
+const whenAllSent: Array<() => void> = [];
+/** Sends `message`, counting it until the channel has written it (process.exit would drop it). */
+function post(message: unknown): void {
+  const bytes = encodeMessage(message); // throws for what cannot be sent: the runtime salvages it
+  unsent++;
+  try {
+    send(bytes, sent);
+  } catch (error) {
+    sent();
+    throw error;
+  }
+}
+
+function sent(): void {
+  if (--unsent === 0) for (const then of whenAllSent.splice(0)) then();
+}
+
 const watchdog = new Worker(new URL('./watchdog.js', import.meta.url), { workerData: { parent: process.ppid } });
 watchdog.unref();
 
@@ -22,7 +41,7 @@ process.on('disconnect', () => process.exit(0));
 // stderr pipe still carry what Node and V8 write themselves (an uncaught exception, running out of
 // memory) and what programs the task starts write.
 sendOutput([1, 2], (message) => {
-  if (process.connected) send(encodeMessage(message));
+  if (process.connected) post(message);
 });
 
 let crashReported = false;
@@ -48,8 +67,10 @@ function bare(wire: WireValue): WireValue {
 
 startRuntime({
   peer: 'the parent process',
-  post: (message: WorkerMessage) => {
-    send(encodeMessage(message));
+  post: (message: WorkerMessage) => post(message),
+  whenSent(then) {
+    if (unsent === 0) then();
+    else whenAllSent.push(then);
   },
   listen: (handler) => process.on('message', (message) => handler(decodeMessage(message) as PoolMessage)),
   canClone(value) {

@@ -29,6 +29,8 @@ export interface RuntimePort {
   readonly peer: string;
   /** Whether a transferred buffer moves to the pool (a thread): a large result is then copied once and moved (copyOut). */
   readonly moves?: boolean;
+  /** Runs `then` once every message posted has left (a child's IPC writes may wait in a queue); at once when absent. */
+  whenSent?(then: () => void): void;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -385,20 +387,14 @@ export function startRuntime(port: RuntimePort): void {
     }
   }
 
-  /** Runs `then` once what was written to stdout and stderr has left (a thread's go through its parent). */
-  function afterStdio(then: () => void): void {
-    const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0);
-    let waiting = pending.length;
-    if (waiting === 0) then();
-    for (const stream of pending) stream.write('', () => { if (--waiting === 0) then(); });
-  }
 
   port.listen((message) => {
     switch (message.k) {
       case Msg.Init: onInit(message); break;
       case Msg.Run: onRun(message); break;
       case Msg.Cancel: onCancel(message.id); break;
-      case Msg.Shutdown: flush(); afterStdio(() => process.exit(0)); break;
+      // What was written to stdout and stderr went as messages (output.ts): once they have left, nothing is lost.
+      case Msg.Shutdown: flush(); (port.whenSent ?? ((then) => then()))(() => process.exit(0)); break;
       default: throw protocolError('worker', message);
     }
   });
