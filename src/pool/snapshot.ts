@@ -193,7 +193,7 @@ function viewOn(view: ArrayBufferView, buffer: ArrayBuffer): ArrayBufferView {
 }
 
 /** Whether a map chunk's inputs need a copy: not when they are packed numbers or all primitives. */
-export function chunkNeedsCopy(items: unknown): boolean {
+function chunkNeedsCopy(items: unknown): boolean {
   return !ArrayBuffer.isView(items) && !primitivesOnly(items as unknown[]);
 }
 

@@ -15,7 +15,17 @@ export class OutputBudget {
   openFiles = 0;
   /** Whether a temporary file could not be opened (out of file descriptors): said once. */
   warned = false;
-  constructor(readonly limit: number, readonly tmpdir: string, readonly onFileClosed: () => void = () => {}) {}
+  /** Files it keeps open before the run waits for the reader: half the descriptors it may open, less two per job. */
+  readonly #maxOpenFiles: number;
+
+  constructor(readonly limit: number, readonly tmpdir: string, jobs = 1, readonly onFileClosed: () => void = () => {}) {
+    this.#maxOpenFiles = Math.max(8, Math.floor(openFileLimit() / 2) - 2 * jobs - 64);
+  }
+
+  /** Whether the outputs waiting for the reader hold as many files as the run should keep open. */
+  get filesFull(): boolean {
+    return this.openFiles >= this.#maxOpenFiles;
+  }
 
   /** One of the outputs' temporary files was closed. */
   fileClosed(): void {
@@ -25,7 +35,7 @@ export class OutputBudget {
 }
 
 /** The process's limit of open files (its soft limit), or 1024 where it cannot be read. */
-export function openFileLimit(): number {
+function openFileLimit(): number {
   try {
     const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
     if (line !== null) return line[1] === 'unlimited' ? 1 << 20 : Number(line[1]);

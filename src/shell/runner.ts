@@ -13,7 +13,7 @@ import { HaltTracker } from './halt.js';
 import { JoblogWriter, readJoblog } from './joblog.js';
 import { JobTimeouts } from './median.js';
 import type { NormalizedRunOptions } from './options.js';
-import { OutputBudget, openFileLimit } from './output.js';
+import { OutputBudget } from './output.js';
 import { newJob, resultOf, retryJob, type Job, type StopReason } from './job.js';
 import { openSpawner } from './open-spawner.js';
 import { Outbox } from './outbox.js';
@@ -30,8 +30,6 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
   readonly #inputs: CommandInputs;
   readonly #o: NormalizedRunOptions;
   readonly #budget: OutputBudget;
-  /** Temporary output files the run keeps open before it waits for some to be printed: half the descriptors it may open, less two per job. */
-  readonly #maxOpenFiles: number;
   readonly #timeouts: JobTimeouts;
   readonly #inFlight = new Map<number, Job>();
   readonly #outbox: Outbox;
@@ -64,8 +62,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     this.#template = template;
     this.#inputs = inputs;
     this.#o = options;
-    this.#budget = new OutputBudget(options.spillBytes, options.tmpdir, () => this.#wake());
-    this.#maxOpenFiles = Math.max(8, Math.floor(openFileLimit() / 2) - 2 * options.jobs - 64);
+    this.#budget = new OutputBudget(options.spillBytes, options.tmpdir, options.jobs, () => this.#wake());
     this.#timeouts = new JobTimeouts(options.timeoutMs, options.timeoutPercent);
     this.#outbox = new Outbox(options.keepOrder, () => this.#wake());
     this.#stopper = new GroupStopper(options.killGraceMs, () => this.#maybeClose());
@@ -144,7 +141,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       && this.#inFlight.size < this.#o.jobs + this.#lookahead
       && this.#outbox.ready < 2 * this.#o.jobs + 64
       && this.#outbox.ordered < 16 * this.#o.jobs + 1024
-      && this.#budget.openFiles < this.#maxOpenFiles;
+      && !this.#budget.filesFull;
   }
 
   #wake(): void {

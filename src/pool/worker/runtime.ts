@@ -7,16 +7,15 @@ import { nowMs } from '../../clock.js';
 import type { Transferable } from '../../transfer.js';
 import { ErrorCodes } from '../../errors.js';
 import { codedError, loadExport } from '../../task-loader.js';
+import { decodeLocks, loadLockSupport, lockSupportLoaded, releaseLocksLeft, resultWithLocks } from './locks.js';
 import { explainInline, inlineMarker } from '../../inline-closure.js';
-import { syncDecoder } from '../../paths.js';
 import { isThenable, untransferred, withoutRepeats } from '../../transfer.js';
 import { ownWire, toWire, type WireValue } from '../../wire-error.js';
 import { copyOut } from '../copy-out.js';
 import { runChunk, type ChunkContext } from './chunk.js';
 import { salvage } from './salvage.js';
 import {
-  Msg, RESULT_ENCODER, TaskFlag, protocolError, type FnDef, type InitMessage, type PoolMessage, type ResultEncoder, type RunMessage,
-  type WorkerMessage,
+  Msg, TaskFlag, protocolError, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
 } from '../protocol.js';
 
 /** How the runtime talks to its pool; one implementation per transport. */
@@ -39,24 +38,6 @@ type FnEntry = Fn | { error: WireValue };
 
 const FLUSH_AFTER_MS = 1;
 const NONE_STARTED: number[] = [];
-
-type Decode = (value: unknown) => unknown;
-/** Revives the locks in a task's arguments; loaded with the first task that carries one. */
-let decodeSync: Decode | null = null;
-/** Releases the mutexes finished tasks left locked; loaded with decodeSync (no lock, nothing to release). */
-let releaseAbandonedLocks: (() => void) | null = null;
-
-function loadSyncDecoder(): Promise<void> {
-  return (import(syncDecoder.href) as Promise<{ decodeSync: Decode; releaseAbandonedLocks: () => void }>).then(
-    (m) => {
-      decodeSync = m.decodeSync;
-      releaseAbandonedLocks = m.releaseAbandonedLocks;
-    },
-    (cause: unknown) => {
-      decodeSync = () => { throw codedError(ErrorCodes.MODULE_LOAD_FAILED, `forkjoin's lock support failed to load in this worker: ${(cause as Error)?.message ?? String(cause)}`, cause); };
-    },
-  );
-}
 
 /** Runs tasks for one pool over `port` until told to shut down. */
 export function startRuntime(port: RuntimePort): void {
@@ -116,28 +97,23 @@ export function startRuntime(port: RuntimePort): void {
 
   function succeed(id: unknown, value: unknown): void {
     const out = untransferred(value, chunks.transfer);
-    // Once a lock exists in this thread (made or received), a result may hold one: it goes as a record.
-    const encode = (globalThis as { [RESULT_ENCODER]?: ResultEncoder })[RESULT_ENCODER];
-    if (encode !== undefined && typeof out === 'object' && out !== null && withLocks(id, out, encode)) return;
+    if (typeof out === 'object' && out !== null) {
+      // A result holding a lock goes with records in its place, which the pool revives.
+      const sent = resultWithLocks(out, port.moves === true);
+      if ('error' in sent) {
+        failed.push(id, sent.error);
+        return;
+      }
+      if (sent.value !== out) {
+        if (chunkResults.has(out)) chunkResults.add(sent.value as object);
+        revive.push(done.length + 1);
+        done.push(id, sent.value);
+        return;
+      }
+    }
     const large = port.moves === true && out === value && (ArrayBuffer.isView(out) || out instanceof ArrayBuffer) ? copyOut([out]) : null;
     if (large !== null) transferList.push(...large.transfer);
     done.push(id, large === null ? out : large.args[0]);
-  }
-
-  /** Sends `out` with its locks as records, or fails the call when one cannot go; false when it holds none. */
-  function withLocks(id: unknown, out: object, encode: ResultEncoder): boolean {
-    let encoded: unknown;
-    try {
-      encoded = encode(out, port.moves === true ? 'thread' : 'process');
-    } catch (thrown) {
-      failed.push(id, ownWire(thrown));
-      return true;
-    }
-    if (encoded === out) return false;
-    if (chunkResults.has(out)) chunkResults.add(encoded as object);
-    revive.push(done.length + 1);
-    done.push(id, encoded);
-    return true;
   }
 
   function fail(id: unknown, thrown: unknown, fnId: number): void {
@@ -161,7 +137,7 @@ export function startRuntime(port: RuntimePort): void {
 
   /** A call ended; once none runs, no task can release a mutex still held here, so it is released. */
   function ended(): void {
-    if (--running === 0 && releaseAbandonedLocks !== null) releaseAbandonedLocks();
+    if (--running === 0) releaseLocksLeft();
   }
 
   function endBusy(): void {
@@ -243,7 +219,7 @@ export function startRuntime(port: RuntimePort): void {
     running++;
     if (flags & TaskFlag.Sync) {
       try {
-        (decodeSync as Decode)(args);
+        decodeLocks(args);
       } catch (thrown) {
         ended();
         failed.push(id, ownWire(thrown));
@@ -363,10 +339,10 @@ export function startRuntime(port: RuntimePort): void {
       if (loading !== null) gate(loading);
     }
     const tasks = message.tasks;
-    if (decodeSync === null) {
+    if (!lockSupportLoaded()) {
       for (let i = 2; i < tasks.length; i += 4) {
         if (((tasks[i] as number) & TaskFlag.Sync) !== 0) {
-          gate(loadSyncDecoder());
+          gate(loadLockSupport());
           break;
         }
       }
