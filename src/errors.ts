@@ -4,6 +4,7 @@
  * Codes survive a thread or process boundary (they are plain strings), so
  * `isForkJoinError(err, code)` works where `instanceof` cannot.
  */
+import type { GraphError } from './graph/error.js';
 
 export const ErrorCodes = Object.freeze({
   /** The task threw; `cause` is its error, revived with name, message, code, props and stack. */
@@ -104,6 +105,11 @@ interface ErrorExtras {
 /** The base of every forkjoin error that is not a TypeError or RangeError. */
 export class ForkJoinError extends Error {
   readonly code: ErrorCode;
+  /** The input of a map, starmap or imap the error is for. */
+  declare readonly index?: number;
+  /** The cluster engine the error happened on, and its host. */
+  declare readonly engine?: string;
+  declare readonly host?: string;
 
   constructor(code: ErrorCode, message: string, extras: ErrorExtras = {}) {
     const { cause, ...props } = extras;
@@ -204,10 +210,31 @@ export class InvalidValueError extends RangeError {
   }
 }
 
+/** The class the Errors table gives each code, for the type checker. */
+type ErrorClassOf<C extends ErrorCode> =
+  C extends typeof ErrorCodes.TASK_FAILED ? TaskError
+  : C extends typeof ErrorCodes.TASK_TIMEOUT ? TaskTimeoutError
+  : C extends typeof ErrorCodes.ABORTED ? AbortError
+  : C extends typeof ErrorCodes.WORKER_EXITED | typeof ErrorCodes.WORKER_OUT_OF_MEMORY | typeof ErrorCodes.WORKER_START_FAILED ? WorkerError
+  : C extends typeof ErrorCodes.ARG_NOT_CLONEABLE ? CloneError
+  : C extends typeof ErrorCodes.DEADLOCK ? DeadlockError
+  : C extends typeof ErrorCodes.GRAPH_NODE_FAILED ? GraphError
+  : C extends typeof ErrorCodes.INVALID_ARG_TYPE ? InvalidTypeError
+  : C extends typeof ErrorCodes.INVALID_ARG_VALUE ? InvalidValueError
+  : ForkJoinError;
+
+/**
+ * A forkjoin error with `code`, typed as the class the Errors table names (its properties: a
+ * CloneError's `path`, a TaskTimeoutError's `timeout`...), whatever realm or thread made it.
+ */
+export type ForkJoinErrorWith<C extends ErrorCode> = ErrorClassOf<C> & { readonly code: C };
+
 /**
  * Whether `err` is a forkjoin error (optionally with `code`). Works across
  * realms and after an error crossed a thread or process boundary.
  */
+export function isForkJoinError<C extends ErrorCode>(err: unknown, code: C): err is ForkJoinErrorWith<C>;
+export function isForkJoinError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode };
 export function isForkJoinError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode } {
   if (typeof err !== 'object' || err === null) return false;
   let value: unknown;

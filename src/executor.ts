@@ -18,23 +18,23 @@ export interface CallOptions {
    * Cancels the task: a queued task is removed at once, a running one is stopped (its worker is replaced).
    * @example { signal: AbortSignal.timeout(5_000) }
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Milliseconds the task may run, counted from when it starts; then its worker is replaced.
    * @default the executor's `timeout` (none)
    * @example { timeout: 2_000 }
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Buffers to move to the worker instead of copying (they become unusable here).
    * @example { transfer: [image.buffer] }
    */
-  transfer?: Transferable[];
+  transfer?: Transferable[] | undefined;
   /**
    * Times the task runs again if its worker crashes, runs out of memory or times out.
    * @default the executor's `retries` (0)
    */
-  retries?: number;
+  retries?: number | undefined;
 }
 
 export interface MapOptions extends Omit<CallOptions, 'transfer'> {
@@ -43,23 +43,23 @@ export interface MapOptions extends Omit<CallOptions, 'transfer'> {
    * @default 'auto'
    * @example { chunksize: 100 }
    */
-  chunksize?: number | 'auto';
+  chunksize?: number | 'auto' | undefined;
   /**
    * Results in input order (true) or as they finish (false; imap only — map always returns input order).
    * @default true
    */
-  ordered?: boolean;
+  ordered?: boolean | undefined;
   /**
    * A progress bar on stderr (true; drawn only when stderr is a terminal) or a listener.
    * @default false
    * @example { progress: (p) => console.log(p.done, p.total) }
    */
-  progress?: boolean | ProgressListener;
+  progress?: boolean | ProgressListener | undefined;
   /**
    * Every outcome instead of rejecting at the first error: results become { status, value | reason }.
    * @default false
    */
-  settle?: boolean;
+  settle?: boolean | undefined;
 }
 
 /** One outcome of a map with `settle: true`. */
@@ -69,23 +69,25 @@ export type Settled<R> =
 
 export interface Executor {
   /** Runs one task and resolves to its result. */
-  run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>>;
+  run<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Promise<Awaited<R>>;
   /** Starts one task and returns a handle with `id`, `state` and `cancel()`. */
-  submit<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Job<Awaited<R>>;
+  submit<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Job<Awaited<R>>;
   /** Runs the task on every input; results in input order. */
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
-  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: boolean }): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
+  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   /** Like map, each input being the argument list. */
-  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
-  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
-  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options: MapOptions & { settle: boolean }): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options?: MapOptions): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   /** Streams results, pulling inputs lazily with a bounded number in flight. */
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): AsyncIterableIterator<Awaited<R>>;
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): AsyncIterableIterator<Settled<Awaited<R>>>;
-  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: boolean }): AsyncIterableIterator<Awaited<R> | Settled<Awaited<R>>>;
+  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions): AsyncIterableIterator<Awaited<R> | Settled<Awaited<R>>>;
+  /** Resolves when nothing is queued or running. */
+  onIdle(): Promise<void>;
   /** Finishes queued work, then stops. Safe to call twice. */
-  close(options?: { cancelPending?: boolean }): Promise<void>;
+  close(options?: { cancelPending?: boolean | undefined }): Promise<void>;
   /** Stops now; pending tasks reject with FJ_EXECUTOR_TERMINATED. */
   terminate(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -124,10 +126,11 @@ export function parseCallOptions(where: string, options: unknown, defaults: { ti
 }
 
 export abstract class BaseExecutor implements Executor {
-  abstract run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>>;
-  abstract submit<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Job<Awaited<R>>;
-  abstract close(options?: { cancelPending?: boolean }): Promise<void>;
+  abstract run<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Promise<Awaited<R>>;
+  abstract submit<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Job<Awaited<R>>;
+  abstract close(options?: { cancelPending?: boolean | undefined }): Promise<void>;
   abstract terminate(): Promise<void>;
+  abstract onIdle(): Promise<void>;
   abstract stats(): ExecutorStats;
   /** @internal How map runs its chunks on this executor. */
   protected abstract chunkRunner(): ChunkRunner;
@@ -143,21 +146,21 @@ export abstract class BaseExecutor implements Executor {
 
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
-  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: boolean }): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
+  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   map(task: Task, inputs: unknown, options?: MapOptions): Promise<unknown[]> {
     return this.#collect('map', task, inputs, options, false);
   }
 
-  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
-  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
-  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<A> | AsyncIterable<A>, options: MapOptions & { settle: boolean }): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options?: MapOptions): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   starmap(task: Task, inputs: unknown, options?: MapOptions): Promise<unknown[]> {
     return this.#collect('starmap', task, inputs, options, true);
   }
 
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): AsyncIterableIterator<Awaited<R>>;
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): AsyncIterableIterator<Settled<Awaited<R>>>;
-  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: boolean }): AsyncIterableIterator<Awaited<R> | Settled<Awaited<R>>>;
+  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions): AsyncIterableIterator<Awaited<R> | Settled<Awaited<R>>>;
   imap(task: Task, inputs: unknown, options?: MapOptions): AsyncIterableIterator<unknown> {
     const plan = this.#plan('imap', task, inputs, options, false);
     const ordered = options?.ordered ?? true;

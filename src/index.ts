@@ -42,4 +42,4 @@ export {
   ErrorCodes, ForkJoinError, TaskError, TaskTimeoutError, AbortError, WorkerError, CloneError,
   InvalidTypeError, InvalidValueError, DeadlockError, isForkJoinError,
 } from './errors.js';
-export type { ErrorCode } from './errors.js';
+export type { ErrorCode, ForkJoinErrorWith } from './errors.js';

@@ -26,18 +26,18 @@ export interface LocalExecutorOptions {
    * @default 16
    * @example new LocalExecutor({ concurrency: 64 })
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * Default time limit of each task in ms. The caller stops waiting; the work itself cannot be
    * interrupted in this thread, so pass a `signal` to tasks that can stop.
    * @default Infinity
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Tasks allowed to wait; one more is rejected with FJ_QUEUE_FULL.
    * @default Infinity
    */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -97,14 +97,14 @@ export class LocalExecutor extends BaseExecutor {
     this.#maxQueue = o.maxQueue === undefined ? Number.POSITIVE_INFINITY : integerOption(where, 'maxQueue', o.maxQueue, 0);
   }
 
-  run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>> {
+  run<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Promise<Awaited<R>> {
     return new Promise((resolve, reject) => {
       // Inside the executor function, a bad argument rejects instead of throwing.
       this.#enqueue('run', task, args, options, (ok, value) => (ok ? resolve(value as Awaited<R>) : reject(value)), null);
     });
   }
 
-  submit<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Job<Awaited<R>> {
+  submit<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Job<Awaited<R>> {
     let entry: Entry | null = null;
     const job = new Job<Awaited<R>>((reason) => entry !== null && this.#cancel(entry, reason));
     const control = jobControl(job);
@@ -267,7 +267,7 @@ export class LocalExecutor extends BaseExecutor {
     this.#idleWaiters.check(this.#isIdle());
   }
 
-  async close(options?: { cancelPending?: boolean }): Promise<void> {
+  async close(options?: { cancelPending?: boolean | undefined }): Promise<void> {
     const cancelPending = closeOptions('LocalExecutor.close', options);
     this.#closing = true;
     if (cancelPending) {

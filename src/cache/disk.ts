@@ -30,13 +30,13 @@ export interface DiskCacheOptions {
    * @default Infinity
    * @example new DiskCache('.forkjoin-cache', { maxBytes: 2 * 2 ** 30 })
    */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /**
    * Flush each entry to the disk before it becomes visible, so a power loss cannot lose a written
    * entry's bytes. Without it a torn entry is still never returned (the checksum catches it); it is recomputed.
    * @default true
    */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
 }
 
 const FORMAT_DIR = 'v1';

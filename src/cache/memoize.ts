@@ -20,13 +20,13 @@ export interface MemoizeOptions<C extends Cache = Cache> {
    * @default a new MemoryCache() of this function's own
    * @example memoize(fib, { cache: new DiskCache('.forkjoin-cache') })
    */
-  cache?: C;
+  cache?: C | undefined;
   /**
    * Mixed into every key: change it when the function's behaviour changes without its source
    * changing (a helper it calls, data it reads, a variable it closes over).
    * @example memoize(render, { version: templateHash })
    */
-  version?: string | number;
+  version?: string | number | undefined;
 }
 
 /** A memoized function: the original's signature; `cache` is where its results live. */
@@ -71,8 +71,8 @@ function isArrow(fn: Function, source: string): boolean {
  * Caches `fn`'s results by its source and arguments. With a synchronous cache
  * (MemoryCache, DiskCache) a synchronous function stays synchronous.
  */
-export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions<SyncCache>): Memoized<(...args: A) => R>;
-export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: MemoizeOptions): Memoized<(...args: A) => Promise<Awaited<R>>>;
+export function memoize<F extends (...args: any[]) => unknown>(fn: F, options?: MemoizeOptions<SyncCache>): Memoized<F>;
+export function memoize<F extends (...args: any[]) => unknown>(fn: F, options: MemoizeOptions): Memoized<(this: ThisParameterType<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>>;
 export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOptions): Memoized<(...args: unknown[]) => unknown> {
   const where = 'memoize';
   if (typeof fn !== 'function') throw new InvalidTypeError(`${where}: fn must be a function; received ${fn === null ? 'null' : typeof fn}`);

@@ -11,14 +11,14 @@ export interface MemoryCacheOptions {
    * @default Infinity
    * @example new MemoryCache({ maxEntries: 1_000 })
    */
-  maxEntries?: number;
+  maxEntries?: number | undefined;
   /**
    * Most bytes kept (values serialized, plus their keys); past it, least recently used entries go.
    * A value larger than this on its own is not kept.
    * @default 268435456 (256 MiB)
    * @example new MemoryCache({ maxBytes: 64 * 2 ** 20 })
    */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
 }
 
 const defaults = Object.freeze({ maxEntries: Number.POSITIVE_INFINITY, maxBytes: 256 * 2 ** 20 });

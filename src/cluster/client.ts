@@ -233,14 +233,14 @@ export class Cluster extends BaseExecutor {
   }
 
   /** Runs `task(...args)` on an engine and resolves to its result. */
-  run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>> {
+  run<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Promise<Awaited<R>> {
     return new Promise((resolve, reject) => {
       this.#call('Cluster.run', task, args, options, (ok, value) => (ok ? resolve(value as Awaited<R>) : reject(value)));
     });
   }
 
   /** Starts `task(...args)` on an engine; cancel() withdraws it while no engine has taken it. */
-  submit<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Job<Awaited<R>> {
+  submit<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Job<Awaited<R>> {
     let id = '';
     const job = new Job<Awaited<R>>((reason) => this.#withdraw(id, reason));
     const control = jobControl(job);
@@ -255,7 +255,7 @@ export class Cluster extends BaseExecutor {
   }
 
   /** Runs the task once on every live engine: one outcome per engine, in engine-name order. */
-  async broadcast<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Array<BroadcastResult<Awaited<R>>>> {
+  async broadcast<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Promise<Array<BroadcastResult<Awaited<R>>>> {
     await this.#refresh();
     const engines = this.#engines.filter((e) => e.state === 'running');
     return Promise.all(engines.map((e) => new Promise<BroadcastResult<Awaited<R>>>((resolve) => {
@@ -294,7 +294,7 @@ export class Cluster extends BaseExecutor {
   }
 
   /** Waits for pending tasks (or cancels them), then disconnects. Safe to call twice. */
-  async close(options?: { cancelPending?: boolean }): Promise<void> {
+  async close(options?: { cancelPending?: boolean | undefined }): Promise<void> {
     const cancelPending = closeOptions('Cluster.close', options);
     if (cancelPending) {
       const error = closedError('cluster', true);

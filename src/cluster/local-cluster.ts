@@ -11,31 +11,31 @@ export interface LocalClusterOptions {
    * Engine processes to start on this machine, from 1 to 256.
    * @default os.availableParallelism() (at most 256)
    */
-  engines?: number;
+  engines?: number | undefined;
   /**
    * Pool workers per engine.
    * @default 1
    */
-  workers?: number;
+  workers?: number | undefined;
   /** Engines run tasks in child processes instead of threads. @default false */
-  processes?: boolean;
+  processes?: boolean | undefined;
   /**
    * A running Redis to use; without it a private redis-server starts on a free loopback port.
    * @default a private redis-server
    */
-  redis?: string;
+  redis?: string | undefined;
   /**
    * Engines import task modules only from under this directory, which must exist.
    * @default '/' (your own machine: any module, as a ThreadPool would)
    */
-  root?: string;
+  root?: string | undefined;
   /**
    * Engines run inline functions, as a ThreadPool would.
    * @default true
    */
-  allowInline?: boolean;
+  allowInline?: boolean | undefined;
   /** @default 3 */
-  retries?: number;
+  retries?: number | undefined;
 }
 
 /**

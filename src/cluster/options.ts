@@ -13,32 +13,32 @@ export interface ClusterOptions {
    * TLS options for rediss:// (e.g. a private CA).
    * @example { tls: { ca: readFileSync('ca.pem') } }
    */
-  tls?: RedisTls;
+  tls?: RedisTls | undefined;
   /**
    * The cluster's name, so that several clusters share one Redis (engines take `--cluster`).
    * @default 'default'
    */
-  cluster?: string;
+  cluster?: string | undefined;
   /**
    * Times a task runs again when its pool worker crashes or the engine running it is lost.
    * @default 3
    */
-  retries?: number;
+  retries?: number | undefined;
   /**
    * Default time limit of each task in ms, from when it starts on an engine.
    * @default Infinity
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Resolve `connect()` only once this many engines are live.
    * @default 0
    */
-  minEngines?: number;
+  minEngines?: number | undefined;
   /**
    * Milliseconds `connect()` waits for Redis and for `minEngines`.
    * @default 10_000
    */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
 }
 
 /** One engine's outcome of `broadcast()`. */

@@ -21,35 +21,35 @@ export interface ComputeOptions {
    * @default a new ThreadPool()
    * @example compute(total, { executor: pool })
    */
-  executor?: Executor;
+  executor?: Executor | undefined;
   /**
    * Results of earlier runs: a node found there does not run, nor does anything it needs.
    * Every result computed is stored there.
    * @example compute(total, { cache: new DiskCache('.forkjoin-cache') })
    */
-  cache?: Cache;
+  cache?: Cache | undefined;
   /**
    * A progress bar on stderr (true; drawn only when stderr is a terminal) or a listener called as nodes finish.
    * @default false
    */
-  progress?: boolean | ProgressListener;
+  progress?: boolean | ProgressListener | undefined;
   /** Stops the whole graph: nothing new starts, running nodes are cancelled, compute rejects with FJ_ABORTED. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Times a failed node runs again (whatever the failure: a throw, a crash, a timeout) before the graph fails.
    * @default 0
    */
-  retries?: number;
+  retries?: number | undefined;
   /**
    * Called for each node as it is queued, started, finished, failed, or found in the cache.
    * @example compute(total, { onEvent: (e) => console.log(e.type, e.key) })
    */
-  onEvent?: GraphEventListener;
+  onEvent?: GraphEventListener | undefined;
   /**
    * Most nodes handed to the executor and not yet finished.
    * @default 4096
    */
-  maxInFlight?: number;
+  maxInFlight?: number | undefined;
 }
 
 /** The value a Delayed stands for; anything else stays as it is. */

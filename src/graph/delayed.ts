@@ -29,7 +29,7 @@ export interface DelayedOptions {
    * @default true
    * @example delayed(tasks.random, { pure: false })
    */
-  pure?: boolean;
+  pure?: boolean | undefined;
 }
 
 const NO_DEPS: readonly GraphNode[] = Object.freeze([]);

@@ -10,74 +10,74 @@ export interface PoolOptions {
    * @default os.availableParallelism()
    * @example new ThreadPool({ workers: 4 })
    */
-  workers?: number;
+  workers?: number | undefined;
   /**
    * Workers kept alive even when idle (started on demand, never retired for idleness).
    * @default 0
    * @example new ThreadPool({ minWorkers: 2 })
    */
-  minWorkers?: number;
+  minWorkers?: number | undefined;
   /**
    * Milliseconds an idle worker above `minWorkers` lives before it is stopped.
    * @default 30_000
    * @example new ThreadPool({ idleTimeout: 5_000 })
    */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /**
    * Tasks (or map chunks) a worker runs before it is replaced by a fresh one, to contain leaks.
    * @default Infinity
    * @example new ProcessPool({ maxTasksPerWorker: 100 })
    */
-  maxTasksPerWorker?: number;
+  maxTasksPerWorker?: number | undefined;
   /**
    * Tasks allowed to wait for a worker; one more is rejected with FJ_QUEUE_FULL.
    * @default Infinity
    * @example new ThreadPool({ maxQueue: 1_000 })
    */
-  maxQueue?: number;
+  maxQueue?: number | undefined;
   /**
    * Default time limit of each task in milliseconds, from when it starts running.
    * @default Infinity
    * @example new ThreadPool({ timeout: 10_000 })
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Heap limit of each worker in MiB; a worker that reaches it is replaced and its task fails with FJ_WORKER_OUT_OF_MEMORY.
    * @default undefined (Node's own limit)
    * @example new ProcessPool({ maxHeapMb: 512 })
    */
-  maxHeapMb?: number;
+  maxHeapMb?: number | undefined;
   /**
    * Async tasks one worker runs at once.
    * @default 1
    * @example new ThreadPool({ concurrentTasksPerWorker: 16 })
    */
-  concurrentTasksPerWorker?: number;
+  concurrentTasksPerWorker?: number | undefined;
   /**
    * Environment of each worker.
    * @default process.env
    * @example new ProcessPool({ env: { ...process.env, LOG_LEVEL: 'debug' } })
    */
-  env?: Record<string, string | undefined>;
+  env?: Record<string, string | undefined> | undefined;
   /**
    * Node flags of each worker.
    * @default process.execArgv without --inspect flags (so a TypeScript loader such as tsx is inherited)
    * @example new ProcessPool({ execArgv: ['--enable-source-maps'] })
    */
-  execArgv?: string[];
+  execArgv?: string[] | undefined;
   /**
    * A task run once in each new worker before any other, like multiprocessing's initializer.
    * Its `timeout` (ms) bounds it; without one, the pool's `timeout` does.
    * @default undefined
    * @example new ThreadPool({ setup: tasks.loadModel }) or { setup: { task: tasks.load, args: ['v2'], timeout: 60_000 } }
    */
-  setup?: Task<[], unknown> | { task: Task; args?: unknown[]; timeout?: number };
+  setup?: Task<[], unknown> | { task: Task; args?: readonly unknown[] | undefined; timeout?: number | undefined } | undefined;
   /**
    * Times a task is run again after its worker crashed, ran out of memory or outlived its timeout.
    * @default 0
    * @example new ProcessPool({ retries: 2 })
    */
-  retries?: number;
+  retries?: number | undefined;
 }
 
 export interface NormalizedPoolOptions {

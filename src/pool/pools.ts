@@ -41,7 +41,8 @@ abstract class Pool extends BaseExecutor {
   }
 
   /** Runs `task(...args)` on a worker and resolves to its result. */
-  run<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Promise<Awaited<R>> {
+  run<A extends unknown[], R>(task: Task<A, R>, readonlyArgs: Readonly<A>, options?: CallOptions): Promise<Awaited<R>> {
+    const args = readonlyArgs as readonly unknown[] as unknown[]; // only read (a frozen list works)
     let spec: TaskSpec;
     let call: CallOptionsInternal;
     let sent: unknown[];
@@ -58,7 +59,8 @@ abstract class Pool extends BaseExecutor {
   }
 
   /** Starts `task(...args)` and returns a Job: await it, read its state, or cancel it. */
-  submit<A extends unknown[], R>(task: Task<A, R>, args: A, options?: CallOptions): Job<Awaited<R>> {
+  submit<A extends unknown[], R>(task: Task<A, R>, readonlyArgs: Readonly<A>, options?: CallOptions): Job<Awaited<R>> {
+    const args = readonlyArgs as readonly unknown[] as unknown[]; // only read (a frozen list works)
     const spec = toTaskSpec(task);
     checkArgs(`${this.#name}.submit`, args);
     let cancel: (reason: unknown) => boolean = () => false;
@@ -85,7 +87,7 @@ abstract class Pool extends BaseExecutor {
   }
 
   /** Finishes queued work (or cancels it), then stops every worker. Safe to call twice. */
-  async close(options?: { cancelPending?: boolean }): Promise<void> {
+  async close(options?: { cancelPending?: boolean | undefined }): Promise<void> {
     await this.#core.close(closeOptions(`${this.#name}.close`, options));
   }
 

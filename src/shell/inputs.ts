@@ -20,9 +20,9 @@ export type SourceGroup = readonly InputSource[];
 
 export interface ReadOptions {
   /** Values are separated by NUL bytes instead of newlines (`-0`). */
-  nul?: boolean;
+  nul?: boolean | undefined;
   /** Standard input, when a source names it. @default process.stdin */
-  stdin?: Readable;
+  stdin?: Readable | undefined;
 }
 
 /** Splits a byte stream into values at `separator`; a last value without one still counts. */

@@ -18,26 +18,26 @@ export interface RunOptions {
    * @default os.availableParallelism()
    * @example { jobs: 4 } or { jobs: '200%' }
    */
-  jobs?: number | string;
+  jobs?: number | `${number}` | `${number}%` | `+${number}` | `-${number}` | undefined;
   /**
    * Yield results in input order (output printed in input order) instead of as jobs end.
    * @default false
    */
-  keepOrder?: boolean;
+  keepOrder?: boolean | undefined;
   /**
    * Times a failed job is run again before its failure counts (only the last try is reported).
    * The CLI's `--retries N` means N tries in all, as GNU parallel's.
    * @default 0
    * @example { retries: 2 }
    */
-  retries?: number;
+  retries?: number | undefined;
   /**
    * Stop early: `'now,fail=1'` kills running jobs at the first failure, `'soon,fail=3'` starts no
    * more after the third, `'now,success=1'` stops at the first success, `'soon,fail=10%'`
    * counts against all jobs (so the input is read whole first).
    * @default 'never'
    */
-  halt?: HaltSpec;
+  halt?: HaltSpec | undefined;
   /**
    * Milliseconds a job may run, from its start; then its process group gets SIGTERM, then
    * SIGKILL after `killGraceMs`, and the job fails with `timedOut: true`. `'N%'` is N percent of
@@ -45,51 +45,51 @@ export interface RunOptions {
    * @default Infinity
    * @example { timeout: 60_000 } or { timeout: '300%' }
    */
-  timeout?: number | `${number}%`;
+  timeout?: number | `${number}%` | undefined;
   /**
    * Milliseconds between SIGTERM and SIGKILL when a job is stopped (timeout, halt, abort).
    * @default 1000
    */
-  killGraceMs?: number;
+  killGraceMs?: number | undefined;
   /**
    * File to log every job to, in GNU parallel's format (Seq Host Starttime JobRuntime Send
    * Receive Exitval Signal Command); `'+path'` appends to it.
    * @example { joblog: 'jobs.log' }
    */
-  joblog?: string;
+  joblog?: string | undefined;
   /** Skip the jobs the joblog lists (the input and template must be unchanged). @default false */
-  resume?: boolean;
+  resume?: boolean | undefined;
   /** Skip the jobs the joblog lists as succeeded; run the failed ones again. @default false */
-  resumeFailed?: boolean;
+  resumeFailed?: boolean | undefined;
   /** Run nothing: yield each job's record with its command (exit code 0). @default false */
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
   /**
    * The shell that runs each command as `SHELL -c COMMAND` (a Bourne shell: values are quoted
    * for one). A path, or a name looked up in PATH.
    * @default '/bin/sh'
    */
-  shell?: string;
+  shell?: string | undefined;
   /**
    * Working directory of the jobs, checked when runCommands() is called: one that does not
    * exist, is not a directory or cannot be entered is a RangeError with FJ_INVALID_ARG_VALUE.
    * @default process.cwd()
    * @example { cwd: '/srv/data' }
    */
-  cwd?: string;
+  cwd?: string | undefined;
   /** Environment of the jobs. @default process.env */
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
   /** Aborting stops the run: running jobs' process groups get SIGTERM, then SIGKILL; the iterator rejects with FJ_ABORTED. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** `true` draws a progress bar with ETA on stderr (when it is a terminal); a function receives progress events. */
-  progress?: boolean | ProgressListener;
+  progress?: boolean | ProgressListener | undefined;
   /**
    * Bytes of output held in memory across all jobs not yet yielded; beyond it output goes to
    * temporary files, so memory stays bounded whatever the jobs print.
    * @default 16 MiB
    */
-  spillBytes?: number;
+  spillBytes?: number | undefined;
   /** Directory for those temporary files. @default os.tmpdir() */
-  tmpdir?: string;
+  tmpdir?: string | undefined;
 }
 
 export interface NormalizedRunOptions {

@@ -57,7 +57,7 @@ export class MutexLock implements Disposable {
 
 export interface MutexOptions {
   /** Shown in deadlock reports. @default "mutex #<n>" */
-  name?: string;
+  name?: string | undefined;
 }
 
 /** Rebuilds a Mutex around shared words that already exist (in the thread that received it). */

@@ -14,9 +14,9 @@ export interface WaitOptions {
    * Milliseconds to wait before failing with FJ_LOCK_TIMEOUT.
    * @default Infinity
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Stops waiting (FJ_ABORTED); async waits only. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface Deadline {
@@ -25,7 +25,7 @@ export interface Deadline {
   timeout: number;
   signal: AbortSignal | undefined;
   /** A wait that ends at `at` only to look around (a barrier checking its parties): its timer does not keep the process alive. */
-  poll?: boolean;
+  poll?: boolean | undefined;
 }
 
 export function deadline(where: string, options: WaitOptions | undefined, blocking: boolean): Deadline {

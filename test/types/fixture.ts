@@ -14,3 +14,13 @@ export async function greet(name: string, excited?: boolean): Promise<string> {
 export function nothing(): void {}
 
 export const version = '1.0';
+
+export function parse(text: string): number;
+export function parse(value: number): string;
+export function parse(input: string | number): number | string {
+  return typeof input === 'string' ? Number(input) : String(input);
+}
+
+export function wrap<T>(x: T): T[] {
+  return [x];
+}

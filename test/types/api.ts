@@ -1,0 +1,84 @@
+// Type tests of options, errors and helpers as users write them: options held in variables,
+// readonly argument lists, errors narrowed by code, memoized functions keeping their signature.
+import {
+  CloneError, DiskCache, ErrorCodes, MemoryCache, TaskError, ThreadPool, isForkJoinError, memoize, runCommands, taskModule,
+  type CallOptions, type Executor, type ForkJoinErrorWith, type MapOptions, type PoolOptions, type Settled,
+} from 'forkjoin';
+
+import { parse, wrap } from './fixture.js';
+
+const tasks = taskModule<typeof import('./fixture.js')>(new URL('./fixture.js', import.meta.url));
+
+async function options(pool: Executor, maybe: number | undefined, signal: AbortSignal | undefined): Promise<void> {
+  // Options typed as MapOptions (settle unknown to the compiler) give either shape of result.
+  const opts: MapOptions = { chunksize: 100 };
+  const either: number[] | Array<Settled<number>> = await pool.map(tasks.square, [1, 2], opts);
+  const spread: number[] | Array<Settled<number>> = await pool.starmap(tasks.add, [[1, 2]], { ...opts, chunksize: 5 });
+  for await (const item of pool.imap(tasks.square, [1], opts)) {
+    const one: number | Settled<number> = item;
+    void one;
+  }
+  // A literal without settle still gives plain results.
+  const plain: number[] = await pool.map(tasks.square, [1, 2], { chunksize: 1 });
+  // An option given as undefined is an option left out (exactOptionalPropertyTypes).
+  const call: CallOptions = { signal, timeout: maybe };
+  const poolOptions: PoolOptions = { workers: maybe, timeout: undefined };
+  await pool.run(tasks.square, [1], call);
+  // A readonly argument list, and readonly inputs of starmap.
+  const args = [3] as const;
+  const nine: number = await pool.run(tasks.square, args);
+  const pairs = [[1, 2], [3, 4]] as const;
+  const sums: number[] = await pool.starmap(tasks.add, pairs);
+  // @ts-expect-error a readonly list is still checked against the task's parameters
+  await pool.run(tasks.square, ['3'] as const);
+  await pool.onIdle();
+  void [either, spread, plain, poolOptions, nine, sums];
+}
+
+function errors(err: unknown): void {
+  // A code narrows to the class the Errors table names, with its properties.
+  if (isForkJoinError(err, ErrorCodes.ARG_NOT_CLONEABLE)) {
+    const path: string = err.path;
+    const index: number | undefined = err.index;
+    void [path, index];
+  }
+  if (isForkJoinError(err, ErrorCodes.TASK_TIMEOUT)) {
+    const code: 'FJ_TASK_TIMEOUT' = err.code;
+    const timeout: number = err.timeout;
+    // @ts-expect-error a timeout error has no path
+    void err.path;
+    void [code, timeout];
+  }
+  const which: ForkJoinErrorWith<'FJ_DEADLOCK'> | undefined = isForkJoinError(err, 'FJ_DEADLOCK') ? err : undefined;
+  if (err instanceof TaskError) {
+    const facts: [number | undefined, string | undefined, string | undefined, string] = [err.index, err.engine, err.host, err.task];
+    void facts;
+  }
+  if (err instanceof CloneError) void err.index;
+  // Without a code, any of forkjoin's codes.
+  if (isForkJoinError(err)) void err.code;
+  void which;
+}
+
+function memoized(): void {
+  // A synchronous cache keeps the function's own signature: overloads and generics too.
+  const parsed = memoize(parse);
+  const n: number = parsed('3');
+  const s: string = parsed(3);
+  const wrapped = memoize(wrap, { cache: new DiskCache('/tmp/x') });
+  const list: string[] = wrapped('a');
+  const typed = memoize((x: number) => x * 2, { cache: new MemoryCache() });
+  // @ts-expect-error the memoized function takes what the original takes
+  typed('2');
+  void [n, s, list];
+}
+
+async function shell(): Promise<void> {
+  for await (const record of runCommands('echo {}', ['a'], { jobs: '50%' })) void record;
+  runCommands('echo {}', ['a'], { jobs: '+1' });
+  runCommands('echo {}', ['a'], { jobs: 4 });
+  // @ts-expect-error jobs is a number, N%, +N or -N
+  runCommands('echo {}', ['a'], { jobs: 'lots' });
+}
+
+void [options, errors, memoized, shell, ThreadPool];
