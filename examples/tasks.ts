@@ -1,10 +1,9 @@
 /**
  * The examples' task module: each export is a task a worker can run.
  *
- * It is plain JavaScript, typed by JSDoc (the examples' tsconfig checks it), so that every
- * worker can import it as is: Node 20 does not apply a TypeScript loader such as tsx to
- * worker threads, so `npx tsx examples/…` could not load a tasks.ts in a ThreadPool.
- * Callers name it './tasks.js' either way: typed with
+ * It is TypeScript: under `npx tsx examples/…` every worker loads it through the caller's tsx
+ * (a ThreadPool's threads register tsx's hooks, a ProcessPool's children and Cluster.local's
+ * engines inherit its flags). Callers name it './tasks.js', which tsx maps to this file:
  * `taskModule<typeof import('./tasks.js')>(new URL('./tasks.js', import.meta.url))`.
  */
 import { isMainThread, threadId } from 'node:worker_threads';

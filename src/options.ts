@@ -63,6 +63,14 @@ export function signalOption(where: string, value: unknown): AbortSignal | undef
   return value;
 }
 
+/** Node flags for a worker or child process: an array of strings, copied. */
+export function execArgvOption(where: string, argv: unknown): string[] {
+  if (!Array.isArray(argv)) throw new InvalidTypeError(`${where}: the "execArgv" option must be an array of strings; received ${describeType(argv)}`);
+  const bad = argv.findIndex((arg) => typeof arg !== 'string');
+  if (bad >= 0) throw new InvalidTypeError(`${where}: the "execArgv" option must be an array of strings; execArgv[${bad}] is ${describeType(argv[bad])}`);
+  return argv.slice() as string[];
+}
+
 export function objectOption(where: string, value: unknown): Record<string, unknown> {
   if (value === undefined) return {};
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

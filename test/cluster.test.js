@@ -341,4 +341,10 @@ describe('Cluster.connect', () => {
   test('an unknown option is a TypeError with a code', T, async () => {
     await assert.rejects(Cluster.connect({ redis: 'redis://x', nope: 1 }), (e) => e.code === 'FJ_INVALID_ARG_TYPE');
   });
+
+  test('Cluster.local refuses an execArgv that is not an array of strings, naming the bad item, before it starts anything', T, async () => {
+    for (const [execArgv, says] of [['--inspect', 'received string'], [['--no-warnings', 7], 'execArgv[1] is number 7']]) {
+      await assert.rejects(Cluster.local({ engines: 1, execArgv }), (e) => e.code === 'FJ_INVALID_ARG_TYPE' && e instanceof TypeError && e.message.includes(says), String(execArgv));
+    }
+  });
 });

@@ -1,7 +1,8 @@
 /** Cluster.local(): engine processes (and a private redis-server) on this machine. */
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { booleanOption, integerOption, knownKeys, objectOption } from '../options.js';
+import { booleanOption, execArgvOption, integerOption, knownKeys, objectOption } from '../options.js';
+import { inheritableExecArgv } from '../pool/transport.js';
 import { checkRoot, MAX_LOCAL_ENGINES, spawnEngine, startRedisServer, stopProcess, type RedisServer } from './local.js';
 import { ErrorCodes, ForkJoinError } from '../errors.js';
 import { checkRedisUrl, connectReady, redactUrl } from './redis.js';
@@ -36,6 +37,11 @@ export interface LocalClusterOptions {
   allowInline?: boolean | undefined;
   /** @default 3 */
   retries?: number | undefined;
+  /**
+   * Node flags of the engine processes (and so of their workers).
+   * @default process.execArgv without --inspect flags (so a TypeScript loader such as tsx is inherited)
+   */
+  execArgv?: string[] | undefined;
 }
 
 /**
@@ -61,18 +67,19 @@ export interface LocalEngines {
 export async function startLocalEngines(options: LocalClusterOptions): Promise<LocalEngines> {
   const where = 'Cluster.local()';
   const o = objectOption(where, options) as LocalClusterOptions & Record<string, unknown>;
-  knownKeys(where, o, ['engines', 'workers', 'processes', 'redis', 'root', 'allowInline', 'retries']);
+  knownKeys(where, o, ['engines', 'workers', 'processes', 'redis', 'root', 'allowInline', 'retries', 'execArgv']);
   const count = o.engines === undefined ? Math.min(availableParallelism(), MAX_LOCAL_ENGINES) : integerOption(where, 'engines', o.engines, 1, MAX_LOCAL_ENGINES);
   const workers = o.workers === undefined ? 1 : integerOption(where, 'workers', o.workers, 1, 1_024);
   const processes = o.processes === undefined ? false : booleanOption(where, 'processes', o.processes);
   const allowInline = o.allowInline === undefined ? true : booleanOption(where, 'allowInline', o.allowInline);
   const root = checkRoot(where, 'the "root" option', o.root ?? '/');
+  const execArgv = o.execArgv === undefined ? inheritableExecArgv(process.execArgv) : execArgvOption(where, o.execArgv);
   if (o.redis !== undefined) await checkReachable(checkRedisUrl(where, o.redis));
   let server: RedisServer | null = null;
   const redis = o.redis ?? (server = await startRedisServer()).url;
   const cluster = `local-${process.pid}-${randomUUID().slice(0, 8)}`;
   const children = Array.from({ length: count }, (_, i) => spawnEngine({
-    redis, cluster, name: `${cluster}-${i + 1}`, workers, processes, root, allowInline, quiet: true,
+    redis, cluster, name: `${cluster}-${i + 1}`, workers, processes, root, allowInline, execArgv, quiet: true,
   }));
   // An engine that exits before the cluster is ready fails Cluster.local() at once, not after its 60 s wait.
   let starting = true;

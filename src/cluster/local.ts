@@ -183,11 +183,13 @@ export interface EngineSpawnOptions {
   logFile?: string;
   /** Discard the engine's messages (Cluster.local). */
   quiet?: boolean;
+  /** Node flags of the engine process. */
+  execArgv?: readonly string[];
 }
 
 /** Starts `forkjoin engine` as a child process; the Redis URL goes by environment, out of `ps`. */
 export function spawnEngine(o: EngineSpawnOptions): ChildProcess {
-  const args = [cliPath, 'engine', '--name', o.name, '--cluster', o.cluster];
+  const args = [...(o.execArgv ?? []), cliPath, 'engine', '--name', o.name, '--cluster', o.cluster];
   if (o.workers !== undefined) args.push('--workers', String(o.workers));
   if (o.processes === true) args.push('--processes');
   if (o.root !== undefined) args.push('--root', o.root);

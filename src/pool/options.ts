@@ -1,7 +1,7 @@
 /** ThreadPool and ProcessPool options: documented, defaulted in one place, validated once. */
 import { availableParallelism } from 'node:os';
 import { InvalidTypeError } from '../errors.js';
-import { durationOption, integerOption, knownKeys, objectOption } from '../options.js';
+import { durationOption, execArgvOption, integerOption, knownKeys, objectOption } from '../options.js';
 import { describeType, isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../task.js';
 
 export interface PoolOptions {
@@ -145,13 +145,6 @@ function envOption(where: string, env: unknown): Record<string, string | undefin
     }
   }
   return env as Record<string, string | undefined>;
-}
-
-function execArgvOption(where: string, argv: unknown): string[] {
-  if (!Array.isArray(argv) || argv.some((arg) => typeof arg !== 'string')) {
-    throw new InvalidTypeError(`${where}: the "execArgv" option must be an array of strings; received ${JSON.stringify(argv)}`);
-  }
-  return argv.slice();
 }
 
 /** `fallback`: the pool's `timeout`, which bounds a setup that has no timeout of its own. */
