@@ -79,6 +79,8 @@ function cancelledError(how: 'cancel' | 'terminate'): ForkJoinError {
 }
 
 export interface MapPlan {
+  /** How errors name the call: `ThreadPool.starmap`. */
+  label: string;
   task: Task;
   spec: TaskSpec;
   spread: boolean;
@@ -201,7 +203,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     if (plan.spread) {
       const bad = items.findIndex((item) => !isArgumentList(item));
       if (bad >= 0) {
-        fail(new InvalidTypeError(`starmap: each input must be the argument list of one call (an array); inputs[${start + bad}] is ${describeType(items[bad])}`));
+        fail(new InvalidTypeError(`${plan.label}: each input must be the argument list of one call (an array); inputs[${start + bad}] is ${describeType(items[bad])}`));
         return;
       }
     }
@@ -346,6 +348,10 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
         const start = pulled;
         const items = source.take !== undefined ? take(size) : await pull(size);
         pulled += items.length;
+        // All of a known number pulled: the input is used up, as a short chunk would tell. Without
+        // this, an imap that pulled the last input waited for its consumer before looking further,
+        // and close({ cancelPending }) (with nothing left to cancel) waited on a consumer gone.
+        if (total !== undefined && pulled >= total) exhausted = true;
         if (items.length > 0 && failure === null && held === null) launch(start, items);
       }
       // Every chunk landed, yet the sink never reached the failed input: fail with it anyway.

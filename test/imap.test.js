@@ -234,6 +234,19 @@ for (const E of Executors) {
       assert.equal(taken, pulled, 'every result computed before close() was yielded');
     });
 
+    for (const [kind, make] of [['an array', (xs) => xs], ['a Set', (xs) => new Set(xs)]]) {
+      test(`close({ cancelPending: true }) resolves when an imap over ${kind} has pulled every input and its consumer stopped reading; the results stay readable`, T, async (t) => {
+        const exec = using(t, E.make());
+        // Nine inputs of one each: the imap's read-ahead reaches the last one exactly and stops there.
+        const inputs = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        const it = exec.imap(tasks.square, make(inputs), { chunksize: 1 });
+        assert.deepEqual(await it.next(), { value: 1, done: false });
+        while (exec.stats().done < inputs.length) await new Promise((resolve) => setTimeout(resolve, 5));
+        await settleWithin(exec.close({ cancelPending: true }), 60_000, 'close({ cancelPending }) with an imap whose inputs all ran');
+        assert.deepEqual(await drain(it), inputs.slice(1).map((x) => x * x));
+      });
+    }
+
     test('close({ cancelPending: true }) fails a map waiting for its next input with FJ_EXECUTOR_CLOSED; its later inputs never run', T, async (t) => {
       const exec = using(t, E.make());
       let atGate;
