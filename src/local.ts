@@ -52,6 +52,8 @@ interface Entry {
   settle: (ok: boolean, value: unknown) => void;
   onRunning: (() => void) | null;
   state: 'queued' | 'running' | 'settled';
+  /** Whether it holds one of the `concurrency` slots: from its start until it settles or its caller stops waiting. */
+  holding: boolean;
   submitted: number;
   timer: NodeJS.Timeout | null;
   /** A map chunk's TaskFlags (0 for a call of run or submit). */
@@ -78,8 +80,10 @@ export class LocalExecutor extends BaseExecutor {
   readonly #started = nowMs();
   #running = 0;
   #busyMs = 0;
-  /** The time tasks' calls (their synchronous parts) held this thread, in all. */
+  /** The time tasks' calls (their synchronous parts, and the calls a map's chunk makes) held this thread, in all. */
   #callsHeldMs = 0;
+  /** A task's call is on the stack: what it calls is timed with it. */
+  #inCall = false;
   #closing = false;
   #terminated = false;
   #pumping = false;
@@ -123,6 +127,7 @@ export class LocalExecutor extends BaseExecutor {
       timeout: o === null ? this.#timeout : o.timeout,
       signal: o?.signal,
       state: 'queued',
+      holding: false,
       submitted: nowMs(),
       timer: null,
       flags,
@@ -161,46 +166,67 @@ export class LocalExecutor extends BaseExecutor {
 
   #start(entry: Entry): void {
     entry.state = 'running';
+    entry.holding = true;
     this.#running++;
     this.#active.add(entry);
     entry.onRunning?.();
     const began = nowMs();
-    if (entry.timeout !== Number.POSITIVE_INFINITY) {
-      entry.timer = setTimeout(() => this.#finish(entry, false, localTimeoutError(entry, false)), entry.timeout);
-    }
-    // How long the call itself held this thread: past its timeout, its timer could not fire.
-    let held = 0;
-    // The other tasks' calls' time when this one's returned: what they held the thread for since is not this task's.
-    let othersAtReturn = 0;
+    // The time every task's calls held this thread at the start, and this one's share since:
+    // an async task's time counts without what the others held the thread for meanwhile.
+    const base = this.#callsHeldMs;
+    let ownHeld = 0;
+    const hold = (ms: number): void => {
+      if (this.#inCall) return; // timed with the call that made it
+      ownHeld += ms;
+      this.#callsHeldMs += ms;
+    };
+    const ownMs = (): number => nowMs() - began - (this.#callsHeldMs - base - ownHeld);
+    // A timer that fires late, after others held the thread, gives the task the time it lost.
+    const arm = (ms: number): void => {
+      entry.timer = setTimeout(() => {
+        const left = entry.timeout - ownMs();
+        if (left > 0) arm(left);
+        else this.#finish(entry, false, localTimeoutError(entry, false));
+      }, ms);
+    };
+    if (entry.timeout !== Number.POSITIVE_INFINITY) arm(entry.timeout);
     const done = (ok: boolean, value: unknown): void => {
-      const took = nowMs() - began;
-      this.#busyMs += took;
-      this.#running--;
-      this.#active.delete(entry);
-      // A task that kept this thread past its timeout (its timer could not fire) timed out all the
-      // same; an async one's time counts without what other tasks' calls held the thread for meanwhile.
-      const own = thenable ? took - (this.#callsHeldMs - othersAtReturn) : held;
+      this.#busyMs += nowMs() - began;
+      this.#release(entry);
+      // A task that kept this thread past its timeout (its timer could not fire) timed out all the same.
+      const own = thenable ? ownMs() : ownHeld;
       if (own > entry.timeout) this.#finish(entry, false, localTimeoutError(entry, true));
       else this.#finish(entry, ok, ok ? value : this.#taskError(entry.spec, value));
       this.#pump();
     };
     let result: unknown;
     let thenable = false;
+    this.#inCall = true;
     try {
-      result = isTaskRef(entry.task) ? callExport(entry.spec, entry.args) : (entry.task as Fn)(...entry.args);
+      result = entry.flags & TaskFlag.Chunk ? (entry.task as ChunkFn)(entry.args[0], hold)
+        : isTaskRef(entry.task) ? callExport(entry.spec, entry.args, hold) : (entry.task as Fn)(...entry.args);
       thenable = isThenable(result);
     } catch (thrown) {
-      held = nowMs() - began;
       thenable = false;
+      this.#inCall = false;
+      hold(nowMs() - began);
       done(false, thrown);
       return;
     }
-    held = nowMs() - began;
-    this.#callsHeldMs += held;
-    othersAtReturn = this.#callsHeldMs;
+    this.#inCall = false;
+    hold(nowMs() - began);
     if (thenable) {
       Promise.resolve(result).then((value) => done(true, untransferred(value)), (thrown: unknown) => done(false, thrown));
     } else done(true, untransferred(result));
+  }
+
+  /** Frees the slot `entry` held; whether it held one. */
+  #release(entry: Entry): boolean {
+    if (!entry.holding) return false;
+    entry.holding = false;
+    this.#running--;
+    this.#active.delete(entry);
+    return true;
   }
 
   /** forkjoin's own failure (the task's module did not load, a lock's deadlock) as is; anything else the task threw, as a TaskError. */
@@ -225,6 +251,9 @@ export class LocalExecutor extends BaseExecutor {
     this.#signals.delete(entry.signal, entry);
     if (counted) this.#tally.settled(entry.flags, entry.args, ok, value, neverStarted, entry.submitted);
     entry.settle(ok, value);
+    // A task whose caller stopped waiting (timed out, aborted) gives its slot to the next: one that
+    // never settles would hold it for good. It may still be running, no longer counted.
+    if (this.#release(entry)) this.#pump();
   }
 
   /** Fails every queued entry with `error`. */
@@ -315,19 +344,33 @@ function loadOwn(url: string, name: string): Promise<Fn> {
 }
 
 
-function callExport(spec: TaskSpec, args: unknown[]): unknown {
+/** `hold` learns how long a call made after an await held the thread. */
+type Hold = (ms: number) => void;
+type ChunkFn = (items: unknown, hold: Hold) => Promise<ChunkResult>;
+
+/** Calls `fn`, telling `hold` how long it held the thread. */
+function timedCall(fn: Fn, args: unknown[], hold: Hold): unknown {
+  const t0 = nowMs();
+  try {
+    return fn(...args);
+  } finally {
+    hold(nowMs() - t0);
+  }
+}
+
+function callExport(spec: TaskSpec, args: unknown[], hold: Hold): unknown {
   const fn = exportCache.get(spec.key);
   if (fn !== undefined) return fn(...args);
   const [url, name] = [spec.code, spec.name];
   return loadOwn(url, name).then((loaded) => {
     exportCache.set(spec.key, loaded);
-    return loaded(...args);
+    return timedCall(loaded, args, hold);
   });
 }
 
 /** The task that runs a map chunk in this thread, as the worker runtime would. */
-function chunkTask(task: Task, spec: TaskSpec, flags: number): Fn {
-  return async (items: unknown) => {
+function chunkTask(task: Task, spec: TaskSpec, flags: number): ChunkFn {
+  return async (items, hold) => {
     const t0 = nowMs();
     const list = items as unknown[];
     const out: ChunkResult = { values: new Array(list.length), errors: [], ms: 0 };
@@ -335,7 +378,7 @@ function chunkTask(task: Task, spec: TaskSpec, flags: number): Fn {
     for (let i = 0; i < list.length; i++) {
       try {
         const args = flags & TaskFlag.Spread ? (list[i] as unknown[]) : [list[i]];
-        out.values[i] = untransferred(await fn(...args));
+        out.values[i] = untransferred(await timedCall(fn, args, hold));
       } catch (thrown) {
         out.errors.push([i, thrownHere(thrown)]);
         if (!(flags & TaskFlag.Settle)) break;

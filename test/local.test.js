@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ForkJoinError, LocalExecutor, Mutex, taskModule, taskRef } from 'forkjoin';
+import { settleWithin } from './fixtures/helpers.js';
 
 const tasks = taskModule(new URL('./fixtures/tasks.js', import.meta.url));
 
@@ -88,6 +89,36 @@ test('a synchronous task that holds the thread past its timeout fails with FJ_TA
   assert.equal(await local.run(hold, [1], { timeout: 10_000 }), 'finished');
   await local.close();
 });
+test('an async task is not timed out for the time a map input, or the first call of another export, held the thread', async () => {
+  // A module of its own (by its query): its exports are loaded for the first time here.
+  const fresh = taskModule(new URL(`./fixtures/tasks.js?blame-${process.pid}`, import.meta.url));
+  const local = new LocalExecutor({ concurrency: 4 });
+  const quick = local.run(fresh.sleep, [20, 'in time'], { timeout: 200 });
+  const mapped = local.map(fresh.hold, [600], { chunksize: 1 });
+  assert.equal(await quick, 'in time');
+  assert.deepEqual(await mapped, [600]);
+  const again = local.run(tasks.sleep, [20, 'in time'], { timeout: 200 });
+  const first = local.run(fresh.hold, [600]);
+  assert.equal(await again, 'in time');
+  assert.equal(await first, 600);
+  await local.close();
+});
+
+test('a task whose caller stopped waiting (timed out, aborted) gives up its slot: one that never settles stops neither the next task nor close()', async () => {
+  const local = new LocalExecutor({ concurrency: 1 });
+  const never = () => new Promise(() => {});
+  await assert.rejects(local.run(never, [], { timeout: 50 }), (err) => err.code === 'FJ_TASK_TIMEOUT');
+  assert.equal(local.stats().running, 0);
+  assert.equal(await local.run((x) => x * 2, [21]), 42);
+  const controller = new AbortController();
+  const aborted = local.run(never, [], { signal: controller.signal });
+  const queued = local.run((x) => x + 1, [1]);
+  controller.abort();
+  await assert.rejects(aborted, (err) => err.code === 'FJ_ABORTED');
+  assert.equal(await queued, 2);
+  await settleWithin(local.close(), 60_000, 'close() after tasks that never settle');
+});
+
 test('an async task that settles while another task held the thread is not timed out for it; the task that held it is', async () => {
   const local = new LocalExecutor({ concurrency: 4 });
   const hold = (ms) => { const until = Date.now() + ms; while (Date.now() < until); return 'held'; };
