@@ -3,7 +3,7 @@
  * starmap and imap are written once here over each executor's chunk runner.
  */
 import type { Transferable } from './transfer.js';
-import { InvalidTypeError } from './errors.js';
+import { InvalidTypeError, InvalidValueError } from './errors.js';
 import type { Job } from './job.js';
 import { isIterableInput, knownLength } from './inputs.js';
 import { runMap, type ChunkRunner, type MapPlan, type MapSink } from './map.js';
@@ -213,11 +213,15 @@ export abstract class BaseExecutor implements Executor {
       throw new InvalidTypeError(`${label}: inputs must be an iterable or an async iterable; received ${describeType(inputs)}`);
     }
     let chunksize: number | 'auto' = 'auto';
+    if (typeof o.chunksize === 'string' && o.chunksize !== 'auto') {
+      throw new InvalidValueError(`${label}: the "chunksize" option must be 'auto' or an integer from 1 to ${1 << 24}; received ${JSON.stringify(o.chunksize)}`);
+    }
     if (o.chunksize !== undefined && o.chunksize !== 'auto') chunksize = integerOption(label, 'chunksize', o.chunksize, 1, 1 << 24);
     if (o.ordered !== undefined) booleanOption(label, 'ordered', o.ordered);
     const settle = o.settle === undefined ? false : booleanOption(label, 'settle', o.settle);
     if (o.progress !== undefined) progressOption(label, o.progress);
     return {
+      label,
       task,
       spec,
       spread,

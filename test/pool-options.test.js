@@ -93,6 +93,17 @@ for (const E of PoolKinds) {
           return true;
         });
       });
+
+      test("a chunksize string other than 'auto' fails with FJ_INVALID_ARG_VALUE saying 'auto' is the one taken; starmap's bad input names the executor", T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        await assert.rejects(async () => pool.map(tasks.square, [1, 2], { chunksize: 'AUTO' }), (err) => {
+          assert.ok(err instanceof RangeError);
+          assert.equal(err.code, 'FJ_INVALID_ARG_VALUE');
+          assert.ok(err.message.includes("'auto'") && err.message.includes('"AUTO"'), err.message);
+          return true;
+        });
+        await assert.rejects(pool.starmap(tasks.add, [[1, 2], 3]), (err) => err.code === 'FJ_INVALID_ARG_TYPE' && err.message.startsWith(`${pool.constructor.name}.starmap: `) && err.message.includes('inputs[1]'));
+      });
     });
 
     describe('setup', () => {

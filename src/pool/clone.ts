@@ -216,13 +216,13 @@ export function describeUncloneable(found: Uncloneable, where: string): string {
   if (found.depth !== undefined) {
     return (
       `${found.path} is nested too deeply (${found.depth} levels) to be sent to ${where}. ` +
-      'Send a flatter structure (say, a list of nodes that name their parent by index), or build it inside the task'
+      'Send a flatter structure (say, a list of nodes that name their parent by index), or build it inside the task.'
     );
   }
   const why = found.detail ? ` (${found.detail})` : '';
   return (
     `${found.path} is ${found.what}${why}, which cannot be sent to ${where}. ` +
     'Pass plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date), ' +
-    'or create the object inside the task'
+    'or create the object inside the task.'
   );
 }
