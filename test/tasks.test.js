@@ -8,7 +8,7 @@ import vm from 'node:vm';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ErrorCodes, ProcessPool, ThreadPool, isForkJoinError, isTaskRef, taskModule, taskRef } from 'forkjoin';
-import { PoolKinds, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
+import { PoolKinds, settleWithin, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
 import { nested } from './fixtures/tasks.js';
 
 const T = { timeout: 60_000 };
@@ -228,6 +228,19 @@ for (const E of PoolKinds) {
         return true;
       });
       assert.equal(await pool.run(tasks.square, [3]), 9, 'the worker keeps working');
+    });
+
+    test('a result the worker can send but this thread cannot read (nested thousands deep) settles its call, and only its call', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      // A worker thread's stack is larger than the main thread's: what it writes, this thread may fail to read.
+      for (const depth of [3_000, 6_000, 10_000]) {
+        const outcome = await settleWithin(pool.run(tasks.nested, [depth]).then(() => 'read', (err) => err.code), 60_000, `a result ${depth} deep`);
+        assert.ok(outcome === 'read' || outcome === 'FJ_RESULT_NOT_CLONEABLE', `${depth}: ${outcome}`);
+      }
+      const mapped = await settleWithin(pool.map(tasks.nested, [1, 6_000, 2], { chunksize: 1, settle: true }), 60_000, 'a map with such a result');
+      assert.deepEqual([mapped[0], mapped[2]], [{ status: 'fulfilled', value: { n: {} } }, { status: 'fulfilled', value: { n: { n: {} } } }]);
+      assert.ok(mapped[1].status === 'fulfilled' || mapped[1].reason.code === 'FJ_RESULT_NOT_CLONEABLE', String(mapped[1].reason?.code));
+      assert.equal(await pool.run(tasks.square, [3]), 9, 'the pool keeps working');
     });
 
     test("a task error's stack is the worker's stack", T, async (t) => {

@@ -10,8 +10,13 @@ function howItEnded(info: ExitInfo): string {
 }
 
 /** The task a dead worker was running: out of memory, or exited/crashed. */
-export function deathError(call: Call, info: ExitInfo, maxHeapMb: number | undefined): WorkerError {
+export function deathError(call: Call, info: ExitInfo, maxHeapMb: number | undefined): WorkerError | ForkJoinError {
   const attempts = call.attempts > 0 ? ` (after ${call.attempts + 1} attempts)` : '';
+  if (info.unreadable !== undefined) {
+    return new ForkJoinError(ErrorCodes.RESULT_NOT_CLONEABLE, `The result of ${call.spec.label} could not be read by the calling thread` +
+      ` (${(info.unreadable as Error)?.message ?? String(info.unreadable)}: a value nested too deeply for its stack?)${attempts}; its worker was replaced.` +
+      ' Return a flatter structure (say, a list of nodes that name their parent by index)', { cause: info.unreadable, task: call.spec.label });
+  }
   const cause = info.error ?? undefined;
   if (info.oom) {
     const limit = maxHeapMb === undefined ? '' : ` of ${maxHeapMb} MiB (maxHeapMb)`;

@@ -64,8 +64,20 @@ export class ProcessTransport implements Transport {
       process.stderr.write(chunk);
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL);
     });
+    // A message this process cannot read (too deeply nested for its stack: the child's held it) is
+    // lost, and the results it carried: the child is stopped as if it had crashed.
+    let unreadable: unknown = null;
     child.on('message', (raw) => {
-      const message = decodeMessage(raw) as ChildMessage;
+      let message: ChildMessage;
+      try {
+        message = decodeMessage(raw) as ChildMessage;
+      } catch (err) {
+        if (unreadable === null) {
+          unreadable = err;
+          child.kill('SIGKILL');
+        }
+        return;
+      }
       if (message.k === Msg.Crashed) crash ??= { error: fromWire(message.error) };
       else if (message.k === Msg.Output) writeAroundBars(message.fd, message.data);
       else events.message(message);
@@ -79,7 +91,10 @@ export class ProcessTransport implements Transport {
       const report = (): void => {
         if (reported) return;
         reported = true;
-        events.exit({ code, signal, oom: /heap out of memory|Reached heap limit/i.test(tail), error: crash === null ? spawnError : crash.error });
+        events.exit({
+          code, signal, oom: /heap out of memory|Reached heap limit/i.test(tail), error: crash === null ? spawnError : crash.error,
+          unreadable: unreadable ?? undefined,
+        });
       };
       // Let the rest of stderr arrive before judging why the child died, but never wait on a
       // grandchild that inherited the pipe.

@@ -60,12 +60,22 @@ export class ThreadTransport implements Transport {
       else events.message(message);
     });
     worker.on('error', (err) => { error = err; });
+    // A message this thread cannot read is lost, and the results it carried with it: the worker
+    // is stopped as if it had crashed, so the calls it held end (the one to blame fails) or run again.
+    let unreadable: unknown = null;
+    worker.on('messageerror', (err) => {
+      if (unreadable !== null) return;
+      unreadable = err;
+      registry().threadStopping(tid);
+      recheckBarriers();
+      void worker.terminate();
+    });
     worker.on('exit', (code) => {
       // Locks the thread held are released, and their next owners told it died.
       registry().threadExited(tid);
       recheckBarriers();
       const oom = (error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      events.exit({ code, signal: null, oom, error });
+      events.exit({ code, signal: null, oom, error, unreadable: unreadable ?? undefined });
     });
     return {
       send: (message, transfer) => worker.postMessage(message, transfer),

@@ -12,6 +12,11 @@ export interface ExitInfo {
   oom: boolean;
   /** The error that ended it, when there was one. */
   error: unknown;
+  /**
+   * Why a message of its could not be read here, if that is why it was stopped (a result nested
+   * too deeply for this thread's stack: the worker's is larger).
+   */
+  unreadable?: unknown;
 }
 
 export interface LinkEvents {
