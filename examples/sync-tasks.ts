@@ -5,8 +5,10 @@ import type { AtomicCounter, Barrier, Mutex, Semaphore } from 'forkjoin';
 export function unsafeIncrements(cell: Int32Array, start: Barrier, n: number): void {
   start.waitSync();
   for (let i = 0; i < n; i++) {
-    const seen = cell[0];
-    cell[0] = seen + 1;
+    // Each read and write is whole (and the compiler cannot merge them across the loop), but
+    // another thread's increment can land between the two: then this write undoes it.
+    const seen = Atomics.load(cell, 0);
+    Atomics.store(cell, 0, seen + 1);
   }
 }
 

@@ -342,6 +342,12 @@ describe('Cluster.connect', () => {
     await assert.rejects(Cluster.connect({ redis: 'redis://x', nope: 1 }), (e) => e.code === 'FJ_INVALID_ARG_TYPE');
   });
 
+  test('a tls option that is not an object is a TypeError naming it, before any connection', T, async () => {
+    for (const tls of [5, 'yes-please', null, [1]]) {
+      await assert.rejects(Cluster.connect({ redis: 'redis://127.0.0.1:1', tls }), (e) => e.code === 'FJ_INVALID_ARG_TYPE' && e instanceof TypeError && e.message.includes('"tls"'), String(tls));
+    }
+  });
+
   test('Cluster.local refuses an execArgv that is not an array of strings, naming the bad item, before it starts anything', T, async () => {
     for (const [execArgv, says] of [['--inspect', 'received string'], [['--no-warnings', 7], 'execArgv[1] is number 7']]) {
       await assert.rejects(Cluster.local({ engines: 1, execArgv }), (e) => e.code === 'FJ_INVALID_ARG_TYPE' && e instanceof TypeError && e.message.includes(says), String(execArgv));

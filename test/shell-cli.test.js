@@ -1,7 +1,7 @@
 // `forkjoin run`, the command: options, input sources, output, and GNU parallel's exit statuses,
 // each proven by running the built bin.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +35,14 @@ describe('forkjoin run --help', () => {
 
   test('forkjoin help run prints the same usage and exits 0', () => {
     assert.equal(execFileSync(process.execPath, [bin, 'help', 'run'], { encoding: 'utf8' }), help);
+  });
+
+  test('forkjoin itself calls an unknown word a command and an unknown flag an option, exiting 2', () => {
+    for (const [arg, says] of [['frobnicate', 'unknown command "frobnicate"'], ['--bogus', 'unknown option "--bogus"']]) {
+      const result = spawnSync(process.execPath, [bin, arg], { encoding: 'utf8' });
+      assert.equal(result.status, 2, arg);
+      assert.ok(result.stderr.includes(says), result.stderr);
+    }
   });
 
   test('an -h after the command belongs to the command', T, async () => {

@@ -74,7 +74,8 @@ function lookup(name: string): Entry | undefined {
 }
 
 function unknownCommand(name: string): number {
-  process.stderr.write(`forkjoin: unknown command ${JSON.stringify(name)}\n\n${usage()}\n`);
+  const what = name.startsWith('-') ? 'option' : 'command';
+  process.stderr.write(`forkjoin: unknown ${what} ${JSON.stringify(name)}\n\n${usage()}\n`);
   return 2;
 }
 

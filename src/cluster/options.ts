@@ -2,6 +2,7 @@
 import { InvalidTypeError, InvalidValueError } from '../errors.js';
 import { durationOption, integerOption, knownKeys, objectOption } from '../options.js';
 import { checkRedisUrl, type RedisTls } from './redis.js';
+import { describeType } from '../task.js';
 
 export interface ClusterOptions {
   /**
@@ -78,6 +79,15 @@ export function engineNameOption(where: string, name: unknown): string {
   return name;
 }
 
+/** TLS options for ioredis (`tls.connect()`'s): an object, or none. */
+function tlsOption(where: string, tls: unknown): RedisTls | undefined {
+  if (tls === undefined) return undefined;
+  if (typeof tls !== 'object' || tls === null || Array.isArray(tls)) {
+    throw new InvalidTypeError(`${where}: the "tls" option must be an object of TLS options (e.g. { ca }); received ${describeType(tls)}`);
+  }
+  return tls as RedisTls;
+}
+
 export function normalizeConnectOptions(where: string, options: unknown): NormalizedConnectOptions {
   const o = objectOption(where, options) as ClusterOptions & Record<string, unknown>;
   knownKeys(where, o, connectKeys);
@@ -85,7 +95,7 @@ export function normalizeConnectOptions(where: string, options: unknown): Normal
   const cluster = o.cluster === undefined ? 'default' : clusterNameOption(where, o.cluster);
   return {
     redis,
-    tls: o.tls,
+    tls: tlsOption(where, o.tls),
     cluster,
     retries: o.retries === undefined ? 3 : integerOption(where, 'retries', o.retries, 0, 1_000),
     timeout: o.timeout === undefined ? Number.POSITIVE_INFINITY : durationOption(where, 'timeout', o.timeout),
