@@ -12,7 +12,7 @@ import { IdleWaiters, OpenMaps } from './idle.js';
 import { WaitQueue } from './pool/call-queue.js';
 import type { ChunkResult } from './pool/protocol.js';
 import { TaskFlag } from './pool/protocol.js';
-import { SignalRegistry } from './pool/signals.js';
+import { kSoftAbort, SignalRegistry } from './pool/signals.js';
 import { thrownHere } from './revive.js';
 import { Tally, type ExecutorStats } from './stats.js';
 import { loadExport } from './task-loader.js';
@@ -186,7 +186,7 @@ export class LocalExecutor extends BaseExecutor {
       entry.timer = setTimeout(() => {
         const left = entry.timeout - ownMs();
         if (left > 0) arm(left);
-        else this.#finish(entry, false, localTimeoutError(entry, false));
+        else this.#giveUp(entry, localTimeoutError(entry, false));
       }, ms);
     };
     if (entry.timeout !== Number.POSITIVE_INFINITY) arm(entry.timeout);
@@ -239,7 +239,9 @@ export class LocalExecutor extends BaseExecutor {
   #cancel(entry: Entry, reason: unknown): boolean {
     if (entry.state === 'settled') return false;
     if (entry.state === 'queued') this.#queue.cancelled(entry);
-    this.#finish(entry, false, reason instanceof AbortError ? reason : new AbortError('The task was aborted', { cause: reason }));
+    const error = reason instanceof AbortError ? reason : new AbortError('The task was aborted', { cause: reason });
+    if (reason === kSoftAbort) this.#finish(entry, false, error);
+    else this.#giveUp(entry, error);
     return true;
   }
 
@@ -251,8 +253,15 @@ export class LocalExecutor extends BaseExecutor {
     this.#signals.delete(entry.signal, entry);
     if (counted) this.#tally.settled(entry.flags, entry.args, ok, value, neverStarted, entry.submitted);
     entry.settle(ok, value);
-    // A task whose caller stopped waiting (timed out, aborted) gives its slot to the next: one that
-    // never settles would hold it for good. It may still be running, no longer counted.
+  }
+
+  /**
+   * A running task whose caller stopped waiting for it (timed out, aborted) gives its slot to the
+   * next: one that never settles would hold it for good. It may still be running, no longer counted.
+   * (One a failed map or a left imap stopped observing keeps it: close() waits for it.)
+   */
+  #giveUp(entry: Entry, error: Error): void {
+    this.#finish(entry, false, error);
     if (this.#release(entry)) this.#pump();
   }
 
