@@ -52,6 +52,27 @@ test("a killed engine's held task is run again by another engine, which delivers
   assert.equal(await run, engines[1].pid, 'its one result came from s2');
 });
 
+test('a task cancelled while it runs on an engine is stopped there (by signal, job.cancel() or terminate()): the engine serves the next call', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { engines, connect } = await startCluster(t, ['c1']);
+  const cluster = await connect();
+  for (const how of ['signal', 'cancel', 'terminate']) {
+    const gate = goGate(t);
+    const controller = new AbortController();
+    const client = how === 'terminate' ? await connect() : cluster;
+    const job = client.submit(tasks.markThenHold, [gate.dir], { signal: controller.signal });
+    job.then(() => {}, () => {});
+    await gate.started(engines[0].pid, `${how}: the task to start`);
+    if (how === 'signal') controller.abort();
+    else if (how === 'cancel') job.cancel();
+    else await client.terminate();
+    await assert.rejects(job, (e) => e.code === (how === 'terminate' ? 'FJ_EXECUTOR_TERMINATED' : 'FJ_ABORTED'));
+    // One engine of one worker: the next call runs only once the held task was stopped.
+    assert.equal(await settleWithin(cluster.run(tasks.square, [7]), 60_000, `${how}: a call after the cancelled one`), 49);
+  }
+  assert.equal(engines[0].exitCode, null, 'the engine lives on');
+});
+
 test('a task that kills every engine it runs on fails after its retries, not forever', T, async (t) => {
   if (!needRedis(t)) return;
   const { redis, engines, connect } = await startCluster(t, ['p1', 'p2', 'p3']);

@@ -31,6 +31,9 @@ import { UnsentJobs, type QueuedAdd } from './adds.js';
 import { readResults } from './results.js';
 import { clusterKeys, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
 
+/** How long a job's cancel mark lasts: long enough for an engine that holds the job, or takes it again, to see it. */
+const CANCEL_MARK_MS = 10 * 60_000;
+
 export type { LocalClusterOptions } from './local-cluster.js';
 export type { BroadcastResult, ClusterOptions } from './options.js';
 
@@ -190,12 +193,16 @@ export class Cluster extends BaseExecutor {
     });
   }
 
-  /** Removes a job that no engine took yet (a cancel); a running one finishes unobserved. */
+  /** Withdraws a job (a cancel): one no engine took is removed; one an engine holds is stopped there within its heartbeat. */
   #withdraw(id: string, reason: unknown): boolean {
     const p = this.#pending.take(id);
     if (p === undefined) return false;
-    // Not sent yet: it never will be. Already added: removed from its queue unless taken.
-    if (!this.#adds.withdraw(id)) this.#queues.get(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id).catch(() => {});
+    // Not sent yet: it never will be. Already added: removed from its queue unless taken, and
+    // marked, so that an engine holding it stops it (its worker replaced, as a pool's would be).
+    if (!this.#adds.withdraw(id)) {
+      this.#queues.get(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id).catch(() => {});
+      this.#redis.set(this.#keys.cancel(id), '1', 'PX', CANCEL_MARK_MS).catch(() => {});
+    }
     p.settle(null, reason instanceof Error ? reason : new AbortError('The task was cancelled', { cause: reason }));
     this.#checkIdle();
     return true;
@@ -239,7 +246,7 @@ export class Cluster extends BaseExecutor {
     });
   }
 
-  /** Starts `task(...args)` on an engine; cancel() withdraws it while no engine has taken it. */
+  /** Starts `task(...args)` on an engine; cancel() withdraws it, and stops it on the engine that took it. */
   submit<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Job<Awaited<R>> {
     let id = '';
     const job = new Job<Awaited<R>>((reason) => this.#withdraw(id, reason));
@@ -305,7 +312,7 @@ export class Cluster extends BaseExecutor {
     return this.#closed;
   }
 
-  /** Disconnects now; pending tasks reject with FJ_EXECUTOR_TERMINATED, and engines skip them. */
+  /** Disconnects now; pending tasks reject with FJ_EXECUTOR_TERMINATED, and engines skip them (or stop them, once this client's liveness key is gone). */
   terminate(): Promise<void> {
     const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The cluster was terminated while the task was pending');
     this.#rejectAll(() => error);

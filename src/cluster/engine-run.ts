@@ -13,6 +13,7 @@ import type { TurnBatch } from './turn-batch.js';
 import { decodeItems, type JobData } from './wire.js';
 
 const handedBack = codedError(ErrorCodes.ABORTED, 'The job was handed back to the queue');
+const abandoned = codedError(ErrorCodes.ABORTED, 'The caller of this job cancelled it, or is gone');
 
 /**
  * A held job's pool call, cancelled before it reached the pool (it never does) or after
@@ -26,6 +27,12 @@ export class JobCancel implements CancelHandle {
     this.requested = true;
     this.cancel?.(handedBack);
   }
+
+  /** Stops the job for good: its caller cancelled it, or is gone. */
+  abort(): void {
+    this.requested = true;
+    this.cancel?.(abandoned);
+  }
 }
 
 /** What the pool gives for a worker lost under a job: the job runs again while retries allow. */
@@ -37,7 +44,8 @@ export async function runJob(
   runner: ChunkRunner, starts: TurnBatch<() => void>, job: { spec: TaskSpec; task: TaskRef }, data: JobData, cancel: JobCancel,
 ): Promise<ChunkResult> {
   const items = decodeItems(data);
-  const call = { task: job.task, signal: undefined, timeout: data.t, stopsRunning: false, retries: 0, handle: cancel };
+  // Watched (it reports its start), so that a cancel stops it where it runs, its worker replaced.
+  const call = { task: job.task, signal: undefined, timeout: data.t, stopsRunning: true, retries: 0, handle: cancel };
   for (let attempt = 0; ; attempt++) {
     try {
       return await new Promise<ChunkResult>((resolve, reject) => {

@@ -156,6 +156,22 @@ export class Engine {
       await this.#dataLost();
       this.#lossPending = false;
     }
+    await this.#stopAbandoned();
+  }
+
+  /** Stops the held jobs whose callers gave up on them: cancelled (the client marked them), or of a client gone. */
+  async #stopAbandoned(): Promise<void> {
+    if (this.#held.size === 0) return;
+    const held = [...this.#held];
+    const clients = [...new Set(held.map(([, { job }]) => (job.data as JobData).c))];
+    const [marks, alive] = await Promise.all([
+      this.#redis.mget(held.map(([id]) => this.#keys.cancel(id))),
+      Promise.all(clients.map((client) => this.#askClientAlive(client))),
+    ]);
+    const gone = new Set(clients.filter((_, i) => !alive[i]));
+    held.forEach(([id, { job, cancel }], i) => {
+      if ((marks[i] !== null || gone.has((job.data as JobData).c)) && this.#held.get(id)?.cancel === cancel) cancel.abort();
+    });
   }
 
   /**

@@ -35,6 +35,8 @@ export function clusterKeys(cluster: string) {
     results: (id: string) => `${base}:results:${id}`,
     /** A random id, written again by whoever finds it missing: a new one means Redis lost the cluster's data. */
     epoch: `${base}:epoch`,
+    /** Set when a job's caller cancelled it after an engine may have taken it: the engine stops it. */
+    cancel: (job: string) => `${base}:cancel:${job}`,
   });
 }
 
