@@ -1,7 +1,7 @@
 // Engines leave cleanly, Redis stays bounded, and the cluster command starts, lists and stops engines.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { once } from 'node:events';
@@ -252,6 +252,51 @@ test('Cluster.local with a Redis that does not answer rejects with FJ_REDIS_UNAV
   assert.equal(err?.code, 'FJ_REDIS_UNAVAILABLE');
   assert.equal(spawned || engineChildren().length > 0, false, 'an engine was started');
 });
+
+/** The processes whose parent is `ppid`, each with its command line. */
+function childrenOf(ppid) {
+  const found = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid) found.push({ pid: Number(pid), argv: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') });
+    } catch { /* gone meanwhile */ }
+  }
+  return found;
+}
+
+const alive = (pid) => {
+  try {
+    // A zombie (exited, not yet reaped by an init that never does) counts as gone.
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
+
+for (const how of ['SIGKILL', 'process.exit']) {
+  test(`a caller of Cluster.local that ends without close() (${how}) leaves no engine, redis-server or folder behind`, T, async (t) => {
+    if (!needRedis(t) || !existsSync('/proc/self/stat')) return;
+    const caller = spawn(process.execPath, [join(fixtures, 'local-caller.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    t.after(() => caller.kill('SIGKILL'));
+    let out = '';
+    caller.stdout.on('data', (chunk) => { out += chunk; });
+    await until(() => out.includes('READY'), 60_000, 'the cluster to run a task');
+    const started = childrenOf(caller.pid);
+    const engines = started.filter((c) => c.argv.includes('engine'));
+    const server = started.find((c) => c.argv[0].includes('redis-server')); // it rewrites its command line
+    assert.equal(engines.length, 2, JSON.stringify(started));
+    assert.ok(server !== undefined, 'a private redis-server runs');
+    const dir = readlinkSync(`/proc/${server.pid}/cwd`); // redis-server works in its --dir
+    assert.match(dir, /forkjoin-redis-/);
+    t.after(() => { for (const c of started) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } } });
+    if (how === 'SIGKILL') caller.kill('SIGKILL');
+    else caller.stdin.write('exit\n');
+    await once(caller, 'exit');
+    await until(() => started.every((c) => !alive(c.pid)), 30_000, 'the engines and redis-server to exit');
+    await until(() => !existsSync(dir), 10_000, `${dir} to be removed`);
+  });
+}
 
 test('Cluster.local whose engines exit while starting rejects with FJ_ENGINE_LOST at once, saying so, and leaves nothing behind', T, async (t) => {
   // The engines inherit this environment: Node refuses to start them (a module to preload that does not exist).

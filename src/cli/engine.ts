@@ -2,9 +2,10 @@
  * `forkjoin engine`: one cluster engine in this process. It maps flags to Engine options,
  * stops on SIGTERM/SIGINT (finishing what it holds; a second signal hands it back now).
  */
+import { rmSync } from 'node:fs';
 import { isForkJoinError } from '../errors.js';
 import type { Engine, EngineOptions } from '../cluster/engine.js';
-import { loadRedisLibraries } from '../cluster/libraries.js';
+import { loadRedisLibraries, redisLibraries } from '../cluster/libraries.js';
 import { checkRoot, ENGINE_GRACE_MS, ENGINE_LEAVE_MS, unprefixed } from '../cluster/local.js';
 import { clusterNameOption, engineNameOption } from '../cluster/options.js';
 import { checkRedisUrl, redactText } from '../cluster/redis.js';
@@ -91,16 +92,19 @@ function checkArgs(o: EngineArgs): (EngineOptions & { grace: number }) | string 
  * Stops the engine on the first SIGTERM/SIGINT (a second hands back its tasks now), and
  * resolves with the exit code. An engine whose Redis is gone can neither hand back nor
  * leave, and would wait for it forever: it exits anyway ENGINE_LEAVE_MS after its grace.
+ * One started by Cluster.local (an IPC channel) leaves at once when its caller is gone, even
+ * killed, handing back what it holds; the first also stops the private redis-server.
  */
-function untilStopped(engine: Engine, grace: number): Promise<number> {
+function untilStopped(engine: Engine, grace: number, redis: string): Promise<number> {
   return new Promise((resolve) => {
-    let signals = 0;
-    const onSignal = (): void => {
-      if (++signals > 1) {
+    let leaving = false;
+    const leave = (within: number, then: () => Promise<void> = async () => {}): void => {
+      if (leaving) {
         engine.handBack();
         return;
       }
-      const limit = Math.min(grace + ENGINE_LEAVE_MS, MAX_TIMER_MS);
+      leaving = true;
+      const limit = Math.min(within + ENGINE_LEAVE_MS, MAX_TIMER_MS);
       const deadline = setTimeout(() => {
         process.stderr.write(`forkjoin engine ${engine.name}: could not leave the cluster within ${limit} ms (is Redis reachable?); exiting\n`);
         process.exit(1);
@@ -108,13 +112,32 @@ function untilStopped(engine: Engine, grace: number): Promise<number> {
       deadline.unref();
       const stopped = (): void => {
         clearTimeout(deadline);
-        resolve(0);
+        then().finally(() => resolve(0));
       };
-      engine.stop({ grace }).then(stopped, stopped);
+      engine.stop({ grace: within }).then(stopped, stopped);
     };
+    const onSignal = (): void => leave(grace);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    if (process.channel !== undefined) {
+      process.channel.unref();
+      process.once('disconnect', () => {
+        const dir = process.env.FORKJOIN_PRIVATE_REDIS_DIR;
+        leave(0, dir === undefined ? undefined : () => stopPrivateRedis(redis, dir));
+      });
+    }
   });
+}
+
+/** Shuts down the private redis-server of a Cluster.local whose caller is gone, and removes its folder. */
+async function stopPrivateRedis(url: string, dir: string): Promise<void> {
+  const redis = new (redisLibraries().ioredis.Redis)(url, { lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await Promise.race([redis.call('SHUTDOWN', 'NOSAVE'), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+  } catch { /* SHUTDOWN closes the connection it came on */ }
+  redis.disconnect();
+  rmSync(dir, { recursive: true, force: true });
 }
 
 export const engineCommand = {
@@ -133,6 +156,6 @@ export const engineCommand = {
       process.stderr.write(`forkjoin engine: ${redactText((error as Error).message)}${code}\n`);
       return 1;
     }
-    return untilStopped(engine, o.grace);
+    return untilStopped(engine, o.grace, o.redis);
   },
 };

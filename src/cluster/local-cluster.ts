@@ -78,9 +78,17 @@ export async function startLocalEngines(options: LocalClusterOptions): Promise<L
   let server: RedisServer | null = null;
   const redis = o.redis ?? (server = await startRedisServer()).url;
   const cluster = `local-${process.pid}-${randomUUID().slice(0, 8)}`;
+  // Engines exit with this process, however it ends; the first also stops the private redis-server.
   const children = Array.from({ length: count }, (_, i) => spawnEngine({
     redis, cluster, name: `${cluster}-${i + 1}`, workers, processes, root, allowInline, execArgv, quiet: true,
+    withCaller: { redisDir: i === 0 && server !== null ? server.dir : null },
   }));
+  // A process that exits without close() (process.exit, an uncaught exception) stops them at once.
+  const onExit = (): void => {
+    for (const child of children) child.kill('SIGKILL');
+    if (server !== null) server.kill();
+  };
+  process.on('exit', onExit);
   // An engine that exits before the cluster is ready fails Cluster.local() at once, not after its 60 s wait.
   let starting = true;
   let fail: (error: Error) => void = () => {};
@@ -98,6 +106,7 @@ export async function startLocalEngines(options: LocalClusterOptions): Promise<L
     started: () => { starting = false; },
     stop: async () => {
       starting = false;
+      process.off('exit', onExit);
       await Promise.all(children.map((c) => stopProcess(c.pid ?? 0, c)));
       await server?.stop();
     },

@@ -79,6 +79,8 @@ export interface RedisServer {
   dir: string;
   /** Stops it (SIGTERM, then SIGKILL) and removes its directory when it made one. */
   stop(): Promise<void>;
+  /** Kills it and removes its directory now, synchronously (from an 'exit' handler). */
+  kill(): void;
 }
 
 export interface RedisServerOptions {
@@ -110,6 +112,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         url: `redis://127.0.0.1:${port}`, port, pid: child.pid ?? 0, dir,
         stop: async () => {
           await stopProcess(child.pid ?? 0, child);
+          rmSync(dir, { recursive: true, force: true });
+        },
+        kill: () => {
+          child.kill('SIGKILL');
           rmSync(dir, { recursive: true, force: true });
         },
       };
@@ -185,6 +191,11 @@ export interface EngineSpawnOptions {
   quiet?: boolean;
   /** Node flags of the engine process. */
   execArgv?: readonly string[];
+  /**
+   * The engine exits with this process, even one killed (Cluster.local): it gets an IPC channel,
+   * whose end tells it. `redisDir`: it then also stops the private redis-server and removes its folder.
+   */
+  withCaller?: { redisDir: string | null };
 }
 
 /** Starts `forkjoin engine` as a child process; the Redis URL goes by environment, out of `ps`. */
@@ -195,11 +206,15 @@ export function spawnEngine(o: EngineSpawnOptions): ChildProcess {
   if (o.root !== undefined) args.push('--root', o.root);
   if (o.allowInline === true) args.push('--allow-inline');
   const out = o.logFile !== undefined ? openSync(o.logFile, 'a') : o.quiet === true ? 'ignore' : 'inherit';
+  const env: NodeJS.ProcessEnv = { ...process.env, FORKJOIN_REDIS: o.redis };
+  if (o.withCaller?.redisDir != null) env.FORKJOIN_PRIVATE_REDIS_DIR = o.withCaller.redisDir;
   const child = spawn(process.execPath, args, {
-    stdio: ['ignore', out, out],
+    stdio: o.withCaller === undefined ? ['ignore', out, out] : ['ignore', out, out, 'ipc'],
     detached: o.detached === true,
-    env: { ...process.env, FORKJOIN_REDIS: o.redis },
+    env,
   });
   if (o.detached === true) child.unref();
+  // The channel only tells the engine when this process is gone: it keeps nothing alive here.
+  (child.channel as { unref?: () => void } | null | undefined)?.unref?.();
   return child;
 }
