@@ -248,6 +248,21 @@ describe('Cluster', () => {
     }
   });
 
+  test('typed arrays, Buffers and DataViews come back owning exactly their bytes; a SharedArrayBuffer result is FJ_RESULT_NOT_CLONEABLE', T, async (t) => {
+    if (skip(t)) return;
+    const echo = (x) => x;
+    const views = [new Uint8Array([1, 2, 3]), new Float64Array([0.5, -1]), Buffer.from('abc'), new DataView(new ArrayBuffer(4))];
+    const mapped = await cluster.map(echo, views, { chunksize: 4 });
+    for (const back of [...await Promise.all(views.map((v) => cluster.run(echo, [v]))), ...mapped]) {
+      assert.equal(back.byteOffset, 0, back.constructor.name);
+      assert.equal(back.buffer.byteLength, back.byteLength, `${back.constructor.name}: its buffer holds only its bytes`);
+    }
+    assert.ok(mapped[3] instanceof DataView);
+    const floats = await cluster.run(echo, [new Float64Array([0.25, 8])]);
+    assert.deepEqual([...new Float64Array(floats.buffer)], [0.25, 8]);
+    await assert.rejects(cluster.run(() => new SharedArrayBuffer(8), []), (e) => e.code === 'FJ_RESULT_NOT_CLONEABLE');
+  });
+
   test('jobs aborted in the turn they were submitted never reach an engine', T, async (t) => {
     if (skip(t)) return;
     const doneSoFar = async () => (await cluster.engines()).reduce((sum, e) => sum + e.done, 0);

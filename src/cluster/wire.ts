@@ -4,16 +4,21 @@
  * base64'd, structured-clone compatible), and result messages (binary, several to one
  * element of the client's result list).
  */
-import { util, v8 } from '../builtins.js';
+import { util } from '../builtins.js';
 import { CloneError, ErrorCodes } from '../errors.js';
 import { argumentsOf, describeUncloneable, findUncloneableIn, inputsOf } from '../pool/clone.js';
 import type { ChunkResult } from '../pool/protocol.js';
+import { decodeMessage, encodeMessage } from '../pool/process-codec.js';
 import type { TaskSpec } from '../task.js';
 import { ownWire, type WireValue } from '../wire-error.js';
+import { codedError } from '../task-loader.js';
 import { refuseLocks } from './locks.js';
 
-const serialize = (value: unknown): Buffer => v8().serialize(value);
-const deserialize = (buffer: Buffer): unknown => v8().deserialize(buffer);
+// The ProcessPool's encoding: every typed array, DataView or Buffer revived owns an ArrayBuffer of
+// exactly its bytes (v8.deserialize makes views into the bytes read: for a result, Redis's reply,
+// with the other results of its list element and the protocol's own bytes).
+const serialize = (value: unknown): Buffer => encodeMessage(value);
+const deserialize = (buffer: Buffer): unknown => decodeMessage(buffer);
 
 /** Key names of one cluster; BullMQ's own keys live under `prefix`. */
 export function clusterKeys(cluster: string) {
@@ -195,7 +200,8 @@ function encodeInto(messages: readonly ResultMessage[], out: Buffer[]): void {
   } catch (error) {
     if (messages.length === 1) {
       const m = messages[0];
-      out.push(framed(encodeResult({ id: m.id, engine: m.engine, host: m.host, fail: ownWire(error) })));
+      const why = codedError(ErrorCodes.RESULT_NOT_CLONEABLE, `A result cannot be sent back from engine ${m.engine}: ${(error as Error)?.message ?? String(error)}`);
+      out.push(framed(encodeResult({ id: m.id, engine: m.engine, host: m.host, fail: ownWire(why) })));
       return;
     }
   }

@@ -33,7 +33,7 @@ function viewTypeOf(view: ArrayBufferView): number {
   // The built-in kind, for a subclass too (as structured clone sends it).
   const name = Buffer.isBuffer(view) ? 'Buffer' : view instanceof DataView ? 'DataView' : (view as Uint8Array)[Symbol.toStringTag];
   const index = viewIndex.get(name);
-  if (index === undefined) throw new TypeError(`${name} cannot be sent to a child process`);
+  if (index === undefined) throw new TypeError(`${name} cannot be sent to another process`);
   return index;
 }
 
@@ -49,7 +49,7 @@ function makeCodec({ DefaultSerializer, DefaultDeserializer }: V8): Codec {
         const own = { ...object };
         if (Object.keys(own).length === 0) {
           const name = (Object.getPrototypeOf(object) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-          throw new TypeError(`${typeof name === 'string' && name !== '' ? name : 'This host object'} cannot be sent to a child process`);
+          throw new TypeError(`${typeof name === 'string' && name !== '' ? name : 'This host object'} cannot be sent to another process`);
         }
         this.writeUint32(OTHER);
         this.writeValue(own);
