@@ -73,6 +73,16 @@ test('a task cancelled while it runs on an engine is stopped there (by signal, j
   assert.equal(engines[0].exitCode, null, 'the engine lives on');
 });
 
+test('a result Redis will not store (past its maxmemory) fails its call with FJ_RESULT_NOT_CLONEABLE saying why, instead of leaving it waiting', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { connect } = await startCluster(t, ['m1'], { extra: ['--maxmemory', '20mb'] });
+  const cluster = await connect();
+  const err = await settleWithin(cluster.run(tasks.bytes, [40 * 2 ** 20]).then(() => null, (e) => e), 90_000, 'a result too large to store');
+  assert.equal(err?.code, 'FJ_RESULT_NOT_CLONEABLE');
+  assert.match(err.message, /could not be stored in Redis/);
+  assert.equal(await cluster.run(tasks.square, [6]), 36, 'the engine still serves');
+});
+
 test('a task that kills every engine it runs on fails after its retries, not forever', T, async (t) => {
   if (!needRedis(t)) return;
   const { redis, engines, connect } = await startCluster(t, ['p1', 'p2', 'p3']);

@@ -4,6 +4,9 @@
  * refuses (out of memory, say) is retried, and logged.
  */
 import type { Redis } from 'ioredis';
+import { ErrorCodes } from '../errors.js';
+import { codedError } from '../task-loader.js';
+import { ownWire } from '../wire-error.js';
 import { redactText } from './redis.js';
 import { TurnBatch } from './turn-batch.js';
 import { encodeReplies, type ClusterKeys, type ResultMessage } from './wire.js';
@@ -54,7 +57,8 @@ export class ResultLists {
       const refresh = now - (this.#renewed.get(id) ?? 0) > 1_000;
       if (refresh) this.#renewed.set(id, now);
       // Issued before any job of `list` completes: see send().
-      this.#push(id, encodeReplies(list.map((reply) => reply.message)), refresh, 0);
+      const messages = list.map((reply) => reply.message);
+      this.#push(id, encodeReplies(messages), refresh, 0, messages);
       for (const reply of list) reply.issued();
     }
   }
@@ -62,8 +66,10 @@ export class ResultLists {
   /**
    * RPUSHes `values` to a client's result list (and renews its expiry when `refresh`).
    * Redis refusing the push (out of memory, say) is retried: the jobs are already complete.
+   * Past the last attempt, each result is replaced by a short failure saying why, so that its
+   * caller is not left waiting (`messages`: those of `values`; null for that last push itself).
    */
-  #push(id: string, values: Buffer[], refresh: boolean, attempt: number): void {
+  #push(id: string, values: Buffer[], refresh: boolean, attempt: number, messages: ResultMessage[] | null): void {
     const key = this.#keys.results(id);
     const sent = refresh
       ? this.#redis.multi().rpush(key, ...values).pexpire(key, DEFAULT_RESULT_TTL_MS).exec().then((replies) => {
@@ -72,9 +78,20 @@ export class ResultLists {
       })
       : this.#redis.rpush(key, ...values);
     sent.catch((error: unknown) => {
+      const inner = (error as { previousErrors?: Error[] }).previousErrors?.[0];
+      const why = redactText((inner ?? (error as Error)).message);
       const last = attempt + 1 >= PUSH_ATTEMPTS;
-      this.#log(`forkjoin engine ${this.#engine}: results for client ${id} not stored (${redactText((error as Error).message)})${last ? '; giving up' : '; retrying'}`);
-      if (!last) setTimeout(() => this.#push(id, values, true, attempt + 1), 1_000 * (attempt + 1)).unref();
+      this.#log(`forkjoin engine ${this.#engine}: ${messages === null ? 'failures' : 'results'} for client ${id} not stored (${why})${!last ? '; retrying' : messages === null ? '; giving up' : '; sending their failure instead'}`);
+      // Later: a push Redis refused for its size holds memory for a moment after (its query buffer).
+      const retry = (then: () => void): void => { setTimeout(then, 1_000 * (attempt + 1)).unref(); };
+      if (!last) retry(() => this.#push(id, values, true, attempt + 1, messages));
+      else if (messages !== null) retry(() => this.#push(id, encodeReplies(messages.map((m) => unstored(m, why))), true, 0, null));
     });
   }
+}
+
+/** A result Redis would not store, as the failure of its call. */
+function unstored(m: ResultMessage, why: string): ResultMessage {
+  const error = codedError(ErrorCodes.RESULT_NOT_CLONEABLE, `The result could not be stored in Redis for its caller (${why}); engine ${m.engine} gave up after ${PUSH_ATTEMPTS} attempts`);
+  return { id: m.id, engine: m.engine, host: m.host, fail: ownWire(error) };
 }
