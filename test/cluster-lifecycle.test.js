@@ -52,6 +52,20 @@ function engineChildren() {
 }
 
 
+test('SIGTERM: an engine holding no task whose Redis is gone exits without waiting out its grace', T, async (t) => {
+  if (!needRedis(t)) return;
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  // A grace far beyond the test's time limit: only not waiting it out lets the engine exit in time.
+  const engine = await startEngine(redis.url, { name: 'idle', args: ['--grace', '600000'] });
+  t.after(() => stop(engine, 'SIGKILL'));
+  await redis.stopServer();
+  const exited = once(engine, 'exit');
+  process.kill(engine.pid, 'SIGTERM');
+  const [code] = await exited;
+  assert.ok(code === 0 || code === 1, `exit code ${code}`);
+});
+
 test('SIGTERM: an engine finishes the task it holds, delivers it, and leaves the cluster', T, async (t) => {
   if (!needRedis(t)) return;
   const { engines, connect } = await startCluster(t, ['t1']);

@@ -84,6 +84,19 @@ test('an engine given a wrong password exits with a message that hides it', T, a
   assert.match(err.message, /FJ_REDIS_UNAVAILABLE/);
 });
 
+test('a client given a wrong password, or none, fails at once saying to check it, not after connectTimeout', T, async (t) => {
+  if (!needRedis(t)) return;
+  const redis = await startRedis({ extra: ['--requirepass', 'right-Pass-1'] });
+  t.after(() => redis.stop());
+  for (const url of [`redis://:wrong-Pass-2@127.0.0.1:${redis.port}`, `redis://127.0.0.1:${redis.port}`]) {
+    // A connectTimeout far beyond any test's time limit: only the refusal itself can end the wait.
+    const err = await Cluster.connect({ redis: url, connectTimeout: 600_000 }).then(async (c) => { await c.close(); return null; }, (e) => e);
+    assert.equal(err?.code, 'FJ_REDIS_UNAVAILABLE');
+    assert.match(err.message, /check the password/);
+    assert.ok(!err.message.includes('wrong-Pass-2'), err.message);
+  }
+});
+
 test('rediss:// (TLS) works for the client and the engines', T, async (t) => {
   if (!needRedis(t)) return;
   const { execFileSync } = await import('node:child_process');

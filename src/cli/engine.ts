@@ -156,6 +156,9 @@ export const engineCommand = {
       process.stderr.write(`forkjoin engine: ${redactText((error as Error).message)}${code}\n`);
       return 1;
     }
-    return untilStopped(engine, o.grace, o.redis);
+    const code = await untilStopped(engine, o.grace, o.redis);
+    // Stopped: a connection still trying to reach a Redis that is gone must not keep the process.
+    setTimeout(() => process.exit(code), 500).unref();
+    return code;
   },
 };

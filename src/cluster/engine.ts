@@ -22,6 +22,7 @@ import { ENGINE_GRACE_MS } from './local.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
 import { ResultLists } from './replies.js';
 import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
+import { within } from './outcome.js';
 import { TurnBatch } from './turn-batch.js';
 import { clusterKeys, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
 
@@ -54,6 +55,11 @@ class EngineThreadPool extends ThreadPool {
 class EngineProcessPool extends ProcessPool {
   runner(): ChunkRunner { return this.chunkRunner(); }
 }
+
+/** How long an engine that holds no job waits for its queues to close when it stops. */
+const IDLE_CLOSE_MS = 1_000;
+/** How long a stopping engine waits for Redis to remove its records. */
+const LEAVE_RECORDS_MS = 1_500;
 
 interface Held { job: Job; token: string | undefined; cancel: JobCancel }
 
@@ -339,7 +345,9 @@ export class Engine {
     const closing = Promise.all([this.#shared?.close(), this.#direct?.close()]);
     let timer: NodeJS.Timeout | undefined;
     const handBack = new Promise<'hand back'>((resolve) => {
-      timer = setTimeout(() => resolve('hand back'), grace);
+      // An engine holding nothing has nothing to finish: it waits a moment for its queues to
+      // close, not its whole grace (their close waits for a Redis that is gone).
+      timer = setTimeout(() => resolve('hand back'), this.#held.size === 0 ? Math.min(grace, IDLE_CLOSE_MS) : grace);
       this.#handBackNow = () => resolve('hand back');
     });
     const outcome = await Promise.race([closing.then(() => 'closed' as const), handBack]);
@@ -355,13 +363,15 @@ export class Engine {
     }
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
     await this.#pool.terminate();
-    try {
+    // Leaving the cluster's records needs Redis: one that is gone is waited for a moment only
+    // (the engine's heartbeat key expires by itself).
+    const left = (async () => {
       await withdraw(this.#redis, this.#keys, this.name);
       await deleteByPattern(this.#redis, `${this.#keys.prefix}:${this.#keys.direct(this.name)}:*`);
       await this.#redis.quit();
-    } catch {
-      this.#redis.disconnect();
-    }
+      return true;
+    })().catch(() => false);
+    if ((await within(left, LEAVE_RECORDS_MS)) !== true) this.#redis.disconnect();
     this.#log(`forkjoin engine ${this.name}: stopped (${this.#done} done, ${this.#failed} failed)`);
   }
 }

@@ -65,10 +65,15 @@ export async function ready(redis: Redis, url: string, ms = 10_000): Promise<voi
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     let last: unknown;
-    const onError = (error: unknown): void => { last = error; };
-    const fail = (why: string): void => {
+    const fail = (why: string, hint = 'is redis-server running there?'): void => {
       cleanup();
-      reject(new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `Cannot connect to Redis at ${redactUrl(url)} (${why}); is redis-server running there?`));
+      reject(new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `Cannot connect to Redis at ${redactUrl(url)} (${why}); ${hint}`));
+    };
+    // A server that refuses the password will refuse it again: no use waiting for it.
+    const onError = (error: unknown): void => {
+      last = error;
+      const message = error instanceof Error ? error.message : '';
+      if (/^(WRONGPASS|NOAUTH|ERR AUTH|ERR invalid password)/.test(message)) fail(redactText(message), 'check the password (and user) in the URL');
     };
     const timer = setTimeout(() => fail(last instanceof Error ? redactText(last.message) : 'no answer'), ms);
     const onReady = (): void => { cleanup(); resolve(); };
