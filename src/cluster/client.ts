@@ -16,7 +16,7 @@ import { closeOptions } from '../options.js';
 import { closedError } from '../pool/faults.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import { TaskFlag } from '../pool/protocol.js';
-import { SignalRegistry } from '../pool/signals.js';
+import { kSoftAbort, SignalRegistry } from '../pool/signals.js';
 import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { ClientQueues, loadRedisLibraries } from './libraries.js';
@@ -54,7 +54,8 @@ export class Cluster extends BaseExecutor {
   readonly #adds = new UnsentJobs((queue, adds) => this.#addBulk(queue, adds));
   /** One abort listener per signal, however many calls share it. */
   readonly #signals = new SignalRegistry<string>((id, reason) => this.#withdraw(id, new AbortError('The task was aborted', { cause: reason })));
-  readonly #mapSignals = new SignalRegistry<string>((id, reason) => this.#withdraw(id, new AbortError('The map was aborted', { cause: reason })));
+  // A failed map, or an imap left, withdraws its chunks softly: those an engine holds finish, unobserved.
+  readonly #mapSignals = new SignalRegistry<string>((id, reason) => this.#withdraw(id, new AbortError('The map was aborted', { cause: reason }), reason !== kSoftAbort));
   #seq = 0;
   #engines: EngineInfo[] = [];
   #done = 0;
@@ -193,15 +194,19 @@ export class Cluster extends BaseExecutor {
     });
   }
 
-  /** Withdraws a job (a cancel): one no engine took is removed; one an engine holds is stopped there within its heartbeat. */
-  #withdraw(id: string, reason: unknown): boolean {
+  /**
+   * Withdraws a job (a cancel): one no engine took is removed; one an engine holds is stopped
+   * there within its heartbeat (`stop`), or else finishes unobserved.
+   */
+  #withdraw(id: string, reason: unknown, stop = true): boolean {
     const p = this.#pending.take(id);
     if (p === undefined) return false;
-    // Not sent yet: it never will be. Already added: removed from its queue unless taken, and
-    // marked, so that an engine holding it stops it (its worker replaced, as a pool's would be).
+    // Not sent yet: it never will be. Already added: removed from its queue unless taken; if
+    // taken, marked, so that the engine holding it stops it (its worker replaced, as a pool's would be).
     if (!this.#adds.withdraw(id)) {
-      this.#queues.get(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id).catch(() => {});
-      this.#redis.set(this.#keys.cancel(id), '1', 'PX', CANCEL_MARK_MS).catch(() => {});
+      const mark = (): void => { this.#redis.set(this.#keys.cancel(id), '1', 'PX', CANCEL_MARK_MS).catch(() => {}); };
+      this.#queues.get(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id)
+        .then((removed) => { if (stop && removed !== 1) mark(); }, () => { if (stop) mark(); });
     }
     p.settle(null, reason instanceof Error ? reason : new AbortError('The task was cancelled', { cause: reason }));
     this.#checkIdle();

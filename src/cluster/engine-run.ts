@@ -28,9 +28,13 @@ export class JobCancel implements CancelHandle {
     this.cancel?.(handedBack);
   }
 
+  /** Its caller cancelled it, or is gone: counted neither done nor failed. */
+  aborted = false;
+
   /** Stops the job for good: its caller cancelled it, or is gone. */
   abort(): void {
     this.requested = true;
+    this.aborted = true;
     this.cancel?.(abandoned);
   }
 }

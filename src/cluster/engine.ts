@@ -270,8 +270,11 @@ export class Engine {
       try { await job.moveToWait(token); } catch { /* already moved back */ }
       throw new WaitingError();
     }
-    if ('fail' in message || message.ok.errors.length > 0) this.#failed++;
-    else this.#done++;
+    // A job its caller stopped waiting for is neither done nor failed.
+    if (!cancel.aborted) {
+      if ('fail' in message || message.ok.errors.length > 0) this.#failed++;
+      else this.#done++;
+    }
     await this.#results.send(data.c, message);
   }
 
