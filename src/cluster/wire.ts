@@ -4,21 +4,48 @@
  * base64'd, structured-clone compatible), and result messages (binary, several to one
  * element of the client's result list).
  */
-import { util } from '../builtins.js';
+import { util, v8 } from '../builtins.js';
 import { CloneError, ErrorCodes } from '../errors.js';
 import { argumentsOf, describeUncloneable, findUncloneableIn, inputsOf } from '../pool/clone.js';
 import type { ChunkResult } from '../pool/protocol.js';
-import { decodeMessage, encodeMessage } from '../pool/process-codec.js';
 import type { TaskSpec } from '../task.js';
 import { ownWire, type WireValue } from '../wire-error.js';
 import { codedError } from '../task-loader.js';
 import { refuseLocks } from './locks.js';
 
-// The ProcessPool's encoding: every typed array, DataView or Buffer revived owns an ArrayBuffer of
-// exactly its bytes (v8.deserialize makes views into the bytes read: for a result, Redis's reply,
-// with the other results of its list element and the protocol's own bytes).
-const serialize = (value: unknown): Buffer => encodeMessage(value);
-const deserialize = (buffer: Buffer): unknown => decodeMessage(buffer);
+const serialize = (value: unknown): Buffer => v8().serialize(value);
+const deserialize = (buffer: Buffer): unknown => ownViews().deserialize(buffer);
+
+let owning: { deserialize(buffer: Buffer): unknown } | null = null;
+/**
+ * v8.deserialize with each typed array, DataView or Buffer revived owning an ArrayBuffer of
+ * exactly its bytes: Node's own makes views into the bytes read (for a result, Redis's reply,
+ * with the other results of its list element and the protocol's own bytes). The format is
+ * Node's, so clients and engines of earlier versions still read each other.
+ */
+function ownViews(): { deserialize(buffer: Buffer): unknown } {
+  if (owning !== null) return owning;
+  const Base = v8().DefaultDeserializer as unknown as new (bytes: Uint8Array) => import('node:v8').Deserializer & { _readHostObject(): unknown };
+  class Deserializer extends Base {
+    override _readHostObject(): unknown {
+      const view = super._readHostObject() as ArrayBufferView;
+      if (view.byteOffset === 0 && view.buffer.byteLength === view.byteLength) return view;
+      const own = new ArrayBuffer(view.byteLength);
+      new Uint8Array(own).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+      if (Buffer.isBuffer(view)) return Buffer.from(own);
+      const Type = view.constructor as new (buffer: ArrayBuffer) => ArrayBufferView;
+      return new Type(own);
+    }
+  }
+  owning = {
+    deserialize(buffer) {
+      const deserializer = new Deserializer(buffer);
+      deserializer.readHeader();
+      return deserializer.readValue();
+    },
+  };
+  return owning;
+}
 
 /** Key names of one cluster; BullMQ's own keys live under `prefix`. */
 export function clusterKeys(cluster: string) {
