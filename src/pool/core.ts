@@ -326,7 +326,8 @@ export class PoolCore {
     }
     for (let i = rest.length - 1; i >= 0; i--) this.#requeue(rest[i]);
     for (const call of blamed) {
-      if (this.#retry(call)) continue;
+      // A result this thread cannot read would be as unreadable again: no retry.
+      if (info.unreadable === undefined && this.#retry(call)) continue;
       this.#finish(call, false, w.ending ? stoppedError(call, w.stopReason) : deathError(call, info, this.#options.maxHeapMb));
     }
     w.markExited();

@@ -13,9 +13,9 @@ function howItEnded(info: ExitInfo): string {
 export function deathError(call: Call, info: ExitInfo, maxHeapMb: number | undefined): WorkerError | ForkJoinError {
   const attempts = call.attempts > 0 ? ` (after ${call.attempts + 1} attempts)` : '';
   if (info.unreadable !== undefined) {
-    return new ForkJoinError(ErrorCodes.RESULT_NOT_CLONEABLE, `The result of ${call.spec.label} could not be read by the calling thread` +
-      ` (${(info.unreadable as Error)?.message ?? String(info.unreadable)}: a value nested too deeply for its stack?)${attempts}; its worker was replaced.` +
-      ' Return a flatter structure (say, a list of nodes that name their parent by index)', { cause: info.unreadable, task: call.spec.label });
+    return new ForkJoinError(ErrorCodes.RESULT_NOT_CLONEABLE, `The results of the worker running ${call.spec.label} could not be read by the calling thread` +
+      ` (${(info.unreadable as Error)?.message ?? String(info.unreadable)}: a result nested too deeply for its stack?)${attempts}; the worker was replaced,` +
+      ' failing the calls it was running. Return a flatter structure (say, a list of nodes that name their parent by index)', { cause: info.unreadable, task: call.spec.label });
   }
   const cause = info.error ?? undefined;
   if (info.oom) {

@@ -91,7 +91,7 @@ export interface ChunkResult {
 }
 
 /** Failures of a whole chunk that one of its inputs may have caused alone. */
-const ISOLATED: ReadonlySet<unknown> = new Set([ErrorCodes.WORKER_EXITED, ErrorCodes.WORKER_OUT_OF_MEMORY, ErrorCodes.TASK_TIMEOUT]);
+const ISOLATED: ReadonlySet<unknown> = new Set([ErrorCodes.WORKER_EXITED, ErrorCodes.WORKER_OUT_OF_MEMORY, ErrorCodes.TASK_TIMEOUT, ErrorCodes.RESULT_NOT_CLONEABLE]);
 
 /** Whether a chunk that failed with `error` runs its inputs again one by one (map.ts), to blame one. */
 export function isolates(error: unknown): boolean {
