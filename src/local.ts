@@ -224,6 +224,7 @@ export class LocalExecutor extends BaseExecutor {
   #release(entry: Entry): boolean {
     if (!entry.holding) return false;
     entry.holding = false;
+    if (entry.timer !== null) clearTimeout(entry.timer);
     this.#running--;
     this.#active.delete(entry);
     return true;
@@ -249,7 +250,9 @@ export class LocalExecutor extends BaseExecutor {
     if (entry.state === 'settled') return;
     const neverStarted = entry.state === 'queued';
     entry.state = 'settled';
-    if (entry.timer !== null) clearTimeout(entry.timer);
+    // A task still running keeps its timer: one a failed map stopped observing gives up its slot
+    // when its timeout passes, if it has not ended by then.
+    if (entry.timer !== null && !entry.holding) clearTimeout(entry.timer);
     this.#signals.delete(entry.signal, entry);
     if (counted) this.#tally.settled(entry.flags, entry.args, ok, value, neverStarted, entry.submitted);
     entry.settle(ok, value);
@@ -322,7 +325,10 @@ export class LocalExecutor extends BaseExecutor {
     const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated before the task finished');
     this.#dropQueued(error);
     // Work already running in this thread cannot be interrupted; its callers stop waiting.
-    for (const entry of this.#active) this.#finish(entry, false, error);
+    for (const entry of this.#active) {
+      this.#finish(entry, false, error);
+      this.#release(entry); // and its timer: nothing of this executor's keeps the process
+    }
     this.#maps.closing('terminate');
     this.#settleIdle();
   }

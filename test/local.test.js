@@ -119,6 +119,13 @@ test('a task whose caller stopped waiting (timed out, aborted) gives up its slot
   await settleWithin(local.close(), 60_000, 'close() after tasks that never settle');
 });
 
+test('a map input that never settles, left running when another input timed out, gives up its slot at its own timeout: close() ends', async () => {
+  const local = new LocalExecutor({ concurrency: 2 });
+  await assert.rejects(local.map(() => new Promise(() => {}), [1, 2], { timeout: 50, chunksize: 1 }), (err) => err.code === 'FJ_TASK_TIMEOUT');
+  await settleWithin(local.close(), 60_000, 'close() after a map whose inputs never settle');
+  assert.equal(local.stats().running, 0);
+});
+
 test('an async task that settles while another task held the thread is not timed out for it; the task that held it is', async () => {
   const local = new LocalExecutor({ concurrency: 4 });
   const hold = (ms) => { const until = Date.now() + ms; while (Date.now() < until); return 'held'; };
