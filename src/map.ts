@@ -146,6 +146,8 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   let inflightItems = 0;
   const perChunk = plan.chunksize === 'auto' ? PACED_CHUNK : plan.chunksize;
   let exhausted = false;
+  // close({ cancelPending }) or terminate() came when nothing was left to send.
+  let sendNoMore = false;
   let failure: { error: unknown } | null = null;
   // An input failed, and the sink fails in order: nothing more is sent; the map fails once the sink reaches it.
   let held: { error: unknown } | null = null;
@@ -158,6 +160,12 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   // close({ cancelPending }), terminate(): inputs not sent yet are cancelled (the executor fails the chunks it holds queued).
   entry.cancel = (error) => {
     if (total !== undefined ? pulled < total : !exhausted) fail(error);
+    else {
+      // Every input was pulled, the end not yet seen: pull no more (an imap would otherwise wait
+      // for its consumer, perhaps gone, before looking), and finish what runs.
+      sendNoMore = true;
+      wake?.();
+    }
   };
 
   const onAbort = (): void => {
@@ -326,7 +334,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     for (;;) {
       // The backlog at which the consumer will have made room for the next chunk; null when not waiting on it.
       let roomAt: number | null = null;
-      while (failure === null && held === null && !exhausted && inflight < window) {
+      while (failure === null && held === null && !exhausted && !sendNoMore && inflight < window) {
         const ahead = sink.ahead();
         let size = nextSize();
         if (ahead !== 'all') {
@@ -348,16 +356,12 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
         const start = pulled;
         const items = source.take !== undefined ? take(size) : await pull(size);
         pulled += items.length;
-        // All of a known number pulled: the input is used up, as a short chunk would tell. Without
-        // this, an imap that pulled the last input waited for its consumer before looking further,
-        // and close({ cancelPending }) (with nothing left to cancel) waited on a consumer gone.
-        if (total !== undefined && pulled >= total) exhausted = true;
         if (items.length > 0 && failure === null && held === null) launch(start, items);
       }
       // Every chunk landed, yet the sink never reached the failed input: fail with it anyway.
       const stuck = held as { error: unknown } | null;
       if (stuck !== null && inflight === 0) fail(stuck.error);
-      if (failure !== null || (exhausted && inflight === 0)) break;
+      if (failure !== null || ((exhausted || sendNoMore) && inflight === 0)) break;
       const waitFor = roomAt;
       await new Promise<void>((resolve) => {
         wake = resolve;
