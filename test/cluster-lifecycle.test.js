@@ -288,10 +288,11 @@ const alive = (pid) => {
   }
 };
 
-for (const how of ['SIGKILL', 'process.exit']) {
+for (const how of ['SIGKILL', 'process.exit', 'SIGINT to its process group (Ctrl-C)']) {
   test(`a caller of Cluster.local that ends without close() (${how}) leaves no engine, redis-server or folder behind`, T, async (t) => {
     if (!needRedis(t) || !existsSync('/proc/self/stat')) return;
-    const caller = spawn(process.execPath, [join(fixtures, 'local-caller.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    // A process group of its own, as a terminal gives a command: Ctrl-C signals the whole group.
+    const caller = spawn(process.execPath, [join(fixtures, 'local-caller.js')], { stdio: ['pipe', 'pipe', 'inherit'], detached: true });
     t.after(() => caller.kill('SIGKILL'));
     let out = '';
     caller.stdout.on('data', (chunk) => { out += chunk; });
@@ -305,7 +306,8 @@ for (const how of ['SIGKILL', 'process.exit']) {
     assert.match(dir, /forkjoin-redis-/);
     t.after(() => { for (const c of started) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } } });
     if (how === 'SIGKILL') caller.kill('SIGKILL');
-    else caller.stdin.write('exit\n');
+    else if (how === 'process.exit') caller.stdin.write('exit\n');
+    else process.kill(-caller.pid, 'SIGINT');
     await once(caller, 'exit');
     await until(() => started.every((c) => !alive(c.pid)), 30_000, 'the engines and redis-server to exit');
     await until(() => !existsSync(dir), 10_000, `${dir} to be removed`);

@@ -11,6 +11,9 @@ import { clusterNameOption, engineNameOption } from '../cluster/options.js';
 import { checkRedisUrl, redactText } from '../cluster/redis.js';
 import { MAX_TIMER_MS } from '../options.js';
 
+/** How long an engine whose Cluster.local caller is gone may take to leave before it exits anyway. */
+const CALLER_GONE_LEAVE_MS = 15_000;
+
 const usage = `forkjoin engine --redis URL [--workers N] [--processes] [--root DIR] [--name NAME] [--allow-inline] [--cluster NAME] [--grace MS]
 
 Pulls tasks from the cluster coordinated by the Redis at URL and runs them on this
@@ -93,18 +96,18 @@ function checkArgs(o: EngineArgs): (EngineOptions & { grace: number }) | string 
  * resolves with the exit code. An engine whose Redis is gone can neither hand back nor
  * leave, and would wait for it forever: it exits anyway ENGINE_LEAVE_MS after its grace.
  * One started by Cluster.local (an IPC channel) leaves at once when its caller is gone, even
- * killed, handing back what it holds; the first also stops the private redis-server.
+ * killed, handing back what it holds.
  */
-function untilStopped(engine: Engine, grace: number, redis: string): Promise<number> {
+function untilStopped(engine: Engine, grace: number): Promise<number> {
   return new Promise((resolve) => {
     let leaving = false;
-    const leave = (within: number, then: () => Promise<void> = async () => {}): void => {
+    const leave = (within: number, leaveMs = ENGINE_LEAVE_MS): void => {
       if (leaving) {
         engine.handBack();
         return;
       }
       leaving = true;
-      const limit = Math.min(within + ENGINE_LEAVE_MS, MAX_TIMER_MS);
+      const limit = Math.min(within + leaveMs, MAX_TIMER_MS);
       const deadline = setTimeout(() => {
         process.stderr.write(`forkjoin engine ${engine.name}: could not leave the cluster within ${limit} ms (is Redis reachable?); exiting\n`);
         process.exit(1);
@@ -112,19 +115,16 @@ function untilStopped(engine: Engine, grace: number, redis: string): Promise<num
       deadline.unref();
       const stopped = (): void => {
         clearTimeout(deadline);
-        then().finally(() => resolve(0));
+        resolve(0);
       };
       engine.stop({ grace: within }).then(stopped, stopped);
     };
-    const onSignal = (): void => leave(grace);
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', () => leave(grace));
+    process.on('SIGINT', () => leave(grace));
     if (process.channel !== undefined) {
       process.channel.unref();
-      process.once('disconnect', () => {
-        const dir = process.env.FORKJOIN_PRIVATE_REDIS_DIR;
-        leave(0, dir === undefined ? undefined : () => stopPrivateRedis(redis, dir));
-      });
+      // Time to leave, even on a busy machine, so that the first engine gets to stop redis-server.
+      process.once('disconnect', () => leave(0, CALLER_GONE_LEAVE_MS));
     }
   });
 }
@@ -137,7 +137,15 @@ async function stopPrivateRedis(url: string, dir: string): Promise<void> {
     await Promise.race([redis.call('SHUTDOWN', 'NOSAVE'), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
   } catch { /* SHUTDOWN closes the connection it came on */ }
   redis.disconnect();
-  rmSync(dir, { recursive: true, force: true });
+  // The server may still be on its way out, its folder busy: try again for a moment.
+  for (let attempt = 0; attempt < 10; attempt++) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
 
 export const engineCommand = {
@@ -156,7 +164,19 @@ export const engineCommand = {
       process.stderr.write(`forkjoin engine: ${redactText((error as Error).message)}${code}\n`);
       return 1;
     }
-    const code = await untilStopped(engine, o.grace, o.redis);
+    const withCaller = process.channel !== undefined;
+    const code = await untilStopped(engine, o.grace);
+    // Cluster.local's first engine, its caller gone however (Ctrl-C, SIGKILL): the private
+    // redis-server goes too, and its folder.
+    const redisDir = process.env.FORKJOIN_PRIVATE_REDIS_DIR;
+    if (withCaller && redisDir !== undefined) {
+      // Ctrl-C signals the caller and its engines at once: its channel may close just after.
+      if (process.connected) await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1_000);
+        process.once('disconnect', () => { clearTimeout(timer); resolve(); });
+      });
+      if (!process.connected) await stopPrivateRedis(o.redis, redisDir);
+    }
     // Stopped: a connection still trying to reach a Redis that is gone must not keep the process.
     setTimeout(() => process.exit(code), 500).unref();
     return code;
