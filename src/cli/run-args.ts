@@ -76,7 +76,7 @@ export function parseArgs(given: readonly string[]): Parsed {
       throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
     }
     switch (name) {
-      case '-j': case '--jobs': case '-P': options.jobs = value as RunOptions['jobs']; break; // checked by runCommands, as from the API
+      case '-j': case '--jobs': case '-P': options.jobs = value; break;
       case '-k': case '--keep-order': options.keepOrder = true; break;
       case '--tag': parsed.tag = true; break;
       case '--joblog': case '--jl': options.joblog = value; break;

@@ -18,7 +18,7 @@ export interface RunOptions {
    * @default os.availableParallelism()
    * @example { jobs: 4 } or { jobs: '200%' }
    */
-  jobs?: number | `${number}` | `${number}%` | `+${number}` | `-${number}` | undefined;
+  jobs?: number | string | undefined;
   /**
    * Yield results in input order (output printed in input order) instead of as jobs end.
    * @default false
