@@ -3,7 +3,7 @@
  * I/O-bound work where awaiting is cheap and a worker would only add copies.
  */
 import { nowMs } from './clock.js';
-import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, callOutcome, isCallOutcome, withFacts } from './errors.js';
+import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, isCallOutcome, withFacts } from './errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from './executor.js';
 import { Job, jobControl } from './job.js';
 import type { ChunkRunner } from './map.js';
@@ -13,12 +13,11 @@ import { WaitQueue } from './pool/call-queue.js';
 import type { ChunkResult } from './pool/protocol.js';
 import { TaskFlag } from './pool/protocol.js';
 import { kSoftAbort, SignalRegistry } from './pool/signals.js';
-import { thrownHere } from './revive.js';
 import { Tally, type ExecutorStats } from './stats.js';
-import { loadExport } from './task-loader.js';
 import { directTaskSpec, isTaskRef, type Task, type TaskSpec } from './task.js';
 import { isThenable, untransferred } from './transfer.js';
 import { toWire, wireMessage } from './wire-error.js';
+import { callExport, chunkTask, type ChunkFn, type Fn } from './local-calls.js';
 
 export interface LocalExecutorOptions {
   /**
@@ -40,7 +39,6 @@ export interface LocalExecutorOptions {
   maxQueue?: number | undefined;
 }
 
-type Fn = (...args: unknown[]) => unknown;
 
 
 interface Entry {
@@ -348,58 +346,4 @@ export class LocalExecutor extends BaseExecutor {
       latency: this.#tally.latency.snapshot(),
     };
   }
-}
-
-const exportCache = new Map<string, Fn>();
-/** The export `name` of `url`; a failure to load it is the call's outcome (it keeps its code), not the task's error. */
-function loadOwn(url: string, name: string): Promise<Fn> {
-  return loadExport(url, name).catch((thrown: unknown) => {
-    throw thrown instanceof Error ? callOutcome(thrown) : thrown;
-  });
-}
-
-
-/** `hold` learns how long a call made after an await held the thread. */
-type Hold = (ms: number) => void;
-type ChunkFn = (items: unknown, hold: Hold) => Promise<ChunkResult>;
-
-/** Calls `fn`, telling `hold` how long it held the thread. */
-function timedCall(fn: Fn, args: unknown[], hold: Hold): unknown {
-  const t0 = nowMs();
-  try {
-    return fn(...args);
-  } finally {
-    hold(nowMs() - t0);
-  }
-}
-
-function callExport(spec: TaskSpec, args: unknown[], hold: Hold): unknown {
-  const fn = exportCache.get(spec.key);
-  if (fn !== undefined) return fn(...args);
-  const [url, name] = [spec.code, spec.name];
-  return loadOwn(url, name).then((loaded) => {
-    exportCache.set(spec.key, loaded);
-    return timedCall(loaded, args, hold);
-  });
-}
-
-/** The task that runs a map chunk in this thread, as the worker runtime would. */
-function chunkTask(task: Task, spec: TaskSpec, flags: number): ChunkFn {
-  return async (items, hold) => {
-    const t0 = nowMs();
-    const list = items as unknown[];
-    const out: ChunkResult = { values: new Array(list.length), errors: [], ms: 0 };
-    const fn = isTaskRef(task) ? await loadOwn(spec.code, spec.name) : (task as Fn);
-    for (let i = 0; i < list.length; i++) {
-      try {
-        const args = flags & TaskFlag.Spread ? (list[i] as unknown[]) : [list[i]];
-        out.values[i] = untransferred(await timedCall(fn, args, hold));
-      } catch (thrown) {
-        out.errors.push([i, thrownHere(thrown)]);
-        if (!(flags & TaskFlag.Settle)) break;
-      }
-    }
-    out.ms = nowMs() - t0;
-    return out;
-  };
 }
