@@ -66,8 +66,9 @@ export class ResultLists {
   /**
    * RPUSHes `values` to a client's result list (and renews its expiry when `refresh`).
    * Redis refusing the push (out of memory, say) is retried: the jobs are already complete.
-   * Past the last attempt, each result is replaced by a short failure saying why, so that its
-   * caller is not left waiting (`messages`: those of `values`; null for that last push itself).
+   * Past the last attempt, several results are pushed one by one, and one that still cannot be
+   * stored is replaced by a short failure saying why, so that its caller is not left waiting
+   * (`messages`: those of `values`; null for that failure's own push).
    */
   #push(id: string, values: Buffer[], refresh: boolean, attempt: number, messages: ResultMessage[] | null): void {
     const key = this.#keys.results(id);
@@ -81,10 +82,13 @@ export class ResultLists {
       const inner = (error as { previousErrors?: Error[] }).previousErrors?.[0];
       const why = redactText((inner ?? (error as Error)).message);
       const last = attempt + 1 >= PUSH_ATTEMPTS;
-      this.#log(`forkjoin engine ${this.#engine}: ${messages === null ? 'failures' : 'results'} for client ${id} not stored (${why})${!last ? '; retrying' : messages === null ? '; giving up' : '; sending their failure instead'}`);
+      const next = !last ? 'retrying' : messages === null ? 'giving up' : messages.length > 1 ? 'sending them one by one' : 'sending its failure instead';
+      this.#log(`forkjoin engine ${this.#engine}: ${messages === null ? 'failures' : 'results'} for client ${id} not stored (${why}); ${next}`);
       // Later: a push Redis refused for its size holds memory for a moment after (its query buffer).
       const retry = (then: () => void): void => { setTimeout(then, 1_000 * (attempt + 1)).unref(); };
       if (!last) retry(() => this.#push(id, values, true, attempt + 1, messages));
+      // Several results: each alone, so that only one Redis cannot take is lost.
+      else if (messages !== null && messages.length > 1) retry(() => { for (const m of messages) this.#push(id, encodeReplies([m]), true, 0, [m]); });
       else if (messages !== null) retry(() => this.#push(id, encodeReplies(messages.map((m) => unstored(m, why))), true, 0, null));
     });
   }
