@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalExecutor } from 'forkjoin';
@@ -115,6 +116,17 @@ for (const E of PoolKinds) {
           assert.equal(info.tag, 'ready');
         }
         assert.ok(new Set(infos.map((i) => i.worker)).size >= 4, 'several workers were started, each set up once');
+      });
+
+      test('a setup that throws, with minWorkers, stops being retried after a few starts; a call then learns why', T, async (t) => {
+        const file = join(tempDir(t), 'runs');
+        const pool = using(t, E.make({ slots: 2, minWorkers: 2, setup: { task: tasks.setupThatThrows, args: [file] } }));
+        const runs = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0);
+        while (runs() < 3) await new Promise((resolve) => setTimeout(resolve, 20));
+        // Restarting forever ran it some thirty times a second; halted, it runs no more.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        assert.ok(runs() <= 6, `the setup ran ${runs()} times`);
+        await assert.rejects(pool.run(tasks.square, [2]), (err) => err.code === 'FJ_WORKER_START_FAILED' && /setup failed on purpose/.test(err.cause?.message ?? err.message));
       });
 
       test('setup may be a bare task', T, async (t) => {

@@ -236,6 +236,8 @@ export class PoolCore {
         for (const call of w.inflight.values()) this.#finish(call, false, error);
         w.inflight.clear();
         this.#failQueued(error);
+        // A start that failed: past a few in a row, minWorkers stops starting more (calls still do).
+        this.#workers.failedToStart();
         this.#workers.end(w, true);
         break;
       }
