@@ -46,6 +46,21 @@ for (const E of PoolKinds) {
         assert.deepEqual(await Promise.all([...before, ...after]), [1, 2, 3, 4, 5, 6]);
       });
 
+      test('with retries, a map input that ends its worker inside a chunk runs its own retries once the chunk is split, not the chunk\'s first', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const file = join(tempDir(t), 'runs');
+        await assert.rejects(pool.starmap(tasks.noteOrExit, [1, 2, 3, 4, 5, 6].map((v) => [file, v, 3]), { chunksize: 3, retries: 2 }), (err) => {
+          assert.equal(err.code, 'FJ_WORKER_EXITED');
+          assert.equal(err.index, 2);
+          assert.match(err.message, /after 3 attempts/);
+          return true;
+        });
+        const runs = readFileSync(file, 'utf8').trim().split('\n').map(Number);
+        const count = (v) => runs.filter((r) => r === v).length;
+        // Once in its chunk, then alone: 1 + (1 + 2 retries) for the input that exits; twice for the others before it.
+        assert.deepEqual([count(1), count(2), count(3)], [2, 2, 4], runs.join(' '));
+      });
+
       test('the pool replaces the worker and counts it in stats().workersReplaced', T, async (t) => {
         const pool = using(t, E.make({ slots: 1 }));
         const first = await pool.run(tasks.whoami, []);

@@ -20,7 +20,7 @@ export function deathError(call: Call, info: ExitInfo, maxHeapMb: number | undef
   const cause = info.error ?? undefined;
   if (info.oom) {
     const limit = maxHeapMb === undefined ? '' : ` of ${maxHeapMb} MiB (maxHeapMb)`;
-    return new WorkerError(ErrorCodes.WORKER_OUT_OF_MEMORY, `${call.spec.label} ran its worker out of memory${limit}${attempts}; the worker was replaced`, { cause, task: call.spec.label });
+    return new WorkerError(ErrorCodes.WORKER_OUT_OF_MEMORY, `The worker running ${call.spec.label} ran out of memory${limit}${attempts}; the worker was replaced`, { cause, task: call.spec.label });
   }
   return new WorkerError(ErrorCodes.WORKER_EXITED, `The worker running ${call.spec.label} ${howItEnded(info)}${attempts}; the worker was replaced`, {
     cause, exitCode: info.code, signal: info.signal, task: call.spec.label,

@@ -115,7 +115,9 @@ abstract class Pool extends BaseExecutor {
             // Only a caller's signal stops a running chunk; a failed map lets it finish unobserved.
             watched: chunk.stopsRunning || timeout !== Number.POSITIVE_INFINITY,
             timeout,
-            retries: chunk.retries ?? defaults.retries,
+            // A chunk of several inputs is not run again whole: its map runs them again one by
+            // one (each with its own retries), so an input that kills its worker is found at once.
+            retries: (items as ArrayLike<unknown>).length > 1 ? 0 : chunk.retries ?? defaults.retries,
             signal: chunk.signal,
             transfer: undefined,
             flags,
