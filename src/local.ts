@@ -39,8 +39,6 @@ export interface LocalExecutorOptions {
   maxQueue?: number | undefined;
 }
 
-
-
 interface Entry {
   task: Task;
   spec: TaskSpec;

@@ -8,6 +8,7 @@ import type { Engine, EngineOptions } from '../cluster/engine.js';
 import { loadRedisLibraries, redisLibraries } from '../cluster/libraries.js';
 import { checkRoot, ENGINE_GRACE_MS, ENGINE_LEAVE_MS, unprefixed } from '../cluster/local.js';
 import { clusterNameOption, engineNameOption } from '../cluster/options.js';
+import { within } from '../cluster/outcome.js';
 import { checkRedisUrl, redactText } from '../cluster/redis.js';
 import { MAX_TIMER_MS } from '../options.js';
 
@@ -101,13 +102,13 @@ function checkArgs(o: EngineArgs): (EngineOptions & { grace: number }) | string 
 function untilStopped(engine: Engine, grace: number): Promise<number> {
   return new Promise((resolve) => {
     let leaving = false;
-    const leave = (within: number, leaveMs = ENGINE_LEAVE_MS): void => {
+    const leave = (graceMs: number, leaveMs = ENGINE_LEAVE_MS): void => {
       if (leaving) {
         engine.handBack();
         return;
       }
       leaving = true;
-      const limit = Math.min(within + leaveMs, MAX_TIMER_MS);
+      const limit = Math.min(graceMs + leaveMs, MAX_TIMER_MS);
       const deadline = setTimeout(() => {
         process.stderr.write(`forkjoin engine ${engine.name}: could not leave the cluster within ${limit} ms (is Redis reachable?); exiting\n`);
         process.exit(1);
@@ -117,7 +118,7 @@ function untilStopped(engine: Engine, grace: number): Promise<number> {
         clearTimeout(deadline);
         resolve(0);
       };
-      engine.stop({ grace: within }).then(stopped, stopped);
+      engine.stop({ grace: graceMs }).then(stopped, stopped);
     };
     process.on('SIGTERM', () => leave(grace));
     process.on('SIGINT', () => leave(grace));
@@ -133,9 +134,8 @@ function untilStopped(engine: Engine, grace: number): Promise<number> {
 async function stopPrivateRedis(url: string, dir: string): Promise<void> {
   const redis = new (redisLibraries().ioredis.Redis)(url, { lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
   redis.on('error', () => {});
-  try {
-    await Promise.race([redis.call('SHUTDOWN', 'NOSAVE'), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
-  } catch { /* SHUTDOWN closes the connection it came on */ }
+  // SHUTDOWN closes the connection it came on: its answer is an error, or none.
+  await within(redis.call('SHUTDOWN', 'NOSAVE').catch(() => {}), 2_000);
   redis.disconnect();
   // The server may still be on its way out, its folder busy: try again for a moment.
   for (let attempt = 0; attempt < 10; attempt++) {

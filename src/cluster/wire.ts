@@ -8,6 +8,7 @@ import { util, v8 } from '../builtins.js';
 import { CloneError, ErrorCodes } from '../errors.js';
 import { argumentsOf, describeUncloneable, findUncloneableIn, inputsOf } from '../pool/clone.js';
 import type { ChunkResult } from '../pool/protocol.js';
+import { viewOwning, type ViewType } from '../pool/process-codec.js';
 import type { TaskSpec } from '../task.js';
 import { ownWire, type WireValue } from '../wire-error.js';
 import { codedError } from '../task-loader.js';
@@ -30,11 +31,8 @@ function ownViews(): { deserialize(buffer: Buffer): unknown } {
     override _readHostObject(): unknown {
       const view = super._readHostObject() as ArrayBufferView;
       if (view.byteOffset === 0 && view.buffer.byteLength === view.byteLength) return view;
-      const own = new ArrayBuffer(view.byteLength);
-      new Uint8Array(own).set(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
-      if (Buffer.isBuffer(view)) return Buffer.from(own);
-      const Type = view.constructor as new (buffer: ArrayBuffer) => ArrayBufferView;
-      return new Type(own);
+      const Type = (Buffer.isBuffer(view) ? Buffer : view.constructor) as ViewType;
+      return viewOwning(Type, new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
     }
   }
   owning = {

@@ -11,7 +11,7 @@ import type { CallOptions, Executor, Settled } from '../executor.js';
 import type { Progress } from '../progress.js';
 import { setOwn } from './canonical.js';
 import { graphNodeOf, type GraphNode } from './delayed.js';
-import { abortedError, GraphError } from './error.js';
+import { GraphError } from './error.js';
 import type { GraphEventListener, GraphEventType } from './events.js';
 import { RunState, type Plan } from './plan.js';
 

@@ -16,7 +16,7 @@ import {
 } from './faults.js';
 import type { NormalizedPoolOptions } from './options.js';
 import { Msg, protocolError, type ResultsMessage, type WorkerMessage } from './protocol.js';
-import { ownArguments, refresh } from './snapshot.js';
+import { ownArguments } from './snapshot.js';
 import { Call, CallState, PoolWorker, type CallOptionsInternal, type Resolve, type Settle } from './records.js';
 import { SignalRegistry, kSoftAbort } from './signals.js';
 import { WarmUp } from './warm-up.js';
@@ -88,7 +88,7 @@ export class PoolCore {
       this.#finish(call, false, uncloneableError(call, this.#transport, uncloneable.cause));
     } else if (this.#terminated || (this.#closing && !admitted)) {
       this.#finish(call, false, this.#terminated ? terminatedError(this.#name, true) : closedError(this.#name, false), false);
-    } else if (!admitted && this.#queue.tasks >= this.#options.maxQueue && this.#waiting() >= this.#options.maxQueue) {
+    } else if (!admitted && this.#queue.tasks >= this.#options.maxQueue && this.#queue.tasks - this.#workers.freeSlots() >= this.#options.maxQueue) {
       this.#finish(call, false, queueFullError(this.#name, this.#options.maxQueue), false);
     } else if (options.signal?.aborted) {
       this.#finish(call, false, abortError(options.signal.reason));
@@ -162,14 +162,6 @@ export class PoolCore {
     this.#settleIdle();
   }
 
-  /** Queued tasks (not a map's chunks) that no worker, ready, starting or yet to start, has a free slot for: what maxQueue limits. */
-  #waiting(): number {
-    const perWorker = this.#options.concurrentTasksPerWorker;
-    let room = Math.max(0, this.#options.workers - this.#workers.size) * perWorker;
-    for (const w of this.#workers) if (!w.retiring) room += Math.max(0, perWorker - w.load);
-    return this.#queue.tasks - room;
-  }
-
   /** How many more calls `w` should hold: about TARGET_INFLIGHT_MS of work, and no more than its fair share of the queue. */
   #capacity(w: PoolWorker): number {
     const o = this.#options;
@@ -213,7 +205,7 @@ export class PoolCore {
         exit: (info) => this.#onExit(w, info),
       });
     } catch (cause) {
-      this.#failQueued(spawnFailedError(this.#name, this.#transport, cause));
+      this.#failWith(spawnFailedError(this.#name, this.#transport, cause));
       return null;
     }
     this.#workers.add(w);
@@ -232,10 +224,7 @@ export class PoolCore {
         this.#afterProgress(w);
         break;
       case Msg.SetupFailed: {
-        const error = setupFailedError(this.#name, message.error);
-        for (const call of w.inflight.values()) this.#finish(call, false, error);
-        w.inflight.clear();
-        this.#failQueued(error);
+        this.#failWith(setupFailedError(this.#name, message.error), w.takeAll());
         // A start that failed: past a few in a row, minWorkers stops starting more (calls still do).
         this.#workers.failedToStart();
         this.#workers.end(w, true);
@@ -300,16 +289,9 @@ export class PoolCore {
   }
 
   #requeue(call: Call): void {
-    if (call.timer !== null) clearTimeout(call.timer);
-    call.timer = null;
-    call.state = CallState.Queued;
-    call.worker = null;
-    if (!refresh(call)) {
-      // Its buffers, moved with `transfer`, went to the worker that died: nothing is left to send.
-      this.#finish(call, false, movedAwayError(call, this.#transport));
-      return;
-    }
-    this.#queue.unshift(call);
+    // Its buffers, moved with `transfer`, went to the worker that died: nothing is left to send.
+    if (!call.again()) this.#finish(call, false, movedAwayError(call, this.#transport));
+    else this.#queue.unshift(call);
   }
 
   /** Stops a worker now; its exit re-queues whatever it still held. */
@@ -344,13 +326,12 @@ export class PoolCore {
   #startFailed(info: ExitInfo, held: Call[], setupOverdueMs: number): void {
     const times = this.#workers.failedToStart();
     if (times === 0) return;
-    const error = startFailedError(this.#name, info, times, setupOverdueMs);
-    for (const call of held) this.#finish(call, false, error);
-    held.length = 0;
-    this.#failQueued(error);
+    this.#failWith(startFailedError(this.#name, info, times, setupOverdueMs), held.splice(0));
   }
 
-  #failQueued(error: Error): void {
+  /** Fails `calls` (a worker's), then every queued call, with `error`. */
+  #failWith(error: Error, calls: Iterable<Call> = []): void {
+    for (const call of calls) this.#finish(call, false, error);
     for (const call of this.#queue.drain()) this.#finish(call, false, error);
   }
 
@@ -382,7 +363,7 @@ export class PoolCore {
   async close(cancelPending: boolean): Promise<void> {
     this.#closing = true;
     this.#warmUp.cancel();
-    if (cancelPending) this.#failQueued(closedError(this.#name, true));
+    if (cancelPending) this.#failWith(closedError(this.#name, true));
     this.#maps.close(cancelPending);
     await this.#maps.drained();
     await this.onIdle();
@@ -394,10 +375,9 @@ export class PoolCore {
     this.#terminated = true;
     this.#warmUp.cancel();
     const error = terminatedError(this.#name);
-    this.#failQueued(error);
+    this.#failWith(error);
     for (const w of this.#workers) {
-      for (const call of w.inflight.values()) this.#finish(call, false, error);
-      w.inflight.clear();
+      this.#failWith(error, w.takeAll());
       w.cancelled.clear(); // calls running unobserved are stopped with their worker: close() and onIdle() wait no more
     }
     this.#maps.closing('terminate');

@@ -14,7 +14,7 @@ type V8 = typeof import('node:v8');
 // Node's hooks for host objects (array buffer views), which @types/node leaves out.
 type HostSerializer = import('node:v8').Serializer & { _writeHostObject(object: object): void };
 type HostDeserializer = import('node:v8').Deserializer & { _readHostObject(): unknown; readRawBytes(length: number): Buffer };
-type ViewType = (new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView) & { BYTES_PER_ELEMENT?: number };
+export type ViewType = (new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView) & { BYTES_PER_ELEMENT?: number };
 interface Codec {
   encode(value: unknown): Buffer;
   decode(bytes: Uint8Array): unknown;
@@ -35,6 +35,14 @@ function viewTypeOf(view: ArrayBufferView): number {
   const index = viewIndex.get(name);
   if (index === undefined) throw new TypeError(`${name} cannot be sent to another process`);
   return index;
+}
+
+/** A view of `Type` (a Buffer, a typed array, a DataView) over its own copy of `bytes`, and nothing else. */
+export function viewOwning(Type: ViewType, bytes: Uint8Array): ArrayBufferView {
+  const own = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(own).set(bytes);
+  if ((Type as unknown) === Buffer) return Buffer.from(own);
+  return new Type(own, 0, bytes.byteLength / (Type.BYTES_PER_ELEMENT ?? 1));
 }
 
 function makeCodec({ DefaultSerializer, DefaultDeserializer }: V8): Codec {
@@ -66,12 +74,8 @@ function makeCodec({ DefaultSerializer, DefaultDeserializer }: V8): Codec {
       if (this.readUint32() !== VIEW) return this.readValue();
       const Type = viewTypes[this.readUint32()];
       if (Type === undefined) throw new TypeError('A view of an unknown kind came over the channel');
-      const byteLength = this.readUint32();
       // Copied out of the message: the view owns an ArrayBuffer of exactly its bytes.
-      const own = new ArrayBuffer(byteLength);
-      new Uint8Array(own).set(this.readRawBytes(byteLength));
-      if ((Type as unknown) === Buffer) return Buffer.from(own);
-      return new Type(own, 0, byteLength / (Type.BYTES_PER_ELEMENT ?? 1));
+      return viewOwning(Type, this.readRawBytes(this.readUint32()));
     }
   }
   return {

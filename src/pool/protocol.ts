@@ -3,7 +3,7 @@
  * and the shape of each message. Both transports (threads, processes) carry
  * the same messages; each side reads them with one switch.
  */
-import { AbortError, ErrorCodes, isCancellation } from '../errors.js';
+import { ErrorCodes, isCancellation } from '../errors.js';
 import type { WireValue } from '../wire-error.js';
 
 export const Msg = Object.freeze({

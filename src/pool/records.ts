@@ -4,6 +4,7 @@ import type { Transferable } from '../transfer.js';
 import type { TaskSpec } from '../task.js';
 import type { WorkerLink } from './transport.js';
 import { Msg } from './protocol.js';
+import { refresh } from './snapshot.js';
 
 export const CallState = Object.freeze({ Queued: 0, Sent: 1, Running: 2, Settled: 3 });
 export type CallState = (typeof CallState)[keyof typeof CallState];
@@ -60,6 +61,15 @@ export class Call {
     readonly promised: boolean,
   ) {
     this.bytes = options.transfer === undefined ? safeEstimate(args) : 64;
+  }
+
+  /** Queued again (its worker died before it ended); false when it cannot be sent again (see refresh). */
+  again(): boolean {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.state = CallState.Queued;
+    this.worker = null;
+    return refresh(this);
   }
 }
 
@@ -152,10 +162,16 @@ export class PoolWorker {
     this.link.send({ k: Msg.Cancel, id }, []);
   }
 
-  /** Empties it once it exited: the calls to blame (those known to be running), and the others in the order sent. */
-  release(crashed: boolean): [blamed: Call[], rest: Call[]] {
+  /** Every call in flight, no longer held here (the pool settles them). */
+  takeAll(): Call[] {
     const calls = [...this.inflight.values()];
     this.inflight.clear();
+    return calls;
+  }
+
+  /** Empties it once it exited: the calls to blame (those known to be running), and the others in the order sent. */
+  release(crashed: boolean): [blamed: Call[], rest: Call[]] {
+    const calls = this.takeAll();
     const blamed = calls.filter((call) => call.state === CallState.Running);
     if (!crashed || blamed.length > 0) return [blamed, calls.filter((call) => call.state !== CallState.Running)];
     // None known: those held report their start from now on. Blamed are those held through such a crash

@@ -7,8 +7,10 @@ import { nowMs } from '../clock.js';
 import type { PoolWorker } from './records.js';
 
 export interface WorkerSetOptions {
+  workers: number;
   minWorkers: number;
   idleTimeout: number;
+  concurrentTasksPerWorker: number;
 }
 
 export interface WorkerUsage {
@@ -181,6 +183,14 @@ export class WorkerSet implements Iterable<PoolWorker> {
     // Cancelled calls still running, unobserved, count: close() waits for them as for any other.
     for (const w of this.#all) if (w.load > 0) return true;
     return false;
+  }
+
+  /** Free slots for calls: of the workers not retiring (ready or starting), and of those yet to start. */
+  freeSlots(): number {
+    const perWorker = this.#options.concurrentTasksPerWorker;
+    let room = Math.max(0, this.#options.workers - this.#all.size) * perWorker;
+    for (const w of this.#all) if (!w.retiring) room += Math.max(0, perWorker - w.load);
+    return room;
   }
 
   usage(): WorkerUsage {

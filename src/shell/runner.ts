@@ -5,9 +5,9 @@
  * `keepOrder`). Output is collected whole per job, in bounded memory.
  */
 import { nowMs } from '../clock.js';
-import { AbortError, InvalidTypeError } from '../errors.js';
+import { AbortError } from '../errors.js';
 import { Progress } from '../progress.js';
-import { fromByteString, toByteString, type InputValue } from './bytes.js';
+import { fromByteString } from './bytes.js';
 import { GroupStopper, SIGKILL, SIGTERM, groupAlive } from './groups.js';
 import { HaltTracker } from './halt.js';
 import { JoblogWriter, readJoblog } from './joblog.js';
