@@ -3,7 +3,7 @@
 // itself loses the tasks (restarted empty, a client's liveness lapsed). Real processes, real redis-server.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,31 @@ test('a task cancelled while it runs on an engine is stopped there (by signal, j
     assert.equal(await settleWithin(cluster.run(tasks.square, [7]), 60_000, `${how}: a call after the cancelled one`), 49);
   }
   assert.equal(engines[0].exitCode, null, 'the engine lives on');
+});
+
+test('an input still running when its map fails finishes on its engine, unobserved (it is not stopped)', T, async (t) => {
+  if (!needRedis(t)) return;
+  // One engine of two workers: both inputs run at once, wherever the engine sends them.
+  const { connect } = await startCluster(t, ['s1'], {}, { workers: 2, allowInline: true });
+  const cluster = await connect();
+  const dir = mkdtempSync(join(tmpdir(), 'fj-test-soft-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Input 0 fails once input 1 has started (or after 20 s); input 1 runs on for a while, and marks its end.
+  const task = async ({ dir, fails }) => {
+    const fs = process.getBuiltinModule('node:fs');
+    const started = `${dir}/started`;
+    if (fails) {
+      for (let waited = 0; !fs.existsSync(started) && waited < 20_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      throw new Error('input 0 fails');
+    }
+    fs.writeFileSync(started, '');
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    fs.writeFileSync(`${dir}/finished`, '');
+    return 1;
+  };
+  await assert.rejects(cluster.map(task, [{ dir, fails: true }, { dir, fails: false }], { chunksize: 1 }), /input 0 fails/);
+  assert.ok(existsSync(join(dir, 'started')), 'input 1 was running when the map failed');
+  await until(() => existsSync(join(dir, 'finished')), 30_000, 'the running input to finish');
 });
 
 test('a result Redis will not store (past its maxmemory) fails its call with FJ_RESULT_NOT_CLONEABLE saying why, instead of leaving it waiting', T, async (t) => {
