@@ -26,6 +26,42 @@ for (const E of PoolKinds) {
       await pool.terminate();
     });
 
+    if (E.name === 'ThreadPool') {
+      test('calls of a quick function sent ahead to a worker blocked in a long call of it run on the other worker', T, async (t) => {
+        const pool = using(t, E.make({ slots: 2 }));
+        const dir = tempDir(t);
+        const touch = (name) => pool.run(tasks.blockOrTouch, [{ path: join(dir, name), block: false }]);
+        // Measured as quick: its calls are then sent ahead in bulk, some to the worker that will block.
+        for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 200 }, (_, i) => touch(`warm-${round}-${i}`)));
+        const release = join(dir, 'release');
+        const blocked = pool.run(tasks.blockOrTouch, [{ path: release, block: true }]);
+        const quick = await Promise.all(Array.from({ length: 200 }, (_, i) => touch(`quick-${i}`)));
+        assert.equal(quick.length, 200);
+        assert.equal(existsSync(release), false, 'the blocked call is still running');
+        writeFileSync(release, '');
+        assert.equal(await blocked, release);
+        assert.equal(pool.stats().workersReplaced, 0);
+      });
+
+      for (const concurrentTasksPerWorker of [1, 3]) {
+        test(`every call runs exactly once while calls waiting on a busy worker are taken back (concurrentTasksPerWorker ${concurrentTasksPerWorker})`, T, async (t) => {
+          const pool = using(t, E.make({ slots: 2, perWorker: concurrentTasksPerWorker }));
+          const n = 1500;
+          const counts = new Int32Array(new SharedArrayBuffer(4 * n));
+          let seed = 11;
+          const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+          const calls = [];
+          for (let i = 0; i < n; i++) {
+            const r = random();
+            calls.push(pool.run(tasks.countRun, [counts, i, r < 0.01 ? 40 : r < 0.3 ? 1 : 0, random() < 0.3]));
+            if (random() < 0.02) await new Promise((resolve) => setTimeout(resolve, 2));
+          }
+          assert.deepEqual(await Promise.all(calls), Array.from({ length: n }, (_, i) => i));
+          assert.deepEqual([...new Set(counts)], [1]);
+        });
+      }
+    }
+
     describe('a worker that exits', () => {
       test('a task that calls process.exit fails with FJ_WORKER_EXITED', T, async (t) => {
         const pool = using(t, E.make({ slots: 1 }));
@@ -250,9 +286,10 @@ for (const E of PoolKinds) {
         const release = join(dir, 'release');
         const ran = join(dir, 'ran');
         // Input 0 returns at once (dir exists); input 1 holds the worker's thread until released; input 2 leaves a file if it runs.
-        const inputs = [{ path: dir, block: false }, { path: release, block: true }, { path: ran, block: false }];
+        const inputs = [{ path: dir, block: false }, { path: release, block: true, started: join(dir, 'started') }, { path: ran, block: false }];
         for await (const value of pool.imap(tasks.blockOrTouch, inputs, { chunksize: 1 })) {
           assert.equal(value, dir);
+          await filesAppear(dir, 1, (name) => name === 'started');
           break;
         }
         const busy = pool.stats();

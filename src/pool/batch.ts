@@ -4,6 +4,7 @@ import { withoutRepeats, type Transferable } from '../transfer.js';
 import { MOVE_MIN_BYTES, copyOut } from './copy-out.js';
 import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
 import type { Call, PoolWorker } from './records.js';
+import type { Claims } from './claims.js';
 import type { TaskSpec } from '../task.js';
 
 export interface EncodedBatch {
@@ -13,9 +14,10 @@ export interface EncodedBatch {
 
 /**
  * One message for `calls`; `known` is what the worker was already sent, `defs` every function
- * by id; `moves` when the worker is a thread, which a transferred buffer moves to (copyOut).
+ * by id; `moves` when the worker is a thread, which a transferred buffer moves to (copyOut);
+ * with `claims`, each call that could be sent again elsewhere is marked, so it can be taken back.
  */
-export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, defs: readonly FnDef[], moves = false): EncodedBatch {
+export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, defs: readonly FnDef[], moves = false, claims?: Claims): EncodedBatch {
   let added: FnDef[] | null = null;
   const tasks: unknown[] = [];
   let transfer: Transferable[] = [];
@@ -23,7 +25,10 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
     if (!known.has(call.fnId) && !(added?.includes(defs[call.fnId]) ?? false)) (added ??= []).push(defs[call.fnId]);
     const o = call.options;
     const moved = moves && o.transfer === undefined && call.bytes >= MOVE_MIN_BYTES ? copyOut(call.args) : null;
-    tasks.push(call.id, call.fnId, call.reportsStart ? o.flags | TaskFlag.Watched : o.flags, moved === null ? call.args : moved.args);
+    let flags = call.reportsStart ? o.flags | TaskFlag.Watched : o.flags;
+    call.claimable = claims !== undefined && (o.transfer === undefined || call.recopy !== null) && claims.mark(call.id);
+    if (call.claimable) flags |= TaskFlag.Claimed;
+    tasks.push(call.id, call.fnId, flags, moved === null ? call.args : moved.args);
     if (o.transfer !== undefined) transfer = transfer.concat(o.transfer);
     else if (moved !== null) transfer = transfer.concat(moved.transfer);
   }
@@ -32,10 +37,12 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
 
 /** Sends calls in one message; returns what went wrong, or null. */
 function trySend(w: PoolWorker, calls: readonly Call[], defs: readonly FnDef[]): { error: unknown } | null {
-  const { message, transfer } = encodeBatch(calls, w.known, defs, w.link.moves === true);
+  const { message, transfer } = encodeBatch(calls, w.known, defs, w.link.moves === true, w.link.claims);
   try {
     w.link.send(message, transfer);
   } catch (error) {
+    // Not sent: their slots are free again.
+    for (const call of calls) if (call.claimable) w.link.claims?.take(call.id);
     return { error };
   }
   if (message.defs !== null) for (const def of message.defs) w.known.add(def[0]);
@@ -75,6 +82,8 @@ export class FnTable {
 /** Keep about this much work (ms) sent ahead to each worker. */
 const TARGET_INFLIGHT_MS = 2;
 const MAX_INFLIGHT = 1024;
+/** A call is overdue once it ran twice its kind's measured time and this much more (a kind never measured: as if 10 ms). */
+const OVERDUE_SLACK_MS = 10;
 
 /**
  * How many calls a worker should hold: about TARGET_INFLIGHT_MS of work by the
@@ -120,17 +129,28 @@ export class Pacer {
   }
 
   /**
-   * Calls of `kind` to add to a worker holding `inflight`, given `queued` waiting over `workers`.
-   * `oldest` is the first call the worker still holds (the one it runs): when that is of another
-   * kind, never measured or longer than TARGET_INFLIGHT_MS, or of this kind but held twice
-   * as long as such calls take, nothing waits behind it beyond its free slots, so short calls
-   * never queue behind a long one while another worker idles.
+   * When the first call `w` holds (the one it runs) is overdue: it began no earlier than it was
+   * sent nor than `w` last answered, and takes about its kind's measured time. Infinity when `w` holds none.
    */
-  room(kind: number, inflight: number, queued: number, workers: number, perWorker: number, oldest: Call | undefined): number {
+  overdueAt(w: PoolWorker): number {
+    const oldest = w.oldest;
+    if (oldest === undefined) return Number.POSITIVE_INFINITY;
+    const avg = this.#avgMs.get(Pacer.kindOf(oldest)) ?? OVERDUE_SLACK_MS;
+    return Math.max(oldest.sentAt, w.answeredAt) + 2 * avg + OVERDUE_SLACK_MS;
+  }
+
+  /**
+   * Calls of `kind` to add to worker `w`, given `queued` waiting over `workers`. When the first
+   * call `w` holds (the one it runs) is of another kind, never measured or longer than
+   * TARGET_INFLIGHT_MS, or of this kind but overdue, nothing waits behind it beyond its free
+   * slots, so short calls never queue behind a long one while another worker idles.
+   */
+  room(kind: number, w: PoolWorker, queued: number, workers: number, perWorker: number): number {
+    const inflight = w.load;
+    const oldest = w.oldest;
     if (oldest !== undefined) {
       const held = Pacer.kindOf(oldest);
-      const heldAvg = this.#avgMs.get(held) ?? Number.POSITIVE_INFINITY;
-      const long = held === kind ? heldAvg > TARGET_INFLIGHT_MS && nowMs() - oldest.sentAt > 2 * heldAvg + TARGET_INFLIGHT_MS : !(heldAvg <= TARGET_INFLIGHT_MS);
+      const long = held === kind ? nowMs() >= this.overdueAt(w) : !((this.#avgMs.get(held) ?? Number.POSITIVE_INFINITY) <= TARGET_INFLIGHT_MS);
       if (long) return perWorker - inflight;
     }
     const avg = this.#avgMs.get(kind);

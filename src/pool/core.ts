@@ -4,6 +4,7 @@
  * fault handling that replaces a dead worker, blames only the calls it knew were
  * running and re-queues the rest.
  */
+import { nowMs } from '../clock.js';
 import { reviveTaskError } from '../revive.js';
 import { Tally, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
@@ -20,6 +21,7 @@ import { ownArguments } from './snapshot.js';
 import { Call, CallState, PoolWorker, type CallOptionsInternal, type Resolve, type Settle } from './records.js';
 import { SignalRegistry, kSoftAbort } from './signals.js';
 import { WarmUp } from './warm-up.js';
+import { Rebalancer } from './rebalance.js';
 import { WorkerSet } from './workers.js';
 import { decodeSync } from '../sync/wire.js';
 import type { ExitInfo, Transport } from './transport.js';
@@ -41,12 +43,15 @@ export class PoolCore {
   readonly #maps = new OpenMaps();
   readonly #idleWaiters = new IdleWaiters();
   readonly #warmUp = new WarmUp(() => this.#startMinWorker());
+  readonly #rebalancer: Rebalancer;
 
   constructor(transport: Transport, options: NormalizedPoolOptions, name: string) {
     this.#transport = transport;
     this.#options = options;
     this.#name = name;
     this.#workers = new WorkerSet(options);
+    const hooks = { requeue: (call: Call) => this.#requeue(call), dispatch: () => this.#dispatch(), queueEmpty: () => this.#queue.size === 0 };
+    this.#rebalancer = new Rebalancer(this.#workers, this.#pacer, options.concurrentTasksPerWorker, hooks);
     // Without a setup, minWorkers start one after another (warm-up.ts); with one, its own time dominates.
     for (let i = 0; i < (options.setup === null ? 1 : options.minWorkers); i++) this.#startMinWorker();
   }
@@ -112,10 +117,7 @@ export class PoolCore {
       this.#queue.cancelled(call);
       this.#settleIdle();
     } else if (w !== null) {
-      w.inflight.delete(call.id);
-      if (call.state === CallState.Running && !soft) this.#replace(w, 'another task on it was aborted');
-      else if (call.state === CallState.Sent) w.cancelSent(call.id, !soft);
-      else w.cancelled.set(call.id, false); // it runs on, unobserved: the worker is busy until it answers
+      if (w.withdraw(call, soft)) this.#replace(w, 'another task on it was aborted');
       this.#afterProgress(w);
     }
     this.#finish(call, false, abortError(reason));
@@ -167,7 +169,7 @@ export class PoolCore {
     const o = this.#options;
     const next = this.#queue.peek();
     const kind = next === undefined ? -1 : Pacer.kindOf(next);
-    const room = this.#pacer.room(kind, w.load, this.#queue.size, o.workers, o.concurrentTasksPerWorker, w.oldest);
+    const room = this.#pacer.room(kind, w, this.#queue.size, o.workers, o.concurrentTasksPerWorker);
     return Math.min(room, o.maxTasksPerWorker - w.assigned);
   }
 
@@ -235,6 +237,7 @@ export class PoolCore {
   }
 
   #onResults(w: PoolWorker, message: ResultsMessage): void {
+    w.answeredAt = nowMs();
     for (const id of message.started) this.#onStarted(w, id);
     if (message.revive !== undefined) for (const at of message.revive) message.done[at] = decodeSync(message.done[at]);
     const answered = this.#answer(w, message.done, true) + this.#answer(w, message.failed, false);
@@ -341,6 +344,7 @@ export class PoolCore {
     if (w.load === 0 && w.retiring) this.#workers.end(w, false);
     else if (this.#queue.size > 0 && !w.retiring) this.#fill(w);
     if (this.#queue.size > 0 && !this.#dispatchPending) this.#dispatch();
+    else if (this.#queue.size === 0 && this.#workers.hasRoom(w)) this.#rebalancer.run();
     if (w.load === 0 && !w.exited) this.#workers.idle(w);
     if (this.#workers.size < this.#options.minWorkers && !this.#closing) this.#warmUp.poke(w.load === 0);
     this.#settleIdle();
@@ -374,6 +378,7 @@ export class PoolCore {
     this.#closing = true;
     this.#terminated = true;
     this.#warmUp.cancel();
+    this.#rebalancer.cancel();
     const error = terminatedError(this.#name);
     this.#failWith(error);
     for (const w of this.#workers) {
@@ -386,12 +391,8 @@ export class PoolCore {
   }
 
   stats(): ExecutorStats {
-    const usage = this.#workers.usage();
-    return {
-      workers: this.#workers.size, idleWorkers: usage.idle, queued: this.#queue.size, running: usage.running,
-      done: this.#tally.done, failed: this.#tally.failed, workersReplaced: this.#replaced,
-      utilisation: usage.aliveMs > 0 ? Math.min(1, usage.busyMs / usage.aliveMs) : 0,
-      latency: this.#tally.latency.snapshot(),
-    };
+    const tally = this.#tally;
+    const counts = { queued: this.#queue.size, done: tally.done, failed: tally.failed, workersReplaced: this.#replaced };
+    return { ...this.#workers.usage(), ...counts, latency: tally.latency.snapshot() };
   }
 }

@@ -35,6 +35,8 @@ export const TaskFlag = Object.freeze({
   Packed: 16,
   /** The arguments hold locks or other primitives to rebuild in the worker. */
   Sync: 32,
+  /** The pool may take it back before it begins: the worker claims it first (claims.ts). */
+  Claimed: 64,
 });
 
 /** A function the worker compiles (inline) or imports (module) once and keeps. */

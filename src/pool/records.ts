@@ -37,6 +37,8 @@ export class Call {
   sentAt = 0;
   /** It was held by a worker that died running nobody knew what: the worker reports it when it starts. */
   careful = false;
+  /** Sent marked in its worker's claims: it can be taken back until the worker begins it (claims.ts). */
+  claimable = false;
 
   /** Whether its worker says when it starts (its outcome, or an abort, is then blamed on it alone). */
   get reportsStart(): boolean {
@@ -69,6 +71,7 @@ export class Call {
     this.timer = null;
     this.state = CallState.Queued;
     this.worker = null;
+    this.claimable = false;
     return refresh(this);
   }
 }
@@ -125,6 +128,8 @@ export class PoolWorker {
   /** Calls cancelled after they were sent, each with whether to replace the worker if it starts anyway. */
   readonly cancelled = new Map<number, boolean>();
   ready = false;
+  /** When it last sent results (nowMs): the call it holds first began no earlier. */
+  answeredAt = 0;
   assigned = 0;
   busyMs = 0;
   /** No new work: it is being recycled, retired or replaced. */
@@ -156,10 +161,21 @@ export class PoolWorker {
     return this.inflight.values().next().value;
   }
 
-  /** Asks the worker to drop a call sent to it; if it starts anyway and `stop`, the pool replaces the worker. */
-  cancelSent(id: number, stop: boolean): void {
-    this.cancelled.set(id, stop);
-    this.link.send({ k: Msg.Cancel, id }, []);
+  /**
+   * Forgets a call cancelled after it was sent to it; true when it runs it and must be replaced to
+   * stop it (a soft cancel lets it run on, unobserved). One it has not begun is taken back or
+   * dropped by a Cancel; should it start anyway and `soft` is false, the pool replaces it then.
+   */
+  withdraw(call: Call, soft: boolean): boolean {
+    this.inflight.delete(call.id);
+    if (call.state === CallState.Running && !soft) return true;
+    if (call.state !== CallState.Sent) this.cancelled.set(call.id, false); // the worker is busy until it answers
+    else if (call.claimable && this.link.claims?.take(call.id) === true) this.assigned--;
+    else {
+      this.cancelled.set(call.id, !soft);
+      this.link.send({ k: Msg.Cancel, id: call.id }, []);
+    }
+    return false;
   }
 
   /** Every call in flight, no longer held here (the pool settles them). */

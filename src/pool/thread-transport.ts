@@ -5,6 +5,7 @@ import { recheckBarriers } from '../sync/barrier.js';
 import { WORKER_DATA_KEY, registry } from '../sync/registry.js';
 import { STOP_GRACE_MS, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 import { Msg, type PoolMessage, type ThreadMessage } from './protocol.js';
+import { CLAIMS_KEY, Claims } from './claims.js';
 import { writeAroundBars } from '../progress.js';
 
 /** The process's own flags that a worker thread accepts, once known (see spawnThread). */
@@ -48,10 +49,11 @@ export class ThreadTransport implements Transport {
 
   spawn(events: LinkEvents): WorkerLink {
     const { env, execArgv, maxHeapMb } = this.#options;
+    const claims = new Claims();
     const worker = spawnThread({
       env: env ?? process.env,
       resourceLimits: maxHeapMb === undefined ? undefined : { maxOldGenerationSizeMb: maxHeapMb },
-      workerData: { [WORKER_DATA_KEY]: registry().buffer },
+      workerData: { [WORKER_DATA_KEY]: registry().buffer, [CLAIMS_KEY]: claims.words },
     }, execArgv);
     const tid = worker.threadId;
     let error: unknown = null;
@@ -80,6 +82,7 @@ export class ThreadTransport implements Transport {
     return {
       send: (message, transfer) => worker.postMessage(message, transfer),
       moves: true,
+      claims,
       // Asked to exit, it first ends its writes to stdout and stderr (terminate() would drop them).
       stop: () => {
         worker.postMessage({ k: Msg.Shutdown } satisfies PoolMessage);

@@ -3,6 +3,7 @@
  * and differ only in the transport that starts workers and carries messages.
  */
 import type { Transferable } from '../transfer.js';
+import type { Claims } from './claims.js';
 import type { PoolMessage, WorkerMessage } from './protocol.js';
 
 export interface ExitInfo {
@@ -30,6 +31,8 @@ export interface WorkerLink {
   send(message: PoolMessage, transfer: Transferable[]): void;
   /** Whether a transferred buffer moves to the worker (a thread) rather than being copied. */
   readonly moves?: boolean;
+  /** Words shared with the worker, by which a call sent ahead can be taken back (threads only). */
+  readonly claims?: Claims;
   /** Asks the worker to exit; forces it after a grace period. */
   stop(): void;
   /** Ends the worker now, whatever it is doing. */

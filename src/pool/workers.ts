@@ -11,13 +11,15 @@ export interface WorkerSetOptions {
   minWorkers: number;
   idleTimeout: number;
   concurrentTasksPerWorker: number;
+  maxTasksPerWorker: number;
 }
 
+/** The workers' part of stats(). */
 export interface WorkerUsage {
+  workers: number;
+  idleWorkers: number;
   running: number;
-  idle: number;
-  busyMs: number;
-  aliveMs: number;
+  utilisation: number;
 }
 
 /** Not ready yet, and not being retired: it will take calls once ready. */
@@ -185,6 +187,17 @@ export class WorkerSet implements Iterable<PoolWorker> {
     return false;
   }
 
+  /** Whether `w` could take another call now. */
+  hasRoom(w: PoolWorker): boolean {
+    const o = this.#options;
+    return w.ready && !w.retiring && !w.exited && w.load < o.concurrentTasksPerWorker && w.assigned < o.maxTasksPerWorker;
+  }
+
+  anyWithRoom(): boolean {
+    for (const w of this.#all) if (this.hasRoom(w)) return true;
+    return false;
+  }
+
   /** Free slots for calls: of the workers not retiring (ready or starting), and of those yet to start. */
   freeSlots(): number {
     const perWorker = this.#options.concurrentTasksPerWorker;
@@ -195,13 +208,16 @@ export class WorkerSet implements Iterable<PoolWorker> {
 
   usage(): WorkerUsage {
     const now = nowMs();
-    const usage: WorkerUsage = { running: 0, idle: 0, busyMs: this.#deadBusyMs, aliveMs: this.#deadAliveMs };
+    let running = 0;
+    let idle = 0;
+    let busyMs = this.#deadBusyMs;
+    let aliveMs = this.#deadAliveMs;
     for (const w of this.#all) {
-      usage.running += w.load;
-      if (w.ready && w.load === 0 && !w.retiring) usage.idle++;
-      usage.busyMs += w.busyMs;
-      usage.aliveMs += now - w.spawnedAt;
+      running += w.load;
+      if (w.ready && w.load === 0 && !w.retiring) idle++;
+      busyMs += w.busyMs;
+      aliveMs += now - w.spawnedAt;
     }
-    return usage;
+    return { workers: this.#all.size, idleWorkers: idle, running, utilisation: aliveMs > 0 ? Math.min(1, busyMs / aliveMs) : 0 };
   }
 }

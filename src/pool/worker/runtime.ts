@@ -14,6 +14,7 @@ import { ownWire, toWire, type WireValue } from '../../wire-error.js';
 import { copyOut } from '../copy-out.js';
 import { runChunk, type ChunkContext } from './chunk.js';
 import { salvage } from './salvage.js';
+import { claim } from '../claims.js';
 import {
   Msg, TaskFlag, protocolError, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
 } from '../protocol.js';
@@ -28,6 +29,8 @@ export interface RuntimePort {
   readonly peer: string;
   /** Whether a transferred buffer moves to the pool (a thread): a large result is then copied once and moved (copyOut). */
   readonly moves?: boolean;
+  /** Words by which the pool takes back a call sent ahead before it begins (threads; see claims.ts). */
+  readonly claims?: Int32Array;
   /** Runs `then` once every message posted has left (a child's IPC writes may wait in a queue); at once when absent. */
   whenSent?(then: () => void): void;
 }
@@ -160,6 +163,8 @@ export function startRuntime(port: RuntimePort): void {
       const args = queue[head + 3] as unknown[];
       queue[head + 3] = undefined;
       head += 4;
+      // Taken back by the pool, for another worker to run while this one was busy: skipped.
+      if ((flags & TaskFlag.Claimed) !== 0 && !claim(port.claims as Int32Array, id)) continue;
       start(id, fnId, flags, args);
       if (nowMs() - lastFlush > FLUSH_AFTER_MS) {
         // Count the time spent so far before reporting, so the pool learns real task times.

@@ -1,5 +1,6 @@
 /** Entry point of a ThreadPool worker: the runtime over the thread's parent port. */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { CLAIMS_KEY } from '../claims.js';
 import type { PoolMessage } from '../protocol.js';
 import { inheritTypeScriptLoader } from './loaders.js';
 import { sendOutput } from './output.js';
@@ -14,6 +15,7 @@ await inheritTypeScriptLoader(process.execArgv);
 startRuntime({
   peer: 'the calling thread',
   moves: true,
+  claims: (workerData as Record<string, unknown> | null)?.[CLAIMS_KEY] as Int32Array,
   post: (message, transfer) => port.postMessage(message, transfer),
   listen: (handler) => port.on('message', (message: PoolMessage) => handler(message)),
   canClone(value) {

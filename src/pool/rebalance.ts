@@ -1,0 +1,79 @@
+/**
+ * Calls sent ahead to a worker wait behind the call it runs. When that call runs
+ * far past its kind's measured time (a 5 s call among 10 ms ones) while another
+ * worker is free and nothing is queued, the calls waiting behind it are taken
+ * back (claims.ts) and run elsewhere, instead of waiting for it to end.
+ */
+import { nowMs } from '../clock.js';
+import type { Pacer } from './batch.js';
+import type { Claims } from './claims.js';
+import { CallState, type Call, type PoolWorker } from './records.js';
+import type { WorkerSet } from './workers.js';
+
+export interface RebalanceHooks {
+  /** Puts a call taken back at the head of the queue (they come newest first). */
+  requeue(call: Call): void;
+  /** Sends queued calls to the workers with room. */
+  dispatch(): void;
+  queueEmpty(): boolean;
+}
+
+export class Rebalancer {
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = Number.POSITIVE_INFINITY;
+
+  constructor(
+    private readonly workers: WorkerSet,
+    private readonly pacer: Pacer,
+    private readonly perWorker: number,
+    private readonly hooks: RebalanceHooks,
+  ) {}
+
+  /** Takes back what waits on overdue workers; looks again when the next worker holding waiting calls would be overdue. */
+  run(): void {
+    const now = nowMs();
+    let wake = Number.POSITIVE_INFINITY;
+    let taken = false;
+    for (const w of this.workers) {
+      const claims = w.link.claims;
+      if (claims === undefined || w.ending || w.exited || w.load <= this.perWorker) continue;
+      const at = this.pacer.overdueAt(w);
+      if (at > now) wake = Math.min(wake, at);
+      else if (takeBack(w, claims, this.hooks)) taken = true;
+    }
+    if (taken) this.hooks.dispatch();
+    else if (wake !== Number.POSITIVE_INFINITY) this.#wakeAt(wake);
+  }
+
+  cancel(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  #wakeAt(at: number): void {
+    if (this.#timer !== null && this.#timerAt <= at) return;
+    this.cancel();
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#timerAt = Number.POSITIVE_INFINITY;
+      // Still worth it: nothing queued, and a worker with room.
+      if (this.hooks.queueEmpty() && this.workers.anyWithRoom()) this.run();
+    }, Math.max(0, at - nowMs()) + 1);
+    this.#timer.unref();
+  }
+}
+
+/** Takes back from `w`, newest first, the calls it has not begun; returns whether it took any. */
+function takeBack(w: PoolWorker, claims: Claims, hooks: RebalanceHooks): boolean {
+  const held = [...w.inflight.values()];
+  let i = held.length;
+  while (i > 0 && held[i - 1].claimable && held[i - 1].state === CallState.Sent && claims.take(held[i - 1].id)) {
+    const call = held[--i];
+    w.inflight.delete(call.id);
+    w.assigned--;
+    hooks.requeue(call);
+  }
+  return i < held.length;
+}
