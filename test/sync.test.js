@@ -303,6 +303,24 @@ test('two threads taking two locks in opposite order get a DeadlockError instead
   assert.deepEqual(outcomes.filter((o) => o.status === 'fulfilled').map((o) => o.value), ['finished']);
 });
 
+test('two-lock cycles formed over and over, three at a time, are each reported by exactly one DeadlockError', async (t) => {
+  // The thread that finds a cycle wakes its victim; when the victim had walked the graph too early to
+  // see the cycle and was not asleep yet, that wake was lost and both threads waited for good.
+  const pairs = 3;
+  const p = pool(t, { workers: 2 * pairs });
+  const locks = Array.from({ length: pairs }, (_, i) => [new Mutex({ name: `A${i}` }), new Mutex({ name: `B${i}` })]);
+  for (let round = 0; round < 150; round++) {
+    const outcomes = await Promise.all(locks.map(([a, b]) => {
+      const bothHold = new Barrier(2);
+      return Promise.allSettled([p.run(sync.takeTwo, [a, b, bothHold, 10_000]), p.run(sync.takeTwo, [b, a, bothHold, 10_000])]);
+    }));
+    for (const pair of outcomes) {
+      const codes = pair.map((o) => (o.status === 'fulfilled' ? o.value : o.reason.code)).sort();
+      assert.deepEqual(codes, [ErrorCodes.DEADLOCK, 'finished'], `round ${round}`);
+    }
+  }
+});
+
 test('a cycle of three threads is detected', async (t) => {
   const p = pool(t, { workers: 3 });
   const [a, b, c] = [new Mutex({ name: 'A' }), new Mutex({ name: 'B' }), new Mutex({ name: 'C' })];

@@ -154,7 +154,7 @@ export class Mutex implements Shareable {
     try {
       for (let seen = Atomics.exchange(this.#words, this.#state, LockState.Contended); !isFree(seen); seen = Atomics.exchange(this.#words, this.#state, LockState.Contended)) {
         this.#beforeWait();
-        if (!waitSync(this.#words, this.#state, LockState.Contended, until)) throw timeoutError(`${this.#name}.lockSync()`, until.timeout);
+        if (!waitSync(this.#words, this.#state, LockState.Contended, until, RECHECK_MS)) throw timeoutError(`${this.#name}.lockSync()`, until.timeout);
       }
       return this.#acquired(lastDied);
     } finally {
@@ -215,6 +215,13 @@ export function releaseAbandonedLocks(): void {
   const reg = existingRegistry();
   if (reg !== null) reg.releaseAllOf(ownerId(reg));
 }
+
+/**
+ * A blocked lockSync() wakes this often to walk the wait-for graph again: the thread that finds
+ * a cycle wakes its victim, but that wake is lost if the victim, its own walk done too early to
+ * see the cycle, has not begun to sleep yet; the next walk finds it.
+ */
+const RECHECK_MS = 50;
 
 /** Tries before a blocking wait sleeps; none on a single core, where the holder cannot run meanwhile. */
 const SPINS = availableParallelism() > 1 ? 1_000 : 0;

@@ -48,9 +48,9 @@ export function assertMayBlock(where: string): void {
   }
 }
 
-/** Blocks while words[index] === expected; false once the deadline passed. */
-export function waitSync(words: Int32Array, index: number, expected: number, until: Deadline): boolean {
-  const left = until.at - nowMs();
+/** Blocks while words[index] === expected, for at most `sliceMs` at a time; false once the deadline passed. */
+export function waitSync(words: Int32Array, index: number, expected: number, until: Deadline, sliceMs = Number.POSITIVE_INFINITY): boolean {
+  const left = Math.min(until.at - nowMs(), sliceMs);
   if (left <= 0) return false;
   Atomics.wait(words, index, expected, left === Number.POSITIVE_INFINITY ? undefined : left);
   return true;
