@@ -30,6 +30,18 @@ test('a primitive passed alone or nested in objects and arrays arrives as a work
   assert.deepEqual(kinds, ['Semaphore', 'Mutex', 'AtomicCounter']);
 });
 
+test('data of the caller\'s with a key named like a lock\'s record stays data, as a result or an argument, beside real locks', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const lookalike = { __forkjoinSync: 'Mutex', registry: 1, base: 2 };
+  const back = await p.run((mutex, data) => ({ mutex, data, semaphore: { __forkjoinSync: 'Semaphore', buffer: 16 } }), [new Mutex({ name: 'real' }), lookalike]);
+  assert.ok(back.mutex instanceof Mutex);
+  assert.equal(back.mutex.name, 'real');
+  assert.deepEqual(back.data, lookalike);
+  assert.deepEqual(back.semaphore, { __forkjoinSync: 'Semaphore', buffer: 16 });
+  const arrived = await p.run((latch, mutex) => [Object.getPrototypeOf(latch) === Object.prototype, latch.buffer, typeof mutex.lockSync], [{ __forkjoinSync: 'Latch', buffer: 4 }, new Mutex()]);
+  assert.deepEqual(arrived, [true, 4, 'function']);
+});
+
 test('a primitive in every one of 50,000 map inputs arrives working, whatever the chunk size', async (t) => {
   const p = pool(t, { workers: 2 });
   const counter = new AtomicCounter();

@@ -23,7 +23,7 @@ import { SignalRegistry, kSoftAbort } from './signals.js';
 import { WarmUp } from './warm-up.js';
 import { Rebalancer } from './rebalance.js';
 import { WorkerSet } from './workers.js';
-import { decodeSync } from '../sync/wire.js';
+import { reviveResults } from '../sync/wire.js';
 import type { ExitInfo, Transport } from './transport.js';
 
 export class PoolCore {
@@ -239,7 +239,7 @@ export class PoolCore {
   #onResults(w: PoolWorker, message: ResultsMessage): void {
     w.answeredAt = nowMs();
     for (const id of message.started) this.#onStarted(w, id);
-    if (message.revive !== undefined) for (const at of message.revive) message.done[at] = decodeSync(message.done[at]);
+    if (message.revive !== undefined) reviveResults(message);
     const answered = this.#answer(w, message.done, true) + this.#answer(w, message.failed, false);
     w.busyMs += message.busy;
     this.#pacer.record(message.busy, answered);

@@ -203,6 +203,20 @@ export function registry(): Registry {
   return current;
 }
 
+let token: string | null = null;
+
+/**
+ * The registry's random identity, as text: a lock's record carries it, so that data of the
+ * caller's that happens to look like a record is never taken for one (wire.ts).
+ */
+export function registryToken(): string {
+  if (token === null) {
+    const words = registry().words;
+    token = `${Atomics.load(words, 2)}.${Atomics.load(words, 3)}`;
+  }
+  return token;
+}
+
 /** The registry if one exists in this thread, without creating it. */
 export function existingRegistry(): Registry | null {
   return current;

@@ -8,12 +8,16 @@
 
 import { CloneError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { children } from '../pool/clone.js';
-import { RESULT_ENCODER, type ResultEncoder } from '../pool/protocol.js';
+import { RESULT_ENCODER, type ResultEncoder, type ResultsMessage } from '../pool/protocol.js';
+import { toWire } from '../wire-error.js';
+import { registryToken } from './registry.js';
 
 const kRecord = '__forkjoinSync';
+const kToken = '__forkjoinSyncToken';
 
 export interface SyncRecord {
   [kRecord]: string;
+  [kToken]: string;
   [key: string]: unknown;
 }
 
@@ -50,7 +54,7 @@ export function syncInUse(): boolean {
 }
 
 export function makeRecord(kind: string, fields: Record<string, unknown>): SyncRecord {
-  return { [kRecord]: kind, ...fields };
+  return { [kRecord]: kind, [kToken]: registryToken(), ...fields };
 }
 
 function isShareable(value: object): value is Shareable {
@@ -249,7 +253,8 @@ export function decodeSync(root: unknown): unknown {
   const reviveRecord = (value: object): unknown => {
     const kind = (value as Partial<SyncRecord>)[kRecord];
     const revive = typeof kind === 'string' ? revivers.get(kind) : undefined;
-    if (revive === undefined) return value;
+    // The caller's own data with a key of that name is data: a record carries the registry's token.
+    if (revive === undefined || (value as Partial<SyncRecord>)[kToken] !== registryToken()) return value;
     if (!revived.has(value)) revived.set(value, revive(value as SyncRecord));
     return revived.get(value);
   };
@@ -271,4 +276,16 @@ export function decodeSync(root: unknown): unknown {
     }
   }
   return root;
+}
+
+/** Revives the locks in the results a worker sent as records (decodeSync); one that cannot be revived fails its call instead. */
+export function reviveResults(message: ResultsMessage): void {
+  for (const at of message.revive ?? []) {
+    try {
+      message.done[at] = decodeSync(message.done[at]);
+    } catch (thrown) {
+      message.failed.push(message.done[at - 1], toWire(thrown));
+      message.done[at - 1] = -1; // no call has this id: the failure pushed answers it
+    }
+  }
 }
