@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  Delayed, ErrorCodes, LocalExecutor, MemoryCache, ThreadPool, compute, delayed, isDelayed, isForkJoinError, taskModule, toDot, toMermaid,
+  AtomicCounter, Delayed, ErrorCodes, LocalExecutor, MemoryCache, Mutex, ThreadPool, compute, delayed, isDelayed, isForkJoinError, taskModule, toDot, toMermaid,
 } from 'forkjoin';
 import { Executors, fileAppears, runNode, tempDir, using } from './fixtures/helpers.js';
 
@@ -67,6 +67,19 @@ describe('delayed keys', () => {
     assert.equal(identity(new Error('failed', { cause: 'disk' })).key, identity(new Error('failed', { cause: 'disk' })).key);
     assert.notEqual(identity(new Error('failed', { cause: 'disk' })).key, identity(new Error('failed', { cause: 'network' })).key);
     assert.notEqual(identity(Object(Symbol('a'))).key, identity(Object(Symbol('b'))).key);
+  });
+
+  test('a lock counts by identity: calls with two mutexes or two counters are two nodes, and computing them runs both', async (t) => {
+    const mutex = new Mutex({ name: 'one' });
+    assert.equal(identity(mutex).key, identity(mutex).key);
+    assert.notEqual(identity(new Mutex()).key, identity(new Mutex()).key);
+    assert.notEqual(identity(new AtomicCounter(1)).key, identity(new AtomicCounter(1)).key);
+    const pool = using(t, new ThreadPool({ workers: 2 }));
+    const nameOf = delayed((m) => m.name);
+    assert.deepEqual(await compute([nameOf(new Mutex({ name: 'first' })), nameOf(new Mutex({ name: 'second' }))], { executor: pool }), ['first', 'second']);
+    const [c1, c2] = [new AtomicCounter(0), new AtomicCounter(100)];
+    const bump = delayed((c) => c.add(1));
+    assert.deepEqual(await compute([bump(c1), bump(c2)], { executor: pool }), [1, 101]);
   });
 
   test('a node\'s key follows its inputs\' keys', () => {

@@ -13,6 +13,7 @@
  * values (typed arrays, Maps, Sets, Dates, class instances) are held as they are.
  */
 import { Hasher, type Digest } from './hash.js';
+import { isLock } from '../sync/tag.js';
 
 /** The tag words of the encoding. */
 export const T = Object.freeze({
@@ -319,7 +320,7 @@ export class Walk<N> {
     } else if (v instanceof Number || v instanceof String || v instanceof Boolean || v instanceof BigInt) {
       h.word(T.BOXED);
       this.value(v.valueOf(), false);
-    } else if (v instanceof Symbol || v instanceof SharedArrayBuffer || v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef) {
+    } else if (v instanceof Symbol || v instanceof SharedArrayBuffer || v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef || isLock(v)) {
       this.#opaque(v);
     } else {
       // Another class's instance: what structured clone would send, its own enumerable properties, plus its class name.

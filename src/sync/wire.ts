@@ -11,6 +11,7 @@ import { children } from '../pool/clone.js';
 import { RESULT_ENCODER, type ResultEncoder, type ResultsMessage } from '../pool/protocol.js';
 import { toWire } from '../wire-error.js';
 import { registryToken } from './registry.js';
+import { LOCK_TAG } from './tag.js';
 
 const kRecord = '__forkjoinSync';
 const kToken = '__forkjoinSyncToken';
@@ -39,6 +40,7 @@ export class Adopted {
 export function registerKind(kind: string, cls: Function, revive: (record: SyncRecord) => unknown): void {
   revivers.set(kind, revive);
   shareables.add(cls);
+  Object.defineProperty(cls.prototype, LOCK_TAG, { value: true });
 }
 
 /** Called by each primitive's constructor: from now on, arguments are searched for primitives. */
