@@ -42,6 +42,18 @@ test('data of the caller\'s with a key named like a lock\'s record stays data, a
   assert.deepEqual(arrived, [true, 4, 'function']);
 });
 
+test('locks in a setup\'s arguments arrive working in each worker; a ProcessPool refuses them when made, naming where', async (t) => {
+  const counter = new AtomicCounter();
+  const p = pool(t, { workers: 2, setup: { task: sync.setupWithLocks, args: [counter, new Mutex({ name: 'setup' })] } });
+  await p.run((x) => x, [1]);
+  assert.ok(counter.get() >= 1);
+  assert.throws(() => new ProcessPool({ setup: { task: sync.setupWithLocks, args: [counter, new Mutex()] } }), (err) => {
+    assert.ok(isForkJoinError(err, ErrorCodes.ARG_NOT_CLONEABLE));
+    assert.match(err.message, /setup\.args\[0\]/);
+    return true;
+  });
+});
+
 test('a primitive in every one of 50,000 map inputs arrives working, whatever the chunk size', async (t) => {
   const p = pool(t, { workers: 2 });
   const counter = new AtomicCounter();

@@ -212,7 +212,7 @@ export class PoolCore {
     }
     this.#workers.add(w);
     const setup = this.#options.setup;
-    const init = setup === null ? null : { def: this.#fns.defs[this.#fns.idOf(setup.spec)], args: setup.args };
+    const init = setup === null ? null : { def: this.#fns.defs[this.#fns.idOf(setup.spec)], args: setup.args, sync: setup.sync === true };
     if (setup !== null) this.#workers.limitSetup(w, setup.timeout);
     w.link.send({ k: Msg.Init, concurrency: this.#options.concurrentTasksPerWorker, setup: init }, []);
     return w;

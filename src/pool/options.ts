@@ -92,7 +92,7 @@ export interface NormalizedPoolOptions {
   env: Record<string, string | undefined> | undefined;
   execArgv: string[] | undefined;
   /** `timeout`: what bounds the setup (its own, or the pool's). */
-  setup: { spec: TaskSpec; args: unknown[]; timeout: number } | null;
+  setup: { spec: TaskSpec; args: unknown[]; timeout: number; sync?: boolean } | null;
   retries: number;
 }
 

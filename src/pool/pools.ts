@@ -19,6 +19,14 @@ import type { Transport, TransportOptions } from './transport.js';
 export type { PoolOptions } from './options.js';
 
 
+/** `options` with the locks in its setup's arguments as records for the workers to revive (refused, naming them, when workers are processes). */
+function withSetupLocks(options: NormalizedPoolOptions, to: 'thread' | 'process'): NormalizedPoolOptions {
+  const setup = options.setup;
+  if (setup === null) return options;
+  const args = encodeSync(setup.args, to, (i) => `setup.args[${i}]`);
+  return args === setup.args ? options : { ...options, setup: { ...setup, args, sync: true } };
+}
+
 abstract class Pool extends BaseExecutor {
   readonly #core: PoolCore;
   readonly #options: NormalizedPoolOptions;
@@ -32,7 +40,7 @@ abstract class Pool extends BaseExecutor {
     super();
     this.#name = name;
     this.#to = name === 'ProcessPool' ? 'process' : 'thread';
-    this.#options = normalizePoolOptions(`new ${name}()`, input);
+    this.#options = withSetupLocks(normalizePoolOptions(`new ${name}()`, input), this.#to);
     this.#core = new PoolCore(transport(this.#options), this.#options, name);
     this.#defaults = Object.freeze({
       watched: this.#options.timeout !== Number.POSITIVE_INFINITY,

@@ -45,7 +45,8 @@ export type FnDef = [fnId: number, kind: 'module' | 'inline', code: string, name
 export interface InitMessage {
   k: typeof Msg.Init;
   concurrency: number;
-  setup: { def: FnDef; args: unknown[] } | null;
+  /** `sync`: its arguments hold locks, as records to revive. */
+  setup: { def: FnDef; args: unknown[]; sync: boolean } | null;
 }
 /** `tasks` is flat: id, fnId, flags, args, id, fnId, flags, args, ... */
 export interface RunMessage {

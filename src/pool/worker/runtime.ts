@@ -322,6 +322,10 @@ export function startRuntime(port: RuntimePort): void {
       let error: WireValue | null = null;
       try {
         await define([setup.def]);
+        if (setup.sync) {
+          await loadLockSupport();
+          decodeLocks(setup.args);
+        }
         const entry = fns[setup.def[0]];
         if (typeof entry === 'function') await entry(...setup.args);
         else error = entry.error;
