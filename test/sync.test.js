@@ -54,6 +54,17 @@ test('locks in a setup\'s arguments arrive working in each worker; a ProcessPool
   });
 });
 
+test('an array holding a lock keeps its own properties besides its items, and a lock in such a property arrives working', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = new Mutex();
+  const holding = [mutex, 2];
+  holding.meta = 'kept';
+  const inProperty = [1, 2];
+  inProperty.lock = mutex;
+  const seen = await p.run((a, b) => [a[0].constructor.name, a.meta, typeof b.lock.lockSync, b.length], [holding, inProperty]);
+  assert.deepEqual(seen, ['Mutex', 'kept', 'function', 2]);
+});
+
 test('a primitive in every one of 50,000 map inputs arrives working, whatever the chunk size', async (t) => {
   const p = pool(t, { workers: 2 });
   const counter = new AtomicCounter();

@@ -35,6 +35,15 @@ function isPlainContainer(value: object): boolean {
 }
 
 /** The parts of a container to look into, each with the step of its path (`[1]`, `.name`, `.get("k")`). */
+/** Arrays up to this long are searched for properties besides their items (Object.keys of a long array costs more than copying it). */
+const NAMED_CHECK_MAX = 1024;
+
+/** An array's own enumerable properties besides its items (a clone sends them); none looked for past NAMED_CHECK_MAX items. */
+export function namedKeys(array: readonly unknown[]): string[] {
+  if (array.length > NAMED_CHECK_MAX) return [];
+  return Object.keys(array).filter((key) => !/^(?:0|[1-9]\d*)$/.test(key));
+}
+
 export function children(value: object): Array<[string, unknown]> {
   // An array's own keys, not map(): that skips the holes of a sparse array and leaves them in its result.
   if (Array.isArray(value)) return Object.keys(value).map((key) => [/^(?:0|[1-9]\d*)$/.test(key) ? `[${key}]` : step(key), read(value, key)]);

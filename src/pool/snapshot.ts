@@ -6,6 +6,7 @@
  * earlier call's task received. Arguments that are all primitives need no copy.
  */
 import { withoutRepeats, type Transferable } from '../transfer.js';
+import { namedKeys } from './clone.js';
 import { copyOut } from './copy-out.js';
 import { decodeMessage, encodeMessage } from './process-codec.js';
 import { TaskFlag } from './protocol.js';
@@ -123,9 +124,6 @@ function holdsResizable(args: readonly unknown[]): boolean {
  * references and cycles are kept. What cannot be cloned is copied as it is: sending it fails
  * and says where.
  */
-/** Arrays up to this long are searched for properties besides their items (Object.keys of a long array costs more than copying it). */
-const NAMED_CHECK_MAX = 1024;
-
 function ownCopy(root: unknown): unknown {
   const copies = new Map<object, unknown>();
   const copy = (value: unknown): unknown => {
@@ -137,12 +135,7 @@ function ownCopy(root: unknown): unknown {
       if (!primitivesOnly(value)) {
         for (let i = 0; i < out.length; i++) if (typeof out[i] === 'object' && out[i] !== null) out[i] = copy(out[i]);
       }
-      // Properties of its own besides its items (a clone sends them), looked for where that is cheap.
-      if (value.length <= NAMED_CHECK_MAX) {
-        for (const key of Object.keys(value)) {
-          if (!/^(?:0|[1-9]\d*)$/.test(key)) (out as unknown as Record<string, unknown>)[key] = copy((value as unknown as Record<string, unknown>)[key]);
-        }
-      }
+      for (const key of namedKeys(value)) (out as unknown as Record<string, unknown>)[key] = copy((value as unknown as Record<string, unknown>)[key]);
       return out;
     }
     const proto: unknown = Object.getPrototypeOf(value);

@@ -7,7 +7,7 @@
  */
 
 import { CloneError, ErrorCodes, type ErrorCode } from '../errors.js';
-import { children } from '../pool/clone.js';
+import { children, namedKeys } from '../pool/clone.js';
 import { RESULT_ENCODER, type ResultEncoder, type ResultsMessage } from '../pool/protocol.js';
 import { toWire } from '../wire-error.js';
 import { registryToken } from './registry.js';
@@ -143,11 +143,21 @@ function search(root: object): Found {
 
 /** What a value holds that a structured clone carries: items, entries, own properties. */
 function contents(value: object): Iterable<unknown> {
-  if (Array.isArray(value)) return value;
+  if (Array.isArray(value)) {
+    const named = namedKeys(value);
+    return named.length === 0 ? value : [...value, ...named.map((key) => (value as unknown as Record<string, unknown>)[key])];
+  }
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer || value instanceof Date || value instanceof RegExp) return [];
   if (value instanceof Map) return [...value].flat();
   if (value instanceof Set) return value;
   return Object.keys(value).map((key) => (value as Record<string, unknown>)[key]);
+}
+
+/** A copy of an array with its properties besides its items (see namedKeys). */
+function withNamed(array: unknown[]): unknown[] {
+  const copy = array.slice();
+  for (const key of namedKeys(array)) (copy as unknown as Record<string, unknown>)[key] = (array as unknown as Record<string, unknown>)[key];
+  return copy;
 }
 
 /** `root`'s plain objects and arrays copied, primitives replaced by records, shared references and cycles kept. */
@@ -159,7 +169,7 @@ function copyWithRecords(root: object): unknown {
     if (isShareable(value)) copy = value.toRecord();
     else {
       try {
-        copy = Array.isArray(value) ? value.slice() : { ...value };
+        copy = Array.isArray(value) ? withNamed(value) : { ...value };
         pending.push(copy);
       } catch {
         copy = value; // a getter that throws: sending fails on it, and says where
