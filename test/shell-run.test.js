@@ -193,6 +193,17 @@ for (const spawner of ['python', 'perl', 'node']) {
       assert.ok(processGone(Number(readFileSync(join(dir, 'slow.pid'), 'utf8'))));
     });
 
+    test('halt now,fail=1 also stops the jobs whose start was on its way when the failure came', T, async () => {
+      // Five jobs end with the failing one, so five more start at that moment; none of those may run on.
+      const template = 'case {} in f) sleep 0.3; exit 1;; s) sleep 0.3;; *) sleep 2; echo late;; esac';
+      const values = ['s', 's', 's', 's', 's', 'f', 'L1', 'L2', 'L3', 'L4', 'L5', 'L6'];
+      for (let round = 0; round < 6; round++) {
+        const { results, summary } = await collect(runCommands(template, values, { jobs: 6, halt: 'now,fail=1', killGraceMs: 200 }));
+        assert.equal(summary.halted, 'now');
+        assert.deepEqual(results.filter((r) => r.values[0].startsWith('L')).map((r) => r.values[0]), [], `round ${round}`);
+      }
+    });
+
     test('halt soon,fail=2 lets the running job end and starts no more', T, async () => {
       const { results, summary } = await collect(runCommands('exit {}', ['0', '3', '4', '0', '0'], { jobs: 1, halt: 'soon,fail=2' }));
       assert.deepEqual(results.map((r) => r.exitCode), [0, 3, 4]);

@@ -69,3 +69,19 @@ export function resultOf(job: Job, exitCode: number | null, signal: number | nul
     attempts: job.attempts,
   });
 }
+
+/** Job slots ({%}, GNU parallel's job slot numbers): a job takes the lowest free one, from 1. */
+export class JobSlots {
+  readonly #used: boolean[] = [];
+
+  take(): number {
+    let i = this.#used.indexOf(false);
+    if (i < 0) i = this.#used.push(false) - 1;
+    this.#used[i] = true;
+    return i + 1;
+  }
+
+  free(slot: number): void {
+    this.#used[slot - 1] = false;
+  }
+}

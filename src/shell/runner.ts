@@ -14,7 +14,7 @@ import { JoblogWriter, readJoblog } from './joblog.js';
 import { JobTimeouts } from './median.js';
 import type { NormalizedRunOptions } from './options.js';
 import { OutputBudget } from './output.js';
-import { newJob, resultOf, retryJob, type Job, type StopReason } from './job.js';
+import { JobSlots, newJob, resultOf, retryJob, type Job, type StopReason } from './job.js';
 import { openSpawner } from './open-spawner.js';
 import { Outbox } from './outbox.js';
 import type { CommandResult, RunSummary } from './result.js';
@@ -33,7 +33,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
   readonly #timeouts: JobTimeouts;
   readonly #inFlight = new Map<number, Job>();
   readonly #outbox: Outbox;
-  readonly #slots: boolean[] = [];
+  readonly #slots = new JobSlots();
   readonly #lingering = new Set<number>();
   readonly #stopper: GroupStopper;
   readonly #lookahead: number;
@@ -182,19 +182,11 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     }
   }
 
-  /** The lowest free job slot ({%}). */
-  #takeSlot(): number {
-    let i = this.#slots.indexOf(false);
-    if (i < 0) i = this.#slots.push(false) - 1;
-    this.#slots[i] = true;
-    return i + 1;
-  }
-
   #launch(job: Job): void {
     job.id = this.#nextId++;
     job.attempts++;
     job.state = 'queued';
-    if (this.#template.usesSlot) job.slot = this.#takeSlot();
+    if (this.#template.usesSlot) job.slot = this.#slots.take();
     if (job.attempts === 1 || this.#template.usesSlot) {
       const command = this.#template.expand(job.bytes, job.seq, job.slot);
       job.command = Buffer.from(command, 'latin1');
@@ -204,7 +196,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     if (this.#o.dryRun) {
       job.slot ||= 1;
       job.startedAt = new Date();
-      this.#slots[job.slot - 1] = false;
+      this.#slots.free(job.slot);
       this.#finish(job, 0, null, 0);
       return;
     }
@@ -234,9 +226,10 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     job.pid = pid;
     job.startedAt = new Date(at ?? Date.now());
     job.t0 = nowMs() - (at === undefined ? 0 : Math.max(0, Date.now() - at));
-    if (!this.#template.usesSlot) job.slot = this.#takeSlot();
+    if (!this.#template.usesSlot) job.slot = this.#slots.take();
     this.#halt.started();
-    if (this.#stop !== null && this.#stop !== 'halt') this.#terminate(job, this.#stop);
+    // Started as the run stopped (its start was on its way): a halt `now` stops it too, a halt `soon` lets it run.
+    if (this.#stop !== null && (this.#stop !== 'halt' || this.#halt.halted === 'now')) this.#terminate(job, this.#stop);
     else this.#armTimeout(job);
   }
 
@@ -259,7 +252,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     const job = this.#inFlight.get(id);
     if (job === undefined) return;
     this.#inFlight.delete(id);
-    if (this.#template.usesSlot) this.#slots[job.slot - 1] = false;
+    if (this.#template.usesSlot) this.#slots.free(job.slot);
     this.#drop(job);
   }
 
@@ -270,7 +263,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     const durationMs = at === undefined ? nowMs() - job.t0 : Math.max(0, at - job.startedAt.getTime());
     if (job.timer !== null) clearTimeout(job.timer);
     job.timer = null;
-    this.#slots[job.slot - 1] = false;
+    this.#slots.free(job.slot);
     // Its stop is settled last: settling may close the run, which must first see a retry launched.
     const stopping = job.stopping;
     if (stopping === null && this.#stop === null && groupLeft !== false && groupAlive(job.pid)) this.#lingering.add(job.pid);
