@@ -135,6 +135,24 @@ describe('quoting for the place a value lands', () => {
     assert.deepEqual(await commands('echo x # {}\necho y', ['a\nb']), ["echo x # 'a b'\necho y"]);
   });
 
+  test('a backslash-newline inside a word is refused: the shell joins the lines, making $(( or << of what reads as two pieces', () => {
+    for (const template of ['echo $\\\n(( {} ))', 'echo $(\\\n( {} ))', 'cat <\\\n<EOF\n{}\nEOF', 'echo "$\\\n{x:-"{}"}"']) {
+      assert.throws(() => runCommands(template, ['x[$(touch PWNED)]']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE), JSON.stringify(template));
+    }
+  });
+
+  test('a backslash-newline between words joins the lines, as in the shell: a # after it starts a comment', async () => {
+    const gnu = (await commands('echo {}', [hostile]))[0].slice('echo '.length);
+    assert.deepEqual(await commands('echo {} \\\n  and {}', [hostile]), [`echo ${gnu} \\\n  and ${gnu}`]);
+    assert.deepEqual(await commands('echo x \\\n# {}', ['a\nb']), ["echo x \\\n# 'a b'"]);
+  });
+
+  test('a value right after a $ is refused: its quote would make $\'…\' or $name of it', () => {
+    for (const template of ['echo ${}', 'echo "a ${}"', 'echo $\\\n{}']) {
+      assert.throws(() => runCommands(template, ['a']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE), JSON.stringify(template));
+    }
+  });
+
   test('a backslash paired with another before a value is fine', async () => {
     assert.deepEqual(await commands('echo "C:\\\\{}"', ['$(id)']), ['echo "C:\\\\\\$(id)"']);
   });

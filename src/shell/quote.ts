@@ -85,6 +85,8 @@ export class ShellReader {
    */
   place(): Place | null {
     if (this.#escaped || this.#heredoc || this.#stack.some((f) => f.kind === 'arith' || f.kind === 'ansi')) return null;
+    // Right after a `$`, the value's quote would make `$'…'` (bash reads escapes in it) or `$name`.
+    if (this.#previous === '$' && !this.#comment && this.#stack[this.#stack.length - 1].kind !== 'single') return null;
     this.#previous = 'x'; // the value placed here is a word, or part of one
     if (this.#comment) return COMMENT_PLACE;
     const top = this.#stack[this.#stack.length - 1];
@@ -107,6 +109,15 @@ export class ShellReader {
       }
       if (this.#comment) {
         if (c === '\n') this.#comment = false;
+        continue;
+      }
+      // A backslash before a newline, outside single quotes, is no character at all: the shell joins
+      // the lines before it reads them. Inside a word it could join `$` and `(`, `(` and `(`, `<` and
+      // `<` that this reader saw apart: there it is lost.
+      if (c === '\\' && text[i + 1] === '\n' && top.kind !== 'single' && top.kind !== 'ansi') {
+        if (!/\s/.test(previous) && !/^\s?$/.test(text[i + 2] ?? '')) this.#lost = true;
+        this.#previous = previous;
+        i++;
         continue;
       }
       // The text of backticks is read once with \\ \$ \` (and \" inside "…") standing for the bare

@@ -63,7 +63,7 @@ export function compileTemplate(template: string, where: string): CompiledTempla
     else {
       const place = reader.place();
       if (place === null) {
-        throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: ${match[0]} stands right after an unpaired backslash, after << (a here-document), in arithmetic ($((…)) or ((…))) or in bash's $'…', where no quoting can keep its value from running; write \\\\${match[0]} for a backslash before the value, and pass the value as an argument elsewhere: sh -c 'echo $(( $1 + 1 ))' sh {}`);
+        throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: ${match[0]} stands right after an unpaired backslash or a $, after << (a here-document), in arithmetic ($((…)) or ((…))) or in bash's $'…', where no quoting can keep its value from running; write \\\\${match[0]} for a backslash before the value, and pass the value as an argument elsewhere: sh -c 'echo $(( $1 + 1 ))' sh {}`);
       }
       parts.push({ kind: 'values', index: match[3] === undefined ? 0 : Number(match[3]), modifier: (match[4] ?? '') as Modifier, place });
     }
@@ -72,7 +72,7 @@ export function compileTemplate(template: string, where: string): CompiledTempla
   if (last < bytes.length) parts.push({ kind: 'text', text: bytes.slice(last) });
   reader.advance(bytes.slice(last));
   if (reader.lost && (appendValues || parts.some((p) => p.kind === 'values'))) {
-    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: cannot tell where the values land in this template (it holds a \${…} with quotes or parentheses, a # it cannot place, backticks inside backticks, or a quote left open), so no quoting is sure to keep them from running; pass them as arguments instead: sh -c '… "$1" …' sh {}`);
+    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: cannot tell where the values land in this template (it holds a \${…} with quotes or parentheses, a # it cannot place, backticks inside backticks, a backslash-newline inside a word, or a quote left open), so no quoting is sure to keep them from running; pass them as arguments instead: sh -c '… "$1" …' sh {}`);
   }
   const end = reader.place();
   if (appendValues && end === null) {
