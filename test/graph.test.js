@@ -205,6 +205,16 @@ describe('the graph', () => {
     assert.equal(await compute(add(inc(5), inc(6)), { executor }), 13, 'the executor still works');
   });
 
+  test('an async onEvent listener that rejects rejects compute with its error, for a node run or one read from the cache; nothing crashes', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const thrown = new Error('async listener bug');
+    await assert.rejects(compute(add(inc(1), inc(2)), { executor, onEvent: async (e) => { if (e.type === 'started') throw thrown; } }), (err) => err === thrown);
+    const cache = new MemoryCache();
+    assert.equal(await compute(add(inc(7), inc(8)), { executor, cache }), 17);
+    await assert.rejects(compute(add(inc(7), inc(8)), { executor, cache, onEvent: async () => { throw thrown; } }), (err) => err === thrown);
+    assert.equal(await compute(add(inc(5), inc(6)), { executor }), 13, 'the executor still works');
+  });
+
   test('delayed arguments that cannot be read (a throwing getter, a Proxy, too deep) fail at the call with FJ_ARG_NOT_CLONEABLE', () => {
     let deep = [];
     for (let i = 0; i < 20_000; i++) deep = [deep];

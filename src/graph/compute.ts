@@ -4,6 +4,7 @@
  */
 import { isCache, type Cache } from '../cache/cache.js';
 import { InvalidTypeError } from '../errors.js';
+import { isThenable } from '../transfer.js';
 import type { Executor } from '../executor.js';
 import { integerOption, knownKeys, objectOption, progressOption, signalOption } from '../options.js';
 import { LocalExecutor } from '../local.js';
@@ -111,7 +112,10 @@ export async function compute(x: unknown, options?: ComputeOptions): Promise<unk
     const plan: Plan | null = o.cache === undefined ? planAll(rootNodes) : await planCached(rootNodes, o.cache, () => stopped, stop);
     if (stopped || plan === null) throw abortedError(signal?.reason);
     if (o.onEvent !== undefined) {
-      for (const id of plan.cached) o.onEvent({ type: 'cached', key: plan.nodes[id].key, task: plan.nodes[id].fn.spec.label });
+      const told: unknown[] = [];
+      for (const id of plan.cached) told.push(o.onEvent({ type: 'cached', key: plan.nodes[id].key, task: plan.nodes[id].fn.spec.label }));
+      // An async listener that rejects fails the computation, as one that throws does.
+      await Promise.all(told.filter(isThenable));
     }
     const progress = Progress.create(o.progress, 'compute', plan.toRun + plan.cached.length);
     if (plan.cached.length > 0) progress?.add(plan.cached.length, 0);

@@ -5,6 +5,7 @@
  * node needing it has started; the first failure stops everything.
  */
 import { nowMs } from '../clock.js';
+import { isThenable } from '../transfer.js';
 import { warnWriteFailed, type Cache } from '../cache/cache.js';
 import { ErrorCodes, isForkJoinError } from '../errors.js';
 import type { CallOptions, Executor, Settled } from '../executor.js';
@@ -140,11 +141,12 @@ export class Scheduler {
     }
   }
 
-  /** Tells the onEvent listener; one that throws stops the run, which rejects with its error. */
+  /** Tells the onEvent listener; one that throws (or an async one that rejects) stops the run, which rejects with its error. */
   #emit(type: GraphEventType, id: number, extra?: { ms?: number; error?: unknown; attempt?: number }): void {
     const node = (this.#plan as Plan).nodes[id];
     try {
-      (this.#onEvent as GraphEventListener)({ type, key: node.key, task: node.fn.spec.label, ...extra });
+      const out: unknown = (this.#onEvent as GraphEventListener)({ type, key: node.key, task: node.fn.spec.label, ...extra });
+      if (isThenable(out)) Promise.resolve(out).catch((thrown: unknown) => this.abort(thrown));
     } catch (thrown) {
       this.abort(thrown);
     }
