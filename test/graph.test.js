@@ -205,6 +205,23 @@ describe('the graph', () => {
     assert.equal(await compute(add(inc(5), inc(6)), { executor }), 13, 'the executor still works');
   });
 
+  test('compute on an executor with a maxQueue holds nodes back until it has room, instead of failing with FJ_QUEUE_FULL', T, async (t) => {
+    const total = (n) => sum(Array.from({ length: n }, (_, i) => inc(i)));
+    const pool = using(t, new ThreadPool({ workers: 2, maxQueue: 2 }));
+    assert.equal(await compute(total(300), { executor: pool }), 45_150);
+    const local = using(t, new LocalExecutor({ concurrency: 1, maxQueue: 0 }));
+    // The executor full of other work: the graph waits for it.
+    let open;
+    const busy = local.run(() => new Promise((resolve) => { open = resolve; }), []);
+    let started;
+    const first = new Promise((resolve) => { started = resolve; });
+    const computing = compute(total(50), { executor: local, onEvent: (e) => { if (e.type === 'started') started(); } });
+    await first;
+    open('done');
+    assert.equal(await busy, 'done');
+    assert.equal(await computing, 1275);
+  });
+
   test('an async onEvent listener that rejects rejects compute with its error, for a node run or one read from the cache; nothing crashes', T, async (t) => {
     const executor = using(t, new ThreadPool({ workers: 2 }));
     const thrown = new Error('async listener bug');

@@ -35,6 +35,8 @@ const MAX_PENDING_WRITES = 64;
 const MAX_BATCH = 1024;
 /** Fewer ready calls of one task than this go out one by one: a starmap has a cost of its own. */
 const MIN_BATCH = 16;
+/** How soon a graph whose executor is full of other work tries again. */
+const NO_ROOM_RETRY_MS = 10;
 
 /** What compute() hands the scheduler. */
 export interface SchedulerOptions {
@@ -74,6 +76,8 @@ export class Scheduler {
   #attempts: Map<number, number> | null = null;
   #started: Float64Array | null = null;
   #inflight = 0;
+  /** Calls the executor takes at once, once it refused one for its maxQueue (see #noRoom). */
+  #room = Number.POSITIVE_INFINITY;
   #pumpScheduled = false;
   #remaining = 0;
   #pendingWrites = 0;
@@ -171,7 +175,7 @@ export class Scheduler {
   }
 
   #pump(): void {
-    const limit = this.#tiny ? this.#maxInFlight : this.#cautiousLimit;
+    const limit = Math.min(this.#tiny ? this.#maxInFlight : this.#cautiousLimit, this.#room);
     const ready = this.#ready;
     while (this.#inflight < limit && ready.length > 0 && this.#pendingWrites < MAX_PENDING_WRITES && !this.#finished) {
       const room = limit - this.#inflight;
@@ -313,6 +317,7 @@ export class Scheduler {
 
   #done(id: number, value: unknown): void {
     this.#inflight--;
+    if (this.#room !== Number.POSITIVE_INFINITY) this.#room++;
     this.#measure();
     if (this.#finished) return;
     const plan = this.#plan as Plan;
@@ -336,6 +341,7 @@ export class Scheduler {
   #failed(id: number, error: unknown): void {
     this.#inflight--;
     if (this.#finished) return;
+    if (isForkJoinError(error, ErrorCodes.QUEUE_FULL)) return this.#noRoom(id);
     const attempts = this.#attempts?.get(id) ?? 0;
     if (attempts < this.#retries && !isForkJoinError(error, ErrorCodes.ABORTED)) {
       (this.#attempts ??= new Map()).set(id, attempts + 1);
@@ -353,6 +359,18 @@ export class Scheduler {
     this.abort(new GraphError(`The node ${node.key} (${node.fn.spec.label}) failed${tries}: ${message}`, {
       cause, key: node.key, task: node.fn.spec.label,
     }));
+  }
+
+  /**
+   * The executor refused a call, its queue full (`maxQueue`): the node waits on the stack for a call
+   * to end, and no more of the graph's calls go out at once than it holds now (one more after each
+   * that ends). With none of its own running (the executor is full of other work), it looks again soon.
+   */
+  #noRoom(id: number): void {
+    (this.#plan as Plan).state[id] = RunState.Ready;
+    this.#ready.push(id);
+    this.#room = Math.max(1, this.#inflight);
+    if (this.#inflight === 0) setTimeout(() => this.#schedulePump(), NO_ROOM_RETRY_MS);
   }
 
   #write(key: string, value: unknown): void {
