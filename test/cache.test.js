@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DiskCache, ErrorCodes, LocalExecutor, MemoryCache, compute, delayed, memoize } from 'forkjoin';
 import { filesAppear, runNode, tempDir } from './fixtures/helpers.js';
 
@@ -173,6 +173,16 @@ describe('DiskCache', () => {
     const dir = join(file, 'cache');
     assert.throws(() => new DiskCache(dir), (err) =>
       err.code === ErrorCodes.CACHE_WRITE_FAILED && err.message.includes(dir) && err.cause?.code === 'ENOTDIR');
+  });
+
+  test('a directory where no folder can ever be made (under /proc) fails with FJ_CACHE_WRITE_FAILED instead of trying forever (Linux)', () => {
+    assert.throws(() => new DiskCache('/proc/forkjoin-cache-test/v1'), (err) => err.code === ErrorCodes.CACHE_WRITE_FAILED && err.cause?.code === 'ENOENT');
+  });
+
+  test('a file: URL given as text is the folder it names', (t) => {
+    const dir = join(tempDir(t), 'by-url');
+    assert.equal(new DiskCache(pathToFileURL(dir).href).dir, dir);
+    assert.ok(existsSync(dir));
   });
 
   test('a dir with a NUL byte, or a URL that is not a file: URL, is refused at construction with FJ_INVALID_ARG_VALUE', (t) => {

@@ -13,7 +13,7 @@
  *   entry's file time is its last use: each hit refreshes it.
  */
 import { mkdirSync, promises as fsp, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crypto } from '../builtins.js';
 import { ErrorCodes, ForkJoinError, InvalidTypeError, InvalidValueError } from '../errors.js';
@@ -76,7 +76,8 @@ export class DiskCache implements SyncCache {
     knownKeys(where, o, ['maxBytes', 'fsync']);
     this.#maxBytes = o.maxBytes === undefined ? Number.POSITIVE_INFINITY : integerOption(where, 'maxBytes', o.maxBytes, 1);
     this.#fsync = o.fsync === undefined ? true : booleanOption(where, 'fsync', o.fsync);
-    const path = dir instanceof URL ? urlPath(where, dir) : dir;
+    // A file: URL given as text is a URL too (as taskModule takes one), not a folder named "file:".
+    const path = dir instanceof URL ? urlPath(where, dir) : dir.startsWith('file:') ? urlPath(where, new URL(dir)) : dir;
     // '' would resolve to the working directory and fill it with the cache's folders.
     if (path === '') throw new InvalidValueError(`${where}: dir must not be empty; give the cache a directory of its own, such as '.forkjoin-cache'`);
     if (path.includes('\0')) throw new InvalidValueError(`${where}: dir must not hold a NUL byte (no file system accepts one in a path); received ${JSON.stringify(path)}`);
@@ -327,10 +328,26 @@ function urlPath(where: string, url: URL): string {
   }
 }
 
+/**
+ * mkdir -p, one folder at a time: Node's recursive mkdir loops forever where a folder can
+ * never be made (under /proc), where this fails with the first folder's error.
+ */
+function makeFolder(path: string): void {
+  try {
+    mkdirSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(path).isDirectory()) return;
+    if (code !== 'ENOENT' || dirname(path) === path) throw error;
+    makeFolder(dirname(path));
+    mkdirSync(path);
+  }
+}
+
 /** Makes the cache's folders; a path that cannot hold them (a file in the way, no permission) fails here, with a code. */
 function makeFolders(dir: string, folders: readonly string[]): void {
   try {
-    for (const folder of folders) mkdirSync(folder, { recursive: true });
+    for (const folder of folders) makeFolder(folder);
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     throw new ForkJoinError(
