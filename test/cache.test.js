@@ -175,6 +175,11 @@ describe('DiskCache', () => {
       err.code === ErrorCodes.CACHE_WRITE_FAILED && err.message.includes(dir) && err.cause?.code === 'ENOTDIR');
   });
 
+  test('memoize tells apart arrays that differ only in their own properties besides their items (RegExp matches)', () => {
+    const where = memoize(function where(m) { return m.index; });
+    assert.deepEqual([where('xxb'.match(/b/)), where('b'.match(/b/))], [2, 0]);
+  });
+
   test('a directory where no folder can ever be made (under /proc) fails with FJ_CACHE_WRITE_FAILED instead of trying forever (Linux)', () => {
     assert.throws(() => new DiskCache('/proc/forkjoin-cache-test/v1'), (err) => err.code === ErrorCodes.CACHE_WRITE_FAILED && err.cause?.code === 'ENOENT');
   });

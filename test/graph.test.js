@@ -82,6 +82,18 @@ describe('delayed keys', () => {
     assert.deepEqual(await compute([bump(c1), bump(c2)], { executor: pool }), [1, 101]);
   });
 
+  test('an array\'s own properties besides its items count in its key and reach the task (a RegExp match\'s index)', async (t) => {
+    const [far, near] = ['xxb'.match(/b/), 'b'.match(/b/)];
+    assert.notEqual(identity(far).key, identity(near).key);
+    assert.notEqual(identity(Object.assign([1], { p: 2 })).key, identity([1]).key);
+    const pool = using(t, new ThreadPool({ workers: 1 }));
+    const where = delayed((m) => m.index);
+    assert.deepEqual(await compute([where(far), where(near)], { executor: pool }), [2, 0]);
+    const held = [inc(1), 5];
+    held.extra = inc(10);
+    assert.deepEqual(await compute(delayed((a) => [a[0], a[1], a.extra])(held), { executor: pool }), [2, 5, 11]);
+  });
+
   test('a node\'s key follows its inputs\' keys', () => {
     assert.equal(add(inc(1), inc(2)).key, add(inc(1), inc(2)).key);
     assert.notEqual(add(inc(1), inc(2)).key, add(inc(2), inc(1)).key);

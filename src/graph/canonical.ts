@@ -14,13 +14,14 @@
  */
 import { Hasher, type Digest } from './hash.js';
 import { isLock } from '../sync/tag.js';
+import { namedKeys } from '../pool/clone.js';
 
 /** The tag words of the encoding. */
 export const T = Object.freeze({
   UNDEFINED: 0x75, NULL: 0x6e, TRUE: 0x74, FALSE: 0x66, STRING: 0x73, BIGINT: 0x62,
   ARRAY: 0x61, OBJECT: 0x6f, INSTANCE: 0x69, DEP: 0x64, CYCLE: 0x63, OPAQUE: 0x71,
   DATE: 0x44, REGEXP: 0x52, MAP: 0x4d, SET: 0x53, VIEW: 0x56, BUFFER: 0x42, ERROR: 0x45, BOXED: 0x58,
-  HOLE: 0x48, KNOWN_FUNCTION: 0x46, SHARED: 0x72,
+  HOLE: 0x48, KNOWN_FUNCTION: 0x46, SHARED: 0x72, ARRAY_PROPS: 0x70,
 });
 
 /** The node a value stands for, when it is a Delayed. */
@@ -234,6 +235,25 @@ export class Walk<N> {
       if (copy === null) continue;
       if (small) copy[i] = item;
       else copy.push(item);
+    }
+    // Properties of its own besides its items, which a clone sends (a RegExp match's index and input).
+    const named = namedKeys(v);
+    if (named.length > 0) {
+      const withProps = copy as unknown as Record<string, unknown> | null;
+      if (withProps !== null) for (const key of named) setOwn(withProps, key, undefined);
+      h.word(T.ARRAY_PROPS);
+      h.word(named.length);
+      for (const key of named.sort()) {
+        h.string(key);
+        let item: unknown;
+        try {
+          item = this.value((v as unknown as Record<string, unknown>)[key], lazyOk);
+        } catch (error) {
+          throw within(error, /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+        }
+        if (this.held) holds = true;
+        if (withProps !== null) setOwn(withProps, key, item);
+      }
     }
     this.held = holds;
     return copy ?? v;

@@ -11,6 +11,7 @@ import { ErrorCodes, isForkJoinError } from '../errors.js';
 import type { CallOptions, Executor, Settled } from '../executor.js';
 import type { Progress } from '../progress.js';
 import { setOwn } from './canonical.js';
+import { namedKeys } from '../pool/clone.js';
 import { graphNodeOf, type GraphNode } from './delayed.js';
 import { GraphError } from './error.js';
 import type { GraphEventListener, GraphEventType } from './events.js';
@@ -297,6 +298,8 @@ export class Scheduler {
         if (i in value) copy.push(this.#fillNested(value[i], plan, id, holders, copies));
         else copy.length = i + 1;
       }
+      const named = copy as unknown as Record<string, unknown>;
+      for (const key of namedKeys(value)) setOwn(named, key, this.#fillNested((value as unknown as Record<string, unknown>)[key], plan, id, holders, copies));
       return copy;
     }
     const copy = (Object.getPrototypeOf(value) === null ? Object.create(null) : {}) as Record<string, unknown>;
