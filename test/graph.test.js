@@ -94,6 +94,13 @@ describe('delayed keys', () => {
     assert.deepEqual(await compute(delayed((a) => [a[0], a[1], a.extra])(held), { executor: pool }), [2, 5, 11]);
   });
 
+  test('delayed() of a delayed function is that function; with options it is refused', async (t) => {
+    assert.equal(delayed(inc), inc);
+    assert.equal(delayed(inc)(1).key, inc(1).key);
+    assert.equal(await compute(delayed(inc)(1), { executor: using(t, new LocalExecutor()) }), 2);
+    assert.throws(() => delayed(inc, { pure: false }), (err) => err instanceof TypeError && err.code === ErrorCodes.INVALID_ARG_TYPE);
+  });
+
   test('a node\'s key follows its inputs\' keys', () => {
     assert.equal(add(inc(1), inc(2)).key, add(inc(1), inc(2)).key);
     assert.notEqual(add(inc(1), inc(2)).key, add(inc(2), inc(1)).key);

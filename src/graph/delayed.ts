@@ -4,7 +4,7 @@
  * arguments' canonical encoding, so the same call made twice is one node.
  */
 import { crypto } from '../builtins.js';
-import { CloneError, ErrorCodes, isForkJoinError } from '../errors.js';
+import { CloneError, ErrorCodes, InvalidTypeError, isForkJoinError } from '../errors.js';
 import { booleanOption, knownKeys, objectOption } from '../options.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { walkArgs } from './arguments.js';
@@ -152,10 +152,6 @@ function specDigest(spec: TaskSpec): Digest {
 }
 
 /**
- * Wraps a task so that calling it builds a graph node instead of running:
- * `const inc = delayed(tasks.inc); const total = add(inc(1), inc(2));`
- */
-/**
  * A call whose arguments could not be read to make its key (a getter or a Proxy trap threw,
  * or they nest deeper than the stack): FJ_ARG_NOT_CLONEABLE, as a pool says of arguments it
  * cannot send. forkjoin's own errors (a Delayed where it cannot go, ...) pass unchanged.
@@ -167,7 +163,18 @@ function unreadableArgs(where: string, thrown: unknown): unknown {
   return new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, `${where}: its arguments cannot be read to make the node's key: ${why}`, { cause: thrown, path: 'args' });
 }
 
+/** The functions delayed() made: delayed() of one is that function (as Dask's delayed of a Delayed is it). */
+const madeByDelayed = new WeakSet<Function>();
+
+/**
+ * Wraps a task so that calling it builds a graph node instead of running:
+ * `const inc = delayed(tasks.inc); const total = add(inc(1), inc(2));`
+ */
 export function delayed<A extends unknown[], R>(task: Task<A, R>, options?: DelayedOptions): (...args: LazyArgs<A>) => Delayed<Awaited<R>> {
+  if (typeof task === 'function' && madeByDelayed.has(task)) {
+    if (options !== undefined) throw new InvalidTypeError('delayed(): the task is already a delayed function; give the options where it was first made delayed');
+    return task as unknown as (...args: LazyArgs<A>) => Delayed<Awaited<R>>;
+  }
   const o = objectOption('delayed', options) as DelayedOptions & Record<string, unknown>;
   knownKeys('delayed', o, ['pure']);
   const pure = o.pure === undefined ? true : booleanOption('delayed', 'pure', o.pure);
@@ -176,7 +183,7 @@ export function delayed<A extends unknown[], R>(task: Task<A, R>, options?: Dela
   const info: TaskInfo = Object.freeze({ task, spec, prefix: `${spec.name.replace(/[^\w$.]/g, '_') || 'task'}-` });
   const own = TaskSet.of(info);
   const where = `${spec.name} (delayed)`;
-  return (...args) => {
+  const made = (...args: LazyArgs<A>): Delayed<Awaited<R>> => {
     const nested = walking;
     const h = nested ? new Hasher() : nodeHasher.reset();
     h.digestOf(ofSpec);
@@ -213,4 +220,6 @@ export function delayed<A extends unknown[], R>(task: Task<A, R>, options?: Dela
     h.finish();
     return new GraphNode(h, info, args, deps ?? NO_DEPS, walk.holders, cacheable, tasks) as unknown as Delayed<Awaited<R>>;
   };
+  madeByDelayed.add(made);
+  return made;
 }

@@ -23,4 +23,4 @@ export interface GraphEvent {
   attempt?: number;
 }
 
-export type GraphEventListener = (event: GraphEvent) => void | PromiseLike<void>;
+export type GraphEventListener = (event: GraphEvent) => void;
