@@ -51,6 +51,15 @@ async function startJob(t, script, { env, pidFiles }) {
   return job;
 }
 
+/** Resolves once the state letter of process `pid` in /proc (R, S, T, ...) satisfies `wanted`. */
+async function stateBecomes(pid, wanted) {
+  for (;;) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (wanted(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3))) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** Resolves once every pid of the job is gone (and marks them so, for the cleanup). */
 async function allGone(job) {
   await processesGone(job.pids);
@@ -84,6 +93,18 @@ for (const spawner of ['python', 'perl', 'node']) {
       t.after(() => { if (!processGone(escaped)) process.kill(escaped, 'SIGKILL'); });
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, /ran past its --timeout/);
+    });
+
+    test('SIGTSTP (Ctrl-Z) stops the job\'s whole group, then the runner; SIGCONT (fg) lets them go on', T, async (t) => {
+      const job = await startJob(t, grandchild, { env, pidFiles: ['child.pid', 'grandchild.pid'] });
+      job.child.kill('SIGTSTP');
+      await settleWithin(stateBecomes(job.child.pid, (s) => s === 'T'), 30_000, 'the runner stopping');
+      for (const pid of job.pids) await settleWithin(stateBecomes(pid, (s) => s === 'T'), 30_000, `job process ${pid} stopping`);
+      job.child.kill('SIGCONT');
+      for (const pid of [job.child.pid, ...job.pids]) await settleWithin(stateBecomes(pid, (s) => s !== 'T'), 30_000, `process ${pid} going on`);
+      job.child.kill('SIGINT');
+      assert.equal((await job.done).code, 130);
+      await allGone(job);
     });
 
     test('the job gets SIGTERM first (a job that handles it ends cleanly)', T, async (t) => {

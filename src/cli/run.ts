@@ -76,7 +76,7 @@ Options (short ones group: -kj4 is -k -j4):
 
 Output: each job's stdout and stderr are printed whole when it ends, never mixed with
 another job's. Ctrl-C (SIGINT) or SIGTERM stops every running job's whole process group
-(SIGTERM, then SIGKILL) before forkjoin exits.
+(SIGTERM, then SIGKILL) before forkjoin exits; Ctrl-Z pauses the jobs with forkjoin, fg resumes them.
 
 Exit status: 0 all jobs succeeded; 1-100 that many failed; 101 more than 100 failed;
 --halt ...,fail=1: the failing job's status; 255 an error of forkjoin itself (a bad option,
@@ -189,6 +189,7 @@ async function runCli(args: string[]): Promise<number> {
   };
   process.stdout.on('error', onStdoutError);
   const bar = parsed.bar ? progressBar() : null;
+  let jobControl = (): void => {};
   try {
     let inputs: AsyncIterable<CommandInput> | CommandInput[] = combineSources(parsed.groups, { nul: parsed.nul });
     if (bar !== null) {
@@ -208,6 +209,19 @@ async function runCli(args: string[]): Promise<number> {
     const notice = (line: string): void => {
       if (bar !== null && process.stderr.isTTY === true) process.stderr.write('\r\x1b[2K');
       process.stderr.write(`forkjoin run: ${line}\n`);
+    };
+    // Ctrl-Z stops the jobs too (each runs in a process group of its own, which the terminal does not
+    // signal), then forkjoin itself; fg (SIGCONT) lets them go on.
+    const onStop = (): void => {
+      run.signalJobs(constants.signals.SIGSTOP);
+      process.kill(process.pid, 'SIGSTOP');
+    };
+    const onContinue = (): void => run.signalJobs(constants.signals.SIGCONT);
+    process.on('SIGTSTP', onStop);
+    process.on('SIGCONT', onContinue);
+    jobControl = () => {
+      process.off('SIGTSTP', onStop);
+      process.off('SIGCONT', onContinue);
     };
     let haltNoticed = false;
     // As GNU parallel does, stderr says which job halted the run, once.
@@ -246,6 +260,7 @@ async function runCli(args: string[]): Promise<number> {
     process.stderr.write(`forkjoin run: ${message}\n`);
     return 255;
   } finally {
+    jobControl();
     for (const signal of SIGNALS) process.off(signal, onSignal);
     process.stdout.off('error', onStdoutError);
     if (parsed.readsStdin) process.stdin.destroy();

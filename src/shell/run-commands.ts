@@ -61,6 +61,11 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
     });
   }
 
+  /** @internal Sends `signal` to every running job's process group (the CLI's job control: Ctrl-Z, then fg). */
+  signalJobs(signal: number): void {
+    this.#runner?.signalJobs(signal);
+  }
+
   /** Stops the run (running jobs get SIGTERM, then SIGKILL) and resolves once every job is gone. */
   async return(): Promise<IteratorResult<CommandResult>> {
     if (this.#loading === null) {

@@ -8,7 +8,7 @@ import { nowMs } from '../clock.js';
 import { AbortError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { fromByteString } from './bytes.js';
-import { GroupStopper, SIGKILL, SIGTERM, groupAlive } from './groups.js';
+import { GroupStopper, SIGKILL, SIGTERM, groupAlive, signalGroup } from './groups.js';
 import { HaltTracker } from './halt.js';
 import { JoblogWriter, readJoblog } from './joblog.js';
 import { JobTimeouts } from './median.js';
@@ -101,6 +101,11 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     this.#started = true;
     this.#outbox.abandon();
     return { value: undefined, done: true };
+  }
+
+  /** Sends `signal` to every running job's process group (the CLI's job control: Ctrl-Z, then fg). */
+  signalJobs(signal: number): void {
+    for (const job of this.#inFlight.values()) if (job.state === 'running') signalGroup(job.pid, signal);
   }
 
   // ---- reading the inputs and starting jobs ---------------------------------
