@@ -94,6 +94,19 @@ describe('delayed keys', () => {
     assert.deepEqual(await compute(delayed((a) => [a[0], a[1], a.extra])(held), { executor: pool }), [2, 5, 11]);
   });
 
+  test('a node among many tiny ones whose argument cannot be sent names its own argument (args[1]), not a place in a batch', T, async (t) => {
+    const pool = using(t, new ThreadPool({ workers: 2 }));
+    const pick = delayed(function pick(i, extra) { return i; });
+    await compute(sum(Array.from({ length: 3000 }, (_, i) => pick(i, 0))), { executor: pool }); // now known as tiny: batched
+    const nodes = Array.from({ length: 3000 }, (_, i) => pick(i, i === 1234 ? Symbol('no') : 1));
+    await assert.rejects(compute(sum(nodes), { executor: pool }), (err) => {
+      assert.equal(err.key, nodes[1234].key);
+      assert.equal(err.cause.code, ErrorCodes.ARG_NOT_CLONEABLE);
+      assert.equal(err.cause.path, 'args[1]');
+      return true;
+    });
+  });
+
   test('delayed() of a delayed function is that function; with options it is refused', async (t) => {
     assert.equal(delayed(inc), inc);
     assert.equal(delayed(inc)(1).key, inc(1).key);

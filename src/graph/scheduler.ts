@@ -252,7 +252,11 @@ export class Scheduler {
       for (let i = 0; i < ids.length; i++) {
         const outcome = outcomes[i];
         if (outcome.status === 'fulfilled') this.#done(ids[i], outcome.value);
-        else this.#failed(ids[i], outcome.reason);
+        else if (isForkJoinError(outcome.reason, ErrorCodes.ARG_NOT_CLONEABLE) && !this.#finished) {
+          // Its error names the batch's input (inputs[742][1]): sent alone, it names the node's own arguments.
+          this.#inflight--;
+          this.#start(ids[i]);
+        } else this.#failed(ids[i], outcome.reason);
       }
     }, (error: unknown) => {
       for (const id of ids) this.#failed(id, error);
