@@ -84,6 +84,12 @@ describe('exit status', () => {
     assert.match(result.stderr, /unknown option/);
   });
 
+  test('255 for a -j whose value is no number of jobs (the command taken for it), saying so', T, async () => {
+    const result = await forkjoinRun(['-j', 'echo', ':::', 'a']);
+    assert.equal(result.code, 255);
+    assert.match(result.stderr, /-j needs N, N%, \+N, -N or 0 jobs; got "echo"/);
+  });
+
   test('255 for an input file that cannot be read', T, async () => {
     const result = await forkjoinRun(['echo', '::::', '/no/such/file']);
     assert.equal(result.code, 255);

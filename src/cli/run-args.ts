@@ -76,7 +76,12 @@ export function parseArgs(given: readonly string[]): Parsed {
       throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
     }
     switch (name) {
-      case '-j': case '--jobs': case '-P': options.jobs = value; break;
+      case '-j': case '--jobs': case '-P': {
+        // Checked now: `-j echo ::: a` took the command for the number of jobs.
+        if (!/^\s*[+-]?\d+(?:\.\d+)?%?\s*$/.test(value ?? '')) throw new UsageError(`${name} needs N, N%, +N, -N or 0 jobs; got ${JSON.stringify(value)}`);
+        options.jobs = value;
+        break;
+      }
       case '-k': case '--keep-order': options.keepOrder = true; break;
       case '--tag': parsed.tag = true; break;
       case '--joblog': case '--jl': options.joblog = value; break;
