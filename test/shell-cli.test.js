@@ -87,7 +87,7 @@ describe('exit status', () => {
   test('255 for a -j whose value is no number of jobs (the command taken for it), saying so', T, async () => {
     const result = await forkjoinRun(['-j', 'echo', ':::', 'a']);
     assert.equal(result.code, 255);
-    assert.match(result.stderr, /-j needs N, N%, \+N, -N or 0 jobs; got "echo"/);
+    assert.match(result.stderr, /^forkjoin run: -j must be N, N%, \+N, -N or 0 \(as many as possible\); received "echo"/m);
   });
 
   test('255 for an input file that cannot be read', T, async () => {

@@ -78,7 +78,7 @@ export function parseArgs(given: readonly string[]): Parsed {
     switch (name) {
       case '-j': case '--jobs': case '-P': {
         // Checked now: `-j echo ::: a` took the command for the number of jobs.
-        if (!/^\s*[+-]?\d+(?:\.\d+)?%?\s*$/.test(value ?? '')) throw new UsageError(`${name} needs N, N%, +N, -N or 0 jobs; got ${JSON.stringify(value)}`);
+        if (!/^\s*[+-]?\d+(?:\.\d+)?%?\s*$/.test(value ?? '')) throw new UsageError(`${name} must be N, N%, +N, -N or 0 (as many as possible); received ${JSON.stringify(value)}`);
         options.jobs = value;
         break;
       }
