@@ -97,15 +97,20 @@ async function* readGroup(group: SourceGroup, options: ReadOptions): AsyncGenera
  */
 export async function* combineSources(groups: readonly SourceGroup[], options: ReadOptions = {}): AsyncGenerator<(string | Buffer)[]> {
   if (groups.length === 0) return;
+  // As GNU parallel does, a source without values beside others counts as one empty value
+  // (`::: a b :::` runs a and b); when every source is empty, nothing runs.
+  const nothing = (group: SourceGroup): string[] => group.map(() => '');
   const rest: (string | Buffer)[][][] = [];
+  let anyValues = false;
   for (const group of groups.slice(1)) {
     const tuples: (string | Buffer)[][] = [];
     for await (const tuple of readGroup(group, options)) tuples.push(tuple);
-    if (tuples.length === 0) return;
+    if (tuples.length > 0) anyValues = true;
+    else tuples.push(nothing(group));
     rest.push(tuples);
   }
   const odometer = new Array<number>(rest.length).fill(0);
-  for await (const head of readGroup(groups[0], options)) {
+  function* across(head: (string | Buffer)[]): Generator<(string | Buffer)[]> {
     odometer.fill(0);
     for (;;) {
       const tuple = head.slice();
@@ -116,4 +121,10 @@ export async function* combineSources(groups: readonly SourceGroup[], options: R
       if (i < 0) break;
     }
   }
+  let heads = 0;
+  for await (const head of readGroup(groups[0], options)) {
+    heads++;
+    yield* across(head);
+  }
+  if (heads === 0 && anyValues) yield* across(nothing(groups[0]));
 }
