@@ -148,6 +148,8 @@ function progressBar(): { listener: (e: ProgressEvent) => void; end: () => void 
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** On Ctrl-Z, how long forkjoin reads what its jobs' spawner sent before it stops itself. */
+const STOP_SELF_AFTER_MS = 50;
 
 /** forkjoin's own warnings (FORKJOIN_*) in the command's words; Node prints the others as usual. */
 function printOwnWarnings(): void {
@@ -214,7 +216,8 @@ async function runCli(args: string[]): Promise<number> {
     // signal), then forkjoin itself; fg (SIGCONT) lets them go on.
     const onStop = (): void => {
       run.signalJobs(constants.signals.SIGSTOP);
-      process.kill(process.pid, 'SIGSTOP');
+      // A job whose start is still on its way here is stopped when it is read: let it be read first.
+      setTimeout(() => process.kill(process.pid, 'SIGSTOP'), STOP_SELF_AFTER_MS);
     };
     const onContinue = (): void => run.signalJobs(constants.signals.SIGCONT);
     process.on('SIGTSTP', onStop);

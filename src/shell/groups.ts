@@ -7,6 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 
 export const SIGTERM = constants.signals.SIGTERM;
+export const SIGSTOP = constants.signals.SIGSTOP;
+export const SIGCONT = constants.signals.SIGCONT;
 export const SIGKILL = constants.signals.SIGKILL;
 
 /**

@@ -1,5 +1,6 @@
 /** One job of a run as the runner tracks it, and the record it becomes when it ends. */
 import { constants } from 'node:os';
+import { nowMs } from '../clock.js';
 import type { InputValue } from './bytes.js';
 import type { Stopping } from './groups.js';
 import { OutputSink, type OutputBudget } from './output.js';
@@ -68,6 +69,14 @@ export function resultOf(job: Job, exitCode: number | null, signal: number | nul
     durationMs,
     attempts: job.attempts,
   });
+}
+
+/** Records that `job` began, as process group `pid`, at `at` (ms since the epoch, by the spawner's clock) when known. */
+export function markStarted(job: Job, pid: number, at: number | undefined): void {
+  job.state = 'running';
+  job.pid = pid;
+  job.startedAt = new Date(at ?? Date.now());
+  job.t0 = nowMs() - (at === undefined ? 0 : Math.max(0, Date.now() - at));
 }
 
 /** Job slots ({%}, GNU parallel's job slot numbers): a job takes the lowest free one, from 1. */

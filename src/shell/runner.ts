@@ -8,13 +8,13 @@ import { nowMs } from '../clock.js';
 import { AbortError } from '../errors.js';
 import { Progress } from '../progress.js';
 import { fromByteString } from './bytes.js';
-import { GroupStopper, SIGKILL, SIGTERM, groupAlive, signalGroup } from './groups.js';
+import { GroupStopper, SIGCONT, SIGKILL, SIGSTOP, SIGTERM, groupAlive, signalGroup } from './groups.js';
 import { HaltTracker } from './halt.js';
 import { JoblogWriter, readJoblog } from './joblog.js';
 import { JobTimeouts } from './median.js';
 import type { NormalizedRunOptions } from './options.js';
 import { OutputBudget } from './output.js';
-import { JobSlots, newJob, resultOf, retryJob, type Job, type StopReason } from './job.js';
+import { JobSlots, markStarted, newJob, resultOf, retryJob, type Job, type StopReason } from './job.js';
 import { openSpawner } from './open-spawner.js';
 import { Outbox } from './outbox.js';
 import type { CommandResult, RunSummary } from './result.js';
@@ -51,6 +51,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
   #skipped = 0;
   #reported = 0;
   #skip: Set<number> | null = null;
+  #paused = false; // by Ctrl-Z (signalJobs)
   #joblog: JoblogWriter | null = null;
   #spawner: Spawner | null = null;
   #progress: Progress | null = null;
@@ -69,8 +70,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     this.#total = Array.isArray(inputs) ? inputs.length : undefined;
     this.#halt = new HaltTracker(options.halt, () => this.#total ?? this.#seq);
     this.#closed = new Promise((resolve) => { this.#markClosed = resolve; });
-    // Jobs queued in the spawner beyond those running, so that a finished job's successor starts
-    // at once; not when {%} must be known first, nor when a halt must start nothing more.
+    // Jobs queued in the spawner beyond those running, for a successor to start at once (not when {%} or a halt forbids).
     this.#lookahead = template.usesSlot || options.halt !== null ? 0 : options.jobs;
   }
 
@@ -103,8 +103,9 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     return { value: undefined, done: true };
   }
 
-  /** Sends `signal` to every running job's process group (the CLI's job control: Ctrl-Z, then fg). */
+  /** Sends `signal` to every running job's process group (the CLI's job control: Ctrl-Z, then fg); after SIGSTOP, jobs that start are stopped too until SIGCONT. */
   signalJobs(signal: number): void {
+    if (signal === SIGSTOP || signal === SIGCONT) this.#paused = signal === SIGSTOP;
     for (const job of this.#inFlight.values()) if (job.state === 'running') signalGroup(job.pid, signal);
   }
 
@@ -227,12 +228,10 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
   #onStarted(id: number, pid: number, at: number | undefined): void {
     const job = this.#inFlight.get(id);
     if (job === undefined) return;
-    job.state = 'running';
-    job.pid = pid;
-    job.startedAt = new Date(at ?? Date.now());
-    job.t0 = nowMs() - (at === undefined ? 0 : Math.max(0, Date.now() - at));
+    markStarted(job, pid, at);
     if (!this.#template.usesSlot) job.slot = this.#slots.take();
     this.#halt.started();
+    if (this.#paused) signalGroup(pid, SIGSTOP);
     // Started as the run stopped (its start was on its way): a halt `now` stops it too, a halt `soon` lets it run.
     if (this.#stop !== null && (this.#stop !== 'halt' || this.#halt.halted === 'now')) this.#terminate(job, this.#stop);
     else this.#armTimeout(job);
