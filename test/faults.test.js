@@ -34,13 +34,50 @@ for (const E of PoolKinds) {
         // Measured as quick: its calls are then sent ahead in bulk, some to the worker that will block.
         for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 200 }, (_, i) => touch(`warm-${round}-${i}`)));
         const release = join(dir, 'release');
-        const blocked = pool.run(tasks.blockOrTouch, [{ path: release, block: true }]);
+        // With a timeout, the worker reports the call as it begins it, and with it the results it holds.
+        const blocked = pool.run(tasks.blockOrTouch, [{ path: release, block: true }], { timeout: 120_000 });
         const quick = await Promise.all(Array.from({ length: 200 }, (_, i) => touch(`quick-${i}`)));
         assert.equal(quick.length, 200);
         assert.equal(existsSync(release), false, 'the blocked call is still running');
         writeFileSync(release, '');
         assert.equal(await blocked, release);
         assert.equal(pool.stats().workersReplaced, 0);
+      });
+
+      test('calls of another quick function sent to a worker blocked in a long call run on the other worker', T, async (t) => {
+        const pool = using(t, E.make({ slots: 2 }));
+        const dir = tempDir(t);
+        for (let round = 0; round < 3; round++) {
+          await Promise.all([
+            ...Array.from({ length: 200 }, (_, i) => pool.run(tasks.blockOrTouch, [{ path: join(dir, `warm-${round}-${i}`), block: false }])),
+            ...Array.from({ length: 200 }, (_, i) => pool.run(tasks.square, [i])),
+          ]);
+        }
+        const release = join(dir, 'release');
+        const blocked = pool.run(tasks.blockOrTouch, [{ path: release, block: true }], { timeout: 120_000 });
+        for (let round = 0; round < 3; round++) {
+          assert.deepEqual(await Promise.all(Array.from({ length: 200 }, (_, i) => pool.run(tasks.square, [i]))), Array.from({ length: 200 }, (_, i) => i * i));
+        }
+        writeFileSync(release, '');
+        assert.equal(await blocked, release);
+      });
+
+      test('calls whose buffers were copied for them, waiting behind a blocked call, run on the arguments they were given, not on what the caller\'s buffer holds later', T, async (t) => {
+        const pool = using(t, E.make({ slots: 2 }));
+        const dir = tempDir(t);
+        const scratch = new Float64Array(8);
+        const call = (i) => { scratch.fill(i); return pool.run(tasks.firstOf, [scratch]); };
+        for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 200 }, (_, i) => call(i)));
+        const release = join(dir, 'release');
+        // A call of the same function, measured as quick, that blocks: calls sent behind it are taken back.
+        const blocked = pool.run(tasks.firstOf, [[-1], release], { timeout: 120_000 });
+        const seen = Promise.all(Array.from({ length: 200 }, (_, i) => call(i)));
+        // Long enough for the pool to find the blocked call overdue. Their copies moved to that worker,
+        // so those calls are not taken back (sent again, they would be copied from the refilled buffer).
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        writeFileSync(release, '');
+        assert.deepEqual(await seen, Array.from({ length: 200 }, (_, i) => i));
+        assert.equal(await blocked, -1);
       });
 
       for (const concurrentTasksPerWorker of [1, 3]) {

@@ -3,7 +3,7 @@ import { nowMs } from '../clock.js';
 import { withoutRepeats, type Transferable } from '../transfer.js';
 import { MOVE_MIN_BYTES, copyOut } from './copy-out.js';
 import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
-import type { Call, PoolWorker } from './records.js';
+import { CallState, type Call, type PoolWorker } from './records.js';
 import type { Claims } from './claims.js';
 import type { TaskSpec } from '../task.js';
 
@@ -26,7 +26,8 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
     const o = call.options;
     const moved = moves && o.transfer === undefined && call.bytes >= MOVE_MIN_BYTES ? copyOut(call.args) : null;
     let flags = call.reportsStart ? o.flags | TaskFlag.Watched : o.flags;
-    call.claimable = claims !== undefined && (o.transfer === undefined || call.recopy !== null) && claims.mark(call.id);
+    // Not one whose copy moves to the worker: sent again, it would be copied anew from what the caller holds now.
+    call.claimable = claims !== undefined && o.transfer === undefined && claims.mark(call.id);
     if (call.claimable) flags |= TaskFlag.Claimed;
     tasks.push(call.id, call.fnId, flags, moved === null ? call.args : moved.args);
     if (o.transfer !== undefined) transfer = transfer.concat(o.transfer);
@@ -77,6 +78,12 @@ export class FnTable {
     }
     return id;
   }
+}
+
+/** Whether `w` holds a call sent marked that it has not begun. */
+function holdsUnbegun(w: PoolWorker, claims: Claims): boolean {
+  for (const call of w.inflight.values()) if (call.claimable && call.state === CallState.Sent && claims.waiting(call.id)) return true;
+  return false;
 }
 
 /** Keep about this much work (ms) sent ahead to each worker. */
@@ -148,6 +155,9 @@ export class Pacer {
   room(kind: number, w: PoolWorker, queued: number, workers: number, perWorker: number): number {
     const inflight = w.load;
     const oldest = w.oldest;
+    // An overdue worker whose calls can be taken back gets none while it is full or leaves one sent
+    // unbegun (stuck in synchronous code): they would be taken back again.
+    if (w.link.claims !== undefined && nowMs() >= this.overdueAt(w) && (inflight >= perWorker || holdsUnbegun(w, w.link.claims))) return 0;
     if (oldest !== undefined) {
       const held = Pacer.kindOf(oldest);
       const long = held === kind ? nowMs() >= this.overdueAt(w) : !((this.#avgMs.get(held) ?? Number.POSITIVE_INFINITY) <= TARGET_INFLIGHT_MS);

@@ -35,6 +35,11 @@ export class Claims {
     return Atomics.compareExchange(this.words, slot, word, tagOf(id)) === word;
   }
 
+  /** Whether marked call `id` still waits for its worker to begin it. */
+  waiting(id: number): boolean {
+    return Atomics.load(this.words, id & MASK) === tagOf(id);
+  }
+
   /** Takes a marked call back before its worker begins it; false once the worker has. */
   take(id: number): boolean {
     const tag = tagOf(id);
@@ -46,4 +51,9 @@ export class Claims {
 export function claim(words: Int32Array, id: number): boolean {
   const tag = tagOf(id);
   return Atomics.compareExchange(words, id & MASK, tag, CLAIMED) === tag;
+}
+
+/** In the worker: whether marked call `id` still waits for it (false: begun from another copy of it, or taken back). */
+export function waiting(words: Int32Array, id: number): boolean {
+  return Atomics.load(words, id & MASK) === tagOf(id);
 }

@@ -51,7 +51,7 @@ export class PoolCore {
     this.#name = name;
     this.#workers = new WorkerSet(options);
     const hooks = { requeue: (call: Call) => this.#requeue(call), dispatch: () => this.#dispatch(), queueEmpty: () => this.#queue.size === 0 };
-    this.#rebalancer = new Rebalancer(this.#workers, this.#pacer, options.concurrentTasksPerWorker, hooks);
+    this.#rebalancer = new Rebalancer(this.#workers, this.#pacer, hooks);
     // Without a setup, minWorkers start one after another (warm-up.ts); with one, its own time dominates.
     for (let i = 0; i < (options.setup === null ? 1 : options.minWorkers); i++) this.#startMinWorker();
   }

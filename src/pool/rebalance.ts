@@ -25,7 +25,6 @@ export class Rebalancer {
   constructor(
     private readonly workers: WorkerSet,
     private readonly pacer: Pacer,
-    private readonly perWorker: number,
     private readonly hooks: RebalanceHooks,
   ) {}
 
@@ -36,7 +35,8 @@ export class Rebalancer {
     let taken = false;
     for (const w of this.workers) {
       const claims = w.link.claims;
-      if (claims === undefined || w.ending || w.exited || w.load <= this.perWorker) continue;
+      // Even one holding no more calls than it runs at once: a call stuck in synchronous code blocks the others.
+      if (claims === undefined || w.ending || w.exited || w.load === 0) continue;
       const at = this.pacer.overdueAt(w);
       if (at > now) wake = Math.min(wake, at);
       else if (takeBack(w, claims, this.hooks)) taken = true;
@@ -65,15 +65,17 @@ export class Rebalancer {
   }
 }
 
-/** Takes back from `w`, newest first, the calls it has not begun; returns whether it took any. */
+/** Takes back from `w` every call it has not begun (one sent unmarked stays); returns whether it took any. */
 function takeBack(w: PoolWorker, claims: Claims, hooks: RebalanceHooks): boolean {
-  const held = [...w.inflight.values()];
-  let i = held.length;
-  while (i > 0 && held[i - 1].claimable && held[i - 1].state === CallState.Sent && claims.take(held[i - 1].id)) {
-    const call = held[--i];
-    w.inflight.delete(call.id);
-    w.assigned--;
-    hooks.requeue(call);
+  const taken: Call[] = [];
+  for (const call of w.inflight.values()) {
+    if (call.claimable && call.state === CallState.Sent && claims.take(call.id)) taken.push(call);
   }
-  return i < held.length;
+  // Queued again at the head, newest first, so that they keep their order.
+  for (let i = taken.length - 1; i >= 0; i--) {
+    w.inflight.delete(taken[i].id);
+    w.assigned--;
+    hooks.requeue(taken[i]);
+  }
+  return taken.length > 0;
 }

@@ -14,7 +14,7 @@ import { ownWire, toWire, type WireValue } from '../../wire-error.js';
 import { copyOut } from '../copy-out.js';
 import { runChunk, type ChunkContext } from './chunk.js';
 import { salvage } from './salvage.js';
-import { claim } from '../claims.js';
+import { claim, waiting } from '../claims.js';
 import {
   Msg, TaskFlag, protocolError, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
 } from '../protocol.js';
@@ -362,6 +362,8 @@ export function startRuntime(port: RuntimePort): void {
 
   function onCancel(id: number): void {
     for (let i = head; i < queue.length; i += 4) {
+      // A copy of a call taken back and sent here again, begun from its other copy: no answer (it runs).
+      if (queue[i] === id && ((queue[i + 2] as number) & TaskFlag.Claimed) !== 0 && !waiting(port.claims as Int32Array, id)) continue;
       if (queue[i] === id) {
         queue.splice(i, 4);
         // Tells the pool the call will never start, so it can forget it.
