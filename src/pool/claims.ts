@@ -37,7 +37,7 @@ export class Claims {
 
   /** Whether marked call `id` still waits for its worker to begin it. */
   waiting(id: number): boolean {
-    return Atomics.load(this.words, id & MASK) === tagOf(id);
+    return waiting(this.words, id);
   }
 
   /** Takes a marked call back before its worker begins it; false once the worker has. */
@@ -53,7 +53,7 @@ export function claim(words: Int32Array, id: number): boolean {
   return Atomics.compareExchange(words, id & MASK, tag, CLAIMED) === tag;
 }
 
-/** In the worker: whether marked call `id` still waits for it (false: begun from another copy of it, or taken back). */
+/** Whether marked call `id` still waits for its worker (false: begun, from this or another copy of it, or taken back). */
 export function waiting(words: Int32Array, id: number): boolean {
   return Atomics.load(words, id & MASK) === tagOf(id);
 }
