@@ -111,6 +111,17 @@ describe('exit status', () => {
     assert.deepEqual(output, Buffer.concat([Buffer.from("echo '"), Buffer.from([0xe9]), Buffer.from(".x'\necho '"), Buffer.from([0xe9]), Buffer.from(".y'\necho '"), Buffer.from([0xe9]), Buffer.from(".z'\n")]));
   });
 
+  test('a template word and a :::: file name that are not UTF-8 (Latin-1 file names) are used byte for byte', T, (t) => {
+    const dir = tempDir(t);
+    const cafe = Buffer.concat([Buffer.from(dir + '/caf'), Buffer.from([0xe9]), Buffer.from('.txt')]);
+    writeFileSync(cafe, 'x\n');
+    const inputs = Buffer.concat([Buffer.from(dir + '/in'), Buffer.from([0xe9]), Buffer.from('.txt')]);
+    writeFileSync(inputs, 'v1\nv2\n');
+    const script = `cd "$2" && "$0" "$1" run -k "$(printf 'cat caf\\351.txt && echo') {}" :::: "$(printf 'in\\351.txt')" && "$0" "$1" run --dry-run "$(printf 'printf \\377')" ::: a`;
+    const output = execFileSync('sh', ['-c', script, process.execPath, bin, dir]);
+    assert.deepEqual(output, Buffer.concat([Buffer.from('x\nv1\nx\nv2\nprintf '), Buffer.from([0xff]), Buffer.from(' a\n')]));
+  });
+
   test('short options group as GNU parallel groups them: -kj2 is -k -j2, -0k is -0 -k', T, async () => {
     const grouped = await forkjoinRun(['-kj2', 'echo', ':::', 'a', 'b', 'c']);
     assert.equal(grouped.code, 0, grouped.stderr);

@@ -17,7 +17,8 @@ export class UsageError extends Error {}
 
 export interface Parsed {
   help: boolean;
-  template: string;
+  /** Text, or bytes when a word of it is not UTF-8. */
+  template: string | Buffer;
   groups: SourceGroup[];
   readsStdin: boolean;
   nul: boolean;
@@ -37,6 +38,8 @@ function parseSeconds(text: string): number {
   }
   return seconds;
 }
+
+const SPACE = Buffer.from(' ');
 
 /** Short flags that may be grouped as GNU parallel groups them: `-kj4` is `-k -j4`, `-0k` is `-0 -k`. */
 const SHORT_FLAGS = new Set(['k', '0', 'h']);
@@ -108,14 +111,20 @@ export function parseArgs(given: readonly string[]): Parsed {
       default: throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
     }
   }
-  const words: string[] = [];
-  while (i < args.length && !MARKERS.has(args[i])) words.push(args[i++]);
-  parsed.template = words.join(' ');
-  for (const path of argFiles) parsed.groups.push([{ kind: 'file', path }]);
   // The bytes of each argument as given (grouped short options were split above, before any value).
   const rawGiven = rawArgs(given);
   const shift = args.length - given.length;
   const raw = args.map((_, j) => (j >= shift ? rawGiven[j - shift] : null));
+  const words: Buffer[] = [];
+  let rawWords = false;
+  for (; i < args.length && !MARKERS.has(args[i]); i++) {
+    rawWords ||= raw[i] !== null;
+    words.push(raw[i] ?? Buffer.from(args[i]));
+  }
+  // A template word that is not UTF-8 (a Latin-1 file name) is kept as its bytes.
+  const template = Buffer.concat(words.flatMap((word, n) => (n === 0 ? [word] : [SPACE, word])));
+  parsed.template = rawWords ? template : template.toString();
+  for (const path of argFiles) parsed.groups.push([{ kind: 'file', path }]);
   while (i < args.length) {
     const marker = args[i++];
     const items: Array<string | Buffer> = [];
@@ -123,7 +132,7 @@ export function parseArgs(given: readonly string[]): Parsed {
       items.push(raw[i] ?? args[i]);
       i++;
     }
-    const sources: InputSource[] = marker.startsWith('::::') ? items.map((path) => ({ kind: 'file', path: String(path) })) : [{ kind: 'values', values: items }];
+    const sources: InputSource[] = marker.startsWith('::::') ? items.map((path) => ({ kind: 'file', path })) : [{ kind: 'values', values: items }];
     if (marker.endsWith('+')) {
       if (parsed.groups.length === 0) throw new UsageError(`${marker} links to a previous input source, but there is none`);
       const last = parsed.groups.pop() as SourceGroup;
@@ -136,7 +145,7 @@ export function parseArgs(given: readonly string[]): Parsed {
     parsed.groups.push([{ kind: 'stdin' }]);
   }
   parsed.readsStdin = parsed.groups.some((g) => g.some((s) => s.kind === 'stdin' || (s.kind === 'file' && s.path === '-')));
-  if (!parsed.help && parsed.template.trim() === '') throw new UsageError('give the COMMAND to run, e.g. forkjoin run \'gzip {}\' ::: a b');
+  if (!parsed.help && parsed.template.toString().trim() === '') throw new UsageError('give the COMMAND to run, e.g. forkjoin run \'gzip {}\' ::: a b');
   return parsed;
 }
 

@@ -12,7 +12,7 @@ import { ErrorCodes, ForkJoinError } from '../errors.js';
 /** Where one source's values come from. */
 export type InputSource =
   | { kind: 'values'; values: ReadonlyArray<string | Buffer> }
-  | { kind: 'file'; path: string }   // '-' is standard input
+  | { kind: 'file'; path: string | Buffer }   // '-' is standard input; bytes for a name that is not UTF-8
   | { kind: 'stdin' };
 
 /** Sources that advance together (`:::+`); a job's tuple takes one value from each. */
@@ -60,7 +60,7 @@ async function* readSource(source: InputSource, options: ReadOptions): AsyncGene
   }
   const separator = options.nul === true ? 0 : 0x0a;
   const useStdin = source.kind === 'stdin' || source.path === '-';
-  const what = useStdin ? 'standard input' : `the input file ${JSON.stringify(source.kind === 'file' ? source.path : '')}`;
+  const what = useStdin ? 'standard input' : `the input file ${JSON.stringify(source.kind === 'file' ? source.path.toString() : '')}`;
   const stream = useStdin ? (options.stdin ?? process.stdin) : createReadStream(source.kind === 'file' ? source.path : '');
   try {
     yield* splitRecords(stream, separator);

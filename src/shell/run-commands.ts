@@ -100,9 +100,11 @@ async function loadRunner(): Promise<void> {
  *   if (r.failed) console.error(`${r.command}: exit ${r.exitCode}\n${r.stderr}`);
  * }
  */
-export function runCommands(template: string, inputs: CommandInputs, options?: RunOptions): CommandRun {
+export function runCommands(template: string | Uint8Array, inputs: CommandInputs, options?: RunOptions): CommandRun {
   const where = 'runCommands()';
-  if (typeof template !== 'string') throw new InvalidTypeError(`${where}: the template must be a string such as 'gzip {}'; received ${describeType(template)}`);
+  if (typeof template !== 'string' && !(template instanceof Uint8Array)) {
+    throw new InvalidTypeError(`${where}: the template must be a string such as 'gzip {}' (or its bytes, a Uint8Array); received ${describeType(template)}`);
+  }
   if (!isIterable(inputs) && !isAsyncIterable(inputs)) {
     throw new InvalidTypeError(`${where}: the inputs must be an iterable or async iterable of values; received ${describeType(inputs)}`);
   }

@@ -10,7 +10,7 @@
  * each quoted, separated by spaces.
  */
 import { ErrorCodes, ForkJoinError } from '../errors.js';
-import { toByteString } from './bytes.js';
+import { fromByteString, toByteString } from './bytes.js';
 import { basename, basenameWithoutExtension, dirname, withoutExtension } from './paths.js';
 import { PLAIN_PLACE, ShellReader, quoteFor, type Place } from './quote.js';
 
@@ -42,14 +42,16 @@ export interface CompiledTemplate {
 }
 
 /** Finds the replacement strings of `template` once; throws FJ_SHELL_TEMPLATE if it cannot be run. */
-export function compileTemplate(template: string, where: string): CompiledTemplate {
-  if (template.trim() === '') {
+export function compileTemplate(template: string | Uint8Array, where: string): CompiledTemplate {
+  // Bytes as they are (a file name that is not UTF-8), or text as UTF-8: a byte string either way.
+  let bytes = typeof template === 'string' ? template : Buffer.from(template.buffer, template.byteOffset, template.byteLength).toString('latin1');
+  if (bytes.trim() === '') {
     throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: the command template is empty; give the command to run, e.g. 'gzip {}'`);
   }
-  if (template.includes('\0')) {
+  if (bytes.includes('\0')) {
     throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: the command template holds a NUL byte, which no command line can carry`);
   }
-  const bytes = toByteString(template, where);
+  if (typeof template === 'string') bytes = toByteString(template, where);
   const parts: Part[] = [];
   const reader = new ShellReader();
   let last = 0;
@@ -108,5 +110,5 @@ export function compileTemplate(template: string, where: string): CompiledTempla
     }
     return out;
   }
-  return Object.freeze({ source: template, usesSlot, expand });
+  return Object.freeze({ source: typeof template === 'string' ? template : fromByteString(bytes), usesSlot, expand });
 }

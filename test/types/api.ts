@@ -76,6 +76,7 @@ function memoized(): void {
 async function shell(): Promise<void> {
   for await (const record of runCommands('echo {}', ['a'], { jobs: '50%' })) void record;
   runCommands('echo {}', ['a'], { jobs: '+1' });
+  runCommands(new TextEncoder().encode('echo {}'), ['a']);
   runCommands('echo {}', ['a'], { jobs: 4 });
   runCommands('echo {}', ['a'], { jobs: process.env.JOBS ?? 2 }); // a string from the environment is checked when run
 }
