@@ -65,6 +65,8 @@ const table = [
   ['an empty source beside others counts as one empty value', ['echo [{1}] [{2}] [{3}]', ':::', 'a', 'b', ':::', ':::', 'c']],
   ['an empty first source beside another', ['echo [{1}] [{2}]', ':::', ':::', 'a']],
   ['every source empty: nothing runs', ['echo [{1}] [{2}]', ':::', ':::']],
+  ['an empty source linked to another counts as one empty value, which ends the pairs', ['echo [{1}] [{2}] [{3}]', ':::', 'a', 'b', ':::', ':::+', 'c', 'd']],
+  ['a source linked to an empty one', ['echo [{1}] [{2}]', ':::', 'x', 'y', ':::+']],
   ['pipes in the template', ['seq {} | tr 1 X', ':::', '3', '12']],
   ['binary output', ['printf "\\001\\377\\000%s" {}', ':::', 'x', 'y']],
   ['a template of several words', ['echo', 'a  b', ':::', 'x']],

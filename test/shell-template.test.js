@@ -147,6 +147,13 @@ describe('quoting for the place a value lands', () => {
     assert.deepEqual(await commands('echo x \\\n# {}', ['a\nb']), ["echo x \\\n# 'a b'"]);
   });
 
+  test('a value right after ${name} or $$ is fine, and so is a backslash-newline after an operator or inside quotes', async () => {
+    assert.deepEqual(await commands('echo ${HOME}{} "${HOME}{}" $${}', ['a b']), [`echo \${HOME}'a b' "\${HOME}a b" $$'a b'`]);
+    for (const template of ['echo a |\\\ncat {}', 'echo {}\\\n| cat', 'echo {}|\\\ncat', 'echo a &&\\\necho {}', 'echo "abc\\\ndef {}"', 'echo x\\\ny {}']) {
+      assert.equal((await commands(template, ['a b'])).length, 1, JSON.stringify(template));
+    }
+  });
+
   test('a value right after a $ is refused: its quote would make $\'…\' or $name of it', () => {
     for (const template of ['echo ${}', 'echo "a ${}"', 'echo $\\\n{}']) {
       assert.throws(() => runCommands(template, ['a']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE), JSON.stringify(template));

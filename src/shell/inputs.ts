@@ -73,9 +73,15 @@ async function* readSource(source: InputSource, options: ReadOptions): AsyncGene
 
 async function* zip(iterators: AsyncIterator<string | Buffer>[]): AsyncGenerator<(string | Buffer)[]> {
   try {
-    for (;;) {
+    for (let first = true; ; first = false) {
       const steps = await Promise.all(iterators.map((it) => it.next()));
-      if (steps.some((s) => s.done === true)) return;
+      const ended = steps.filter((s) => s.done === true).length;
+      // As GNU parallel: a linked source without any value counts as one empty value (the shortest, it ends the pairs).
+      if (first && ended > 0 && ended < steps.length) {
+        yield steps.map((s) => (s.done === true ? '' : (s.value as string | Buffer)));
+        return;
+      }
+      if (ended > 0) return;
       yield steps.map((s) => s.value as string | Buffer);
     }
   } finally {

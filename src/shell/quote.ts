@@ -112,10 +112,11 @@ export class ShellReader {
         continue;
       }
       // A backslash before a newline, outside single quotes, is no character at all: the shell joins
-      // the lines before it reads them. Inside a word it could join `$` and `(`, `(` and `(`, `<` and
-      // `<` that this reader saw apart: there it is lost.
+      // the lines before it reads them. Where it would join `$` and `(`, `{` or `'`, `(` and `(`, or
+      // `<` and `<`, which this reader sees apart, it is lost.
       if (c === '\\' && text[i + 1] === '\n' && top.kind !== 'single' && top.kind !== 'ansi') {
-        if (!/\s/.test(previous) && !/^\s?$/.test(text[i + 2] ?? '')) this.#lost = true;
+        const next = text[i + 2] ?? '';
+        if ((previous === '$' && /[({']/.test(next)) || (previous === '(' && next === '(') || (previous === '<' && next === '<')) this.#lost = true;
         this.#previous = previous;
         i++;
         continue;
@@ -146,6 +147,7 @@ export class ShellReader {
         continue;
       }
       const wordStart = /[\s;&|<>(]/.test(previous);
+      if (c === '$' && previous === '$') this.#previous = 'x'; // $$ is whole: what follows is not joined to a `$`
       if (c === '\\') {
         this.#escaped = true;
       } else if (c === '`') {
@@ -168,7 +170,10 @@ export class ShellReader {
         // ${name} and ${name:-word} are followed; one holding quotes, parentheses or expansions is not.
         const close = text.indexOf('}', i + 2);
         if (close < 0 || /['"`()$\\{]/.test(text.slice(i + 2, close))) this.#lost = true;
-        else i = close;
+        else {
+          i = close;
+          this.#previous = '}'; // a value right after ${name} is joined to its value, not to a `$`
+        }
       } else if (top.kind === 'double') {
         if (c === '"') this.#stack.pop();
       } else if (c === '#') {
