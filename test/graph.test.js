@@ -258,6 +258,8 @@ describe('the graph', () => {
     const executor = using(t, new ThreadPool({ workers: 2 }));
     const thrown = new Error('async listener bug');
     await assert.rejects(compute(add(inc(1), inc(2)), { executor, onEvent: async (e) => { if (e.type === 'started') throw thrown; } }), (err) => err === thrown);
+    // On the last node's `finished` too: compute waits for the listener before it resolves.
+    await assert.rejects(compute(add(inc(3), inc(4)), { executor, onEvent: async (e) => { if (e.type === 'finished' && e.key.startsWith('add')) throw thrown; } }), (err) => err === thrown);
     const cache = new MemoryCache();
     assert.equal(await compute(add(inc(7), inc(8)), { executor, cache }), 17);
     await assert.rejects(compute(add(inc(7), inc(8)), { executor, cache, onEvent: async () => { throw thrown; } }), (err) => err === thrown);

@@ -81,6 +81,8 @@ export class Scheduler {
   #pumpScheduled = false;
   #remaining = 0;
   #pendingWrites = 0;
+  /** Async onEvent listeners not settled yet. */
+  #listening = 0;
   #finished = false;
   /**
    * Until calls are known to be tiny, few go out at once, each carrying the stop
@@ -150,7 +152,17 @@ export class Scheduler {
     const node = (this.#plan as Plan).nodes[id];
     try {
       const out: unknown = (this.#onEvent as GraphEventListener)({ type, key: node.key, task: node.fn.spec.label, ...extra });
-      if (isThenable(out)) Promise.resolve(out).catch((thrown: unknown) => this.abort(thrown));
+      if (isThenable(out)) {
+        // The run ends once every async listener has settled (one that rejects on the last event still fails it).
+        this.#listening++;
+        Promise.resolve(out).then(() => {
+          this.#listening--;
+          if (this.#remaining === 0) this.#complete();
+        }, (thrown: unknown) => {
+          this.#listening--;
+          this.abort(thrown);
+        });
+      }
     } catch (thrown) {
       this.abort(thrown);
     }
@@ -354,7 +366,7 @@ export class Scheduler {
   }
 
   #complete(): void {
-    if (this.#pendingWrites > 0 || this.#finished) return;
+    if (this.#pendingWrites > 0 || this.#listening > 0 || this.#finished) return;
     this.#finished = true;
     this.#resolve();
   }
