@@ -14,7 +14,7 @@
  */
 import { Hasher, type Digest } from './hash.js';
 import { isLock } from '../sync/tag.js';
-import { namedKeys } from '../pool/clone.js';
+import { namedKeys, step } from '../pool/clone.js';
 
 /** The tag words of the encoding. */
 export const T = Object.freeze({
@@ -249,7 +249,7 @@ export class Walk<N> {
         try {
           item = this.value((v as unknown as Record<string, unknown>)[key], lazyOk);
         } catch (error) {
-          throw within(error, /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+          throw within(error, step(key));
         }
         if (this.held) holds = true;
         if (withProps !== null) setOwn(withProps, key, item);
@@ -282,7 +282,7 @@ export class Walk<N> {
       try {
         item = this.value((v as Record<string, unknown>)[key], lazyOk);
       } catch (error) {
-        throw within(error, /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+        throw within(error, step(key));
       }
       if (this.held) holds = true;
       if (copy !== null) setOwn(copy, key, item);

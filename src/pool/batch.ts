@@ -155,12 +155,13 @@ export class Pacer {
   room(kind: number, w: PoolWorker, queued: number, workers: number, perWorker: number): number {
     const inflight = w.load;
     const oldest = w.oldest;
+    const overdue = nowMs() >= this.overdueAt(w);
     // An overdue worker whose calls can be taken back gets none while it is full or leaves one sent
     // unbegun (stuck in synchronous code): they would be taken back again.
-    if (w.link.claims !== undefined && nowMs() >= this.overdueAt(w) && (inflight >= perWorker || holdsUnbegun(w, w.link.claims))) return 0;
+    if (overdue && w.link.claims !== undefined && (inflight >= perWorker || holdsUnbegun(w, w.link.claims))) return 0;
     if (oldest !== undefined) {
       const held = Pacer.kindOf(oldest);
-      const long = held === kind ? nowMs() >= this.overdueAt(w) : !((this.#avgMs.get(held) ?? Number.POSITIVE_INFINITY) <= TARGET_INFLIGHT_MS);
+      const long = held === kind ? overdue : !((this.#avgMs.get(held) ?? Number.POSITIVE_INFINITY) <= TARGET_INFLIGHT_MS);
       if (long) return perWorker - inflight;
     }
     const avg = this.#avgMs.get(kind);

@@ -38,15 +38,21 @@ function isPlainContainer(value: object): boolean {
 /** Arrays up to this long are searched for properties besides their items (Object.keys of a long array costs more than copying it). */
 const NAMED_CHECK_MAX = 1024;
 
+const INDEX = /^(?:0|[1-9]\d*)$/;
+
 /** An array's own enumerable properties besides its items (a clone sends them); none looked for past NAMED_CHECK_MAX items. */
 export function namedKeys(array: readonly unknown[]): string[] {
   if (array.length > NAMED_CHECK_MAX) return [];
-  return Object.keys(array).filter((key) => !/^(?:0|[1-9]\d*)$/.test(key));
+  const keys = Object.keys(array);
+  // An array's own keys list its indices first, in order: properties besides them, if any, come last.
+  let first = keys.length;
+  while (first > 0 && !INDEX.test(keys[first - 1])) first--;
+  return first === keys.length ? [] : keys.slice(first);
 }
 
 export function children(value: object): Array<[string, unknown]> {
   // An array's own keys, not map(): that skips the holes of a sparse array and leaves them in its result.
-  if (Array.isArray(value)) return Object.keys(value).map((key) => [/^(?:0|[1-9]\d*)$/.test(key) ? `[${key}]` : step(key), read(value, key)]);
+  if (Array.isArray(value)) return Object.keys(value).map((key) => [INDEX.test(key) ? `[${key}]` : step(key), read(value, key)]);
   if (value instanceof Map) {
     const out: Array<[string, unknown]> = [];
     let i = 0;
@@ -60,7 +66,8 @@ export function children(value: object): Array<[string, unknown]> {
   return Object.keys(value).map((key) => [step(key), read(value, key)]);
 }
 
-function step(key: string): string {
+/** How a path names property `key`: `.name`, or `["odd key"]`. */
+export function step(key: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
 }
 
