@@ -197,6 +197,32 @@ test('a client whose liveness key lapsed (engines would take it for dead): its p
   assert.equal(await settleWithin(cluster.run(tasks.square, [8]), 30_000, 'a run after the lapse'), 64);
 });
 
+test('a client whose liveness key lapsed while an engine runs its task: the engine stops the task, and the call rejects with FJ_REDIS_DATA_LOST, not FJ_ABORTED', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, connect } = await startCluster(t, ['g1']);
+  const cluster = await connect();
+  const held = cluster.run(tasks.sleep, [600_000, 'never']).then(() => null, (e) => e);
+  await until(async () => (await cluster.engines())[0]?.busy > 0, 10_000, 'g1 to hold the task');
+  const conn = new Redis(redis.url);
+  t.after(() => conn.disconnect());
+  const [key] = await conn.keys('fj:default:client:*');
+  // Deleted just after the client refreshed it (its time to live jumps back up), so that the
+  // engine's next heartbeat, which finds it missing and stops the task, comes before the client's.
+  let ttl = await conn.pttl(key);
+  await until(async () => {
+    const now = await conn.pttl(key);
+    const refreshed = now > ttl;
+    ttl = now;
+    return refreshed;
+  }, 10_000, 'the client to refresh its liveness');
+  assert.equal(await conn.del(key), 1);
+  const err = await settleWithin(held, 30_000, 'the pending run');
+  assert.equal(err?.code, 'FJ_REDIS_DATA_LOST', err?.message);
+  assert.match(err.message, /could not refresh its liveness/);
+  // g1's only worker was running the stopped 10-minute task: it must be free again.
+  assert.equal(await settleWithin(cluster.run(tasks.square, [6]), 30_000, 'a run after the lapse'), 36);
+});
+
 test('a killed client leaves engines serving others and no jobs behind', T, async (t) => {
   if (!needRedis(t)) return;
   const { redis, connect } = await startCluster(t, ['c1', 'c2']);

@@ -28,7 +28,7 @@ export class JobCancel implements CancelHandle {
     this.cancel?.(handedBack);
   }
 
-  /** Its caller cancelled it, or is gone: counted neither done nor failed. */
+  /** Its caller cancelled it, or is gone: counted neither done nor failed, and not answered. */
   aborted = false;
 
   /** Stops the job for good: its caller cancelled it, or is gone. */

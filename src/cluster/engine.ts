@@ -270,11 +270,13 @@ export class Engine {
       try { await job.moveToWait(token); } catch { /* already moved back */ }
       throw new WaitingError();
     }
-    // A job its caller stopped waiting for is neither done nor failed.
-    if (!cancel.aborted) {
-      if ('fail' in message || message.ok.errors.length > 0) this.#failed++;
-      else this.#done++;
-    }
+    // A job its caller stopped waiting for is neither done nor failed, and gets no answer: a
+    // caller that cancelled it settled it then, and one taken for gone (its liveness key
+    // missing) that is alive after all fails it itself, on finding its key lapsed or Redis's
+    // data lost. An answer could only beat that with FJ_ABORTED.
+    if (cancel.aborted) return;
+    if ('fail' in message || message.ok.errors.length > 0) this.#failed++;
+    else this.#done++;
     await this.#results.send(data.c, message);
   }
 
