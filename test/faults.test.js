@@ -5,9 +5,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isForkJoinError } from 'forkjoin';
-import { PoolKinds, crash, endless, filesAppear, tasks, tempDir, using } from './fixtures/helpers.js';
+import { taskModule } from 'forkjoin';
+import { PoolKinds, crash, endless, filesAppear, settleWithin, tasks, tempDir, using } from './fixtures/helpers.js';
 
 const T = { timeout: 120_000 };
+const neverLoads = taskModule(new URL('./fixtures/never-loads.js', import.meta.url));
 const code = (c) => (err) => {
   assert.equal(err.code, c, `expected ${c}, got ${err.code}: ${err.message}`);
   return true;
@@ -203,6 +205,15 @@ for (const E of PoolKinds) {
         await assert.rejects(pool.run(endless.forever, []), code('FJ_TASK_TIMEOUT'));
         // A timeout of its own: a worker descheduled for 200 ms must not fail this quick call.
         assert.equal(await pool.run(tasks.square, [5], { timeout: 30_000 }), 25);
+      });
+
+      test('a call whose module never finishes loading (a top-level await that never settles) fails with FJ_TASK_TIMEOUT; the call queued behind it runs', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const hung = pool.run(neverLoads.unreachable, [], { timeout: 300 });
+        const behind = pool.run(tasks.square, [6], { timeout: 60_000 });
+        await assert.rejects(settleWithin(hung, 30_000, 'the call of the module that never loads'), code('FJ_TASK_TIMEOUT'));
+        assert.equal(await settleWithin(behind, 30_000, 'the call queued behind it'), 36);
+        await settleWithin(pool.close(), 30_000, 'close()');
       });
 
       test('a map whose task loops forever fails with FJ_TASK_TIMEOUT', T, async (t) => {

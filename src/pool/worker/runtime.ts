@@ -348,6 +348,7 @@ export function startRuntime(port: RuntimePort): void {
       if (loading !== null) gate(loading);
     }
     const tasks = message.tasks;
+    if (blocked > 0) beginLoading(tasks);
     if (!lockSupportLoaded()) {
       for (let i = 2; i < tasks.length; i += 4) {
         if (((tasks[i] as number) & TaskFlag.Sync) !== 0) {
@@ -358,6 +359,28 @@ export function startRuntime(port: RuntimePort): void {
     }
     for (let i = 0; i < tasks.length; i++) queue.push(tasks[i]);
     pump();
+  }
+
+  /**
+   * Reports now the calls in `tasks` whose module is still loading: the import is part of a call,
+   * so its timeout runs from here, and a top-level await that never settles times out like a
+   * task that never ends (its worker replaced). Claimed here, so that the pool cannot take one
+   * back that it counts as running.
+   */
+  function beginLoading(tasks: unknown[]): void {
+    let any = false;
+    for (let i = 0; i < tasks.length; i += 4) {
+      if (fns[tasks[i + 1] as number] !== undefined) continue;
+      const id = tasks[i] as number;
+      const flags = tasks[i + 2] as number;
+      if ((flags & TaskFlag.Claimed) !== 0) {
+        if (!claim(port.claims as Int32Array, id)) continue;
+        tasks[i + 2] = flags & ~TaskFlag.Claimed;
+      }
+      unreported.add(id);
+      any = true;
+    }
+    if (any) flush();
   }
 
   function onCancel(id: number): void {
