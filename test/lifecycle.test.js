@@ -74,6 +74,47 @@ for (const E of PoolKinds) {
   });
 }
 
+for (const E of PoolKinds) {
+  test(`${E.name}: a 1 MiB write just before a task calls process.exit() comes out whole`, T, async () => {
+    const result = await runNode([scenario, E.name, 'print-much-then-exit']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.stdout.split('\n').includes('y'.repeat(1 << 20)), `stdout held ${result.stdout.length} characters`);
+  });
+
+  test(`${E.name}: a 2 MiB result finished just before the next task on its worker calls process.exit() is delivered, and ran once`, T, async () => {
+    const result = await runNode([scenario, E.name, 'result-then-exit']);
+    assert.match(result.stdout, /^done$/m, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+  });
+}
+
+describe('ProcessPool children and what their tasks start', () => {
+  test('a task that sends on its IPC channel itself (process.send) neither crashes the caller nor fails: the message is dropped with a warning', T, async () => {
+    const result = await runNode([scenario, 'ProcessPool', 'process-send']);
+    assert.match(result.stdout, /^done$/m, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /FORKJOIN_FOREIGN_MESSAGE/);
+  });
+
+  test('processes a task started in the background end with its worker: after close(), terminate() and a timeout', T, async (t) => {
+    const result = await runNode([scenario, 'ProcessPool', 'grandchildren-end']);
+    const pids = (/^pids (.+)$/m.exec(result.stdout)?.[1] ?? '').split(' ').filter(Boolean).map(Number);
+    t.after(() => { for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(pids.length, 3, result.stdout);
+    await processesGone(pids, 30_000);
+  });
+
+  test('a grandchild that detached itself and holds the worker\'s stderr does not keep the caller alive after close()', T, async (t) => {
+    const result = await runNode([scenario, 'ProcessPool', 'detached-grandchild-holds-stderr'], { deadlineMs: 45_000 });
+    const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);
+    t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    assert.match(result.stdout, /^done$/m, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(processGone(pid), false, 'the detached grandchild outlived the pool, as it asked');
+  });
+});
+
 /** `script` runs a command on a pseudo-terminal (util-linux); null when it is not installed. */
 function scriptCommand() {
   const found = spawnSync('script', ['--version'], { encoding: 'utf8' });

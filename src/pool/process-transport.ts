@@ -7,6 +7,8 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { childProcess } from '../builtins.js';
 import { processEntry } from '../paths.js';
+import type { Readable } from 'node:stream';
+import { FRAMES_FD, FrameReader } from './frames.js';
 import { decodeMessage, encodeMessage } from './process-codec.js';
 import { Msg, type ChildMessage, type PoolMessage } from './protocol.js';
 import { writeAroundBars } from '../progress.js';
@@ -30,8 +32,31 @@ function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
+    for (const child of live) killGroup(child, 'SIGKILL');
   });
+}
+
+/** Signals `child` and every process in its group: what its tasks started, unless they detached it. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // The group is empty (ESRCH); a child that never started has none.
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  }
+}
+
+function unrefStream(stream: Readable | null): void {
+  (stream as unknown as { unref?: () => void } | null)?.unref?.();
+}
+
+let warnedForeign = false;
+
+function warnForeignMessage(): void {
+  if (warnedForeign) return;
+  warnedForeign = true;
+  process.emitWarning('A ProcessPool task sent a message with process.send(); the channel to a ProcessPool child is forkjoin\'s, and such messages are dropped. Return values from the task instead.', { code: 'FORKJOIN_FOREIGN_MESSAGE' });
 }
 
 export class ProcessTransport implements Transport {
@@ -51,7 +76,10 @@ export class ProcessTransport implements Transport {
       env: env ?? process.env,
       execArgv: maxHeapMb === undefined ? argv : [...argv, `--max-old-space-size=${maxHeapMb}`],
       serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      // fd 4: the child's messages (frames.ts).
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc', 'pipe'],
+      // Its own process group, so that stopping it stops what its tasks started (killGroup).
+      detached: true,
     });
     installExitHook();
     live.add(child);
@@ -67,35 +95,55 @@ export class ProcessTransport implements Transport {
     // A message this process cannot read (too deeply nested for its stack: the child's held it) is
     // lost, and the results it carried: the child is stopped as if it had crashed.
     let unreadable: unknown = null;
-    child.on('message', (raw) => {
+    const frames = child.stdio[FRAMES_FD] as Readable;
+    const reader = new FrameReader((bytes) => {
+      if (unreadable !== null) return;
       let message: ChildMessage;
       try {
-        message = decodeMessage(raw) as ChildMessage;
+        message = decodeMessage(bytes) as ChildMessage;
       } catch (err) {
-        if (unreadable === null) {
-          unreadable = err;
-          child.kill('SIGKILL');
-        }
+        unreadable = err;
+        killGroup(child, 'SIGKILL');
         return;
       }
       if (message.k === Msg.Crashed) crash ??= { error: fromWire(message.error) };
       else if (message.k === Msg.Output) writeAroundBars(message.fd, message.data);
       else events.message(message);
     });
+    frames.on('data', (chunk: Buffer) => reader.push(chunk));
+    // The IPC channel is the parent's way in; what a task sends on it itself (process.send) has no reader.
+    child.on('message', () => warnForeignMessage());
     child.on('error', (err) => { spawnError = err; });
     const timers: NodeJS.Timeout[] = [];
+    let exited = false;
     child.on('exit', (code, signal) => {
+      exited = true;
       live.delete(child);
       for (const timer of timers) clearTimeout(timer);
+      // What its tasks started and left running goes with it.
+      killGroup(child, 'SIGKILL');
       let reported = false;
       const report = (): void => {
-        if (reported) return;
+        if (reported || !framesRead) return;
         reported = true;
+        // A grandchild that inherited stderr may hold it open: it must not keep this process alive.
+        unrefStream(child.stderr);
         events.exit({
-          code, signal, oom: /heap out of memory|Reached heap limit/i.test(tail), error: crash === null ? spawnError : crash.error,
-          unreadable: unreadable ?? undefined,
+          // V8 aborts when the heap is full; the text alone could be anyone's.
+          code, signal, oom: signal === 'SIGABRT' && /heap out of memory|Reached heap limit/i.test(tail),
+          error: crash === null ? spawnError : crash.error, unreadable: unreadable ?? undefined,
         });
       };
+      // Its messages are all read first: the calls they answer are not the dead child's to blame.
+      let framesRead = frames.readableEnded || frames.destroyed;
+      if (!framesRead) {
+        const read = (): void => {
+          framesRead = true;
+          report();
+        };
+        frames.once('end', read);
+        frames.once('close', read);
+      }
       // Let the rest of stderr arrive before judging why the child died, but never wait on a
       // grandchild that inherited the pipe.
       if (child.stderr && !child.stderr.readableEnded) {
@@ -106,7 +154,7 @@ export class ProcessTransport implements Transport {
     const channel = (child as unknown as { channel?: { ref(): void; unref(): void } }).channel;
     const signalLater = (signal: NodeJS.Signals, ms: number): void => {
       const timer = setTimeout(() => {
-        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        if (child.exitCode === null && child.signalCode === null) killGroup(child, signal);
       }, ms);
       timer.unref();
       timers.push(timer);
@@ -129,14 +177,17 @@ export class ProcessTransport implements Transport {
         signalLater('SIGKILL', KILL_GRACE_MS);
       },
       ref: () => {
+        if (exited) return;
         child.ref();
         channel?.ref();
         (child.stderr as unknown as { ref?: () => void } | null)?.ref?.();
+        (frames as unknown as { ref?: () => void }).ref?.();
       },
       unref: () => {
         child.unref();
         channel?.unref();
-        (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+        unrefStream(child.stderr);
+        unrefStream(frames);
       },
     };
   }

@@ -5,31 +5,17 @@
  */
 import { Worker } from 'node:worker_threads';
 import { toWire, type WireValue } from '../../wire-error.js';
+import { FRAMES_FD, writeFrame } from '../frames.js';
 import { decodeMessage, encodeMessage } from '../process-codec.js';
 import { Msg, type CrashedMessage, type PoolMessage, type WorkerMessage } from '../protocol.js';
 import { sendOutput } from './output.js';
 import { startRuntime } from './runtime.js';
 
 if (typeof process.send !== 'function') throw new Error('forkjoin: process-entry.js runs only as a ProcessPool child');
-const send = process.send.bind(process);
 
-/** Messages handed to the IPC channel and not yet written, and what waits for them all to leave. */
-let unsent = 0;
-const whenAllSent: Array<() => void> = [];
-/** Sends `message`, counting it until the channel has written it (process.exit would drop it). */
+/** Sends `message` to the parent: written out before this returns (frames.ts). */
 function post(message: unknown): void {
-  const bytes = encodeMessage(message); // throws for what cannot be sent: the runtime salvages it
-  unsent++;
-  try {
-    send(bytes, sent);
-  } catch (error) {
-    sent();
-    throw error;
-  }
-}
-
-function sent(): void {
-  if (--unsent === 0) for (const then of whenAllSent.splice(0)) then();
+  writeFrame(FRAMES_FD, encodeMessage(message)); // throws for what cannot be sent: the runtime salvages it
 }
 
 const watchdog = new Worker(new URL('./watchdog.js', import.meta.url), { workerData: { parent: process.ppid } });
@@ -41,22 +27,26 @@ process.on('disconnect', () => process.exit(0));
 // stderr pipe still carry what Node and V8 write themselves (an uncaught exception, running out of
 // memory) and what programs the task starts write.
 sendOutput([1, 2], (message) => {
-  if (process.connected) post(message);
+  try {
+    post(message);
+  } catch (error) {
+    // The parent is gone (this process follows it shortly, see watchdog.ts): nobody reads it.
+    if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+  }
 });
 
 let crashReported = false;
 // Node prints an uncaught exception (or unhandled rejection) and exits with code 1 once this
-// returns; the parent gets the error first, as a thread's 'error' event gives it. The write is
-// tried at once, as the runtime's last results are on 'exit'.
+// returns; the parent gets the error first, as a thread's 'error' event gives it.
 process.on('uncaughtExceptionMonitor', (thrown) => {
   const fatal = process.listenerCount('uncaughtException') === 0 && !process.hasUncaughtExceptionCaptureCallback();
-  if (!fatal || crashReported || !process.connected) return;
+  if (!fatal || crashReported) return;
   crashReported = true;
   const error = toWire(thrown);
   try {
-    send(encodeMessage({ k: Msg.Crashed, error } satisfies CrashedMessage));
+    post({ k: Msg.Crashed, error } satisfies CrashedMessage);
   } catch {
-    try { send(encodeMessage({ k: Msg.Crashed, error: bare(error) } satisfies CrashedMessage)); } catch { /* exiting anyway */ }
+    try { post({ k: Msg.Crashed, error: bare(error) } satisfies CrashedMessage); } catch { /* exiting anyway */ }
   }
 });
 
@@ -68,10 +58,6 @@ function bare(wire: WireValue): WireValue {
 startRuntime({
   peer: 'the parent process',
   post: (message: WorkerMessage) => post(message),
-  whenSent(then) {
-    if (unsent === 0) then();
-    else whenAllSent.push(then);
-  },
   listen: (handler) => process.on('message', (message) => handler(decodeMessage(message) as PoolMessage)),
   canClone(value) {
     try {

@@ -31,8 +31,6 @@ export interface RuntimePort {
   readonly moves?: boolean;
   /** Words by which the pool takes back a call sent ahead before it begins (threads; see claims.ts). */
   readonly claims?: Int32Array;
-  /** Runs `then` once every message posted has left (a child's IPC writes may wait in a queue); at once when absent. */
-  whenSent?(then: () => void): void;
 }
 
 type Fn = (...args: unknown[]) => unknown;
@@ -403,8 +401,8 @@ export function startRuntime(port: RuntimePort): void {
       case Msg.Init: onInit(message); break;
       case Msg.Run: onRun(message); break;
       case Msg.Cancel: onCancel(message.id); break;
-      // What was written to stdout and stderr went as messages (output.ts): once they have left, nothing is lost.
-      case Msg.Shutdown: flush(); (port.whenSent ?? ((then) => then()))(() => process.exit(0)); break;
+      // Results and output (output.ts) are out once posted: a thread's port queues them, a child's pipe has them (frames.ts).
+      case Msg.Shutdown: flush(); process.exit(0); break;
       default: throw protocolError('worker', message);
     }
   });

@@ -1,6 +1,7 @@
 /**
  * Runs on its own thread inside a ProcessPool child: when the parent process
- * dies (even by SIGKILL) the child is reparented, and this thread kills it.
+ * dies (even by SIGKILL) the child is reparented, and this thread kills it, with
+ * its process group (what its tasks started and did not detach).
  */
 import { workerData } from 'node:worker_threads';
 
@@ -8,5 +9,10 @@ const { parent } = workerData as { parent: number };
 const POLL_MS = 200;
 
 setInterval(() => {
-  if (process.ppid !== parent) process.kill(process.pid, 'SIGKILL');
+  if (process.ppid === parent) return;
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.kill(process.pid, 'SIGKILL'); // not a group's leader: started by hand
+  }
 }, POLL_MS);
