@@ -127,11 +127,15 @@ export class ForkJoinError extends Error {
  * A copy of `error` with more facts (the map input it failed: `index`; its task: `task`). One
  * error may fail many calls at once (terminate(), close(), a module that failed to load), so
  * it is never marked itself.
+ *
+ * The copy is what a call gives its caller, so it drops callOutcome()'s mark: that mark is for
+ * the call the error was raised in, and a task that lets the copy escape fails with it as its
+ * own error (a TaskError), as it would with an inner pool's.
  */
 export function withFacts<E extends Error>(error: E, facts: Record<string, unknown>): E {
   const copy = Reflect.construct(Error, [error.message], error.constructor) as E;
   for (const key of Reflect.ownKeys(error)) {
-    const own = Object.getOwnPropertyDescriptor(error, key);
+    const own = key === kCallOutcome ? undefined : Object.getOwnPropertyDescriptor(error, key);
     if (own !== undefined) Object.defineProperty(copy, key, own);
   }
   return Object.assign(copy, facts);

@@ -228,8 +228,9 @@ export class LocalExecutor extends BaseExecutor {
 
   /** forkjoin's own failure (the task's module did not load, a lock's deadlock) as is; anything else the task threw, as a TaskError. */
   #taskError(spec: TaskSpec, thrown: unknown): Error {
-    // forkjoin's own error (a module that failed to load, a missing export) names the task, as on a pool.
-    if (isCallOutcome(thrown)) return 'task' in (thrown as object) ? thrown as Error : withFacts(thrown as Error, { task: spec.label });
+    // forkjoin's own error (a module that failed to load, a missing export) names the task, as on a pool;
+    // a copy, unmarked, so that a task which lets it escape fails with a TaskError.
+    if (isCallOutcome(thrown)) return withFacts(thrown as Error, { task: spec.label });
     return new TaskError(wireMessage(toWire(thrown)), { cause: thrown, task: spec.label });
   }
 

@@ -62,6 +62,26 @@ for (const E of Executors) {
       await assert.rejects(exec.map(boundary.innerTimeout, [1]), check);
     });
 
+    for (const [what, code] of [['missing', 'FJ_TASK_NOT_EXPORTED'], ['broken', 'FJ_MODULE_LOAD_FAILED']]) {
+      test(`forkjoin's ${code} for a call the task made itself is the cause of a TaskError, in run and in map`, T, async (t) => {
+        const exec = using(t, E.make());
+        const inner = what === 'missing' ? 'tasks.js#doesNotExist' : 'broken.js#square';
+        const check = (err) => {
+          assert.equal(err.code, 'FJ_TASK_FAILED');
+          assert.equal(err.name, 'TaskError');
+          assert.equal(err.task, 'boundary.js#innerCallFails');
+          // The cause is what the task's own call rejected with: forkjoin's error for the task it called.
+          assert.equal(err.cause.code, code);
+          assert.equal(err.cause.name, 'ForkJoinError');
+          assert.equal(err.cause.task, inner);
+          return true;
+        };
+        await assert.rejects(exec.run(boundary.innerCallFails, [what, 'run']), check);
+        await assert.rejects(exec.run(boundary.innerCallFails, [what, 'map']), check);
+        await assert.rejects(exec.map(boundary.innerCallFails, [what]), check);
+      });
+    }
+
     test('an AggregateError thrown by a task comes back as an AggregateError with its errors, nested ones too', T, async (t) => {
       const exec = using(t, E.make());
       await assert.rejects(exec.run(boundary.throwAggregate, []), (err) => {
