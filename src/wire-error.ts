@@ -17,7 +17,10 @@ export interface WireError {
   readonly name: string;
   readonly message: string;
   readonly stack: string | undefined;
+  /** Own enumerable properties. */
   readonly props: Record<string, unknown>;
+  /** Own properties that are not enumerable, and a `code` the error's class defines: revived not enumerable. */
+  readonly hidden?: Record<string, unknown>;
   readonly cause?: WireValue;
   /** Raised by forkjoin itself for the call (not thrown by the task): it keeps its code. */
   readonly own?: true;
@@ -93,25 +96,15 @@ function readThrown(thrown: unknown, depth: number): WireValue {
     return { error: false, value: cloneable(thrown) ? thrown : describe(thrown), text: describe(thrown) };
   }
   const err = thrown as Error & Record<string, unknown>;
+  // Each read on its own: a `name` getter that throws must not cost the message.
+  const name = textOf(err, 'name', 'Error');
+  const message = textOf(err, 'message', '');
+  const stack = read(err, 'stack');
   const props: Record<string, unknown> = {};
-  for (const key of Object.keys(err)) {
-    if (key === 'name' || key === 'message' || key === 'stack' || key === 'cause') continue;
-    try {
-      const value = err[key];
-      props[key] = cloneable(value) ? value : describe(value);
-    } catch (reading) {
-      props[key] = `(reading it threw ${safeText(reading)})`;
-    }
-  }
-  let name = 'Error';
-  let message = '';
-  let stack: string | undefined;
-  try {
-    name = String(err.name);
-    message = String(err.message);
-    stack = typeof err.stack === 'string' ? err.stack : undefined;
-  } catch { /* a hostile getter: keep the defaults */ }
-  const wire: { -readonly [K in keyof WireError]: WireError[K] } = { error: true, name, message, stack, props };
+  const hidden: Record<string, unknown> = {};
+  const wire: { -readonly [K in keyof WireError]: WireError[K] } = {
+    error: true, name, message, stack: typeof stack === 'string' ? stack : undefined, props, hidden,
+  };
   try {
     if ('cause' in err && err.cause !== undefined && depth < MAX_DEPTH) wire.cause = toWire(err.cause, depth + 1);
   } catch { /* a cause that cannot be read is left out */ }
@@ -123,7 +116,45 @@ function readThrown(thrown: unknown, depth: number): WireValue {
       if (Array.isArray(errors) && depth < MAX_DEPTH) wire.errors = errors.map((item) => toWire(item, depth + 1));
     }
   } catch { /* an odd AggregateError: sent as a plain error */ }
+  for (const key of Object.getOwnPropertyNames(err)) {
+    if (SENT_APART.has(key) || (key === 'errors' && wire.kind === 'AggregateError')) continue;
+    const value = read(err, key);
+    if (value === unread) continue; // a getter that throws: left out, the other properties kept
+    putOwn(Object.prototype.propertyIsEnumerable.call(err, key) ? props : hidden, key, value);
+  }
+  // `code` as `err.code` reads it: a class may define it as a getter (a DOMException's comes with its name).
+  if (!Object.hasOwn(err, 'code') && wire.kind !== 'DOMException') {
+    const code = read(err, 'code');
+    if (code !== undefined && code !== unread) putOwn(hidden, 'code', code);
+  }
   return wire;
+}
+
+/** Properties the wire carries in fields of their own. */
+const SENT_APART: ReadonlySet<string> = new Set(['name', 'message', 'stack', 'cause']);
+const unread = Symbol('unread');
+
+/** `err[key]`, or `unread` when reading it throws. */
+function read(err: Record<string, unknown>, key: string): unknown {
+  try {
+    return err[key];
+  } catch {
+    return unread;
+  }
+}
+
+/** `err[key]` as text, or `fallback` when reading or converting it throws. */
+function textOf(err: Record<string, unknown>, key: string, fallback: string): string {
+  try {
+    return String(err[key]);
+  } catch {
+    return fallback;
+  }
+}
+
+/** Sets `record[key]` as an own property, even for a key such as `__proto__`; a value that cannot be cloned is described. */
+function putOwn(record: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(record, key, { value: cloneable(value) ? value : describe(value), writable: true, enumerable: true, configurable: true });
 }
 
 function isErrorLike(value: unknown): boolean {
@@ -138,11 +169,17 @@ export function fromWire(wire: WireValue): unknown {
     Object.defineProperty(err, 'name', { value: wire.name, writable: true, configurable: true, enumerable: false });
   }
   Object.defineProperty(err, 'stack', { value: wire.stack ?? `${wire.name}: ${wire.message}`, writable: true, configurable: true, enumerable: false });
-  Object.assign(err, wire.props);
+  // Defined, not assigned: a key such as `__proto__` stays a property.
+  defineAll(err, wire.props, true);
+  defineAll(err, wire.hidden ?? {}, false);
   if (wire.cause !== undefined) {
     Object.defineProperty(err, 'cause', { value: fromWire(wire.cause), writable: true, configurable: true, enumerable: false });
   }
   return err;
+}
+
+function defineAll(err: Error, props: Record<string, unknown>, enumerable: boolean): void {
+  for (const [key, value] of Object.entries(props)) Object.defineProperty(err, key, { value, writable: true, enumerable, configurable: true });
 }
 
 function construct(wire: WireError): Error {

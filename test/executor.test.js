@@ -504,6 +504,37 @@ for (const E of Executors) {
         });
       });
 
+      test("a task's error keeps a code its class defines as a getter", T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(tasks.failWithClassCode, []), (err) => {
+          assert.equal(err.code, 'FJ_TASK_FAILED');
+          assert.equal(err.cause.code, 'E_HTTP_404');
+          assert.equal(err.cause.message, 'not found');
+          return true;
+        });
+      });
+
+      test("a task's error keeps its own properties that are not enumerable, still not enumerable", T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(tasks.failWithHiddenProps, []), (err) => {
+          assert.equal(err.cause.code, 'E_HIDDEN');
+          assert.deepEqual(err.cause.details, { id: 1 });
+          assert.deepEqual(Object.keys(err.cause).filter((key) => key === 'code' || key === 'details'), []);
+          return true;
+        });
+      });
+
+      test("a task's error whose name and another property throw when read keeps its message and its other properties", T, async (t) => {
+        const exec = using(t, E.make());
+        await assert.rejects(exec.run(tasks.failWithUnreadableProps, []), (err) => {
+          assert.equal(err.code, 'FJ_TASK_FAILED');
+          assert.equal(err.message, 'the real message');
+          assert.equal(err.cause.message, 'the real message');
+          assert.equal(err.cause.code, 'E_KEPT');
+          return true;
+        });
+      });
+
       test('a missing export fails with FJ_TASK_NOT_EXPORTED listing the exports', T, async (t) => {
         const exec = using(t, E.make());
         await assert.rejects(exec.run(tasks.doesNotExist, [1]), (err) => {
