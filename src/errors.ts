@@ -1,9 +1,13 @@
 /**
  * Every error forkjoin raises, each with a stable `code` from one registry.
  *
- * Codes survive a thread or process boundary (they are plain strings), so
- * `isForkJoinError(err, code)` works where `instanceof` cannot.
+ * forkjoin's own transports (pools, cluster) carry an error's code and name across a thread or
+ * process. `instanceof` fails for an error of another realm (a vm context) or one revived from
+ * another thread as a plain Error, so `isForkJoinError(err, code)` checks the code instead. A
+ * user's own structuredClone() of a forkjoin error keeps its message, stack and cause, not its
+ * code or name.
  */
+import { util } from './builtins.js';
 import type { GraphError } from './graph/error.js';
 
 export const ErrorCodes = Object.freeze({
@@ -234,13 +238,15 @@ type ErrorClassOf<C extends ErrorCode> =
 export type ForkJoinErrorWith<C extends ErrorCode> = ErrorClassOf<C> & { readonly code: C };
 
 /**
- * Whether `err` is a forkjoin error (optionally with `code`). Works across
- * realms and after an error crossed a thread or process boundary.
+ * Whether `err` is a forkjoin error (optionally with `code`): an Error with one of forkjoin's
+ * codes. Works across realms and after forkjoin carried an error across a thread or process.
  */
 export function isForkJoinError<C extends ErrorCode>(err: unknown, code: C): err is ForkJoinErrorWith<C>;
 export function isForkJoinError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode };
 export function isForkJoinError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode } {
-  if (typeof err !== 'object' || err === null) return false;
+  // A real Error of any realm, not an object that only looks like one ({ code: 'FJ_TASK_FAILED' }),
+  // which the type this narrows to would misdescribe.
+  if (!util().types.isNativeError(err)) return false;
   let value: unknown;
   try {
     value = (err as { code?: unknown }).code;

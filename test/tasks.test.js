@@ -67,6 +67,20 @@ describe('error codes', () => {
     assert.equal(isForkJoinError(foreign, 'FJ_ABORTED'), false);
   });
 
+  test('isForkJoinError is false for an object that is not an Error, even with a forkjoin code', () => {
+    const lookAlikes = [
+      { code: 'FJ_TASK_FAILED' },
+      { code: 'FJ_PROTOCOL', message: 'looks like one', stack: 'Error: looks like one' },
+      Object.create({ code: 'FJ_ABORTED' }),
+      { code: 'FJ_TASK_FAILED', [Symbol.toStringTag]: 'Error' },
+      Object.assign(Object.create(Error.prototype), { code: 'FJ_TASK_FAILED' }),
+    ];
+    for (const value of lookAlikes) {
+      assert.equal(isForkJoinError(value), false, JSON.stringify(value));
+      assert.equal(isForkJoinError(value, value.code), false, JSON.stringify(value));
+    }
+  });
+
   test('isForkJoinError is false for errors without a forkjoin code', () => {
     const plain = Object.assign(new Error('x'), { code: 'ENOENT' });
     for (const value of [plain, new Error('x'), null, undefined, 'FJ_ABORTED', { code: 42 }]) assert.equal(isForkJoinError(value), false);
