@@ -1,5 +1,5 @@
 /**
- * Recognising an inline function that reads a variable of the scope it was written in:
+ * Recognising an inline function that reads or writes a variable of the scope it was written in:
  * shipped by source and compiled in a worker, it finds no such variable there, and the
  * ReferenceError comes from its own code (whose frames carry `inlineMarker`).
  */
@@ -17,7 +17,7 @@ export function explainInline(thrown: unknown, name: string): unknown {
   if (match === null || !frame.includes(inlineMarker)) return thrown;
   return codedError(
     ErrorCodes.INLINE_CLOSURE,
-    `The inline function ${name} reads \`${match[1]}\`, a variable of its enclosing scope. ` +
+    `The inline function ${name} uses \`${match[1]}\`, a variable of its enclosing scope. ` +
       'Inline functions are shipped by source and run in a worker, where that variable does not exist: ' +
       `pass ${match[1]} as an argument, or export the function from a module and use taskModule()`,
     thrown,

@@ -199,8 +199,9 @@ export class LocalExecutor extends BaseExecutor {
     let thenable = false;
     this.#inCall = true;
     try {
+      // A plain call, as a worker makes it: `this` is not the queue's entry (which could settle the call).
       result = entry.flags & TaskFlag.Chunk ? (entry.task as ChunkFn)(entry.args[0], hold)
-        : isTaskRef(entry.task) ? callExport(entry.spec, entry.args, hold) : (entry.task as Fn)(...entry.args);
+        : isTaskRef(entry.task) ? callExport(entry.spec, entry.args, hold) : Reflect.apply(entry.task as Fn, undefined, entry.args);
       thenable = isThenable(result);
     } catch (thrown) {
       thenable = false;

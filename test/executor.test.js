@@ -473,6 +473,12 @@ for (const E of Executors) {
       });
     });
 
+    test("a `function` task's `this` is undefined: it cannot reach the executor's record of its call", T, async (t) => {
+      const exec = using(t, E.make());
+      assert.equal(await exec.run(function peek() { return this === undefined ? 'undefined' : typeof this; }, []), 'undefined');
+      await assert.rejects(exec.run(function forge() { this.settle(true, 'forged'); return 'real'; }, []), (err) => err.code === 'FJ_TASK_FAILED');
+    });
+
     describe('errors from tasks', () => {
       test("a task's error rejects with a TaskError whose cause keeps name, message, code, own properties and stack", T, async (t) => {
         const exec = using(t, E.make());

@@ -103,6 +103,32 @@ for (const E of PoolKinds) {
       await assert.rejects(pool.map(async (x) => x * factor, [1, 2]), closure, 'an async inline function too');
     });
 
+    test('an inline function that writes a variable of its enclosing scope fails with FJ_INLINE_CLOSURE, and leaves no global behind', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      let total = 0;
+      await assert.rejects(pool.run((x) => { total = x; return 'wrote'; }, [5]), (err) => {
+        assert.equal(err.code, 'FJ_INLINE_CLOSURE', err.message);
+        assert.ok(err.message.includes('total'), err.message);
+        return true;
+      });
+      assert.equal(total, 0);
+      assert.equal(await pool.run(() => typeof globalThis.total, []), 'undefined');
+    });
+
+    test("an inline function's stack frames give the line and column of its own source", T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      await assert.rejects(pool.run(function inl(x) { return x.y.z; }, [{}]), (err) => {
+        assert.match(err.stack, /forkjoin-inline:inl:1:\d+/, err.stack);
+        return true;
+      });
+      await assert.rejects(pool.run(function twoLines(x) {
+        return x.y.z;
+      }, [{}]), (err) => {
+        assert.match(err.stack, /forkjoin-inline:twoLines:2:\d+/, err.stack);
+        return true;
+      });
+    });
+
     test('an inline function may use globals and its own arguments', T, async (t) => {
       const pool = using(t, E.make({ slots: 1 }));
       assert.deepEqual(await pool.run(function stats(values) { return { max: Math.max(...values), n: values.length }; }, [[3, 9, 4]]), { max: 9, n: 3 });

@@ -3,6 +3,7 @@
  * imports task functions once, runs the tasks it receives in order (up to
  * `concurrency` at a time for async tasks), and sends results back in batches.
  */
+import { runInThisContext } from 'node:vm';
 import { nowMs } from '../../clock.js';
 import type { Transferable } from '../../transfer.js';
 import { ErrorCodes } from '../../errors.js';
@@ -38,6 +39,7 @@ type Fn = (...args: unknown[]) => unknown;
 type FnEntry = Fn | { error: WireValue };
 
 const FLUSH_AFTER_MS = 1;
+const STRICT_OPEN = "'use strict'; (";
 const NONE_STARTED: number[] = [];
 
 /** Runs tasks for one pool over `port` until told to shut down. */
@@ -282,7 +284,10 @@ export function startRuntime(port: RuntimePort): void {
 
   function compile([, , code, name]: FnDef): FnEntry {
     try {
-      const fn = new Function(`return ${code}\n//# sourceURL=${inlineMarker}:${encodeURIComponent(name)}`)() as unknown;
+      // Strict, as the module it was written in most likely was: a write to a variable of its
+      // enclosing scope throws (FJ_INLINE_CLOSURE) instead of making a global here. Its frames
+      // give the line and column of its own source.
+      const fn = runInThisContext(`${STRICT_OPEN}${code}\n)`, { filename: `${inlineMarker}:${encodeURIComponent(name)}`, columnOffset: -STRICT_OPEN.length }) as unknown;
       if (typeof fn !== 'function') throw new TypeError(`the source of ${name} does not evaluate to a function`);
       return fn as Fn;
     } catch (thrown) {
