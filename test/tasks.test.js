@@ -524,4 +524,41 @@ describe('ProcessPool memory', () => {
       return true;
     });
   });
+
+  test('a typed array, DataView or Buffer over a SharedArrayBuffer fails with FJ_ARG_NOT_CLONEABLE naming its path, at any depth', T, async (t) => {
+    const pool = using(t, new ProcessPool({ workers: 1 }));
+    const shared = new SharedArrayBuffer(8);
+    const cases = [
+      [[new Int32Array(shared)], 'args[0]'],
+      [[{ dv: new DataView(shared) }], 'args[0].dv'],
+      [[1, [0, Buffer.from(shared)]], 'args[1][1]'],
+      [[{ m: new Map([['k', new Uint8Array(shared, 4)]]) }], 'args[0].m'],
+      [[[new Set([new Float64Array(shared)])]], 'args[0][0]'],
+    ];
+    for (const [args, path] of cases) {
+      await assert.rejects(pool.run(tasks.identity, args), (err) => {
+        assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+        assert.equal(err.path, path);
+        return true;
+      }, path);
+    }
+    await assert.rejects(pool.map(tasks.identity, [1, { v: new Int32Array(shared) }, 3]), (err) => {
+      assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+      assert.equal(err.index, 1);
+      assert.equal(err.path, 'inputs[1].v');
+      return true;
+    });
+  });
+
+  test('a result holding a view over a SharedArrayBuffer fails with FJ_RESULT_NOT_CLONEABLE, as one holding a SharedArrayBuffer does', T, async (t) => {
+    const pool = using(t, new ProcessPool({ workers: 1 }));
+    await assert.rejects(pool.run(boundary.sharedView, ['dataView']), code('FJ_RESULT_NOT_CLONEABLE'));
+    await assert.rejects(pool.run(boundary.sharedView, ['deep']), code('FJ_RESULT_NOT_CLONEABLE'));
+    await assert.rejects(pool.map(boundary.sharedView, ['plain', 'deep', 'plain']), (err) => {
+      assert.equal(err.code, 'FJ_RESULT_NOT_CLONEABLE');
+      assert.equal(err.index, 1);
+      return true;
+    });
+    assert.equal(await pool.run(boundary.sharedView, ['plain']), 1, 'the child goes on');
+  });
 });

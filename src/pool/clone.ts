@@ -25,7 +25,9 @@ function kind(value: unknown): string {
   if (util().types.isProxy(value)) return 'a Proxy';
   const proto = Object.getPrototypeOf(value);
   const name = proto?.constructor?.name;
-  return name ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
+  // Shared memory is why a view cannot go to a process: a bare "an Int32Array" would not say so.
+  const over = ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer ? ' over a SharedArrayBuffer' : '';
+  return name ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}${over}` : 'an object';
 }
 
 function isPlainContainer(value: object): boolean {

@@ -74,7 +74,7 @@ export function uncloneableError(call: Call, transport: Transport, cause: unknow
   const found = findUncloneableIn(first === undefined ? argumentsOf(call.args) : inputsOf(call.args[0], first), canClone);
   const message = found === null
     ? `The arguments of ${call.spec.label} cannot be sent to ${transport.where}: ${(cause as Error)?.message ?? String(cause)}`
-    : describeUncloneable(found, transport.where) + transport.cloneHint(found.what);
+    : describeUncloneable(found, transport.where) + transport.cloneHint(found.detail === '' ? found.what : found.detail);
   const index = first === undefined || found === null ? {} : { index: first + found.root };
   return new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, message, { cause, path: found?.path ?? (first === undefined ? 'args' : 'inputs'), task: call.spec.label, ...index });
 }

@@ -29,9 +29,13 @@ const viewTypes = [
 ] as unknown as ViewType[];
 const viewIndex = new Map<string, number>(viewTypes.map((Type, i) => [Type.name, i]));
 
+/** The built-in kind of `view`, for a subclass too (as structured clone sends it). */
+function kindOf(view: ArrayBufferView): string {
+  return Buffer.isBuffer(view) ? 'Buffer' : view instanceof DataView ? 'DataView' : (view as Uint8Array)[Symbol.toStringTag];
+}
+
 function viewTypeOf(view: ArrayBufferView): number {
-  // The built-in kind, for a subclass too (as structured clone sends it).
-  const name = Buffer.isBuffer(view) ? 'Buffer' : view instanceof DataView ? 'DataView' : (view as Uint8Array)[Symbol.toStringTag];
+  const name = kindOf(view);
   const index = viewIndex.get(name);
   if (index === undefined) throw new TypeError(`${name} cannot be sent to another process`);
   return index;
@@ -63,6 +67,8 @@ function makeCodec({ DefaultSerializer, DefaultDeserializer }: V8): Codec {
         this.writeValue(own);
         return;
       }
+      // Its bytes would arrive as a copy, and the task's writes (Atomics, result slots) be lost.
+      if (object.buffer instanceof SharedArrayBuffer) throw new TypeError(`${kindOf(object)} over a SharedArrayBuffer cannot be sent to another process: processes share no memory`);
       this.writeUint32(VIEW);
       this.writeUint32(viewTypeOf(object));
       this.writeUint32(object.byteLength);

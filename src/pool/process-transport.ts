@@ -202,6 +202,6 @@ export class ProcessTransport implements Transport {
   }
 
   cloneHint(what: string): string {
-    return what === 'a SharedArrayBuffer' ? ' Memory can be shared only between threads: use a ThreadPool.' : '';
+    return what.endsWith('SharedArrayBuffer') ? ' Memory can be shared only between threads: use a ThreadPool.' : '';
   }
 }

@@ -58,7 +58,7 @@ export interface Transport {
   readonly moves: boolean;
   spawn(events: LinkEvents): WorkerLink;
   canClone(value: unknown): boolean;
-  /** Extra advice when a value cannot be sent, or ''. */
+  /** Extra advice when a value cannot be sent (`what` describes the innermost value that failed), or ''. */
   cloneHint(what: string): string;
 }
 
