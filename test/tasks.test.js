@@ -561,4 +561,46 @@ describe('ProcessPool memory', () => {
     });
     assert.equal(await pool.run(boundary.sharedView, ['plain']), 1, 'the child goes on');
   });
+
+  test('views that share an ArrayBuffer reach the child over one ArrayBuffer of the bytes they cover, each at its place in it', T, async (t) => {
+    const pool = using(t, new ProcessPool({ workers: 1 }));
+    const buffer = new ArrayBuffer(16);
+    assert.deepEqual(await pool.run(boundary.writeThroughWords, [new Uint8Array(buffer), new Uint32Array(buffer, 4, 2)]), {
+      sameBuffer: true, seenThroughBytes: [4, 3, 2, 1], byteOffsets: [0, 4], bufferLength: 16,
+    });
+    // Views over part of a large buffer: the ArrayBuffer holds the span from the first view's start to the last one's end.
+    const large = new ArrayBuffer(1 << 16);
+    assert.deepEqual(await pool.run(boundary.writeThroughWords, [new Uint8Array(large, 1024, 12), new Uint32Array(large, 1028, 1)]), {
+      sameBuffer: true, seenThroughBytes: [4, 3, 2, 1], byteOffsets: [0, 4], bufferLength: 12,
+    });
+    // A resizable buffer's views (one tracking its length) arrive over one fixed buffer of its bytes.
+    const resizable = new ArrayBuffer(8, { maxByteLength: 64 });
+    assert.deepEqual(await pool.run(boundary.writeThroughWords, [new Uint8Array(resizable), new Uint32Array(resizable, 4, 1)]), {
+      sameBuffer: true, seenThroughBytes: [4, 3, 2, 1], byteOffsets: [0, 4], bufferLength: 8,
+    });
+  });
+
+  test('Buffers in one slab of Node\'s Buffer pool reach the child over one buffer of the bytes from the first to the last, not the whole slab', T, async (t) => {
+    const pool = using(t, new ProcessPool({ workers: 1 }));
+    const first = Buffer.from('first');
+    const second = Buffer.from('second');
+    assert.equal(first.buffer, second.buffer, 'both in the pool\'s current slab');
+    const facts = await pool.run(boundary.bufferFacts, [first, second]);
+    const between = second.byteOffset - first.byteOffset;
+    assert.deepEqual(facts.map((f) => [f.byteOffset, f.byteLength, f.bufferLength, f.bufferIndex, f.isBuffer]), [[0, 5, between + 6, 0, true], [between, 6, between + 6, 0, true]]);
+    assert.ok(between + 6 < first.buffer.byteLength);
+  });
+
+  test('views that share an ArrayBuffer come back over one ArrayBuffer, each at its place; a lone view still owns exactly its bytes', T, async (t) => {
+    const pool = using(t, new ProcessPool({ workers: 1 }));
+    const { bytes, nested, tail, lone } = await pool.run(boundary.viewsOfOneBuffer, []);
+    const words = nested[0].get('words');
+    assert.equal(words.buffer, bytes.buffer);
+    assert.equal(tail.buffer, bytes.buffer);
+    assert.deepEqual([bytes.byteLength, words.byteOffset, tail.byteOffset, tail.byteLength], [16, 4, 12, 4]);
+    words[0] = 0x01020304;
+    assert.deepEqual(Array.from(bytes.subarray(4, 8)), [4, 3, 2, 1]);
+    assert.equal(tail.getUint8(0), 12);
+    owned(lone, 16);
+  });
 });
