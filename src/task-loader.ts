@@ -3,6 +3,7 @@
  * calling thread for LocalExecutor), with errors that say what went wrong.
  */
 import { ErrorCodes, ForkJoinError, type ErrorCode } from './errors.js';
+import { util } from './builtins.js';
 import { importModule } from './host.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -28,10 +29,14 @@ export async function loadExport(url: string, name: string): Promise<Fn> {
     const message = thrown instanceof Error ? thrown.message : String(thrown);
     throw codedError(ErrorCodes.MODULE_LOAD_FAILED, `Cannot load the task module ${url}: ${message}`, thrown);
   }
+  const file = url.slice(url.lastIndexOf('/') + 1);
+  if (!util().types.isModuleNamespaceObject(mod)) {
+    // import() resolves to the module, and a module with a `then` export is taken for a promise.
+    throw codedError(ErrorCodes.MODULE_LOAD_FAILED, `Cannot load the task module ${url}: it exports \`then\`, so import() takes it for a promise and resolves to what its then() gives; rename that export`);
+  }
   const fn = mod[name];
   if (typeof fn === 'function') return fn as Fn;
   const exported = Object.keys(mod).filter((key) => typeof mod[key] === 'function');
-  const file = url.slice(url.lastIndexOf('/') + 1);
   const why = fn === undefined ? 'is not exported by' : `is not a function (it is ${typeof fn}) in`;
   throw codedError(
     ErrorCodes.TASK_NOT_EXPORTED,

@@ -8,6 +8,7 @@ import { Executors, using } from './fixtures/helpers.js';
 
 const T = { timeout: 60_000 };
 const boundary = taskModule(new URL('./fixtures/boundary.js', import.meta.url));
+const thenExport = taskModule(new URL('./fixtures/then-export.js', import.meta.url));
 
 for (const E of Executors) {
   describe(E.name, () => {
@@ -60,6 +61,15 @@ for (const E of Executors) {
       };
       await assert.rejects(exec.run(boundary.innerTimeout, []), check);
       await assert.rejects(exec.map(boundary.innerTimeout, [1]), check);
+    });
+
+    test('a task module that exports `then` fails with FJ_MODULE_LOAD_FAILED saying so, not that its task is not exported', T, async (t) => {
+      const exec = using(t, E.make());
+      await assert.rejects(exec.run(thenExport.f, [1]), (err) => {
+        assert.equal(err.code, 'FJ_MODULE_LOAD_FAILED', err.message);
+        assert.match(err.message, /exports `then`/);
+        return true;
+      });
     });
 
     for (const [what, code] of [['missing', 'FJ_TASK_NOT_EXPORTED'], ['broken', 'FJ_MODULE_LOAD_FAILED']]) {

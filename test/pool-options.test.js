@@ -172,6 +172,18 @@ for (const E of PoolKinds) {
         await assert.rejects(pool.run(tasks.square, [2]), code('FJ_WORKER_START_FAILED'));
       });
 
+      if (E.name === 'ProcessPool') {
+        test("children that cannot start (a flag Node refuses) fail calls with FJ_WORKER_START_FAILED quoting what Node said on stderr", T, async (t) => {
+          const pool = using(t, E.make({ slots: 2, execArgv: ['--no-such-flag'] }));
+          await assert.rejects(Promise.all([pool.run(tasks.square, [2]), pool.run(tasks.square, [3])]), (err) => {
+            assert.equal(err.code, 'FJ_WORKER_START_FAILED');
+            assert.match(err.message, /bad option: --no-such-flag/);
+            assert.notEqual(err.cause?.code, 'EPIPE', 'the cause is not the write to a child already gone');
+            return true;
+          });
+        });
+      }
+
       test('calls waiting for a starting worker fill its slots before another starts, and do not count against maxQueue', T, async (t) => {
         const pool = using(t, E.make({ slots: 4, perWorker: 4 }));
         await Promise.all([1, 2, 3, 4].map((x) => pool.run(tasks.sleep, [1, x])));

@@ -239,6 +239,7 @@ export class PoolCore {
   #onResults(w: PoolWorker, message: ResultsMessage): void {
     w.answeredAt = nowMs();
     for (const id of message.started) this.#onStarted(w, id);
+    if (message.loading !== undefined) for (const id of message.loading) this.#onLoading(w, id);
     if (message.revive !== undefined) reviveResults(message);
     const answered = this.#answer(w, message.done, true) + this.#answer(w, message.failed, false);
     w.busyMs += message.busy;
@@ -259,6 +260,13 @@ export class PoolCore {
     return answered;
   }
 
+  /** A call waiting in `w` for its module to load: its timeout runs from now. */
+  #onLoading(w: PoolWorker, id: number): void {
+    const call = w.inflight.get(id);
+    if (call === undefined || call.state !== CallState.Sent || call.timer !== null) return;
+    this.#startTimer(w, call);
+  }
+
   #onStarted(w: PoolWorker, id: number): void {
     const call = w.inflight.get(id);
     if (call === undefined) {
@@ -269,15 +277,20 @@ export class PoolCore {
     if (call.state === CallState.Running) return; // named again in a dying worker's last words
     call.state = CallState.Running;
     call.options.onRunning?.();
-    const timeout = call.options.timeout;
-    if (timeout !== Number.POSITIVE_INFINITY) {
-      call.timer = setTimeout(() => this.#timedOut(w, call), timeout);
-      call.timer.unref();
-    }
+    // One timing its module's import already runs on.
+    if (call.timer === null) this.#startTimer(w, call);
   }
 
+  #startTimer(w: PoolWorker, call: Call): void {
+    const timeout = call.options.timeout;
+    if (timeout === Number.POSITIVE_INFINITY) return;
+    call.timer = setTimeout(() => this.#timedOut(w, call), timeout);
+    call.timer.unref();
+  }
+
+  /** A call ran (or waited for its module) past its timeout: its worker is replaced. */
   #timedOut(w: PoolWorker, call: Call): void {
-    if (call.state !== CallState.Running || call.worker !== w) return;
+    if (call.worker !== w || w.inflight.get(call.id) !== call || (call.state !== CallState.Running && call.state !== CallState.Sent)) return;
     w.inflight.delete(call.id);
     this.#replace(w, 'another task on it timed out');
     if (!this.#retry(call)) this.#finish(call, false, timeoutError(call));

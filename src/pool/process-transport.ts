@@ -47,6 +47,12 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
+/** The last lines of `text`, 300 characters at most; undefined when there are none. */
+function lastLines(text: string): string | undefined {
+  const lines = text.trimEnd().split('\n').slice(-3).join('\n').trim();
+  return lines === '' ? undefined : lines.slice(-300);
+}
+
 function unrefStream(stream: Readable | null): void {
   (stream as unknown as { unref?: () => void } | null)?.unref?.();
 }
@@ -113,7 +119,10 @@ export class ProcessTransport implements Transport {
     frames.on('data', (chunk: Buffer) => reader.push(chunk));
     // The IPC channel is the parent's way in; what a task sends on it itself (process.send) has no reader.
     child.on('message', () => warnForeignMessage());
-    child.on('error', (err) => { spawnError = err; });
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      // Writing to a child already gone (EPIPE) says nothing of why it went.
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_IPC_CHANNEL_CLOSED') spawnError = err;
+    });
     const timers: NodeJS.Timeout[] = [];
     let exited = false;
     child.on('exit', (code, signal) => {
@@ -131,7 +140,7 @@ export class ProcessTransport implements Transport {
         events.exit({
           // V8 aborts when the heap is full; the text alone could be anyone's.
           code, signal, oom: signal === 'SIGABRT' && /heap out of memory|Reached heap limit/i.test(tail),
-          error: crash === null ? spawnError : crash.error, unreadable: unreadable ?? undefined,
+          error: crash === null ? spawnError : crash.error, unreadable: unreadable ?? undefined, lastWords: lastLines(tail),
         });
       };
       // Its messages are all read first: the calls they answer are not the dead child's to blame.

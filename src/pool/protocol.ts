@@ -68,6 +68,8 @@ export interface ResultsMessage {
   k: typeof Msg.Results; done: unknown[]; failed: unknown[]; busy: number; started: number[];
   /** Positions in `done` of values holding locks as records, for the pool to revive (decodeSync); absent when none. */
   revive?: number[];
+  /** Calls received whose module is still loading: their timeouts run from here (the import is part of a call). */
+  loading?: number[];
 }
 
 /** The global under which a thread that made or received a lock keeps the function that encodes a result holding one. */

@@ -18,6 +18,8 @@ export interface ExitInfo {
    * too deeply for this thread's stack: the worker's is larger).
    */
   unreadable?: unknown;
+  /** The end of what a child process wrote to its stderr (Node's own complaint about a bad flag, say). */
+  lastWords?: string;
 }
 
 export interface LinkEvents {

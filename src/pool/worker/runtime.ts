@@ -3,7 +3,6 @@
  * imports task functions once, runs the tasks it receives in order (up to
  * `concurrency` at a time for async tasks), and sends results back in batches.
  */
-import { runInThisContext } from 'node:vm';
 import { nowMs } from '../../clock.js';
 import type { Transferable } from '../../transfer.js';
 import { ErrorCodes } from '../../errors.js';
@@ -39,7 +38,7 @@ type Fn = (...args: unknown[]) => unknown;
 type FnEntry = Fn | { error: WireValue };
 
 const FLUSH_AFTER_MS = 1;
-const STRICT_OPEN = "'use strict'; (";
+const indirectEval = eval;
 const NONE_STARTED: number[] = [];
 
 /** Runs tasks for one pool over `port` until told to shut down. */
@@ -56,6 +55,8 @@ export function startRuntime(port: RuntimePort): void {
   let failed: unknown[] = [];
   /** Positions in `done` of results holding locks, sent as records (see succeed). */
   let revive: number[] = [];
+  /** Calls received while their module loads, not yet reported (beginLoading). */
+  let loading: number[] = [];
   let transferList: Transferable[] = [];
   let busyMs = 0;
   let busySince = 0;
@@ -74,10 +75,12 @@ export function startRuntime(port: RuntimePort): void {
 
   function flush(): void {
     flushScheduled = false;
-    if (done.length === 0 && failed.length === 0 && unreported.size === 0) return;
+    if (done.length === 0 && failed.length === 0 && unreported.size === 0 && loading.length === 0) return;
     const message: WorkerMessage = { k: Msg.Results, done, failed, busy: busyMs, started: unreported.size === 0 ? NONE_STARTED : [...unreported] };
     if (revive.length > 0) message.revive = revive;
+    if (loading.length > 0) message.loading = loading;
     revive = [];
+    loading = [];
     unreported.clear();
     const list = withoutRepeats(transferList);
     done = [];
@@ -285,9 +288,10 @@ export function startRuntime(port: RuntimePort): void {
   function compile([, , code, name]: FnDef): FnEntry {
     try {
       // Strict, as the module it was written in most likely was: a write to a variable of its
-      // enclosing scope throws (FJ_INLINE_CLOSURE) instead of making a global here. Its frames
-      // give the line and column of its own source.
-      const fn = runInThisContext(`${STRICT_OPEN}${code}\n)`, { filename: `${inlineMarker}:${encodeURIComponent(name)}`, columnOffset: -STRICT_OPEN.length }) as unknown;
+      // enclosing scope throws (FJ_INLINE_CLOSURE) instead of making a global here. Evaluated in
+      // the global scope, its frames give the lines of its own source (new Function adds two),
+      // and it may import() (vm's scripts may not, without an experimental flag).
+      const fn = indirectEval(`'use strict'; (${code}\n)\n//# sourceURL=${inlineMarker}:${encodeURIComponent(name)}`) as unknown;
       if (typeof fn !== 'function') throw new TypeError(`the source of ${name} does not evaluate to a function`);
       return fn as Fn;
     } catch (thrown) {
@@ -367,11 +371,11 @@ export function startRuntime(port: RuntimePort): void {
   /**
    * Reports now the calls in `tasks` whose module is still loading: the import is part of a call,
    * so its timeout runs from here, and a top-level await that never settles times out like a
-   * task that never ends (its worker replaced). Claimed here, so that the pool cannot take one
-   * back that it counts as running.
+   * task that never ends (its worker replaced). Not as started: a worker that dies meanwhile of
+   * something else does not take them with it. Claimed here, so that the pool cannot take one
+   * back that it times.
    */
   function beginLoading(tasks: unknown[]): void {
-    let any = false;
     for (let i = 0; i < tasks.length; i += 4) {
       if (fns[tasks[i + 1] as number] !== undefined) continue;
       const id = tasks[i] as number;
@@ -380,10 +384,9 @@ export function startRuntime(port: RuntimePort): void {
         if (!claim(port.claims as Int32Array, id)) continue;
         tasks[i + 2] = flags & ~TaskFlag.Claimed;
       }
-      unreported.add(id);
-      any = true;
+      loading.push(id);
     }
-    if (any) flush();
+    if (loading.length > 0) flush();
   }
 
   function onCancel(id: number): void {
