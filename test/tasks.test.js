@@ -326,6 +326,30 @@ for (const E of PoolKinds) {
     later.callback = () => 1; // cannot be cloned, and comes too late to matter
     assert.deepEqual(await running, { v: 'original' });
   });
+
+  test(`${E.name}: shared references and cycles in the arguments arrive as a structured clone keeps them, through Maps, Sets, arrays and class instances`, T, async (t) => {
+    const pool = using(t, E.make({ slots: 1 }));
+    class Node {
+      constructor(name) { this.name = name; this.children = new Map(); }
+    }
+    const root = new Node('root');
+    root.children.set('self', root);
+    const leaf = { v: 1 };
+    const list = Object.assign([leaf], { first: leaf, owner: root });
+    const args = [root, new Map([[leaf, root]]), new Set([leaf, list]), list, { deep: [{ found: new Map([['leaf', leaf]]) }] }];
+    const seen = await pool.run((root, index, members, list, plain) => {
+      const [[key, value]] = [...index];
+      const [first, second] = [...members];
+      const leaf = plain.deep[0].found.get('leaf');
+      return {
+        cycleThroughMap: root.children.get('self') === root,
+        mapKeyAndValue: key === leaf && value === root,
+        setMembers: first === leaf && second === list,
+        arrayItemAndNamedProperties: list[0] === leaf && list.first === leaf && list.owner === root,
+      };
+    }, args);
+    assert.deepEqual(seen, { cycleThroughMap: true, mapKeyAndValue: true, setMembers: true, arrayItemAndNamedProperties: true });
+  });
 }
 
 test('calls holding buffers that were sent to a worker which then died before they started run on the next worker', T, async (t) => {

@@ -5,6 +5,7 @@
  * object or a buffer for its next call (a scratch array filled in a loop) would change what an
  * earlier call's task received. Arguments that are all primitives need no copy.
  */
+import { util } from '../builtins.js';
 import { withoutRepeats, type Transferable } from '../transfer.js';
 import { namedKeys } from './clone.js';
 import { copyOut } from './copy-out.js';
@@ -116,15 +117,22 @@ function holdsResizable(args: readonly unknown[]): boolean {
   return false;
 }
 
+/** Met where a copy in JavaScript would not keep what it holds: the whole value is cloned instead. */
+const CLONE_WHOLE = Symbol('clone whole');
+
 /**
  * A copy of `value` as the task will see it, made in JavaScript where that is cheaper than a
- * structured clone (which would serialize it only to read it back): arrays and plain objects
- * are copied (an array of primitives with slice()), buffers and views copied with their layout,
- * shared memory kept, and anything else (a Map, a Date, a class instance) cloned. Shared
- * references and cycles are kept. What cannot be cloned is copied as it is: sending it fails
- * and says where.
+ * structured clone (which would serialize it only to read it back): arrays, plain objects, Maps
+ * and Sets are copied (an array of primitives with slice()), buffers and views copied with their
+ * layout, shared memory kept, dates, regexps and boxed primitives (which hold no other object)
+ * cloned alone. Shared references and cycles are kept, as a clone keeps them. A class instance,
+ * an Error or a host object is cloned by the serializer, which alone knows what it holds: the
+ * whole value is cloned then, so that what it shares with the rest stays shared. What cannot be
+ * cloned fails the call, naming where: a function when the call is sent, what the serializer
+ * refuses at once.
  */
 function ownCopy(root: unknown): unknown {
+  const { isMap, isSet, isDate, isRegExp, isBoxedPrimitive } = util().types;
   const copies = new Map<object, unknown>();
   const copy = (value: unknown): unknown => {
     if (typeof value !== 'object' || value === null) return value;
@@ -157,17 +165,30 @@ function ownCopy(root: unknown): unknown {
       if (bufferCopy === undefined) bufferCopy = remember(buffer, copyOut([buffer], 0)?.args[0] ?? buffer.slice(0)) as ArrayBuffer;
       return value instanceof ArrayBuffer ? bufferCopy : remember(value, viewOn(value, bufferCopy));
     }
-    try {
-      return remember(value, structuredClone(value));
-    } catch {
-      return value;
+    // A clone reads a Map's or a Set's entries and nothing else (a subclass's methods, own properties).
+    if (isMap(value)) {
+      const out = remember(value, new Map()) as Map<unknown, unknown>;
+      Map.prototype.forEach.call(value, (item: unknown, key: unknown) => out.set(copy(key), copy(item)));
+      return out;
     }
+    if (isSet(value)) {
+      const out = remember(value, new Set()) as Set<unknown>;
+      Set.prototype.forEach.call(value, (item: unknown) => out.add(copy(item)));
+      return out;
+    }
+    if (isDate(value) || isRegExp(value) || isBoxedPrimitive(value)) return remember(value, structuredClone(value));
+    throw CLONE_WHOLE;
   };
   const remember = (value: object, out: unknown): unknown => {
     copies.set(value, out);
     return out;
   };
-  return copy(root);
+  try {
+    return copy(root);
+  } catch (thrown) {
+    if (thrown !== CLONE_WHOLE) throw thrown;
+  }
+  return structuredClone(root);
 }
 
 type ViewConstructor = new (buffer: ArrayBuffer, offset: number, length: number) => ArrayBufferView;
