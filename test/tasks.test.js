@@ -175,6 +175,21 @@ for (const E of PoolKinds) {
       });
     });
 
+    test('a Proxy, in the arguments at any depth or as the argument list, fails with FJ_ARG_NOT_CLONEABLE naming its path', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      const proxy = new Proxy({ a: 1 }, {});
+      const cases = [[[proxy], 'args[0]'], [[{ inner: proxy }], 'args[0].inner'], [[[1, [proxy]]], 'args[0][1][0]'], [[new Map([['k', proxy]])], 'args[0]'], [new Proxy([1], {}), 'args']];
+      for (const [args, path] of cases) {
+        await assert.rejects(pool.run(tasks.identity, args), (err) => {
+          assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+          assert.equal(err.path, path);
+          return true;
+        }, path);
+      }
+      // A task's result holding one fails as any result that cannot be cloned.
+      await assert.rejects(pool.run(() => ({ inner: new Proxy({}, {}) }), []), (err) => err.code === 'FJ_RESULT_NOT_CLONEABLE' && err.message.includes('result.inner'));
+    });
+
     test('a result that cannot be cloned fails with FJ_RESULT_NOT_CLONEABLE naming its path', T, async (t) => {
       const pool = using(t, E.make({ slots: 1 }));
       await assert.rejects(pool.run(tasks.returnsFunction, []), (err) => {

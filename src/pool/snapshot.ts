@@ -129,15 +129,16 @@ const CLONE_WHOLE = Symbol('clone whole');
  * an Error or a host object is cloned by the serializer, which alone knows what it holds: the
  * whole value is cloned then, so that what it shares with the rest stays shared. What cannot be
  * cloned fails the call, naming where: a function when the call is sent, what the serializer
- * refuses at once.
+ * refuses at once, and a Proxy, as a clone refuses it (a copy would read it through its traps).
  */
 function ownCopy(root: unknown): unknown {
-  const { isMap, isSet, isDate, isRegExp, isBoxedPrimitive } = util().types;
+  const { isProxy, isMap, isSet, isDate, isRegExp, isBoxedPrimitive } = util().types;
   const copies = new Map<object, unknown>();
   const copy = (value: unknown): unknown => {
     if (typeof value !== 'object' || value === null) return value;
     const known = copies.get(value);
     if (known !== undefined) return known;
+    if (isProxy(value)) throw new DOMException('A Proxy could not be cloned.', 'DataCloneError');
     if (Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype) {
       const out = remember(value, value.slice()) as unknown[];
       if (!primitivesOnly(value)) {
