@@ -3,6 +3,7 @@
  * `return transfer(pixels, [pixels.buffer])` inside a task.
  */
 import type { TransferListItem } from 'node:worker_threads';
+import { util } from './builtins.js';
 
 /** A value that can be moved to another thread instead of copied (an ArrayBuffer, a MessagePort, ...). */
 export type Transferable = TransferListItem;
@@ -36,6 +37,22 @@ export function untransferred(value: unknown, move?: (list: readonly Transferabl
   }
   move?.(value.transferList);
   return value.value;
+}
+
+/**
+ * Whether `value` is an ArrayBuffer, or a view of one, whose memory was transferred away: it
+ * reads as empty, so it would arrive empty where a clone did not refuse it. (Node 20 has no
+ * `detached` getter: only a detached buffer refuses a view over it.)
+ */
+export function isDetached(value: unknown): boolean {
+  const buffer = ArrayBuffer.isView(value) ? value.buffer : value;
+  if (!util().types.isArrayBuffer(buffer)) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** A transfer list without repeats: postMessage refuses an object listed twice, which moves once anyway. */

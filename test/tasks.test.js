@@ -190,6 +190,33 @@ for (const E of PoolKinds) {
       await assert.rejects(pool.run(() => ({ inner: new Proxy({}, {}) }), []), (err) => err.code === 'FJ_RESULT_NOT_CLONEABLE' && err.message.includes('result.inner'));
     });
 
+    test('a detached ArrayBuffer, or a view of one, in the arguments or the transfer list fails with FJ_ARG_NOT_CLONEABLE naming its path', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      const detached = () => {
+        const buffer = new Uint8Array([1, 2, 3, 4]).buffer;
+        structuredClone(buffer, { transfer: [buffer] });
+        return buffer;
+      };
+      const view = new Uint16Array(new ArrayBuffer(8));
+      structuredClone(view.buffer, { transfer: [view.buffer] });
+      const gone = detached();
+      const cases = [
+        [[gone], { transfer: [gone] }, 'args[0]'],
+        [[detached()], undefined, 'args[0]'],
+        [[{ view }], undefined, 'args[0].view'],
+        [[new Map([['k', detached()]])], undefined, 'args[0]'],
+        [[1], { transfer: [new ArrayBuffer(8), detached()] }, 'transfer[1]'],
+      ];
+      for (const [args, options, path] of cases) {
+        await assert.rejects(pool.run(tasks.identity, args, options), (err) => {
+          assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+          assert.equal(err.path, path);
+          assert.match(err.message, /detached/);
+          return true;
+        }, path);
+      }
+    });
+
     test('a result that cannot be cloned fails with FJ_RESULT_NOT_CLONEABLE naming its path', T, async (t) => {
       const pool = using(t, E.make({ slots: 1 }));
       await assert.rejects(pool.run(tasks.returnsFunction, []), (err) => {

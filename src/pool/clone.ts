@@ -3,6 +3,7 @@
  * naming its path. Only runs after a send failed, so the fast path pays nothing.
  */
 import { util } from '../builtins.js';
+import { isDetached } from '../transfer.js';
 
 export interface Uncloneable {
   /** Path of the offending value, e.g. `args[1].socket`. */
@@ -13,6 +14,8 @@ export interface Uncloneable {
   detail: string;
   /** Set when nothing in it fails but its nesting (this many levels) is too deep for the serializer's stack. */
   depth?: number;
+  /** Set when what fails is a buffer (or a view of one) whose memory was transferred away. */
+  detached?: true;
 }
 
 type CanClone = (value: unknown) => boolean;
@@ -25,9 +28,10 @@ function kind(value: unknown): string {
   if (util().types.isProxy(value)) return 'a Proxy';
   const proto = Object.getPrototypeOf(value);
   const name = proto?.constructor?.name;
+  const what = name ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
+  if (isDetached(value)) return ArrayBuffer.isView(value) ? `${what} over a detached ArrayBuffer` : 'a detached ArrayBuffer';
   // Shared memory is why a view cannot go to a process: a bare "an Int32Array" would not say so.
-  const over = ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer ? ' over a SharedArrayBuffer' : '';
-  return name ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}${over}` : 'an object';
+  return ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer ? `${what} over a SharedArrayBuffer` : what;
 }
 
 function isPlainContainer(value: object): boolean {
@@ -136,10 +140,11 @@ function walk(root: unknown, rootPath: string, canClone: CanClone): Uncloneable 
     value = bad[1];
   }
   const path = rootPath + steps.join('');
-  if (reported === null) return { path, what: kind(value), detail: '' };
+  const detached = isDetached(value) ? { detached: true as const } : {};
+  if (reported === null) return { path, what: kind(value), detail: '', ...detached };
   const shown = rootPath + steps.slice(0, reported.steps).join('');
   const detail = reported.steps === steps.length ? '' : `its ${steps.slice(reported.steps).join('').replace(/^\./, '')} is ${kind(value)}`;
-  return { path: shown, what: kind(reported.value), detail };
+  return { path: shown, what: kind(reported.value), detail, ...detached };
 }
 
 /**
@@ -238,6 +243,12 @@ export function describeUncloneable(found: Uncloneable, where: string): string {
     );
   }
   const why = found.detail ? ` (${found.detail})` : '';
+  if (found.detached) {
+    return (
+      `${found.path} is ${found.what}${why}, which cannot be sent to ${where}: a detached buffer's memory was transferred ` +
+      'away earlier (with `transfer`, or by postMessage). Transfer a buffer once, or pass a copy made before it moved (buffer.slice()).'
+    );
+  }
   return (
     `${found.path} is ${found.what}${why}, which cannot be sent to ${where}. ` +
     'Pass plain data (objects, arrays, numbers, strings, typed arrays, Map, Set, Date), ' +

@@ -1,5 +1,6 @@
 /** The errors a pool raises when something goes wrong around a task, each saying what happened and what to do. */
 import { AbortError, CloneError, ErrorCodes, ForkJoinError, TaskTimeoutError, WorkerError } from '../errors.js';
+import { isDetached } from '../transfer.js';
 import { fromWire, type WireValue } from '../wire-error.js';
 import { argumentsOf, describeUncloneable, findUncloneableIn, inputsOf } from './clone.js';
 import type { Call } from './records.js';
@@ -68,11 +69,17 @@ export function setupFailedError(pool: string, wire: WireValue): WorkerError {
   return new WorkerError(ErrorCodes.WORKER_START_FAILED, `The setup task of ${pool} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
 }
 
-/** A map chunk's error names the input by its `index` too: the map fails that input alone and sends the others again. */
+/**
+ * A map chunk's error names the input by its `index` too: the map fails that input alone and sends the others again.
+ * A call's `transfer` list is searched after its arguments, for a buffer already moved away (anything else listed, a
+ * MessagePort, cannot be sent but with the list it is in).
+ */
 export function uncloneableError(call: Call, transport: Transport, cause: unknown): CloneError {
   const canClone = (v: unknown): boolean => transport.canClone(v);
   const first = call.options.firstInput;
-  const found = findUncloneableIn(first === undefined ? argumentsOf(call.args) : inputsOf(call.args[0], first), canClone);
+  const listed = (call.options.transfer ?? []).map((item, i): [unknown, string] => [item, `transfer[${i}]`]);
+  const found = findUncloneableIn(first === undefined ? argumentsOf(call.args) : inputsOf(call.args[0], first), canClone)
+    ?? (first === undefined ? findUncloneableIn(listed, (item) => !isDetached(item)) : null);
   const message = found === null
     ? `The arguments of ${call.spec.label} cannot be sent to ${transport.where}: ${(cause as Error)?.message ?? String(cause)}`
     : describeUncloneable(found, transport.where) + transport.cloneHint(found.detail === '' ? found.what : found.detail);

@@ -6,7 +6,7 @@
  * earlier call's task received. Arguments that are all primitives need no copy.
  */
 import { util } from '../builtins.js';
-import { withoutRepeats, type Transferable } from '../transfer.js';
+import { isDetached, withoutRepeats, type Transferable } from '../transfer.js';
 import { namedKeys } from './clone.js';
 import { copyOut } from './copy-out.js';
 import { decodeMessage, encodeMessage } from './process-codec.js';
@@ -31,6 +31,8 @@ type Recopy = () => { args: unknown[]; transfer: Transferable[] } | null;
  */
 export function snapshot(args: unknown[], transfer: Transferable[] | undefined, moves: boolean, retries: number): Snapshot | null {
   if (transfer === undefined && primitivesOnly(args)) return null;
+  // A buffer moved away earlier reads as empty: moved again, the task would get an empty buffer.
+  if (transfer?.some(isDetached)) throw new DOMException('An ArrayBuffer in the transfer list is detached and could not be transferred.', 'DataCloneError');
   const keep = !moves || retries > 0;
   if (transfer === undefined && moves && !holdsResizable(args)) {
     // Arguments that are primitives, buffers and views: each buffer copied once, as a clone lays it out.
@@ -96,16 +98,6 @@ export function refresh(call: { args: unknown[]; options: { transfer: Transferab
   call.args = again.args;
   call.options = { ...call.options, transfer: again.transfer };
   return true;
-}
-
-function isDetached(item: Transferable): boolean {
-  if (!(item instanceof ArrayBuffer)) return false;
-  try {
-    new Uint8Array(item);
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 /** Whether an argument is a resizable ArrayBuffer or a view of one (a clone keeps it resizable: copyOut leaves it alone). */
