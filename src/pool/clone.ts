@@ -28,7 +28,7 @@ function kind(value: unknown): string {
   if (util().types.isProxy(value)) return 'a Proxy';
   const proto = Object.getPrototypeOf(value);
   const name = proto?.constructor?.name;
-  const what = name ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
+  const what = name ? `${/^(?!Uint)[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
   if (isDetached(value)) return ArrayBuffer.isView(value) ? `${what} over a detached ArrayBuffer` : 'a detached ArrayBuffer';
   // Shared memory is why a view cannot go to a process: a bare "an Int32Array" would not say so.
   return ArrayBuffer.isView(value) && value.buffer instanceof SharedArrayBuffer ? `${what} over a SharedArrayBuffer` : what;
