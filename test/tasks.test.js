@@ -12,6 +12,17 @@ import { PoolKinds, settleWithin, sleepy, tasks, tempDir, using } from './fixtur
 import { nested } from './fixtures/tasks.js';
 
 const T = { timeout: 60_000 };
+
+/** Each `[args, path]` of `cases`: the call fails before dispatch with FJ_ARG_NOT_CLONEABLE naming `path`. */
+async function refusedAt(pool, cases) {
+  for (const [args, path] of cases) {
+    await assert.rejects(pool.run(tasks.identity, args), (err) => {
+      assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
+      assert.equal(err.path, path);
+      return true;
+    }, path);
+  }
+}
 const code = (c) => (err) => {
   assert.equal(err.code, c, `expected ${c}, got ${err.code}: ${err.message}`);
   return true;
@@ -179,13 +190,7 @@ for (const E of PoolKinds) {
       const pool = using(t, E.make({ slots: 1 }));
       const proxy = new Proxy({ a: 1 }, {});
       const cases = [[[proxy], 'args[0]'], [[{ inner: proxy }], 'args[0].inner'], [[[1, [proxy]]], 'args[0][1][0]'], [[new Map([['k', proxy]])], 'args[0]'], [new Proxy([1], {}), 'args']];
-      for (const [args, path] of cases) {
-        await assert.rejects(pool.run(tasks.identity, args), (err) => {
-          assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
-          assert.equal(err.path, path);
-          return true;
-        }, path);
-      }
+      await refusedAt(pool, cases);
       // A task's result holding one fails as any result that cannot be cloned.
       await assert.rejects(pool.run(() => ({ inner: new Proxy({}, {}) }), []), (err) => err.code === 'FJ_RESULT_NOT_CLONEABLE' && err.message.includes('result.inner'));
     });
@@ -601,13 +606,7 @@ describe('ProcessPool memory', () => {
       [[{ m: new Map([['k', new Uint8Array(shared, 4)]]) }], 'args[0].m'],
       [[[new Set([new Float64Array(shared)])]], 'args[0][0]'],
     ];
-    for (const [args, path] of cases) {
-      await assert.rejects(pool.run(tasks.identity, args), (err) => {
-        assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
-        assert.equal(err.path, path);
-        return true;
-      }, path);
-    }
+    await refusedAt(pool, cases);
     await assert.rejects(pool.map(tasks.identity, [1, { v: new Int32Array(shared) }, 3]), (err) => {
       assert.equal(err.code, 'FJ_ARG_NOT_CLONEABLE');
       assert.equal(err.index, 1);

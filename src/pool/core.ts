@@ -239,7 +239,11 @@ export class PoolCore {
   #onResults(w: PoolWorker, message: ResultsMessage): void {
     w.answeredAt = nowMs();
     for (const id of message.started) this.#onStarted(w, id);
-    if (message.loading !== undefined) for (const id of message.loading) this.#onLoading(w, id);
+    // Calls waiting for their module to load: the import is part of a call, timed from now.
+    for (const id of message.loading ?? []) {
+      const call = w.inflight.get(id);
+      if (call?.state === CallState.Sent) call.time(() => this.#timedOut(w, call));
+    }
     if (message.revive !== undefined) reviveResults(message);
     const answered = this.#answer(w, message.done, true) + this.#answer(w, message.failed, false);
     w.busyMs += message.busy;
@@ -260,13 +264,6 @@ export class PoolCore {
     return answered;
   }
 
-  /** A call waiting in `w` for its module to load: its timeout runs from now. */
-  #onLoading(w: PoolWorker, id: number): void {
-    const call = w.inflight.get(id);
-    if (call === undefined || call.state !== CallState.Sent || call.timer !== null) return;
-    this.#startTimer(w, call);
-  }
-
   #onStarted(w: PoolWorker, id: number): void {
     const call = w.inflight.get(id);
     if (call === undefined) {
@@ -277,15 +274,7 @@ export class PoolCore {
     if (call.state === CallState.Running) return; // named again in a dying worker's last words
     call.state = CallState.Running;
     call.options.onRunning?.();
-    // One timing its module's import already runs on.
-    if (call.timer === null) this.#startTimer(w, call);
-  }
-
-  #startTimer(w: PoolWorker, call: Call): void {
-    const timeout = call.options.timeout;
-    if (timeout === Number.POSITIVE_INFINITY) return;
-    call.timer = setTimeout(() => this.#timedOut(w, call), timeout);
-    call.timer.unref();
+    call.time(() => this.#timedOut(w, call));
   }
 
   /** A call ran (or waited for its module) past its timeout: its worker is replaced. */

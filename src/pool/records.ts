@@ -66,6 +66,14 @@ export class Call {
   }
 
   /** Queued again (its worker died before it ended); false when it cannot be sent again (see refresh). */
+  /** Starts its timeout, unless it runs already (from when its module began to load): `expired` runs once it passes. */
+  time(expired: () => void): void {
+    const timeout = this.options.timeout;
+    if (this.timer !== null || timeout === Number.POSITIVE_INFINITY) return;
+    this.timer = setTimeout(expired, timeout);
+    this.timer.unref();
+  }
+
   again(): boolean {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;

@@ -6,9 +6,10 @@
 import { nowMs } from '../../clock.js';
 import type { Transferable } from '../../transfer.js';
 import { ErrorCodes } from '../../errors.js';
-import { codedError, loadExport } from '../../task-loader.js';
+import { codedError } from '../../task-loader.js';
 import { decodeLocks, loadLockSupport, lockSupportLoaded, releaseLocksLeft, resultWithLocks } from './locks.js';
-import { explainInline, inlineMarker } from '../../inline-closure.js';
+import { explainInline } from '../../inline-closure.js';
+import { compile, load, type FnEntry } from './functions.js';
 import { isThenable, untransferred, withoutRepeats } from '../../transfer.js';
 import { ownWire, toWire, type WireValue } from '../../wire-error.js';
 import { copyOut } from '../copy-out.js';
@@ -33,12 +34,8 @@ export interface RuntimePort {
   readonly claims?: Int32Array;
 }
 
-type Fn = (...args: unknown[]) => unknown;
-/** A function ready to call, or the error every call of it fails with. */
-type FnEntry = Fn | { error: WireValue };
 
 const FLUSH_AFTER_MS = 1;
-const indirectEval = eval;
 const NONE_STARTED: number[] = [];
 
 /** Runs tasks for one pool over `port` until told to shut down. */
@@ -283,29 +280,6 @@ export function startRuntime(port: RuntimePort): void {
       else loading.push(load(def).then((entry) => { fns[def[0]] = entry; }));
     }
     return loading.length === 0 ? null : Promise.all(loading).then(() => undefined);
-  }
-
-  function compile([, , code, name]: FnDef): FnEntry {
-    try {
-      // Strict, as the module it was written in most likely was: a write to a variable of its
-      // enclosing scope throws (FJ_INLINE_CLOSURE) instead of making a global here. Evaluated in
-      // the global scope, its frames give the lines of its own source (new Function adds two),
-      // and it may import() (vm's scripts may not, without an experimental flag).
-      const fn = indirectEval(`'use strict'; (${code}\n)\n//# sourceURL=${inlineMarker}:${encodeURIComponent(name)}`) as unknown;
-      if (typeof fn !== 'function') throw new TypeError(`the source of ${name} does not evaluate to a function`);
-      return fn as Fn;
-    } catch (thrown) {
-      return { error: ownWire(codedError(ErrorCodes.INLINE_UNSUPPORTED, `The inline function ${name} cannot be compiled in a worker: ${String(thrown)}`, thrown)) };
-    }
-  }
-
-  async function load([, , url, name]: FnDef): Promise<FnEntry> {
-    try {
-      return await loadExport(url, name);
-    } catch (thrown) {
-      // loadExport throws only its own errors (module load failed, not exported).
-      return { error: ownWire(thrown) };
-    }
   }
 
   function gate(pending: Promise<unknown>): void {
