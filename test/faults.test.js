@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { isForkJoinError } from 'forkjoin';
 import { taskModule } from 'forkjoin';
-import { PoolKinds, crash, endless, filesAppear, settleWithin, tasks, tempDir, using } from './fixtures/helpers.js';
+import { PoolKinds, crash, endless, filesAppear, settleWithin, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
 
 const T = { timeout: 120_000 };
 const neverLoads = taskModule(new URL('./fixtures/never-loads.js', import.meta.url));
@@ -214,6 +214,17 @@ for (const E of PoolKinds) {
         await assert.rejects(settleWithin(hung, 30_000, 'the call of the module that never loads'), code('FJ_TASK_TIMEOUT'));
         assert.equal(await settleWithin(behind, 30_000, 'the call queued behind it'), 36);
         await settleWithin(pool.close(), 30_000, 'close()');
+      });
+
+      test('a call queued behind a running one while its module loads is timed from when it begins, not from when it arrived', T, async (t) => {
+        const dir = tempDir(t);
+        const pool = using(t, E.make({ slots: 1 }));
+        // Measured as quick, sleep calls have the second call sent along behind the first; its module
+        // loads at once, and it waits for the first's slot longer than its own timeout.
+        for (let i = 0; i < 200; i++) await pool.run(tasks.sleep, [0, i]);
+        const first = pool.run(tasks.sleep, [1_500, 'first']);
+        const second = pool.run(sleepy.touch, [join(dir, 'second'), 'second'], { timeout: 1_000 });
+        assert.deepEqual(await Promise.all([first, second]), ['first', 'second']);
       });
 
       test('a map whose task loops forever fails with FJ_TASK_TIMEOUT', T, async (t) => {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { PoolKinds, filesAppear, processGone, processesGone, runNode, settleWithin, tempDir } from './fixtures/helpers.js';
@@ -105,6 +106,12 @@ describe('ProcessPool children and what their tasks start', () => {
     await processesGone(pids, 30_000);
   });
 
+  test('a child that cannot be spawned (out of file descriptors) fails the call with FJ_WORKER_START_FAILED; the caller goes on and exits', T, async () => {
+    const result = await runNode(['-e', `require('node:child_process').execFileSync('sh', ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, ${JSON.stringify(scenario)}, 'ProcessPool', 'spawn-fails'], { stdio: 'inherit' })`]);
+    assert.match(result.stdout, /^done$/m, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+  });
+
   test('a grandchild that detached itself and holds the worker\'s stderr does not keep the caller alive after close()', T, async (t) => {
     const result = await runNode([scenario, 'ProcessPool', 'detached-grandchild-holds-stderr'], { deadlineMs: 45_000 });
     const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);
@@ -175,4 +182,26 @@ describe('ProcessPool orphans', () => {
     assert.equal(signal, 'SIGKILL', stderr);
     await processesGone(pids, 30_000);
   });
+
+  for (const how of ['SIGINT', 'SIGTERM']) {
+    test(`idle ProcessPool children and the processes their tasks started end when their parent dies of ${how} (Ctrl-C reaches the parent only)`, T, async (t) => {
+      const dir = tempDir(t);
+      const parent = spawn(process.execPath, [orphanParent, dir, 'idle'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const exited = once(parent, 'exit');
+      let pids = [];
+      t.after(() => {
+        if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');
+        for (const pid of pids) {
+          try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+        }
+      });
+      const children = (await settleWithin(filesAppear(dir, 3), 60_000, 'the children announcing themselves')).filter((name) => name !== 'sleeps').map(Number);
+      const sleeps = (await settleWithin(filesAppear(join(dir, 'sleeps'), 2), 60_000, 'the sleeps announced')).map(Number);
+      pids = [...children, ...sleeps];
+      assert.equal(pids.length, 4);
+      parent.kill(how);
+      await exited;
+      await processesGone(pids, 30_000);
+    });
+  }
 });

@@ -126,6 +126,15 @@ for (const E of PoolKinds) {
       assert.equal(await pool.run(() => typeof globalThis.total, []), 'undefined');
     });
 
+    test('an inline function whose syntax only sloppy mode allows (an octal literal, `with`) runs as written', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      // Made from text: this file, a module, is strict, and would not parse them.
+      const octal = new Function('return function octal() { return 010; }')();
+      const withBlock = new Function('return function withBlock(o) { with (o) { return a + b; } }')();
+      assert.equal(await pool.run(octal, []), 8);
+      assert.equal(await pool.run(withBlock, [{ a: 40, b: 2 }]), 42);
+    });
+
     test("an inline function's stack frames give the line and column of its own source", T, async (t) => {
       const pool = using(t, E.make({ slots: 1 }));
       await assert.rejects(pool.run(function inl(x) { return x.y.z; }, [{}]), (err) => {
@@ -638,6 +647,11 @@ describe('ProcessPool memory', () => {
     assert.deepEqual(await pool.run(boundary.writeThroughWords, [new Uint8Array(large, 1024, 12), new Uint32Array(large, 1028, 1)]), {
       sameBuffer: true, seenThroughBytes: [4, 3, 2, 1], byteOffsets: [0, 4], bufferLength: 12,
     });
+    // Views at offsets that differ by no multiple of the larger one's element size keep their alignment.
+    const uneven = new ArrayBuffer(8);
+    assert.deepEqual(await pool.run(boundary.writeThroughWords, [new Uint8Array(uneven, 1, 3), new Uint32Array(uneven, 4, 1)]), {
+      sameBuffer: true, seenThroughBytes: [], byteOffsets: [1, 4], bufferLength: 8,
+    });
     // A resizable buffer's views (one tracking its length) arrive over one fixed buffer of its bytes.
     const resizable = new ArrayBuffer(8, { maxByteLength: 64 });
     assert.deepEqual(await pool.run(boundary.writeThroughWords, [new Uint8Array(resizable), new Uint32Array(resizable, 4, 1)]), {
@@ -667,5 +681,7 @@ describe('ProcessPool memory', () => {
     assert.deepEqual(Array.from(bytes.subarray(4, 8)), [4, 3, 2, 1]);
     assert.equal(tail.getUint8(0), 12);
     owned(lone, 16);
+    const [bytesAt1, doubleAt8] = await pool.run(boundary.unevenViews, []);
+    assert.deepEqual([bytesAt1.byteOffset, doubleAt8.byteOffset, doubleAt8[0], bytesAt1.buffer === doubleAt8.buffer], [1, 8, 1.5, true]);
   });
 });

@@ -7,7 +7,10 @@ import type { Call } from './records.js';
 import type { ExitInfo, Transport } from './transport.js';
 
 function howItEnded(info: ExitInfo): string {
-  return info.signal !== null ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
+  if (info.signal !== null) return `was killed by ${info.signal}`;
+  // A process that never started (spawn EMFILE): there is no code, only why.
+  if (info.code === null) return `could not be started (${(info.error as Error | null)?.message ?? 'no reason given'})`;
+  return `exited with code ${info.code}`;
 }
 
 /** The task a dead worker was running: out of memory, or exited/crashed. */

@@ -77,6 +77,7 @@ interface Span {
   index: number;
   start: number;
   end: number;
+  views: number;
 }
 
 /** A span's copy, and where it started in the buffer it was taken from. */
@@ -85,6 +86,8 @@ interface Revived {
   start: number;
 }
 
+/** The largest element of a view (a Float64Array's, a BigInt64Array's): a view's offset is a multiple of its own. */
+const ALIGN = 8;
 /** Bytes per number in the table of spans at a message's end (a double: a buffer may pass 4 GiB). */
 const ENTRY = 8;
 /** The table of a message without views: a count of 0. */
@@ -142,10 +145,11 @@ function makeCodec({ DefaultSerializer, DefaultDeserializer }: V8): Codec {
       const { buffer, byteOffset, byteLength } = object;
       const end = byteOffset + byteLength;
       let span = this.#spans.get(buffer);
-      if (span === undefined) this.#spans.set(buffer, span = { index: this.#spans.size, start: byteOffset, end });
+      if (span === undefined) this.#spans.set(buffer, span = { index: this.#spans.size, start: byteOffset, end, views: 1 });
       else {
         span.start = Math.min(span.start, byteOffset);
         span.end = Math.max(span.end, end);
+        span.views++;
       }
       this.writeUint32(VIEW);
       this.writeUint32(viewTypeOf(object));
@@ -162,7 +166,10 @@ function makeCodec({ DefaultSerializer, DefaultDeserializer }: V8): Codec {
       }
       const table = new DataView(new ArrayBuffer(ENTRY * (2 * this.#spans.size + 1)));
       let at = 0;
-      for (const [buffer, { start, end }] of this.#spans) {
+      for (const [buffer, { start: first, end, views }] of this.#spans) {
+        // Several views keep their alignment (a Float64Array at 8 beside a Uint8Array at 1) from a
+        // start that is a multiple of 8; a lone one goes from its own start, at offset 0.
+        const start = views > 1 ? first - (first % ALIGN) : first;
         this.writeRawBytes(new Uint8Array(buffer, start, end - start));
         table.setFloat64(at, start, true);
         table.setFloat64(at + ENTRY, end - start, true);

@@ -101,7 +101,8 @@ export class ProcessTransport implements Transport {
     // A message this process cannot read (too deeply nested for its stack: the child's held it) is
     // lost, and the results it carried: the child is stopped as if it had crashed.
     let unreadable: unknown = null;
-    const frames = child.stdio[FRAMES_FD] as Readable;
+    // Absent when Node could not start it at all (EMFILE): it then says why in an 'error' event only.
+    const frames = child.stdio?.[FRAMES_FD] as Readable | undefined;
     const reader = new FrameReader((bytes) => {
       if (unreadable !== null) return;
       let message: ChildMessage;
@@ -116,10 +117,16 @@ export class ProcessTransport implements Transport {
       else if (message.k === Msg.Output) writeAroundBars(message.fd, message.data);
       else events.message(message);
     });
-    frames.on('data', (chunk: Buffer) => reader.push(chunk));
+    frames?.on('data', (chunk: Buffer) => reader.push(chunk));
     // The IPC channel is the parent's way in; what a task sends on it itself (process.send) has no reader.
     child.on('message', () => warnForeignMessage());
     child.on('error', (err: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) {
+        // Never started, so no 'exit' follows: it ends here, with this as its cause.
+        live.delete(child);
+        events.exit({ code: null, signal: null, oom: false, error: err });
+        return;
+      }
       // Writing to a child already gone (EPIPE) says nothing of why it went.
       if (err.code !== 'EPIPE' && err.code !== 'ERR_IPC_CHANNEL_CLOSED') spawnError = err;
     });
@@ -144,8 +151,8 @@ export class ProcessTransport implements Transport {
         });
       };
       // Its messages are all read first: the calls they answer are not the dead child's to blame.
-      let framesRead = frames.readableEnded || frames.destroyed;
-      if (!framesRead) {
+      let framesRead = frames === undefined || frames.readableEnded || frames.destroyed;
+      if (!framesRead && frames !== undefined) {
         const read = (): void => {
           framesRead = true;
           report();
@@ -190,13 +197,13 @@ export class ProcessTransport implements Transport {
         child.ref();
         channel?.ref();
         (child.stderr as unknown as { ref?: () => void } | null)?.ref?.();
-        (frames as unknown as { ref?: () => void }).ref?.();
+        (frames as unknown as { ref?: () => void } | undefined)?.ref?.();
       },
       unref: () => {
         child.unref();
         channel?.unref();
         unrefStream(child.stderr);
-        unrefStream(frames);
+        unrefStream(frames ?? null);
       },
     };
   }

@@ -11,14 +11,26 @@ export type FnEntry = Fn | { error: WireValue };
 
 const indirectEval = eval;
 
+// esbuild (tsx) wraps named functions in __name(); inline sources may carry the call.
+const g = globalThis as { __name?: (fn: unknown, name: string) => unknown };
+g.__name ??= (fn, name) => Object.defineProperty(fn as object, 'name', { value: name, configurable: true });
+
 /** An inline function from its source, or the error every call of it fails with. */
 export function compile([, , code, name]: FnDef): FnEntry {
+  // Strict, as the module it was written in most likely was: a write to a variable of its
+  // enclosing scope throws (FJ_INLINE_CLOSURE) instead of making a global here. Evaluated in the
+  // global scope, its frames give the lines of its own source (new Function adds two), and it may
+  // import() (vm's scripts may not, without an experimental flag).
+  const source = `(${code}\n)\n//# sourceURL=${inlineMarker}:${encodeURIComponent(name)}`;
   try {
-    // Strict, as the module it was written in most likely was: a write to a variable of its
-    // enclosing scope throws (FJ_INLINE_CLOSURE) instead of making a global here. Evaluated in
-    // the global scope, its frames give the lines of its own source (new Function adds two),
-    // and it may import() (vm's scripts may not, without an experimental flag).
-    const fn = indirectEval(`'use strict'; (${code}\n)\n//# sourceURL=${inlineMarker}:${encodeURIComponent(name)}`) as unknown;
+    let fn: unknown;
+    try {
+      fn = indirectEval(`'use strict'; ${source}`);
+    } catch (thrown) {
+      // Sloppy-mode syntax (an octal literal, `with`, a repeated parameter): compiled as written.
+      if (!(thrown instanceof SyntaxError)) throw thrown;
+      fn = indirectEval(source);
+    }
     if (typeof fn !== 'function') throw new TypeError(`the source of ${name} does not evaluate to a function`);
     return fn as Fn;
   } catch (thrown) {

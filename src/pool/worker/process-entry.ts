@@ -21,7 +21,13 @@ function post(message: unknown): void {
 const watchdog = new Worker(new URL('./watchdog.js', import.meta.url), { workerData: { parent: process.ppid } });
 watchdog.unref();
 
-process.on('disconnect', () => process.exit(0));
+// The parent is gone (or let go of this child): so is what its tasks started, this process's group.
+process.on('disconnect', () => {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch { /* not a group's leader: started by hand */ }
+  process.exit(0);
+});
 
 // What JavaScript writes to stdout and stderr goes with the results; the inherited stdout and the
 // stderr pipe still carry what Node and V8 write themselves (an uncaught exception, running out of

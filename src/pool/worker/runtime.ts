@@ -52,8 +52,9 @@ export function startRuntime(port: RuntimePort): void {
   let failed: unknown[] = [];
   /** Positions in `done` of results holding locks, sent as records (see succeed). */
   let revive: number[] = [];
-  /** Calls received while their module loads, not yet reported (beginLoading). */
+  /** Calls that would begin but for their module, still loading: to report, and reported (reportLoading). */
   let loading: number[] = [];
+  const reportedLoading = new Set<number>();
   let transferList: Transferable[] = [];
   let busyMs = 0;
   let busySince = 0;
@@ -65,10 +66,6 @@ export function startRuntime(port: RuntimePort): void {
   let current = -1;
   const active = new Set<number>();
   const unreported = new Set<number>();
-
-  // esbuild (tsx) wraps named functions in __name(); inline sources may carry the call.
-  const g = globalThis as { __name?: (fn: unknown, name: string) => unknown };
-  g.__name ??= (fn, name) => Object.defineProperty(fn as object, 'name', { value: name, configurable: true });
 
   function flush(): void {
     flushScheduled = false;
@@ -154,6 +151,7 @@ export function startRuntime(port: RuntimePort): void {
   };
 
   function pump(): void {
+    if (blocked > 0) reportLoading();
     if (blocked > 0 || head === queue.length || running >= concurrency) return;
     if (running === 0) busySince = nowMs();
     while (head < queue.length && running < concurrency) {
@@ -285,7 +283,7 @@ export function startRuntime(port: RuntimePort): void {
   function gate(pending: Promise<unknown>): void {
     blocked++;
     void pending.finally(() => {
-      blocked--;
+      if (--blocked === 0) reportedLoading.clear();
       pump();
     });
   }
@@ -329,7 +327,6 @@ export function startRuntime(port: RuntimePort): void {
       if (loading !== null) gate(loading);
     }
     const tasks = message.tasks;
-    if (blocked > 0) beginLoading(tasks);
     if (!lockSupportLoaded()) {
       for (let i = 2; i < tasks.length; i += 4) {
         if (((tasks[i] as number) & TaskFlag.Sync) !== 0) {
@@ -343,21 +340,22 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   /**
-   * Reports now the calls in `tasks` whose module is still loading: the import is part of a call,
-   * so its timeout runs from here, and a top-level await that never settles times out like a
-   * task that never ends (its worker replaced). Not as started: a worker that dies meanwhile of
-   * something else does not take them with it. Claimed here, so that the pool cannot take one
-   * back that it times.
+   * Reports the calls that would begin now but for their module, still loading: the import is
+   * part of a call, so its timeout runs from here, and a top-level await that never settles
+   * times out like a task that never ends (its worker replaced). Not as started: a worker that
+   * dies meanwhile of something else does not take them with it. A call waiting for a free slot
+   * is not reported until one frees. Claimed here, so that the pool cannot take back one it times.
    */
-  function beginLoading(tasks: unknown[]): void {
-    for (let i = 0; i < tasks.length; i += 4) {
-      if (fns[tasks[i + 1] as number] !== undefined) continue;
-      const id = tasks[i] as number;
-      const flags = tasks[i + 2] as number;
+  function reportLoading(): void {
+    for (let i = head, slots = concurrency - running; i < queue.length && slots > 0; i += 4, slots--) {
+      const id = queue[i] as number;
+      if (fns[queue[i + 1] as number] !== undefined || reportedLoading.has(id)) continue;
+      const flags = queue[i + 2] as number;
       if ((flags & TaskFlag.Claimed) !== 0) {
         if (!claim(port.claims as Int32Array, id)) continue;
-        tasks[i + 2] = flags & ~TaskFlag.Claimed;
+        queue[i + 2] = flags & ~TaskFlag.Claimed;
       }
+      reportedLoading.add(id);
       loading.push(id);
     }
     if (loading.length > 0) flush();
