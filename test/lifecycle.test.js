@@ -156,48 +156,45 @@ describe('output under a progress bar on a terminal', () => {
   }
 });
 
+/** fixtures/orphan-parent.js running; whatever happens, the test leaves nothing running: it, and the `pids` it announced. */
+function startOrphanParent(t, dir, mode = 'busy') {
+  const parent = spawn(process.execPath, [orphanParent, dir, mode], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  parent.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
+  const exited = once(parent, 'exit');
+  const pids = [];
+  t.after(() => {
+    if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');
+    for (const pid of pids) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  });
+  return { parent, exited, pids, stderr: () => stderr };
+}
+
 describe('ProcessPool orphans', () => {
   test('ProcessPool children running endless loops exit when their parent is killed with SIGKILL', T, async (t) => {
     const dir = tempDir(t);
-    const parent = spawn(process.execPath, [orphanParent, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    parent.stderr.setEncoding('utf8').on('data', (chunk) => { stderr += chunk; });
-    const exited = once(parent, 'exit');
-    let pids = [];
-    t.after(() => {
-      // Whatever happened, leave nothing running: the parent and the children it announced.
-      if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');
-      for (const pid of pids) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-      }
-    });
+    const { parent, exited, pids, stderr } = startOrphanParent(t, dir);
     // Each child names a file after its pid once its endless loop is about to start.
     const names = await settleWithin(filesAppear(dir, 2), 60_000, 'the children announcing themselves');
-    pids = names.map(Number);
+    pids.push(...names.map(Number));
     assert.equal(pids.length, 2);
     for (const pid of pids) assert.equal(processGone(pid), false, `child ${pid} runs before its parent dies`);
 
     parent.kill('SIGKILL');
     const [, signal] = await exited;
-    assert.equal(signal, 'SIGKILL', stderr);
+    assert.equal(signal, 'SIGKILL', stderr());
     await processesGone(pids, 30_000);
   });
 
   for (const how of ['SIGINT', 'SIGTERM']) {
     test(`idle ProcessPool children and the processes their tasks started end when their parent dies of ${how} (Ctrl-C reaches the parent only)`, T, async (t) => {
       const dir = tempDir(t);
-      const parent = spawn(process.execPath, [orphanParent, dir, 'idle'], { stdio: ['ignore', 'ignore', 'pipe'] });
-      const exited = once(parent, 'exit');
-      let pids = [];
-      t.after(() => {
-        if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');
-        for (const pid of pids) {
-          try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-        }
-      });
+      const { parent, exited, pids } = startOrphanParent(t, dir, 'idle');
       const children = (await settleWithin(filesAppear(dir, 3), 60_000, 'the children announcing themselves')).filter((name) => name !== 'sleeps').map(Number);
       const sleeps = (await settleWithin(filesAppear(join(dir, 'sleeps'), 2), 60_000, 'the sleeps announced')).map(Number);
-      pids = [...children, ...sleeps];
+      pids.push(...children, ...sleeps);
       assert.equal(pids.length, 4);
       parent.kill(how);
       await exited;
