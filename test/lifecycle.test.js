@@ -112,6 +112,12 @@ describe('ProcessPool children and what their tasks start', () => {
     assert.equal(result.code, 0, result.stderr);
   });
 
+  test('a detached grandchild handed the child\'s message pipe does not keep the pool from seeing the child exit', T, async () => {
+    const result = await runNode([scenario, 'ProcessPool', 'grandchild-holds-message-pipe'], { deadlineMs: 45_000 });
+    assert.match(result.stdout, /^done$/m, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+  });
+
   test('a grandchild that detached itself and holds the worker\'s stderr does not keep the caller alive after close()', T, async (t) => {
     const result = await runNode([scenario, 'ProcessPool', 'detached-grandchild-holds-stderr'], { deadlineMs: 45_000 });
     const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);

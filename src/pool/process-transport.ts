@@ -23,6 +23,7 @@ let fork: typeof import('node:child_process').fork | null = null;
 const KILL_GRACE_MS = 1_000;
 const STDERR_TAIL = 4_096;
 const STDERR_WAIT_MS = 250;
+const FRAMES_WAIT_MS = 2_000;
 
 /** Children still alive: killed if this process exits without closing its pools. */
 const live = new Set<ChildProcess>();
@@ -142,8 +143,9 @@ export class ProcessTransport implements Transport {
       const report = (): void => {
         if (reported || !framesRead) return;
         reported = true;
-        // A grandchild that inherited stderr may hold it open: it must not keep this process alive.
+        // A grandchild that inherited stderr (or, handed it on purpose, fd 4) may hold it open: it must not keep this process alive.
         unrefStream(child.stderr);
+        unrefStream(frames ?? null);
         events.exit({
           // V8 aborts when the heap is full; the text alone could be anyone's.
           code, signal, oom: signal === 'SIGABRT' && /heap out of memory|Reached heap limit/i.test(tail),
@@ -159,6 +161,8 @@ export class ProcessTransport implements Transport {
         };
         frames.once('end', read);
         frames.once('close', read);
+        // What it wrote before it died is read at once; a pipe still open after this, a process it started holds.
+        setTimeout(read, FRAMES_WAIT_MS).unref();
       }
       // Let the rest of stderr arrive before judging why the child died, but never wait on a
       // grandchild that inherited the pipe.
