@@ -79,6 +79,8 @@ describe('Cluster', () => {
     const notCloneable = (path) => (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === path;
     await assert.rejects(cluster.run(echo, [1, () => 2]), notCloneable('args[1]'));
     await assert.rejects(cluster.run(echo, new Proxy([1], {})), notCloneable('args'));
+    // A view over shared memory would arrive as a copy, the task's writes through it lost.
+    await assert.rejects(cluster.run(echo, [{ words: new Int32Array(new SharedArrayBuffer(8)) }]), notCloneable('args[0].words'));
     await cluster.onIdle();
     assert.deepStrictEqual(await cluster.run(echo, [3]), [3]);
   });
@@ -261,6 +263,7 @@ describe('Cluster', () => {
     const floats = await cluster.run(echo, [new Float64Array([0.25, 8])]);
     assert.deepEqual([...new Float64Array(floats.buffer)], [0.25, 8]);
     await assert.rejects(cluster.run(() => new SharedArrayBuffer(8), []), (e) => e.code === 'FJ_RESULT_NOT_CLONEABLE');
+    await assert.rejects(cluster.run(() => new Float64Array(new SharedArrayBuffer(8)), []), (e) => e.code === 'FJ_RESULT_NOT_CLONEABLE');
   });
 
   test('jobs aborted in the turn they were submitted never reach an engine', T, async (t) => {

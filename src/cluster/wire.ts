@@ -14,8 +14,36 @@ import { ownWire, type WireValue } from '../wire-error.js';
 import { codedError } from '../task-loader.js';
 import { refuseLocks } from './locks.js';
 
-const serialize = (value: unknown): Buffer => v8().serialize(value);
+const serialize = (value: unknown): Buffer => sharing().serialize(value);
 const deserialize = (buffer: Buffer): unknown => ownViews().deserialize(buffer);
+
+let refusing: { serialize(value: unknown): Buffer } | null = null;
+/**
+ * v8.serialize, but a typed array, DataView or Buffer over a SharedArrayBuffer is refused, as
+ * the buffer itself is: Node's would copy its bytes, and a task's writes through it would be lost
+ * on another machine. The format is Node's.
+ */
+function sharing(): { serialize(value: unknown): Buffer } {
+  if (refusing !== null) return refusing;
+  const Base = v8().DefaultSerializer as unknown as new () => import('node:v8').Serializer & { _writeHostObject(object: object): void };
+  class Serializer extends Base {
+    override _writeHostObject(object: object): void {
+      if (ArrayBuffer.isView(object) && object.buffer instanceof SharedArrayBuffer) {
+        throw new TypeError(`${object.constructor.name} over a SharedArrayBuffer cannot be sent to an engine: machines share no memory`);
+      }
+      super._writeHostObject(object);
+    }
+  }
+  refusing = {
+    serialize(value) {
+      const serializer = new Serializer();
+      serializer.writeHeader();
+      serializer.writeValue(value);
+      return serializer.releaseBuffer();
+    },
+  };
+  return refusing;
+}
 
 let owning: { deserialize(buffer: Buffer): unknown } | null = null;
 /**
