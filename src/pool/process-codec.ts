@@ -1,9 +1,10 @@
 /**
- * How ProcessPool messages cross the IPC channel. Node's own 'advanced' serialization
- * revives each typed array, DataView or Buffer as a view into the channel's read buffer,
- * which holds other messages' bytes or is a slab of Node's Buffer pool. Each message is
- * serialized here instead, sent as one Buffer, and revived so that every view's ArrayBuffer
- * holds only bytes the message sent with its views.
+ * How ProcessPool messages are written: the parent's to a child on the IPC channel, a child's on
+ * its pipe of frames (frames.ts). Node's own 'advanced' serialization revives each typed array,
+ * DataView or Buffer as a view into the channel's read buffer, which holds other messages'
+ * bytes or is a slab of Node's Buffer pool. Each message is serialized here instead, sent as one
+ * Buffer, and revived so that every view's ArrayBuffer holds only bytes the message sent with
+ * its views.
  *
  * Views keep sharing as structured clone keeps it: those over one ArrayBuffer arrive over one,
  * each at its place. What goes is the span of that buffer from where its first view starts to
