@@ -8,7 +8,7 @@ import { util, v8 } from '../builtins.js';
 import { CloneError, ErrorCodes } from '../errors.js';
 import { argumentsOf, describeUncloneable, findUncloneableIn, inputsOf } from '../pool/clone.js';
 import type { ChunkResult } from '../pool/protocol.js';
-import { viewOwning, type ViewType } from '../pool/process-codec.js';
+import { refuseShared, viewOwning, type ViewType } from '../pool/process-codec.js';
 import type { TaskSpec } from '../task.js';
 import { ownWire, type WireValue } from '../wire-error.js';
 import { codedError } from '../task-loader.js';
@@ -18,19 +18,13 @@ const serialize = (value: unknown): Buffer => sharing().serialize(value);
 const deserialize = (buffer: Buffer): unknown => ownViews().deserialize(buffer);
 
 let refusing: { serialize(value: unknown): Buffer } | null = null;
-/**
- * v8.serialize, but a typed array, DataView or Buffer over a SharedArrayBuffer is refused, as
- * the buffer itself is: Node's would copy its bytes, and a task's writes through it would be lost
- * on another machine. The format is Node's.
- */
+/** v8.serialize, but a typed array, DataView or Buffer over a SharedArrayBuffer is refused (refuseShared). The format is Node's. */
 function sharing(): { serialize(value: unknown): Buffer } {
   if (refusing !== null) return refusing;
   const Base = v8().DefaultSerializer as unknown as new () => import('node:v8').Serializer & { _writeHostObject(object: object): void };
   class Serializer extends Base {
     override _writeHostObject(object: object): void {
-      if (ArrayBuffer.isView(object) && object.buffer instanceof SharedArrayBuffer) {
-        throw new TypeError(`${object.constructor.name} over a SharedArrayBuffer cannot be sent to an engine: machines share no memory`);
-      }
+      if (ArrayBuffer.isView(object)) refuseShared(object, 'an engine');
       super._writeHostObject(object);
     }
   }

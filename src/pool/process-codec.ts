@@ -49,6 +49,14 @@ function kindOf(view: ArrayBufferView): string {
   return Buffer.isBuffer(view) ? 'Buffer' : view instanceof DataView ? 'DataView' : (view as Uint8Array)[Symbol.toStringTag];
 }
 
+/**
+ * Throws for a view over a SharedArrayBuffer, which cannot go `to` another process or machine as
+ * the buffer itself cannot: its bytes would arrive as a copy, and the task's writes through it be lost.
+ */
+export function refuseShared(view: ArrayBufferView, to: string): void {
+  if (view.buffer instanceof SharedArrayBuffer) throw new TypeError(`${kindOf(view)} over a SharedArrayBuffer cannot be sent to ${to}, which shares no memory with this process`);
+}
+
 function viewTypeOf(view: ArrayBufferView): number {
   const name = kindOf(view);
   const index = viewIndex.get(name);
@@ -142,7 +150,7 @@ function makeCodec({ DefaultSerializer, DefaultDeserializer }: V8): Codec {
         return;
       }
       // Its bytes would arrive as a copy, and the task's writes (Atomics, result slots) be lost.
-      if (object.buffer instanceof SharedArrayBuffer) throw new TypeError(`${kindOf(object)} over a SharedArrayBuffer cannot be sent to another process: processes share no memory`);
+      refuseShared(object, 'another process');
       const { buffer, byteOffset, byteLength } = object;
       const end = byteOffset + byteLength;
       let span = this.#spans.get(buffer);

@@ -1,7 +1,8 @@
 /**
  * Workers as child processes (child_process.fork), for crash isolation,
  * separate heaps and other execArgv. Messages are serialized by process-codec,
- * so values cross much as they do between threads.
+ * so values cross much as they do between threads: the parent's on the IPC
+ * channel, a child's on a pipe of frames (frames.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -54,8 +55,11 @@ function lastLines(text: string): string | undefined {
   return lines === '' ? undefined : lines.slice(-300);
 }
 
-function unrefStream(stream: Readable | null): void {
-  (stream as unknown as { unref?: () => void } | null)?.unref?.();
+/** Whether a pipe from the child keeps this process alive (a socket's ref() and unref()). */
+function holds(stream: Readable | null | undefined, hold: boolean): void {
+  const socket = stream as unknown as { ref?: () => void; unref?: () => void } | null | undefined;
+  if (hold) socket?.ref?.();
+  else socket?.unref?.();
 }
 
 let warnedForeign = false;
@@ -144,8 +148,8 @@ export class ProcessTransport implements Transport {
         if (reported || !framesRead) return;
         reported = true;
         // A grandchild that inherited stderr (or, handed it on purpose, fd 4) may hold it open: it must not keep this process alive.
-        unrefStream(child.stderr);
-        unrefStream(frames ?? null);
+        holds(child.stderr, false);
+        holds(frames, false);
         events.exit({
           // V8 aborts when the heap is full; the text alone could be anyone's.
           code, signal, oom: signal === 'SIGABRT' && /heap out of memory|Reached heap limit/i.test(tail),
@@ -200,14 +204,14 @@ export class ProcessTransport implements Transport {
         if (exited) return;
         child.ref();
         channel?.ref();
-        (child.stderr as unknown as { ref?: () => void } | null)?.ref?.();
-        (frames as unknown as { ref?: () => void } | undefined)?.ref?.();
+        holds(child.stderr, true);
+        holds(frames, true);
       },
       unref: () => {
         child.unref();
         channel?.unref();
-        unrefStream(child.stderr);
-        unrefStream(frames ?? null);
+        holds(child.stderr, false);
+        holds(frames, false);
       },
     };
   }

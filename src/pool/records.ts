@@ -65,7 +65,6 @@ export class Call {
     this.bytes = options.transfer === undefined ? safeEstimate(args) : 64;
   }
 
-  /** Queued again (its worker died before it ended); false when it cannot be sent again (see refresh). */
   /** Starts its timeout, unless it runs already (from when its module began to load): `expired` runs once it passes. */
   time(expired: () => void): void {
     const timeout = this.options.timeout;
@@ -74,6 +73,7 @@ export class Call {
     this.timer.unref();
   }
 
+  /** Queued again (its worker died before it ended); false when it cannot be sent again (see refresh). */
   again(): boolean {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;

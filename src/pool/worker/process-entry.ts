@@ -1,13 +1,14 @@
 /**
- * Entry point of a ProcessPool child: the runtime over the IPC channel, plus a
- * watchdog thread that ends this process when its parent is gone, even while a
- * task keeps this thread's event loop busy.
+ * Entry point of a ProcessPool child: the runtime, reading the parent's messages on the IPC
+ * channel and writing its own on a pipe of frames (frames.ts), plus a watchdog thread that ends
+ * this process when its parent is gone, even while a task keeps this thread's event loop busy.
  */
 import { Worker } from 'node:worker_threads';
 import { toWire, type WireValue } from '../../wire-error.js';
 import { FRAMES_FD, writeFrame } from '../frames.js';
 import { decodeMessage, encodeMessage } from '../process-codec.js';
 import { Msg, type CrashedMessage, type PoolMessage, type WorkerMessage } from '../protocol.js';
+import { endOwnGroup } from './own-group.js';
 import { sendOutput } from './output.js';
 import { startRuntime } from './runtime.js';
 
@@ -21,11 +22,11 @@ function post(message: unknown): void {
 const watchdog = new Worker(new URL('./watchdog.js', import.meta.url), { workerData: { parent: process.ppid } });
 watchdog.unref();
 
-// The parent is gone (or let go of this child): so is what its tasks started, this process's group.
+// The parent is gone (or let go of this child): so is this process, once the runtime's last words
+// are out (its 'exit' listener), and then what its tasks started (the listener added last, below).
+let orphaned = false;
 process.on('disconnect', () => {
-  try {
-    process.kill(-process.pid, 'SIGKILL');
-  } catch { /* not a group's leader: started by hand */ }
+  orphaned = true;
   process.exit(0);
 });
 
@@ -74,3 +75,7 @@ startRuntime({
     }
   },
 });
+process.on('exit', () => {
+  if (orphaned) endOwnGroup();
+});
+

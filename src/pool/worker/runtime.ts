@@ -34,7 +34,6 @@ export interface RuntimePort {
   readonly claims?: Int32Array;
 }
 
-
 const FLUSH_AFTER_MS = 1;
 const NONE_STARTED: number[] = [];
 
@@ -155,6 +154,7 @@ export function startRuntime(port: RuntimePort): void {
     if (blocked > 0 || head === queue.length || running >= concurrency) return;
     if (running === 0) busySince = nowMs();
     while (head < queue.length && running < concurrency) {
+      const takenBack = !claimedAt(head);
       const id = queue[head] as number;
       const fnId = queue[head + 1] as number;
       const flags = queue[head + 2] as number;
@@ -162,7 +162,7 @@ export function startRuntime(port: RuntimePort): void {
       queue[head + 3] = undefined;
       head += 4;
       // Taken back by the pool, for another worker to run while this one was busy: skipped.
-      if ((flags & TaskFlag.Claimed) !== 0 && !claim(port.claims as Int32Array, id)) continue;
+      if (takenBack) continue;
       start(id, fnId, flags, args);
       if (nowMs() - lastFlush > FLUSH_AFTER_MS) {
         // Count the time spent so far before reporting, so the pool learns real task times.
@@ -340,25 +340,27 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   /**
-   * Reports the calls that would begin now but for their module, still loading: the import is
-   * part of a call, so its timeout runs from here, and a top-level await that never settles
-   * times out like a task that never ends (its worker replaced). Not as started: a worker that
-   * dies meanwhile of something else does not take them with it. A call waiting for a free slot
-   * is not reported until one frees. Claimed here, so that the pool cannot take back one it times.
+   * Reports the calls that would begin now but for their module, still loading, claimed: the import is part
+   * of a call, so its timeout runs from here (a top-level await that never settles times out like a task that
+   * never ends). Not as started: a worker that dies meanwhile of something else does not take them with it.
    */
   function reportLoading(): void {
     for (let i = head, slots = concurrency - running; i < queue.length && slots > 0; i += 4, slots--) {
       const id = queue[i] as number;
-      if (fns[queue[i + 1] as number] !== undefined || reportedLoading.has(id)) continue;
-      const flags = queue[i + 2] as number;
-      if ((flags & TaskFlag.Claimed) !== 0) {
-        if (!claim(port.claims as Int32Array, id)) continue;
-        queue[i + 2] = flags & ~TaskFlag.Claimed;
-      }
+      if (fns[queue[i + 1] as number] !== undefined || reportedLoading.has(id) || !claimedAt(i)) continue;
       reportedLoading.add(id);
       loading.push(id);
     }
     if (loading.length > 0) flush();
+  }
+
+  /** Claims the call at `i` in the queue from the pool, once; false when the pool took it back to run elsewhere. */
+  function claimedAt(i: number): boolean {
+    const flags = queue[i + 2] as number;
+    if ((flags & TaskFlag.Claimed) === 0) return true;
+    if (!claim(port.claims as Int32Array, queue[i] as number)) return false;
+    queue[i + 2] = flags & ~TaskFlag.Claimed;
+    return true;
   }
 
   function onCancel(id: number): void {

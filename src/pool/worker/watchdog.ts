@@ -4,15 +4,11 @@
  * its process group (what its tasks started and did not detach).
  */
 import { workerData } from 'node:worker_threads';
+import { endOwnGroup } from './own-group.js';
 
 const { parent } = workerData as { parent: number };
 const POLL_MS = 200;
 
 setInterval(() => {
-  if (process.ppid === parent) return;
-  try {
-    process.kill(-process.pid, 'SIGKILL');
-  } catch {
-    process.kill(process.pid, 'SIGKILL'); // not a group's leader: started by hand
-  }
+  if (process.ppid !== parent) endOwnGroup();
 }, POLL_MS);
