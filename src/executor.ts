@@ -29,7 +29,7 @@ export interface CallOptions {
    * Buffers to move to the worker instead of copying (they become unusable here).
    * @example { transfer: [image.buffer] }
    */
-  transfer?: Transferable[] | undefined;
+  transfer?: readonly Transferable[] | undefined;
   /**
    * Times the task runs again if its worker crashes, runs out of memory or times out.
    * @default the executor's `retries` (0)
@@ -73,15 +73,15 @@ export interface Executor {
   /** Starts one task and returns a handle with `id`, `state` and `cancel()`. */
   submit<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Job<Awaited<R>>;
   /** Runs the task on every input; results in input order. */
-  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
+  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false | undefined }): Promise<Array<Awaited<R>>>;
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   /** Like map, each input being the argument list. */
-  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options?: MapOptions & { settle?: false | undefined }): Promise<Array<Awaited<R>>>;
   starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
   starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options?: MapOptions): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   /** Streams results, pulling inputs lazily with a bounded number in flight. */
-  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): AsyncIterableIterator<Awaited<R>>;
+  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false | undefined }): AsyncIterableIterator<Awaited<R>>;
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): AsyncIterableIterator<Settled<Awaited<R>>>;
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions): AsyncIterableIterator<Awaited<R> | Settled<Awaited<R>>>;
   /** Resolves when nothing is queued or running. */
@@ -121,7 +121,7 @@ export function parseCallOptions(where: string, options: unknown, defaults: { ti
     timeout: o.timeout === undefined ? defaults.timeout : durationOption(where, 'timeout', o.timeout),
     retries: o.retries === undefined ? defaults.retries : integerOption(where, 'retries', o.retries, 0, 1_000),
     signal: signalOption(where, o.signal),
-    transfer: o.transfer,
+    transfer: o.transfer as Transferable[] | undefined, // only read (a frozen list works)
   };
 }
 
@@ -144,21 +144,21 @@ export abstract class BaseExecutor implements Executor {
     await this.close();
   }
 
-  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
+  map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false | undefined }): Promise<Array<Awaited<R>>>;
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
   map<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   map(task: Task, inputs: unknown, options?: MapOptions): Promise<unknown[]> {
     return this.#collect('map', task, inputs, options, false);
   }
 
-  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options?: MapOptions & { settle?: false }): Promise<Array<Awaited<R>>>;
+  starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options?: MapOptions & { settle?: false | undefined }): Promise<Array<Awaited<R>>>;
   starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options: MapOptions & { settle: true }): Promise<Array<Settled<Awaited<R>>>>;
   starmap<A extends unknown[], R>(task: Task<A, R>, inputs: Iterable<Readonly<A>> | AsyncIterable<Readonly<A>>, options?: MapOptions): Promise<Array<Awaited<R>> | Array<Settled<Awaited<R>>>>;
   starmap(task: Task, inputs: unknown, options?: MapOptions): Promise<unknown[]> {
     return this.#collect('starmap', task, inputs, options, true);
   }
 
-  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false }): AsyncIterableIterator<Awaited<R>>;
+  imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions & { settle?: false | undefined }): AsyncIterableIterator<Awaited<R>>;
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options: MapOptions & { settle: true }): AsyncIterableIterator<Settled<Awaited<R>>>;
   imap<T, R>(task: Task<[T], R>, inputs: Iterable<T> | AsyncIterable<T>, options?: MapOptions): AsyncIterableIterator<Awaited<R> | Settled<Awaited<R>>>;
   imap(task: Task, inputs: unknown, options?: MapOptions): AsyncIterableIterator<unknown> {

@@ -41,7 +41,7 @@ export interface LocalClusterOptions {
    * Node flags of the engine processes (and so of their workers).
    * @default process.execArgv without --inspect flags (so a TypeScript loader such as tsx is inherited)
    */
-  execArgv?: string[] | undefined;
+  execArgv?: readonly string[] | undefined;
 }
 
 /**

@@ -64,7 +64,7 @@ export interface PoolOptions {
    * @default process.execArgv without --inspect flags (so a TypeScript loader such as tsx is inherited)
    * @example new ProcessPool({ execArgv: ['--enable-source-maps'] })
    */
-  execArgv?: string[] | undefined;
+  execArgv?: readonly string[] | undefined;
   /**
    * A task run once in each new worker before any other, like multiprocessing's initializer.
    * Its `timeout` (ms) bounds it; without one, the pool's `timeout` does.

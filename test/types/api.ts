@@ -1,7 +1,7 @@
 // Type tests of options, errors and helpers as users write them: options held in variables,
 // readonly argument lists, errors narrowed by code, memoized functions keeping their signature.
 import {
-  CloneError, DiskCache, ErrorCodes, MemoryCache, TaskError, ThreadPool, isForkJoinError, memoize, runCommands, taskModule,
+  CloneError, Cluster, DiskCache, ErrorCodes, MemoryCache, ProcessPool, TaskError, ThreadPool, isForkJoinError, memoize, runCommands, taskModule,
   type CallOptions, type Executor, type ForkJoinErrorWith, type MapOptions, type PoolOptions, type Settled,
 } from 'forkjoin';
 
@@ -24,6 +24,17 @@ async function options(pool: Executor, maybe: number | undefined, signal: AbortS
   const call: CallOptions = { signal, timeout: maybe };
   const poolOptions: PoolOptions = { workers: maybe, timeout: undefined };
   await pool.run(tasks.square, [1], call);
+  // settle given as undefined is settle left out: plain results.
+  const noSettle: number[] = await pool.map(tasks.square, [1], { settle: undefined });
+  const noSettleSpread: number[] = await pool.starmap(tasks.add, [[1, 2]], { settle: undefined });
+  const noSettleStream: AsyncIterableIterator<number> = pool.imap(tasks.square, [1], { settle: undefined });
+  // Lists an option only reads may be readonly.
+  const buffers: readonly ArrayBuffer[] = [new ArrayBuffer(8)];
+  await pool.run(tasks.square, [1], { transfer: buffers });
+  const flags: readonly string[] = ['--enable-source-maps'];
+  const withFlags: PoolOptions = { execArgv: flags };
+  new ProcessPool({ execArgv: flags });
+  void Cluster.local({ execArgv: flags });
   // A readonly argument list, and readonly inputs of starmap.
   const args = [3] as const;
   const nine: number = await pool.run(tasks.square, args);
@@ -32,7 +43,7 @@ async function options(pool: Executor, maybe: number | undefined, signal: AbortS
   // @ts-expect-error a readonly list is still checked against the task's parameters
   await pool.run(tasks.square, ['3'] as const);
   await pool.onIdle();
-  void [either, spread, plain, poolOptions, nine, sums];
+  void [either, spread, plain, poolOptions, nine, sums, noSettle, noSettleSpread, noSettleStream, withFlags];
 }
 
 function errors(err: unknown): void {
