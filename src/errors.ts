@@ -114,6 +114,8 @@ export class ForkJoinError extends Error {
   /** The cluster engine the error happened on, and its host. */
   declare readonly engine?: string;
   declare readonly host?: string;
+  /** The error this one is about, where there is one (the task's own error, a system error...). */
+  declare readonly cause?: unknown;
 
   constructor(code: ErrorCode, message: string, extras: ErrorExtras = {}) {
     const { cause, ...props } = extras;
@@ -147,6 +149,7 @@ export function withFacts<E extends Error>(error: E, facts: Record<string, unkno
 
 /** A task threw. `cause` is the task's own error; `task` names the task. */
 export class TaskError extends ForkJoinError {
+  declare readonly code: typeof ErrorCodes.TASK_FAILED;
   declare readonly task: string;
   declare readonly worker?: number;
   constructor(message: string, extras: ErrorExtras & { task: string }) {
@@ -156,6 +159,7 @@ export class TaskError extends ForkJoinError {
 
 /** A task outlived its `timeout`. */
 export class TaskTimeoutError extends ForkJoinError {
+  declare readonly code: typeof ErrorCodes.TASK_TIMEOUT;
   declare readonly timeout: number;
   constructor(message: string, extras: ErrorExtras & { timeout: number }) {
     super(ErrorCodes.TASK_TIMEOUT, message, extras);
@@ -164,6 +168,7 @@ export class TaskTimeoutError extends ForkJoinError {
 
 /** A task was cancelled or its signal aborted. Named `AbortError`, like the platform's. */
 export class AbortError extends ForkJoinError {
+  declare readonly code: typeof ErrorCodes.ABORTED;
   constructor(message = 'The task was aborted', extras: ErrorExtras = {}) {
     super(ErrorCodes.ABORTED, message, extras);
   }
@@ -196,6 +201,7 @@ export class CloneError extends ForkJoinError {
 
 /** A lock wait that would close a cycle of waits between threads. */
 export class DeadlockError extends ForkJoinError {
+  declare readonly code: typeof ErrorCodes.DEADLOCK;
   declare readonly cycle: ReadonlyArray<{ thread: number; waitsFor: string; heldBy: number }>;
   constructor(message: string, extras: ErrorExtras & { cycle: ReadonlyArray<{ thread: number; waitsFor: string; heldBy: number }> }) {
     super(ErrorCodes.DEADLOCK, message, extras);
@@ -234,16 +240,17 @@ type ErrorClassOf<C extends ErrorCode> =
 /**
  * A forkjoin error with `code`, typed as the class the Errors table names (its properties: a
  * CloneError's `path`, a TaskTimeoutError's `timeout`...), whatever realm or thread made it.
+ * For a union of codes, the union of each code's error, so checking `err.code` narrows it.
  */
-export type ForkJoinErrorWith<C extends ErrorCode> = ErrorClassOf<C> & { readonly code: C };
+export type ForkJoinErrorWith<C extends ErrorCode> = C extends ErrorCode ? ErrorClassOf<C> & { readonly code: C } : never;
 
 /**
  * Whether `err` is a forkjoin error (optionally with `code`): an Error with one of forkjoin's
  * codes. Works across realms and after forkjoin carried an error across a thread or process.
  */
 export function isForkJoinError<C extends ErrorCode>(err: unknown, code: C): err is ForkJoinErrorWith<C>;
-export function isForkJoinError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode };
-export function isForkJoinError(err: unknown, code?: ErrorCode): err is Error & { code: ErrorCode } {
+export function isForkJoinError(err: unknown, code?: ErrorCode): err is ForkJoinErrorWith<ErrorCode>;
+export function isForkJoinError(err: unknown, code?: ErrorCode): err is ForkJoinErrorWith<ErrorCode> {
   // A real Error of any realm, not an object that only looks like one ({ code: 'FJ_TASK_FAILED' }),
   // which the type this narrows to would misdescribe.
   if (!util().types.isNativeError(err)) return false;

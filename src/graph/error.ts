@@ -3,6 +3,7 @@ import { AbortError, ErrorCodes, ForkJoinError } from '../errors.js';
 
 /** A node of a task graph failed: `key` and `task` name it; `cause` is the task's own error. */
 export class GraphError extends ForkJoinError {
+  declare readonly code: typeof ErrorCodes.GRAPH_NODE_FAILED;
   declare readonly key: string;
   declare readonly task: string;
   constructor(message: string, extras: { cause: unknown; key: string; task: string }) {

@@ -1,7 +1,7 @@
 // Type tests of options, errors and helpers as users write them: options held in variables,
 // readonly argument lists, errors narrowed by code, memoized functions keeping their signature.
 import {
-  CloneError, Cluster, DiskCache, ErrorCodes, MemoryCache, ProcessPool, TaskError, ThreadPool, isForkJoinError, memoize, runCommands, taskModule,
+  AbortError, CloneError, Cluster, DeadlockError, ForkJoinError, GraphError, TaskTimeoutError, WorkerError, DiskCache, ErrorCodes, MemoryCache, ProcessPool, TaskError, ThreadPool, isForkJoinError, memoize, runCommands, taskModule,
   type CallOptions, type Executor, type ForkJoinErrorWith, type MapOptions, type PoolOptions, type Settled,
 } from 'forkjoin';
 
@@ -66,8 +66,30 @@ function errors(err: unknown): void {
     void facts;
   }
   if (err instanceof CloneError) void err.index;
-  // Without a code, any of forkjoin's codes.
-  if (isForkJoinError(err)) void err.code;
+  // Without a code, any of forkjoin's codes: a switch on the code reaches each code's properties.
+  if (isForkJoinError(err)) {
+    switch (err.code) {
+      case 'FJ_ARG_NOT_CLONEABLE': { const path: string = err.path; void path; break; }
+      case 'FJ_TASK_TIMEOUT': { const timeout: number = err.timeout; void timeout; break; }
+      // @ts-expect-error a queue-full error has no path
+      case 'FJ_QUEUE_FULL': void err.path;
+    }
+  }
+  // A union of codes narrows on each of them.
+  const code = ErrorCodes.TASK_TIMEOUT as 'FJ_TASK_TIMEOUT' | 'FJ_QUEUE_FULL';
+  if (isForkJoinError(err, code) && err.code === 'FJ_TASK_TIMEOUT') {
+    const timeout: number = err.timeout;
+    void timeout;
+  }
+  // A class with one code declares it; every forkjoin error declares cause.
+  if (err instanceof TaskError) { const failed: 'FJ_TASK_FAILED' = err.code; void failed; }
+  if (err instanceof TaskTimeoutError) { const timedOut: 'FJ_TASK_TIMEOUT' = err.code; void timedOut; }
+  if (err instanceof AbortError) { const aborted: 'FJ_ABORTED' = err.code; void aborted; }
+  if (err instanceof DeadlockError) { const deadlock: 'FJ_DEADLOCK' = err.code; void deadlock; }
+  if (err instanceof GraphError) { const nodeFailed: 'FJ_GRAPH_NODE_FAILED' = err.code; void nodeFailed; }
+  // @ts-expect-error a WorkerError has one of three codes
+  if (err instanceof WorkerError) { const exited: 'FJ_WORKER_EXITED' = err.code; void exited; }
+  if (err instanceof ForkJoinError) { const cause: unknown = err.cause; void cause; }
   void which;
 }
 
