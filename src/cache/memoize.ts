@@ -29,8 +29,14 @@ export interface MemoizeOptions<C extends Cache = Cache> {
   version?: string | number | undefined;
 }
 
-/** A memoized function: the original's signature; `cache` is where its results live. */
-export type Memoized<F> = F & { readonly cache: Cache };
+/**
+ * A memoized function and `cache`, where its results live. With a cache that has getSync and
+ * setSync it has the original's signature; with any other it returns a promise, or the original's
+ * own result for a call that bypasses the cache, and a cache typed `Cache` may be either kind.
+ */
+export type Memoized<F extends (...args: any[]) => unknown, C extends Cache = Cache> =
+  ([C] extends [SyncCache] ? F : (this: ThisParameterType<F>, ...args: Parameters<F>) => ReturnType<F> | Promise<Awaited<ReturnType<F>>>) &
+  { readonly cache: C };
 
 /** What a memoized call stores: its value, and whether the original returned a promise. */
 interface Stored {
@@ -71,8 +77,7 @@ function isArrow(fn: Function, source: string): boolean {
  * Caches `fn`'s results by its source and arguments. With a synchronous cache
  * (MemoryCache, DiskCache) a synchronous function stays synchronous.
  */
-export function memoize<F extends (...args: any[]) => unknown>(fn: F, options?: MemoizeOptions<SyncCache>): Memoized<F>;
-export function memoize<F extends (...args: any[]) => unknown>(fn: F, options: MemoizeOptions): Memoized<(this: ThisParameterType<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>>;
+export function memoize<F extends (...args: any[]) => unknown, C extends Cache = MemoryCache>(fn: F, options?: MemoizeOptions<C>): Memoized<F, C>;
 export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOptions): Memoized<(...args: unknown[]) => unknown> {
   const where = 'memoize';
   if (typeof fn !== 'function') throw new InvalidTypeError(`${where}: fn must be a function; received ${fn === null ? 'null' : typeof fn}`);
