@@ -4,7 +4,8 @@ import { InvalidTypeError } from '../errors.js';
 import { durationOption, execArgvOption, integerOption, knownKeys, objectOption } from '../options.js';
 import { describeType, isTaskRef, toTaskSpec, type Task, type TaskSpec } from '../task.js';
 
-export interface PoolOptions {
+/** `SetupArgs`: the arguments of `setup`'s task, inferred from it, so that `args` is checked against them. */
+export interface PoolOptions<SetupArgs extends unknown[] = any[]> {
   /**
    * Most workers alive at once.
    * @default os.availableParallelism()
@@ -67,11 +68,15 @@ export interface PoolOptions {
   execArgv?: readonly string[] | undefined;
   /**
    * A task run once in each new worker before any other, like multiprocessing's initializer.
-   * Its `timeout` (ms) bounds it; without one, the pool's `timeout` does.
+   * Its `timeout` (ms) bounds it; without one, the pool's `timeout` does. `args` are the task's
+   * arguments, left out only when it takes none.
    * @default undefined
    * @example new ThreadPool({ setup: tasks.loadModel }) or { setup: { task: tasks.load, args: ['v2'], timeout: 60_000 } }
    */
-  setup?: Task<[], unknown> | { task: Task; args?: readonly unknown[] | undefined; timeout?: number | undefined } | undefined;
+  setup?:
+    | Task<[], unknown>
+    | ({ task: Task<SetupArgs, unknown>; timeout?: number | undefined } & ([] extends SetupArgs ? { args?: Readonly<SetupArgs> | undefined } : { args: Readonly<SetupArgs> }))
+    | undefined;
   /**
    * Times a task is run again after its worker crashed, ran out of memory or outlived its timeout.
    * @default 0

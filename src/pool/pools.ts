@@ -163,16 +163,16 @@ function checkArgs(where: string, args: unknown): void {
   }
 }
 
-/** Runs tasks on worker threads: for CPU-bound JavaScript. */
-export class ThreadPool extends Pool {
-  constructor(options?: PoolOptions) {
+/** Runs tasks on worker threads: for CPU-bound JavaScript. (`SetupArgs` only checks the `setup` option's args.) */
+export class ThreadPool<SetupArgs extends unknown[] = any[]> extends Pool {
+  constructor(options?: PoolOptions<SetupArgs>) {
     super('ThreadPool', (o) => new ThreadTransport(o), options);
   }
 }
 
-/** Runs tasks in child processes: for isolation, separate heaps and native code. */
-export class ProcessPool extends Pool {
-  constructor(options?: PoolOptions) {
+/** Runs tasks in child processes: for isolation, separate heaps and native code. (`SetupArgs` only checks the `setup` option's args.) */
+export class ProcessPool<SetupArgs extends unknown[] = any[]> extends Pool {
+  constructor(options?: PoolOptions<SetupArgs>) {
     super('ProcessPool', (o) => new ProcessTransport(o), options);
   }
 }

@@ -108,6 +108,18 @@ async function executors(): Promise<void> {
   new ThreadPool({ timeout: 100, setup: { task: tasks.square, args: [1], timeout: 60_000 } });
   // @ts-expect-error a setup's timeout is a number of milliseconds
   new ThreadPool({ setup: { task: tasks.square, args: [1], timeout: '1m' } });
+  // A setup's args are checked against its task's parameters, and left out only when it takes none.
+  new ProcessPool({ setup: { task: tasks.nothing } });
+  new ThreadPool({ setup: { task: tasks.greet, args: ['ada'] } });
+  new ThreadPool({ setup: { task: (n: number) => n, args: [1] as const } });
+  // @ts-expect-error add takes two numbers
+  new ThreadPool({ setup: { task: tasks.add, args: [1, '2'] } });
+  // @ts-expect-error square takes one argument
+  new ThreadPool({ setup: { task: tasks.square, args: [1, 2, 3] } });
+  // @ts-expect-error add's arguments cannot be left out
+  new ProcessPool({ setup: { task: tasks.add } });
+  // @ts-expect-error nor those of an inline function
+  new ThreadPool({ setup: { task: (n: number) => n } });
   const stats = thread.stats();
   const numbers: number[] = [stats.workers, stats.queued, stats.running, stats.done, stats.failed, stats.utilisation, stats.latency.p99];
   void numbers;
