@@ -63,7 +63,7 @@ const DEFAULT_MAX_IN_FLIGHT = 4096;
  * Runs the graph ending at `x` (one Delayed, or a list whose other entries
  * pass through) and resolves to its value(s).
  */
-export function compute<T>(x: Delayed<T>, options?: ComputeOptions): Promise<T>;
+export function compute<D extends Delayed>(x: D, options?: ComputeOptions): Promise<Computed<D>>;
 export function compute<const T extends readonly unknown[]>(x: T, options?: ComputeOptions): Promise<{ -readonly [K in keyof T]: Computed<T[K]> }>;
 export async function compute(x: unknown, options?: ComputeOptions): Promise<unknown> {
   const where = 'compute';
