@@ -9,18 +9,32 @@
  */
 export type GraphEventType = 'queued' | 'started' | 'finished' | 'failed' | 'cached';
 
-export interface GraphEvent {
-  type: GraphEventType;
-  /** The node's key (`inc-3f2a…`). */
-  key: string;
-  /** The node's task, as error messages name it (`tasks.js#inc`). */
-  task: string;
-  /** `finished` and `failed`: milliseconds since `started`. */
-  ms?: number;
-  /** `failed`: the error the node failed with. */
-  error?: unknown;
-  /** `started` after a failure: how many times it ran before. */
-  attempt?: number;
-}
+/**
+ * One event of one node: `key` is the node's key (`inc-3f2a…`), `task` its task as error messages
+ * name it (`tasks.js#inc`). `type` says which other fields it has; the fields other types have are
+ * undefined, so `e.ms` reads without checking `e.type` first.
+ */
+export type GraphEvent =
+  | { type: 'queued' | 'cached'; key: string; task: string; ms?: undefined; error?: undefined; attempt?: undefined }
+  | {
+      type: 'started'; key: string; task: string;
+      /** After a failure: how many times it ran before. */
+      attempt?: number;
+      ms?: undefined; error?: undefined;
+    }
+  | {
+      type: 'finished'; key: string; task: string;
+      /** Milliseconds since `started`. */
+      ms: number;
+      error?: undefined; attempt?: undefined;
+    }
+  | {
+      type: 'failed'; key: string; task: string;
+      /** Milliseconds since `started`. */
+      ms: number;
+      /** The error the node failed with. */
+      error: unknown;
+      attempt?: undefined;
+    };
 
 export type GraphEventListener = (event: GraphEvent) => void;

@@ -13,7 +13,7 @@ import type { Progress } from '../progress.js';
 import type { GraphNode } from './delayed.js';
 import { fillInputs } from './fill.js';
 import { GraphError } from './error.js';
-import type { GraphEventListener, GraphEventType } from './events.js';
+import type { GraphEvent, GraphEventListener, GraphEventType } from './events.js';
 import { RunState, type Plan } from './plan.js';
 
 /** Settles per speed measurement. */
@@ -151,7 +151,9 @@ export class Scheduler {
   #emit(type: GraphEventType, id: number, extra?: { ms?: number; error?: unknown; attempt?: number }): void {
     const node = (this.#plan as Plan).nodes[id];
     try {
-      const out: unknown = (this.#onEvent as GraphEventListener)({ type, key: node.key, task: node.fn.spec.label, ...extra });
+      // `extra` holds the fields of `type`'s variant of GraphEvent: each caller gives them.
+      const event = { type, key: node.key, task: node.fn.spec.label, ...extra } as GraphEvent;
+      const out: unknown = (this.#onEvent as GraphEventListener)(event);
       if (isThenable(out)) {
         // The run ends once every async listener has settled (one that rejects on the last event still fails it).
         this.#listening++;
