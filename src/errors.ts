@@ -101,7 +101,8 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 const knownCodes: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
 
-interface ErrorExtras {
+/** What an error's constructor takes besides its message: its `cause`, and facts that become its properties. */
+export interface ErrorExtras {
   cause?: unknown;
   [key: string]: unknown;
 }

@@ -4,6 +4,7 @@ export type { PoolOptions } from './pool/options.js';
 export { LocalExecutor } from './local.js';
 export { Cluster } from './cluster/index.js';
 export type { ClusterOptions, LocalClusterOptions, BroadcastResult } from './cluster/client.js';
+export type { RedisTls } from './cluster/redis.js';
 export type { EngineInfo } from './cluster/wire.js';
 export type { LocalExecutorOptions } from './local.js';
 export type { Executor, CallOptions, MapOptions, Settled } from './executor.js';
@@ -35,11 +36,11 @@ export { runCommands, CommandRun } from './shell/run-commands.js';
 export type { CommandInput, CommandInputs } from './shell/run-commands.js';
 export type { RunOptions } from './shell/options.js';
 export type { CommandResult, RunSummary } from './shell/result.js';
-export type { HaltSpec } from './shell/halt.js';
+export type { HaltSpec, HaltedBy } from './shell/halt.js';
 export type { InputValue } from './shell/bytes.js';
 export { JobOutput } from './shell/output.js';
 export {
   ErrorCodes, ForkJoinError, TaskError, TaskTimeoutError, AbortError, WorkerError, CloneError,
   InvalidTypeError, InvalidValueError, DeadlockError, isForkJoinError,
 } from './errors.js';
-export type { ErrorCode, ForkJoinErrorWith } from './errors.js';
+export type { ErrorCode, ErrorExtras, ForkJoinErrorWith } from './errors.js';

@@ -18,6 +18,7 @@ export interface JobControl {
 }
 
 let control: <R>(job: Job<R>) => JobControl;
+let make: <R>(cancel: (reason: unknown) => boolean) => Job<R>;
 
 /** A submitted task: await it for the result, or cancel it. */
 export class Job<R> implements PromiseLike<R> {
@@ -30,13 +31,15 @@ export class Job<R> implements PromiseLike<R> {
   #reject: ((reason: unknown) => void) | null = null;
   #cancel: (reason: unknown) => boolean;
 
-  /** @internal Jobs are made by executors. */
-  constructor(cancel: (reason: unknown) => boolean) {
+  /** Jobs are made by executors (newJob). */
+  private constructor(cancel: (reason: unknown) => boolean) {
     this.id = nextJobId++;
     this.#cancel = cancel;
   }
 
   static {
+    // `this`, as a class that names itself in its body loses its name in the bundle (scripts/build.mjs).
+    make = <R>(cancel: (reason: unknown) => boolean): Job<R> => new this<R>(cancel);
     control = <R>(job: Job<R>): JobControl => ({
       accepted: () => { job.#accepted = true; },
       running: () => {
@@ -100,6 +103,11 @@ export class Job<R> implements PromiseLike<R> {
   get [Symbol.toStringTag](): string {
     return 'Job';
   }
+}
+
+/** @internal A job that `cancel` cancels, for an executor to drive. */
+export function newJob<R>(cancel: (reason: unknown) => boolean): Job<R> {
+  return make(cancel);
 }
 
 /** @internal */

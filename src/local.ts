@@ -5,7 +5,7 @@
 import { nowMs } from './clock.js';
 import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError, TaskError, TaskTimeoutError, isCallOutcome, withFacts } from './errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from './executor.js';
-import { Job, jobControl } from './job.js';
+import { jobControl, newJob, type Job } from './job.js';
 import type { ChunkRunner } from './map.js';
 import { closeOptions, durationOption, integerOption, knownKeys, objectOption } from './options.js';
 import { IdleWaiters, OpenMaps } from './idle.js';
@@ -106,7 +106,7 @@ export class LocalExecutor extends BaseExecutor {
 
   submit<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Job<Awaited<R>> {
     let entry: Entry | null = null;
-    const job = new Job<Awaited<R>>((reason) => entry !== null && this.#cancel(entry, reason));
+    const job = newJob<Awaited<R>>((reason) => entry !== null && this.#cancel(entry, reason));
     const control = jobControl(job);
     entry = this.#enqueue('submit', task, args, options, control.settle, control.running);
     control.accepted();

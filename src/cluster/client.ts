@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis';
 import { crypto } from '../builtins.js';
 import { AbortError, ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from '../executor.js';
-import { Job, jobControl } from '../job.js';
+import { jobControl, newJob, type Job } from '../job.js';
 import { OpenMaps } from '../idle.js';
 import type { ChunkRunner } from '../map.js';
 import { closeOptions } from '../options.js';
@@ -254,7 +254,7 @@ export class Cluster extends BaseExecutor {
   /** Starts `task(...args)` on an engine; cancel() withdraws it, and stops it on the engine that took it. */
   submit<A extends unknown[], R>(task: Task<A, R>, args: Readonly<A>, options?: CallOptions): Job<Awaited<R>> {
     let id = '';
-    const job = new Job<Awaited<R>>((reason) => this.#withdraw(id, reason));
+    const job = newJob<Awaited<R>>((reason) => this.#withdraw(id, reason));
     const control = jobControl(job);
     try {
       id = this.#call('Cluster.submit', task, args, options, (ok, value) => control.settle(ok, value));

@@ -20,7 +20,7 @@ export interface Cluster extends ClusterClient {}
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Cluster {
-  /** @internal Use Cluster.connect() or Cluster.local(). */
+  /** Use Cluster.connect() or Cluster.local(). */
   protected constructor() {
     throw new TypeError('Cluster has no public constructor: use Cluster.connect({ redis }) or Cluster.local()');
   }

@@ -7,6 +7,7 @@ import type { Redis, RedisOptions } from 'ioredis';
 import { loadRedisLibraries, redisLibraries } from './libraries.js';
 import { ErrorCodes, ForkJoinError, InvalidTypeError, InvalidValueError } from '../errors.js';
 
+/** TLS options for a rediss:// connection, as ioredis takes them (`ca`, `cert`, `key`, ...). */
 export type RedisTls = RedisOptions['tls'];
 
 /** The URL with any password (and user) replaced by `***`: safe to print. */

@@ -39,7 +39,7 @@ export abstract class Delayed<T = unknown> {
   /** Carries the result type for the type checker; never set. */
   declare readonly __result?: T;
 
-  /** @internal */
+  /** Nodes are made by the functions delayed() returns. */
   protected constructor() {}
 
   /** Deterministic: `<task name>-<24 base-32 digits>`; equal for equal calls. */

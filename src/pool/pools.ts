@@ -1,7 +1,7 @@
 /** ThreadPool and ProcessPool: one pool core, two transports. */
 import { InvalidTypeError } from '../errors.js';
 import { BaseExecutor, parseCallOptions, type CallOptions } from '../executor.js';
-import { Job, jobControl } from '../job.js';
+import { jobControl, newJob, type Job } from '../job.js';
 import type { ChunkRunner } from '../map.js';
 import { closeOptions } from '../options.js';
 import type { ExecutorStats } from '../stats.js';
@@ -72,7 +72,7 @@ abstract class Pool extends BaseExecutor {
     const spec = toTaskSpec(task);
     checkArgs(`${this.#name}.submit`, args);
     let cancel: (reason: unknown) => boolean = () => false;
-    const job = new Job<Awaited<R>>((reason) => cancel(reason));
+    const job = newJob<Awaited<R>>((reason) => cancel(reason));
     const control = jobControl(job);
     let call = this.#callOptions('submit', options, control.running);
     let sent: unknown[];

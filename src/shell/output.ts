@@ -70,6 +70,7 @@ function openUnlinked(dir: string): number {
 
 /** The output of a job that wrote nothing, shared by all such jobs. */
 let noOutput: JobOutput | null = null;
+let newOutput: (chunks: readonly Buffer[] | null, length: number, fd: number | null, closed?: (() => void) | null) => JobOutput;
 
 const closer = new FinalizationRegistry<{ fd: number; closed: (() => void) | null }>(({ fd, closed }) => {
   try { closeSync(fd); } catch { /* already closed */ }
@@ -83,13 +84,18 @@ export class JobOutput {
   readonly #length: number;
   readonly #closed: (() => void) | null;
 
-  /** @internal Made by the runner; `closed` is told when the temporary file is closed. */
-  constructor(chunks: readonly Buffer[] | null, length: number, fd: number | null, closed: (() => void) | null = null) {
+  /** Made by the runner (newOutput); `closed` is told when the temporary file is closed. */
+  private constructor(chunks: readonly Buffer[] | null, length: number, fd: number | null, closed: (() => void) | null = null) {
     this.#chunks = chunks;
     this.#length = length;
     this.#fd = fd;
     this.#closed = fd === null ? null : closed;
     if (fd !== null) closer.register(this, { fd, closed: this.#closed }, this);
+  }
+
+  static {
+    // `this`, as a class that names itself in its body loses its name in the bundle (scripts/build.mjs).
+    newOutput = (chunks, length, fd, closed) => new this(chunks, length, fd, closed);
   }
 
   /** Bytes of output. */
@@ -218,8 +224,8 @@ export class OutputSink {
 
   /** The collected output, for the job's record. */
   finish(): JobOutput {
-    if (this.#length === 0) return (noOutput ??= new JobOutput([], 0, null));
-    return new JobOutput(this.#fd === null ? this.#chunks : null, this.#length, this.#fd, this.#uncount);
+    if (this.#length === 0) return (noOutput ??= newOutput([], 0, null));
+    return newOutput(this.#fd === null ? this.#chunks : null, this.#length, this.#fd, this.#uncount);
   }
 
   /** Stops counting this output in the budget: its record now belongs to the caller. */

@@ -25,6 +25,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 
 const NOTHING_RUN: RunSummary = Object.freeze({ jobs: 0, succeeded: 0, failed: 0, skipped: 0, halted: null, haltedBy: null, exitCode: 0 });
 
+let newRun: (where: string, template: CompiledTemplate, inputs: CommandInputs, options: NormalizedRunOptions) => CommandRun;
+
 /**
  * The iterator runCommands returns: `for await (const result of run)`. Breaking out of the
  * loop stops the running jobs. `summary` holds the counts and GNU parallel's exit status.
@@ -36,9 +38,14 @@ export class CommandRun implements AsyncIterableIterator<CommandResult> {
   #returned = false;
   #waiting = 0;
 
-  /** @internal Use runCommands(). */
-  constructor(where: string, template: CompiledTemplate, inputs: CommandInputs, options: NormalizedRunOptions) {
+  /** Made by runCommands() (newRun). */
+  private constructor(where: string, template: CompiledTemplate, inputs: CommandInputs, options: NormalizedRunOptions) {
     this.#start = () => new runnerModule!.CommandRunner(where, template, inputs, options);
+  }
+
+  static {
+    // `this`, as a class that names itself in its body loses its name in the bundle (scripts/build.mjs).
+    newRun = (where, template, inputs, options) => new this(where, template, inputs, options);
   }
 
   [Symbol.asyncIterator](): this {
@@ -109,5 +116,5 @@ export function runCommands(template: string | Uint8Array, inputs: CommandInputs
     throw new InvalidTypeError(`${where}: the inputs must be an iterable or async iterable of values; received ${describeType(inputs)}`);
   }
   const normalized = normalizeRunOptions(where, options);
-  return new CommandRun(where, compileTemplate(template, where), inputs, normalized);
+  return newRun(where, compileTemplate(template, where), inputs, normalized);
 }

@@ -274,6 +274,7 @@ export class Barrier implements Shareable {
     return this.#ended(arrival, me, 'Barrier.waitSync()');
   }
 
+  /** @internal The record that stands for it on the wire. */
   toRecord(): SyncRecord {
     return makeRecord('Barrier', { buffer: this.#words.buffer, parties: this.#parties });
   }

@@ -71,6 +71,7 @@ export class AtomicCounter implements Shareable {
     return Atomics.compareExchange(this.#cell, 0, want, integer('AtomicCounter.compareAndSet()', next)) === want;
   }
 
+  /** @internal The record that stands for it on the wire. */
   toRecord(): SyncRecord {
     return makeRecord('AtomicCounter', { buffer: this.#cell.buffer });
   }

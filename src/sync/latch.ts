@@ -58,6 +58,7 @@ export class Latch implements Shareable {
     }
   }
 
+  /** @internal The record that stands for it on the wire. */
   toRecord(): SyncRecord {
     return makeRecord('Latch', { buffer: this.#words.buffer });
   }

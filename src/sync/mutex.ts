@@ -23,6 +23,7 @@ let heldHere = 0;
 let acquisitions = 0;
 /** Releases `mutex` if `acquisition` is still this thread's current one of it (set by Mutex, which owns its words). */
 let releaseIfCurrent: (mutex: Mutex, acquisition: number) => void;
+let newLock: (mutex: Mutex, ownerDied: boolean, acquisition: number) => MutexLock;
 
 /** A held lock: release it with release(), or let `using` release it at the end of the block. */
 export class MutexLock implements Disposable {
@@ -30,11 +31,16 @@ export class MutexLock implements Disposable {
   readonly #ownerDied: boolean;
   readonly #acquisition: number;
 
-  /** @internal */
-  constructor(mutex: Mutex, ownerDied: boolean, acquisition: number) {
+  /** A lock is made by its Mutex (newLock). */
+  private constructor(mutex: Mutex, ownerDied: boolean, acquisition: number) {
     this.#mutex = mutex;
     this.#ownerDied = ownerDied;
     this.#acquisition = acquisition;
+  }
+
+  static {
+    // `this`, as a class that names itself in its body loses its name in the bundle (scripts/build.mjs).
+    newLock = (mutex, ownerDied, acquisition) => new this(mutex, ownerDied, acquisition);
   }
 
   /**
@@ -197,9 +203,10 @@ export class Mutex implements Shareable {
     this.#words[this.#state + Lock.Acquisition] = acquisitions;
     Atomics.store(this.#words, this.#state + Lock.Owner, ownerId(this.#reg));
     heldHere++;
-    return new MutexLock(this, ownerDied, acquisitions);
+    return newLock(this, ownerDied, acquisitions);
   }
 
+  /** @internal The record that stands for it on the wire. */
   toRecord(): SyncRecord {
     return makeRecord('Mutex', { registry: this.#reg.buffer, base: this.#state, name: this.#name });
   }

@@ -7,14 +7,21 @@ import { Adopted, makeRecord, markInUse, registerKind, type Shareable, type Sync
 /** The most permits a Semaphore holds (one 32-bit word). */
 const MAX_PERMITS = 0x7fffffff;
 
+let newPermit: (semaphore: Semaphore) => Permit;
+
 /** One permit: release() it, or let `using` release it at the end of the block. */
 export class Permit implements Disposable {
   readonly #semaphore: Semaphore;
   #held = true;
 
-  /** @internal */
-  constructor(semaphore: Semaphore) {
+  /** A permit is made by its Semaphore (newPermit). */
+  private constructor(semaphore: Semaphore) {
     this.#semaphore = semaphore;
+  }
+
+  static {
+    // `this`, as a class that names itself in its body loses its name in the bundle (scripts/build.mjs).
+    newPermit = (semaphore) => new this(semaphore);
   }
 
   release(): void {
@@ -53,7 +60,7 @@ export class Semaphore implements Shareable {
   tryAcquire(): Permit | null {
     const w = this.#words;
     for (let seen = Atomics.load(w, 0); seen > 0; seen = Atomics.load(w, 0)) {
-      if (Atomics.compareExchange(w, 0, seen, seen - 1) === seen) return new Permit(this);
+      if (Atomics.compareExchange(w, 0, seen, seen - 1) === seen) return newPermit(this);
     }
     return null;
   }
@@ -97,6 +104,7 @@ export class Semaphore implements Shareable {
     Atomics.notify(w, 0, count);
   }
 
+  /** @internal The record that stands for it on the wire. */
   toRecord(): SyncRecord {
     return makeRecord('Semaphore', { buffer: this.#words.buffer });
   }

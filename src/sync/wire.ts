@@ -24,6 +24,7 @@ export interface SyncRecord {
 
 /** Implemented by every primitive: the record that stands for it on the wire. */
 export interface Shareable {
+  /** @internal */
   toRecord(): SyncRecord;
 }
 

@@ -2,7 +2,8 @@
 // readonly argument lists, errors narrowed by code, memoized functions keeping their signature.
 import {
   AbortError, CloneError, Cluster, DeadlockError, ForkJoinError, GraphError, TaskTimeoutError, WorkerError, DiskCache, ErrorCodes, MemoryCache, ProcessPool, TaskError, ThreadPool, isForkJoinError, memoize, runCommands, taskModule,
-  type CallOptions, type Executor, type ForkJoinErrorWith, type MapOptions, type PoolOptions, type Settled,
+  CommandRun, Job, JobOutput, Mutex, MutexLock, Permit, Semaphore,
+  type CallOptions, type ErrorExtras, type Executor, type ForkJoinErrorWith, type HaltedBy, type MapOptions, type PoolOptions, type RedisTls, type Settled,
 } from 'forkjoin';
 
 import { parse, wrap } from './fixture.js';
@@ -114,4 +115,30 @@ async function shell(): Promise<void> {
   runCommands('echo {}', ['a'], { jobs: process.env.JOBS ?? 2 }); // a string from the environment is checked when run
 }
 
-void [options, errors, memoized, shell, ThreadPool];
+// What forkjoin makes for itself is not for users to make or call.
+function internals(mutex: Mutex, semaphore: Semaphore, cluster: Cluster): void {
+  // @ts-expect-error a Job is made by an executor
+  new Job<number>(() => true);
+  // @ts-expect-error a MutexLock is made by its Mutex
+  new MutexLock(mutex, false, 0);
+  // @ts-expect-error a Permit is made by its Semaphore
+  new Permit(semaphore);
+  // @ts-expect-error a JobOutput is made by runCommands
+  new JobOutput(null, 0, null);
+  // @ts-expect-error a CommandRun is made by runCommands
+  new CommandRun('run', null as never, [], null as never);
+  // @ts-expect-error a cluster's close hooks are forkjoin's own
+  cluster.onClose(async () => {});
+  // @ts-expect-error a lock's wire record is forkjoin's own
+  mutex.toRecord();
+}
+
+// The types public signatures use can be named.
+function named(run: CommandRun): void {
+  const tls: RedisTls = { ca: 'PEM' };
+  const extras: ErrorExtras = { cause: new Error('x'), task: 'square' };
+  const halted: HaltedBy | null = run.summary.haltedBy;
+  void [tls, extras, halted];
+}
+
+void [options, errors, memoized, shell, internals, named, ThreadPool];
