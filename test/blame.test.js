@@ -46,6 +46,30 @@ for (const E of PoolKinds) {
       assert.ok(runs(log) <= 2);
     });
 
+    test('a call reported running that ended before another call crashed the worker is not blamed for the crash', T, async (t) => {
+      const dir = tempDir(t);
+      const log = join(dir, 'bad');
+      const pool = using(t, E.make({ slots: 1, maxHeapMb: 32 }));
+      for (let k = 0; k < 2; k++) await Promise.all(Array.from({ length: 500 }, (_, i) => pool.run(crash.dieOn, [i, -1, log])));
+      // The timeout makes the worker report the first call as it begins it; both go in one message.
+      const reported = pool.run(crash.dieOn, [1, -1, log], { timeout: 60_000 });
+      const bad = pool.run(crash.dieOn, [2, 2, log]);
+      await assert.rejects(bad, (err) => ['FJ_WORKER_EXITED', 'FJ_WORKER_OUT_OF_MEMORY'].includes(err.code));
+      assert.equal(await reported, 2);
+      assert.ok(runs(log) <= 2);
+    });
+
+    test('an input that crashes its worker in a map fails alone: the inputs run beside it on later workers are not blamed', T, async (t) => {
+      const dir = tempDir(t);
+      const log = join(dir, 'bad');
+      const pool = using(t, E.make({ slots: 1, maxHeapMb: 32 }));
+      const inputs = Array.from({ length: 40 }, (_, i) => [i, 13, log]);
+      const outcomes = await pool.starmap(crash.dieOn, inputs, { chunksize: 10, settle: true, retries: 0 });
+      const rejected = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [i] : []));
+      assert.deepEqual(rejected, [13]);
+      assert.deepEqual(outcomes.map((o, i) => (i === 13 ? null : o.value)), inputs.map(([i]) => (i === 13 ? null : i * 2)));
+    });
+
     test('calls of a module that kills its worker on import each fail once with FJ_WORKER_EXITED', T, async (t) => {
       const pool = using(t, E.make({ slots: 1 }));
       const calls = [1, 2, 3].map((x) => pool.run(exitOnImport.square, [x]));

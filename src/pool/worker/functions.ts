@@ -1,8 +1,8 @@
 /** How a worker makes a task function usable: an inline one from its source, a module's export by importing it. */
 import { ErrorCodes } from '../../errors.js';
-import { inlineMarker } from '../../inline-closure.js';
+import { explainInline, inlineMarker } from '../../inline-closure.js';
 import { codedError, loadExport } from '../../task-loader.js';
-import { ownWire, type WireValue } from '../../wire-error.js';
+import { ownWire, toWire, type WireValue } from '../../wire-error.js';
 import type { FnDef } from '../protocol.js';
 
 export type Fn = (...args: unknown[]) => unknown;
@@ -46,4 +46,13 @@ export async function load([, , url, name]: FnDef): Promise<FnEntry> {
     // loadExport throws only its own errors (module load failed, not exported).
     return { error: ownWire(thrown) };
   }
+}
+
+/** What a call of `def` threw, ready to send: a ReferenceError raised by an inline function's own code is explained (it reads a captured variable). */
+export function wireOfThrown(thrown: unknown, def: FnDef | undefined): WireValue {
+  let explained = thrown;
+  try {
+    if (def !== undefined && def[1] === 'inline') explained = explainInline(thrown, def[3]);
+  } catch { /* a value whose prototype cannot be read: toWire describes it */ }
+  return explained === thrown ? toWire(thrown) : ownWire(explained);
 }

@@ -8,8 +8,7 @@ import type { Transferable } from '../../transfer.js';
 import { ErrorCodes } from '../../errors.js';
 import { codedError } from '../../task-loader.js';
 import { decodeLocks, loadLockSupport, lockSupportLoaded, releaseLocksLeft, resultWithLocks } from './locks.js';
-import { explainInline } from '../../inline-closure.js';
-import { compile, load, type FnEntry } from './functions.js';
+import { compile, load, wireOfThrown, type FnEntry } from './functions.js';
 import { isThenable, untransferred, withoutRepeats } from '../../transfer.js';
 import { ownWire, toWire, type WireValue } from '../../wire-error.js';
 import { copyOut } from '../copy-out.js';
@@ -65,6 +64,9 @@ export function startRuntime(port: RuntimePort): void {
   let current = -1;
   const active = new Set<number>();
   const unreported = new Set<number>();
+  /** Calls the pool was told are running, until they end; and whether one ended with its result still held here. */
+  const told = new Set<number>();
+  let toldEnded = false;
 
   function flush(): void {
     flushScheduled = false;
@@ -74,7 +76,9 @@ export function startRuntime(port: RuntimePort): void {
     if (loading.length > 0) message.loading = loading;
     revive = [];
     loading = [];
+    for (const id of unreported) told.add(id);
     unreported.clear();
+    toldEnded = false;
     const list = withoutRepeats(transferList);
     done = [];
     failed = [];
@@ -94,7 +98,13 @@ export function startRuntime(port: RuntimePort): void {
     setImmediate(flush);
   }
 
+  /** A call ended: one the pool takes for running must be answered before another call begins (start). */
+  function answered(id: unknown): void {
+    if (told.size > 0 && told.delete(id as number)) toldEnded = true;
+  }
+
   function succeed(id: unknown, value: unknown): void {
+    answered(id);
     const out = untransferred(value, chunks.transfer);
     if (typeof out === 'object' && out !== null) {
       // A result holding a lock goes with records in its place, which the pool revives.
@@ -116,23 +126,12 @@ export function startRuntime(port: RuntimePort): void {
   }
 
   function fail(id: unknown, thrown: unknown, fnId: number): void {
+    answered(id);
     failed.push(id, wireOf(thrown, fnId));
   }
 
   /** What `fnId` threw, explained (an inline closure) and ready to send. */
-  function wireOf(thrown: unknown, fnId: number): WireValue {
-    let explained = thrown;
-    try {
-      explained = explain(thrown, fnId);
-    } catch { /* a value whose prototype cannot be read: toWire describes it */ }
-    return explained === thrown ? toWire(thrown) : ownWire(explained);
-  }
-
-  /** A ReferenceError raised by an inline function's own code means it reads a captured variable. */
-  function explain(thrown: unknown, fnId: number): unknown {
-    const def = defs.get(fnId);
-    return def === undefined || def[1] !== 'inline' ? thrown : explainInline(thrown, def[3]);
-  }
+  const wireOf = (thrown: unknown, fnId: number): WireValue => wireOfThrown(thrown, defs.get(fnId));
 
   /** A call ended; once none runs, no task can release a mutex still held here, so it is released. */
   function ended(): void {
@@ -209,9 +208,10 @@ export function startRuntime(port: RuntimePort): void {
       return;
     }
     const careful = (flags & TaskFlag.Watched) !== 0 || proven[fnId] !== true;
-    if (careful) {
-      // Reported now, with the results held so far: if this call kills the worker, the pool blames it alone.
-      unreported.add(id);
+    // Reported now, with the results held so far: if this call kills the worker, the pool blames it alone,
+    // and not a call it was told of that ended here meanwhile (it would take that one for running still).
+    if (careful || toldEnded) {
+      if (careful) unreported.add(id);
       if (running === 0 && (done.length > 0 || failed.length > 0)) {
         endBusy(); // their time goes with them, so the pool learns real task times
         busySince = nowMs();
@@ -225,6 +225,7 @@ export function startRuntime(port: RuntimePort): void {
         decodeLocks(args);
       } catch (thrown) {
         ended();
+        answered(id);
         failed.push(id, ownWire(thrown));
         return;
       }
