@@ -193,6 +193,16 @@ for (const E of PoolKinds) {
         });
       });
 
+      test('a call with a timeout sent to a worker stuck outside any task runs on another worker, and the stuck one is replaced', T, async (t) => {
+        // One worker, and a pool timeout: the call can only run once the stuck worker was replaced.
+        const pool = using(t, E.make({ slots: 1, timeout: 200 }));
+        const dir = tempDir(t);
+        assert.equal(await pool.run(crash.spinLater, [join(dir, 'spinning')]), 'returned');
+        await filesAppear(dir, 1);
+        assert.equal(await pool.run(tasks.square, [4]), 16);
+        assert.equal(pool.stats().workersReplaced, 1);
+      });
+
       test('the pool keeps working after a task timed out', T, async (t) => {
         // One worker: the next task can only run once the looping worker was replaced.
         const pool = using(t, E.make({ slots: 1 }));

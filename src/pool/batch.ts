@@ -6,6 +6,7 @@ import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
 import { CallState, type Call, type PoolWorker } from './records.js';
 import type { Claims } from './claims.js';
 import type { TaskSpec } from '../task.js';
+import type { NormalizedPoolOptions } from './options.js';
 
 export interface EncodedBatch {
   message: RunMessage;
@@ -144,6 +145,12 @@ export class Pacer {
     if (oldest === undefined) return Number.POSITIVE_INFINITY;
     const avg = this.#avgMs.get(Pacer.kindOf(oldest)) ?? OVERDUE_SLACK_MS;
     return Math.max(oldest.sentAt, w.answeredAt) + 2 * avg + OVERDUE_SLACK_MS;
+  }
+
+  /** How many more calls `w` should hold, `next` being first in the queue: room() for its kind, within maxTasksPerWorker. */
+  capacity(next: Call | undefined, w: PoolWorker, queued: number, o: NormalizedPoolOptions): number {
+    const kind = next === undefined ? -1 : Pacer.kindOf(next);
+    return Math.min(this.room(kind, w, queued, o.workers, o.concurrentTasksPerWorker), o.maxTasksPerWorker - w.assigned);
   }
 
   /**

@@ -22,6 +22,7 @@ import { Call, CallState, PoolWorker, type CallOptionsInternal, type Resolve, ty
 import { SignalRegistry, kSoftAbort } from './signals.js';
 import { WarmUp } from './warm-up.js';
 import { Rebalancer } from './rebalance.js';
+import { Stalls } from './stalls.js';
 import { WorkerSet } from './workers.js';
 import { reviveResults } from '../sync/wire.js';
 import type { ExitInfo, Transport } from './transport.js';
@@ -44,6 +45,7 @@ export class PoolCore {
   readonly #idleWaiters = new IdleWaiters();
   readonly #warmUp = new WarmUp(() => this.#startMinWorker());
   readonly #rebalancer: Rebalancer;
+  readonly #stalls = new Stalls({ replace: (w, why) => this.#replace(w, why), fail: (call, error) => this.#finish(call, false, error) });
 
   constructor(transport: Transport, options: NormalizedPoolOptions, name: string) {
     this.#transport = transport;
@@ -130,7 +132,7 @@ export class PoolCore {
     const neverStarted = call.state === CallState.Queued || (call.state === CallState.Sent && call.reportsStart);
     call.state = CallState.Settled;
     call.worker = null;
-    if (call.timer !== null) clearTimeout(call.timer);
+    call.stopTimers();
     this.#signals.delete(call.options.signal, call);
     if (counted) this.#tally.settled(call.options.flags, call.args, ok, value, neverStarted, call.submitted);
     if (call.promised) (call.settle as Resolve)(ok ? value : Promise.reject(value));
@@ -164,18 +166,9 @@ export class PoolCore {
     this.#settleIdle();
   }
 
-  /** How many more calls `w` should hold: about TARGET_INFLIGHT_MS of work, and no more than its fair share of the queue. */
-  #capacity(w: PoolWorker): number {
-    const o = this.#options;
-    const next = this.#queue.peek();
-    const kind = next === undefined ? -1 : Pacer.kindOf(next);
-    const room = this.#pacer.room(kind, w, this.#queue.size, o.workers, o.concurrentTasksPerWorker);
-    return Math.min(room, o.maxTasksPerWorker - w.assigned);
-  }
-
   /** Sends a worker as many queued calls as it should hold: in one message, or a few when their arguments are large (CallQueue.moreFor). */
   #fill(w: PoolWorker): void {
-    for (let room = this.#capacity(w); room > 0; ) {
+    for (let room = this.#pacer.capacity(this.#queue.peek(), w, this.#queue.size, this.#options); room > 0; ) {
       const batch = this.#send(w, room);
       if (batch.length === 0 || !this.#queue.moreFor(w, batch)) return;
       room -= batch.length;
@@ -190,6 +183,7 @@ export class PoolCore {
     if (w.assigned >= this.#options.maxTasksPerWorker) w.retiring = true;
     this.#workers.busy(w);
     const refused = sendBatch(w, batch, this.#fns.defs);
+    this.#stalls.watch(batch);
     for (const [call, cause] of refused) {
       w.inflight.delete(call.id);
       w.assigned--;

@@ -48,6 +48,8 @@ export class Call {
   admitted = false;
   worker: PoolWorker | null = null;
   timer: NodeJS.Timeout | null = null;
+  /** Watches that its worker begins it (stalls.ts). */
+  stall: NodeJS.Timeout | null = null;
   /** A rough size of the arguments, so one message never carries hundreds of MiB. */
   readonly bytes: number;
   /** Makes the call's copy anew from the caller's arguments, when its copy moves to its worker (see snapshot.ts refresh). */
@@ -67,6 +69,7 @@ export class Call {
 
   /** Starts its timeout, unless it runs already (from when its module began to load): `expired` runs once it passes. */
   time(expired: () => void): void {
+    this.#unwatch();
     const timeout = this.options.timeout;
     if (this.timer !== null || timeout === Number.POSITIVE_INFINITY) return;
     this.timer = setTimeout(expired, timeout);
@@ -75,12 +78,22 @@ export class Call {
 
   /** Queued again (its worker died before it ended); false when it cannot be sent again (see refresh). */
   again(): boolean {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
+    this.stopTimers();
     this.state = CallState.Queued;
     this.worker = null;
     this.claimable = false;
     return refresh(this);
+  }
+
+  stopTimers(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.#unwatch();
+  }
+
+  #unwatch(): void {
+    if (this.stall !== null) clearTimeout(this.stall);
+    this.stall = null;
   }
 }
 
