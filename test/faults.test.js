@@ -28,6 +28,18 @@ for (const E of PoolKinds) {
       await pool.terminate();
     });
 
+    test('calls of a quick function sent ahead to a worker whose call of it awaits what never comes run on the other worker', T, async (t) => {
+      const pool = using(t, E.make({ slots: 2 }));
+      // Measured as quick: its calls are then sent ahead in bulk, some behind the one that waits.
+      for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 200 }, (_, i) => pool.run(tasks.sleep, [0, i])));
+      const waiting = pool.run(tasks.sleep, [2_000_000_000, 'never']);
+      waiting.catch(() => {});
+      const quick = await Promise.all(Array.from({ length: 200 }, (_, i) => pool.run(tasks.sleep, [0, i])));
+      assert.deepEqual(quick, Array.from({ length: 200 }, (_, i) => i));
+      assert.equal(pool.stats().running, 1, 'the waiting call still runs');
+      await pool.terminate();
+    });
+
     if (E.name === 'ThreadPool') {
       test('calls of a quick function sent ahead to a worker blocked in a long call of it run on the other worker', T, async (t) => {
         const pool = using(t, E.make({ slots: 2 }));

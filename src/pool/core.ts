@@ -231,13 +231,15 @@ export class PoolCore {
   }
 
   #onResults(w: PoolWorker, message: ResultsMessage): void {
-    w.answeredAt = nowMs();
+    // Calls given back alone say nothing of when the call it runs began (Pacer.overdueAt).
+    if (message.returned === undefined || message.done.length > 0 || message.failed.length > 0) w.answeredAt = nowMs();
     for (const id of message.started) this.#onStarted(w, id);
     // Calls waiting for their module to load: the import is part of a call, timed from now.
     for (const id of message.loading ?? []) {
       const call = w.inflight.get(id);
       if (call?.state === CallState.Sent) call.time(() => this.#timedOut(w, call));
     }
+    if (message.returned !== undefined) this.#rebalancer.givenBack(w, message.returned);
     if (message.revive !== undefined) reviveResults(message);
     const answered = this.#answer(w, message.done, true) + this.#answer(w, message.failed, false);
     w.busyMs += message.busy;

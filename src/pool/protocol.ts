@@ -12,6 +12,7 @@ export const Msg = Object.freeze({
   Run: 2,
   Cancel: 3,
   Shutdown: 4,
+  TakeBack: 5,
   // worker -> pool
   Ready: 10,
   SetupFailed: 11,
@@ -56,7 +57,9 @@ export interface RunMessage {
 }
 export interface CancelMessage { k: typeof Msg.Cancel; id: number }
 export interface ShutdownMessage { k: typeof Msg.Shutdown }
-export type PoolMessage = InitMessage | RunMessage | CancelMessage | ShutdownMessage;
+/** Calls sent to a child that it should give back if it has not begun them (rebalance.ts). */
+export interface TakeBackMessage { k: typeof Msg.TakeBack; ids: number[] }
+export type PoolMessage = InitMessage | RunMessage | CancelMessage | ShutdownMessage | TakeBackMessage;
 
 export interface ReadyMessage { k: typeof Msg.Ready }
 export interface SetupFailedMessage { k: typeof Msg.SetupFailed; error: WireValue }
@@ -70,6 +73,8 @@ export interface ResultsMessage {
   revive?: number[];
   /** Calls received whose module is still loading: their timeouts run from here (the import is part of a call). */
   loading?: number[];
+  /** Calls given back, not begun, at the pool's request (TakeBack): the pool sends them elsewhere. */
+  returned?: number[];
 }
 
 /** The global under which a thread that made or received a lock keeps the function that encodes a result holding one. */

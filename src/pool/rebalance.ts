@@ -2,11 +2,15 @@
  * Calls sent ahead to a worker wait behind the call it runs. When that call runs
  * far past its kind's measured time (a 5 s call among 10 ms ones) while another
  * worker is free and nothing is queued, the calls waiting behind it are taken
- * back (claims.ts) and run elsewhere, instead of waiting for it to end.
+ * back and run elsewhere, instead of waiting for it to end: from a thread at
+ * once (claims.ts), even while it is blocked in synchronous code; from a child,
+ * by asking it (TakeBack), which it answers when its event loop is free (the
+ * long call awaits something), giving back those it has not begun.
  */
 import { nowMs } from '../clock.js';
 import type { Pacer } from './batch.js';
 import type { Claims } from './claims.js';
+import { Msg } from './protocol.js';
 import { CallState, type Call, type PoolWorker } from './records.js';
 import type { WorkerSet } from './workers.js';
 
@@ -36,13 +40,24 @@ export class Rebalancer {
     for (const w of this.workers) {
       const claims = w.link.claims;
       // Even one holding no more calls than it runs at once: a call stuck in synchronous code blocks the others.
-      if (claims === undefined || w.ending || w.exited || w.load === 0) continue;
+      if (w.ending || w.exited || w.load === 0) continue;
       const at = this.pacer.overdueAt(w);
       if (at > now) wake = Math.min(wake, at);
+      else if (claims === undefined) askBack(w);
       else if (takeBack(w, claims, this.hooks)) taken = true;
     }
     if (taken) this.hooks.dispatch();
     else if (wake !== Number.POSITIVE_INFINITY) this.#wakeAt(wake);
+  }
+
+  /** Queues again, at the head and in their order, the calls a child gave back unbegun (askBack). */
+  givenBack(w: PoolWorker, ids: readonly number[]): void {
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const call = w.take(ids[i]);
+      if (call === undefined) continue; // cancelled meanwhile
+      w.assigned--;
+      this.hooks.requeue(call);
+    }
   }
 
   cancel(): void {
@@ -78,4 +93,15 @@ function takeBack(w: PoolWorker, claims: Claims, hooks: RebalanceHooks): boolean
     hooks.requeue(taken[i]);
   }
   return taken.length > 0;
+}
+
+/** Asks a child for every call it holds not begun, once each; those it gives back return with its next results (PoolCore). */
+function askBack(w: PoolWorker): void {
+  const ids: number[] = [];
+  for (const call of w.inflight.values()) {
+    if (call.state !== CallState.Sent || call.askedBack) continue;
+    call.askedBack = true;
+    ids.push(call.id);
+  }
+  if (ids.length > 0) w.link.send({ k: Msg.TakeBack, ids }, []);
 }

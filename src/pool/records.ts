@@ -39,6 +39,8 @@ export class Call {
   careful = false;
   /** Sent marked in its worker's claims: it can be taken back until the worker begins it (claims.ts). */
   claimable = false;
+  /** Its worker, a child, was asked to give it back if it has not begun it (rebalance.ts). */
+  askedBack = false;
 
   /** Whether its worker says when it starts (its outcome, or an abort, is then blamed on it alone). */
   get reportsStart(): boolean {
@@ -82,6 +84,7 @@ export class Call {
     this.state = CallState.Queued;
     this.worker = null;
     this.claimable = false;
+    this.askedBack = false;
     return refresh(this);
   }
 

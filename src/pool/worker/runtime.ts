@@ -10,10 +10,11 @@ import { codedError } from '../../task-loader.js';
 import { decodeLocks, loadLockSupport, lockSupportLoaded, releaseLocksLeft, resultWithLocks } from './locks.js';
 import { compile, load, wireOfThrown, type FnEntry } from './functions.js';
 import { isThenable, untransferred, withoutRepeats } from '../../transfer.js';
-import { ownWire, toWire, type WireValue } from '../../wire-error.js';
+import { ownWire, type WireValue } from '../../wire-error.js';
 import { copyOut } from '../copy-out.js';
 import { runChunk, type ChunkContext } from './chunk.js';
 import { salvage } from './salvage.js';
+import { runSetup } from './setup.js';
 import { claim, waiting } from '../claims.js';
 import {
   Msg, TaskFlag, protocolError, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
@@ -54,6 +55,8 @@ export function startRuntime(port: RuntimePort): void {
   let loading: number[] = [];
   const reportedLoading = new Set<number>();
   let transferList: Transferable[] = [];
+  /** Calls the pool took back before they began (onTakeBack). */
+  let returned: number[] = [];
   let busyMs = 0;
   let busySince = 0;
   let lastFlush = nowMs();
@@ -70,12 +73,14 @@ export function startRuntime(port: RuntimePort): void {
 
   function flush(): void {
     flushScheduled = false;
-    if (done.length === 0 && failed.length === 0 && unreported.size === 0 && loading.length === 0) return;
+    if (done.length === 0 && failed.length === 0 && unreported.size === 0 && loading.length === 0 && returned.length === 0) return;
     const message: WorkerMessage = { k: Msg.Results, done, failed, busy: busyMs, started: unreported.size === 0 ? NONE_STARTED : [...unreported] };
     if (revive.length > 0) message.revive = revive;
     if (loading.length > 0) message.loading = loading;
+    if (returned.length > 0) message.returned = returned;
     revive = [];
     loading = [];
+    returned = [];
     for (const id of unreported) told.add(id);
     unreported.clear();
     toldEnded = false;
@@ -291,35 +296,13 @@ export function startRuntime(port: RuntimePort): void {
 
   function onInit(message: InitMessage): void {
     concurrency = message.concurrency;
-    const setup = message.setup;
-    if (setup === null) {
+    const ready = (): void => {
       blocked--;
       port.post({ k: Msg.Ready }, []);
       pump();
-      return;
-    }
-    void (async () => {
-      let error: WireValue | null = null;
-      try {
-        await define([setup.def]);
-        if (setup.sync) {
-          await loadLockSupport();
-          decodeLocks(setup.args);
-        }
-        const entry = fns[setup.def[0]];
-        if (typeof entry === 'function') await entry(...setup.args);
-        else error = entry.error;
-      } catch (thrown) {
-        error = toWire(thrown);
-      }
-      if (error !== null) {
-        port.post({ k: Msg.SetupFailed, error }, []);
-        return;
-      }
-      blocked--;
-      port.post({ k: Msg.Ready }, []);
-      pump();
-    })();
+    };
+    if (message.setup === null) ready();
+    else void runSetup(message.setup, define, fns).then((error) => (error === null ? ready() : port.post({ k: Msg.SetupFailed, error }, [])));
   }
 
   function onRun(message: RunMessage): void {
@@ -364,26 +347,37 @@ export function startRuntime(port: RuntimePort): void {
     return true;
   }
 
-  function onCancel(id: number): void {
+  /** Removes a call not begun from the queue; false when it began (or never came). */
+  function unqueue(id: number): boolean {
     for (let i = head; i < queue.length; i += 4) {
-      // A copy of a call taken back and sent here again, begun from its other copy: no answer (it runs).
-      if (queue[i] === id && ((queue[i + 2] as number) & TaskFlag.Claimed) !== 0 && !waiting(port.claims as Int32Array, id)) continue;
-      if (queue[i] === id) {
-        queue.splice(i, 4);
-        // Tells the pool the call will never start, so it can forget it.
-        failed.push(id, null);
-        scheduleFlush();
-        return;
-      }
+      if (queue[i] !== id) continue;
+      // A copy of a call taken back and sent here again, begun from its other copy: it runs.
+      if (((queue[i + 2] as number) & TaskFlag.Claimed) !== 0 && !waiting(port.claims as Int32Array, id)) continue;
+      queue.splice(i, 4);
+      return true;
     }
+    return false;
   }
 
+  function onCancel(id: number): void {
+    if (!unqueue(id)) return;
+    // Tells the pool the call will never start, so it can forget it.
+    failed.push(id, null);
+    scheduleFlush();
+  }
+
+  /** The pool takes back calls waiting here behind a long one, to run them elsewhere (a child: rebalance.ts). */
+  function onTakeBack(ids: number[]): void {
+    for (const id of ids) if (unqueue(id)) returned.push(id);
+    if (returned.length > 0) flush();
+  }
 
   port.listen((message) => {
     switch (message.k) {
       case Msg.Init: onInit(message); break;
       case Msg.Run: onRun(message); break;
       case Msg.Cancel: onCancel(message.id); break;
+      case Msg.TakeBack: onTakeBack(message.ids); break;
       // Results and output (output.ts) are out once posted: a thread's port queues them, a child's pipe has them (frames.ts).
       case Msg.Shutdown: flush(); process.exit(0); break;
       default: throw protocolError('worker', message);
