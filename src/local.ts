@@ -280,6 +280,7 @@ export class LocalExecutor extends BaseExecutor {
     return {
       parallelism: this.#concurrency,
       chunksPayOff: false,
+      defaultTimeout: this.#timeout,
       openMap: (onClosing) => {
         if (this.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks');
         return this.#maps.open(onClosing);

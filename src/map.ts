@@ -21,7 +21,7 @@ export interface ChunkCall {
   task: Task;
   /** Absent for a caller that cancels through `handle` instead. */
   signal: AbortSignal | undefined;
-  /** ms for the whole chunk; 0 for the executor's own timeout, Infinity for none. */
+  /** ms for the whole chunk (Infinity for none); 0, from a caller other than runMap, for the executor's own timeout. */
   timeout: number;
   /** Whether aborting should stop a chunk already running (the caller gave a signal). */
   stopsRunning: boolean;
@@ -47,6 +47,8 @@ export interface ChunkRunner {
   readonly parallelism: number;
   /** Whether sending a task costs a message (pools), so that chunks pay off. */
   readonly chunksPayOff: boolean;
+  /** The executor's own time limit of a task in ms (Infinity for none): a map without one of its own bounds each input by it. */
+  readonly defaultTimeout: number;
   /**
    * Registers a map starting now (throws FJ_EXECUTOR_CLOSED once the executor is closing):
    * close() lets it finish, calling `onClosing` first, told whether close() cancels pending work;
@@ -178,8 +180,9 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   if (plan.signal?.aborted) onAbort();
   plan.signal?.addEventListener('abort', onAbort, { once: true });
 
-  // A finite timeout of the map's own bounds each input: chunks of one, or a chunk's sum.
-  const perInputTimeout = plan.timeout > 0 && plan.timeout !== Number.POSITIVE_INFINITY;
+  // A finite timeout, the map's own or else the executor's, bounds each input: chunks of one, or a chunk's sum.
+  const inputTimeout = plan.timeout > 0 ? plan.timeout : runner.defaultTimeout;
+  const perInputTimeout = inputTimeout !== Number.POSITIVE_INFINITY;
 
   function fail(error: unknown): void {
     if (failure !== null) return;
@@ -217,7 +220,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     }
     inflight++;
     inflightItems += items.length;
-    const timeout = perInputTimeout ? Math.min(plan.timeout * items.length, MAX_TIMER_MS) : plan.timeout;
+    const timeout = perInputTimeout ? Math.min(inputTimeout * items.length, MAX_TIMER_MS) : Number.POSITIVE_INFINITY;
     const packed = runner.chunksPayOff && !plan.spread ? packNumbers(items) : null;
     const sent = packed ?? items;
     const chunkFlags = packed === null ? flags : flags | TaskFlag.Packed;

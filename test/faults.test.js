@@ -249,6 +249,17 @@ for (const E of PoolKinds) {
         assert.deepEqual(await Promise.all([first, second]), ['first', 'second']);
       });
 
+      test("the pool's timeout bounds each map input alone, as a map's own timeout does: no other input runs twice", T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, timeout: 2_000 }));
+        const log = join(tempDir(t), 'runs');
+        // Eight inputs on one worker would travel two per message; input 1 never settles.
+        const outcomes = await pool.starmap(tasks.noteOrStall, Array.from({ length: 8 }, (_, i) => [log, i, 1]), { settle: true });
+        assert.deepEqual(outcomes.map((o) => o.reason?.code ?? o.value), [0, 'FJ_TASK_TIMEOUT', 2, 3, 4, 5, 6, 7]);
+        const runs = readFileSync(log, 'utf8').trim().split('\n').map(Number).sort((a, b) => a - b);
+        assert.deepEqual(runs, [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert.equal(pool.stats().workersReplaced, 1);
+      });
+
       test('a map whose task loops forever fails with FJ_TASK_TIMEOUT', T, async (t) => {
         const pool = using(t, E.make({ slots: 1 }));
         await assert.rejects(pool.map(endless.forever, [1, 2], { timeout: 200 }), code('FJ_TASK_TIMEOUT'));

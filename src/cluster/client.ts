@@ -362,7 +362,7 @@ export class Cluster extends BaseExecutor {
     const self = this;
     this.#runner ??= {
       get parallelism() { return Math.max(1, self.#engines.reduce((n, e) => n + e.workers, 0)); },
-      chunksPayOff: true,
+      chunksPayOff: true, defaultTimeout: self.#timeout,
       openMap: (onClosing) => {
         if (self.#closed !== null) throw closedError('cluster', false);
         const closeMap = self.#maps.open(onClosing);

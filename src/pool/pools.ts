@@ -115,6 +115,7 @@ abstract class Pool extends BaseExecutor {
     this.#runner ??= {
       parallelism: core.parallelism,
       chunksPayOff: true,
+      defaultTimeout: defaults.timeout,
       openMap: (onClosing) => core.openMap(onClosing),
       runChunk: (spec: TaskSpec, items: unknown[], flags: number, chunk) =>
         new Promise<ChunkResult>((resolve, reject) => {
