@@ -47,6 +47,8 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
   const sink: MapSink = {
     // In order, an input's error waits for the results before it, as Pool.imap raises it.
     failsInOrder: ordered,
+    // The inputs' iterator failing ends the loop as an input's error does, after the results of what it gave.
+    keepsPulled: true,
     deliver(start, values, errorList) {
       if (reached !== null) return reached;
       const errors = new Map(errorList);

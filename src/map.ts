@@ -105,6 +105,8 @@ export interface MapSink {
   deliver(start: number, values: ArrayLike<unknown>, errors: ReadonlyArray<readonly [number, unknown]>): { error: unknown } | void;
   /** Whether an input's error (without settle) must wait for every result before it (ordered imap); else it fails the map at once. */
   readonly failsInOrder?: boolean;
+  /** Whether the inputs' iterator failing waits for the inputs pulled before (imap yields their results, then its error); else it fails the map at once. */
+  readonly keepsPulled?: boolean;
   /**
    * How far the map may run ahead of its consumer: 'all' (map keeps every result), 'paced'
    * (imap: a few chunks' worth, pulled but not yet taken), or a number of results left unread
@@ -153,6 +155,8 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   let failure: { error: unknown } | null = null;
   // An input failed, and the sink fails in order: nothing more is sent; the map fails once the sink reaches it.
   let held: { error: unknown } | null = null;
+  // The inputs' iterator failed, and the sink keeps what was pulled: the map fails once that has landed.
+  let sourceError: { error: unknown } | null = null;
   let wake: (() => void) | null = null;
   let consumerGone = false;
   // Ends the wait for an async input's next step when the map stops; null when not waiting.
@@ -161,7 +165,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   let abandoned = false;
   // close({ cancelPending }), terminate(): inputs not sent yet are cancelled (the executor fails the chunks it holds queued).
   entry.cancel = (error) => {
-    if (total !== undefined ? pulled < total : !exhausted) fail(error);
+    if (total !== undefined ? pulled < total : !exhausted && sourceError === null) fail(error);
     else {
       // Every input was pulled, the end not yet seen: pull no more (an imap would otherwise wait
       // for its consumer, perhaps gone, before looking), and finish what runs.
@@ -308,18 +312,23 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
 
   async function pull(size: number): Promise<unknown[]> {
     const items: unknown[] = [];
-    while (items.length < size) {
-      const step: unknown = source.async ? await nextAsync() : source.next();
-      if (step === STOPPED) break;
-      if (typeof step !== 'object' || step === null) {
-        throw new InvalidTypeError(`the inputs' iterator returned ${describeType(step)} from next(), not an iterator result ({ value, done })`);
+    try {
+      while (items.length < size) {
+        const step: unknown = source.async ? await nextAsync() : source.next();
+        if (step === STOPPED) break;
+        if (typeof step !== 'object' || step === null) {
+          throw new InvalidTypeError(`the inputs' iterator returned ${describeType(step)} from next(), not an iterator result ({ value, done })`);
+        }
+        if ((step as IteratorResult<unknown>).done) {
+          exhausted = true;
+          break;
+        }
+        items.push((step as IteratorResult<unknown>).value);
+        if (failure !== null || held !== null) break;
       }
-      if ((step as IteratorResult<unknown>).done) {
-        exhausted = true;
-        break;
-      }
-      items.push((step as IteratorResult<unknown>).value);
-      if (failure !== null || held !== null) break;
+    } catch (error) {
+      if (sink.keepsPulled !== true) throw error;
+      sourceError = { error }; // the items pulled before it still run
     }
     return items;
   }
@@ -337,7 +346,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     for (;;) {
       // The backlog at which the consumer will have made room for the next chunk; null when not waiting on it.
       let roomAt: number | null = null;
-      while (failure === null && held === null && !exhausted && !sendNoMore && inflight < window) {
+      while (failure === null && held === null && sourceError === null && !exhausted && !sendNoMore && inflight < window) {
         const ahead = sink.ahead();
         let size = nextSize();
         if (ahead !== 'all') {
@@ -361,8 +370,8 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
         pulled += items.length;
         if (items.length > 0 && failure === null && held === null) launch(start, items);
       }
-      // Every chunk landed, yet the sink never reached the failed input: fail with it anyway.
-      const stuck = held as { error: unknown } | null;
+      // Every chunk landed, yet the sink never reached the failed input (or the inputs' iterator failed): fail with it.
+      const stuck = (held ?? sourceError) as { error: unknown } | null;
       if (stuck !== null && inflight === 0) fail(stuck.error);
       if (failure !== null || ((exhausted || sendNoMore) && inflight === 0)) break;
       const waitFor = roomAt;

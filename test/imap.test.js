@@ -7,6 +7,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Executors, filesAppear, settleWithin, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
+import { touch } from './fixtures/sleep.js';
 
 const T = { timeout: 120_000 };
 const code = (c) => (err) => {
@@ -78,6 +79,13 @@ async function untilStalled(exec, state) {
   }
 }
 
+/** Yields `n` rendezvous inputs that wait for `release`, then creates it and throws `error`: the inputs pulled are still running. */
+function* throwsAfter(n, release, error) {
+  for (let i = 0; i < n; i++) yield { wait: release, value: i };
+  touch(release);
+  throw error;
+}
+
 async function drain(iterator) {
   const out = [];
   for (;;) {
@@ -99,6 +107,28 @@ for (const E of Executors) {
       assert.ok(state.pulled <= 4_096, `pulled ${state.pulled} inputs while the consumer had taken 1 result`);
       await it.return();
       assert.ok(state.closed);
+    });
+
+    for (const ordered of [true, false]) {
+      test(`an imap (ordered: ${ordered}) whose input throws yields the result of every input pulled before it threw, then its error; they count as done`, T, async (t) => {
+        const exec = using(t, E.make());
+        const release = join(tempDir(t), 'release');
+        const failure = new Error('the inputs failed');
+        const got = [];
+        await assert.rejects(async () => {
+          for await (const value of exec.imap(sleepy.rendezvous, throwsAfter(3, release, failure), { ordered })) got.push(value);
+        }, (err) => err === failure);
+        assert.deepEqual(ordered ? got : got.sort(), [0, 1, 2]);
+        await exec.onIdle();
+        assert.equal(exec.stats().done, 3);
+      });
+    }
+
+    test('a map whose input throws rejects with its error, with settle too (the input source failing is no input\'s outcome)', T, async (t) => {
+      const exec = using(t, E.make());
+      const failure = new Error('the inputs failed');
+      const release = join(tempDir(t), 'release');
+      await assert.rejects(exec.map(sleepy.rendezvous, throwsAfter(3, release, failure), { settle: true }), (err) => err === failure);
     });
 
     for (const waitWith of ['onIdle', 'close']) {
