@@ -30,6 +30,8 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
   let producerAt = -1;
   let taken = 0;
   let iterating = false;
+  // The generator waits at a yield: the consumer holds a value and may leave.
+  let atYield = false;
   const wake: { consumer: (() => void) | null; producer: (() => void) | null } = { consumer: null, producer: null };
   const backlog = (): number => ready.length - readyHead + pendingItems;
 
@@ -100,6 +102,17 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
     wake.producer = null;
     producer?.();
   };
+  // The room a taken value makes reaches the producer a turn later: a consumer that breaks out on
+  // that value has called return() by then, and nothing more starts (a LocalExecutor starts a task at once).
+  let roomSoon = false;
+  const makeRoom = (): void => {
+    if (roomSoon) return;
+    roomSoon = true;
+    setImmediate(() => {
+      roomSoon = false;
+      if (wake.producer !== null && backlog() <= producerAt) wakeProducer();
+    });
+  };
 
   let entry: MapEntry | null = null;
   let refused: { error: unknown } | null = null;
@@ -151,8 +164,10 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
             readyHead = 0;
           }
           taken++;
-          if (wake.producer !== null && backlog() <= producerAt) wakeProducer();
+          if (wake.producer !== null && backlog() <= producerAt) makeRoom();
+          atYield = true;
           yield value;
+          atYield = false;
         }
         if (failure !== null) throw (failure as { error: unknown }).error;
         if (finished) return;
@@ -160,32 +175,30 @@ export function streamResults(runner: ChunkRunner, inputs: unknown, plan: MapPla
         wake.consumer = null;
       }
     } finally {
-      if (!finished) {
-        controller.abort(kSoftAbort);
-        wakeProducer();
-      }
+      if (!finished) stop();
       await engine;
     }
   }
 
   const generator = results();
-  // Given back before its first next(), an imap stops (or never runs): close() need not wait for it.
-  const dropUnstarted = (): void => {
-    if (iterating) return;
-    if (engine === null) entry?.end();
-    else {
-      controller.abort(kSoftAbort);
-      wakeProducer();
-    }
+  const stop = (): void => {
+    controller.abort(kSoftAbort);
+    wakeProducer();
+  };
+  // Given back before its first next(), an imap stops (or never runs): close() need not wait for it. Given
+  // back at a yield, it stops at once: nothing more starts while return() makes its way into the generator.
+  const leaving = (): void => {
+    if (!iterating && engine === null) entry?.end();
+    else if (!iterating || (atYield && !finished)) stop();
   };
   return {
     next: () => generator.next(),
     return: (value?: unknown) => {
-      dropUnstarted();
+      leaving();
       return generator.return(value as undefined);
     },
     throw: (error?: unknown) => {
-      dropUnstarted();
+      leaving();
       return generator.throw(error);
     },
     [Symbol.asyncIterator]() { return this; },

@@ -3,7 +3,7 @@
 // consumer stopped reading (or never started), and a map waiting for an input
 // that never comes still stops.
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Executors, filesAppear, settleWithin, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
@@ -129,6 +129,29 @@ for (const E of Executors) {
       const failure = new Error('the inputs failed');
       const release = join(tempDir(t), 'release');
       await assert.rejects(exec.map(sleepy.rendezvous, throwsAfter(3, release, failure), { settle: true }), (err) => err === failure);
+    });
+
+    test('a consumer that takes a result and then leaves (return(), a break) starts nothing more: no input is pulled or run after it', T, async (t) => {
+      const exec = using(t, E.make());
+      const log = join(tempDir(t), 'runs');
+      const state = { pulled: 0 };
+      state.inputs = (function* numbered() {
+        for (let i = 0; i < 100; i++) {
+          state.pulled++;
+          yield { file: log, value: i };
+        }
+      })();
+      const runs = () => readFileSync(log, 'utf8').trim().split('\n').length;
+      const it = exec.imap(tasks.noteInput, state.inputs, { chunksize: 1 });
+      assert.deepEqual(await it.next(), { value: 0, done: false });
+      // Everything pulled has run; the imap waits for its consumer to make room.
+      await untilStalled(exec, state);
+      const pulled = state.pulled;
+      assert.equal(runs(), pulled);
+      assert.deepEqual(await it.next(), { value: 1, done: false });
+      await it.return();
+      await untilStalled(exec, state);
+      assert.deepEqual([state.pulled, runs()], [pulled, pulled]);
     });
 
     for (const waitWith of ['onIdle', 'close']) {
