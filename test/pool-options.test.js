@@ -58,6 +58,18 @@ for (const E of PoolKinds) {
         });
       }
 
+      test(`new ${E.name}({ env }) whose getter throws throws a TypeError (FJ_INVALID_ARG_TYPE) naming env and the key, caused by the getter's error`, () => {
+        const thrown = new Error('no such variable');
+        const env = Object.defineProperty({}, 'A', { get() { throw thrown; }, enumerable: true });
+        assert.throws(() => new E.Ctor({ env }), (err) => {
+          assert.ok(err instanceof TypeError, `a TypeError, got ${err?.constructor?.name}`);
+          assert.equal(err.code, 'FJ_INVALID_ARG_TYPE');
+          assert.ok(err.message.includes('env.A'), err.message);
+          assert.equal(err.cause, thrown);
+          return true;
+        });
+      });
+
       test(`new ${E.name}(5) throws a TypeError (FJ_INVALID_ARG_TYPE)`, () => {
         const Pool = E.Ctor;
         assert.throws(() => new Pool(5), (err) => err instanceof TypeError && err.code === 'FJ_INVALID_ARG_TYPE');

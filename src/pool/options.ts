@@ -144,10 +144,19 @@ function envOption(where: string, env: unknown): Record<string, string | undefin
   if (typeof env !== 'object' || env === null || Array.isArray(env)) {
     throw new InvalidTypeError(`${where}: the "env" option must be an object of strings; received ${describeType(env)}`);
   }
-  for (const [key, value] of Object.entries(env)) {
-    if (value !== undefined && typeof value !== 'string') {
-      throw new InvalidTypeError(`${where}: the "env" option must hold strings; env.${key} is ${describeType(value)}`);
+  let key = '';
+  try {
+    for (key of Object.keys(env)) {
+      const value: unknown = (env as Record<string, unknown>)[key];
+      if (value !== undefined && typeof value !== 'string') {
+        throw new InvalidTypeError(`${where}: the "env" option must hold strings; env.${key} is ${describeType(value)}`);
+      }
     }
+  } catch (error) {
+    if (error instanceof InvalidTypeError) throw error;
+    // A getter (or a proxy) that throws: the option cannot be read, so the workers' environment cannot be made.
+    const what = key === '' ? 'its keys' : `env.${key}`;
+    throw new InvalidTypeError(`${where}: the "env" option must be an object of strings; reading ${what} threw: ${error instanceof Error ? error.message : describeType(error)}`, { cause: error });
   }
   return env as Record<string, string | undefined>;
 }
