@@ -260,6 +260,16 @@ for (const E of PoolKinds) {
         assert.equal(pool.stats().workersReplaced, 1);
       });
 
+      test('a task that outlives its timeout more often than retries allow fails with FJ_TASK_TIMEOUT after retries + 1 attempts, as its message says', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, retries: 2 }));
+        await assert.rejects(pool.run(endless.forever, [], { timeout: 200 }), (err) => {
+          assert.equal(err.code, 'FJ_TASK_TIMEOUT');
+          assert.match(err.message, /after 3 attempts/);
+          return true;
+        });
+        assert.equal(pool.stats().workersReplaced, 3);
+      });
+
       test('a map whose task loops forever fails with FJ_TASK_TIMEOUT', T, async (t) => {
         const pool = using(t, E.make({ slots: 1 }));
         await assert.rejects(pool.map(endless.forever, [1, 2], { timeout: 200 }), code('FJ_TASK_TIMEOUT'));

@@ -47,7 +47,8 @@ export function stoppedError(call: Call, reason: string): WorkerError {
 
 export function timeoutError(call: Call): TaskTimeoutError {
   const timeout = call.options.timeout;
-  return new TaskTimeoutError(`${call.spec.label} ran longer than its timeout of ${timeout} ms; its worker was replaced`, { timeout, task: call.spec.label });
+  const attempts = call.attempts > 0 ? ` (after ${call.attempts + 1} attempts)` : '';
+  return new TaskTimeoutError(`${call.spec.label} ran longer than its timeout of ${timeout} ms${attempts}; its worker was replaced`, { timeout, task: call.spec.label });
 }
 
 /** `setupOverdueMs`: the timeout the last one's setup ran past (0: none did). */
