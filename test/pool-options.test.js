@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalExecutor } from 'forkjoin';
-import { PoolKinds, endless, tasks, tempDir, using } from './fixtures/helpers.js';
+import { PoolKinds, crash, endless, tasks, tempDir, using } from './fixtures/helpers.js';
 
 const T = { timeout: 60_000 };
 const code = (c) => (err) => {
@@ -139,6 +139,16 @@ for (const E of PoolKinds) {
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         assert.ok(runs() <= 6, `the setup ran ${runs()} times`);
         await assert.rejects(pool.run(tasks.square, [2]), (err) => err.code === 'FJ_WORKER_START_FAILED' && /setup failed on purpose/.test(err.cause?.message ?? err.message));
+      });
+
+      test('a setup that runs out of memory fails calls with FJ_WORKER_START_FAILED whose message says so, naming maxHeapMb', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1, maxHeapMb: 32, setup: crash.hog }));
+        await assert.rejects(pool.run(tasks.square, [2]), (err) => {
+          assert.equal(err.code, 'FJ_WORKER_START_FAILED');
+          assert.match(err.message, /out of memory/);
+          assert.ok(err.message.includes('maxHeapMb'), err.message);
+          return true;
+        });
       });
 
       test('setup may be a bare task', T, async (t) => {

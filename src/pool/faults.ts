@@ -55,8 +55,10 @@ export function timeoutError(call: Call): TaskTimeoutError {
 export function startFailedError(pool: string, info: ExitInfo, times: number, setupOverdueMs = 0): WorkerError {
   const what = setupOverdueMs > 0
     ? `were stopped because their setup ran past its timeout of ${setupOverdueMs} ms, ${times} times in a row; check setup, or give it a longer timeout of its own: setup: { task, timeout }`
-    : `${howItEnded(info).replace('was', 'were')} before they were ready, ${times} times in a row; check execArgv, env and setup` +
-      (info.lastWords === undefined ? '' : `. The last one's stderr ended with: ${info.lastWords}`);
+    : info.oom
+      ? `ran out of memory (maxHeapMb) before they were ready, ${times} times in a row; check setup, or raise maxHeapMb`
+      : `${howItEnded(info).replace('was', 'were')} before they were ready, ${times} times in a row; check execArgv, env and setup` +
+        (info.lastWords === undefined ? '' : `. The last one's stderr ended with: ${info.lastWords}`);
   return new WorkerError(
     ErrorCodes.WORKER_START_FAILED,
     `${pool} workers ${what}`,

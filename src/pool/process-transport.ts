@@ -95,6 +95,8 @@ export class ProcessTransport implements Transport {
     installExitHook();
     live.add(child);
     let tail = '';
+    // Seen as it came: the native stack trace V8 prints after it can outgrow the tail.
+    let heapFull = false;
     let spawnError: unknown = null;
     /** What the child said ended it (an uncaught exception), once it did. */
     let crash: { error: unknown } | null = null;
@@ -102,6 +104,7 @@ export class ProcessTransport implements Transport {
     child.stderr?.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
       tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL);
+      heapFull ||= /heap out of memory|Reached heap limit/i.test(tail);
     });
     // A message this process cannot read (too deeply nested for its stack: the child's held it) is
     // lost, and the results it carried: the child is stopped as if it had crashed.
@@ -152,7 +155,7 @@ export class ProcessTransport implements Transport {
         holds(frames, false);
         events.exit({
           // V8 aborts when the heap is full; the text alone could be anyone's.
-          code, signal, oom: signal === 'SIGABRT' && /heap out of memory|Reached heap limit/i.test(tail),
+          code, signal, oom: signal === 'SIGABRT' && heapFull,
           error: crash === null ? spawnError : crash.error, unreadable: unreadable ?? undefined, lastWords: lastLines(tail),
         });
       };
