@@ -314,6 +314,20 @@ for (const how of ['SIGKILL', 'process.exit', 'SIGINT to its process group (Ctrl
   });
 }
 
+test('Cluster.local close() waits for an engine slow to exit without piling up listeners (no MaxListenersExceededWarning)', T, async (t) => {
+  if (!needRedis(t)) return;
+  const warnings = [];
+  const onWarning = (w) => warnings.push(w);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const cluster = await Cluster.local({ engines: 1, root: fixtures, execArgv: ['--require', join(fixtures, 'slow-exit.cjs')] });
+  assert.equal(await cluster.run(tasks.square, [3]), 9);
+  await cluster.close();
+  await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+  assert.deepEqual(warnings.map((w) => `${w.name}: ${w.message}`), []);
+  assert.deepEqual(engineChildren(), [], 'its engine is gone');
+});
+
 test('Cluster.local whose engines exit while starting rejects with FJ_ENGINE_LOST at once, saying so, and leaves nothing behind', T, async (t) => {
   // The engines inherit this environment: Node refuses to start them (a module to preload that does not exist).
   const saved = process.env.NODE_OPTIONS;

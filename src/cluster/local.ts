@@ -161,15 +161,18 @@ export async function stopProcess(pid: number, child?: ChildProcess, graceMs = 5
     try { process.kill(pid, 0); return true; } catch { return false; }
   };
   if (!alive()) return false;
+  // One 'exit' listener for the whole wait, however long it polls.
+  const exited = child === undefined ? null : new Promise<void>((r) => { child.once('exit', () => r()); });
   try { process.kill(pid, 'SIGTERM'); } catch { return false; }
   const deadline = Date.now() + graceMs;
   while (alive() && Date.now() < deadline) {
-    if (child !== undefined) await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 100))]);
-    else await new Promise((r) => setTimeout(r, 50));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => { timer = setTimeout(r, exited === null ? 50 : 100); })]);
+    clearTimeout(timer);
   }
   if (alive()) {
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-    if (child !== undefined && alive()) await new Promise((r) => child.once('exit', r));
+    if (exited !== null && alive()) await exited;
   }
   return true;
 }
