@@ -52,6 +52,25 @@ test("a killed engine's held task is run again by another engine, which delivers
   assert.equal(await run, engines[1].pid, 'its one result came from s2');
 });
 
+test('an engine killed while it runs a broadcast task: its outcome is FJ_ENGINE_LOST, whose message does not claim the task never started', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { engines, connect } = await startCluster(t, ['b1', 'b2']);
+  const cluster = await connect();
+  const gate = goGate(t);
+  const outcomes = cluster.broadcast(tasks.markThenGo, [gate.dir]);
+  await gate.started(engines[0].pid, 'b1 to start the task');
+  process.kill(engines[0].pid, 'SIGKILL');
+  await gate.started(engines[1].pid, 'b2 to start the task');
+  gate.go();
+  const [b1, b2] = await outcomes;
+  assert.deepEqual(b2, { engine: 'b2', status: 'fulfilled', value: engines[1].pid });
+  assert.equal(b1.status, 'rejected');
+  assert.equal(b1.reason.code, 'FJ_ENGINE_LOST', b1.reason.message);
+  assert.equal(b1.reason.engine, 'b1');
+  assert.doesNotMatch(b1.reason.message, /before running/, 'b1 had started it');
+  assert.match(b1.reason.message, /may have started it/);
+});
+
 test('a task cancelled while it runs on an engine is stopped there (by signal, job.cancel() or terminate()): the engine serves the next call', T, async (t) => {
   if (!needRedis(t)) return;
   const { engines, connect } = await startCluster(t, ['c1']);

@@ -156,7 +156,7 @@ export class Cluster extends BaseExecutor {
     if (gone.length > 0) await prune(this.#redis, this.#keys, gone);
     const names = new Set(live.map((e) => e.name));
     this.#pending.fail((p) => p.engine === null || names.has(p.engine) ? null
-      : new ForkJoinError(ErrorCodes.ENGINE_LOST, `The engine ${p.engine} left the cluster before running ${p.spec.label}`, { engine: p.engine }));
+      : new ForkJoinError(ErrorCodes.ENGINE_LOST, `The engine ${p.engine} left the cluster before finishing ${p.spec.label} (it may have started it); broadcast again to the engines that remain`, { engine: p.engine }));
   }
 
   /** Settles a call with its result; a result for a job already settled (a re-run) is dropped. */
