@@ -356,6 +356,29 @@ describe('Cluster.connect', () => {
     await assert.rejects(Cluster.connect({ redis: `redis://127.0.0.1:${port}`, connectTimeout: 500 }), (e) => e.code === 'FJ_REDIS_UNAVAILABLE');
   });
 
+  test('a Redis URL naming a database the server does not have fails client and engine at once with FJ_REDIS_UNAVAILABLE; one it has is used', T, async (t) => {
+    if (!needRedis(t)) return;
+    const redis = await startRedis({ extra: ['--databases', '4'] });
+    const started = [];
+    t.after(async () => {
+      for (const e of started) await stop(e, 'SIGKILL');
+      await redis.stop();
+    });
+    // A connectTimeout far beyond any test's time limit: only the refusal itself can end the wait.
+    const err = await Cluster.connect({ redis: `${redis.url}/4`, connectTimeout: 600_000 }).then(async (c) => { await c.close(); return null; }, (e) => e);
+    assert.equal(err?.code, 'FJ_REDIS_UNAVAILABLE');
+    assert.match(err.message, /database 4/);
+    const refused = await startEngine(`${redis.url}/4`, { name: 'no-db' }).then((e) => { started.push(e); return null; }, (e) => e);
+    assert.match(String(refused?.message), /FJ_REDIS_UNAVAILABLE/);
+    started.push(await startEngine(`${redis.url}/3`, { name: 'db3' }));
+    const cluster = await Cluster.connect({ redis: `${redis.url}/3`, minEngines: 1 });
+    t.after(() => cluster.close());
+    assert.equal(await cluster.run(tasks.square, [7]), 49);
+    const db0 = new Redis(redis.url);
+    t.after(() => db0.quit());
+    assert.deepEqual(await db0.keys('fj:*'), [], 'nothing went to database 0');
+  });
+
   test('an unknown option is a TypeError with a code', T, async () => {
     await assert.rejects(Cluster.connect({ redis: 'redis://x', nope: 1 }), (e) => e.code === 'FJ_INVALID_ARG_TYPE');
   });

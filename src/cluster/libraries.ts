@@ -21,8 +21,9 @@ export function redisLibraries(): { bullmq: typeof BullMQ; ioredis: typeof IORed
 }
 
 /**
- * The queues a client adds jobs to (the client's side of BullMQ): the shared one, made at
- * once, and each engine's own (broadcast), made when first used.
+ * The queues a client adds jobs to (the client's side of BullMQ): the shared one and each
+ * engine's own (broadcast), each made when first used, so that a client refused at connect
+ * writes nothing to Redis.
  */
 export class ClientQueues {
   readonly #redis: IORedis.Redis;
@@ -32,7 +33,6 @@ export class ClientQueues {
   constructor(redis: IORedis.Redis, keys: ClusterKeys) {
     this.#redis = redis;
     this.#keys = keys;
-    this.get(keys.tasks);
   }
 
   get(name: string): BullMQ.Queue {

@@ -60,9 +60,31 @@ export function openRedis(url: string, tls?: RedisTls): Redis {
 
 /**
  * Waits for the first connection; rejects with FJ_REDIS_UNAVAILABLE after `ms`, or at once
- * when the connection is closed meanwhile (no timer is left to hold the process).
+ * when the connection is closed meanwhile (no timer is left to hold the process), or when
+ * Redis has no database of the URL's number.
  */
 export async function ready(redis: Redis, url: string, ms = 10_000): Promise<void> {
+  await connected(redis, url, ms);
+  await checkDatabase(redis, url);
+}
+
+/**
+ * ioredis only logs a SELECT of the URL's database that Redis refused, and goes on in
+ * database 0, among other data: so the database is selected again, and a refusal fails.
+ */
+async function checkDatabase(redis: Redis, url: string): Promise<void> {
+  const db = redis.options.db ?? 0;
+  if (db === 0) return;
+  try {
+    await redis.select(db);
+  } catch (error) {
+    const why = error instanceof Error ? redactText(error.message) : String(error);
+    throw new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `The Redis at ${redactUrl(url)} has no database ${db} (${why}); ` +
+      'use a number below its `databases` setting (16 unless configured), or none for database 0', { cause: error });
+  }
+}
+
+async function connected(redis: Redis, url: string, ms: number): Promise<void> {
   if (redis.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     let last: unknown;
