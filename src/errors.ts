@@ -88,7 +88,7 @@ export const ErrorCodes = Object.freeze({
   ENGINE_INLINE_REFUSED: 'FJ_ENGINE_INLINE_REFUSED',
   /** The engines running a task stopped more often than its `retries` allow, or a broadcast's engine left. */
   ENGINE_LOST: 'FJ_ENGINE_LOST',
-  /** Redis cannot be reached or started (no redis-server installed, refused connection, bad URL). */
+  /** Redis cannot be reached or started (no redis-server installed, refused connection, bad URL), or refuses to store a call for lack of memory. */
   REDIS_UNAVAILABLE: 'FJ_REDIS_UNAVAILABLE',
   /**
    * Redis no longer holds a pending cluster call's job: it lost the cluster's data (restarted

@@ -127,6 +127,16 @@ test('a result Redis will not store (past its maxmemory) fails its call with FJ_
   assert.equal(await cluster.run(tasks.square, [6]), 36, 'the engine still serves');
 });
 
+test('arguments Redis will not store (past its maxmemory) fail their call with FJ_REDIS_UNAVAILABLE saying Redis is out of memory, not that it cannot be reached', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { connect } = await startCluster(t, ['q1'], { extra: ['--maxmemory', '20mb'] });
+  const cluster = await connect();
+  const err = await cluster.run(tasks.square, [new Uint8Array(30 * 2 ** 20)]).then(() => null, (e) => e);
+  assert.equal(err?.code, 'FJ_REDIS_UNAVAILABLE');
+  assert.match(err.message, /lack of memory/);
+  assert.match(err.message, /maxmemory/);
+});
+
 test('a task that kills every engine it runs on fails after its retries, not forever', T, async (t) => {
   if (!needRedis(t)) return;
   const { redis, engines, connect } = await startCluster(t, ['p1', 'p2', 'p3']);

@@ -21,7 +21,7 @@ import { LatencyHistogram, type ExecutorStats } from '../stats.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { ClientQueues, loadRedisLibraries } from './libraries.js';
 import type { LocalClusterOptions } from './local-cluster.js';
-import { evictionWarning, openRedis, ready, type RedisTls } from './redis.js';
+import { evictionWarning, openRedis, queueError, ready, type RedisTls } from './redis.js';
 import { HEARTBEAT_MS, liveEngines, prune } from './registry.js';
 import { clientHeartbeat, Epoch, lossError } from './epoch.js';
 import { normalizeConnectOptions, type BroadcastResult, type ClusterOptions } from './options.js';
@@ -189,7 +189,7 @@ export class Cluster extends BaseExecutor {
     this.#queues.get(name).addBulk(jobs).catch((error: unknown) => {
       for (const a of list) {
         const p = this.#pending.take(a.id);
-        p?.settle(null, new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, `Cannot queue ${p.spec.label}: ${(error as Error).message}`, { cause: error }));
+        p?.settle(null, queueError(p.spec.label, error, this.#url));
       }
     });
   }

@@ -42,6 +42,19 @@ export function checkRedisUrl(where: string, url: unknown): string {
   return url;
 }
 
+/**
+ * Why a call could not be queued: Redis refused to store it for lack of memory (its
+ * maxmemory reached: only freeing memory helps), or could not be reached.
+ */
+export function queueError(label: string, error: unknown, url: string): ForkJoinError {
+  const text = redactText(error instanceof Error ? error.message : String(error));
+  const message = /^OOM\b/.test(text)
+    ? `Cannot queue ${label}: the Redis at ${redactUrl(url)} refused to store it for lack of memory (it reached its maxmemory); ` +
+      `free memory there, raise its maxmemory, or send smaller arguments (${text})`
+    : `Cannot queue ${label}: ${text}`;
+  return new ForkJoinError(ErrorCodes.REDIS_UNAVAILABLE, message, { cause: error });
+}
+
 /** A connection with the settings BullMQ needs: commands wait across reconnects instead of failing. */
 export function openRedis(url: string, tls?: RedisTls): Redis {
   // No auto-pipelining: on a busy engine it cost more CPU than the writes it saved.
