@@ -88,6 +88,8 @@ export const ErrorCodes = Object.freeze({
   ENGINE_INLINE_REFUSED: 'FJ_ENGINE_INLINE_REFUSED',
   /** The engines running a task stopped more often than its `retries` allow, or a broadcast's engine left. */
   ENGINE_LOST: 'FJ_ENGINE_LOST',
+  /** A cluster engine was started with the name of a live engine of its cluster (`--name`, or the default host-pid). */
+  ENGINE_NAME_TAKEN: 'FJ_ENGINE_NAME_TAKEN',
   /** Redis cannot be reached or started (no redis-server installed, refused connection, bad URL), or refuses to store a call for lack of memory. */
   REDIS_UNAVAILABLE: 'FJ_REDIS_UNAVAILABLE',
   /**

@@ -52,6 +52,27 @@ function engineChildren() {
 }
 
 
+test('a second engine given the name of a live engine is refused with FJ_ENGINE_NAME_TAKEN, and leaves the live one listed and serving', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, engines, connect } = await startCluster(t, ['dup']);
+  const cluster = await connect();
+  const refused = await startEngine(redis.url, { name: 'dup' }).then((e) => { engines.push(e); return null; }, (e) => e);
+  assert.match(String(refused?.message), /exited \(1\)/);
+  assert.match(refused.message, /FJ_ENGINE_NAME_TAKEN/);
+  assert.deepEqual((await cluster.engines()).map((e) => [e.name, e.pid]), [['dup', engines[0].pid]]);
+  assert.deepEqual(await cluster.broadcast(tasks.whoami, []), [{ engine: 'dup', status: 'fulfilled', value: engines[0].pid }]);
+});
+
+test('an engine started with the name of one that was killed starts once the dead one\'s heartbeat lapses, and serves', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, engines, connect } = await startCluster(t, ['again']);
+  const cluster = await connect();
+  await stop(engines[0], 'SIGKILL');
+  const restarted = await startEngine(redis.url, { name: 'again' });
+  engines.push(restarted);
+  assert.deepEqual(await cluster.broadcast(tasks.whoami, []), [{ engine: 'again', status: 'fulfilled', value: restarted.pid }]);
+});
+
 test('SIGTERM: an engine holding no task whose Redis is gone exits without waiting out its grace', T, async (t) => {
   if (!needRedis(t)) return;
   const redis = await startRedis();

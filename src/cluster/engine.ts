@@ -21,7 +21,7 @@ import { engineNameOption } from './options.js';
 import { ENGINE_GRACE_MS } from './local.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
 import { ResultLists } from './replies.js';
-import { announce, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
+import { announce, claimName, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
 import { within } from './outcome.js';
 import { TurnBatch } from './turn-batch.js';
 import { clusterKeys, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
@@ -132,6 +132,7 @@ export class Engine {
     await ready(this.#redis, this.#url);
     const warning = await evictionWarning(this.#redis, this.#url);
     if (warning !== null) this.#log(warning);
+    await claimName(this.#redis, this.#keys, this.info());
     const common = {
       connection: this.#redis,
       prefix: this.#keys.prefix,
@@ -371,8 +372,8 @@ export class Engine {
     // Leaving the cluster's records needs Redis: one that is gone is waited for a moment only
     // (the engine's heartbeat key expires by itself).
     const left = (async () => {
-      await withdraw(this.#redis, this.#keys, this.name);
-      await deleteByPattern(this.#redis, `${this.#keys.prefix}:${this.#keys.direct(this.name)}:*`);
+      // A name another engine took meanwhile (this one's heartbeat lapsed) is that engine's now, with its queue.
+      if (await withdraw(this.#redis, this.#keys, this.info())) await deleteByPattern(this.#redis, `${this.#keys.prefix}:${this.#keys.direct(this.name)}:*`);
       await this.#redis.quit();
       return true;
     })().catch(() => false);

@@ -4,6 +4,7 @@
  * so machines whose clocks disagree still agree on who is alive.
  */
 import type { ChainableCommander, Redis } from 'ioredis';
+import { ErrorCodes, ForkJoinError } from '../errors.js';
 import { isEngineInfo, type ClusterKeys, type EngineInfo } from './wire.js';
 
 /** Heartbeat period; an engine is gone after HEARTBEAT_TTL_MS without one. */
@@ -15,8 +16,51 @@ export function announce(multi: ChainableCommander, keys: ClusterKeys, info: Eng
   return multi.set(keys.engine(info.name), JSON.stringify(info), 'PX', HEARTBEAT_TTL_MS).sadd(keys.engines, info.name);
 }
 
-export async function withdraw(redis: Redis, keys: ClusterKeys, name: string): Promise<void> {
-  await redis.multi().del(keys.engine(name)).srem(keys.engines, name).exec();
+/**
+ * Takes an engine's name in its cluster, or fails with FJ_ENGINE_NAME_TAKEN while a live
+ * engine holds it (two engines of one name would share one broadcast queue and one entry).
+ * The heartbeat of an engine that died holds the name until it expires (waited out, so that
+ * an engine restarted under its name starts); a live engine's changes at its next beat.
+ */
+export async function claimName(redis: Redis, keys: ClusterKeys, info: EngineInfo): Promise<void> {
+  const key = keys.engine(info.name);
+  const deadline = Date.now() + HEARTBEAT_TTL_MS + 2 * HEARTBEAT_MS;
+  let seen: string | null = null;
+  for (;;) {
+    if ((await redis.set(key, JSON.stringify(info), 'PX', HEARTBEAT_TTL_MS, 'NX')) === 'OK') {
+      await redis.sadd(keys.engines, info.name);
+      return;
+    }
+    const holder = await redis.get(key);
+    if (holder !== null) {
+      seen ??= holder;
+      if (holder !== seen || Date.now() > deadline) throw nameTaken(info, holder);
+    }
+    await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS / 4));
+  }
+}
+
+function nameTaken(info: EngineInfo, holder: string): ForkJoinError {
+  let other: unknown = null;
+  try { other = JSON.parse(holder); } catch { /* described without it */ }
+  const where = isEngineInfo(other) ? ` on ${other.host} (pid ${other.pid})` : '';
+  return new ForkJoinError(ErrorCodes.ENGINE_NAME_TAKEN, `The engine name ${info.name} is taken: an engine of that name is live${where} in this cluster. ` +
+    'Give this engine another --name, or stop that engine first');
+}
+
+/** Whether the heartbeat `raw` is this engine's own (a name is this engine's only while it holds it). */
+function isOwn(raw: string | null, info: EngineInfo): boolean {
+  let other: unknown = null;
+  try { other = raw === null ? null : JSON.parse(raw); } catch { /* not ours */ }
+  return isEngineInfo(other) && other.host === info.host && other.pid === info.pid && other.started === info.started;
+}
+
+/** Removes an engine from the cluster; resolves to false, removing nothing, when another engine holds its name now. */
+export async function withdraw(redis: Redis, keys: ClusterKeys, info: EngineInfo): Promise<boolean> {
+  const raw = await redis.get(keys.engine(info.name));
+  if (raw !== null && !isOwn(raw, info)) return false;
+  await redis.multi().del(keys.engine(info.name)).srem(keys.engines, info.name).exec();
+  return true;
 }
 
 /** The live engines, sorted by name; names whose heartbeat expired are returned in `gone`. */
