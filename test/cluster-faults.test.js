@@ -3,7 +3,7 @@
 // itself loses the tasks (restarted empty, a client's liveness lapsed). Real processes, real redis-server.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -164,6 +164,32 @@ test("a task that crashes its engine's pool worker runs again while its retries 
   assert.equal(await cluster.run(crashOnce, [join(dir, 'a')], { retries: 1 }), 'ran again');
   await assert.rejects(cluster.run(crashOnce, [join(dir, 'b')], { retries: 0 }), (e) => e.code === 'FJ_WORKER_EXITED');
   assert.equal(await cluster.run(tasks.square, [4]), 16, 'the engine still serves');
+});
+
+test('an engine that lost a running job\'s lock (Redis frozen past it) stops its copy: one copy runs where the job went again, and delivers', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { redis, connect } = await startCluster(t, ['f1', 'f2']);
+  const cluster = await connect();
+  const gate = goGate(t);
+  const starts = () => (existsSync(join(gate.dir, 'starts')) ? readFileSync(join(gate.dir, 'starts'), 'utf8').trim().split('\n') : []);
+  const run = cluster.run(tasks.countStartThenHold, [gate.dir]);
+  await until(() => starts().length === 1, 60_000, 'the task to start');
+  // Frozen past the job's 4 s lock: once Redis resumes, the stalled check hands the job out again.
+  const pid = redis.child.pid;
+  process.kill(pid, 'SIGSTOP');
+  t.after(() => { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } });
+  await new Promise((resolve) => setTimeout(resolve, 7_000));
+  process.kill(pid, 'SIGCONT');
+  await until(() => starts().length === 2, 60_000, 'the task to start again');
+  // The first copy stopped (its worker replaced): both engines' heartbeats since then count one job held between them.
+  const since = Date.now();
+  await until(async () => {
+    const listed = await cluster.engines();
+    return listed.length === 2 && listed.every((e) => e.heartbeat > since) && listed.reduce((n, e) => n + e.busy, 0) === 1;
+  }, 30_000, 'one copy of the task to remain');
+  gate.go();
+  assert.equal(await run, Number(starts()[1]), 'its result came from the second start');
+  assert.equal(starts().length, 2);
 });
 
 test('a Redis server restarted mid-run (data kept): client and engines reconnect and the run completes', T, async (t) => {

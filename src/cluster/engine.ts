@@ -146,7 +146,10 @@ export class Engine {
     };
     this.#shared = new Worker(this.#keys.tasks, (job, token) => this.#process(job, token), { ...common, concurrency: this.#workers + 1 });
     this.#direct = new Worker(this.#keys.direct(this.name), (job, token) => this.#process(job, token), { ...common, concurrency: 1 });
-    for (const worker of [this.#shared, this.#direct]) worker.on('error', (error) => this.#warn(error));
+    for (const worker of [this.#shared, this.#direct]) {
+      worker.on('error', (error) => this.#warn(error));
+      worker.on('lockRenewalFailed', (ids) => this.#lockLost(ids));
+    }
     await Promise.all([this.#shared.waitUntilReady(), this.#direct.waitUntilReady()]);
     await this.#beat();
     this.#heartbeat = setInterval(() => { this.#beat().catch((error: unknown) => this.#warn(error)); }, HEARTBEAT_MS);
@@ -198,6 +201,19 @@ export class Engine {
     }
     this.#log(`forkjoin engine ${this.name}: Redis lost the cluster's data (it restarted without persistence, or was flushed); registered again` +
       (dropped > 0 ? `, and dropped the ${dropped} job(s) it held that vanished with it (their clients get FJ_REDIS_DATA_LOST)` : ''));
+  }
+
+  /**
+   * BullMQ could not renew these jobs' locks (Redis stalled, or was out of reach, past
+   * LOCK_MS): another engine may run them now, so this one stops its copies, unanswered.
+   */
+  #lockLost(ids: string[]): void {
+    const lost = ids.filter((id) => this.#held.has(id));
+    for (const id of lost) {
+      this.#handedBack.add(id); // its hand-back finds the lock gone: the stalled check requeues it
+      this.#held.get(id)?.cancel.request();
+    }
+    if (lost.length > 0) this.#log(`forkjoin engine ${this.name}: lost the lock of ${lost.length} running job(s) (Redis did not answer for ${LOCK_MS / 1_000} s); stopped them here, to run again`);
   }
 
   /** What the heartbeat says. */
