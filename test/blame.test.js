@@ -70,6 +70,15 @@ for (const E of PoolKinds) {
       assert.deepEqual(outcomes.map((o, i) => (i === 13 ? null : o.value)), inputs.map(([i]) => (i === 13 ? null : i * 2)));
     });
 
+    test('calls running beside one that ran their worker out of memory run again alone, so that only it fails', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1, perWorker: 3, maxHeapMb: 32, retries: 1 }));
+      const beside = [pool.run(tasks.sleep, [300, 'a']), pool.run(tasks.sleep, [300, 'b'])];
+      const bad = pool.run(crash.hogSoon, []);
+      await assert.rejects(bad, code('FJ_WORKER_OUT_OF_MEMORY'));
+      assert.deepEqual(await Promise.all(beside), ['a', 'b']);
+      assert.equal(pool.stats().workersReplaced, 2);
+    });
+
     test('calls of a module that kills its worker on import each fail once with FJ_WORKER_EXITED', T, async (t) => {
       const pool = using(t, E.make({ slots: 1 }));
       const calls = [1, 2, 3].map((x) => pool.run(exitOnImport.square, [x]));

@@ -149,6 +149,7 @@ export class Pacer {
 
   /** How many more calls `w` should hold, `next` being first in the queue: room() for its kind, within maxTasksPerWorker. */
   capacity(next: Call | undefined, w: PoolWorker, queued: number, o: NormalizedPoolOptions): number {
+    if (w.oldest?.alone === true) return 0; // it runs a call alone (CallQueue.take)
     const kind = next === undefined ? -1 : Pacer.kindOf(next);
     return Math.min(this.room(kind, w, queued, o.workers, o.concurrentTasksPerWorker), o.maxTasksPerWorker - w.assigned);
   }

@@ -99,7 +99,10 @@ export class CallQueue extends WaitQueue<Call> {
     return bytes >= MAX_BATCH_BYTES && (w.inflight.size < 2 || w.heldBytes() < AHEAD_BYTES);
   }
 
-  /** Takes up to `room` calls for `w`, as many as fit one message, and marks them sent to it. */
+  /**
+   * Takes up to `room` calls for `w`, as many as fit one message, and marks them sent to it. A call
+   * that must run alone goes only to a worker holding nothing, and nothing goes with it.
+   */
   take(w: PoolWorker, room: number): Call[] {
     const batch: Call[] = [];
     const now = nowMs();
@@ -107,6 +110,11 @@ export class CallQueue extends WaitQueue<Call> {
     while (room > 0 && bytes < MAX_BATCH_BYTES) {
       const call = this.shift();
       if (call === undefined) break;
+      if (call.alone && w.load > 0) {
+        this.unshift(call);
+        break;
+      }
+      if (call.alone) room = 1;
       call.state = CallState.Sent;
       call.sentAt = now;
       call.worker = w;

@@ -41,6 +41,8 @@ export class Call {
   claimable = false;
   /** Its worker, a child, was asked to give it back if it has not begun it (rebalance.ts). */
   askedBack = false;
+  /** It ran beside others on a worker that crashed, any of them to blame: it runs again on a worker holding nothing else. */
+  alone = false;
 
   /** Whether its worker says when it starts (its outcome, or an abort, is then blamed on it alone). */
   get reportsStart(): boolean {
@@ -213,6 +215,8 @@ export class PoolWorker {
   release(crashed: boolean): [blamed: Call[], rest: Call[]] {
     const calls = this.takeAll();
     const blamed = calls.filter((call) => call.state === CallState.Running);
+    // Several ran when it crashed: each runs again alone, so that a second crash names the one to blame.
+    if (crashed && blamed.length > 1) for (const call of blamed) call.alone = true;
     if (!crashed || blamed.length > 0) return [blamed, calls.filter((call) => call.state !== CallState.Running)];
     // None known: those held report their start from now on. Blamed are those held through such a crash
     // before, or else the first call of a worker that answered none: a module that kills workers on import.
