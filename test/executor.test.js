@@ -668,6 +668,19 @@ for (const E of Executors) {
         assert.equal(s.queued, 1);
       });
 
+      test('stats() counts a job sent ahead to a busy worker as queued until the worker begins it, as the job says', T, async (t) => {
+        const exec = using(t, E.make({ slots: 2 }));
+        // Measured as long, jobs then go one ahead per worker, behind the one it runs.
+        await Promise.all([0, 1].map((i) => exec.run(tasks.sleep, [150, i])));
+        const jobs = Array.from({ length: 6 }, (_, i) => exec.submit(tasks.sleep, [300, i]));
+        while (jobs.filter((job) => job.state === 'running').length < 2) await new Promise((r) => setTimeout(r, 5));
+        // Read in one turn: nothing settles in between.
+        const states = jobs.map((job) => job.state);
+        const s = exec.stats();
+        assert.deepEqual([s.running, s.queued], [states.filter((x) => x === 'running').length, states.filter((x) => x === 'queued').length], states.join());
+        await Promise.all(jobs);
+      });
+
       test('stats() after terminate(): a task dropped from the queue is cancelled, neither done nor failed', T, async (t) => {
         const exec = using(t, E.make({ slots: 1 }));
         const { job: running } = await occupy(t, exec, tempDir(t));

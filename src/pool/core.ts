@@ -390,7 +390,8 @@ export class PoolCore {
 
   stats(): ExecutorStats {
     const tally = this.#tally;
-    const counts = { queued: this.#queue.size, done: tally.done, failed: tally.failed, workersReplaced: this.#replaced };
-    return { ...this.#workers.usage(), ...counts, latency: tally.latency.snapshot() };
+    const { waiting, ...usage } = this.#workers.usage();
+    const counts = { queued: this.#queue.size + waiting, done: tally.done, failed: tally.failed, workersReplaced: this.#replaced };
+    return { ...usage, ...counts, latency: tally.latency.snapshot() };
   }
 }

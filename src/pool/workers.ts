@@ -4,7 +4,7 @@
  * time they spent busy and alive (for utilisation).
  */
 import { nowMs } from '../clock.js';
-import type { PoolWorker } from './records.js';
+import { CallState, type PoolWorker } from './records.js';
 
 export interface WorkerSetOptions {
   workers: number;
@@ -20,6 +20,8 @@ export interface WorkerUsage {
   idleWorkers: number;
   running: number;
   utilisation: number;
+  /** Calls sent to workers that report when they begin, not begun yet: they wait, as queued ones do. */
+  waiting: number;
 }
 
 /** Not ready yet, and not being retired: it will take calls once ready. */
@@ -212,12 +214,14 @@ export class WorkerSet implements Iterable<PoolWorker> {
     let idle = 0;
     let busyMs = this.#deadBusyMs;
     let aliveMs = this.#deadAliveMs;
+    let waiting = 0;
     for (const w of this.#all) {
       running += w.load;
+      for (const call of w.inflight.values()) if (call.state === CallState.Sent && call.reportsStart) waiting++;
       if (w.ready && w.load === 0 && !w.retiring) idle++;
       busyMs += w.busyMs;
       aliveMs += now - w.spawnedAt;
     }
-    return { workers: this.#all.size, idleWorkers: idle, running, utilisation: aliveMs > 0 ? Math.min(1, busyMs / aliveMs) : 0 };
+    return { workers: this.#all.size, idleWorkers: idle, running: running - waiting, waiting, utilisation: aliveMs > 0 ? Math.min(1, busyMs / aliveMs) : 0 };
   }
 }
