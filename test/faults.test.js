@@ -40,6 +40,34 @@ for (const E of PoolKinds) {
       await pool.terminate();
     });
 
+    test('quick calls of one function sent ahead to a worker whose call of another quick function awaits what never comes run on the other worker', T, async (t) => {
+      const pool = using(t, E.make({ slots: 2 }));
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(Array.from({ length: 200 }, (_, i) => pool.run(tasks.sleep, [0, i])));
+        await Promise.all(Array.from({ length: 200 }, (_, i) => pool.run(tasks.square, [i])));
+      }
+      const waiting = pool.run(tasks.sleep, [2_000_000_000, 'never']);
+      waiting.catch(() => {});
+      for (let round = 0; round < 3; round++) {
+        assert.deepEqual(await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run(tasks.square, [i]))), Array.from({ length: 20 }, (_, i) => i * i));
+      }
+      await pool.terminate();
+    });
+
+    test('a caller whose thread was busy past a call\'s timeout does not take the worker that ran it for stuck', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      for (let i = 0; i < 3; i++) await pool.run(tasks.sleep, [0, i]);
+      const quick = pool.run(tasks.sleep, [50, 'quick'], { timeout: 100 });
+      const slow = pool.run(tasks.sleep, [2000, 'slow']);
+      // Once both are sent, this thread is busy past the quick call's timeout and the stall grace:
+      // the worker's reports wait unread, and are read before the pool decides anything.
+      await new Promise((resolve) => setImmediate(resolve));
+      const end = Date.now() + 1500;
+      while (Date.now() < end);
+      assert.deepEqual(await Promise.all([quick, slow]), ['quick', 'slow']);
+      assert.equal(pool.stats().workersReplaced, 0);
+    });
+
     if (E.name === 'ThreadPool') {
       test('calls of a quick function sent ahead to a worker blocked in a long call of it run on the other worker', T, async (t) => {
         const pool = using(t, E.make({ slots: 2 }));

@@ -34,7 +34,7 @@ export interface MemoizeOptions<C extends Cache = Cache> {
  * setSync it has the original's signature; with any other it returns a promise, or the original's
  * own result for a call that bypasses the cache, and a cache typed `Cache` may be either kind.
  */
-export type Memoized<F extends (...args: any[]) => unknown, C extends Cache = Cache> =
+export type Memoized<F extends (...args: any[]) => unknown, C extends Cache = MemoryCache> =
   ([C] extends [SyncCache] ? F : (this: ThisParameterType<F>, ...args: Parameters<F>) => ReturnType<F> | Promise<Awaited<ReturnType<F>>>) &
   { readonly cache: C };
 

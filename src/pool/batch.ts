@@ -164,9 +164,9 @@ export class Pacer {
     const inflight = w.load;
     const oldest = w.oldest;
     const overdue = nowMs() >= this.overdueAt(w);
-    // An overdue worker whose calls can be taken back gets none while it is full or leaves one sent
-    // unbegun (stuck in synchronous code): they would be taken back again.
-    if (overdue && w.link.claims !== undefined && (inflight >= perWorker || holdsUnbegun(w, w.link.claims))) return 0;
+    // An overdue worker gets none while it is full, nor (a thread) while it leaves one sent unbegun (stuck
+    // in synchronous code): they would be taken back, or given back by a child, again (rebalance.ts).
+    if (overdue && (inflight >= perWorker || (w.link.claims !== undefined && holdsUnbegun(w, w.link.claims)))) return 0;
     if (oldest !== undefined) {
       const held = Pacer.kindOf(oldest);
       const long = held === kind ? overdue : !((this.#avgMs.get(held) ?? Number.POSITIVE_INFINITY) <= TARGET_INFLIGHT_MS);

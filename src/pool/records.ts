@@ -76,7 +76,8 @@ export class Call {
     this.#unwatch();
     const timeout = this.options.timeout;
     if (this.timer !== null || timeout === Number.POSITIVE_INFINITY) return;
-    this.timer = setTimeout(expired, timeout);
+    // Decided once the loop read what came in: after this thread was busy, the call's result may be waiting.
+    this.timer = setTimeout(() => setImmediate(expired), timeout);
     this.timer.unref();
   }
 

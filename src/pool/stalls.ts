@@ -40,13 +40,24 @@ export class Stalls {
     call.stall.unref();
   }
 
-  #check(w: PoolWorker, call: Call): void {
+  #check(w: PoolWorker, call: Call, confirmed = false): void {
     call.stall = null;
     // Begun, loading its module (timed from then), settled, sent back, or its worker already going.
     if (call.worker !== w || call.state !== CallState.Sent || call.timer !== null || w.ending || w.exited) return;
+    // Behind another call: looked at again a whole wait later, not before.
+    if (w.oldest !== call) {
+      this.#arm(w, call, nowMs());
+      return;
+    }
     const since = Math.max(call.sentAt, w.answeredAt);
-    if (w.oldest !== call || nowMs() < since + call.options.timeout + STALL_GRACE_MS) {
+    if (nowMs() < since + call.options.timeout + STALL_GRACE_MS) {
       this.#arm(w, call, since);
+      return;
+    }
+    if (!confirmed) {
+      // Timers run before the loop reads what came in meanwhile: after this thread was busy, the
+      // worker's report that it began may be waiting. Decided once that is read.
+      setImmediate(() => this.#check(w, call, true));
       return;
     }
     // A thread's call is taken back first, so it cannot begin there now; one the worker just claimed begins.
