@@ -681,6 +681,19 @@ for (const E of Executors) {
         await Promise.all(jobs);
       });
 
+      if (E.name !== 'ProcessPool') {
+        test('stats() after terminate(): map inputs sent ahead to a worker that had not begun them are neither done nor failed', T, async (t) => {
+          const exec = using(t, E.make({ slots: 2 }));
+          const mapped = exec.starmap(tasks.sleep, Array.from({ length: 40 }, (_, i) => [100, i]), { chunksize: 1 });
+          mapped.catch(() => {});
+          // Measured by then: an input is sent ahead to each worker, behind the one it runs.
+          while (exec.stats().done < 4) await new Promise((r) => setTimeout(r, 5));
+          await exec.terminate();
+          await assert.rejects(mapped, code('FJ_EXECUTOR_TERMINATED'));
+          assert.ok(exec.stats().failed <= 2, `failed ${exec.stats().failed}: at most the inputs running on the two workers`);
+        });
+      }
+
       test('stats() after terminate(): a task dropped from the queue is cancelled, neither done nor failed', T, async (t) => {
         const exec = using(t, E.make({ slots: 1 }));
         const { job: running } = await occupy(t, exec, tempDir(t));

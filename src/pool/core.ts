@@ -380,7 +380,7 @@ export class PoolCore {
     const error = terminatedError(this.#name);
     this.#failWith(error);
     for (const w of this.#workers) {
-      this.#failWith(error, w.takeAll());
+      this.#failWith(error, w.takeAll(true));
       w.cancelled.clear(); // calls running unobserved are stopped with their worker: close() and onIdle() wait no more
     }
     this.#maps.closing('terminate');

@@ -205,9 +205,16 @@ export class PoolWorker {
     return false;
   }
 
-  /** Every call in flight, no longer held here (the pool settles them). */
-  takeAll(): Call[] {
+  /**
+   * Every call in flight, no longer held here (the pool settles them). With `reclaim`, those a thread
+   * has not begun are taken back first (claims.ts): they count as never started (queued).
+   */
+  takeAll(reclaim = false): Call[] {
     const calls = [...this.inflight.values()];
+    const claims = reclaim ? this.link.claims : undefined;
+    if (claims !== undefined) {
+      for (const call of calls) if (call.claimable && call.state === CallState.Sent && claims.take(call.id)) call.state = CallState.Queued;
+    }
     this.inflight.clear();
     return calls;
   }
