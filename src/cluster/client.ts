@@ -17,9 +17,10 @@ import { closedError } from '../pool/faults.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import { TaskFlag } from '../pool/protocol.js';
 import { kSoftAbort, SignalRegistry } from '../pool/signals.js';
-import { LatencyHistogram, type ExecutorStats } from '../stats.js';
+import type { ExecutorStats } from '../stats.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { ClientQueues, loadRedisLibraries } from './libraries.js';
+import { ClientTally } from './client-stats.js';
 import type { LocalClusterOptions } from './local-cluster.js';
 import { evictionWarning, openRedis, queueError, ready, type RedisTls } from './redis.js';
 import { HEARTBEAT_MS, liveEngines, prune } from './registry.js';
@@ -50,7 +51,7 @@ export class Cluster extends BaseExecutor {
   readonly #epoch = new Epoch();
   readonly #retries: number;
   readonly #timeout: number;
-  readonly #latency = new LatencyHistogram();
+  readonly #tally = new ClientTally();
   readonly #adds = new UnsentJobs((queue, adds) => this.#addBulk(queue, adds));
   /** One abort listener per signal, however many calls share it. */
   readonly #signals = new SignalRegistry<string>((id, reason) => this.#withdraw(id, new AbortError('The task was aborted', { cause: reason })));
@@ -58,8 +59,6 @@ export class Cluster extends BaseExecutor {
   readonly #mapSignals = new SignalRegistry<string>((id, reason) => this.#withdraw(id, new AbortError('The map was aborted', { cause: reason }), reason !== kSoftAbort));
   #seq = 0;
   #engines: EngineInfo[] = [];
-  #done = 0;
-  #failed = 0;
   readonly #maps = new OpenMaps();
   #closing = false;
   #closed: Promise<void> | null = null;
@@ -232,10 +231,8 @@ export class Cluster extends BaseExecutor {
       spec, engine, submitted,
       settle: (message, error) => {
         this.#signals.delete(signal, id);
-        this.#latency.record(nowMs() - submitted);
         const outcome = outcomeOf(spec, message, error);
-        if (outcome.ok) this.#done++;
-        else this.#failed++;
+        this.#tally.settled(submitted, outcome.ok ? 1 : 0, outcome.ok ? 0 : 1);
         done(outcome.ok, outcome.value);
       },
     };
@@ -349,13 +346,7 @@ export class Cluster extends BaseExecutor {
   }
 
   stats(): ExecutorStats {
-    const workers = this.#engines.reduce((n, e) => n + e.workers, 0);
-    const busy = this.#engines.reduce((n, e) => n + e.busy, 0);
-    return {
-      workers, idleWorkers: Math.max(0, workers - busy), queued: Math.max(0, this.#pending.size - busy), running: Math.min(busy, this.#pending.size),
-      done: this.#done, failed: this.#failed, workersReplaced: 0, utilisation: workers === 0 ? 0 : Math.min(1, busy / workers),
-      latency: this.#latency.snapshot(),
-    };
+    return this.#tally.stats(this.#engines, this.#pending.size);
   }
 
   protected chunkRunner(): ChunkRunner {
@@ -375,14 +366,13 @@ export class Cluster extends BaseExecutor {
           spec, engine: null, submitted,
           settle: (message, error) => {
             self.#mapSignals.delete(call.signal, id);
-            self.#latency.record(nowMs() - submitted);
             if (message !== null && 'ok' in message) {
               const result = message.ok;
               for (const [, wire] of result.errors) tagWire(wire, message);
-              self.#failed += result.errors.length;
-              self.#done += result.values.length - result.errors.length;
+              self.#tally.settled(submitted, result.values.length - result.errors.length, result.errors.length);
               resolve(result);
             } else {
+              self.#tally.settled(submitted, 0, 0);
               const outcome = outcomeOf(spec, message, error);
               reject(outcome.value);
             }
