@@ -12,11 +12,10 @@ import type { ChunkRunner } from '../map.js';
 import { ProcessPool, ThreadPool } from '../pool/pools.js';
 import type { PoolOptions } from '../pool/options.js';
 import { codedError } from '../task-loader.js';
-import { inlineSpecOf, moduleSpec, taskRef, type TaskRef, type TaskSpec } from '../task.js';
 import { ownWire } from '../wire-error.js';
 import { JobCancel, runJob } from './engine-run.js';
 import { Epoch, vanishedJobs } from './epoch.js';
-import { refusal } from './guard.js';
+import { EngineTasks } from './engine-tasks.js';
 import { engineNameOption } from './options.js';
 import { ENGINE_GRACE_MS } from './local.js';
 import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls } from './redis.js';
@@ -75,13 +74,11 @@ export class Engine {
   readonly #workers: number;
   readonly #root: string;
   readonly #allowInline: boolean;
+  readonly #taskInfo: EngineTasks;
   readonly #log: (line: string) => void;
   readonly #held = new Map<string, Held>();
   readonly #handedBack = new Set<string>();
   readonly #clients = new Map<string, { alive: boolean; at: number }>();
-  /** Each task module's (or inline function's) verdict: refused or not. */
-  readonly #rules = new Map<string, Error | null>();
-  readonly #tasks = new Map<string, { spec: TaskSpec; task: TaskRef }>();
   readonly #started = Date.now();
   #shared: Worker | null = null;
   #direct: Worker | null = null;
@@ -106,6 +103,7 @@ export class Engine {
     this.#root = options.root ?? process.cwd();
     this.#allowInline = options.allowInline === true;
     this.#log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.#taskInfo = new EngineTasks(this.#root, this.#allowInline, this.name);
     const poolOptions: PoolOptions = { minWorkers: options.workers ?? undefined, idleTimeout: 60_000 };
     if (options.workers !== undefined) poolOptions.workers = options.workers;
     this.#pool = options.processes === true ? new EngineProcessPool(poolOptions) : new EngineThreadPool(poolOptions);
@@ -299,33 +297,13 @@ export class Engine {
 
   async #run(id: string, data: JobData, cancel: JobCancel): Promise<ResultMessage> {
     const where = { id, engine: this.name, host: this.host };
-    const ruleKey = `${data.k}:${data.m}`;
-    let refused = this.#rules.get(ruleKey);
-    if (refused === undefined) {
-      refused = refusal(data, this.#root, this.#allowInline, this.name);
-      if (this.#rules.size > 1_000) this.#rules.clear();
-      this.#rules.set(ruleKey, refused);
-    }
+    const refused = this.#taskInfo.refusal(data);
     if (refused !== null) return { ...where, fail: ownWire(refused) };
     try {
-      return { ...where, ok: await runJob(this.#runner, this.#starts, this.#taskOf(ruleKey, data), data, cancel) };
+      return { ...where, ok: await runJob(this.#runner, this.#starts, this.#taskInfo.taskOf(data), data, cancel) };
     } catch (error) {
       return { ...where, fail: ownWire(error) };
     }
-  }
-
-  /** The pool's description of a job's task, made once per task. */
-  #taskOf(ruleKey: string, data: JobData): { spec: TaskSpec; task: TaskRef } {
-    const key = `${ruleKey}#${data.n}`;
-    let known = this.#tasks.get(key);
-    if (known === undefined) {
-      const spec = data.k === 'module' ? moduleSpec(data.m, data.n) : inlineSpecOf(data.m, data.n);
-      // The pools read only `spec`; `task` is for LocalExecutor.
-      known = { spec, task: taskRef('file:///', data.n) };
-      if (this.#tasks.size > 1_000) this.#tasks.clear();
-      this.#tasks.set(key, known);
-    }
-    return known;
   }
 
   /** Holds many short jobs at once (Redis round trips dominate), few long ones (they would wait). */
