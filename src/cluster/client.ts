@@ -13,7 +13,7 @@ import { jobControl, newJob, type Job } from '../job.js';
 import { OpenMaps } from '../idle.js';
 import type { ChunkRunner } from '../map.js';
 import { closeOptions } from '../options.js';
-import { closedError } from '../pool/faults.js';
+import { abortError, closedError, terminatedError } from '../pool/faults.js';
 import type { ChunkResult } from '../pool/protocol.js';
 import { TaskFlag } from '../pool/protocol.js';
 import { kSoftAbort, SignalRegistry } from '../pool/signals.js';
@@ -61,6 +61,7 @@ export class Cluster extends BaseExecutor {
   #engines: EngineInfo[] = [];
   readonly #maps = new OpenMaps();
   #closing = false;
+  #terminated = false;
   #closed: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #reading: Promise<void> = Promise.resolve();
@@ -207,7 +208,7 @@ export class Cluster extends BaseExecutor {
       this.#queues.get(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id)
         .then((removed) => { if (stop && removed !== 1) mark(); }, () => { if (stop) mark(); });
     }
-    p.settle(null, reason instanceof Error ? reason : new AbortError('The task was cancelled', { cause: reason }));
+    p.settle(null, abortError(reason));
     this.#checkIdle();
     return true;
   }
@@ -222,7 +223,7 @@ export class Cluster extends BaseExecutor {
     const spec = toTaskSpec(task);
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments (e.g. [3]); received ${args === null ? 'null' : typeof args}`);
     const o = this.#callOptions(where, options);
-    if (this.#closed !== null) throw closedError('cluster', false);
+    if (this.#closed !== null) throw this.#terminated ? terminatedError('cluster', true) : closedError('cluster', false);
     if (o.signal?.aborted) throw new AbortError('The task was aborted', { cause: o.signal.reason });
     const submitted = nowMs();
     let id = '';
@@ -317,6 +318,7 @@ export class Cluster extends BaseExecutor {
   /** Disconnects now; pending tasks reject with FJ_EXECUTOR_TERMINATED, and engines skip them (or stop them, once this client's liveness key is gone). */
   terminate(): Promise<void> {
     const error = new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The cluster was terminated while the task was pending');
+    this.#terminated = true;
     this.#rejectAll(() => error);
     this.#maps.closing('terminate');
     this.#closed ??= this.#shutdown(true);

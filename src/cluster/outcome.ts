@@ -6,7 +6,7 @@ import type { WireValue } from '../wire-error.js';
 import type { ResultMessage } from './wire.js';
 
 /** Why a call may not go out: submit() rejects its Job with these, as the pools do (a wrong argument throws). */
-const unsent = new Set<string>([ErrorCodes.ARG_NOT_CLONEABLE, ErrorCodes.EXECUTOR_CLOSED, ErrorCodes.ABORTED]);
+const unsent = new Set<string>([ErrorCodes.ARG_NOT_CLONEABLE, ErrorCodes.EXECUTOR_CLOSED, ErrorCodes.EXECUTOR_TERMINATED, ErrorCodes.ABORTED]);
 export const isUnsent = (error: unknown): boolean => error instanceof ForkJoinError && unsent.has(error.code);
 
 /** Waits for `promise`, or `ms` at most. */
