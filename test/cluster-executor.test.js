@@ -29,3 +29,47 @@ test('a call made after terminate() rejects with FJ_EXECUTOR_TERMINATED, as on t
   await assert.rejects(cluster.run(tasks.square, [2]), (e) => e.code === 'FJ_EXECUTOR_TERMINATED');
   await assert.rejects(cluster.submit(tasks.square, [2]), (e) => e.code === 'FJ_EXECUTOR_TERMINATED');
 });
+
+test('stats(): a cancelled call (job.cancel, its signal, close({ cancelPending }), terminate) is neither done nor failed, and its latency is not counted', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { connect } = await startCluster(t, ['x1']);
+  const cluster = await connect();
+  const job = cluster.submit(tasks.sleep, [5_000, 1]);
+  job.cancel();
+  const controller = new AbortController();
+  const aborted = cluster.run(tasks.sleep, [5_000, 1], { signal: controller.signal });
+  controller.abort();
+  const outcomes = await Promise.allSettled([job, aborted]);
+  assert.deepEqual(outcomes.map((o) => o.reason?.code), ['FJ_ABORTED', 'FJ_ABORTED']);
+  const closing = await connect();
+  const closed = assert.rejects(closing.run(tasks.sleep, [5_000, 1]), (e) => e.code === 'FJ_EXECUTOR_CLOSED');
+  await closing.close({ cancelPending: true });
+  await closed;
+  const ending = await connect();
+  const ended = assert.rejects(ending.run(tasks.sleep, [5_000, 1]), (e) => e.code === 'FJ_EXECUTOR_TERMINATED');
+  await ending.terminate();
+  await ended;
+  for (const each of [cluster, closing, ending]) {
+    const stats = each.stats();
+    assert.deepEqual([stats.done, stats.failed, stats.latency.max], [0, 0, 0]);
+  }
+});
+
+test('stats(): map inputs that fail with a forkjoin error or a timeout, and calls whose argument cannot be sent, each count as failed', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { connect } = await startCluster(t, ['x1']);
+  const cluster = await connect();
+  const missing = await cluster.map(tasks.nope, [1, 2, 3], { settle: true });
+  assert.deepEqual(missing.map((o) => o.reason?.code), Array(3).fill('FJ_TASK_NOT_EXPORTED'));
+  assert.equal(cluster.stats().failed, 3);
+  const late = await cluster.starmap(tasks.sleep, [[5_000, 1], [5_000, 2], [5_000, 3], [5_000, 4]], { timeout: 50, settle: true });
+  assert.deepEqual(late.map((o) => o.reason?.code), Array(4).fill('FJ_TASK_TIMEOUT'));
+  assert.equal(cluster.stats().failed, 7);
+  await assert.rejects(cluster.run(tasks.square, [() => 1]), (e) => e.code === 'FJ_ARG_NOT_CLONEABLE');
+  assert.equal(cluster.stats().failed, 8);
+  const unsent = await cluster.map(tasks.square, [2, () => 1], { settle: true });
+  assert.deepEqual(unsent.map((o) => o.status), ['fulfilled', 'rejected']);
+  assert.deepEqual([cluster.stats().done, cluster.stats().failed], [1, 9]);
+  assert.equal(await cluster.run(tasks.square, [3]), 9);
+  assert.deepEqual([cluster.stats().done, cluster.stats().failed], [2, 9]);
+});

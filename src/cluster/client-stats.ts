@@ -1,18 +1,17 @@
 /** What a cluster client counts for `stats()`: its settled calls, and its engines' heartbeats. */
-import { nowMs } from '../clock.js';
-import { LatencyHistogram, type ExecutorStats } from '../stats.js';
+import { Tally, type ExecutorStats } from '../stats.js';
 import type { EngineInfo } from './wire.js';
 
 export class ClientTally {
-  #done = 0;
-  #failed = 0;
-  readonly #latency = new LatencyHistogram();
+  readonly #tally = new Tally();
 
-  /** A call submitted at `submitted` (nowMs) settled, accounting for `done` and `failed` inputs. */
-  settled(submitted: number, done: number, failed: number): void {
-    this.#latency.record(nowMs() - submitted);
-    this.#done += done;
-    this.#failed += failed;
+  /**
+   * A call (`items`: its job's items, a map chunk's inputs) submitted at `submitted` (nowMs)
+   * settled: counted as the pools count theirs (see settledInputs). The client does not learn
+   * when an engine starts a task, so a call closed or terminated away is taken as never started.
+   */
+  settled(flags: number, items: unknown, ok: boolean, value: unknown, submitted: number): void {
+    this.#tally.settled(flags, [items], ok, value, true, submitted);
   }
 
   /** The executor's stats, `pending` calls waiting among the `engines` last heard of. */
@@ -21,8 +20,8 @@ export class ClientTally {
     const busy = engines.reduce((n, e) => n + e.busy, 0);
     return {
       workers, idleWorkers: Math.max(0, workers - busy), queued: Math.max(0, pending - busy), running: Math.min(busy, pending),
-      done: this.#done, failed: this.#failed, workersReplaced: 0, utilisation: workers === 0 ? 0 : Math.min(1, busy / workers),
-      latency: this.#latency.snapshot(),
+      done: this.#tally.done, failed: this.#tally.failed, workersReplaced: 0, utilisation: workers === 0 ? 0 : Math.min(1, busy / workers),
+      latency: this.#tally.latency.snapshot(),
     };
   }
 }

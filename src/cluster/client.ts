@@ -30,7 +30,7 @@ import { isUnsent, outcomeOf, tagWire, within } from './outcome.js';
 import { PendingCalls, type Pending } from './pending.js';
 import { UnsentJobs, type QueuedAdd } from './adds.js';
 import { readResults } from './results.js';
-import { clusterKeys, encodeJob, type ClusterKeys, type EngineInfo, type ResultMessage } from './wire.js';
+import { clusterKeys, encodeJob, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
 
 /** How long a job's cancel mark lasts: long enough for an engine that holds the job, or takes it again, to see it. */
 const CANCEL_MARK_MS = 10 * 60_000;
@@ -175,8 +175,15 @@ export class Cluster extends BaseExecutor {
   /** Queues a job; the calls of one turn are added together (see UnsentJobs). */
   #enqueue(queue: string, spec: TaskSpec, items: unknown, flags: number, timeout: number, retries: number, pending: Pending, first?: number): string {
     if (this.#closing) throw closedError('cluster', false);
-    // Encoded first: arguments that cannot be encoded throw before anything waits for a result.
-    const data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries, first);
+    // Encoded first: arguments that cannot be encoded throw before anything waits for a result
+    // (a failure of the call, as on the pools).
+    let data: JobData;
+    try {
+      data = encodeJob(this.#id, spec, items, flags, Number.isFinite(timeout) ? timeout : 0, retries, first);
+    } catch (error) {
+      this.#tally.settled(flags, items, false, error, pending.submitted);
+      throw error;
+    }
     const id = `${this.#id}-${++this.#seq}`;
     this.#pending.add(id, pending);
     this.#adds.push({ queue, id, name: spec.name, data });
@@ -228,16 +235,17 @@ export class Cluster extends BaseExecutor {
     const submitted = nowMs();
     let id = '';
     const signal = o.signal;
+    const flags = TaskFlag.Chunk | TaskFlag.Spread;
     const pending: Pending = {
       spec, engine, submitted,
       settle: (message, error) => {
         this.#signals.delete(signal, id);
         const outcome = outcomeOf(spec, message, error);
-        this.#tally.settled(submitted, outcome.ok ? 1 : 0, outcome.ok ? 0 : 1);
+        this.#tally.settled(0, null, outcome.ok, outcome.value, submitted); // one call, not a chunk: one input
         done(outcome.ok, outcome.value);
       },
     };
-    id = this.#enqueue(queue, spec, [args], TaskFlag.Chunk | TaskFlag.Spread, o.timeout, o.retries, pending);
+    id = this.#enqueue(queue, spec, [args], flags, o.timeout, o.retries, pending);
     this.#signals.add(signal, id);
     return id;
   }
@@ -371,11 +379,11 @@ export class Cluster extends BaseExecutor {
             if (message !== null && 'ok' in message) {
               const result = message.ok;
               for (const [, wire] of result.errors) tagWire(wire, message);
-              self.#tally.settled(submitted, result.values.length - result.errors.length, result.errors.length);
+              self.#tally.settled(flags, items, true, result, submitted);
               resolve(result);
             } else {
-              self.#tally.settled(submitted, 0, 0);
               const outcome = outcomeOf(spec, message, error);
+              self.#tally.settled(flags, items, false, outcome.value, submitted);
               reject(outcome.value);
             }
           },
