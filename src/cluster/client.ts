@@ -30,10 +30,8 @@ import { isUnsent, outcomeOf, tagWire, within } from './outcome.js';
 import { PendingCalls, type Pending } from './pending.js';
 import { UnsentJobs, type QueuedAdd } from './adds.js';
 import { readResults } from './results.js';
+import { withdrawJob } from './withdraw.js';
 import { clusterKeys, encodeJob, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
-
-/** How long a job's cancel mark lasts: long enough for an engine that holds the job, or takes it again, to see it. */
-const CANCEL_MARK_MS = 10 * 60_000;
 
 export type { LocalClusterOptions } from './local-cluster.js';
 export type { BroadcastResult, ClusterOptions } from './options.js';
@@ -210,11 +208,7 @@ export class Cluster extends BaseExecutor {
     if (p === undefined) return false;
     // Not sent yet: it never will be. Already added: removed from its queue unless taken; if
     // taken, marked, so that the engine holding it stops it (its worker replaced, as a pool's would be).
-    if (!this.#adds.withdraw(id)) {
-      const mark = (): void => { this.#redis.set(this.#keys.cancel(id), '1', 'PX', CANCEL_MARK_MS).catch(() => {}); };
-      this.#queues.get(p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine)).remove(id)
-        .then((removed) => { if (stop && removed !== 1) mark(); }, () => { if (stop) mark(); });
-    }
+    if (!this.#adds.withdraw(id)) withdrawJob(this.#redis, this.#queues, this.#keys, p.engine === null ? this.#keys.tasks : this.#keys.direct(p.engine), id, stop);
     p.settle(null, abortError(reason));
     this.#checkIdle();
     return true;
