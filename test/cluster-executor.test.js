@@ -1,6 +1,6 @@
 // Cluster against the Executor contract the pools keep: cancellation, closing, stats().
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { taskModule } from 'forkjoin';
@@ -72,4 +72,27 @@ test('stats(): map inputs that fail with a forkjoin error or a timeout, and call
   assert.deepEqual([cluster.stats().done, cluster.stats().failed], [1, 9]);
   assert.equal(await cluster.run(tasks.square, [3]), 9);
   assert.deepEqual([cluster.stats().done, cluster.stats().failed], [2, 9]);
+});
+
+test('an input an engine held but had not begun when its imap was left never starts; the one running finishes', T, async (t) => {
+  if (!needRedis(t)) return;
+  // One engine of one worker: it runs one input and holds the next in its pool's queue.
+  const { connect } = await startCluster(t, ['x1']);
+  const cluster = await connect();
+  const dir = tempDir(t);
+  const starts = () => (existsSync(join(dir, 'starts')) ? readFileSync(join(dir, 'starts'), 'utf8').split('\n').filter(Boolean) : []);
+  const busy = async () => (await cluster.engines())[0].busy;
+  const inputs = [{ dir, label: 'A', hold: false }, { dir, label: 'B', hold: true }, { dir, label: 'C', hold: false }];
+  for await (const label of cluster.imap(tasks.logThenHold, inputs, { chunksize: 1, ordered: false })) {
+    assert.equal(label, 'A');
+    await until(() => starts().includes('B'), 30_000, 'B to start');
+    await until(async () => (await busy()) === 2, 30_000, 'the engine to hold C behind B');
+    break;
+  }
+  await until(async () => (await busy()) < 2, 20_000, 'the engine to drop C');
+  writeFileSync(join(dir, 'go'), '');
+  // Had the engine kept C, C would start before D; had it stopped B, B would not have ended.
+  assert.equal(await cluster.run(tasks.logThenHold, [{ dir, label: 'D', hold: false }]), 'D');
+  assert.deepEqual(starts(), ['A', 'B', 'D']);
+  assert.ok(existsSync(join(dir, 'ended-B')), 'B ran to its end');
 });

@@ -7,6 +7,7 @@
 import { ErrorCodes, isForkJoinError } from '../errors.js';
 import type { CancelHandle, ChunkRunner } from '../map.js';
 import type { ChunkResult } from '../pool/protocol.js';
+import { kSoftAbort } from '../pool/signals.js';
 import { codedError } from '../task-loader.js';
 import type { TaskRef, TaskSpec } from '../task.js';
 import type { TurnBatch } from './turn-batch.js';
@@ -36,6 +37,13 @@ export class JobCancel implements CancelHandle {
     this.requested = true;
     this.aborted = true;
     this.cancel?.(abandoned);
+  }
+
+  /** Its caller no longer awaits it (a failed map, an imap left): dropped if not begun, else left to finish, unobserved and not answered. */
+  soften(): void {
+    this.requested = true;
+    this.aborted = true;
+    this.cancel?.(kSoftAbort);
   }
 }
 

@@ -22,6 +22,7 @@ import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls
 import { ResultLists } from './replies.js';
 import { announce, claimName, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
 import { within } from './outcome.js';
+import { SOFT_MARK } from './withdraw.js';
 import { TurnBatch } from './turn-batch.js';
 import { clusterKeys, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
 
@@ -167,7 +168,10 @@ export class Engine {
     await this.#stopAbandoned();
   }
 
-  /** Stops the held jobs whose callers gave up on them: cancelled (the client marked them), or of a client gone. */
+  /**
+   * Stops the held jobs whose callers gave up on them: cancelled (the client marked them), or of
+   * a client gone; a job marked softly (its map failed, its imap was left) is dropped only if not begun.
+   */
   async #stopAbandoned(): Promise<void> {
     if (this.#held.size === 0) return;
     const held = [...this.#held];
@@ -178,7 +182,9 @@ export class Engine {
     ]);
     const gone = new Set(clients.filter((_, i) => !alive[i]));
     held.forEach(([id, { job, cancel }], i) => {
-      if ((marks[i] !== null || gone.has((job.data as JobData).c)) && this.#held.get(id)?.cancel === cancel) cancel.abort();
+      if (this.#held.get(id)?.cancel !== cancel) return;
+      if (gone.has((job.data as JobData).c) || (marks[i] !== null && marks[i] !== SOFT_MARK)) cancel.abort();
+      else if (marks[i] === SOFT_MARK) cancel.soften();
     });
   }
 

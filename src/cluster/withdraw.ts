@@ -6,11 +6,16 @@ import type { ClusterKeys } from './wire.js';
 /** How long a job's cancel mark lasts: long enough for an engine that holds the job, or takes it again, to see it. */
 const CANCEL_MARK_MS = 10 * 60_000;
 
+/** The cancel mark of a job stopped wherever it is, and of one whose engine drops it only if it has not begun it. */
+export const HARD_MARK = '1';
+export const SOFT_MARK = '0';
+
 /**
- * Removes job `id` from `queue` unless an engine took it; one taken is marked, when `stop`,
- * so that the engine holding it stops it within its heartbeat. Failures are left to the mark's absence.
+ * Removes job `id` from `queue` unless an engine took it; one taken is marked for the engine
+ * holding it, which within its heartbeat stops it (`stop`), or else drops it if its pool has
+ * not begun it and lets it finish, unobserved, if it has.
  */
 export function withdrawJob(redis: Redis, queues: ClientQueues, keys: ClusterKeys, queue: string, id: string, stop: boolean): void {
-  const mark = (): void => { redis.set(keys.cancel(id), '1', 'PX', CANCEL_MARK_MS).catch(() => {}); };
-  queues.get(queue).remove(id).then((removed) => { if (stop && removed !== 1) mark(); }, () => { if (stop) mark(); });
+  const mark = (): void => { redis.set(keys.cancel(id), stop ? HARD_MARK : SOFT_MARK, 'PX', CANCEL_MARK_MS).catch(() => {}); };
+  queues.get(queue).remove(id).then((removed) => { if (removed !== 1) mark(); }, mark);
 }
