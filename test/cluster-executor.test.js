@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { taskModule } from 'forkjoin';
-import { needRedis, startCluster, tasksUrl, until } from './fixtures/cluster/harness.js';
+import { goGate, needRedis, startCluster, tasksUrl, until } from './fixtures/cluster/harness.js';
 import { tempDir } from './fixtures/helpers.js';
 
 const T = { timeout: 120_000 };
@@ -95,4 +95,18 @@ test('an input an engine held but had not begun when its imap was left never sta
   assert.equal(await cluster.run(tasks.logThenHold, [{ dir, label: 'D', hold: false }]), 'D');
   assert.deepEqual(starts(), ['A', 'B', 'D']);
   assert.ok(existsSync(join(dir, 'ended-B')), 'B ran to its end');
+});
+
+test('close({ cancelPending }) rejects a call an engine runs with FJ_EXECUTOR_CLOSED, and the engine stops it: it serves the next call', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { engines, connect } = await startCluster(t, ['x1']);
+  const closing = await connect();
+  const gate = goGate(t);
+  const held = assert.rejects(closing.run(tasks.markThenHold, [gate.dir]), (e) => e.code === 'FJ_EXECUTOR_CLOSED');
+  await gate.started(engines[0].pid, 'the task to start');
+  await closing.close({ cancelPending: true });
+  await held;
+  // One engine of one worker, and the gate never opens: the next call runs only once the held task was stopped.
+  const next = await connect();
+  assert.equal(await next.run(tasks.square, [7]), 49);
 });

@@ -309,7 +309,8 @@ export class Cluster extends BaseExecutor {
   async close(options?: { cancelPending?: boolean | undefined }): Promise<void> {
     const cancelPending = closeOptions('Cluster.close', options);
     if (cancelPending) {
-      const error = closedError('cluster', true);
+      // The client does not learn when an engine starts a task: a pending one may be running.
+      const error = new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The cluster was closed with cancelPending before the task finished; an engine may have started it (the engines stop what they hold once the cluster is closed)');
       this.#rejectAll(() => error);
     }
     this.#closed ??= this.#shutdown(false);
