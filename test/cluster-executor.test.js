@@ -110,3 +110,13 @@ test('close({ cancelPending }) rejects a call an engine runs with FJ_EXECUTOR_CL
   const next = await connect();
   assert.equal(await next.run(tasks.square, [7]), 49);
 });
+
+test('stats().workersReplaced sums the pool workers the engines replaced (here after a timeout)', T, async (t) => {
+  if (!needRedis(t)) return;
+  const { connect } = await startCluster(t, ['x1']);
+  const cluster = await connect();
+  assert.equal(cluster.stats().workersReplaced, 0);
+  await assert.rejects(cluster.run(tasks.spin, [5_000], { timeout: 50 }), (e) => e.code === 'FJ_TASK_TIMEOUT');
+  await until(() => cluster.stats().workersReplaced === 1, 20_000, 'the engine to report its replaced worker');
+  assert.equal((await cluster.engines())[0].replaced, 1);
+});

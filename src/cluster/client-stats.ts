@@ -18,9 +18,11 @@ export class ClientTally {
   stats(engines: readonly EngineInfo[], pending: number): ExecutorStats {
     const workers = engines.reduce((n, e) => n + e.workers, 0);
     const busy = engines.reduce((n, e) => n + e.busy, 0);
+    // What the live engines replaced since each started, for every client's tasks (an older engine reports none).
+    const workersReplaced = engines.reduce((n, e) => n + (typeof e.replaced === 'number' ? e.replaced : 0), 0);
     return {
       workers, idleWorkers: Math.max(0, workers - busy), queued: Math.max(0, pending - busy), running: Math.min(busy, pending),
-      done: this.#tally.done, failed: this.#tally.failed, workersReplaced: 0, utilisation: workers === 0 ? 0 : Math.min(1, busy / workers),
+      done: this.#tally.done, failed: this.#tally.failed, workersReplaced, utilisation: workers === 0 ? 0 : Math.min(1, busy / workers),
       latency: this.#tally.latency.snapshot(),
     };
   }

@@ -224,7 +224,7 @@ export class Engine {
   info(): EngineInfo {
     return {
       name: this.name, host: this.host, pid: process.pid, workers: this.#workers, busy: this.#held.size,
-      done: this.#done, failed: this.#failed, started: this.#started, heartbeat: Date.now(), state: this.#state,
+      done: this.#done, failed: this.#failed, replaced: this.#pool.stats().workersReplaced, started: this.#started, heartbeat: Date.now(), state: this.#state,
     };
   }
 

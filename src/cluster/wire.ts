@@ -307,6 +307,8 @@ export interface EngineInfo {
   busy: number;
   done: number;
   failed: number;
+  /** Pool workers the engine replaced since it started (crashed, timed out, stopped under a cancelled task); absent from older engines. */
+  replaced?: number;
   started: number;
   /** ms since the epoch of this heartbeat, by the engine's clock. */
   heartbeat: number;
