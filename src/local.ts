@@ -282,6 +282,7 @@ export class LocalExecutor extends BaseExecutor {
       chunksPayOff: false,
       defaultTimeout: this.#timeout,
       openMap: (onClosing) => {
+        if (this.#terminated) throw new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated and accepts no new tasks');
         if (this.#closing) throw new ForkJoinError(ErrorCodes.EXECUTOR_CLOSED, 'The LocalExecutor is closed and accepts no new tasks');
         return this.#maps.open(onClosing);
       },

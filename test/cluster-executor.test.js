@@ -28,6 +28,8 @@ test('a call made after terminate() rejects with FJ_EXECUTOR_TERMINATED, as on t
   await cluster.terminate();
   await assert.rejects(cluster.run(tasks.square, [2]), (e) => e.code === 'FJ_EXECUTOR_TERMINATED');
   await assert.rejects(cluster.submit(tasks.square, [2]), (e) => e.code === 'FJ_EXECUTOR_TERMINATED');
+  await assert.rejects(cluster.map(tasks.square, [2, 3]), (e) => e.code === 'FJ_EXECUTOR_TERMINATED');
+  await assert.rejects((async () => { for await (const x of cluster.imap(tasks.square, [2])) assert.fail(`yielded ${x}`); })(), (e) => e.code === 'FJ_EXECUTOR_TERMINATED');
 });
 
 test('stats(): a cancelled call (job.cancel, its signal, close({ cancelPending }), terminate) is neither done nor failed, and its latency is not counted', T, async (t) => {

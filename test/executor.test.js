@@ -768,6 +768,16 @@ for (const E of Executors) {
         await assert.rejects(exec.run(tasks.square, [3]), (err) => ['FJ_EXECUTOR_CLOSED', 'FJ_EXECUTOR_TERMINATED'].includes(err.code));
       });
 
+      test('every call made after terminate() rejects with FJ_EXECUTOR_TERMINATED: run, submit, map, starmap and imap alike', T, async (t) => {
+        const exec = using(t, E.make());
+        await exec.terminate();
+        await assert.rejects(exec.run(tasks.square, [1]), code('FJ_EXECUTOR_TERMINATED'));
+        await assert.rejects(exec.submit(tasks.square, [1]), code('FJ_EXECUTOR_TERMINATED'));
+        await assert.rejects(exec.map(tasks.square, [1, 2]), code('FJ_EXECUTOR_TERMINATED'));
+        await assert.rejects(exec.starmap(tasks.add, [[1, 2]]), code('FJ_EXECUTOR_TERMINATED'));
+        await assert.rejects((async () => { for await (const x of exec.imap(tasks.square, [1])) assert.fail(`yielded ${x}`); })(), code('FJ_EXECUTOR_TERMINATED'));
+      });
+
       if (E.isPool) {
         test('terminate() rejects the running task with FJ_EXECUTOR_TERMINATED', T, async (t) => {
           const exec = using(t, E.make({ slots: 1 }));

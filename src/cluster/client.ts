@@ -360,7 +360,7 @@ export class Cluster extends BaseExecutor {
       get parallelism() { return Math.max(1, self.#engines.reduce((n, e) => n + e.workers, 0)); },
       chunksPayOff: true, defaultTimeout: self.#timeout,
       openMap: (onClosing) => {
-        if (self.#closed !== null) throw closedError('cluster', false);
+        if (self.#closed !== null) throw self.#terminated ? terminatedError('cluster', true) : closedError('cluster', false);
         const closeMap = self.#maps.open(onClosing);
         return () => { closeMap(); self.#checkIdle(); };
       },

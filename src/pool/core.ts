@@ -72,7 +72,7 @@ export class PoolCore {
 
   /** Registers a map that starts now (see OpenMaps); its chunks are accepted even after close(). Throws once the pool is closing. */
   openMap(onClosing?: (how: Closing) => void): () => void {
-    if (this.#closing) throw closedError(this.#name, false);
+    if (this.#closing) throw this.#terminated ? terminatedError(this.#name, true) : closedError(this.#name, false);
     return this.#maps.open(onClosing);
   }
 
