@@ -243,6 +243,18 @@ for (const E of PoolKinds) {
         assert.equal(pool.stats().workersReplaced, 1);
       });
 
+      test('a call with the longest timeout a timer can hold raises no TimeoutOverflowWarning', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const warnings = [];
+        const onWarning = (warning) => warnings.push(warning.name);
+        process.on('warning', onWarning);
+        t.after(() => process.off('warning', onWarning));
+        const calls = [pool.run(tasks.sleep, [100, 'a'], { timeout: 2 ** 31 - 1 }), pool.run(tasks.sleep, [100, 'b'], { timeout: 2 ** 31 - 1 })];
+        assert.deepEqual(await Promise.all(calls), ['a', 'b']);
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.deepEqual(warnings.filter((name) => name === 'TimeoutOverflowWarning'), []);
+      });
+
       test('the pool keeps working after a task timed out', T, async (t) => {
         // One worker: the next task can only run once the looping worker was replaced.
         const pool = using(t, E.make({ slots: 1 }));

@@ -22,7 +22,6 @@ import { evictionWarning, openRedis, ready, redactText, redactUrl, type RedisTls
 import { ResultLists } from './replies.js';
 import { announce, claimName, HEARTBEAT_MS, withdraw, deleteByPattern } from './registry.js';
 import { within } from './outcome.js';
-import { SOFT_MARK } from './withdraw.js';
 import { TurnBatch } from './turn-batch.js';
 import { clusterKeys, isJobData, type ClusterKeys, type EngineInfo, type JobData, type ResultMessage } from './wire.js';
 
@@ -177,14 +176,14 @@ export class Engine {
     const held = [...this.#held];
     const clients = [...new Set(held.map(([, { job }]) => (job.data as JobData).c))];
     const [marks, alive] = await Promise.all([
-      this.#redis.mget(held.map(([id]) => this.#keys.cancel(id))),
+      this.#redis.mget(held.flatMap(([id]) => [this.#keys.cancel(id), this.#keys.drop(id)])),
       Promise.all(clients.map((client) => this.#askClientAlive(client))),
     ]);
     const gone = new Set(clients.filter((_, i) => !alive[i]));
     held.forEach(([id, { job, cancel }], i) => {
       if (this.#held.get(id)?.cancel !== cancel) return;
-      if (gone.has((job.data as JobData).c) || (marks[i] !== null && marks[i] !== SOFT_MARK)) cancel.abort();
-      else if (marks[i] === SOFT_MARK) cancel.soften();
+      if (gone.has((job.data as JobData).c) || marks[2 * i] !== null) cancel.abort();
+      else if (marks[2 * i + 1] !== null) cancel.soften();
     });
   }
 

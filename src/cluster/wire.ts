@@ -89,6 +89,8 @@ export function clusterKeys(cluster: string) {
     epoch: `${base}:epoch`,
     /** Set when a job's caller cancelled it after an engine may have taken it: the engine stops it. */
     cancel: (job: string) => `${base}:cancel:${job}`,
+    /** Set when a job's caller no longer awaits it (its map failed, its imap was left): the engine drops it unless begun. A key of its own, which engines that know only `cancel` do not read. */
+    drop: (job: string) => `${base}:drop:${job}`,
   });
 }
 

@@ -6,9 +6,6 @@ import type { ClusterKeys } from './wire.js';
 /** How long a job's cancel mark lasts: long enough for an engine that holds the job, or takes it again, to see it. */
 const CANCEL_MARK_MS = 10 * 60_000;
 
-/** The cancel mark of a job stopped wherever it is, and of one whose engine drops it only if it has not begun it. */
-export const HARD_MARK = '1';
-export const SOFT_MARK = '0';
 
 /**
  * Removes job `id` from `queue` unless an engine took it; one taken is marked for the engine
@@ -16,6 +13,6 @@ export const SOFT_MARK = '0';
  * not begun it and lets it finish, unobserved, if it has.
  */
 export function withdrawJob(redis: Redis, queues: ClientQueues, keys: ClusterKeys, queue: string, id: string, stop: boolean): void {
-  const mark = (): void => { redis.set(keys.cancel(id), stop ? HARD_MARK : SOFT_MARK, 'PX', CANCEL_MARK_MS).catch(() => {}); };
+  const mark = (): void => { redis.set(stop ? keys.cancel(id) : keys.drop(id), '1', 'PX', CANCEL_MARK_MS).catch(() => {}); };
   queues.get(queue).remove(id).then((removed) => { if (removed !== 1) mark(); }, mark);
 }

@@ -8,6 +8,7 @@
  */
 import { nowMs } from '../clock.js';
 import { TaskTimeoutError } from '../errors.js';
+import { MAX_TIMER_MS } from '../options.js';
 import { CallState, type Call, type PoolWorker } from './records.js';
 
 /** Beyond a call's timeout, how long a worker may leave the call first in its line unbegun. */
@@ -36,7 +37,8 @@ export class Stalls {
 
   #arm(w: PoolWorker, call: Call, from: number): void {
     const at = from + call.options.timeout + STALL_GRACE_MS;
-    call.stall = setTimeout(() => this.#check(w, call), Math.max(0, at - nowMs()));
+    // A wait past a timer's reach looks again at the limit (Node would fire it at once).
+    call.stall = setTimeout(() => this.#check(w, call), Math.min(MAX_TIMER_MS, Math.max(0, at - nowMs())));
     call.stall.unref();
   }
 
