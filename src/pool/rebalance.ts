@@ -50,14 +50,9 @@ export class Rebalancer {
     else if (wake !== Number.POSITIVE_INFINITY) this.#wakeAt(wake);
   }
 
-  /** Queues again, at the head and in their order, the calls a child gave back unbegun (askBack). */
+  /** Queues again the calls a child gave back unbegun (askBack); one cancelled meanwhile is forgotten. */
   givenBack(w: PoolWorker, ids: readonly number[]): void {
-    for (let i = ids.length - 1; i >= 0; i--) {
-      const call = w.take(ids[i]);
-      if (call === undefined) continue; // cancelled meanwhile
-      w.assigned--;
-      this.hooks.requeue(call);
-    }
+    requeueFrom(w, ids.flatMap((id) => w.take(id) ?? []), this.hooks);
   }
 
   cancel(): void {
@@ -86,13 +81,17 @@ function takeBack(w: PoolWorker, claims: Claims, hooks: RebalanceHooks): boolean
   for (const call of w.inflight.values()) {
     if (call.claimable && call.state === CallState.Sent && claims.take(call.id)) taken.push(call);
   }
-  // Queued again at the head, newest first, so that they keep their order.
-  for (let i = taken.length - 1; i >= 0; i--) {
-    w.inflight.delete(taken[i].id);
-    w.assigned--;
-    hooks.requeue(taken[i]);
-  }
+  requeueFrom(w, taken, hooks);
   return taken.length > 0;
+}
+
+/** Calls `w` no longer holds, queued again at the head, newest first, so that they keep their order. */
+function requeueFrom(w: PoolWorker, calls: readonly Call[], hooks: RebalanceHooks): void {
+  for (let i = calls.length - 1; i >= 0; i--) {
+    w.inflight.delete(calls[i].id);
+    w.assigned--;
+    hooks.requeue(calls[i]);
+  }
 }
 
 /** Asks a child for every call it holds not begun, once each; those it gives back return with its next results (PoolCore). */

@@ -69,13 +69,11 @@ export class Stalls {
     }
     const stalls = (this.#stalls.get(call) ?? 0) + 1;
     this.#stalls.set(call, stalls);
-    if (stalls < MAX_STALLS) {
-      this.hooks.replace(w, 'it was stuck outside any task');
-      return;
-    }
-    w.inflight.delete(call.id);
+    // Sent again by the stopped worker's exit, unless it found too many stuck: then it fails here.
+    const fails = stalls >= MAX_STALLS;
+    if (fails) w.inflight.delete(call.id);
     this.hooks.replace(w, 'it was stuck outside any task');
-    this.hooks.fail(call, new TaskTimeoutError(
+    if (fails) this.hooks.fail(call, new TaskTimeoutError(
       `${call.spec.label} never began: ${stalls} workers in a row, sent it, were stuck outside any task for longer than its ` +
       `timeout of ${call.options.timeout} ms; each was replaced`,
       { timeout: call.options.timeout, task: call.spec.label },
