@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  AtomicCounter, Barrier, ErrorCodes, ThreadPool, isForkJoinError, taskModule,
+  AtomicCounter, Barrier, ErrorCodes, Latch, ThreadPool, isForkJoinError, taskModule,
 } from 'forkjoin';
 
 const sync = taskModule(new URL('./fixtures/sync-tasks.js', import.meta.url));
@@ -46,15 +46,71 @@ test('a party that dies at a barrier breaks the round: the others fail with FJ_B
   const pair = new Barrier(2);
   await assert.rejects(p.run(sync.waitThere, [pair], { timeout: 200 }), hasCode(ErrorCodes.TASK_TIMEOUT));
   await assert.rejects(pair.wait(), hasCode(ErrorCodes.BARRIER_BROKEN));
-  // The next round starts afresh.
+  // It stays broken until reset(); then the next round starts afresh.
+  await assert.rejects(pair.wait(), hasCode(ErrorCodes.BARRIER_BROKEN));
+  pair.reset();
   const [here, there] = await Promise.all([pair.wait(), p.run(sync.waitThere, [pair])]);
   assert.equal([here.leader, there.leader].filter(Boolean).length, 1);
 });
 
-test('a broken round is not taken for broken again when the round numbers come round (65,536 rounds later)', { timeout: 120_000 }, async (t) => {
+test('a broken round is not taken for broken again when the round numbers come round (32,768 rounds later)', { timeout: 120_000 }, async (t) => {
   const p = pool(t, { workers: 2 });
   const pair = new Barrier(2);
   await assert.rejects(p.run(sync.waitThere, [pair], { timeout: 200 }), hasCode(ErrorCodes.TASK_TIMEOUT));
   await assert.rejects(pair.wait(), hasCode(ErrorCodes.BARRIER_BROKEN));
+  pair.reset();
   assert.deepEqual(await Promise.all([p.run(sync.roundsAt, [pair, 70_000]), p.run(sync.roundsAt, [pair, 70_000])]), [{ completed: 70_000 }, { completed: 70_000 }]);
+});
+
+test('a party that dies waiting alone breaks the barrier: it is not counted, and every wait fails with FJ_BARRIER_BROKEN until reset()', async (t) => {
+  const p = pool(t, { workers: 2 });
+  const barrier = new Barrier(3);
+  await assert.rejects(p.run(sync.waitThere, [barrier], { timeout: 200 }), hasCode(ErrorCodes.TASK_TIMEOUT));
+  assert.equal(barrier.waiting, 0, 'the dead party is not counted');
+  assert.equal(barrier.broken, true);
+  // Three live parties, as many as the barrier needs: none waits for a round that cannot complete.
+  const outcomes = await Promise.allSettled([barrier.wait({ timeout: 10_000 }), barrier.wait({ timeout: 10_000 }), p.run(sync.waitWithin, [barrier, 10_000])]);
+  assert.deepEqual(outcomes.map((o) => o.reason?.code ?? o.value.code), Array(3).fill(ErrorCodes.BARRIER_BROKEN));
+  barrier.reset();
+  assert.equal(barrier.broken, false);
+  const arrivals = await Promise.all([barrier.wait({ timeout: 10_000 }), barrier.wait({ timeout: 10_000 }), p.run(sync.waitWithin, [barrier, 10_000])]);
+  assert.equal(arrivals.filter((a) => a.leader === true).length, 1, JSON.stringify(arrivals));
+});
+
+test('of two parties waiting on one worker, one withdrawing does not hide the other: its death breaks the round, and no later round passes without it', async (t) => {
+  const p = pool(t, { workers: 1, concurrentTasksPerWorker: 2 });
+  const barrier = new Barrier(4);
+  const here = barrier.wait({ timeout: 10_000 });
+  const [arrived, die] = [new Latch(1), new Latch(1)];
+  const doomed = p.run(sync.arriveThenDieOn, [barrier, arrived, die]);
+  await arrived.wait();
+  // A second party on the same worker arrives, then withdraws at its timeout.
+  assert.deepEqual(await p.run(sync.waitAsyncWithin, [barrier, 1]), { code: ErrorCodes.LOCK_TIMEOUT });
+  die.countDown();
+  await assert.rejects(doomed, hasCode(ErrorCodes.WORKER_EXITED));
+  await assert.rejects(here, hasCode(ErrorCodes.BARRIER_BROKEN));
+  assert.equal(barrier.waiting, 0);
+  barrier.reset();
+  // Three of four parties: the round must not complete.
+  const three = await Promise.allSettled([0, 1, 2].map(() => barrier.wait({ timeout: 50 })));
+  assert.deepEqual(three.map((o) => o.reason?.code), Array(3).fill(ErrorCodes.LOCK_TIMEOUT));
+});
+
+test('abort() breaks the barrier for the party waiting and every wait after; reset() makes it whole again, failing the parties that wait then', async (t) => {
+  const barrier = new Barrier(2);
+  const first = barrier.wait({ timeout: 10_000 });
+  barrier.abort();
+  await assert.rejects(first, hasCode(ErrorCodes.BARRIER_BROKEN));
+  await assert.rejects(barrier.wait({ timeout: 10_000 }), hasCode(ErrorCodes.BARRIER_BROKEN));
+  assert.equal(barrier.broken, true);
+  barrier.reset();
+  const waiting = barrier.wait({ timeout: 10_000 });
+  assert.equal(barrier.waiting, 1);
+  barrier.reset();
+  await assert.rejects(waiting, hasCode(ErrorCodes.BARRIER_BROKEN));
+  assert.equal(barrier.broken, false);
+  assert.equal(barrier.waiting, 0);
+  const p = pool(t, { workers: 1 });
+  const arrivals = await Promise.all([barrier.wait({ timeout: 10_000 }), p.run(sync.waitWithin, [barrier, 10_000])]);
+  assert.equal(arrivals.filter((a) => a.leader === true).length, 1, JSON.stringify(arrivals));
 });

@@ -1,39 +1,46 @@
 /**
  * A barrier for `parties` threads: each wait() returns once all have arrived,
- * then the barrier resets for the next round. The round and the count of
- * arrivals share one word, so a party that times out withdraws atomically.
+ * then the barrier resets for the next round. The round, the count of arrivals
+ * and whether the barrier is broken share one word, so a party that times out
+ * withdraws atomically and no party slips into a round as it breaks.
  *
- * Each waiting party also notes, in the barrier's memory, its thread and round under its slot
- * of the lock registry. A party whose thread died (the registry frees a dead thread's slot)
- * can never arrive again, so the round breaks: the waiters look for dead parties while they
- * wait, and the arrival that would complete a round looks first.
+ * A party whose thread died can never arrive again (barrier-parties.ts), so its round breaks,
+ * and the barrier stays broken until reset(), as Python's threading.Barrier does: every wait
+ * then fails at once, rather than start a round that the parties who already failed will never
+ * join. Waiters look for dead parties while they wait; every arrival looks first, and so does
+ * a read of `waiting` or `broken`.
  */
-import { threadId } from 'node:worker_threads';
 import { ErrorCodes, ForkJoinError, callOutcome } from '../errors.js';
 import { integerOption } from '../options.js';
 import { nowMs } from '../clock.js';
-import { existingRegistry, registry, type Registry } from './registry.js';
+import { Parties, PARTIES_WORDS, type Party } from './barrier-parties.js';
+import { registry } from './registry.js';
 import { assertMayBlock, deadline, timeoutError, waitAsync, waitSync, type Deadline, type WaitOptions } from './wait.js';
 import { Adopted, makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } from './wire.js';
 
-const COUNT_BITS = 16;
-const COUNT_MASK = (1 << COUNT_BITS) - 1;
-/** In the count's top bit: a thread is breaking the round; arrivals and withdrawals wait for it. */
-const BREAKING = 1 << (COUNT_BITS - 1);
-const MAX_PARTIES = BREAKING - 1;
+const COUNT_MASK = 0x7fff;
+/** A thread is breaking the round (or resetting the barrier): arrivals and withdrawals wait for it. */
+const BREAKING = 1 << 15;
+/** Every wait fails until reset(). */
+const BROKEN = 1 << 16;
+const ROUND_SHIFT = 17;
+const ROUND_MASK = 0x7fff;
+const MAX_PARTIES = COUNT_MASK;
 /**
- * Words: [0] round << 16 | count, [1] the last broken round + 1, [2] rounds broken so far, [3] slots
- * noted so far, then per registry slot [thread + 1, round + 1].
+ * Words: [0] round << 17 | BROKEN | BREAKING | count; then a bit per round number, set when that
+ * round broke (cleared as the number comes round again), which tells each waiter how its own
+ * round ended however late it wakes; then the parties' notes.
  */
-const BROKEN_ROUND = 1;
-const BREAKS = 2;
-const SLOTS_NOTED = 3;
-const PARTIES_AT = 4;
+const BROKE_AT = 1;
+const PARTIES_AT = BROKE_AT + (ROUND_MASK + 1) / 32;
 /** A round marked as breaking for this long lost its breaker (its thread was stopped mid-way): any thread finishes the break. */
 const BREAK_STALL_MS = 50;
-const SLOTS = 1024;
 /** How often a waiting party looks for parties that died. */
 const CHECK_MS = 100;
+
+const roundOf = (word: number): number => word >>> ROUND_SHIFT;
+/** The word of the round after `round`, empty. */
+const after = (round: number): number => (((round + 1) & ROUND_MASK) << ROUND_SHIFT) | 0;
 
 /**
  * This thread's async waits, each a check for dead parties of its round. Run when a pool sees a
@@ -52,12 +59,15 @@ export interface BarrierArrival {
   leader: boolean;
 }
 
-function brokenError(what: string): ForkJoinError {
-  return callOutcome(new ForkJoinError(ErrorCodes.BARRIER_BROKEN, `${what}: the round broke: a party's thread died while it waited, so the round can never complete`));
+function brokenError(what: string, waited: boolean): ForkJoinError {
+  const why = waited
+    ? 'the round broke while this party waited: a party\'s thread died, or abort() or reset() was called'
+    : 'the barrier is broken (a party\'s thread died while it waited, or abort() was called); every wait fails until reset()';
+  return callOutcome(new ForkJoinError(ErrorCodes.BARRIER_BROKEN, `${what}: ${why}`));
 }
 
-/** This thread's registry slot, or -1 in a thread with no registry (a Worker of one's own): its death cannot be seen. */
-function ownSlot(): { reg: Registry; slot: number } | null {
+/** This thread's registry slot, or null in a thread with no registry (a Worker of one's own): its death cannot be seen. */
+function ownSlot(): Party | null {
   try {
     const reg = registry();
     return { reg, slot: reg.slot };
@@ -70,6 +80,7 @@ function ownSlot(): { reg: Registry; slot: number } | null {
 export class Barrier implements Shareable {
   readonly #words: Int32Array;
   readonly #parties: number;
+  readonly #notes: Parties;
 
   constructor(parties: number);
   constructor(parties: number | Adopted) {
@@ -77,106 +88,144 @@ export class Barrier implements Shareable {
     if (parties instanceof Adopted) {
       this.#words = new Int32Array(parties.record.buffer as SharedArrayBuffer);
       this.#parties = parties.record.parties as number;
-      return;
+    } else {
+      this.#parties = integerOption('new Barrier()', 'parties', parties, 1, MAX_PARTIES);
+      this.#words = new Int32Array(new SharedArrayBuffer(4 * (PARTIES_AT + PARTIES_WORDS)));
     }
-    this.#parties = integerOption('new Barrier()', 'parties', parties, 1, MAX_PARTIES);
-    this.#words = new Int32Array(new SharedArrayBuffer(4 * (PARTIES_AT + 2 * SLOTS)));
+    this.#notes = new Parties(this.#words, PARTIES_AT);
   }
 
   get parties(): number {
     return this.#parties;
   }
 
-  /** Parties waiting in the current round (a snapshot). */
+  /** Parties waiting in the current round (a snapshot); never one whose thread died. */
   get waiting(): number {
-    return Atomics.load(this.#words, 0) & MAX_PARTIES;
+    this.#notice();
+    const word = Atomics.load(this.#words, 0);
+    return (word & (BREAKING | BROKEN)) !== 0 ? 0 : word & COUNT_MASK;
   }
 
-  /** Arrives; returns the round's word, or the leader's mark when this arrival completed the round. Throws when the round broke. */
-  #arrive(what: string, me: { reg: Registry; slot: number } | null): { word: number; leader: boolean; breaks: number } {
+  /** Whether the barrier is broken: every wait fails with FJ_BARRIER_BROKEN until reset(). */
+  get broken(): boolean {
+    this.#notice();
+    return (Atomics.load(this.#words, 0) & (BREAKING | BROKEN)) !== 0;
+  }
+
+  /** Breaks the barrier on purpose: the parties waiting fail with FJ_BARRIER_BROKEN, and so does every wait until reset(). */
+  abort(): void {
+    let stalledSince = 0;
+    for (;;) {
+      const word = Atomics.load(this.#words, 0);
+      if ((word & BREAKING) !== 0) stalledSince = this.#waitForBreak(word, stalledSince);
+      else if ((word & BROKEN) !== 0 || this.#break(word)) return;
+    }
+  }
+
+  /** Makes the barrier whole and empty again; the parties waiting in the current round fail with FJ_BARRIER_BROKEN. */
+  reset(): void {
     const w = this.#words;
     let stalledSince = 0;
     for (;;) {
-      // Read before the round: a break of this party's round counts after it.
-      const breaks = Atomics.load(w, BREAKS);
+      const word = Atomics.load(w, 0);
+      if ((word & BREAKING) !== 0) {
+        stalledSince = this.#waitForBreak(word, stalledSince);
+        continue;
+      }
+      if ((word & (BROKEN | COUNT_MASK)) === 0) return;
+      // Ended as broken by another thread that took this one for stalled: reset again.
+      if (Atomics.compareExchange(w, 0, word, word | BREAKING) === word && this.#finishBreak(word | BREAKING, 0)) return;
+    }
+  }
+
+  /** Arrives; returns the round's word, or the leader's mark when this arrival completed the round. Throws when the barrier is broken. */
+  #arrive(what: string, me: Party | null): { word: number; leader: boolean } {
+    const w = this.#words;
+    let stalledSince = 0;
+    for (;;) {
       const word = Atomics.load(w, 0);
       if ((word & BREAKING) !== 0) {
         // Another thread is breaking the round: the next one starts in a moment.
         stalledSince = this.#waitForBreak(word, stalledSince);
         continue;
       }
+      if ((word & BROKEN) !== 0) throw brokenError(what, false);
+      const round = roundOf(word);
       const count = (word & COUNT_MASK) + 1;
-      const round = word >>> COUNT_BITS;
       // A round counting a dead party breaks: it cannot complete, nor should it without that party.
       // Looked for before this party's note may take the slot the dead one's thread had.
-      if (this.#hasDeadParty(round)) {
-        if (this.#break(word)) throw brokenError(what);
+      if (this.#deadIn(round)) {
+        this.#break(word);
         continue;
       }
       if (count === this.#parties) {
-        const next = ((round + 1) & 0xffff) << COUNT_BITS;
-        if (Atomics.compareExchange(w, 0, word, next | 0) !== word) continue;
+        const next = after(round);
+        this.#setBroke(roundOf(next), false);
+        if (Atomics.compareExchange(w, 0, word, next) !== word) continue;
         Atomics.notify(w, 0);
-        return { word: next, leader: true, breaks };
+        return { word: next, leader: true };
       }
-      const next = (round << COUNT_BITS) | count;
-      if (Atomics.compareExchange(w, 0, word, next | 0) !== word) continue;
-      if (me !== null) {
-        Atomics.store(w, PARTIES_AT + 2 * me.slot + 1, round + 1);
-        Atomics.store(w, PARTIES_AT + 2 * me.slot, threadId + 1);
-        for (let noted = Atomics.load(w, SLOTS_NOTED); noted <= me.slot; noted = Atomics.load(w, SLOTS_NOTED)) {
-          if (Atomics.compareExchange(w, SLOTS_NOTED, noted, me.slot + 1) === noted) break;
-        }
-      }
-      return { word: next | 0, leader: false, breaks };
+      if (me !== null) this.#notes.add(me, round);
+      const next = (word & ~COUNT_MASK) | count;
+      if (Atomics.compareExchange(w, 0, word, next) === word) return { word: next, leader: false };
+      if (me !== null) this.#notes.remove(me, round);
     }
+  }
+
+  /** Whether a party counted in `round` belongs to a thread that is gone. */
+  #deadIn(round: number): boolean {
+    return this.#notes.hasDead(round, roundOf(Atomics.load(this.#words, 0)), ROUND_MASK);
+  }
+
+  /** Breaks the current round if it counts a dead party, so that what is read of the barrier is true. */
+  #notice(): void {
+    const word = Atomics.load(this.#words, 0);
+    if ((word & (BREAKING | BROKEN)) === 0 && (word & COUNT_MASK) !== 0 && this.#deadIn(roundOf(word))) this.#break(word);
   }
 
   /** While a round is marked as breaking: finishes the break when its breaker has stalled too long; returns when the stall began. */
   #waitForBreak(word: number, since: number): number {
     const now = nowMs();
     if (since === 0) return now;
-    if (now - since > BREAK_STALL_MS) this.#finishBreak(word);
+    if (now - since > BREAK_STALL_MS) this.#finishBreak(word, BROKEN);
     return since;
   }
 
-  /** Whether a party noted as waiting in `round` belongs to a thread that is gone; its note is cleared (it cannot match a later round). */
-  #hasDeadParty(round: number): boolean {
-    const reg = existingRegistry();
-    if (reg === null) return false;
-    const w = this.#words;
-    const noted = Math.min(Atomics.load(w, SLOTS_NOTED), SLOTS);
-    for (let slot = 0; slot < noted; slot++) {
-      const thread = Atomics.load(w, PARTIES_AT + 2 * slot);
-      if (thread === 0 || Atomics.load(w, PARTIES_AT + 2 * slot + 1) !== round + 1) continue;
-      if (!reg.isLive(slot, thread - 1)) {
-        Atomics.compareExchange(w, PARTIES_AT + 2 * slot, thread, 0);
-        return true;
-      }
-    }
-    return false;
+  #setBroke(round: number, broke: boolean): void {
+    const at = BROKE_AT + (round >>> 5);
+    const bit = 1 << (round & 31);
+    if (broke) Atomics.or(this.#words, at, bit);
+    else Atomics.and(this.#words, at, ~bit);
   }
 
-  /** Breaks the round `word` is in: its waiters fail, the next round starts empty. False when the round ended meanwhile. */
+  #broke(round: number): boolean {
+    return (Atomics.load(this.#words, BROKE_AT + (round >>> 5)) & (1 << (round & 31))) !== 0;
+  }
+
+  /** Breaks the round `word` is in, and the barrier with it. False when the round ended meanwhile, or the barrier is broken already. */
   #break(word: number): boolean {
     const w = this.#words;
-    const round = word >>> COUNT_BITS;
+    const round = roundOf(word);
     for (let now = word; ; now = Atomics.load(w, 0)) {
-      if (now >>> COUNT_BITS !== round || (now & BREAKING) !== 0) return false;
-      if (Atomics.compareExchange(w, 0, now, now | BREAKING) === now) {
-        this.#finishBreak(now | BREAKING);
-        return true;
-      }
+      if (roundOf(now) !== round || (now & (BREAKING | BROKEN)) !== 0) return false;
+      if (Atomics.compareExchange(w, 0, now, now | BREAKING) === now) return this.#finishBreak(now | BREAKING, BROKEN);
     }
   }
 
-  /** Ends a round marked as breaking (`marked`): the mark and the count of breaks come before the round moves on, so a waiter that sees the new round sees them. */
-  #finishBreak(marked: number): void {
+  /**
+   * Ends a round marked as breaking (`marked`): its parties fail, and the next round starts empty,
+   * broken or not (`state`). The round's bit comes before the round moves on, so a waiter that sees
+   * the new round sees it. False when another thread ended it first.
+   */
+  #finishBreak(marked: number, state: number): boolean {
     const w = this.#words;
-    const round = marked >>> COUNT_BITS;
-    Atomics.store(w, BROKEN_ROUND, round + 1);
-    Atomics.add(w, BREAKS, 1);
-    if (Atomics.compareExchange(w, 0, marked, ((round + 1) & 0xffff) << COUNT_BITS) === marked) Atomics.notify(w, 0);
+    const round = roundOf(marked);
+    const next = after(round);
+    this.#setBroke(round, true);
+    this.#setBroke(roundOf(next), false);
+    if (Atomics.compareExchange(w, 0, marked, next | state) !== marked) return false;
+    Atomics.notify(w, 0);
+    return true;
   }
 
   /**
@@ -186,32 +235,32 @@ export class Barrier implements Shareable {
    */
   #current(word: number): number | null {
     const now = Atomics.load(this.#words, 0);
-    return now >>> COUNT_BITS !== word >>> COUNT_BITS ? null : now;
+    return roundOf(now) !== roundOf(word) ? null : now;
   }
 
-  /** Leaves the round (after a timeout or an abort); false when the round completed meanwhile. */
-  #withdraw(word: number, me: { reg: Registry; slot: number } | null): boolean {
+  /** Leaves the round (after a timeout or an abort); false when the round ended meanwhile. */
+  #withdraw(word: number, me: Party | null): boolean {
     const w = this.#words;
     let stalledSince = 0;
     for (;;) {
       const now = Atomics.load(w, 0);
-      if (now >>> COUNT_BITS !== word >>> COUNT_BITS) return false;
+      if (roundOf(now) !== roundOf(word)) return false;
       if ((now & BREAKING) !== 0) {
         stalledSince = this.#waitForBreak(now, stalledSince);
         continue;
       }
       if (Atomics.compareExchange(w, 0, now, now - 1) === now) {
-        if (me !== null) Atomics.store(w, PARTIES_AT + 2 * me.slot, 0);
+        // Unnoted only once uncounted: a death in between breaks the round rather than leave it counting a dead party.
+        if (me !== null) this.#notes.remove(me, roundOf(word));
         return true;
       }
     }
   }
 
-  /** After its round ended: this party's note cleared, and whether the round broke (a break since it arrived, of its round). */
-  #ended(arrival: { word: number; breaks: number }, me: { reg: Registry; slot: number } | null, what: string): BarrierArrival {
-    const w = this.#words;
-    if (me !== null) Atomics.store(w, PARTIES_AT + 2 * me.slot, 0);
-    if (Atomics.load(w, BREAKS) !== arrival.breaks && Atomics.load(w, BROKEN_ROUND) === (arrival.word >>> COUNT_BITS) + 1) throw brokenError(what);
+  /** After its round ended: this party's note taken back, and whether its round broke. */
+  #ended(word: number, me: Party | null, what: string): BarrierArrival {
+    if (me !== null) this.#notes.remove(me, roundOf(word));
+    if (this.#broke(roundOf(word))) throw brokenError(what, true);
     return { leader: false };
   }
 
@@ -228,7 +277,7 @@ export class Barrier implements Shareable {
     const arrival = this.#arrive('Barrier.wait()', me);
     if (arrival.leader) return { leader: true };
     const check = (): void => {
-      if (this.#hasDeadParty(arrival.word >>> COUNT_BITS)) this.#break(arrival.word);
+      if (this.#deadIn(roundOf(arrival.word))) this.#break(arrival.word);
     };
     waitsHere.add(check);
     try {
@@ -250,7 +299,7 @@ export class Barrier implements Shareable {
     } finally {
       waitsHere.delete(check);
     }
-    return this.#ended(arrival, me, 'Barrier.wait()');
+    return this.#ended(arrival.word, me, 'Barrier.wait()');
   }
 
   /** Waits for every party, blocking this worker thread (not allowed on the main thread). */
@@ -269,9 +318,9 @@ export class Barrier implements Shareable {
         if (this.#withdraw(arrival.word, me)) throw timeoutError('Barrier.waitSync()', until.timeout);
         break;
       }
-      if (this.#hasDeadParty(arrival.word >>> COUNT_BITS)) this.#break(arrival.word);
+      if (this.#deadIn(roundOf(arrival.word))) this.#break(arrival.word);
     }
-    return this.#ended(arrival, me, 'Barrier.waitSync()');
+    return this.#ended(arrival.word, me, 'Barrier.waitSync()');
   }
 
   /** @internal The record that stands for it on the wire. */
