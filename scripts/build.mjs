@@ -123,7 +123,7 @@ async function buildLibrary() {
   await build({ ...commonjsLibrary, entryPoints: ['src/load.ts'], outfile: 'dist/load.cjs' });
 
   // The names index.js exports: every one of the library's but the decoder's and the parts'.
-  const internal = ['decodeSync', 'releaseAbandonedLocks'];
+  const internal = ['decodeSync'];
   const hidden = [...internal, 'forkjoinModules'];
   const probe = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(Object.keys(require('./dist/load.cjs').library({}))))`], { cwd: root, encoding: 'utf8' });
   if (probe.status !== 0) throw new Error(`the built library failed to load: ${probe.stderr}`);

@@ -5,4 +5,3 @@
  */
 export * from './index.js';
 export { decodeSync } from './sync/index.js';
-export { releaseAbandonedLocks } from './sync/mutex.js';

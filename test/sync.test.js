@@ -250,6 +250,23 @@ test('a mutex a task returns holding is free for other threads by the time its r
   lock.release();
 });
 
+test('a mutex of a task module\'s own that a task leaves locked is released once its worker is idle, though no lock reached that worker as an argument', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const own = taskModule(new URL('./fixtures/sync-module-lock.js', import.meta.url));
+  const thread = await p.run(own.lockAndReturn, []);
+  assert.deepEqual(await p.run(own.tryIt, []), { free: true, ownerDied: true });
+  assert.equal(await p.run(own.lockAndReturn, []), thread, 'the same worker took it again');
+});
+
+test('a mutex a task makes and returns still locked is free, its next owner told, by the time the result arrives', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = await p.run(sync.makeLockedAndReturn, []);
+  const lock = mutex.tryLock();
+  assert.notEqual(lock, null);
+  assert.equal(lock.ownerDied, true);
+  lock.release();
+});
+
 test('a mutex held by a task still running is kept when another task on its worker ends', async (t) => {
   const p = pool(t, { workers: 1, concurrentTasksPerWorker: 2 });
   const mutex = new Mutex();

@@ -12,6 +12,7 @@ import { describeType } from '../task.js';
 import { checkDeadlock } from './deadlock.js';
 import { Lock, LockState, adoptRegistry, existingRegistry, registry, type Registry } from './registry.js';
 import { assertMayBlock, deadline, timeoutError, waitAsync, waitSync, type Deadline, type WaitOptions } from './wait.js';
+import { LOCKS_LEFT } from './tag.js';
 import { makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } from './wire.js';
 
 /** A lock's name for deadlock messages, from the registry (any thread's lock) or its number. */
@@ -19,6 +20,8 @@ const nameOf = (index: number): string => existingRegistry()?.nameOf(index) ?? `
 
 /** How many mutexes this thread holds now: a worker releases what its finished tasks left held. */
 let heldHere = 0;
+/** Whether this thread's worker runtime, if it runs in one, was handed releaseAbandonedLocks (see LOCKS_LEFT). */
+let announced = false;
 /** This thread's acquisitions so far (wrapping): a lock records the number of its current one. */
 let acquisitions = 0;
 /** Releases `mutex` if `acquisition` is still this thread's current one of it (set by Mutex, which owns its words). */
@@ -91,6 +94,7 @@ export class Mutex implements Shareable {
   constructor(options?: MutexOptions);
   constructor(options?: MutexOptions | Revival) {
     markInUse();
+    if (!announced) announce();
     let base: number;
     if (options instanceof Revival) {
       this.#reg = options.reg;
@@ -216,11 +220,18 @@ export class Mutex implements Shareable {
  * Called by the worker runtime once no task runs on this thread: the mutexes a finished task
  * left locked are released as a dead owner's are, so their next owner sees `ownerDied`.
  */
-export function releaseAbandonedLocks(): void {
+function releaseAbandonedLocks(): void {
   if (heldHere === 0) return;
   heldHere = 0;
   const reg = existingRegistry();
   if (reg !== null) reg.releaseAllOf(ownerId(reg));
+}
+
+/** Hands releaseAbandonedLocks to this thread's worker runtime, if it runs in one: no mutex can be locked here before one is made or received. */
+function announce(): void {
+  announced = true;
+  const listen = (globalThis as { [LOCKS_LEFT]?: unknown })[LOCKS_LEFT];
+  if (typeof listen === 'function') (listen as (release: () => void) => void)(releaseAbandonedLocks);
 }
 
 /**

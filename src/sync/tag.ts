@@ -5,6 +5,13 @@
  */
 export const LOCK_TAG = Symbol.for('forkjoin.lock');
 
+/**
+ * Where a pool's worker runtime listens, on globalThis, for the function that releases the mutexes finished
+ * tasks left locked: each instance of the library hands it over with the first mutex made or received in the
+ * thread (mutex.ts), so that a worker that never meets one pays nothing per task.
+ */
+export const LOCKS_LEFT = Symbol.for('forkjoin.locksLeft');
+
 export function isLock(value: object): boolean {
   return (value as { [LOCK_TAG]?: unknown })[LOCK_TAG] === true;
 }

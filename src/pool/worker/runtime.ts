@@ -7,7 +7,7 @@ import { nowMs } from '../../clock.js';
 import type { Transferable } from '../../transfer.js';
 import { ErrorCodes } from '../../errors.js';
 import { codedError } from '../../task-loader.js';
-import { decodeLocks, loadLockSupport, lockSupportLoaded, releaseLocksLeft, resultWithLocks } from './locks.js';
+import { decodeLocks, listenForLocks, loadLockSupport, lockSupportLoaded, releaseLocksLeft, resultWithLocks } from './locks.js';
 import { compile, load, wireOfThrown, type FnEntry } from './functions.js';
 import { isThenable, untransferred, withoutRepeats } from '../../transfer.js';
 import { ownWire, type WireValue } from '../../wire-error.js';
@@ -39,6 +39,7 @@ const NONE_STARTED: number[] = [];
 
 /** Runs tasks for one pool over `port` until told to shut down. */
 export function startRuntime(port: RuntimePort): void {
+  listenForLocks();
   const fns: FnEntry[] = [];
   /** The results of map chunks: salvage() handles their values one by one. */
   const chunkResults = new WeakSet<object>();
