@@ -49,6 +49,19 @@ test('two-lock cycles formed over and over, three at a time, are each reported b
   }
 });
 
+test('a wait that closes a cycle fails in the thread whose wait closes it, and the thread that waited first gets its lock', async (t) => {
+  const p = pool(t, { workers: 2 });
+  // Two rounds over the same two threads, with the parts swapped: the failing thread must follow the part, not the thread.
+  for (let round = 0; round < 2; round++) {
+    const [alpha, beta] = [new Mutex({ name: 'alpha' }), new Mutex({ name: 'beta' })];
+    const ids = new Int32Array(new SharedArrayBuffer(8));
+    const meet = new Barrier(2);
+    const outcomes = await Promise.all([0, 1].map(() => p.run(sync.closeOrWaitFirst, [alpha, beta, ids, meet, round])));
+    outcomes.sort((a, b) => a.part.localeCompare(b.part));
+    assert.deepEqual(outcomes, [{ part: 'closes', outcome: ErrorCodes.DEADLOCK }, { part: 'waits first', outcome: 'finished' }], `round ${round}`);
+  }
+});
+
 test('a cycle of three threads is detected', async (t) => {
   const p = pool(t, { workers: 3 });
   const [a, b, c] = [new Mutex({ name: 'A' }), new Mutex({ name: 'B' }), new Mutex({ name: 'C' })];

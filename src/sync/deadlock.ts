@@ -7,6 +7,10 @@
  * Only blocking waits (lockSync) are edges: a thread blocked in one can release
  * nothing until it returns, while a thread whose waits are async keeps running
  * and may still release what it holds, so a cycle through one proves nothing.
+ *
+ * The wait that fails is the one that closed the cycle: the latest to begin (its ticket,
+ * registry.ts). Every other edge of a cycle is older: a thread takes the lock it holds in
+ * the cycle before it blocks, and a blocked thread takes nothing.
  */
 import { threadId } from 'node:worker_threads';
 import { DeadlockError, callOutcome } from '../errors.js';
@@ -43,20 +47,30 @@ function stable(reg: Registry, path: Edge[], me: number): boolean {
   return true;
 }
 
+/** The member of the cycle whose wait closed it: the one with the latest ticket. */
+function closer(reg: Registry, path: Edge[]): number {
+  let victim = path[path.length - 1].owner;
+  let latest = reg.ticketOf(victim);
+  for (const edge of path) {
+    const ticket = reg.ticketOf(edge.owner);
+    if (ticket > latest) [victim, latest] = [edge.owner, ticket];
+  }
+  return victim;
+}
+
 /**
- * Throws a DeadlockError if waiting for the lock at `base` closes a cycle and this
- * thread is the cycle's victim.
- * `names` resolves lock indexes this thread knows to their names.
+ * Throws a DeadlockError if waiting for the lock at `base` closes a cycle, in the thread
+ * whose wait closed it. `names` resolves lock indexes this thread knows to their names.
  */
 export function checkDeadlock(reg: Registry, base: number, names: (index: number) => string): void {
   const me = reg.slot;
   const path = walk(reg, base, me);
   if (path === null || !stable(reg, path, me)) return;
-  // Threads of one cycle may find it at the same moment; exactly one fails: the member with
-  // the highest slot. Another finder wakes that thread, which checks again and fails, and
-  // keeps waiting itself (the victim's failure releases what it held).
-  let victim = me;
-  for (const edge of path) victim = Math.max(victim, edge.owner);
+  // Usually the thread that closed the cycle finds it as it begins to wait, and fails. Threads
+  // whose waits began at the same moment may all find it; exactly one fails, the one with the
+  // latest ticket. Another finder wakes that thread, which checks again and fails, and keeps
+  // waiting itself (the victim's failure releases what it held).
+  const victim = closer(reg, path);
   if (victim !== me) {
     const awaited = reg.waitingOf(victim);
     if (awaited >= 0) Atomics.notify(reg.words, reg.lockBase(awaited) + Lock.State);

@@ -161,14 +161,18 @@ export class Mutex implements Shareable {
       if (quick !== null) return quick;
     }
     until ??= deadline(`${this.#name}.lockSync()`, options, true);
+    let published = false;
     try {
       for (let seen = Atomics.exchange(this.#words, this.#state, LockState.Contended); !isFree(seen); seen = Atomics.exchange(this.#words, this.#state, LockState.Contended)) {
-        this.#beforeWait();
+        // Published once: the wait stays the same one, and keeps its ticket, however often it wakes.
+        if (!published) this.#reg.beginWait(this.#state);
+        published = true;
+        checkDeadlock(this.#reg, this.#state, nameOf);
         if (!waitSync(this.#words, this.#state, LockState.Contended, until, RECHECK_MS)) throw timeoutError(`${this.#name}.lockSync()`, until.timeout);
       }
       return this.#acquired(lastDied);
     } finally {
-      this.#reg.setWaiting(-1);
+      if (published) this.#reg.endWait();
     }
   }
 
@@ -194,12 +198,6 @@ export class Mutex implements Shareable {
     heldHere--;
     Atomics.store(w, this.#state + Lock.Owner, 0);
     if (Atomics.exchange(w, this.#state, LockState.Free) === LockState.Contended) Atomics.notify(w, this.#state, 1);
-  }
-
-  /** Publishes this thread's wait and refuses it if it closes a cycle. */
-  #beforeWait(): void {
-    this.#reg.setWaiting(this.#state);
-    checkDeadlock(this.#reg, this.#state, nameOf);
   }
 
   #acquired(ownerDied: boolean): MutexLock {

@@ -3,7 +3,9 @@
  * given to each ThreadPool worker, that holds each thread's slot (which lock it
  * is blocked on) and each mutex's state, owner and acquisition. Because any thread
  * can read who owns what and who is blocked on what, the thread about to block
- * can walk the wait-for graph and see the cycle its wait would close.
+ * can walk the wait-for graph and see the cycle its wait would close. Each blocking
+ * wait also takes a ticket, later than every one before it: of the waits in a cycle,
+ * the one with the latest ticket closed it.
  */
 import { isMainThread, threadId, workerData } from 'node:worker_threads';
 import { ErrorCodes, ForkJoinError, callOutcome } from '../errors.js';
@@ -21,8 +23,10 @@ const WORDS = LOCKS_AT + MAX_LOCKS * LOCK_WORDS;
 /** Each mutex's name, for deadlock reports in any thread: a length byte, then up to 63 bytes of UTF-8. */
 const NAME_BYTES = 64;
 const NAMES_AT = WORDS * 4;
-const BYTES = NAMES_AT + MAX_LOCKS * NAME_BYTES;
-const VERSION = 4;
+/** Tickets, 64-bit so that they never wrap: [0] the last one taken, then per slot the ticket of its current blocking wait. */
+const TICKETS_AT = Math.ceil((NAMES_AT + MAX_LOCKS * NAME_BYTES) / 8) * 8;
+const BYTES = TICKETS_AT + (1 + MAX_THREADS) * 8;
+const VERSION = 5;
 
 /**
  * Offsets of a lock's words relative to its base. Acquisition is written and read only by
@@ -45,11 +49,13 @@ export class Registry {
   #slot = -1;
 
   readonly #names: Uint8Array;
+  readonly #tickets: BigInt64Array;
 
   constructor(buffer: SharedArrayBuffer) {
     this.buffer = buffer;
     this.words = new Int32Array(buffer, 0, WORDS);
-    this.#names = new Uint8Array(buffer, NAMES_AT);
+    this.#names = new Uint8Array(buffer, NAMES_AT, MAX_LOCKS * NAME_BYTES);
+    this.#tickets = new BigInt64Array(buffer, TICKETS_AT, 1 + MAX_THREADS);
   }
 
   /** Records the name of the lock at `index`, for every thread (written before the lock is shared). */
@@ -131,13 +137,25 @@ export class Registry {
     }
   }
 
-  /** Publishes that this thread is blocked on the lock at `base` (or on nothing, with -1). */
-  setWaiting(base: number): void {
-    Atomics.store(this.words, SLOTS_AT + this.slot * SLOT_WORDS + 1, base < 0 ? 0 : this.lockIndex(base) + 1);
+  /** Publishes that this thread is blocked on the lock at `base`, with a new ticket (written first: whoever reads the wait reads its ticket). */
+  beginWait(base: number): void {
+    const slot = this.slot;
+    Atomics.store(this.#tickets, 1 + slot, Atomics.add(this.#tickets, 0, 1n) + 1n);
+    Atomics.store(this.words, SLOTS_AT + slot * SLOT_WORDS + 1, this.lockIndex(base) + 1);
+  }
+
+  /** Publishes that this thread is blocked on nothing. */
+  endWait(): void {
+    Atomics.store(this.words, SLOTS_AT + this.slot * SLOT_WORDS + 1, 0);
   }
 
   waitingOf(slot: number): number {
     return Atomics.load(this.words, SLOTS_AT + slot * SLOT_WORDS + 1) - 1;
+  }
+
+  /** The ticket of the blocking wait `slot` published last: read after waitingOf(), it is that wait's or a later one's. */
+  ticketOf(slot: number): bigint {
+    return Atomics.load(this.#tickets, 1 + slot);
   }
 
   /**
