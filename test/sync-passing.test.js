@@ -128,3 +128,18 @@ test('a ProcessPool refuses primitives, naming the primitive and its path: proce
   await assert.rejects(p.map(sync.kinds, [1, { m: new Mutex() }]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'inputs[1].m');
   await assert.rejects(p.run(sync.makeMutexAndReturn, []), (err) => err.code === 'FJ_RESULT_NOT_CLONEABLE' && /result\.made is a Mutex/.test(err.message));
 });
+
+test('a Proxy is refused with FJ_ARG_NOT_CLONEABLE naming its path, as any Proxy is, even one holding a lock or beside one', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const mutex = new Mutex();
+  const cases = [
+    [[new Proxy({ mutex }, {})], 'args[0]'],
+    [[1, { inside: new Proxy({ mutex }, {}) }], 'args[1].inside'],
+    [[mutex, { list: new Proxy([mutex], {}) }], 'args[1].list'],
+    [[mutex, new Proxy({ a: 1 }, {})], 'args[1]'],
+  ];
+  for (const [args, path] of cases) {
+    await assert.rejects(p.run((...got) => got.length, args), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === path, path);
+  }
+  await assert.rejects(p.map((x) => x, [mutex, new Proxy({ mutex }, {})]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'inputs[1]');
+});

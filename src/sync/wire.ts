@@ -3,9 +3,11 @@
  * primitive found in a task's arguments (alone or inside plain objects and
  * arrays) by a record of its shared memory; the worker turns each record back
  * into a working instance of the same primitive. Only programs that created a
- * primitive pay for the walk.
+ * primitive pay for the walk. A Proxy is neither searched nor copied: left as it is,
+ * it is refused as the argument that cannot be cloned that it is, lock or no lock.
  */
 
+import { util } from '../builtins.js';
 import { CloneError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { children, namedKeys } from '../pool/clone.js';
 import { RESULT_ENCODER, type ResultEncoder, type ResultsMessage } from '../pool/protocol.js';
@@ -59,6 +61,8 @@ export function syncInUse(): boolean {
 export function makeRecord(kind: string, fields: Record<string, unknown>): SyncRecord {
   return { [kRecord]: kind, [kToken]: registryToken(), ...fields };
 }
+
+const isProxy = (value: object): boolean => util().types.isProxy(value);
 
 function isShareable(value: object): value is Shareable {
   return shareables.has(value.constructor);
@@ -125,6 +129,7 @@ function search(root: object): Found {
     const before = seen.get(value);
     if (before !== undefined && (before === false || inPlain)) continue;
     seen.set(value, inPlain);
+    if (isProxy(value)) continue;
     if (isShareable(value)) {
       if (!inPlain) return Found.Misplaced;
       result = Found.Placed;
@@ -167,7 +172,8 @@ function copyWithRecords(root: object): unknown {
   const copyOf = (value: object): object => {
     let copy = copies.get(value);
     if (copy !== undefined) return copy;
-    if (isShareable(value)) copy = value.toRecord();
+    if (isProxy(value)) copy = value;
+    else if (isShareable(value)) copy = value.toRecord();
     else {
       try {
         copy = Array.isArray(value) ? withNamed(value) : { ...value };
@@ -199,6 +205,7 @@ function shareableInside(value: object, misplacedOnly: boolean): FoundAt | null 
   while (level.length > 0) {
     const next: Array<[object, string, string, boolean]> = [];
     for (const [item, path, holder, inPlain] of level) {
+      if (isProxy(item)) continue;
       if (isShareable(item)) {
         if (!misplacedOnly || !inPlain) return { path, what: item.constructor.name, holder };
         continue;
