@@ -69,6 +69,27 @@ describe('delayed keys', () => {
     assert.notEqual(identity(Object(Symbol('a'))).key, identity(Object(Symbol('b'))).key);
   });
 
+  test('a node with many inputs is built in linear work: each input is compared with a few others at most, not with every earlier one', () => {
+    const leaves = Array.from({ length: 20_000 }, (_, i) => inc(i));
+    const variadic = delayed(function count(...xs) { return xs.length; });
+    const { indexOf } = Array.prototype;
+    let scanned = 0;
+    // Counts the items Array.prototype.indexOf may look at while the nodes are built.
+    Array.prototype.indexOf = function (...args) {
+      scanned += this.length;
+      return indexOf.apply(this, args);
+    };
+    let nodes;
+    try {
+      nodes = [sum(leaves), variadic(...leaves), sum([...leaves, ...leaves])];
+    } finally {
+      Array.prototype.indexOf = indexOf;
+    }
+    assert.deepEqual(nodes.map((node) => node.dependencies.length), [20_000, 20_000, 20_000]);
+    assert.equal(nodes[2].dependencies[19_999].key, leaves[19_999].key);
+    assert.ok(scanned <= 3 * 16 * 40_000, `indexOf looked at ${scanned} items`);
+  });
+
   test('a lock counts by identity: calls with two mutexes or two counters are two nodes, and computing them runs both', async (t) => {
     const mutex = new Mutex({ name: 'one' });
     assert.equal(identity(mutex).key, identity(mutex).key);

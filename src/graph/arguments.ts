@@ -5,6 +5,7 @@
  */
 import { InvalidTypeError } from '../errors.js';
 import { MisplacedDelayed, T, Walk, type DepOf, type FunctionContent } from './canonical.js';
+import { DepList } from './dep-list.js';
 import { Hasher, type Digest } from './hash.js';
 
 /** What walking a call's arguments found besides the hash. */
@@ -26,7 +27,7 @@ export interface ArgsWalk<N> {
  * of dependencies.
  */
 export function walkArgs<N>(h: Hasher, args: unknown[], depOf: DepOf<N>, where: string): ArgsWalk<N> {
-  let deps: N[] | null = null;
+  let deps: DepList<N> | null = null;
   let walk: Walk<N> | null = null;
   h.word(args.length);
   for (let i = 0; i < args.length; i++) {
@@ -42,11 +43,8 @@ export function walkArgs<N>(h: Hasher, args: unknown[], depOf: DepOf<N>, where: 
     }
     const dep = typeof arg === 'object' && arg !== null ? depOf(arg) : undefined;
     if (dep !== undefined && walk === null) {
-      deps ??= [];
-      let index = deps.indexOf(dep);
-      if (index < 0) index = deps.push(dep) - 1;
       h.word(T.DEP);
-      h.word(index);
+      h.word((deps ??= new DepList()).indexOf(dep));
       continue;
     }
     if (walk === null) {
@@ -67,7 +65,7 @@ export function walkArgs<N>(h: Hasher, args: unknown[], depOf: DepOf<N>, where: 
   }
   // A pushed-to array keeps room for 17; a graph keeps its nodes' lists alive, so keep them exact.
   const found = walk === null ? deps : walk.deps;
-  const exact = found === null ? null : found.slice();
+  const exact = found === null ? null : found.items.slice();
   return walk === null ? { deps: exact, holders: null, cacheable: true } : { deps: exact, holders: walk.holders, cacheable: walk.cacheable };
 }
 

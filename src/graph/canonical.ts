@@ -13,6 +13,7 @@
  * values (typed arrays, Maps, Sets, Dates, class instances) are held as they are.
  */
 import { Hasher, type Digest } from './hash.js';
+import { DepList } from './dep-list.js';
 import { isLock } from '../sync/tag.js';
 import { namedKeys, step } from '../pool/clone.js';
 
@@ -67,7 +68,7 @@ function isData(v: object): boolean {
 
 /** One walk over values: hashes them into `h`, collects dependencies, and copies containers when `copying`. */
 export class Walk<N> {
-  deps: N[] | null = null;
+  deps: DepList<N> | null = null;
   holders: Set<object> | null = null;
   cacheable = true;
   /** Whether the value walked last holds a Delayed. */
@@ -102,13 +103,6 @@ export class Walk<N> {
     this.#copying = copying;
     this.#contentOf = contentOf;
     this.#instancesOpaque = instancesOpaque;
-  }
-
-  depIndex(dep: N): number {
-    const deps = (this.deps ??= []);
-    let index = deps.indexOf(dep);
-    if (index < 0) index = deps.push(dep) - 1;
-    return index;
   }
 
   #copyOf(v: object): object | undefined {
@@ -168,7 +162,7 @@ export class Walk<N> {
     if (dep !== undefined) {
       if (!lazyOk) throw new MisplacedDelayed('', '');
       h.word(T.DEP);
-      h.word(this.depIndex(dep));
+      h.word((this.deps ??= new DepList()).indexOf(dep));
       this.held = true;
       return v;
     }
