@@ -206,6 +206,25 @@ describe('cache keys', () => {
   });
 });
 
+describe('values a cache cannot hold', () => {
+  class Account {
+    #balance;
+    constructor(balance) { this.#balance = balance; }
+    get balance() { return this.#balance; }
+  }
+
+  test('a node whose argument is a class instance is not cached, nor what is computed from it: another account is never served the first\'s result', T, async (t) => {
+    const executor = using(t, new LocalExecutor());
+    const cache = new MemoryCache();
+    const balance = delayed((account) => account.balance);
+    const doubled = delayed((x) => 2 * x);
+    assert.equal(await compute(doubled(balance(new Account(1))), { executor, cache }), 2);
+    assert.equal(await compute(doubled(balance(new Account(2))), { executor, cache }), 4);
+    assert.equal(await compute(balance(new Account(3)), { executor, cache: new DiskCache(tempDir(t)) }), 3);
+    assert.equal(cache.stats().entries, 0);
+  });
+});
+
 test('a cache of one\'s own whose set() stores at once and returns no promise (a Map) works with compute', T, async (t) => {
   const executor = using(t, new LocalExecutor());
   const store = new Map();

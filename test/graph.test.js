@@ -63,10 +63,67 @@ describe('delayed keys', () => {
     assert.notEqual(identity(new Date(5)).key, identity(new Date(6)).key);
   });
 
-  test("keys follow an error's cause, and tell boxed symbols apart", () => {
-    assert.equal(identity(new Error('failed', { cause: 'disk' })).key, identity(new Error('failed', { cause: 'disk' })).key);
-    assert.notEqual(identity(new Error('failed', { cause: 'disk' })).key, identity(new Error('failed', { cause: 'network' })).key);
+  test('the keys of plain data do not change between versions, so existing caches stay valid', () => {
+    const keyed = delayed(function keyed(...a) { return a.length; });
+    const one = delayed(function one(x) { return x; });
+    assert.deepEqual([
+      keyed(1, 'x', [1, , undefined, -0], { b: 2, a: [null, 2.5] }),
+      keyed(new Uint8Array([1, 2, 3]), Buffer.from([1, 2, 3]), new Float64Array([1.5]), new Map([[1, new Set(['s'])]])),
+      keyed(new Date(5), /a+/gi, 10n, Object.assign([1], { p: 2 }), true, null),
+      keyed(one(1), [one(2), { x: one(1) }]),
+    ].map((node) => node.key), ['keyed-7pn5trvvm9a1qvh5blc3ljde', 'keyed-uq8rn0hav7u76378ut1jke69', 'keyed-bmk4bntmt13h7mjifg78jjkn', 'keyed-fi2p8ckoo2urilp5kapm5umt']);
+  });
+
+  test('a class instance or an error counts by identity: two that differ only in what no key sees are two nodes, one passed twice is one', () => {
+    class Account {
+      #balance;
+      constructor(balance) { this.#balance = balance; }
+      get balance() { return this.#balance; }
+    }
+    const account = new Account(1);
+    assert.equal(identity(account).key, identity(account).key);
+    assert.notEqual(identity(new Account(1)).key, identity(new Account(2)).key);
+    const [A, B] = [class Same { constructor() { this.x = 1; } }, class Same { constructor() { this.x = 1; } }];
+    assert.notEqual(identity(new A()).key, identity(new B()).key, 'two classes with one name');
+    class Tagged extends Map { constructor(tag) { super(); this.tag = tag; } }
+    assert.notEqual(identity(new Tagged('a')).key, identity(new Tagged('b')).key, 'a subclass of Map');
+    const failure = new Error('failed', { cause: 'disk' });
+    assert.equal(identity(failure).key, identity(failure).key);
+    assert.notEqual(identity(Object.assign(new Error('x'), { code: 'A' })).key, identity(Object.assign(new Error('x'), { code: 'B' })).key);
     assert.notEqual(identity(Object(Symbol('a'))).key, identity(Object(Symbol('b'))).key);
+  });
+
+  test('plain data a task could tell apart has two keys: a null prototype, a view of part of a buffer, a RegExp\'s lastIndex, a Map\'s own property', () => {
+    assert.notEqual(identity(Object.create(null)).key, identity({}).key);
+    assert.notEqual(identity(Object.assign(Object.create(null), { a: 1 })).key, identity({ a: 1 }).key);
+    const part = new Uint8Array(new Uint8Array([9, 1, 2]).buffer, 1);
+    assert.notEqual(identity(part).key, identity(new Uint8Array([1, 2])).key);
+    assert.equal(identity(part).key, identity(new Uint8Array(new Uint8Array([9, 1, 2]).buffer, 1)).key);
+    assert.notEqual(identity(Object.assign(/a/g, { lastIndex: 3 })).key, identity(/a/g).key);
+    assert.notEqual(identity(Object.assign(new Map(), { tag: 'a' })).key, identity(Object.assign(new Map(), { tag: 'b' })).key);
+  });
+
+  test('on a LocalExecutor each instance reaches its own node: accounts that differ only in a private field give their own balances', T, async (t) => {
+    class Account {
+      #balance;
+      constructor(balance) { this.#balance = balance; }
+      get balance() { return this.#balance; }
+    }
+    class Tagged extends Map { constructor(tag) { super(); this.tag = tag; } }
+    const executor = using(t, new LocalExecutor());
+    const balance = delayed((account) => account.balance);
+    const tag = delayed((map) => map.tag);
+    assert.deepEqual(await compute([balance(new Account(100)), balance(new Account(200)), tag(new Tagged('a')), tag(new Tagged('b'))], { executor }), [100, 200, 'a', 'b']);
+    const codeOf = delayed((error) => error.code);
+    assert.deepEqual(await compute([codeOf(Object.assign(new Error('x'), { code: 'A' })), codeOf(Object.assign(new Error('x'), { code: 'B' }))], { executor }), ['A', 'B']);
+  });
+
+  test('the same symbol passed twice is one node; two symbols with one description are two', () => {
+    const symbol = Symbol('s');
+    assert.equal(identity(symbol).key, identity(symbol).key);
+    assert.equal(identity(Symbol.for('registered')).key, identity(Symbol.for('registered')).key);
+    assert.equal(identity(Symbol.iterator).key, identity(Symbol.iterator).key);
+    assert.notEqual(identity(symbol).key, identity(Symbol('s')).key);
   });
 
   test('a node with many inputs is built in linear work: each input is compared with a few others at most, not with every earlier one', () => {

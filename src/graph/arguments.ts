@@ -14,7 +14,7 @@ export interface ArgsWalk<N> {
   deps: N[] | null;
   /** The copies of arrays and plain objects that hold a Delayed somewhere inside; null when none. */
   holders: Set<object> | null;
-  /** False when some value has no content that survives the process (a function, a symbol, shared memory). */
+  /** False when some value has no content a key sees (a function, a symbol, shared memory, a class instance, an error). */
   cacheable: boolean;
 }
 
@@ -72,12 +72,12 @@ export function walkArgs<N>(h: Hasher, args: unknown[], depOf: DepOf<N>, where: 
 /**
  * The canonical digest of a value that holds no Delayed (`isLazy` recognises one),
  * and whether it may be cached across processes. A function is hashed by its
- * `contentOf` when it has one, else by identity (not cacheable).
+ * `contentOf` when it has one, else by identity (not cacheable), as is a class instance or an error (not walked into when `skipOpaque`).
  */
 export function hashValue(
-  value: unknown, isLazy: (value: object) => boolean, where: string, h = new Hasher(), contentOf: FunctionContent | null = null, instancesOpaque = false,
+  value: unknown, isLazy: (value: object) => boolean, where: string, h = new Hasher(), contentOf: FunctionContent | null = null, skipOpaque = false,
 ): { digest: Digest; cacheable: boolean } {
-  const walk = new Walk<true>(h, (v) => (isLazy(v) ? true : undefined), false, contentOf, instancesOpaque);
+  const walk = new Walk<true>(h, (v) => (isLazy(v) ? true : undefined), false, contentOf, skipOpaque);
   try {
     walk.value(value, false);
   } catch (error) {

@@ -4,7 +4,7 @@
  * insertion order of their Maps and Sets. Delayed values met on the way become
  * references to the node's dependencies; values with no stable content
  * (functions, symbols, shared memory) are hashed by identity and make the node
- * uncacheable.
+ * uncacheable, as are class instances and errors (see identity.ts).
  *
  * For a graph node the same walk copies the arrays and plain objects it goes
  * through (the containers a Delayed may sit in), so the node keeps its
@@ -14,6 +14,7 @@
  */
 import { Hasher, type Digest } from './hash.js';
 import { DepList } from './dep-list.js';
+import { identityOf, isData } from './identity.js';
 import { isLock } from '../sync/tag.js';
 import { namedKeys, step } from '../pool/clone.js';
 
@@ -22,7 +23,7 @@ export const T = Object.freeze({
   UNDEFINED: 0x75, NULL: 0x6e, TRUE: 0x74, FALSE: 0x66, STRING: 0x73, BIGINT: 0x62,
   ARRAY: 0x61, OBJECT: 0x6f, INSTANCE: 0x69, DEP: 0x64, CYCLE: 0x63, OPAQUE: 0x71,
   DATE: 0x44, REGEXP: 0x52, MAP: 0x4d, SET: 0x53, VIEW: 0x56, BUFFER: 0x42, ERROR: 0x45, BOXED: 0x58,
-  HOLE: 0x48, KNOWN_FUNCTION: 0x46, SHARED: 0x72, ARRAY_PROPS: 0x70,
+  HOLE: 0x48, KNOWN_FUNCTION: 0x46, SHARED: 0x72, ARRAY_PROPS: 0x70, BARE_OBJECT: 0x4f, SPAN: 0x77, LAST_INDEX: 0x4c,
 });
 
 /** The node a value stands for, when it is a Delayed. */
@@ -45,25 +46,10 @@ function isSorted(keys: readonly string[]): boolean {
   return true;
 }
 
-const opaqueIds = new WeakMap<object, number>();
-let nextOpaque = 1;
-
 /** Sets an own data property, even one named `__proto__` (which assignment would take as the prototype). */
 export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
   else target[key] = value;
-}
-
-/** Prototypes of the values keyed by content wherever they are used: an instance of any other class (a subclass of these too) may hold private state. */
-const DATA_PROTOTYPES = new Set<unknown>([
-  Object.prototype, null, Array.prototype, Map.prototype, Set.prototype, Date.prototype, RegExp.prototype,
-  ArrayBuffer.prototype, DataView.prototype, Number.prototype, String.prototype, Boolean.prototype, BigInt.prototype,
-  ...[Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array].map((c) => c.prototype),
-]);
-
-function isData(v: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(v);
-  return DATA_PROTOTYPES.has(proto) || (Buffer.isBuffer(v) && proto === Buffer.prototype);
 }
 
 /** One walk over values: hashes them into `h`, collects dependencies, and copies containers when `copying`. */
@@ -94,15 +80,20 @@ export class Walk<N> {
   #holding: Set<object> | null = null;
 
   readonly #contentOf: FunctionContent | null;
-  /** Instances of classes (and errors) are keyed by identity (not cacheable): the value is used in this thread, where private fields and accessors, which no walk sees, are part of it. */
-  readonly #instancesOpaque: boolean;
+  /**
+   * Values that are not plain data (class instances, errors: see identity.ts) are keyed by identity
+   * and not cacheable, since the task may run on the very object, in this thread, where private
+   * fields and accessors, which no walk sees, are part of it. A graph's walk goes on into them too
+   * (what it finds is hashed after the identity), to refuse a Delayed hidden there; `skipOpaque` does not.
+   */
+  readonly #skipOpaque: boolean;
 
-  constructor(h: Hasher, depOf: DepOf<N>, copying: boolean, contentOf: FunctionContent | null = null, instancesOpaque = false) {
+  constructor(h: Hasher, depOf: DepOf<N>, copying: boolean, contentOf: FunctionContent | null = null, skipOpaque = false) {
     this.h = h;
     this.#depOf = depOf;
     this.#copying = copying;
     this.#contentOf = contentOf;
-    this.#instancesOpaque = instancesOpaque;
+    this.#skipOpaque = skipOpaque;
   }
 
   #copyOf(v: object): object | undefined {
@@ -130,7 +121,7 @@ export class Walk<N> {
       case 'boolean': h.word(v ? T.TRUE : T.FALSE); return v;
       case 'undefined': h.word(T.UNDEFINED); return v;
       case 'bigint': h.word(T.BIGINT); h.string(v.toString(16)); return v;
-      case 'symbol': this.#opaque(Object(v) as object); return v;
+      case 'symbol': this.#opaque(v); return v;
       case 'function': this.#function(v); return v;
       default:
         if (v === null) {
@@ -148,11 +139,9 @@ export class Walk<N> {
     this.h.digestOf(content);
   }
 
-  #opaque(v: object): void {
-    let id = opaqueIds.get(v);
-    if (id === undefined) opaqueIds.set(v, (id = nextOpaque++));
+  #opaque(v: object | symbol): void {
     this.h.word(T.OPAQUE);
-    this.h.word(id);
+    this.h.word(identityOf(v));
     this.cacheable = false;
   }
 
@@ -184,8 +173,10 @@ export class Walk<N> {
     this.#stack.push(v);
     let out: unknown = v;
     try {
-      if (this.#instancesOpaque && !isData(v)) this.#opaque(v);
-      else if (Array.isArray(v)) out = this.#array(v, lazyOk);
+      if (!isData(v)) {
+        this.#opaque(v);
+        if (!this.#skipOpaque) this.#leaf(v);
+      } else if (Array.isArray(v)) out = this.#array(v, lazyOk);
       else {
         const proto: unknown = Object.getPrototypeOf(v);
         if (proto === Object.prototype || proto === null) out = this.#plain(v, T.OBJECT, lazyOk, proto === null);
@@ -267,7 +258,7 @@ export class Walk<N> {
       if (copy !== null) for (const key of keys) setOwn(copy, key, undefined);
       keys.sort();
     }
-    h.word(tag);
+    h.word(bare ? T.BARE_OBJECT : tag);
     h.word(keys.length);
     let holds = false;
     for (const key of keys) {
@@ -305,6 +296,13 @@ export class Walk<N> {
       h.word(T.VIEW);
       h.string(Object.prototype.toString.call(v));
       h.bytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      // A view of part of its buffer is not a copy of its bytes to a task that reads its byteOffset or buffer
+      // (the buffer's other bytes are not read). A Buffer is its bytes, as it arrives in a thread.
+      if ((v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) && !Buffer.isBuffer(v)) {
+        h.word(T.SPAN);
+        h.number(v.byteOffset);
+        h.number(v.buffer.byteLength);
+      }
     } else if (v instanceof ArrayBuffer) {
       h.word(T.BUFFER);
       h.bytes(new Uint8Array(v));
@@ -315,6 +313,10 @@ export class Walk<N> {
       h.word(T.REGEXP);
       h.string(v.source);
       h.string(v.flags);
+      if (v.lastIndex !== 0) {
+        h.word(T.LAST_INDEX);
+        this.value(v.lastIndex, false);
+      }
     } else if (v instanceof Map) {
       h.word(T.MAP);
       this.#unordered(v.size, v, (entry) => {
@@ -337,7 +339,7 @@ export class Walk<N> {
     } else if (v instanceof Symbol || v instanceof SharedArrayBuffer || v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet || v instanceof WeakRef || isLock(v)) {
       this.#opaque(v);
     } else {
-      // Another class's instance: what structured clone would send, its own enumerable properties, plus its class name.
+      // Another class's instance (already keyed by identity): its own enumerable properties, where a Delayed may not hide.
       h.word(T.INSTANCE);
       h.string(v.constructor?.name ?? '');
       try {
