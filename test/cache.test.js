@@ -554,6 +554,34 @@ describe('memoize', () => {
     await warned;
   });
 
+  test('a class instance result is returned as it is, to the first caller, to those that joined it and to later ones, with a warning, never as a plain copy', async (t) => {
+    class Conn {
+      constructor(id) { this.id = id; }
+      query() { return `q${this.id}`; }
+    }
+    const warnings = [];
+    const listener = (w) => warnings.push(w);
+    process.on('warning', listener);
+    t.after(() => process.off('warning', listener));
+    let calls = 0;
+    let release;
+    const gate = new Promise((resolve) => { release = resolve; });
+    const connect = memoize(async (id) => { calls++; await gate; return new Conn(id); });
+    const joined = [connect(1), connect(1), connect(1)];
+    release();
+    const results = await Promise.all(joined);
+    assert.ok(results.every((r) => r instanceof Conn && r.query() === 'q1'), 'every caller in flight gets a Conn');
+    assert.ok((await connect(1)) instanceof Conn, 'a later call too: nothing was stored');
+    assert.equal(calls, 2);
+    const open = memoize((id) => ({ conn: new Conn(id) }));
+    assert.deepEqual([open(2).conn.query(), open(2).conn.query()], ['q2', 'q2']);
+    assert.equal(open.cache.stats().entries, 0);
+    await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+    const told = warnings.filter((w) => w.code === ErrorCodes.CACHE_WRITE_FAILED);
+    assert.equal(told.length, 2, 'once per memoized function');
+    assert.ok(told.every((w) => /an instance of Conn/.test(w.message)));
+  });
+
   test('a memoized method that reads this is keyed on the object it is called on', async (t) => {
     let calls = 0;
     const price = memoize(function (qty) {

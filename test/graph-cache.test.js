@@ -223,6 +223,34 @@ describe('values a cache cannot hold', () => {
     assert.equal(await compute(balance(new Account(3)), { executor, cache: new DiskCache(tempDir(t)) }), 3);
     assert.equal(cache.stats().entries, 0);
   });
+
+  test('on a LocalExecutor a class instance result is not stored: each run gets an instance, with a warning, and what is computed from it is cached', T, async (t) => {
+    class Point {
+      constructor(x) { this.x = x; }
+      norm() { return Math.abs(this.x); }
+    }
+    const executor = using(t, new LocalExecutor());
+    const cache = new MemoryCache();
+    const point = delayed((x) => new Point(x));
+    const norm = delayed((p) => p.norm());
+    const warnings = [];
+    const listener = (w) => warnings.push(w);
+    process.on('warning', listener);
+    t.after(() => process.off('warning', listener));
+    const [first, n] = await compute([point(-3), norm(point(-3))], { executor, cache });
+    assert.ok(first instanceof Point);
+    assert.equal(n, 3);
+    const rec = recorder();
+    const [again, m] = await compute([point(-3), norm(point(-3))], { executor, cache, onEvent: rec.onEvent });
+    assert.ok(again instanceof Point, 'not a plain object from the cache');
+    assert.equal(again.norm(), 3);
+    assert.equal(m, 3);
+    assert.deepEqual(rec.keys('cached'), new Set([norm(point(-3)).key]));
+    await new Promise((resolve) => setImmediate(resolve));
+    const told = warnings.filter((w) => w.code === ErrorCodes.CACHE_WRITE_FAILED);
+    assert.equal(told.length, 2, 'once per compute');
+    assert.match(told[0].message, /Point/);
+  });
 });
 
 test('a cache of one\'s own whose set() stores at once and returns no promise (a Map) works with compute', T, async (t) => {

@@ -10,6 +10,7 @@ const serialize = (value: unknown): Buffer => v8().serialize(value);
 const deserialize = (buffer: Uint8Array): unknown => v8().deserialize(buffer);
 import { ErrorCodes, ForkJoinError, InvalidTypeError } from '../errors.js';
 import { describeType } from '../task.js';
+import { unstorablePart } from './storable.js';
 
 /** A stored value. `undefined` is a value too, hence the wrapper. */
 export interface CacheHit<T = unknown> {
@@ -92,8 +93,9 @@ export function decodeValue(bytes: Uint8Array, kept: boolean): unknown {
   return deserialize(kept ? Buffer.from(bytes) : bytes);
 }
 
-/** A copy of `value` made as a cache makes one (structured clone); `value` itself when it cannot be copied. */
+/** A copy of `value` made as a cache makes one (structured clone); `value` itself when it cannot be copied, or not as it is (a class instance). */
 export function copyValue(value: unknown): unknown {
+  if (unstorablePart(value) !== undefined) return value;
   try {
     return deserialize(serialize(value));
   } catch {

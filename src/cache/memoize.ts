@@ -12,6 +12,7 @@ import { Hasher, toText, type Digest } from '../graph/hash.js';
 import { knownKeys, objectOption } from '../options.js';
 import { copyValue, isCache, isSyncCache, readCache, readCacheSync, warnWriteFailed, type Cache, type SyncCache } from './cache.js';
 import { MemoryCache } from './memory.js';
+import { unstorablePart, unstorableError } from './storable.js';
 import { isThenable } from '../transfer.js';
 
 export interface MemoizeOptions<C extends Cache = Cache> {
@@ -138,8 +139,16 @@ export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOp
     return own;
   };
 
+  /** Whether `value` can be stored as it is; one that cannot (a class instance) is reported, once. */
+  const storable = (value: unknown): boolean => {
+    const part = unstorablePart(value);
+    if (part !== undefined) warnWriteFailed(warned, label, unstorableError(part));
+    return part === undefined;
+  };
+
   /** Stores an async result, then hands it on; a failed write is reported, never thrown. */
   const store = async (key: string, value: unknown): Promise<unknown> => {
+    if (!storable(value)) return value;
     try {
       await cache.set(key, { value, async: true } satisfies Stored);
     } catch (error) {
@@ -151,7 +160,7 @@ export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOp
   const memoized = function (this: unknown, ...args: unknown[]): unknown {
     const key = keyOf(this, args);
     if (key === null) return fn.apply(this, args); // an argument (or receiver) with no content to key on: nothing to share
-    // A call that joins a running computation gets its own copy of the result, as a hit does.
+    // A call that joins a running computation gets its own copy of the result, as a hit does (the result itself when it cannot be copied as it is).
     const running = inflight.get(key);
     if (running !== undefined) return running.then(copyValue);
     if (sync !== null) {
@@ -159,6 +168,7 @@ export function memoize(fn: (...args: unknown[]) => unknown, options?: MemoizeOp
       if (hit !== undefined && isStored(hit.value)) return hit.value.async ? Promise.resolve(hit.value.value) : hit.value.value;
       const result = fn.apply(this, args);
       if (isThenable(result)) return share(key, Promise.resolve(result).then((value) => store(key, value)));
+      if (!storable(result)) return result;
       try {
         sync.setSync(key, { value: result, async: false } satisfies Stored);
       } catch (error) {

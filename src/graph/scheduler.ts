@@ -7,6 +7,7 @@
 import { nowMs } from '../clock.js';
 import { isThenable } from '../transfer.js';
 import { warnWriteFailed, type Cache } from '../cache/cache.js';
+import { unstorableError, unstorablePart } from '../cache/storable.js';
 import { ErrorCodes, isForkJoinError } from '../errors.js';
 import type { CallOptions, Executor, Settled } from '../executor.js';
 import type { Progress } from '../progress.js';
@@ -345,6 +346,9 @@ export class Scheduler {
   }
 
   #write(key: string, value: unknown): void {
+    // A thread's result arrives cloned, as a cache keeps it; one computed here may hold a class instance, which it would not.
+    const part = this.#inThread ? unstorablePart(value) : undefined;
+    if (part !== undefined) return warnWriteFailed(this.#warned, 'compute', unstorableError(part));
     const cache = this.#cache as Cache;
     this.#pendingWrites++;
     let pending: Promise<void>;
