@@ -167,6 +167,21 @@ describe('DiskCache', () => {
     assert.equal(new DiskCache(dir).getSync('a\ufffdb'), undefined);
   });
 
+  test('a URL of another scheme given as text is refused; a path with a drive letter or a colon is a path', (t) => {
+    for (const bad of ['https://example.com/cache', 'http://localhost/c', 's3://bucket/cache']) {
+      assert.throws(() => new DiskCache(bad), (err) => err instanceof RangeError && err.code === ErrorCodes.INVALID_ARG_VALUE, bad);
+    }
+    const dir = tempDir(t);
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      for (const ok of ['C:\\cache', 'c:/cache', 'cache:v1']) assert.equal(new DiskCache(ok).dir, join(dir, ok), ok);
+    } finally {
+      process.chdir(cwd);
+    }
+    assert.equal(existsSync(join(cwd, 'https:')), false);
+  });
+
   test('a directory that cannot be created fails with FJ_CACHE_WRITE_FAILED, naming it, the system error as cause', (t) => {
     const file = join(tempDir(t), 'a-file');
     writeFileSync(file, '');

@@ -12,13 +12,13 @@
  * - Bounded by `maxBytes`: past it, the least recently used entries go. An
  *   entry's file time is its last use: each hit refreshes it.
  */
-import { mkdirSync, promises as fsp, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { promises as fsp, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { crypto } from '../builtins.js';
-import { ErrorCodes, ForkJoinError, InvalidTypeError, InvalidValueError } from '../errors.js';
+import { ErrorCodes } from '../errors.js';
 import { booleanOption, integerOption, knownKeys, objectOption } from '../options.js';
 import { checkKey, type CacheHit, type CacheStats, type SyncCache } from './cache.js';
+import { cacheDirOf, makeFolders } from './cache-dir.js';
 import {
   cacheError, decodeEntry, encodeEntry, errno, keyBytesOf, readEntry, readEntrySync, sizeOf, writeEntry, writeEntrySync,
 } from './entry-file.js';
@@ -69,19 +69,12 @@ export class DiskCache implements SyncCache {
 
   constructor(dir: string | URL, options?: DiskCacheOptions) {
     const where = 'new DiskCache()';
-    if (typeof dir !== 'string' && !(dir instanceof URL)) {
-      throw new InvalidTypeError(`${where}: dir must be a path or a file: URL; received ${dir === null ? 'null' : typeof dir}`);
-    }
+    const path = cacheDirOf(where, dir);
     const o = objectOption(where, options) as DiskCacheOptions & Record<string, unknown>;
     knownKeys(where, o, ['maxBytes', 'fsync']);
     this.#maxBytes = o.maxBytes === undefined ? Number.POSITIVE_INFINITY : integerOption(where, 'maxBytes', o.maxBytes, 1);
     this.#fsync = o.fsync === undefined ? true : booleanOption(where, 'fsync', o.fsync);
-    // A file: URL given as text is a URL too (as taskModule takes one), not a folder named "file:".
-    const path = dir instanceof URL ? urlPath(where, dir) : dir.startsWith('file:') ? urlPath(where, new URL(dir)) : dir;
-    // '' would resolve to the working directory and fill it with the cache's folders.
-    if (path === '') throw new InvalidValueError(`${where}: dir must not be empty; give the cache a directory of its own, such as '.forkjoin-cache'`);
-    if (path.includes('\0')) throw new InvalidValueError(`${where}: dir must not hold a NUL byte (no file system accepts one in a path); received ${JSON.stringify(path)}`);
-    this.dir = isAbsolute(path) ? path : resolve(path);
+    this.dir = path;
     this.#root = join(this.dir, FORMAT_DIR);
     this.#tmp = join(this.dir, 'tmp');
     makeFolders(this.dir, [this.#root, this.#tmp]);
@@ -316,45 +309,6 @@ export class DiskCache implements SyncCache {
     this.#index = index;
     this.#bytes = bytes;
     this.#writtenSinceScan = 0;
-  }
-}
-
-/** The path of a file: URL; another URL is refused as the wrong value. */
-function urlPath(where: string, url: URL): string {
-  try {
-    return fileURLToPath(url);
-  } catch (cause) {
-    throw new InvalidValueError(`${where}: dir must be a path or a file: URL of a directory; received ${url.href}`, { cause });
-  }
-}
-
-/**
- * mkdir -p, one folder at a time: Node's recursive mkdir loops forever where a folder can
- * never be made (under /proc), where this fails with the first folder's error.
- */
-function makeFolder(path: string): void {
-  try {
-    mkdirSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && statSync(path).isDirectory()) return;
-    if (code !== 'ENOENT' || dirname(path) === path) throw error;
-    makeFolder(dirname(path));
-    mkdirSync(path);
-  }
-}
-
-/** Makes the cache's folders; a path that cannot hold them (a file in the way, no permission) fails here, with a code. */
-function makeFolders(dir: string, folders: readonly string[]): void {
-  try {
-    for (const folder of folders) makeFolder(folder);
-  } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    throw new ForkJoinError(
-      ErrorCodes.CACHE_WRITE_FAILED,
-      `DiskCache: cannot create the cache directory ${dir}: ${message}; give a path whose folders can be created and written`,
-      { cause, dir },
-    );
   }
 }
 
