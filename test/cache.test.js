@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, watch, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, watch, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DiskCache, ErrorCodes, LocalExecutor, MemoryCache, compute, delayed, memoize } from 'forkjoin';
@@ -165,6 +165,33 @@ describe('DiskCache', () => {
     new DiskCache(dir).setSync('a\ud800b', 'A');
     assert.deepEqual(await new DiskCache(dir).get('a\ud800b'), { value: 'A' });
     assert.equal(new DiskCache(dir).getSync('a\ufffdb'), undefined);
+  });
+
+  test('a key and the SHA-256 hex of another key are two entries, in two files', async (t) => {
+    const dir = tempDir(t);
+    const cache = new DiskCache(dir);
+    const hex = createHash('sha256').update('hello').digest('hex');
+    await cache.set('hello', 'H');
+    cache.setSync(hex, 'S');
+    assert.deepEqual([await cache.get('hello'), cache.getSync(hex)], [{ value: 'H' }, { value: 'S' }]);
+    assert.equal(entryFiles(dir).length, 2);
+    assert.equal(await cache.delete(hex), true);
+    assert.deepEqual([await cache.get('hello'), cache.getSync(hex)], [{ value: 'H' }, undefined]);
+  });
+
+  test('an entry an earlier version stored under a hex key\'s own name is still read, and deleted', async (t) => {
+    const dir = tempDir(t);
+    const key = createHash('sha256').update('input').digest('hex');
+    new DiskCache(dir).setSync(key, 'old');
+    // Where earlier versions put the entry of a key that looked like a digest: a file named by the key itself.
+    const [file] = entryFiles(dir);
+    const legacy = join(dir, 'v1', key.slice(0, 2), key);
+    mkdirSync(dirname(legacy), { recursive: true });
+    renameSync(file, legacy);
+    const cache = new DiskCache(dir);
+    assert.deepEqual([cache.getSync(key), await cache.get(key)], [{ value: 'old' }, { value: 'old' }]);
+    assert.equal(await cache.delete(key), true);
+    assert.equal(cache.getSync(key), undefined);
   });
 
   test('a URL of another scheme given as text is refused; a path with a drive letter or a colon is a path', (t) => {

@@ -44,6 +44,10 @@ const FORMAT_DIR = 'v1';
 const STALE_TEMP_MS = 60 * 60 * 1_000;
 /** What clear() renames the entries' folder to, in the temporary folder, before deleting it. */
 const TRASH_PREFIX = 'cleared.';
+/** Keys whose file is named by the key itself: compute's and memoize's digests. Any other key's is 64 hex digits: no name is two keys'. */
+const DIGEST_KEY = /^[0-9a-v]{24}$/;
+/** Keys that earlier versions also named by themselves (a SHA-256 in hex is one): their entries are still read there. */
+const OLD_DIGEST_KEY = /^[0-9a-v]{25,128}$/;
 
 interface IndexEntry {
   size: number;
@@ -80,10 +84,15 @@ export class DiskCache implements SyncCache {
     makeFolders(this.dir, [this.#root, this.#tmp]);
   }
 
-  /** The file of `key`: the key itself when it is already a digest (base-32 or hex), else the SHA-256 of its bytes. */
+  /** The file of `key`: the key itself when it is compute's or memoize's digest, else the SHA-256 of its bytes. */
   #name(key: string): string {
     checkKey('DiskCache', key);
-    return /^[0-9a-v]{24,128}$/.test(key) ? key : crypto().createHash('sha256').update(keyBytesOf(key)).digest('hex');
+    return DIGEST_KEY.test(key) ? key : crypto().createHash('sha256').update(keyBytesOf(key)).digest('hex');
+  }
+
+  /** The file an earlier version put `key`'s entry in, when not the one this version does. */
+  #oldName(key: string): string | null {
+    return OLD_DIGEST_KEY.test(key) ? key : null;
   }
 
   /** Entries are spread over folders by their name's first two characters. */
@@ -97,26 +106,38 @@ export class DiskCache implements SyncCache {
 
   getSync(key: string): CacheHit | undefined {
     const name = this.#name(key);
-    const path = this.#pathOf(name);
     let bytes: Buffer;
     try {
-      bytes = readEntrySync(path);
+      bytes = readEntrySync(this.#pathOf(name));
     } catch (error) {
-      return this.#miss(error, name);
+      const old = this.#oldName(key);
+      if (old === null) return this.#miss(error, name);
+      try {
+        bytes = readEntrySync(this.#pathOf(old));
+      } catch {
+        return this.#miss(error, name);
+      }
+      return this.#found(key, old, bytes);
     }
-    return this.#found(key, name, path, bytes);
+    return this.#found(key, name, bytes);
   }
 
   async get(key: string): Promise<CacheHit | undefined> {
     const name = this.#name(key);
-    const path = this.#pathOf(name);
     let bytes: Buffer;
     try {
-      bytes = await readEntry(path);
+      bytes = await readEntry(this.#pathOf(name));
     } catch (error) {
-      return this.#miss(error, name);
+      const old = this.#oldName(key);
+      if (old === null) return this.#miss(error, name);
+      try {
+        bytes = await readEntry(this.#pathOf(old));
+      } catch {
+        return this.#miss(error, name);
+      }
+      return this.#found(key, old, bytes);
     }
-    return this.#found(key, name, path, bytes);
+    return this.#found(key, name, bytes);
   }
 
   /** No entry (or one this process may not read): a miss; a cache never fails a computation. */
@@ -126,7 +147,8 @@ export class DiskCache implements SyncCache {
     return undefined;
   }
 
-  #found(key: string, name: string, path: string, bytes: Buffer): CacheHit | undefined {
+  #found(key: string, name: string, bytes: Buffer): CacheHit | undefined {
+    const path = this.#pathOf(name);
     const hit = decodeEntry(key, bytes);
     if (hit === 'other') {
       this.#misses++;
@@ -197,7 +219,14 @@ export class DiskCache implements SyncCache {
   }
 
   async delete(key: string): Promise<boolean> {
-    const name = this.#name(key);
+    const removed = await this.#unlink(this.#name(key));
+    const old = this.#oldName(key);
+    // An entry an earlier version wrote in the key's own name, unless that file now holds another key's.
+    if (old === null || decodeEntry(key, await readEntry(this.#pathOf(old)).catch(() => Buffer.alloc(0))) === 'other') return removed;
+    return (await this.#unlink(old)) || removed;
+  }
+
+  async #unlink(name: string): Promise<boolean> {
     try {
       await fsp.unlink(this.#pathOf(name));
     } catch (error) {
