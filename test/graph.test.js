@@ -353,6 +353,20 @@ describe('the graph', () => {
     }
   });
 
+  test('a getter or a Proxy trap that throws is named by its exact place in the arguments, the thrown error as cause', () => {
+    const getter = { get x() { throw new Error('getter'); } };
+    const placed = (path, message) => (err) => {
+      assert.equal(err.code, ErrorCodes.ARG_NOT_CLONEABLE);
+      assert.equal(err.path, path);
+      assert.equal(err.cause.message, message);
+      assert.ok(err.message.includes(path), err.message);
+      return true;
+    };
+    assert.throws(() => identity({ list: [1, getter] }), placed('args[0].list[1].x', 'getter'));
+    assert.throws(() => add(1, { inner: new Proxy({}, { ownKeys() { throw new Error('trap'); } }) }), placed('args[1].inner', 'trap'));
+    assert.throws(() => add(new Proxy({}, { getPrototypeOf() { throw new Error('proto'); } }), 1), placed('args[0]', 'proto'));
+  });
+
   test('toDot and toMermaid take a list as compute does: plain values in it draw nothing', () => {
     const node = inc(41);
     assert.equal(toDot([node, 'as is']), toDot([node]));

@@ -4,8 +4,9 @@
  * its inputs) and a memoized call's key (hashed only).
  */
 import { InvalidTypeError } from '../errors.js';
-import { MisplacedDelayed, T, Walk, type DepOf, type FunctionContent } from './canonical.js';
+import { T, Walk, type DepOf, type FunctionContent } from './canonical.js';
 import { DepList } from './dep-list.js';
+import { MisplacedDelayed, Unreadable, within } from './walk-error.js';
 import { Hasher, type Digest } from './hash.js';
 
 /** What walking a call's arguments found besides the hash. */
@@ -41,17 +42,17 @@ export function walkArgs<N>(h: Hasher, args: unknown[], depOf: DepOf<N>, where: 
       h.string(arg);
       continue;
     }
-    const dep = typeof arg === 'object' && arg !== null ? depOf(arg) : undefined;
-    if (dep !== undefined && walk === null) {
-      h.word(T.DEP);
-      h.word((deps ??= new DepList()).indexOf(dep));
-      continue;
-    }
-    if (walk === null) {
-      walk = new Walk<N>(h, depOf, true);
-      walk.deps = deps;
-    }
     try {
+      const dep = typeof arg === 'object' && arg !== null ? depOf(arg) : undefined;
+      if (dep !== undefined && walk === null) {
+        h.word(T.DEP);
+        h.word((deps ??= new DepList()).indexOf(dep));
+        continue;
+      }
+      if (walk === null) {
+        walk = new Walk<N>(h, depOf, true);
+        walk.deps = deps;
+      }
       args[i] = walk.value(arg, true);
     } catch (error) {
       if (error instanceof MisplacedDelayed) {
@@ -60,7 +61,7 @@ export function walkArgs<N>(h: Hasher, args: unknown[], depOf: DepOf<N>, where: 
             'or inside arrays and plain objects only (pass it as an argument of its own)',
         );
       }
-      throw error;
+      throw within(error, `args[${i}]`); // an Unreadable, naming its place
     }
   }
   // A pushed-to array keeps room for 17; a graph keeps its nodes' lists alive, so keep them exact.

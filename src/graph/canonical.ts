@@ -15,6 +15,7 @@
 import { Hasher, type Digest } from './hash.js';
 import { DepList } from './dep-list.js';
 import { identityOf, isData } from './identity.js';
+import { MisplacedDelayed, within } from './walk-error.js';
 import { isLock } from '../sync/tag.js';
 import { namedKeys, step } from '../pool/clone.js';
 
@@ -30,13 +31,6 @@ export const T = Object.freeze({
 export type DepOf<N> = (value: object) => N | undefined;
 /** The content of a function that has one (a memoized function: its source and version); undefined for any other. */
 export type FunctionContent = (fn: Function) => Digest | undefined;
-
-/** Raised inside the walk when a Delayed sits where it cannot be replaced; carries its path. */
-export class MisplacedDelayed extends Error {
-  constructor(readonly where: string, public path: string) {
-    super(where);
-  }
-}
 
 /** Arrays up to this long are copied into an array made to size. */
 const SMALL_ARRAY = 16;
@@ -378,11 +372,4 @@ export class Walk<N> {
 
 function compareDigests(x: Digest, y: Digest): number {
   return x.a - y.a || x.b - y.b || x.c - y.c || x.d - y.d;
-}
-
-function within(error: unknown, key: string, container?: string): unknown {
-  if (!(error instanceof MisplacedDelayed)) return error;
-  if (container !== undefined && error.where === '') return new MisplacedDelayed(container, key + error.path);
-  error.path = key + error.path;
-  return error;
 }

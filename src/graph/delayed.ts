@@ -8,6 +8,7 @@ import { CloneError, ErrorCodes, InvalidTypeError, isForkJoinError } from '../er
 import { booleanOption, knownKeys, objectOption } from '../options.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { walkArgs } from './arguments.js';
+import { Unreadable } from './walk-error.js';
 import { TaskSet, type TaskInfo } from './task-set.js';
 import { digestText, Hasher, hashString, type Digest } from './hash.js';
 import { compute, type ComputeOptions } from './compute.js';
@@ -152,15 +153,17 @@ function specDigest(spec: TaskSpec): Digest {
 }
 
 /**
- * A call whose arguments could not be read to make its key (a getter or a Proxy trap threw,
- * or they nest deeper than the stack): FJ_ARG_NOT_CLONEABLE, as a pool says of arguments it
- * cannot send. forkjoin's own errors (a Delayed where it cannot go, ...) pass unchanged.
+ * A call whose arguments could not be read to make its key (a getter or a Proxy trap threw, at
+ * the place `path` names, or they nest deeper than the stack): FJ_ARG_NOT_CLONEABLE, as a pool
+ * says of arguments it cannot send. forkjoin's own errors (a Delayed where it cannot go, ...) pass unchanged.
  */
-function unreadableArgs(where: string, thrown: unknown): unknown {
+function unreadableArgs(where: string, error: unknown): unknown {
+  const path = error instanceof Unreadable ? error.path : 'args';
+  const thrown = error instanceof Unreadable ? error.thrown : error;
   if (isForkJoinError(thrown)) return thrown;
   const deep = thrown instanceof RangeError && /call stack/i.test(thrown.message);
-  const why = deep ? 'they are nested too deeply' : `reading them threw ${thrown instanceof Error ? thrown.message : String(thrown)}`;
-  return new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, `${where}: its arguments cannot be read to make the node's key: ${why}`, { cause: thrown, path: 'args' });
+  const why = deep ? 'they are nested too deeply' : `reading ${path} threw ${thrown instanceof Error ? thrown.message : String(thrown)}`;
+  return new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, `${where}: its arguments cannot be read to make the node's key: ${why}`, { cause: thrown, path });
 }
 
 /** The functions delayed() made: delayed() of one is that function (as Dask's delayed of a Delayed is it). */
