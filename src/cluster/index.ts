@@ -3,6 +3,7 @@
  * result reader) loads on the first connect() or local(), so that a program that never
  * uses a cluster does not pay for it at start-up.
  */
+import { InvalidTypeError } from '../errors.js';
 import type { Cluster as ClusterClient, ClusterOptions, LocalClusterOptions } from './client.js';
 
 let client: typeof import('./client.js') | null = null;
@@ -22,7 +23,7 @@ export interface Cluster extends ClusterClient {}
 export class Cluster {
   /** Use Cluster.connect() or Cluster.local(). */
   protected constructor() {
-    throw new TypeError('Cluster has no public constructor: use Cluster.connect({ redis }) or Cluster.local()');
+    throw new InvalidTypeError('Cluster has no public constructor: use Cluster.connect({ redis }) or Cluster.local()');
   }
 
   /** Connects to the engines coordinated by the Redis at `redis`. */
