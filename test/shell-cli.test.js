@@ -45,6 +45,12 @@ describe('forkjoin run --help', () => {
     }
   });
 
+  test('forkjoin demo calls an unknown flag an option, exiting 2', () => {
+    const result = spawnSync(process.execPath, [bin, 'demo', '--bogus'], { encoding: 'utf8' });
+    assert.equal(result.status, 2);
+    assert.ok(result.stderr.includes('unknown option "--bogus"'), result.stderr);
+  });
+
   test('an -h after the command belongs to the command', T, async () => {
     const result = await forkjoinRun(['echo', '-h', ':::', 'x']);
     assert.equal(out(result), '-h x\n');

@@ -24,6 +24,8 @@ const demoCommand: Command = {
   usage: `forkjoin demo [example...]\n\nexamples: ${demoExamples.map((e) => e.name).join(', ')} (default: all, in this order)`,
   async run(args: string[]): Promise<number> {
     const unknown = args.filter((name) => !demoExamples.some((e) => e.name === name));
+    const [option] = unknown.filter((name) => name.startsWith('-'));
+    if (option !== undefined) return usageError(`unknown option ${JSON.stringify(option)}`, this.usage);
     if (unknown.length > 0) return usageError(`unknown example ${unknown.map((n) => JSON.stringify(n)).join(', ')}`, this.usage);
     const outcomes = await runDemo(args.length > 0 ? args : undefined);
     return outcomes.every((o) => o.ok) ? 0 : 1;
