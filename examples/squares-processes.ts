@@ -11,7 +11,8 @@ export async function main(): Promise<void> {
   for (const { x, square, pid } of results) console.log(`square(${x}) = ${square}  (pid ${pid})`);
 
   const pids = new Set(results.map((result) => result.pid));
-  console.log(`this process is pid ${process.pid}; the squares were computed by ${pids.size} other processes: ${[...pids].join(', ')}`);
+  const others = pids.size === 1 ? '1 other process' : `${pids.size} other processes`;
+  console.log(`this process is pid ${process.pid}; the squares were computed by ${others}: ${[...pids].join(', ')}`);
 }
 
 runIfMain(import.meta.url, main);

@@ -21,7 +21,7 @@ export async function main(): Promise<void> {
   const cube = await pool.run((x: number) => x * x * x, [3]);
   console.log(`run:  an inline function, shipped by its source: cube(3) = ${cube}`);
   const { done, failed, workers } = pool.stats();
-  console.log(`stats(): ${done} calls done (each map chunk is one call), ${failed} failed, ${workers} worker thread(s) alive`);
+  console.log(`stats(): ${done} tasks done (each run() and each input of a map or imap is one), ${failed} failed, ${workers} worker thread(s) alive`);
 }
 
 /** 1, 2, …, n, produced lazily: imap pulls them as workers need them. */
