@@ -1,5 +1,6 @@
 /** Progress of a map: a bar on stderr (only when it is a terminal) or a listener. */
 import { nowMs } from './clock.js';
+import { endBar, printBarLine, showBar, updateBar, type BarLine } from './terminal-bars.js';
 
 export interface ProgressEvent {
   /** Inputs finished, successfully or not. */
@@ -41,41 +42,33 @@ export function formatProgress(event: ProgressEvent, label: string): string {
   return `${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}% ${event.done.toLocaleString('en-US')}/${event.total.toLocaleString('en-US')}${failed} ${rate}/s${eta}`;
 }
 
-/** The bars drawn now: a worker's output clears their line before it is written, and they are drawn again after. */
-const shown = new Set<Progress>();
-
 /**
  * Writes `data` to stdout (1) or stderr (2) so that a progress bar on the terminal does not run
- * into it: the bar's line is cleared first and the bar drawn again below what was written.
+ * into it: while a bar is shown, the streams' writes clear its lines first and draw it again below.
  */
 export function writeAroundBars(fd: 1 | 2, data: string | Uint8Array): void {
-  const stream = fd === 1 ? process.stdout : process.stderr;
-  if (shown.size === 0) {
-    stream.write(data);
-    return;
-  }
-  process.stderr.write('\r\x1b[2K');
-  stream.write(data);
-  for (const bar of shown) bar.redraw();
+  (fd === 1 ? process.stdout : process.stderr).write(data);
 }
 
 export class Progress {
   #listener: ProgressListener | null;
-  #bar: NodeJS.WriteStream | null;
+  #bar: boolean;
+  #line: BarLine | null = null;
   #label: string;
   #start = nowMs();
   #lastDraw = 0;
   #done = 0;
   #failed = 0;
   #total: number | undefined;
-  /** The counts the listener was last given (-1: none yet). */
+  #finished = false;
+  /** The counts the listener was last given, or the bar last drawn (-1: none yet). */
   #toldDone = -1;
   #toldFailed = -1;
   /** What the listener threw first: the work it reports on fails with it, and the listener is not called again. */
   failure: { thrown: unknown } | null = null;
   #onFailure: ((thrown: unknown) => void) | null = null;
 
-  private constructor(listener: ProgressListener | null, bar: NodeJS.WriteStream | null, label: string, total: number | undefined) {
+  private constructor(listener: ProgressListener | null, bar: boolean, label: string, total: number | undefined) {
     this.#listener = listener;
     this.#bar = bar;
     this.#label = label;
@@ -84,8 +77,8 @@ export class Progress {
 
   /** A progress reporter for `option`, or null when there is nothing to report to. */
   static create(option: boolean | ProgressListener | undefined, label: string, total: number | undefined): Progress | null {
-    if (typeof option === 'function') return new Progress(option, null, label, total);
-    if (option === true && process.stderr.isTTY) return new Progress(null, process.stderr, label, total);
+    if (typeof option === 'function') return new Progress(option, false, label, total);
+    if (option === true && process.stderr.isTTY) return new Progress(null, true, label, total);
     return null;
   }
 
@@ -96,20 +89,17 @@ export class Progress {
   }
 
   add(done: number, failed: number): void {
+    if (this.#finished) return;
     this.#done += done;
     this.#failed += failed;
     this.#emit(false);
   }
 
+  /** Ends the report: the listener hears the last counts (if it has not yet), the bar leaves its last line. */
   finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
     this.#emit(true);
-    shown.delete(this);
-    if (this.#bar !== null) this.#bar.write('\n');
-  }
-
-  /** Draws the bar again (its line was cleared for other output). */
-  redraw(): void {
-    if (this.#bar !== null) this.#bar.write(`\r\x1b[2K${formatProgress(this.#event(), this.#label)}`);
   }
 
   #listenerFailed(thrown: unknown): void {
@@ -144,10 +134,18 @@ export class Progress {
       }
       return;
     }
+    if (!this.#bar) return;
     const now = nowMs();
-    if (this.#bar === null || (!final && now - this.#lastDraw < REDRAW_MS)) return;
+    if (!final && now - this.#lastDraw < REDRAW_MS) return;
     this.#lastDraw = now;
-    if (!final) shown.add(this);
-    this.redraw();
+    // The bar shown already has the last counts: it stays as it is (only its rate would change).
+    const text = final && this.#line !== null && this.#toldDone === this.#done && this.#toldFailed === this.#failed ? this.#line.text : formatProgress(this.#event(), this.#label);
+    this.#toldDone = this.#done;
+    this.#toldFailed = this.#failed;
+    if (!final) {
+      if (this.#line === null) this.#line = showBar(text);
+      else updateBar(this.#line, text);
+    } else if (this.#line === null) printBarLine(text);
+    else endBar(this.#line, text);
   }
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { PoolKinds, filesAppear, processGone, processesGone, runNode, settleWithin, tempDir } from './fixtures/helpers.js';
+import { needScript, onTerminal, screen } from './fixtures/terminal.js';
 
 const T = { timeout: 180_000 };
 const scenario = fileURLToPath(new URL('./fixtures/scenario.js', import.meta.url));
@@ -160,6 +161,50 @@ describe('output under a progress bar on a terminal', () => {
       assert.match(result.stdout, /100% 40\/40/);
     });
   }
+});
+
+describe('progress bars on a terminal among what the program prints', () => {
+  const bars = fileURLToPath(new URL('./fixtures/bars.js', import.meta.url));
+  /** What the terminal shows at the end of `scenario` in fixtures/bars.js: its bars' lines and the others; every bar line whole. */
+  async function shown(t, scenario) {
+    if (!needScript(t)) return null;
+    const { code, output } = await onTerminal([process.execPath, bars, scenario]);
+    const lines = screen(output);
+    assert.equal(code, 0, lines.join('\n'));
+    const barLines = lines.filter((line) => /[█░]/.test(line));
+    for (const line of barLines) assert.match(line, /^\S+ [█░]{24} +\d+% \d+\/\d+( \d+ failed)? [\d.,]+(\/s|s\/it)( ETA \w+)?$/, `output ran into a bar:\n${lines.join('\n')}`);
+    return { bars: barLines, others: lines.filter((line) => !/[█░]/.test(line)), lines };
+  }
+  const sorted = (lines) => [...lines].sort();
+
+  test("a caller's console.log in the loop of an imap that draws a bar starts a line of its own, the bar staying below", T, async (t) => {
+    const seen = await shown(t, 'consumer-log');
+    if (seen === null) return;
+    assert.deepEqual(seen.others, [...Array.from({ length: 20 }, (_, i) => `got ${i}`), 'done'], seen.lines.join('\n'));
+    assert.deepEqual(seen.bars.map((line) => /\d+\/\d+/.exec(line)[0]), ['20/20']);
+  });
+
+  test("what a LocalExecutor's task writes to stdout and stderr under its map's bar starts a line of its own", T, async (t) => {
+    const seen = await shown(t, 'local-task-log');
+    if (seen === null) return;
+    const expected = Array.from({ length: 20 }, (_, i) => [`task ${i}`, `note ${i}`]).flat();
+    assert.deepEqual(sorted(seen.others), sorted([...expected, 'done']), seen.lines.join('\n'));
+    assert.deepEqual(seen.bars.map((line) => /\d+\/\d+/.exec(line)[0]), ['20/20']);
+  });
+
+  test('two imaps drawing bars at once draw one line each', T, async (t) => {
+    const seen = await shown(t, 'two-bars');
+    if (seen === null) return;
+    assert.deepEqual(sorted(seen.others), sorted(['got 0', 'got 5', 'got 10', 'got 15', 'got 0', 'got 5', 'got 10', 'got 15', 'done']), seen.lines.join('\n'));
+    assert.deepEqual(seen.bars.map((line) => /\d+\/\d+/.exec(line)[0]), ['20/20', '20/20']);
+  });
+
+  test('a line written in pieces under a bar stays whole, and process.stdout.write and process.stderr.write are put back after the bar', T, async (t) => {
+    const seen = await shown(t, 'partial-line');
+    if (seen === null) return;
+    assert.deepEqual(seen.others, ['one line written in pieces', 'done'], seen.lines.join('\n'));
+    assert.deepEqual(seen.bars.map((line) => /\d+\/\d+/.exec(line)[0]), ['12/12']);
+  });
 });
 
 /** fixtures/orphan-parent.js running; whatever happens, the test leaves nothing running: it, and the `pids` it announced. */
