@@ -28,18 +28,25 @@ function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** The rate as tqdm gives it: per second, or seconds each when that is under one a second. */
+function formatRate(rate: number): string {
+  if (rate >= 100) return `${Math.round(rate).toLocaleString('en-US')}/s`;
+  if (rate >= 1 || rate === 0) return `${rate.toFixed(1)}/s`;
+  return `${(1 / rate).toFixed(1)}s/it`;
+}
+
 /** One line that says how far a run is, with its rate and ETA. */
 export function formatProgress(event: ProgressEvent, label: string): string {
-  const rate = event.rate >= 100 ? Math.round(event.rate).toLocaleString('en-US') : event.rate.toFixed(1);
+  const rate = formatRate(event.rate);
   const failed = event.failed > 0 ? ` ${event.failed} failed` : '';
   if (event.total === undefined || event.total === 0) {
-    return `${label} ${event.done.toLocaleString('en-US')} done${failed} ${rate}/s ${formatDuration(event.elapsedMs)}`;
+    return `${label} ${event.done.toLocaleString('en-US')} done${failed} ${rate} ${formatDuration(event.elapsedMs)}`;
   }
   const share = Math.min(1, event.done / event.total);
   const filled = Math.round(share * WIDTH);
   const bar = '█'.repeat(filled) + '░'.repeat(WIDTH - filled);
   const eta = event.etaMs === undefined ? '' : ` ETA ${formatDuration(event.etaMs)}`;
-  return `${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}% ${event.done.toLocaleString('en-US')}/${event.total.toLocaleString('en-US')}${failed} ${rate}/s${eta}`;
+  return `${label} ${bar} ${(share * 100).toFixed(0).padStart(3)}% ${event.done.toLocaleString('en-US')}/${event.total.toLocaleString('en-US')}${failed} ${rate}${eta}`;
 }
 
 /**

@@ -224,6 +224,12 @@ describe('options', () => {
     assert.match(result.stderr, /ETA/);
   });
 
+  test("--bar shows seconds per job (tqdm's s/it) when jobs take longer than a second", T, async () => {
+    const result = await forkjoinRun(['--bar', 'sleep {}', ':::', '1.5']);
+    assert.equal(result.code, 0);
+    assert.match(result.stderr, /100% 1\/1 \d+\.\ds\/it/);
+  });
+
   test('--joblog then --resume: the second run skips the jobs the first one logged', T, async (t) => {
     const log = join(tempDir(t), 'jobs.log');
     assert.equal(out(await forkjoinRun(['-k', '--joblog', log, 'echo', ':::', 'a', 'b'])), 'a\nb\n');
