@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { tempDir } from './fixtures/helpers.js';
 import { bin, forkjoinRun } from './fixtures/shell/cli.js';
+import { needScript, onTerminal, screen } from './fixtures/terminal.js';
 
 const T = { timeout: 90_000 };
 /** The run's stdout, checked to come from a run that did not fail (its stderr tells why otherwise). */
@@ -222,6 +223,44 @@ describe('options', () => {
     assert.equal(result.code, 0);
     assert.match(result.stderr, /100% 3\/3/);
     assert.match(result.stderr, /ETA/);
+  });
+
+  test("--bar on a terminal: each job's stdout and stderr start a line of their own, below them the bar", T, async (t) => {
+    if (!needScript(t)) return;
+    const { code, output } = await onTerminal([process.execPath, bin, 'run', '--bar', '-j', '2', 'sleep 0.1; echo {}; echo {} err >&2', ':::', 'a', 'b', 'c', 'd']);
+    const lines = screen(output);
+    assert.equal(code, 0, lines.join('\n'));
+    assert.deepEqual(lines.filter((line) => !line.startsWith('forkjoin run')).sort(), ['a', 'a err', 'b', 'b err', 'c', 'c err', 'd', 'd err'], lines.join('\n'));
+    assert.match(lines.at(-1), /^forkjoin run [█]{24} 100% 4\/4 [\d.]+\/s ETA 0s$/, lines.join('\n'));
+    assert.equal(lines.length, 9, lines.join('\n'));
+  });
+
+  test("--bar on a terminal draws the bar again as soon as a job's output is printed", T, async (t) => {
+    if (!needScript(t)) return;
+    const { code, output } = await onTerminal([process.execPath, bin, 'run', '--bar', '-j', '1', 'echo {}; echo {} err >&2; sleep 0.5', ':::', 'first', 'second']);
+    assert.equal(code, 0, output);
+    const between = output.slice(output.indexOf('first err'), output.indexOf('second'));
+    assert.match(between, /50% 1\/2/, JSON.stringify(output));
+  });
+
+  test('--bar with no jobs draws its line once', T, async (t) => {
+    const piped = await forkjoinRun(['--bar', 'echo {}', ':::']);
+    assert.equal(piped.code, 0);
+    assert.match(piped.stderr, /^forkjoin run 0 done [\d.]+\/s 0s\n$/);
+    if (!needScript(t)) return;
+    const { output } = await onTerminal([process.execPath, bin, 'run', '--bar', 'echo {}', ':::']);
+    assert.equal(output.split('0 done').length, 2, JSON.stringify(output));
+  });
+
+  test('--bar with stderr not a terminal writes whole lines (no carriage returns), at most one for each tenth of the jobs', T, async () => {
+    const result = await forkjoinRun(['--bar', 'true', ':::', ...Array.from({ length: 30 }, (_, i) => String(i))]);
+    assert.equal(result.code, 0);
+    assert.doesNotMatch(result.stderr, /\r|\x1b/);
+    const lines = result.stderr.split('\n');
+    assert.equal(lines.pop(), '');
+    assert.ok(lines.length >= 1 && lines.length <= 11, result.stderr);
+    for (const line of lines) assert.match(line, /^forkjoin run [█░]{24} +\d+% \d+\/30 /);
+    assert.match(lines.at(-1), /100% 30\/30/);
   });
 
   test("--bar shows seconds per job (tqdm's s/it) when jobs take longer than a second", T, async () => {

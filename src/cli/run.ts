@@ -10,6 +10,7 @@ import { ErrorCodes, isForkJoinError } from '../errors.js';
 import { inFlagWords } from '../options.js';
 import { UsageError, parseArgs, type Parsed } from './run-args.js';
 import { formatProgress, type ProgressEvent } from '../progress.js';
+import { endBar, printBarLine, showBar, updateBar, type BarLine } from '../terminal-bars.js';
 import { combineSources } from '../shell/inputs.js';
 import type { CommandResult } from '../shell/result.js';
 import type { CommandInput } from '../shell/run-commands.js';
@@ -68,7 +69,8 @@ Options (short ones group: -kj4 is -k -j4):
                                               forkjoin run --timeout 30 ...  --timeout 300% ...
   --dry-run        print the commands instead of running them
                                               forkjoin run --dry-run 'rm {}' ::: *.tmp
-  --bar            progress bar with ETA on stderr (reads all input first)
+  --bar            progress bar with ETA on stderr (reads all input first); when stderr
+                   is not a terminal, a line each time another tenth of the jobs is done
                                               forkjoin run --bar 'gzip {}' ::: *.log
   --shell PATH     run commands with PATH -c (a Bourne shell); default /bin/sh
                                               forkjoin run --shell /bin/bash 'echo {} |& cat' ::: a
@@ -99,11 +101,12 @@ async function write(stream: NodeJS.WriteStream, data: Buffer): Promise<void> {
   if (!stream.write(data)) await once(stream, 'drain');
 }
 
-/** Writes `chunks` to `stream`, each line (after a line break) prefixed with `tag`. */
-async function writeTagged(stream: NodeJS.WriteStream, chunks: Iterable<Buffer>, tag: Buffer | null): Promise<void> {
+/** Writes `chunks` to `stream`, each line (after a line break) prefixed with `tag`; true when they end a line (for --bar). */
+async function writeTagged(stream: NodeJS.WriteStream, chunks: Iterable<Buffer>, tag: Buffer | null): Promise<boolean> {
   let lineStart = true;
   for (const chunk of chunks) {
     if (tag === null) {
+      if (chunk.length > 0) lineStart = chunk[chunk.length - 1] === 0x0a;
       await write(stream, chunk);
       continue;
     }
@@ -119,6 +122,7 @@ async function writeTagged(stream: NodeJS.WriteStream, chunks: Iterable<Buffer>,
     }
     await write(stream, Buffer.concat(pieces));
   }
+  return lineStart;
 }
 
 function tagOf(result: CommandResult): Buffer {
@@ -129,20 +133,62 @@ function tagOf(result: CommandResult): Buffer {
   return Buffer.concat(joined);
 }
 
-/** A progress bar on stderr, drawn at most ten times a second. */
-function progressBar(): { listener: (e: ProgressEvent) => void; end: () => void } {
-  const tty = process.stderr.isTTY === true;
+interface ProgressBar {
+  listener: (e: ProgressEvent) => void;
+  /** A job's stderr was printed; `endsLine` tells whether it ended its line. */
+  printed: (endsLine: boolean) => void;
+  end: () => void;
+}
+
+/**
+ * --bar. On a terminal: a bar on stderr below the jobs' output, drawn at most ten times a second
+ * and again after each job's output (terminal-bars.ts moves it aside for every write). Else, as in a
+ * log: a line of progress when the jobs done reach another tenth of them, and one at the end.
+ */
+function progressBar(): ProgressBar {
+  const label = 'forkjoin run';
   let last: ProgressEvent | null = null;
-  let drawnAt = 0;
-  const draw = (e: ProgressEvent): void => { process.stderr.write(`\r${tty ? '\x1b[2K' : ''}${formatProgress(e, 'forkjoin run')}`); };
+  if (process.stderr.isTTY === true) {
+    let line: BarLine | null = null;
+    let drawnAt = 0;
+    return {
+      listener(e) {
+        last = e;
+        const now = Date.now();
+        if (now - drawnAt < 100) return;
+        drawnAt = now;
+        if (line === null) line = showBar(formatProgress(e, label));
+        else updateBar(line, formatProgress(e, label));
+      },
+      printed() {},
+      end() {
+        if (last === null) return;
+        if (line === null) printBarLine(formatProgress(last, label));
+        else endBar(line, formatProgress(last, label));
+        line = null;
+      },
+    };
+  }
+  let tenth = -1;
+  let printedEvent: ProgressEvent | null = null;
+  let midLine = false;
+  const print = (e: ProgressEvent): void => {
+    printedEvent = e;
+    process.stderr.write(`${midLine ? '\n' : ''}${formatProgress(e, label)}\n`);
+    midLine = false;
+  };
   return {
     listener(e) {
       last = e;
-      const now = Date.now();
-      if (now - drawnAt >= 100) { drawnAt = now; draw(e); }
+      const reached = e.total === undefined || e.total === 0 ? -1 : Math.floor((e.done * 10) / e.total);
+      if (reached > tenth) {
+        tenth = reached;
+        print(e);
+      }
     },
+    printed(endsLine) { midLine = !endsLine; },
     end() {
-      if (last !== null) { draw(last); process.stderr.write('\n'); }
+      if (last !== null && last !== printedEvent) print(last);
     },
   };
 }
@@ -209,8 +255,8 @@ async function runCli(args: string[]): Promise<number> {
       ...(bar === null ? {} : { progress: bar.listener }),
     });
     const notice = (line: string): void => {
-      if (bar !== null && process.stderr.isTTY === true) process.stderr.write('\r\x1b[2K');
       process.stderr.write(`forkjoin run: ${line}\n`);
+      bar?.printed(true);
     };
     // Ctrl-Z stops the jobs too (each runs in a process group of its own, which the terminal does not
     // signal), then forkjoin itself; fg (SIGCONT) lets them go on.
@@ -242,8 +288,8 @@ async function runCli(args: string[]): Promise<number> {
       } else {
         if (result.stdout.byteLength > 0) await writeTagged(process.stdout, result.stdout.chunks(), tag);
         if (result.stderr.byteLength > 0) {
-          if (bar !== null && process.stderr.isTTY === true) process.stderr.write('\r\x1b[2K');
-          await writeTagged(process.stderr, result.stderr.chunks(), tag);
+          const endsLine = await writeTagged(process.stderr, result.stderr.chunks(), tag);
+          bar?.printed(endsLine);
         }
       }
       result.stdout.release();
