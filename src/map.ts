@@ -188,13 +188,16 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
   /** Hands a chunk's outcome to the sink; an input's error without settle fails the map (in input order when the sink asks). */
   function outcome(start: number, count: number, values: ArrayLike<unknown>, errors: ReadonlyArray<readonly [number, unknown]>): void {
     const fails = errors.length > 0 && !plan.settle;
+    // Without settle a chunk stops at its first failure: the inputs before it and the failure are what it did.
+    const ran = fails ? errors[0][0] - start + 1 : count;
     if (fails && sink.failsInOrder !== true) {
       fail(errors[0][1]);
+      plan.progress?.add(ran, errors.length);
       return;
     }
     if (fails) held ??= { error: errors[0][1] };
     const reached = sink.deliver(start, values, errors);
-    if (!fails) plan.progress?.add(count, errors.length);
+    plan.progress?.add(ran, errors.length);
     if (reached) fail(reached.error);
   }
 

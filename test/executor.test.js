@@ -459,6 +459,14 @@ for (const E of Executors) {
         assert.equal(last.failed, 2);
       });
 
+      test("a failed map's last progress event counts the inputs done before the failure and the failure itself", T, async (t) => {
+        const exec = using(t, E.make());
+        const events = [];
+        // One chunk: its first three inputs succeed, the fourth fails, and the chunk stops there.
+        await assert.rejects(exec.map(tasks.squareEven, [0, 2, 4, 1, 6, 8], { chunksize: 6, progress: (event) => events.push(event) }), (err) => err.index === 3);
+        assert.deepEqual(events.map((e) => [e.done, e.failed]), [[4, 1]]);
+      });
+
       test('an aborted signal rejects a running map with FJ_ABORTED', T, async (t) => {
         const exec = using(t, E.make());
         const controller = new AbortController();

@@ -176,6 +176,16 @@ for (const E of PoolKinds) {
         assert.deepEqual([count(1), count(2), count(3)], [2, 2, 4], runs.join(' '));
       });
 
+      test('a map input that ends its worker, failing the map, is counted failed in the last progress event', T, async (t) => {
+        const pool = using(t, E.make({ slots: 1 }));
+        const file = join(tempDir(t), 'runs');
+        const events = [];
+        await assert.rejects(pool.starmap(tasks.noteOrExit, [1, 2, 3, 4, 5, 6].map((v) => [file, v, 3]), { chunksize: 3, progress: (e) => events.push(e) }), code('FJ_WORKER_EXITED'));
+        const last = events.at(-1);
+        assert.equal(last?.failed, 1, JSON.stringify(events));
+        assert.ok(last.done >= 1, JSON.stringify(events));
+      });
+
       test('the pool replaces the worker and counts it in stats().workersReplaced', T, async (t) => {
         const pool = using(t, E.make({ slots: 1 }));
         const first = await pool.run(tasks.whoami, []);

@@ -97,6 +97,15 @@ async function drain(iterator) {
 
 for (const E of Executors) {
   describe(`${E.name} imap`, () => {
+    test("an ordered imap that fails counts the inputs done and the failure in its last progress event", T, async (t) => {
+      const exec = using(t, E.make());
+      const events = [];
+      await assert.rejects(async () => {
+        for await (const _ of exec.imap(tasks.squareEven, [0, 2, 1, 4], { chunksize: 4, progress: (e) => events.push(e) })) { /* results before the failure */ }
+      }, (err) => err.index === 2);
+      assert.deepEqual(events.map((e) => [e.done, e.failed]), [[3, 1]]);
+    });
+
     test("with chunksize 'auto', a consumer that stops reading stops the pulling within a bound that does not grow with task speed", T, async (t) => {
       const exec = using(t, E.make());
       const state = counted();

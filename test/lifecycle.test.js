@@ -199,6 +199,13 @@ describe('progress bars on a terminal among what the program prints', () => {
     assert.deepEqual(seen.bars.map((line) => /\d+\/\d+/.exec(line)[0]), ['20/20', '20/20']);
   });
 
+  test('the bar a failed map leaves shows its failure', T, async (t) => {
+    const seen = await shown(t, 'failed-map');
+    if (seen === null) return;
+    assert.equal(seen.bars.length, 1, seen.lines.join('\n'));
+    assert.match(seen.bars[0], / 1 failed /);
+  });
+
   test('a line written in pieces under a bar stays whole, and process.stdout.write and process.stderr.write are put back after the bar', T, async (t) => {
     const seen = await shown(t, 'partial-line');
     if (seen === null) return;
