@@ -116,7 +116,8 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     controller.abort(plan.signal?.reason);
     fail(new AbortError('The map was aborted', { cause: plan.signal?.reason }));
   };
-  // A progress listener that throws fails the map with its error.
+  // A progress listener that throws fails the map with its error. Its clock starts now (an imap's, at its first next()).
+  plan.progress?.start();
   plan.progress?.onListenerFailure(fail);
   if (plan.signal?.aborted) onAbort();
   plan.signal?.addEventListener('abort', onAbort, { once: true });

@@ -95,6 +95,11 @@ export class Progress {
     if (this.failure !== null) stop(this.failure.thrown);
   }
 
+  /** Starts the clock of the rate and ETA: an imap's when its iteration begins, not when imap() was called. */
+  start(): void {
+    this.#start = nowMs();
+  }
+
   add(done: number, failed: number): void {
     if (this.#finished) return;
     this.#done += done;
