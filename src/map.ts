@@ -283,6 +283,7 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     } catch { /* the input's own cleanup failed; the map's outcome stands */ }
   }
 
+  let listened: Promise<{ error: unknown } | null> | undefined;
   try {
     for (;;) {
       // The backlog at which the consumer will have made room for the next chunk; null when not waiting on it.
@@ -333,8 +334,11 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     entry.end();
     plan.signal?.removeEventListener('abort', onAbort);
     // Also when the consumer stopped early: the bar ends its line and stops being drawn.
-    plan.progress?.finish();
+    listened = plan.progress?.finish().then(() => null, (error: unknown) => ({ error }));
     if (!exhausted) await closeSource();
   }
+  // The map settles once its async progress listener's promises have: one that rejects fails it.
+  const late = await listened;
+  if (late) fail(late.error);
   if (failure !== null) throw (failure as { error: unknown }).error;
 }

@@ -71,6 +71,8 @@ export class Progress {
   /** The counts the listener was last given, or the bar last drawn (-1: none yet). */
   #toldDone = -1;
   #toldFailed = -1;
+  /** What an async listener returned, until it settles. */
+  #pending = new Set<Promise<void>>();
   /** What the listener threw first: the work it reports on fails with it, and the listener is not called again. */
   failure: { thrown: unknown } | null = null;
   #onFailure: ((thrown: unknown) => void) | null = null;
@@ -107,17 +109,28 @@ export class Progress {
     this.#emit(false);
   }
 
-  /** Ends the report: the listener hears the last counts (if it has not yet), the bar leaves its last line. */
-  finish(): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    this.#emit(true);
+  /**
+   * Ends the report: the listener hears the last counts (if it has not yet), the bar leaves its last
+   * line. Resolves once every promise the listener returned has settled; rejects with what the
+   * listener threw or rejected with from here on, which the work could not hear of through `onListenerFailure`.
+   */
+  finish(): Promise<void> {
+    const before = this.failure;
+    if (!this.#finished) {
+      this.#finished = true;
+      this.#emit(true);
+    }
+    if (this.#pending.size === 0 && this.failure === before) return Promise.resolve();
+    return Promise.all(this.#pending).then(() => {
+      if (this.failure !== before && this.failure !== null) throw this.failure.thrown;
+    });
   }
 
   #listenerFailed(thrown: unknown): void {
     if (this.failure !== null) return;
     this.failure = { thrown };
-    this.#onFailure?.(thrown);
+    // Once finished, the work hears of it from finish().
+    if (!this.#finished) this.#onFailure?.(thrown);
   }
 
   #event(): ProgressEvent {
@@ -138,9 +151,7 @@ export class Progress {
       try {
         const returned: unknown = this.#listener(this.#event());
         // An async listener that rejects fails the work as one that throws does (never an unhandled rejection).
-        if (typeof (returned as PromiseLike<unknown> | null)?.then === 'function') {
-          Promise.resolve(returned).catch((thrown: unknown) => this.#listenerFailed(thrown));
-        }
+        if (typeof (returned as PromiseLike<unknown> | null)?.then === 'function') this.#watch(returned as PromiseLike<unknown>);
       } catch (thrown) {
         this.#listenerFailed(thrown);
       }
@@ -159,5 +170,17 @@ export class Progress {
       else updateBar(this.#line, text);
     } else if (this.#line === null) printBarLine(text);
     else endBar(this.#line, text);
+  }
+
+  /** Holds the work until `returned` settles (finish() waits for it); a rejection fails the work. */
+  #watch(returned: PromiseLike<unknown>): void {
+    const watched: Promise<void> = Promise.resolve(returned).then(
+      () => { this.#pending.delete(watched); },
+      (thrown: unknown) => {
+        this.#pending.delete(watched);
+        this.#listenerFailed(thrown);
+      },
+    );
+    this.#pending.add(watched);
   }
 }

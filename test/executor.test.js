@@ -467,6 +467,19 @@ for (const E of Executors) {
         assert.deepEqual(events.map((e) => [e.done, e.failed]), [[4, 1]]);
       });
 
+      test('an async progress listener that rejects after the last input finished fails the map with its error', T, async (t) => {
+        const exec = using(t, E.make());
+        const thrown = new Error('the listener failed after the map was done');
+        const progress = async (event) => {
+          if (event.done < event.total) return;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          throw thrown;
+        };
+        await assert.rejects(exec.map(tasks.square, [1, 2, 3], { chunksize: 1, progress }), (err) => err === thrown);
+        // One that rejects at once, as the last input finishes.
+        await assert.rejects(exec.map(tasks.square, [1, 2, 3], { chunksize: 1, progress: async (e) => { if (e.done === e.total) throw thrown; } }), (err) => err === thrown);
+      });
+
       test('an aborted signal rejects a running map with FJ_ABORTED', T, async (t) => {
         const exec = using(t, E.make());
         const controller = new AbortController();

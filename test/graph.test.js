@@ -489,6 +489,19 @@ describe('the graph', () => {
     assert.ok(isForkJoinError(failed.error, ErrorCodes.TASK_FAILED));
   });
 
+  test('an async progress listener that rejects after the last node finished rejects compute with its error', T, async (t) => {
+    const executor = using(t, new ThreadPool({ workers: 2 }));
+    const thrown = new Error('the listener failed after the graph was done');
+    const progress = async (p) => {
+      if (p.done < p.total) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      throw thrown;
+    };
+    await assert.rejects(compute(add(inc(1), inc(2)), { executor, progress }), (err) => err === thrown);
+    // One that rejects at once, as the last node finishes.
+    await assert.rejects(compute([inc(3), inc(4)], { executor, progress: async (p) => { if (p.done === p.total) throw thrown; } }), (err) => err === thrown);
+  });
+
   test('a progress listener counts every node up to the total', T, async (t) => {
     const executor = using(t, new LocalExecutor());
     const seen = [];

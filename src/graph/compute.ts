@@ -129,10 +129,15 @@ export async function compute(x: unknown, options?: ComputeOptions): Promise<unk
       });
       try {
         await scheduler.run(plan);
-      } finally {
-        progress?.finish();
+      } catch (error) {
+        await progress?.finish().catch(() => {}); // the graph's own error stands
+        throw error;
       }
-    } else progress?.finish();
+    }
+    // compute settles once its async progress listener's promises have: one that rejects fails it,
+    // even after the last node finished (the scheduler had nothing left to stop).
+    await progress?.finish();
+    if (progress?.failure) throw progress.failure.thrown;
     let next = 0;
     const values = list.map((item) => (graphNodeOf(item) === undefined ? item : plan.values[plan.roots[next++]]));
     return single ? values[0] : values;
