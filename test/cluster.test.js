@@ -379,9 +379,8 @@ describe('Cluster.connect', () => {
     assert.deepEqual(await db0.keys('fj:*'), [], 'nothing went to database 0');
   });
 
-  test('new Cluster() is a TypeError with FJ_INVALID_ARG_TYPE that says to use Cluster.connect() or Cluster.local()', () => {
-    assert.throws(() => new Cluster(), (e) => e instanceof TypeError && isForkJoinError(e, 'FJ_INVALID_ARG_TYPE') && /Cluster\.connect/.test(e.message) && /Cluster\.local/.test(e.message));
-  });
+  test('new Cluster() is a TypeError with FJ_INVALID_ARG_TYPE that says to use Cluster.connect() or Cluster.local()', () => assert.throws(() => new Cluster(),
+    (e) => e instanceof TypeError && isForkJoinError(e, 'FJ_INVALID_ARG_TYPE') && /Cluster\.connect/.test(e.message) && /Cluster\.local/.test(e.message)));
 
   test('an unknown option is a TypeError with a code', T, async () => {
     await assert.rejects(Cluster.connect({ redis: 'redis://x', nope: 1 }), (e) => e.code === 'FJ_INVALID_ARG_TYPE');

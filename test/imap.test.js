@@ -97,28 +97,6 @@ async function drain(iterator) {
 
 for (const E of Executors) {
   describe(`${E.name} imap`, () => {
-    test("its progress clock starts when the iteration begins, not when imap() is called", T, async (t) => {
-      const exec = using(t, E.make());
-      let begun = 0;
-      const readings = [];
-      const it = exec.imap(tasks.square, [1, 2, 3], { chunksize: 1, progress: (e) => readings.push([e.elapsedMs, performance.now() - begun]) });
-      // A while between imap() and the loop: the clock must not count it.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      begun = performance.now();
-      for await (const _ of it) { /* each result counts */ }
-      assert.ok(readings.length > 0);
-      for (const [elapsedMs, sinceBegun] of readings) assert.ok(elapsedMs <= sinceBegun + 1, `elapsedMs ${elapsedMs} counts from before the loop began (${sinceBegun} ms ago)`);
-    });
-
-    test("an ordered imap that fails counts the inputs done and the failure in its last progress event", T, async (t) => {
-      const exec = using(t, E.make());
-      const events = [];
-      await assert.rejects(async () => {
-        for await (const _ of exec.imap(tasks.squareEven, [0, 2, 1, 4], { chunksize: 4, progress: (e) => events.push(e) })) { /* results before the failure */ }
-      }, (err) => err.index === 2);
-      assert.deepEqual(events.map((e) => [e.done, e.failed]), [[3, 1]]);
-    });
-
     test("with chunksize 'auto', a consumer that stops reading stops the pulling within a bound that does not grow with task speed", T, async (t) => {
       const exec = using(t, E.make());
       const state = counted();
