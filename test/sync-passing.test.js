@@ -143,3 +143,27 @@ test('a Proxy is refused with FJ_ARG_NOT_CLONEABLE naming its path, as any Proxy
   }
   await assert.rejects(p.map((x) => x, [mutex, new Proxy({ mutex }, {})]), (err) => err.code === 'FJ_ARG_NOT_CLONEABLE' && err.path === 'inputs[1]');
 });
+
+test('searching an argument for locks loads nothing per object it meets: the work grows with the objects, not the modules loaded', async (t) => {
+  const { default: Module } = await import('node:module');
+  const p = pool(t, { workers: 1 });
+  new Mutex();
+  const argOf = (n) => Array.from({ length: n }, (_, i) => ({ i, inner: { i } }));
+  await p.run((arg) => arg.length, [argOf(10)]);
+  // What the library loads on demand goes through Module.prototype.require (its require is a createRequire's).
+  const real = Module.prototype.require;
+  const loadsFor = async (n) => {
+    let loads = 0;
+    Module.prototype.require = function (id) {
+      loads++;
+      return real.apply(this, arguments);
+    };
+    try {
+      assert.equal(await p.run((arg) => arg.length, [argOf(n)]), n);
+    } finally {
+      Module.prototype.require = real;
+    }
+    return loads;
+  };
+  assert.equal(await loadsFor(2_000), await loadsFor(10));
+});

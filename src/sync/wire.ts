@@ -62,7 +62,9 @@ export function makeRecord(kind: string, fields: Record<string, unknown>): SyncR
   return { [kRecord]: kind, [kToken]: registryToken(), ...fields };
 }
 
-const isProxy = (value: object): boolean => util().types.isProxy(value);
+/** util.types.isProxy, loaded on the first search: util() requires node:util on every call, which cost as much as the search itself per object. */
+let proxyTest: ((value: unknown) => boolean) | null = null;
+const isProxy = (value: object): boolean => (proxyTest ??= util().types.isProxy)(value);
 
 function isShareable(value: object): value is Shareable {
   return shareables.has(value.constructor);
