@@ -48,11 +48,19 @@ export function assertMayBlock(where: string): void {
   }
 }
 
+/** A word of 32 bits, or one of 64 (a barrier's, whose round count never wraps), and its value. */
+type AnyWords = Int32Array | BigInt64Array;
+const atomicsWait = Atomics.wait as (words: AnyWords, index: number, expected: number | bigint, timeout?: number) => string;
+const atomicsWaitAsync = Atomics.waitAsync as (words: AnyWords, index: number, expected: number | bigint) => ReturnType<typeof Atomics.waitAsync>;
+const atomicsNotify = Atomics.notify as (words: AnyWords, index: number) => number;
+
 /** Blocks while words[index] === expected, for at most `sliceMs` at a time; false once the deadline passed. */
-export function waitSync(words: Int32Array, index: number, expected: number, until: Deadline, sliceMs = Number.POSITIVE_INFINITY): boolean {
+export function waitSync(words: Int32Array, index: number, expected: number, until: Deadline, sliceMs?: number): boolean;
+export function waitSync(words: BigInt64Array, index: number, expected: bigint, until: Deadline, sliceMs?: number): boolean;
+export function waitSync(words: AnyWords, index: number, expected: number | bigint, until: Deadline, sliceMs = Number.POSITIVE_INFINITY): boolean {
   const left = Math.min(until.at - nowMs(), sliceMs);
   if (left <= 0) return false;
-  Atomics.wait(words, index, expected, left === Number.POSITIVE_INFINITY ? undefined : left);
+  atomicsWait(words, index, expected, left === Number.POSITIVE_INFINITY ? undefined : left);
   return true;
 }
 
@@ -63,15 +71,17 @@ export function waitSync(words: Int32Array, index: number, expected: number, unt
  * run before exiting, and the timer also keeps the process alive until then.
  * (Other waiters on the word wake too, re-check, and wait again.)
  */
-export async function waitAsync(words: Int32Array, index: number, expected: number, until: Deadline): Promise<boolean> {
+export async function waitAsync(words: Int32Array, index: number, expected: number, until: Deadline): Promise<boolean>;
+export async function waitAsync(words: BigInt64Array, index: number, expected: bigint, until: Deadline): Promise<boolean>;
+export async function waitAsync(words: AnyWords, index: number, expected: number | bigint, until: Deadline): Promise<boolean> {
   const left = until.at - nowMs();
   if (left <= 0) return false;
-  const result = Atomics.waitAsync(words, index, expected);
+  const result = atomicsWaitAsync(words, index, expected);
   if (!result.async) return true;
   let timedOut = false;
   const timer = left === Number.POSITIVE_INFINITY ? null : setTimeout(() => {
     timedOut = true;
-    Atomics.notify(words, index);
+    atomicsNotify(words, index);
   }, left);
   if (until.poll === true) timer?.unref();
   const signal = until.signal;
@@ -79,7 +89,7 @@ export async function waitAsync(words: Int32Array, index: number, expected: numb
   const aborted = signal === undefined ? null : new Promise<never>((_, reject) => {
     onAbort = () => {
       reject(new AbortError('The wait was aborted', { cause: signal.reason }));
-      Atomics.notify(words, index);
+      atomicsNotify(words, index);
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
