@@ -114,3 +114,57 @@ test('abort() breaks the barrier for the party waiting and every wait after; res
   const arrivals = await Promise.all([barrier.wait({ timeout: 10_000 }), p.run(sync.waitWithin, [barrier, 10_000])]);
   assert.equal(arrivals.filter((a) => a.leader === true).length, 1, JSON.stringify(arrivals));
 });
+
+const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ code: error.code }));
+
+test('a party held up after it read the barrier does not change how later rounds ended: a round reset meanwhile fails its parties', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const barrier = new Barrier(2);
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const first = settle(barrier.wait({ timeout: 10_000 }));
+  // The worker's party would complete the first round, but is held up after its first read.
+  const late = p.run(sync.waitHeldUpAfterRead, [barrier, control.buffer, 10_000]);
+  for (let i = 0; i < 1_000 && Atomics.load(control, 0) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(Atomics.load(control, 0), 1, 'the worker\'s party was held up');
+  barrier.reset();
+  const second = settle(barrier.wait({ timeout: 10_000 }));
+  barrier.reset();
+  Atomics.store(control, 1, 1);
+  Atomics.notify(control, 1);
+  // Without yielding, so that `second` looks at how its round ended only after the late party went on.
+  for (const until = Date.now() + 10_000; barrier.waiting === 0 && Date.now() < until;);
+  assert.deepEqual(await first, { code: ErrorCodes.BARRIER_BROKEN });
+  assert.deepEqual(await second, { code: ErrorCodes.BARRIER_BROKEN });
+  const [here, there] = await Promise.all([barrier.wait({ timeout: 10_000 }), late]);
+  assert.equal([here.leader, there.leader].filter(Boolean).length, 1, JSON.stringify([here, there]));
+});
+
+test('a party that does not run while 32,768 rounds end is still told its round broke, and the barrier is whole after reset()', { timeout: 60_000 }, async () => {
+  const barrier = new Barrier(2);
+  const first = settle(barrier.wait({ timeout: 5_000 }));
+  // Its round breaks, then 32,767 more rounds end before it runs again.
+  for (let i = 0; i < 16_384; i++) {
+    barrier.abort();
+    barrier.reset();
+  }
+  assert.deepEqual(await first, { code: ErrorCodes.BARRIER_BROKEN });
+  assert.equal(barrier.broken, false);
+  assert.equal(barrier.waiting, 0);
+  const arrivals = await Promise.all([barrier.wait({ timeout: 10_000 }), barrier.wait({ timeout: 10_000 })]);
+  assert.equal(arrivals.filter((a) => a.leader === true).length, 1, JSON.stringify(arrivals));
+});
+
+test('a dead party is not taken for a party of the round 32,768 rounds after its own, however long its note goes unread', async (t) => {
+  const p = pool(t, { workers: 1 });
+  const pair = new Barrier(2);
+  await assert.rejects(p.run(sync.waitThere, [pair], { timeout: 200 }), hasCode(ErrorCodes.TASK_TIMEOUT));
+  assert.equal(pair.broken, true);
+  // Rounds end by reset() and abort() alone, which read no notes, until the round numbers come round.
+  pair.reset();
+  for (let i = 0; i < 16_383; i++) {
+    pair.abort();
+    pair.reset();
+  }
+  const arrivals = await Promise.all([pair.wait({ timeout: 10_000 }), p.run(sync.waitWithin, [pair, 10_000])]);
+  assert.equal(arrivals.filter((a) => a.leader === true).length, 1, JSON.stringify(arrivals));
+});

@@ -1,8 +1,10 @@
 /**
  * A barrier for `parties` threads: each wait() returns once all have arrived,
  * then the barrier resets for the next round. The round, the count of arrivals
- * and whether the barrier is broken share one word, so a party that times out
- * withdraws atomically and no party slips into a round as it breaks.
+ * and whether the barrier is broken share one 64-bit word, so a party that times out
+ * withdraws atomically and no party slips into a round as it breaks. The round is a
+ * count of the rounds that ended, which never wraps (2^46 of them): a party that wakes
+ * however late never takes a later round for its own, nor withdraws from one.
  *
  * A party whose thread died can never arrive again (barrier-parties.ts), so its round breaks,
  * and the barrier stays broken until reset(), as Python's threading.Barrier does: every wait
@@ -13,34 +15,38 @@
 import { ErrorCodes, ForkJoinError, callOutcome } from '../errors.js';
 import { integerOption } from '../options.js';
 import { nowMs } from '../clock.js';
-import { Parties, PARTIES_WORDS, type Party } from './barrier-parties.js';
+import { Parties, PARTIES_BYTES, type Party } from './barrier-parties.js';
 import { registry } from './registry.js';
 import { assertMayBlock, deadline, timeoutError, waitAsync, waitSync, type Deadline, type WaitOptions } from './wait.js';
 import { Adopted, makeRecord, markInUse, registerKind, type Shareable, type SyncRecord } from './wire.js';
 
-const COUNT_MASK = 0x7fff;
+const COUNT_MASK = 0x7fffn;
 /** A thread is breaking the round (or resetting the barrier): arrivals and withdrawals wait for it. */
-const BREAKING = 1 << 15;
+const BREAKING = 1n << 15n;
 /** Every wait fails until reset(). */
-const BROKEN = 1 << 16;
-const ROUND_SHIFT = 17;
-const ROUND_MASK = 0x7fff;
-const MAX_PARTIES = COUNT_MASK;
+const BROKEN = 1n << 16n;
+const FLAGS = BREAKING | BROKEN;
+const ROUND_SHIFT = 17n;
+const MAX_PARTIES = Number(COUNT_MASK);
 /**
- * Words: [0] round << 17 | BROKEN | BREAKING | count; then a bit per round number, set when that
- * round broke (cleared as the number comes round again), which tells each waiter how its own
- * round ended however late it wakes; then the parties' notes.
+ * How many rounds that broke while parties waited are remembered: in 64-bit words after the
+ * barrier's own ([0] round << 17 | BROKEN | BREAKING | count), the one for round r at
+ * 1 + r % BROKE_HISTORY holds r + 1 if r broke, else that of an earlier round that broke, or 0.
+ * It tells each waiter how its round ended however late it wakes, unless a round as many later
+ * broke before it woke (see #brokeIn). Then come the parties' notes.
  */
-const BROKE_AT = 1;
-const PARTIES_AT = BROKE_AT + (ROUND_MASK + 1) / 32;
+const BROKE_HISTORY = 4096;
+const HISTORY_SIZE = BigInt(BROKE_HISTORY);
+const PARTIES_AT = 8 * (1 + BROKE_HISTORY);
 /** A round marked as breaking for this long lost its breaker (its thread was stopped mid-way): any thread finishes the break. */
 const BREAK_STALL_MS = 50;
 /** How often a waiting party looks for parties that died. */
 const CHECK_MS = 100;
 
-const roundOf = (word: number): number => word >>> ROUND_SHIFT;
+const roundOf = (word: bigint): bigint => word >> ROUND_SHIFT;
+const countOf = (word: bigint): number => Number(word & COUNT_MASK);
 /** The word of the round after `round`, empty. */
-const after = (round: number): number => (((round + 1) & ROUND_MASK) << ROUND_SHIFT) | 0;
+const after = (round: bigint): bigint => (round + 1n) << ROUND_SHIFT;
 
 /**
  * This thread's async waits, each a check for dead parties of its round. Run when a pool sees a
@@ -78,7 +84,8 @@ function ownSlot(): Party | null {
 
 /** Makes `parties` threads wait for each other, round after round. */
 export class Barrier implements Shareable {
-  readonly #words: Int32Array;
+  /** [0] the barrier's word; then the rounds that broke. */
+  readonly #words: BigInt64Array;
   readonly #parties: number;
   readonly #notes: Parties;
 
@@ -86,13 +93,13 @@ export class Barrier implements Shareable {
   constructor(parties: number | Adopted) {
     markInUse();
     if (parties instanceof Adopted) {
-      this.#words = new Int32Array(parties.record.buffer as SharedArrayBuffer);
+      this.#words = new BigInt64Array(parties.record.buffer as SharedArrayBuffer, 0, 1 + BROKE_HISTORY);
       this.#parties = parties.record.parties as number;
     } else {
       this.#parties = integerOption('new Barrier()', 'parties', parties, 1, MAX_PARTIES);
-      this.#words = new Int32Array(new SharedArrayBuffer(4 * (PARTIES_AT + PARTIES_WORDS)));
+      this.#words = new BigInt64Array(new SharedArrayBuffer(PARTIES_AT + PARTIES_BYTES), 0, 1 + BROKE_HISTORY);
     }
-    this.#notes = new Parties(this.#words, PARTIES_AT);
+    this.#notes = new Parties(this.#words.buffer as SharedArrayBuffer, PARTIES_AT);
   }
 
   get parties(): number {
@@ -103,13 +110,13 @@ export class Barrier implements Shareable {
   get waiting(): number {
     this.#notice();
     const word = Atomics.load(this.#words, 0);
-    return (word & (BREAKING | BROKEN)) !== 0 ? 0 : word & COUNT_MASK;
+    return (word & FLAGS) !== 0n ? 0 : countOf(word);
   }
 
   /** Whether the barrier is broken: every wait fails with FJ_BARRIER_BROKEN until reset(). */
   get broken(): boolean {
     this.#notice();
-    return (Atomics.load(this.#words, 0) & (BREAKING | BROKEN)) !== 0;
+    return (Atomics.load(this.#words, 0) & FLAGS) !== 0n;
   }
 
   /** Breaks the barrier on purpose: the parties waiting fail with FJ_BARRIER_BROKEN, and so does every wait until reset(). */
@@ -117,8 +124,8 @@ export class Barrier implements Shareable {
     let stalledSince = 0;
     for (;;) {
       const word = Atomics.load(this.#words, 0);
-      if ((word & BREAKING) !== 0) stalledSince = this.#waitForBreak(word, stalledSince);
-      else if ((word & BROKEN) !== 0 || this.#break(word)) return;
+      if ((word & BREAKING) !== 0n) stalledSince = this.#waitForBreak(word, stalledSince);
+      else if ((word & BROKEN) !== 0n || this.#break(word)) return;
     }
   }
 
@@ -128,30 +135,30 @@ export class Barrier implements Shareable {
     let stalledSince = 0;
     for (;;) {
       const word = Atomics.load(w, 0);
-      if ((word & BREAKING) !== 0) {
+      if ((word & BREAKING) !== 0n) {
         stalledSince = this.#waitForBreak(word, stalledSince);
         continue;
       }
-      if ((word & (BROKEN | COUNT_MASK)) === 0) return;
+      if ((word & (BROKEN | COUNT_MASK)) === 0n) return;
       // Ended as broken by another thread that took this one for stalled: reset again.
-      if (Atomics.compareExchange(w, 0, word, word | BREAKING) === word && this.#finishBreak(word | BREAKING, 0)) return;
+      if (Atomics.compareExchange(w, 0, word, word | BREAKING) === word && this.#finishBreak(word | BREAKING, 0n)) return;
     }
   }
 
   /** Arrives; returns the round's word, or the leader's mark when this arrival completed the round. Throws when the barrier is broken. */
-  #arrive(what: string, me: Party | null): { word: number; leader: boolean } {
+  #arrive(what: string, me: Party | null): { word: bigint; leader: boolean } {
     const w = this.#words;
     let stalledSince = 0;
     for (;;) {
       const word = Atomics.load(w, 0);
-      if ((word & BREAKING) !== 0) {
+      if ((word & BREAKING) !== 0n) {
         // Another thread is breaking the round: the next one starts in a moment.
         stalledSince = this.#waitForBreak(word, stalledSince);
         continue;
       }
-      if ((word & BROKEN) !== 0) throw brokenError(what, false);
+      if ((word & BROKEN) !== 0n) throw brokenError(what, false);
       const round = roundOf(word);
-      const count = (word & COUNT_MASK) + 1;
+      const count = countOf(word) + 1;
       // A round counting a dead party breaks: it cannot complete, nor should it without that party.
       // Looked for before this party's note may take the slot the dead one's thread had.
       if (this.#deadIn(round)) {
@@ -159,70 +166,81 @@ export class Barrier implements Shareable {
         continue;
       }
       if (count === this.#parties) {
+        // The round completes only if the word is still the one read: no other round can have that word.
         const next = after(round);
-        this.#setBroke(roundOf(next), false);
         if (Atomics.compareExchange(w, 0, word, next) !== word) continue;
         Atomics.notify(w, 0);
         return { word: next, leader: true };
       }
       if (me !== null) this.#notes.add(me, round);
-      const next = (word & ~COUNT_MASK) | count;
+      const next = word + 1n;
       if (Atomics.compareExchange(w, 0, word, next) === word) return { word: next, leader: false };
       if (me !== null) this.#notes.remove(me, round);
     }
   }
 
   /** Whether a party counted in `round` belongs to a thread that is gone. */
-  #deadIn(round: number): boolean {
-    return this.#notes.hasDead(round, roundOf(Atomics.load(this.#words, 0)), ROUND_MASK);
+  #deadIn(round: bigint): boolean {
+    return this.#notes.hasDead(round, roundOf(Atomics.load(this.#words, 0)));
   }
 
   /** Breaks the current round if it counts a dead party, so that what is read of the barrier is true. */
   #notice(): void {
     const word = Atomics.load(this.#words, 0);
-    if ((word & (BREAKING | BROKEN)) === 0 && (word & COUNT_MASK) !== 0 && this.#deadIn(roundOf(word))) this.#break(word);
+    if ((word & FLAGS) === 0n && countOf(word) !== 0 && this.#deadIn(roundOf(word))) this.#break(word);
   }
 
   /** While a round is marked as breaking: finishes the break when its breaker has stalled too long; returns when the stall began. */
-  #waitForBreak(word: number, since: number): number {
+  #waitForBreak(word: bigint, since: number): number {
     const now = nowMs();
     if (since === 0) return now;
     if (now - since > BREAK_STALL_MS) this.#finishBreak(word, BROKEN);
     return since;
   }
 
-  #setBroke(round: number, broke: boolean): void {
-    const at = BROKE_AT + (round >>> 5);
-    const bit = 1 << (round & 31);
-    if (broke) Atomics.or(this.#words, at, bit);
-    else Atomics.and(this.#words, at, ~bit);
+  /**
+   * Records that `round` broke. Only ever raised, so a thread that records it late (one that
+   * finishes a stalled break from a word read long before) never hides a later round's break,
+   * and what it records is true: a round marked as breaking always ends broken.
+   */
+  #recordBroke(round: bigint): void {
+    const w = this.#words;
+    const at = 1 + Number(round % HISTORY_SIZE);
+    for (let was = Atomics.load(w, at); was <= round; was = Atomics.load(w, at)) {
+      if (Atomics.compareExchange(w, at, was, round + 1n) === was) return;
+    }
   }
 
-  #broke(round: number): boolean {
-    return (Atomics.load(this.#words, BROKE_AT + (round >>> 5)) & (1 << (round & 31))) !== 0;
+  /**
+   * Whether `round`, which is over, broke. When a round BROKE_HISTORY or more later broke with
+   * parties waiting, before this party woke, its own round's outcome is lost: it is taken as
+   * broken, so that no party is ever told a round passed that did not.
+   */
+  #brokeIn(round: bigint): boolean {
+    return Atomics.load(this.#words, 1 + Number(round % HISTORY_SIZE)) > round;
   }
 
   /** Breaks the round `word` is in, and the barrier with it. False when the round ended meanwhile, or the barrier is broken already. */
-  #break(word: number): boolean {
+  #break(word: bigint): boolean {
     const w = this.#words;
     const round = roundOf(word);
     for (let now = word; ; now = Atomics.load(w, 0)) {
-      if (roundOf(now) !== round || (now & (BREAKING | BROKEN)) !== 0) return false;
+      if (roundOf(now) !== round || (now & FLAGS) !== 0n) return false;
       if (Atomics.compareExchange(w, 0, now, now | BREAKING) === now) return this.#finishBreak(now | BREAKING, BROKEN);
     }
   }
 
   /**
    * Ends a round marked as breaking (`marked`): its parties fail, and the next round starts empty,
-   * broken or not (`state`). The round's bit comes before the round moves on, so a waiter that sees
-   * the new round sees it. False when another thread ended it first.
+   * broken or not (`state`). The break is recorded before the round moves on, so a waiter that sees
+   * the new round sees it; only a round that counted parties has any to tell. False when another
+   * thread ended it first (`marked` may be long stale: what it records of that round is still true).
    */
-  #finishBreak(marked: number, state: number): boolean {
+  #finishBreak(marked: bigint, state: bigint): boolean {
     const w = this.#words;
     const round = roundOf(marked);
     const next = after(round);
-    this.#setBroke(round, true);
-    this.#setBroke(roundOf(next), false);
+    if (countOf(marked) !== 0) this.#recordBroke(round);
     if (Atomics.compareExchange(w, 0, marked, next | state) !== marked) return false;
     Atomics.notify(w, 0);
     return true;
@@ -233,23 +251,26 @@ export class Barrier implements Shareable {
    * sleeps on exactly the word it checked: had it read the word again after the check, the
    * leader's notify could fall in between, and it would sleep through the round's end.
    */
-  #current(word: number): number | null {
+  #current(word: bigint): bigint | null {
     const now = Atomics.load(this.#words, 0);
     return roundOf(now) !== roundOf(word) ? null : now;
   }
 
-  /** Leaves the round (after a timeout or an abort); false when the round ended meanwhile. */
-  #withdraw(word: number, me: Party | null): boolean {
+  /**
+   * Leaves the round (after a timeout or an abort); false when the round ended meanwhile. A word
+   * of this party's round, not breaking, counts this party: that is the only word it decrements.
+   */
+  #withdraw(word: bigint, me: Party | null): boolean {
     const w = this.#words;
     let stalledSince = 0;
     for (;;) {
       const now = Atomics.load(w, 0);
       if (roundOf(now) !== roundOf(word)) return false;
-      if ((now & BREAKING) !== 0) {
+      if ((now & BREAKING) !== 0n) {
         stalledSince = this.#waitForBreak(now, stalledSince);
         continue;
       }
-      if (Atomics.compareExchange(w, 0, now, now - 1) === now) {
+      if (Atomics.compareExchange(w, 0, now, now - 1n) === now) {
         // Unnoted only once uncounted: a death in between breaks the round rather than leave it counting a dead party.
         if (me !== null) this.#notes.remove(me, roundOf(word));
         return true;
@@ -258,9 +279,9 @@ export class Barrier implements Shareable {
   }
 
   /** After its round ended: this party's note taken back, and whether its round broke. */
-  #ended(word: number, me: Party | null, what: string): BarrierArrival {
+  #ended(word: bigint, me: Party | null, what: string): BarrierArrival {
     if (me !== null) this.#notes.remove(me, roundOf(word));
-    if (this.#broke(roundOf(word))) throw brokenError(what, true);
+    if (this.#brokeIn(roundOf(word))) throw brokenError(what, true);
     return { leader: false };
   }
 
