@@ -156,16 +156,24 @@ describe('exit status', () => {
     assert.equal((await forkjoinRun([':::', 'a'])).code, 255);
   });
 
-  test('errors name the flags as written, never the API\'s options: --resume without --joblog, a NUL byte in an input file', T, async (t) => {
+  test('errors name the flags as written, never the API\'s options: --resume without --joblog', T, async () => {
     const resume = await forkjoinRun(['--resume', 'echo', ':::', 'a']);
     assert.equal(resume.code, 255);
     assert.match(resume.stderr, /^forkjoin run: --resume and --resume-failed need --joblog, the log they read$/m);
-    const file = join(tempDir(t), 'values');
-    writeFileSync(file, 'a\0b\nc\n');
-    const nul = await forkjoinRun(['echo', '::::', file]);
-    assert.equal(nul.code, 255);
-    assert.match(nul.stderr, /holds a NUL byte, which no command line can carry \(read NUL-separated input with -0\)/);
-    assert.doesNotMatch(nul.stderr, /runCommands|\{ nul/);
+    assert.doesNotMatch(resume.stderr, /runCommands|"resume"/);
+  });
+
+  test('a NUL byte in an input line is replaced with \\0, as GNU parallel does, with one warning: every job runs and is logged', T, async (t) => {
+    const dir = tempDir(t);
+    const file = join(dir, 'values');
+    writeFileSync(file, 'a\0b\nc\nd\0e\n');
+    const log = join(dir, 'jobs.log');
+    const result = await forkjoinRun(['-k', '--joblog', log, 'printf "%s\\n"', '::::', file]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.toString(), 'a\\0b\nc\nd\\0e\n');
+    assert.equal(result.stderr.match(/warning/g)?.length, 1, result.stderr);
+    assert.match(result.stderr, /^forkjoin run: warning: .*NUL byte.*line 1 of .*values.*replaced with \\0.*-0/m);
+    assert.equal(readFileSync(log, 'utf8').trim().split('\n').length, 4, 'a header and one line a job');
   });
 });
 

@@ -59,6 +59,7 @@ const table = [
   ['--retries: the last try counts', ['--retries', '2', 'echo try; exit 1 #', ':::', 'a']],
   ['stdin: an empty line, a carriage return, a last line without newline', ['echo [{}]'], 'a\n\nb c\r\nlast'],
   ['-0: NUL-separated stdin keeps newlines in values', ['-0', 'printf "<%s>" {}'], 'a\nb\0c\0 d\0'],
+  ['a NUL byte in an input line is replaced with \\0 and every job runs', ['-j3', 'echo [{}]'], 'a\nx\0y\nz\0\0w\nb\n'],
   [':::: two files combined', ['echo {1}-{2}', '::::', 'FILE1', 'FILE2']],
   ['-a FILE', ['-a', 'FILE1', 'echo']],
   [':::+ links sources', ['echo {1}={2}', ':::', 'a', 'b', 'c', ':::+', '1', '2', '3', ':::', 'x', 'y']],

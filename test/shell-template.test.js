@@ -1,8 +1,11 @@
 // Templates: GNU parallel's replacement strings and quoting, proven on the command lines
-// runCommands builds (dry runs: nothing is started).
+// runCommands builds (dry runs: nothing is started, but for an input the run cannot read).
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ErrorCodes, isForkJoinError, runCommands } from 'forkjoin';
+import { fileAppears, settleWithin, tempDir } from './fixtures/helpers.js';
 import { collect } from './fixtures/shell/cli.js';
 
 async function commands(template, inputs, options = {}) {
@@ -190,7 +193,26 @@ describe('template and input errors', () => {
     assert.throws(() => runCommands('echo', [], { resume: true }), (err) => err.code === ErrorCodes.INVALID_ARG_VALUE);
   });
 
-  test('a value holding a NUL byte fails the run with FJ_SHELL_INPUT', async () => {
+  test('a value holding a NUL byte ends the input there: the jobs before it run to their end and are yielded, then the run fails with FJ_SHELL_INPUT', { timeout: 90_000 }, async (t) => {
+    const dir = tempDir(t);
+    // The first job runs until the input ended; the bad value comes while it runs.
+    async function* inputs() {
+      yield 'running';
+      await settleWithin(fileAppears(join(dir, 'started')), 60_000, 'the first job');
+      try {
+        yield 'a\0b';
+        yield 'never';
+      } finally {
+        writeFileSync(join(dir, 'release'), '');
+      }
+    }
+    const template = `touch ${dir}/started; while [ ! -e ${dir}/release ]; do sleep 0.05; done; echo {}`;
+    const seen = [];
+    const run = runCommands(template, inputs(), { jobs: 2 });
+    await assert.rejects((async () => { for await (const r of run) seen.push([r.seq, r.stdout.toString(), r.failed]); })(),
+      (err) => isForkJoinError(err, ErrorCodes.SHELL_INPUT));
+    assert.deepEqual(seen, [[1, 'running\n', false]]);
+    assert.equal(run.summary.exitCode, 255);
     await assert.rejects(commands('echo {}', ['a\0b']), (err) => isForkJoinError(err, ErrorCodes.SHELL_INPUT));
   });
 

@@ -9,9 +9,9 @@ import { constants } from 'node:os';
 import { ErrorCodes, isForkJoinError } from '../errors.js';
 import { inFlagWords } from '../options.js';
 import { UsageError, parseArgs, type Parsed } from './run-args.js';
+import { inputsOf } from './run-inputs.js';
 import { formatProgress, type ProgressEvent } from '../progress.js';
 import { endBar, printBarLine, showBar, updateBar, type BarLine } from '../terminal-bars.js';
-import { combineSources } from '../shell/inputs.js';
 import type { CommandResult } from '../shell/result.js';
 import type { CommandInput } from '../shell/run-commands.js';
 import { runCommands } from '../shell/run-commands.js';
@@ -92,8 +92,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
 
 /** The runner's message in the CLI's words: `runCommands(): the "jobs" option ...` becomes `-j ...`. */
 function inCliWords(message: string): string {
-  const said = inFlagWords(message.replace(/^runCommands\(\): /, ''), (name) => FLAG_OF[name]);
-  return said.includes('holds a NUL byte') ? `${said} (read NUL-separated input with -0)` : said;
+  return inFlagWords(message.replace(/^runCommands\(\): /, ''), (name) => FLAG_OF[name]);
 }
 
 /** Writes `data`, waiting whenever the stream is full, so printing a huge output needs no memory. */
@@ -239,7 +238,7 @@ async function runCli(args: string[]): Promise<number> {
   const bar = parsed.bar ? progressBar() : null;
   let jobControl = (): void => {};
   try {
-    let inputs: AsyncIterable<CommandInput> | CommandInput[] = combineSources(parsed.groups, { nul: parsed.nul });
+    let inputs: AsyncIterable<CommandInput> | CommandInput[] = inputsOf(parsed);
     if (bar !== null) {
       // The bar needs the number of jobs, as GNU parallel's does: read the input whole first.
       const all: CommandInput[] = [];

@@ -23,6 +23,11 @@ export interface ReadOptions {
   nul?: boolean | undefined;
   /** Standard input, when a source names it. @default process.stdin */
   stdin?: Readable | undefined;
+  /**
+   * Called for each line holding a NUL byte (no command line can carry one), which is replaced
+   * with the two characters `\0` as GNU parallel replaces it; `where` names the line.
+   */
+  onNul?: ((where: string) => void) | undefined;
 }
 
 /** Splits a byte stream into values at `separator`; a last value without one still counts. */
@@ -63,7 +68,15 @@ async function* readSource(source: InputSource, options: ReadOptions): AsyncGene
   const what = useStdin ? 'standard input' : `the input file ${JSON.stringify(source.kind === 'file' ? source.path.toString() : '')}`;
   const stream = useStdin ? (options.stdin ?? process.stdin) : createReadStream(source.kind === 'file' ? source.path : '');
   try {
-    yield* splitRecords(stream, separator);
+    let line = 0;
+    for await (const record of splitRecords(stream, separator)) {
+      line++;
+      if (separator === 0 || !record.includes(0)) yield record;
+      else {
+        options.onNul?.(`line ${line} of ${what}`);
+        yield Buffer.from(record.toString('latin1').replaceAll('\0', '\\0'), 'latin1');
+      }
+    }
   } catch (error) {
     throw inputError(what, error);
   } finally {

@@ -1,10 +1,11 @@
 /** One job of a run as the runner tracks it, and the record it becomes when it ends. */
 import { constants } from 'node:os';
 import { nowMs } from '../clock.js';
-import type { InputValue } from './bytes.js';
+import { fromByteString, type InputValue } from './bytes.js';
 import type { Stopping } from './groups.js';
 import { OutputSink, type OutputBudget } from './output.js';
 import type { CommandResult } from './result.js';
+import type { CompiledTemplate } from './template.js';
 
 export type StopReason = 'halt' | 'abort' | 'error' | 'return';
 
@@ -38,6 +39,14 @@ export function newJob(seq: number, values: readonly InputValue[], bytes: readon
     startedAt: new Date(0), t0: 0, stdout: new OutputSink(budget), stderr: new OutputSink(budget),
     timer: null, stopping: null, killedBy: null, result: null,
   };
+}
+
+/** Fills in the job's command line: at its first try, and at each try when it shows its slot ({%}). */
+export function fillCommand(job: Job, template: CompiledTemplate): void {
+  if (job.attempts > 1 && !template.usesSlot) return;
+  const command = template.expand(job.bytes, job.seq, job.slot);
+  job.command = Buffer.from(command, 'latin1');
+  job.commandText = fromByteString(command);
 }
 
 /** Readies a failed job to run again: its output so far is dropped. */

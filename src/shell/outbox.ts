@@ -59,9 +59,9 @@ export class Outbox {
     }
   }
 
-  /** Ends the iteration after the records handed out so far, or with `error` (dropping the rest). */
-  end(error?: unknown): void {
-    if (error === undefined) this.flush();
+  /** Ends the iteration: after the records not read yet (`keep`), or at once (dropping them) with `error`. */
+  end(error?: unknown, keep = error === undefined): void {
+    if (keep) this.flush();
     else this.#discard();
     this.#results.end(error);
   }

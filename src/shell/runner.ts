@@ -7,14 +7,13 @@
 import { nowMs } from '../clock.js';
 import { AbortError } from '../errors.js';
 import { Progress } from '../progress.js';
-import { fromByteString } from './bytes.js';
 import { GroupStopper, SIGCONT, SIGKILL, SIGSTOP, SIGTERM, groupAlive, signalGroup } from './groups.js';
 import { HaltTracker } from './halt.js';
 import { JoblogWriter, readJoblog } from './joblog.js';
 import { JobTimeouts } from './median.js';
 import type { NormalizedRunOptions } from './options.js';
 import { OutputBudget } from './output.js';
-import { JobSlots, markStarted, newJob, resultOf, retryJob, type Job, type StopReason } from './job.js';
+import { JobSlots, fillCommand, markStarted, newJob, resultOf, retryJob, type Job, type StopReason } from './job.js';
 import { openSpawner } from './open-spawner.js';
 import { Outbox } from './outbox.js';
 import type { CommandResult, RunSummary } from './result.js';
@@ -43,6 +42,8 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
   #inputDone = false;
   #stop: StopReason | null = null;
   #error: unknown = undefined;
+  /** An input that could not be read, or was not valid: it ended the input, and fails the run once the jobs before it ended. */
+  #inputError: unknown = undefined;
   #closing: Promise<void> | null = null;
   readonly #closed: Promise<void>;
   #markClosed: () => void = () => {};
@@ -83,7 +84,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       skipped: this.#skipped,
       halted: this.#halt.halted,
       haltedBy: this.#halt.haltedBy,
-      exitCode: this.#stop === 'error' ? 255 : this.#halt.exitStatus(), // 255: an error of forkjoin itself
+      exitCode: this.#stop === 'error' || this.#inputError !== undefined ? 255 : this.#halt.exitStatus(), // 255: an error of forkjoin itself
     });
   }
 
@@ -182,6 +183,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       this.#stopNow('error', error);
     } finally {
       reader.close();
+      this.#inputError = reader.error;
       this.#inputDone = true;
       if (this.#total === undefined || reader.finished) this.#total = this.#seq - this.#skipped;
       this.#maybeClose();
@@ -193,11 +195,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     job.attempts++;
     job.state = 'queued';
     if (this.#template.usesSlot) job.slot = this.#slots.take();
-    if (job.attempts === 1 || this.#template.usesSlot) {
-      const command = this.#template.expand(job.bytes, job.seq, job.slot);
-      job.command = Buffer.from(command, 'latin1');
-      job.commandText = fromByteString(command);
-    }
+    fillCommand(job, this.#template);
     if (job.attempts === 1) this.#outbox.launched(job);
     if (this.#o.dryRun) {
       job.slot ||= 1;
@@ -212,15 +210,14 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
   }
 
   #makeSpawner(): Spawner {
-    const events = {
-      started: (id: number, pid: number, at: number | undefined) => this.#onStarted(id, pid, at),
-      output: (id: number, stream: 1 | 2, chunk: Buffer) => this.#onOutput(id, stream, chunk),
-      ended: (id: number, code: number | null, signal: number | null, at: number | undefined, groupLeft: boolean | undefined) => this.#onEnded(id, code, signal, at, groupLeft),
-      dropped: (id: number) => this.#onDropped(id),
+    return openSpawner({
+      started: (id, pid, at) => this.#onStarted(id, pid, at),
+      output: (id, stream, chunk) => this.#onOutput(id, stream, chunk),
+      ended: (id, code, signal, at, groupLeft) => this.#onEnded(id, code, signal, at, groupLeft),
+      dropped: (id) => this.#onDropped(id),
       limited: warnWhenLimited(this.#o.jobs),
-      failed: (error: Error) => this.#spawnerFailed(error),
-    };
-    return openSpawner(events, { shell: this.#o.shell, cwd: this.#o.cwd, env: this.#o.env ?? process.env, concurrency: this.#o.jobs });
+      failed: (error) => this.#spawnerFailed(error),
+    }, { shell: this.#o.shell, cwd: this.#o.cwd, env: this.#o.env ?? process.env, concurrency: this.#o.jobs });
   }
 
   // ---- what the spawner reports ------------------------------------------
@@ -392,7 +389,7 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
       if (outcome.status === 'rejected' && this.#error === undefined && this.#stop !== 'return') this.#error = outcome.reason;
     }
     this.#progress?.finish();
-    this.#outbox.end(this.#error);
+    this.#outbox.end(this.#error ?? this.#inputError, this.#error === undefined); // after an input error, the records before it first
     this.#markClosed();
   }
 }
