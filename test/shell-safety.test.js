@@ -130,10 +130,10 @@ for (const spawner of ['python', 'perl', 'node']) {
   });
 }
 
-test('random templates built of shell syntax (quotes, $(…), backticks, comments, case, escapes): a hostile value in them is refused or runs nothing', T, async (t) => {
+test('random templates built of shell syntax (quotes, $(…), backticks, comments, case, escapes, here-documents): a hostile value in them is refused or runs nothing', T, async (t) => {
   const fragments = ['echo ', ' ', '"', "'", '`', '$(', ')', '(', '\\', '#', '\n', ';', 'case x in x) ', ';; esac', '${HOME}', '${X:-a}', 'a', '-',
-    '|', '&&', '$', '{', '}', 'printf %s ', ' # c\n', '<<', '"$(', ')"', '\\"', "\\'", '$((1+2))', 'true'];
-  const value = 'x\'"`$(touch pwnA)`;touch pwnB;\ntouch pwnC;$(touch pwnD)\\';
+    '|', '&&', '$', '{', '}', 'printf %s ', ' # c\n', '<<', '"$(', ')"', '\\"', "\\'", '$((1+2))', 'true', '<<E', '<<-E', "<<'E'", '\nE\n', '\n\tE\n', '<<<', '$#'];
+  const value = 'x\'"`$(touch pwnA)`;touch pwnB;\ntouch pwnC;$(touch pwnD)\nE\n\tE\ntouch pwnE\\';
   const next = random(SEED + 7);
   let ran = 0;
   for (let n = 0; n < 200; n++) {

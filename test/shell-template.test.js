@@ -1,7 +1,7 @@
 // Templates: GNU parallel's replacement strings and quoting, proven on the command lines
 // runCommands builds (dry runs: nothing is started, but for an input the run cannot read).
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { ErrorCodes, isForkJoinError, runCommands } from 'forkjoin';
@@ -120,9 +120,38 @@ describe('quoting for the place a value lands', () => {
   });
 
   test('a value right after an unpaired backslash or in a here-document is refused: no quoting holds there', () => {
-    for (const template of ['echo "C:\\{}"', 'echo \\{}', 'cat <<E\n{}\nE']) {
-      assert.throws(() => runCommands(template, ['a']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE), template);
+    const refused = ['echo "C:\\{}"', 'echo \\{}', 'cat <<E\n{}\nE', 'cat <<"E"\n{}\nE', 'cat <<-E\n\tx\n{}\n\tE', 'cat <<E\nE2\n {}\nE',
+      'cat <<A; cat <<B\nA\n{}\nB', 'cat <<{}\nx\n', 'cat <<E\nx\\\nE\n{}\nE', 'cat <<E1\nE{#}\necho {}\nE1', 'cat <<$x\n$x\necho {}',
+      'echo `cat <<E\nE\n` {}', 'cat <<E $(echo\n{}\n)\nE', 'cat <<\\\nE\nE\necho {}'];
+    for (const template of refused) {
+      assert.throws(() => runCommands(template, ['a']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE), JSON.stringify(template));
     }
+    // The values appended to a template that ends in a body (or its <<WORD) would land there.
+    for (const template of ['cat <<E\nbody\nE', 'cat <<E']) {
+      assert.throws(() => runCommands(template, ['a']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE), JSON.stringify(template));
+    }
+  });
+
+  test('a value outside a here-document\'s body is quoted as anywhere else: after the body, on the line of <<, beside <<- and quoted WORDs, after <<<', async () => {
+    const gnu = (await commands('echo {}', [hostile]))[0].slice('echo '.length);
+    const templates = ['cat <<EOF\nbody\nEOF\necho {}', 'cat <<EOF; echo {}\nbody\nEOF', 'cat <<< hi; echo {}', 'cat <<-EOF\n\tbody\n\tEOF\necho {}',
+      "cat <<'E O' <<\"B\"\n$(x\nE O\n\"\nB\necho {}", 'x=$(cat <<EOF\nbody )\nEOF\n); echo "$x" {}', 'cat <<EOF\nline {#}\nEOF\necho {}',
+      'cat <<EOF # {}\nbody\nEOF', 'cat << EOF;echo \'a\n\' {}\nEOF\nEOF'];
+    for (const template of templates) {
+      assert.deepEqual(await commands(template, [hostile]), [template.replace('{#}', '1').replace('{}', gnu)], JSON.stringify(template));
+    }
+    assert.deepEqual(await commands('cat <<E; echo "a\n{}"\nE\nE', [hostile]), [`cat <<E; echo "a\n${(await commands('"{}"', [hostile]))[0].slice(1, -1)}"\nE\nE`]);
+  });
+
+  test('the shell agrees: a value after a here-document reaches the command unchanged and runs nothing', { timeout: 90_000 }, async (t) => {
+    const dir = tempDir(t);
+    const value = `$(touch ${dir}/PWNED)\nEOF\n\`touch ${dir}/PWNED\` '"`;
+    for (const shell of ['/bin/sh', 'bash']) {
+      const template = "cat <<EOF; printf '[%s]' {}\nbody $(echo {#})\nEOF\nprintf '<%s>' {}";
+      const { results } = await collect(runCommands(template, [value], { shell }));
+      assert.equal(results[0].out, `body 1\n[${value}]<${value}>`, shell);
+    }
+    assert.deepEqual(readdirSync(dir), []);
   });
 
   test("a value in arithmetic ($((…)), ((…))) or in bash's $'…' is refused: shells expand $(…) there whatever the quotes", async () => {

@@ -11,9 +11,10 @@
  *   `…{}…`  quoted for its place within the backticks, then a backslash before \ $ ` (and " when
  *           the backticks are inside "…")
  * A template whose places cannot be told for sure (see ShellReader), and a value right after
- * an unpaired backslash, in a here-document, in arithmetic ($((…)), ((…))) or in bash's $'…',
- * are refused: no quoting is sure to hold there.
+ * an unpaired backslash, in a here-document's body, in arithmetic ($((…)), ((…))) or in bash's
+ * $'…', are refused: no quoting is sure to hold there.
  */
+import { HereDocs } from './heredoc.js';
 
 const SAFE = /^[-_.+a-zA-Z0-9/]+$/;
 
@@ -58,33 +59,33 @@ type Frame = { kind: 'command'; closer: '' | ')' | '`'; parens: number; cases: n
 /**
  * Reads a shell command line in pieces: `advance(text)` moves past literal text, `place()`
  * says where the next piece lands. It follows quotes, backslashes, comments, `$(…)` and
- * backticks and `case` patterns as a POSIX shell reads them. What it does not follow (`${…}`
- * holding quotes or parentheses, a `#` it cannot place, backticks inside backticks, quotes left
- * open) makes it `lost`: its places are then not to be trusted.
+ * backticks, `case` patterns and here-documents as a POSIX shell reads them. What it does not
+ * follow (`${…}` holding quotes or parentheses, a `#` it cannot place, backticks inside
+ * backticks, quotes left open, see also HereDocs) makes it `lost`: its places are then not to
+ * be trusted.
  */
 export class ShellReader {
   readonly #stack: Frame[] = [{ kind: 'command', closer: '', parens: 0, cases: 0, inDouble: false }];
   #escaped = false;
   #comment = false;
-  /** A here-document may have begun: its text is read like "…" without the quotes, so no quoting is sure there. */
-  #heredoc = false;
+  readonly #docs = new HereDocs();
   #lost = false;
   /** The last character read, to tell a word's start (where `#` begins a comment). */
   #previous = '\n';
 
   /** Whether the command line holds something this reader does not follow, or ends inside quotes. */
   get lost(): boolean {
-    return this.#lost || this.#stack.length > 1;
+    return this.#lost || this.#docs.lost || this.#stack.length > 1;
   }
 
   /**
    * Where the next piece lands; null where no quoting can hold it: right after an unpaired
-   * backslash (which would apply to its first byte), after `<<` (a here-document expands
-   * `$(…)` whatever quotes surround it), in arithmetic (which expands `$(…)` inside quotes too)
-   * or in bash's `$'…'` (where `\'` does not end it).
+   * backslash (which would apply to its first byte), in a here-document's body or its `<<WORD`
+   * (a newline could end the body, which expands `$(…)` whatever quotes surround it), in
+   * arithmetic (which expands `$(…)` inside quotes too) or in bash's `$'…'` (where `\'` does not end it).
    */
   place(): Place | null {
-    if (this.#escaped || this.#heredoc || this.#stack.some((f) => f.kind === 'arith' || f.kind === 'ansi')) return null;
+    if (this.#escaped || this.#docs.inBody || this.#docs.inWord || this.#stack.some((f) => f.kind === 'arith' || f.kind === 'ansi')) return null;
     // Right after a `$`, the value's quote would make `$'…'` (bash reads escapes in it) or `$name`.
     if (this.#previous === '$' && !this.#comment && this.#stack[this.#stack.length - 1].kind !== 'single') return null;
     this.#previous = 'x'; // the value placed here is a word, or part of one
@@ -96,9 +97,24 @@ export class ShellReader {
     return { quotes: top.kind === 'command' ? 'none' : top.kind, inBackticks: ticks !== null, ticksInDouble: ticks?.inDouble ?? false };
   }
 
+  /** Moves past a number ({#} or {%}): digits, which only matter in a here-document. */
+  number(): void {
+    if (this.#docs.inBody || this.#docs.inWord) this.#docs.number();
+    else this.advance('0');
+  }
+
   advance(text: string): void {
     for (let i = 0; i < text.length; i++) {
       let c = text[i];
+      if (this.#docs.inBody) {
+        this.#docs.bodyChar(c);
+        this.#previous = c;
+        continue;
+      }
+      if (this.#docs.inWord && this.#docs.wordChar(c)) {
+        this.#previous = 'x';
+        continue;
+      }
       const top = this.#stack[this.#stack.length - 1];
       const previous = this.#previous;
       this.#previous = c;
@@ -106,6 +122,15 @@ export class ShellReader {
         this.#escaped = false;
         this.#previous = 'x'; // an escaped character is part of a word
         continue;
+      }
+      if (c === '\n' && this.#docs.waiting) {
+        // The line holding `<<` ends: the bodies begin after it (unless this newline is inside quotes).
+        const quoted = top.kind === 'single' || top.kind === 'double';
+        this.#docs.lineEnd(top, quoted ? this.#stack[this.#stack.length - 2] : undefined);
+        if (this.#docs.inBody) {
+          this.#comment = false;
+          continue;
+        }
       }
       if (this.#comment) {
         if (c === '\n') this.#comment = false;
@@ -181,7 +206,14 @@ export class ShellReader {
         if (wordStart && this.#stack.length === 1) this.#comment = true;
         else if (wordStart || !/[\w\-./:=@%+,]/.test(previous)) this.#lost = true;
       } else if (c === '<' && text[i + 1] === '<') {
-        this.#heredoc = true;
+        if (text[i + 2] === '<') {
+          i += 2; // bash's here-string <<< WORD: a word, as after <
+        } else {
+          const strip = text[i + 2] === '-';
+          i += strip ? 2 : 1;
+          if (ticks !== null) this.#lost = true; // inside backquotes, a body's backslashes are read twice
+          else this.#docs.begin(strip, top);
+        }
       } else if (wordStart && /^(?:case|esac)(?![\w-])/.test(text.slice(i, i + 5))) {
         if (c === 'c') top.cases++;
         else if (top.cases > 0) top.cases--;

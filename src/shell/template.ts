@@ -60,12 +60,13 @@ export function compileTemplate(template: string | Uint8Array, where: string): C
     if (at > last) parts.push({ kind: 'text', text: bytes.slice(last, at) });
     reader.advance(bytes.slice(last, at));
     last = at + match[0].length;
-    if (match[1] !== undefined) parts.push({ kind: 'seq' });
-    else if (match[2] !== undefined) parts.push({ kind: 'slot' });
-    else {
+    if (match[1] !== undefined || match[2] !== undefined) {
+      parts.push({ kind: match[1] !== undefined ? 'seq' : 'slot' });
+      reader.number();
+    } else {
       const place = reader.place();
       if (place === null) {
-        throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: ${match[0]} stands right after an unpaired backslash or a $, after << (a here-document), in arithmetic ($((…)) or ((…))) or in bash's $'…', where no quoting can keep its value from running; write \\\\${match[0]} for a backslash before the value, and pass the value as an argument elsewhere: sh -c 'echo $(( $1 + 1 ))' sh {}`);
+        throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: ${match[0]} stands right after an unpaired backslash or a $, in a here-document (its body or its <<WORD), in arithmetic ($((…)) or ((…))) or in bash's $'…', where no quoting can keep its value from running; write \\\\${match[0]} for a backslash before the value, and pass the value as an argument elsewhere: sh -c 'echo $(( $1 + 1 ))' sh {}`);
       }
       parts.push({ kind: 'values', index: match[3] === undefined ? 0 : Number(match[3]), modifier: (match[4] ?? '') as Modifier, place });
     }
@@ -74,11 +75,11 @@ export function compileTemplate(template: string | Uint8Array, where: string): C
   if (last < bytes.length) parts.push({ kind: 'text', text: bytes.slice(last) });
   reader.advance(bytes.slice(last));
   if (reader.lost && (appendValues || parts.some((p) => p.kind === 'values'))) {
-    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: cannot tell where the values land in this template (it holds a \${…} with quotes or parentheses, a # it cannot place, backticks inside backticks, a backslash-newline inside a word, or a quote left open), so no quoting is sure to keep them from running; pass them as arguments instead: sh -c '… "$1" …' sh {}`);
+    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: cannot tell where the values land in this template (it holds a \${…} with quotes or parentheses, a # it cannot place, backticks inside backticks, a backslash-newline inside a word, a here-document it cannot follow, or a quote left open), so no quoting is sure to keep them from running; pass them as arguments instead: sh -c '… "$1" …' sh {}`);
   }
   const end = reader.place();
   if (appendValues && end === null) {
-    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: the template ends with an unpaired backslash or after << (a here-document), where the values it gets appended could run; put {} where they belong`);
+    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: the template ends with an unpaired backslash or in a here-document (its body or its <<WORD), where the values it gets appended could run; put {} where they belong`);
   }
   const endPlace = end ?? PLAIN_PLACE;
   const usesSlot = parts.some((p) => p.kind === 'slot');
