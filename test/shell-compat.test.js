@@ -47,6 +47,7 @@ const table = [
   ['hostile values quoted: printed, never run', ['echo {}', ':::', ...hostile]],
   ['hostile values appended', ['printf "[%s]"', ':::', ...hostile]],
   ['a value inside a word', ['echo pre{}post', ':::', 'a b', "c'd"]],
+  ['$# and a # right after $(…) start no comment', ['set -- x y; echo $# $(echo x)#y {}', ':::', 'a b']],
   ['values beside and after here-documents', ['cat <<EOF; echo {}\nbody\nEOF\ncat <<-E2\n\tbody 2\n\tE2\necho {}', ':::', 'a b', "c'd"]],
   ['{%} and {#} with one job slot', ['-j1', 'echo {%} {#}', ':::', 'a', 'b', 'c']],
   ['--tag on lines, with output that does not end a line', ['--tag', 'echo out {}; printf noeol', ':::', 'a', 'b c', ':::', '1']],

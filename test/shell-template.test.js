@@ -96,7 +96,7 @@ describe('quoting for the place a value lands', () => {
   });
 
   test('a template whose places cannot be told for sure is refused, so a value never lands where its quoting fails', () => {
-    const unsure = ['echo "${HOME:-"/"}" "{}"', 'echo `true # c` "{}"', 'echo $(true)#"{}"', 'echo `#{}`', "echo `# it's` ; echo {}", 'echo "{}'];
+    const unsure = ['echo "${HOME:-"/"}" "{}"', 'echo `true # c` "{}"', '(true)#"{}"', 'echo `#{}`', "echo `# it's` ; echo {}", 'echo "{}'];
     for (const template of unsure) {
       assert.throws(() => runCommands(template, ['a']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE) && /sh -c/.test(err.message), template);
     }
@@ -112,6 +112,17 @@ describe('quoting for the place a value lands', () => {
   test('words that only look like what it cannot follow are fine: case in quotes or inside a word, ${name}, an escaped #', async () => {
     assert.deepEqual(await commands('echo "just in case: {}" lower-case "${HOME}/{}" a\\ #"{}"', ['$(id)']),
       ['echo "just in case: \\$(id)" lower-case "${HOME}/\\$(id)" a\\ #"\\$(id)"']);
+  });
+
+  test('a # inside a word starts no comment: $#, and a # right after $(…), backticks or quotes', async () => {
+    const gnu = (await commands('echo {}', [hostile]))[0].slice('echo '.length);
+    for (const template of ['set -- x y; echo $# {}', 'echo $(echo x)#y {}', 'echo `echo x`#y {}', 'echo "a"#b {}', "echo 'a'#b {}", 'echo $#{}']) {
+      assert.deepEqual(await commands(template, [hostile]), [template.replace('{}', gnu)], template);
+    }
+    const inDouble = (await commands('"{}"', [hostile]))[0];
+    assert.deepEqual(await commands('echo $(true)#"{}"', [hostile]), [`echo $(true)#${inDouble}`]);
+    const { results } = await collect(runCommands('set -- x y; echo $# $(echo x)#y {}', ['a b']));
+    assert.equal(results[0].out, '2 x#y a b\n');
   });
 
   test('a comment is followed: a quote in it does not change how the next line\'s value is quoted', async () => {

@@ -153,13 +153,14 @@ export class ShellReader {
         c = text[++i];
         if (c === '`') this.#lost = true; // backticks inside backticks
       }
+      // A closing quote, backquote or $(…)'s parenthesis leaves the word going on: a `#` after it is no comment.
       if (top.kind === 'single') {
-        if (c === "'") this.#stack.pop();
+        if (c === "'") this.#close();
         continue;
       }
       if (top.kind === 'ansi') {
         if (c === '\\') i++;
-        else if (c === "'") this.#stack.pop();
+        else if (c === "'") this.#close();
         continue;
       }
       if (top.kind === 'arith') {
@@ -176,7 +177,7 @@ export class ShellReader {
       if (c === '\\') {
         this.#escaped = true;
       } else if (c === '`') {
-        if (top.kind === 'command' && top.closer === '`') this.#stack.pop();
+        if (top.kind === 'command' && top.closer === '`') this.#close();
         else this.#stack.push({ kind: 'command', closer: '`', parens: 0, cases: 0, inDouble: top.kind === 'double' });
       } else if (c === '$' && text[i + 1] === '(' && text[i + 2] === '(') {
         this.#stack.push({ kind: 'arith', parens: 0 });
@@ -200,10 +201,11 @@ export class ShellReader {
           this.#previous = '}'; // a value right after ${name} is joined to its value, not to a `$`
         }
       } else if (top.kind === 'double') {
-        if (c === '"') this.#stack.pop();
+        if (c === '"') this.#close();
       } else if (c === '#') {
         // A comment runs to the end of its line; one this reader cannot place for sure makes it lost.
-        if (wordStart && this.#stack.length === 1) this.#comment = true;
+        if (previous === '$') this.#previous = 'x'; // $#, the number of arguments
+        else if (wordStart && this.#stack.length === 1) this.#comment = true;
         else if (wordStart || !/[\w\-./:=@%+,]/.test(previous)) this.#lost = true;
       } else if (c === '<' && text[i + 1] === '<') {
         if (text[i + 2] === '<') {
@@ -227,9 +229,15 @@ export class ShellReader {
         top.parens++;
       } else if (c === ')') {
         if (top.parens > 0) top.parens--;
-        else if (top.cases === 0 && top.closer === ')') this.#stack.pop(); // else a case pattern ends
+        else if (top.cases === 0 && top.closer === ')') this.#close(); // else a case pattern ends
       }
     }
+  }
+
+  /** Leaves quotes, backquotes or $(…): the word they are part of goes on. */
+  #close(): void {
+    this.#stack.pop();
+    this.#previous = 'x';
   }
 
   #innerBackticks(): (Frame & { kind: 'command' }) | null {
