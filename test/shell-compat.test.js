@@ -55,6 +55,7 @@ const table = [
   ['--dry-run --tag', ['--dry-run', '--tag', 'echo', ':::', 'a', 'b']],
   ['exit status counts failed jobs', ['exit {}', ':::', '0', '1', '2', '0', '3']],
   ['--halt now,fail=1', ['-j1', '--halt', 'now,fail=1', 'echo {}; exit {}', ':::', '0', '3', '0']],
+  ['--halt now,fail=1 -k: records waiting behind a job still running are not printed', ['-j3', '--halt', 'now,fail=1', 'if [ {} = slow ]; then sleep 60; fi; echo out {}; [ {} != fail ]', ':::', 'slow', 'fail', 'ok']],
   ['--halt soon,fail=2', ['-j1', '--halt', 'soon,fail=2', 'echo {}; exit {}', ':::', '0', '3', '4', '0']],
   ['--halt now,success=1', ['-j1', '--halt', 'now,success=1', 'echo {}; exit {}', ':::', '3', '0', '4']],
   ['--halt soon,fail=50%', ['-j1', '--halt', 'soon,fail=50%', 'echo {}; exit {}', ':::', '0', '3', '0', '5', '6', '0']],

@@ -34,7 +34,9 @@ export interface RunOptions {
   /**
    * Stop early: `'now,fail=1'` kills running jobs at the first failure, `'soon,fail=3'` starts no
    * more after the third, `'now,success=1'` stops at the first success, `'soon,fail=10%'`
-   * counts against all jobs (so the input is read whole first).
+   * counts against all jobs (so the input is read whole first). With keepOrder, a `now` halt also
+   * drops the records waiting behind a job it kills (GNU parallel never prints them): what was
+   * yielded is a head of the input order.
    * @default 'never'
    */
   halt?: HaltSpec | undefined;

@@ -59,6 +59,22 @@ export class Outbox {
     }
   }
 
+  /**
+   * keepOrder, at a halt `now`: drops the records waiting behind a job that has not ended, as GNU
+   * parallel, which prints a job's output only after the output of every job before it, never
+   * prints them; what the reader got stays a head of the input order.
+   */
+  cut(): void {
+    if (!this.#keepOrder) return;
+    this.flush();
+    for (let job = this.#order.shift(); job !== undefined; job = this.#order.shift()) {
+      if (job.result === null) continue;
+      this.#handOver(job.result);
+      job.result.stdout.release();
+      job.result.stderr.release();
+    }
+  }
+
   /** Ends the iteration: after the records not read yet (`keep`), or at once (dropping them) with `error`. */
   end(error?: unknown, keep = error === undefined): void {
     if (keep) this.flush();

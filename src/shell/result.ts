@@ -35,7 +35,7 @@ export interface CommandResult {
 }
 
 export interface RunSummary {
-  /** Jobs that ran to the end and were reported. */
+  /** Jobs that ran to the end (with keepOrder, a `now` halt drops the records of some of them: see `halt`). */
   readonly jobs: number;
   readonly succeeded: number;
   readonly failed: number;

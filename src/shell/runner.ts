@@ -333,7 +333,10 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
   #halting(when: 'now' | 'soon'): void {
     this.#stop = 'halt';
     this.#spawner?.cancelQueued();
-    if (when === 'now') for (const job of this.#inFlight.values()) if (job.state === 'running') this.#terminate(job, 'halt');
+    if (when === 'now') {
+      this.#outbox.cut();
+      for (const job of this.#inFlight.values()) if (job.state === 'running') this.#terminate(job, 'halt');
+    }
     this.#wake();
   }
 
