@@ -39,6 +39,13 @@ describe('replacement strings', () => {
     assert.deepEqual(await commands('echo {#}-{%}', ['a', 'b', 'c'], { jobs: 1 }), ['echo 1-1', 'echo 2-1', 'echo 3-1']);
   });
 
+  test('a dry run gives {%} the slots that jobs of equal length would take, 1 to jobs in turn', async () => {
+    // GNU parallel runs `true` for each job of a dry run, so its {%} depends on when each ended.
+    assert.deepEqual(await commands('echo {%}', ['a', 'b', 'c', 'd', 'e'], { jobs: 2 }), ['echo 1', 'echo 2', 'echo 1', 'echo 2', 'echo 1']);
+    const { results } = await collect(runCommands('echo {#}', ['a', 'b', 'c', 'd'], { jobs: 3, dryRun: true }));
+    assert.deepEqual(results.map((r) => r.slot), [1, 2, 3, 1]);
+  });
+
   test('{1} {2} pick a source; modifiers apply to them; {-1} counts from the end', async () => {
     assert.deepEqual(await commands('cp {1} {2/} {1.} {-1//}', [['a.txt', 'dir/b.txt']]), ['cp a.txt b.txt a dir']);
   });

@@ -63,7 +63,7 @@ export interface RunOptions {
   resume?: boolean | undefined;
   /** Skip the jobs the joblog lists as succeeded; run the failed ones again. @default false */
   resumeFailed?: boolean | undefined;
-  /** Run nothing: yield each job's record with its command (exit code 0). @default false */
+  /** Run nothing: yield each job's record with its command (exit code 0; slots 1 to `jobs` in turn). @default false */
   dryRun?: boolean | undefined;
   /**
    * The shell that runs each command as `SHELL -c COMMAND` (a Bourne shell: values are quoted

@@ -194,13 +194,13 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     job.id = this.#nextId++;
     job.attempts++;
     job.state = 'queued';
-    if (this.#template.usesSlot) job.slot = this.#slots.take();
+    // A dry run gives the slots jobs of equal length would take (GNU parallel's depend on when its `true`s end).
+    if (this.#o.dryRun) job.slot = (this.#reported % this.#o.jobs) + 1;
+    else if (this.#template.usesSlot) job.slot = this.#slots.take();
     fillCommand(job, this.#template);
     if (job.attempts === 1) this.#outbox.launched(job);
     if (this.#o.dryRun) {
-      job.slot ||= 1;
       job.startedAt = new Date();
-      this.#slots.free(job.slot);
       this.#finish(job, 0, null, 0);
       return;
     }
