@@ -21,7 +21,8 @@ describe('forkjoin run --help', () => {
   const help = execFileSync(process.execPath, [bin, 'run', '--help'], { encoding: 'utf8' });
   const lines = help.split('\n');
   const options = ['-j, --jobs', '-k, --keep-order', '--tag', '--joblog', '--resume ', '--resume-failed', '--retries', '--halt', '--timeout',
-    '--dry-run', '--bar', '--shell', '-0, --null', '-a, --arg-file', '::: V', ':::: FILE', ':::+'];
+    '--dry-run', '--bar', '--shell', '-0, --null', '-a, --arg-file', '::: V', ':::: FILE', ':::+',
+    '-C, --colsep', '--trim'];
   for (const option of options) {
     test(`documents ${option.trim()} with an example`, () => {
       const at = lines.findIndex((line) => line.trimStart().startsWith(option));
@@ -150,6 +151,15 @@ describe('exit status', () => {
       assert.equal(result.code, 255, value);
       assert.match(result.stderr, new RegExp(`--timeout must be more than 0 and at most 2147483 seconds.*"${value}"`));
     }
+  });
+
+  test('255 for a --colsep that is no regular expression, or a --trim that is none of n, l, r, lr, rl', T, async () => {
+    const colsep = await forkjoinRun(['--colsep', '(', 'echo', ':::', 'a']);
+    assert.equal(colsep.code, 255);
+    assert.match(colsep.stderr, /^forkjoin run: --colsep must be a regular expression.*"\("/m);
+    const trim = await forkjoinRun(['--trim', 'x', 'echo', ':::', 'a']);
+    assert.equal(trim.code, 255);
+    assert.match(trim.stderr, /^forkjoin run: --trim must be n, l, r, lr or rl; got "x"/m);
   });
 
   test('255 when no command is given', T, async () => {

@@ -4,11 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { MAX_TIMER_MS } from '../options.js';
+import { TRIMS, type Trim } from '../shell/columns.js';
 import type { InputSource, SourceGroup } from '../shell/inputs.js';
 import type { RunOptions } from '../shell/options.js';
 
 const OPTIONS_WITH_VALUE = new Set(['-j', '--jobs', '-P', '--joblog', '--jl', '--retries', '--halt', '--halt-on-error', '--timeout',
-  '--shell', '-a', '--arg-file']);
+  '--shell', '-a', '--arg-file', '-C', '--colsep', '--trim']);
 const FLAGS = new Set(['-k', '--keep-order', '--tag', '--resume', '--resume-failed', '--dry-run', '--bar', '-0', '--null', '-h', '--help']);
 const MARKERS = new Set([':::', '::::', ':::+', '::::+']);
 
@@ -22,6 +23,10 @@ export interface Parsed {
   groups: SourceGroup[];
   readsStdin: boolean;
   nul: boolean;
+  /** --colsep: split each value into columns here; null: no columns. */
+  colsep: RegExp | null;
+  /** --trim, when given (--colsep implies lr). */
+  trim: Trim | null;
   tag: boolean;
   bar: boolean;
   options: RunOptions;
@@ -39,6 +44,15 @@ function parseSeconds(text: string): number {
   return seconds;
 }
 
+/** A --colsep value: a regular expression (JavaScript's syntax, which is Perl's for everyday separators). */
+function parseColsep(name: string, text: string): RegExp {
+  try {
+    return new RegExp(text);
+  } catch (error) {
+    throw new UsageError(`${name} must be a regular expression (such as , or '\\s+' or '[,;]'); got ${JSON.stringify(text)}: ${(error as Error).message}`);
+  }
+}
+
 const SPACE = Buffer.from(' ');
 
 /** Short flags that may be grouped as GNU parallel groups them: `-kj4` is `-k -j4`, `-0k` is `-0 -k`. */
@@ -47,7 +61,7 @@ const SHORT_FLAGS = new Set(['k', '0', 'h']);
 export function parseArgs(given: readonly string[]): Parsed {
   const args = [...given];
   const options: RunOptions = {};
-  const parsed: Parsed = { help: false, template: '', groups: [], readsStdin: false, nul: false, tag: false, bar: false, options };
+  const parsed: Parsed = { help: false, template: '', groups: [], readsStdin: false, nul: false, colsep: null, trim: null, tag: false, bar: false, options };
   const argFiles: string[] = [];
   let i = 0;
   for (; i < args.length; i++) {
@@ -66,7 +80,7 @@ export function parseArgs(given: readonly string[]): Parsed {
     if (arg.startsWith('--') && eq > 0) {
       name = arg.slice(0, eq);
       value = arg.slice(eq + 1);
-    } else if (/^-[jPa]./.test(arg)) {
+    } else if (/^-[jPaC]./.test(arg)) {
       name = arg.slice(0, 2);
       value = arg.slice(2);
     }
@@ -107,6 +121,12 @@ export function parseArgs(given: readonly string[]): Parsed {
       case '--shell': options.shell = value; break;
       case '-0': case '--null': parsed.nul = true; break;
       case '-a': case '--arg-file': argFiles.push(value as string); break;
+      case '-C': case '--colsep': parsed.colsep = parseColsep(name, value as string); break;
+      case '--trim': {
+        if (!TRIMS.includes(value as Trim)) throw new UsageError(`--trim must be n, l, r, lr or rl; got ${JSON.stringify(value)}`);
+        parsed.trim = value as Trim;
+        break;
+      }
       case '-h': case '--help': parsed.help = true; break;
       default: throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
     }

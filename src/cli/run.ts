@@ -42,6 +42,11 @@ Input sources:
                                               forkjoin run 'mv {1} {2}' ::: a b :::+ x y
   -0, --null       values are separated by NUL bytes, not newlines
                                               find . -print0 | forkjoin run -0 'ls -l {}'
+  -C, --colsep REGEXP  split each value into columns {1} {2} ... at a regular expression;
+                   their white space is trimmed (--trim n keeps it)
+                                              forkjoin run -C , 'mv {1} {2}' :::: pairs.csv
+  --trim n|l|r|lr  trim white space from the start (l), the end (r) or both ends of values
+                   (default n; lr with --colsep)  forkjoin run --trim lr 'echo [{}]' :::: list
   Several sources give every combination, the first source slowest:
                    forkjoin run echo ::: a b ::: 1 2      (a 1, a 2, b 1, b 2)
 
