@@ -145,12 +145,35 @@ describe('exit status', () => {
     assert.match(result.stderr, /^forkjoin run: -j must be/m, 'the flag is named as the user wrote it');
   });
 
-  test('255 for a --timeout of 0 or beyond what a timer can wait, in seconds as given', T, async () => {
-    for (const value of ['0', '99999999999']) {
+  test('255 for a --timeout beyond what a timer can wait, or that is no duration or percentage, in seconds as given', T, async () => {
+    for (const [value, said] of [['99999999999', 'at most 2147483 seconds'], ['x%', 'seconds \\(30, 1.5, 2m, 1h30m\\) or a percentage'], ['-1%', 'seconds']]) {
       const result = await forkjoinRun(['--timeout', value, 'echo', ':::', 'a']);
       assert.equal(result.code, 255, value);
-      assert.match(result.stderr, new RegExp(`--timeout must be more than 0 and at most 2147483 seconds.*"${value}"`));
+      assert.match(result.stderr, new RegExp(`^forkjoin run: --timeout must be .*${said}.*"${value}"\\n\\(forkjoin run --help lists the options\\)\\n$`), value);
     }
+  });
+
+  test('a --timeout of 0 or 0% means no timeout, as in GNU parallel', T, async () => {
+    for (const value of ['0', '0%']) {
+      const result = await forkjoinRun(['--timeout', value, 'echo', ':::', 'a']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout.toString(), 'a\n');
+    }
+  });
+
+  test('a bad --halt is a usage error: the help line follows, as after every bad option', T, async () => {
+    const result = await forkjoinRun(['--halt', 'now', 'true', ':::', 'a']);
+    assert.equal(result.code, 255);
+    assert.match(result.stderr, /^forkjoin run: --halt must be .*"now"\n\(forkjoin run --help lists the options\)\n$/);
+  });
+
+  test('an error of the run itself ends with its stable code: a template refused, an input file missing', T, async () => {
+    const template = await forkjoinRun(['echo $(( {} ))', ':::', 'a']);
+    assert.equal(template.code, 255);
+    assert.match(template.stderr, /^forkjoin run: .*arithmetic.* \[FJ_SHELL_TEMPLATE\]\n$/);
+    const input = await forkjoinRun(['echo', '::::', '/no/such/file']);
+    assert.equal(input.code, 255);
+    assert.match(input.stderr, /^forkjoin run: .*\/no\/such\/file.* \[FJ_SHELL_INPUT\]\n$/);
   });
 
   test('255 for a --colsep that is no regular expression, or a --trim that is none of n, l, r, lr, rl', T, async () => {

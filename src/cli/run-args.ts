@@ -32,16 +32,21 @@ export interface Parsed {
   options: RunOptions;
 }
 
-/** GNU parallel's durations: seconds, or floats with s, m, h, d (`1d3.5h16.6m4s`). */
-function parseSeconds(text: string): number {
+/**
+ * GNU parallel's --timeout: seconds, or floats with s, m, h, d (`1d3.5h16.6m4s`), or a
+ * percentage of the median runtime (`300%`); 0 (or 0%) is no timeout, as GNU parallel's 0.
+ */
+function parseTimeout(text: string): RunOptions['timeout'] {
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (percent !== null) return Number(percent[1]) === 0 ? undefined : (text as `${number}%`);
   const units: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
-  if (!/^(\d+(\.\d+)?[smhd]?)+$/.test(text)) throw new UsageError(`--timeout must be seconds (30, 1.5, 2m, 1h30m) or a percentage (300%); got ${JSON.stringify(text)}`);
+  if (!/^(\d+(\.\d+)?[smhd]?)+$/.test(text)) throw new UsageError(`--timeout must be seconds (30, 1.5, 2m, 1h30m) or a percentage of the median runtime (300%); got ${JSON.stringify(text)}`);
   let seconds = 0;
   for (const [, number, unit] of text.matchAll(/(\d+(?:\.\d+)?)([smhd]?)/g)) seconds += Number(number) * units[unit];
-  if (seconds <= 0 || seconds * 1000 > MAX_TIMER_MS) {
-    throw new UsageError(`--timeout must be more than 0 and at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24.8 days); got ${JSON.stringify(text)}`);
+  if (seconds * 1000 > MAX_TIMER_MS) {
+    throw new UsageError(`--timeout must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24.8 days); got ${JSON.stringify(text)}`);
   }
-  return seconds;
+  return seconds === 0 ? undefined : seconds * 1000;
 }
 
 /** A --colsep value: a regular expression (JavaScript's syntax, which is Perl's for everyday separators). */
@@ -111,11 +116,7 @@ export function parseArgs(given: readonly string[]): Parsed {
         break;
       }
       case '--halt': case '--halt-on-error': options.halt = value as RunOptions['halt']; break;
-      case '--timeout': {
-        const text = (value ?? '').trim();
-        options.timeout = text.endsWith('%') ? (text as `${number}%`) : parseSeconds(text) * 1000;
-        break;
-      }
+      case '--timeout': options.timeout = parseTimeout((value ?? '').trim()); break;
       case '--dry-run': options.dryRun = true; break;
       case '--bar': parsed.bar = true; break;
       case '--shell': options.shell = value; break;

@@ -70,7 +70,7 @@ Options (short ones group: -kj4 is -k -j4):
                    WHY: fail, success or done; N a count or a percentage of all jobs
                                               forkjoin run --halt now,fail=1 'make {}' ::: a b
   --timeout T      stop a job (SIGTERM to its process group, then SIGKILL) after T
-                   seconds (postfix s, m, h, d: 1h30m), or after T% of the median runtime
+                   seconds (postfix s, m, h, d: 1h30m; 0: none), or T% of the median runtime
                                               forkjoin run --timeout 30 ...  --timeout 300% ...
   --dry-run        print the commands instead of running them
                                               forkjoin run --dry-run 'rm {}' ::: *.tmp
@@ -89,15 +89,22 @@ Exit status: 0 all jobs succeeded; 1-100 that many failed; 101 more than 100 fai
 --halt ...,fail=1: the failing job's status; 255 an error of forkjoin itself (a bad option,
 an unreadable input); 130/143 stopped by SIGINT/SIGTERM.`;
 
+const HELP_LINE = '(forkjoin run --help lists the options)';
+
 /** The flag a runCommands option comes from, to name it in the runner's errors as the user wrote it. */
 const FLAG_OF: Readonly<Record<string, string>> = {
   jobs: '-j', keepOrder: '-k', retries: '--retries', halt: '--halt', timeout: '--timeout', joblog: '--joblog',
   resume: '--resume', resumeFailed: '--resume-failed', dryRun: '--dry-run', shell: '--shell',
 };
 
-/** The runner's message in the CLI's words: `runCommands(): the "jobs" option ...` becomes `-j ...`. */
-function inCliWords(message: string): string {
-  return inFlagWords(message.replace(/^runCommands\(\): /, ''), (name) => FLAG_OF[name]);
+/**
+ * The runner's error in the CLI's words (`runCommands(): the "jobs" option ...` becomes `-j ...`):
+ * a bad option value as a usage error, any other error of forkjoin's with its stable code.
+ */
+function inCliWords(error: unknown): string {
+  const message = inFlagWords((error instanceof Error ? error.message : String(error)).replace(/^runCommands\(\): /, ''), (name) => FLAG_OF[name]);
+  if (isForkJoinError(error, ErrorCodes.INVALID_ARG_VALUE) || isForkJoinError(error, ErrorCodes.INVALID_ARG_TYPE)) return `${message}\n${HELP_LINE}`;
+  return isForkJoinError(error) ? `${message} [${error.code}]` : message;
 }
 
 /** Writes `data`, waiting whenever the stream is full, so printing a huge output needs no memory. */
@@ -218,7 +225,7 @@ async function runCli(args: string[]): Promise<number> {
     parsed = parseArgs(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`forkjoin run: ${error.message}\n(forkjoin run --help lists the options)\n`);
+    process.stderr.write(`forkjoin run: ${error.message}\n${HELP_LINE}\n`);
     return 255;
   }
   if (parsed.help) {
@@ -309,8 +316,7 @@ async function runCli(args: string[]): Promise<number> {
     // Whoever read our output stopped (`| head`): end quietly, as a process killed by SIGPIPE.
     if (brokenPipe || (error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') return 128 + constants.signals.SIGPIPE;
     if (stoppedBy !== null || isForkJoinError(error, ErrorCodes.ABORTED)) return 128 + constants.signals[stoppedBy ?? 'SIGTERM'];
-    const message = error instanceof Error ? inCliWords(error.message) : String(error);
-    process.stderr.write(`forkjoin run: ${message}\n`);
+    process.stderr.write(`forkjoin run: ${inCliWords(error)}\n`);
     return 255;
   } finally {
     jobControl();
