@@ -407,6 +407,13 @@ test('a progress listener that throws stops the run, which fails with its error'
   await assert.rejects(collect(runCommands('echo {}', ['a', 'b', 'c'], { jobs: 1, progress: () => { throw thrown; } })), (err) => err === thrown);
 });
 
+test('an async progress listener that rejects after the last job fails the run with its error', T, async () => {
+  const thrown = new Error('late listener bug');
+  // The listener's promise for the last event rejects only after the run has no job left.
+  const progress = (e) => e.done < 2 ? undefined : new Promise((_, reject) => setTimeout(() => reject(thrown), 50));
+  await assert.rejects(collect(runCommands('echo {}', ['a', 'b'], { jobs: 1, progress })), (err) => err === thrown);
+});
+
 test('a shell that is a directory or not executable is refused at the call with FJ_INVALID_ARG_VALUE', (t) => {
   for (const shell of [tempDir(t), '/etc/passwd', 'no-such-shell-anywhere']) {
     assert.throws(() => runCommands('true', ['a'], { shell }), (error) => isForkJoinError(error, ErrorCodes.INVALID_ARG_VALUE), shell);

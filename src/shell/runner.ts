@@ -391,7 +391,8 @@ export class CommandRunner implements AsyncIterator<CommandResult> {
     for (const outcome of await Promise.allSettled(closing)) {
       if (outcome.status === 'rejected' && this.#error === undefined && this.#stop !== 'return') this.#error = outcome.reason;
     }
-    this.#progress?.finish();
+    // An async listener's rejection, after the last job too, fails the run as a listener that throws does.
+    await this.#progress?.finish().catch((thrown: unknown) => { this.#error ??= thrown; });
     this.#outbox.end(this.#error ?? this.#inputError, this.#error === undefined); // after an input error, the records before it first
     this.#markClosed();
   }
