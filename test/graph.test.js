@@ -71,7 +71,9 @@ describe('delayed keys', () => {
       keyed(new Uint8Array([1, 2, 3]), Buffer.from([1, 2, 3]), new Float64Array([1.5]), new Map([[1, new Set(['s'])]])),
       keyed(new Date(5), /a+/gi, 10n, Object.assign([1], { p: 2 }), true, null),
       keyed(one(1), [one(2), { x: one(1) }]),
-    ].map((node) => node.key), ['keyed-7pn5trvvm9a1qvh5blc3ljde', 'keyed-uq8rn0hav7u76378ut1jke69', 'keyed-bmk4bntmt13h7mjifg78jjkn', 'keyed-fi2p8ckoo2urilp5kapm5umt']);
+      // A null-prototype object (querystring.parse gives one) and views of part of a buffer (a file read into a pooled Buffer).
+      keyed(Object.assign(Object.create(null), { a: 1 }), new Uint8Array(new Uint8Array([9, 1, 2]).buffer, 1), new Float32Array(new ArrayBuffer(16), 4, 2)),
+    ].map((node) => node.key), ['keyed-7pn5trvvm9a1qvh5blc3ljde', 'keyed-uq8rn0hav7u76378ut1jke69', 'keyed-bmk4bntmt13h7mjifg78jjkn', 'keyed-fi2p8ckoo2urilp5kapm5umt', 'keyed-d49je7660ddoftsk2n046fg8']);
   });
 
   test('a class instance or an error counts by identity: two that differ only in what no key sees are two nodes, one passed twice is one', () => {
@@ -93,12 +95,10 @@ describe('delayed keys', () => {
     assert.notEqual(identity(Object(Symbol('a'))).key, identity(Object(Symbol('b'))).key);
   });
 
-  test('plain data a task could tell apart has two keys: a null prototype, a view of part of a buffer, a RegExp\'s lastIndex, a Map\'s own property', () => {
-    assert.notEqual(identity(Object.create(null)).key, identity({}).key);
-    assert.notEqual(identity(Object.assign(Object.create(null), { a: 1 })).key, identity({ a: 1 }).key);
+  test('plain data a task could tell apart has two keys: a RegExp\'s lastIndex, a Map\'s own property; a view is its bytes, wherever it lies in its buffer', () => {
     const part = new Uint8Array(new Uint8Array([9, 1, 2]).buffer, 1);
-    assert.notEqual(identity(part).key, identity(new Uint8Array([1, 2])).key);
-    assert.equal(identity(part).key, identity(new Uint8Array(new Uint8Array([9, 1, 2]).buffer, 1)).key);
+    assert.equal(identity(part).key, identity(new Uint8Array([1, 2])).key);
+    assert.equal(identity(part).key, identity(new Uint8Array(new Uint8Array([7, 7, 7, 1, 2]).buffer, 3)).key);
     assert.notEqual(identity(Object.assign(/a/g, { lastIndex: 3 })).key, identity(/a/g).key);
     assert.notEqual(identity(Object.assign(new Map(), { tag: 'a' })).key, identity(Object.assign(new Map(), { tag: 'b' })).key);
   });

@@ -24,7 +24,7 @@ export const T = Object.freeze({
   UNDEFINED: 0x75, NULL: 0x6e, TRUE: 0x74, FALSE: 0x66, STRING: 0x73, BIGINT: 0x62,
   ARRAY: 0x61, OBJECT: 0x6f, INSTANCE: 0x69, DEP: 0x64, CYCLE: 0x63, OPAQUE: 0x71,
   DATE: 0x44, REGEXP: 0x52, MAP: 0x4d, SET: 0x53, VIEW: 0x56, BUFFER: 0x42, ERROR: 0x45, BOXED: 0x58,
-  HOLE: 0x48, KNOWN_FUNCTION: 0x46, SHARED: 0x72, ARRAY_PROPS: 0x70, BARE_OBJECT: 0x4f, SPAN: 0x77, LAST_INDEX: 0x4c,
+  HOLE: 0x48, KNOWN_FUNCTION: 0x46, SHARED: 0x72, ARRAY_PROPS: 0x70, LAST_INDEX: 0x4c,
 });
 
 /** The node a value stands for, when it is a Delayed. */
@@ -252,7 +252,8 @@ export class Walk<N> {
       if (copy !== null) for (const key of keys) setOwn(copy, key, undefined);
       keys.sort();
     }
-    h.word(bare ? T.BARE_OBJECT : tag);
+    // A null prototype is not part of the key: querystring.parse() gives one, and a thread receives a plain object.
+    h.word(tag);
     h.word(keys.length);
     let holds = false;
     for (const key of keys) {
@@ -289,14 +290,8 @@ export class Walk<N> {
       if (v.buffer instanceof SharedArrayBuffer) return this.#opaque(v);
       h.word(T.VIEW);
       h.string(Object.prototype.toString.call(v));
+      // Its bytes alone, wherever it lies in its buffer: a file read into a pooled Buffer keys the same in every run.
       h.bytes(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-      // A view of part of its buffer is not a copy of its bytes to a task that reads its byteOffset or buffer
-      // (the buffer's other bytes are not read). A Buffer is its bytes, as it arrives in a thread.
-      if ((v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) && !Buffer.isBuffer(v)) {
-        h.word(T.SPAN);
-        h.number(v.byteOffset);
-        h.number(v.buffer.byteLength);
-      }
     } else if (v instanceof ArrayBuffer) {
       h.word(T.BUFFER);
       h.bytes(new Uint8Array(v));
