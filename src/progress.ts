@@ -68,6 +68,8 @@ export class Progress {
   #failed = 0;
   #total: number | undefined;
   #finished = false;
+  /** The bar's redraw due once REDRAW_MS has passed since the last. */
+  #later: NodeJS.Timeout | null = null;
   /** The counts the listener was last given, or the bar last drawn (-1: none yet). */
   #toldDone = -1;
   #toldFailed = -1;
@@ -159,7 +161,16 @@ export class Progress {
     }
     if (!this.#bar) return;
     const now = nowMs();
-    if (!final && now - this.#lastDraw < REDRAW_MS) return;
+    if (!final && now - this.#lastDraw < REDRAW_MS) {
+      // Drawn once the interval is over, so that counts that came in a burst show before the next input ends.
+      this.#later ??= setTimeout(() => {
+        this.#later = null;
+        if (!this.#finished) this.#emit(false);
+      }, REDRAW_MS - (now - this.#lastDraw)).unref();
+      return;
+    }
+    if (this.#later !== null) clearTimeout(this.#later);
+    this.#later = null;
     this.#lastDraw = now;
     // The bar shown already has the last counts: it stays as it is (only its rate would change).
     const text = final && this.#line !== null && this.#toldDone === this.#done && this.#toldFailed === this.#failed ? this.#line.text : formatProgress(this.#event(), this.#label);

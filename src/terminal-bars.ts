@@ -77,6 +77,18 @@ function endsLine(chunk: unknown, encoding: unknown): boolean | undefined {
   return undefined;
 }
 
+/**
+ * Ends the bars' line when the program exits or dies while they are shown (Node prints a fatal
+ * error without the streams' write functions, after the monitor hears of it): what follows, the
+ * error or the shell's prompt, starts a line of its own.
+ */
+function endLineNow(): void {
+  if (drawn === 0 && atLineStart) return;
+  raw('\n');
+  drawn = 0;
+  atLineStart = true;
+}
+
 function hook(stream: NodeJS.WriteStream): void {
   const original = stream.write;
   const wrapper = function write(this: unknown, chunk: unknown, ...rest: unknown[]): boolean {
@@ -106,6 +118,7 @@ function stdoutIsTheTerminal(): boolean {
 
 /** Puts the streams' own write functions back (one another wrapper replaced since stays, passing writes through). */
 function unhook(): void {
+  process.off('exit', endLineNow).off('uncaughtExceptionMonitor', endLineNow);
   for (const { stream, original, wrapper } of hooks.splice(0)) {
     if (stream.write === wrapper) stream.write = original;
   }
@@ -115,6 +128,7 @@ function unhook(): void {
 export function showBar(text: string): BarLine {
   if (hooks.length === 0) {
     atLineStart = true;
+    process.on('exit', endLineNow).on('uncaughtExceptionMonitor', endLineNow);
     hook(process.stderr);
     if (stdoutIsTheTerminal()) hook(process.stdout);
   }

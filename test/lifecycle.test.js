@@ -212,6 +212,29 @@ describe('progress bars on a terminal among what the program prints', () => {
     assert.deepEqual(seen.others, ['one line written in pieces', 'done'], seen.lines.join('\n'));
     assert.deepEqual(seen.bars.map((line) => /\d+\/\d+/.exec(line)[0]), ['12/12']);
   });
+
+  test('a bar shows the counts of inputs that ended together within its redraw interval before the next input ends', T, async (t) => {
+    if (!needScript(t)) return;
+    const { code, output } = await onTerminal([process.execPath, bars, 'quiet-end']);
+    assert.equal(code, 0, screen(output).join('\n'));
+    // The last input ends a second after the others: the bar said 3/4 meanwhile, not only 1/4 and then 4/4.
+    assert.match(output, / 3\/4 /, JSON.stringify(output));
+  });
+
+  test('a program that dies of an uncaught error, or calls process.exit(), while a bar is shown leaves the bar a line of its own', T, async (t) => {
+    if (!needScript(t)) return;
+    for (const [scenario, exitCode] of [['crash-under-bar', 1], ['exit-under-bar', 0]]) {
+      const { code, output } = await onTerminal([process.execPath, bars, scenario]);
+      const lines = screen(output);
+      assert.equal(code, exitCode, lines.join('\n'));
+      const bar = lines.findIndex((line) => /[█░]/.test(line));
+      assert.ok(bar >= 0, lines.join('\n'));
+      assert.match(lines[bar], /^\S+ [█░]{24} +\d+% \d+\/\d+ [\d.,]+(\/s|s\/it)( ETA \w+)?$/, `the error ran into the bar:\n${lines.join('\n')}`);
+      // The line the bar is on ends: what follows (the error, a shell prompt) starts a line of its own.
+      assert.ok(output.endsWith('\n'), `${scenario}: the output ends without a newline: ${JSON.stringify(output.slice(-80))}`);
+      if (scenario === 'crash-under-bar') assert.ok(lines.slice(bar + 1).some((line) => line.includes('fatal while the bar was shown')), lines.join('\n'));
+    }
+  });
 });
 
 /** fixtures/orphan-parent.js running; whatever happens, the test leaves nothing running: it, and the `pids` it announced. */

@@ -284,6 +284,13 @@ describe('options', () => {
     assert.match(between, /50% 1\/2/, JSON.stringify(output));
   });
 
+  test('--bar on a terminal shows the counts of jobs that ended together within its redraw interval before the next job ends', T, async (t) => {
+    if (!needScript(t)) return;
+    const { code, output } = await onTerminal([process.execPath, bin, 'run', '--bar', '-j', '4', 'sleep {}', ':::', '0', '0', '0', '2']);
+    assert.equal(code, 0, output);
+    assert.match(output, / 3\/4 /, JSON.stringify(output));
+  });
+
   test('--bar with no jobs draws its line once', T, async (t) => {
     const piped = await forkjoinRun(['--bar', 'echo {}', ':::']);
     assert.equal(piped.code, 0);

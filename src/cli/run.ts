@@ -162,17 +162,26 @@ function progressBar(): ProgressBar {
   if (process.stderr.isTTY === true) {
     let line: BarLine | null = null;
     let drawnAt = 0;
+    /** The redraw due once 100 ms have passed since the last: counts that came in a burst show before the next job ends. */
+    let later: NodeJS.Timeout | null = null;
+    const draw = (e: ProgressEvent): void => {
+      if (later !== null) clearTimeout(later);
+      later = null;
+      drawnAt = Date.now();
+      if (line === null) line = showBar(formatProgress(e, label));
+      else updateBar(line, formatProgress(e, label));
+    };
     return {
       listener(e) {
         last = e;
-        const now = Date.now();
-        if (now - drawnAt < 100) return;
-        drawnAt = now;
-        if (line === null) line = showBar(formatProgress(e, label));
-        else updateBar(line, formatProgress(e, label));
+        const since = Date.now() - drawnAt;
+        if (since >= 100) draw(e);
+        else later ??= setTimeout(() => { later = null; if (last !== null) draw(last); }, 100 - since).unref();
       },
       printed() {},
       end() {
+        if (later !== null) clearTimeout(later);
+        later = null;
         if (last === null) return;
         if (line === null) printBarLine(formatProgress(last, label));
         else endBar(line, formatProgress(last, label));
