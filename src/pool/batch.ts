@@ -2,7 +2,7 @@
 import { nowMs } from '../clock.js';
 import { withoutRepeats, type Transferable } from '../transfer.js';
 import { MOVE_MIN_BYTES, copyOut } from './copy-out.js';
-import { Msg, TaskFlag, type FnDef, type RunMessage } from './protocol.js';
+import { Msg, TaskFlag, type FnDef, type InitMessage, type RunMessage } from './protocol.js';
 import { CallState, type Call, type PoolWorker } from './records.js';
 import type { Claims } from './claims.js';
 import type { TaskSpec } from '../task.js';
@@ -63,6 +63,13 @@ export function sendBatch(w: PoolWorker, calls: readonly Call[], defs: readonly 
     if (failure !== null) refused.push([call, failure.error]);
   }
   return refused;
+}
+
+/** The message that starts a worker: its concurrency, and its setup task (defined in `fns`). */
+export function initMessage(o: NormalizedPoolOptions, fns: FnTable): InitMessage {
+  const setup = o.setup;
+  const init = setup === null ? null : { def: fns.defs[fns.idOf(setup.spec)], args: setup.args, sync: setup.sync === true };
+  return { k: Msg.Init, concurrency: o.concurrentTasksPerWorker, setup: init };
 }
 
 /** Every function a pool has been asked to run, by id: what a Run message's defs refer to. */

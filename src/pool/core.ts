@@ -9,7 +9,7 @@ import { reviveTaskError } from '../revive.js';
 import { Tally, type ExecutorStats } from '../stats.js';
 import type { TaskSpec } from '../task.js';
 import { IdleWaiters, OpenMaps, type Closing } from '../idle.js';
-import { FnTable, Pacer, sendBatch } from './batch.js';
+import { FnTable, Pacer, initMessage, sendBatch } from './batch.js';
 import { CallQueue } from './call-queue.js';
 import {
   abortError, closedError, deathError, stoppedError, queueFullError, setupFailedError, spawnFailedError, startFailedError,
@@ -205,10 +205,8 @@ export class PoolCore {
       return null;
     }
     this.#workers.add(w);
-    const setup = this.#options.setup;
-    const init = setup === null ? null : { def: this.#fns.defs[this.#fns.idOf(setup.spec)], args: setup.args, sync: setup.sync === true };
-    if (setup !== null) this.#workers.limitSetup(w, setup.timeout);
-    w.link.send({ k: Msg.Init, concurrency: this.#options.concurrentTasksPerWorker, setup: init }, []);
+    if (this.#options.setup !== null) this.#workers.limitSetup(w, this.#options.setup.timeout);
+    w.link.send(initMessage(this.#options, this.#fns), []);
     return w;
   }
 
@@ -389,9 +387,6 @@ export class PoolCore {
   }
 
   stats(): ExecutorStats {
-    const tally = this.#tally;
-    const { waiting, ...usage } = this.#workers.usage();
-    const counts = { queued: this.#queue.size + waiting, done: tally.done, failed: tally.failed, workersReplaced: this.#replaced };
-    return { ...usage, ...counts, latency: tally.latency.snapshot() };
+    return this.#workers.stats(this.#queue.size, this.#tally, this.#replaced);
   }
 }

@@ -5,6 +5,7 @@
  */
 import { nowMs } from '../clock.js';
 import { CallState, type PoolWorker } from './records.js';
+import type { ExecutorStats, Tally } from '../stats.js';
 
 export interface WorkerSetOptions {
   workers: number;
@@ -206,6 +207,13 @@ export class WorkerSet implements Iterable<PoolWorker> {
     let room = Math.max(0, this.#options.workers - this.#all.size) * perWorker;
     for (const w of this.#all) if (!w.retiring) room += Math.max(0, perWorker - w.load);
     return room;
+  }
+
+  /** The pool's stats(): the workers' usage, `queued` calls waiting beside those sent and not begun, and the `tally` of settled ones. */
+  stats(queued: number, tally: Tally, replaced: number): ExecutorStats {
+    const { waiting, ...usage } = this.usage();
+    const counts = { queued: queued + waiting, done: tally.done, failed: tally.failed, workersReplaced: replaced };
+    return { ...usage, ...counts, latency: tally.latency.snapshot() };
   }
 
   usage(): WorkerUsage {

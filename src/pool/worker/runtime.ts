@@ -5,6 +5,7 @@
  */
 import { nowMs } from '../../clock.js';
 import type { Transferable } from '../../transfer.js';
+import type { RuntimePort } from './port.js';
 import { ErrorCodes } from '../../errors.js';
 import { codedError } from '../../task-loader.js';
 import { decodeLocks, listenForLocks, loadLockSupport, lockSupportLoaded, releaseLocksLeft, resultWithLocks } from './locks.js';
@@ -17,22 +18,10 @@ import { salvage } from './salvage.js';
 import { runSetup } from './setup.js';
 import { claim, waiting } from '../claims.js';
 import {
-  Msg, TaskFlag, protocolError, type FnDef, type InitMessage, type PoolMessage, type RunMessage, type WorkerMessage,
+  Msg, TaskFlag, protocolError, type FnDef, type InitMessage, type RunMessage, type WorkerMessage,
 } from '../protocol.js';
 
-/** How the runtime talks to its pool; one implementation per transport. */
-export interface RuntimePort {
-  /** Sends a message; throws synchronously when part of it cannot be cloned. */
-  post(message: WorkerMessage, transfer: Transferable[]): void;
-  listen(handler: (message: PoolMessage) => void): void;
-  canClone(value: unknown): boolean;
-  /** Where results go, for error messages ("the calling thread"). */
-  readonly peer: string;
-  /** Whether a transferred buffer moves to the pool (a thread): a large result is then copied once and moved (copyOut). */
-  readonly moves?: boolean;
-  /** Words by which the pool takes back a call sent ahead before it begins (threads; see claims.ts). */
-  readonly claims?: Int32Array;
-}
+export type { RuntimePort } from './port.js';
 
 const FLUSH_AFTER_MS = 1;
 const NONE_STARTED: number[] = [];
