@@ -32,6 +32,10 @@ export { transfer } from './transfer.js';
 export type { Transferable } from './transfer.js';
 export type { ExecutorStats, LatencyStats } from './stats.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';
+export type {
+  ObservableExecutor, ExecutorEvent, ExecutorEventMap, ExecutorEventType, ExecutorEventListener,
+  TaskStartEvent, TaskEndEvent, TaskEventError, WorkerStartEvent, WorkerExitEvent, WorkerExitReason,
+} from './observe/events.js';
 export { runCommands, CommandRun } from './shell/run-commands.js';
 export type { CommandInput, CommandInputs } from './shell/run-commands.js';
 export type { RunOptions } from './shell/options.js';

@@ -18,6 +18,8 @@ import { directTaskSpec, isTaskRef, type Task, type TaskSpec } from './task.js';
 import { isThenable, untransferred } from './transfer.js';
 import { toWire, wireMessage } from './wire-error.js';
 import { callExport, chunkTask, type ChunkFn, type Fn } from './local-calls.js';
+import { LocalObserver, type Watched } from './observe/local-observer.js';
+import type { ExecutorEventListener, ExecutorEventType, ObservableExecutor } from './observe/events.js';
 
 export interface LocalExecutorOptions {
   /**
@@ -56,6 +58,8 @@ interface Entry {
   flags: number;
   /** A map's chunk: taken while closing, and not counted against maxQueue (the map bounds its chunks). */
   admitted: boolean;
+  /** Begun while a task listener was attached: its events' facts. */
+  watched: Watched | null;
 }
 
 /** `finished`: the task kept the thread past its timeout and then returned; its result is dropped. */
@@ -65,7 +69,7 @@ function localTimeoutError(entry: Entry, finished: boolean): TaskTimeoutError {
 }
 
 /** Runs tasks in this thread with at most `concurrency` in flight. */
-export class LocalExecutor extends BaseExecutor {
+export class LocalExecutor extends BaseExecutor implements ObservableExecutor {
   readonly #concurrency: number;
   readonly #timeout: number;
   readonly #maxQueue: number;
@@ -85,6 +89,7 @@ export class LocalExecutor extends BaseExecutor {
   #pumping = false;
   readonly #maps = new OpenMaps();
   readonly #idleWaiters = new IdleWaiters();
+  readonly #observer = new LocalObserver();
 
   constructor(options?: LocalExecutorOptions) {
     super();
@@ -128,6 +133,7 @@ export class LocalExecutor extends BaseExecutor {
       timer: null,
       flags,
       admitted,
+      watched: null,
     };
     // A call refused here never ran: it is neither done nor failed, and has no latency.
     if (this.#terminated) this.#finish(entry, false, new ForkJoinError(ErrorCodes.EXECUTOR_TERMINATED, 'The LocalExecutor was terminated and accepts no new tasks'), false);
@@ -166,6 +172,7 @@ export class LocalExecutor extends BaseExecutor {
     this.#running++;
     this.#active.add(entry);
     entry.onRunning?.();
+    if (this.#observer.events.timed) entry.watched = this.#observer.started(entry.spec.name, entry.flags & TaskFlag.Chunk ? (entry.args[0] as ArrayLike<unknown>).length : 1);
     const began = nowMs();
     // The time every task's calls held this thread at the start, and this one's share since:
     // an async task's time counts without what the others held the thread for meanwhile.
@@ -188,6 +195,7 @@ export class LocalExecutor extends BaseExecutor {
     if (entry.timeout !== Number.POSITIVE_INFINITY) arm(entry.timeout);
     const done = (ok: boolean, value: unknown): void => {
       this.#busyMs += nowMs() - began;
+      if (entry.watched !== null && entry.holding) this.#observer.ended(entry.watched, ok, value);
       this.#release(entry);
       // A task that kept this thread past its timeout (its timer could not fire) timed out all the same.
       const own = thenable ? ownMs() : ownHeld;
@@ -262,6 +270,7 @@ export class LocalExecutor extends BaseExecutor {
    * (One a failed map or a left imap stopped observing keeps it: close() waits for it.)
    */
   #giveUp(entry: Entry, error: Error): void {
+    if (entry.watched !== null && entry.holding) this.#observer.ended(entry.watched, false, error);
     this.#finish(entry, false, error);
     if (this.#release(entry)) this.#pump();
   }
@@ -292,6 +301,18 @@ export class LocalExecutor extends BaseExecutor {
           (ok, value) => (ok ? resolve(value as ChunkResult) : reject(value)), null, true, flags | TaskFlag.Chunk, spec);
       }),
     };
+  }
+
+  /** Calls `listener` with each event of `type`: taskStart and taskEnd (`worker` is the task's concurrency slot; no worker events). */
+  on<T extends ExecutorEventType>(type: T, listener: ExecutorEventListener<T>): this {
+    this.#observer.events.add('LocalExecutor.on', type, listener);
+    return this;
+  }
+
+  /** Stops calling `listener` for events of `type`. */
+  off<T extends ExecutorEventType>(type: T, listener: ExecutorEventListener<T>): this {
+    this.#observer.events.remove('LocalExecutor.off', type, listener);
+    return this;
   }
 
   /** Resolves when nothing is queued or running. */

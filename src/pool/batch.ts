@@ -7,6 +7,7 @@ import { CallState, type Call, type PoolWorker } from './records.js';
 import type { Claims } from './claims.js';
 import type { TaskSpec } from '../task.js';
 import type { NormalizedPoolOptions } from './options.js';
+import type { PoolObserver } from './observe.js';
 
 export interface EncodedBatch {
   message: RunMessage;
@@ -27,6 +28,7 @@ export function encodeBatch(calls: readonly Call[], known: ReadonlySet<number>, 
     const o = call.options;
     const moved = moves && o.transfer === undefined && call.bytes >= MOVE_MIN_BYTES ? copyOut(call.args) : null;
     let flags = call.reportsStart ? o.flags | TaskFlag.Watched : o.flags;
+    if (call.timed) flags |= TaskFlag.Timed;
     // Not one whose copy moves to the worker: sent again, it would be copied anew from what the caller holds now.
     call.claimable = claims !== undefined && o.transfer === undefined && claims.mark(call.id);
     if (call.claimable) flags |= TaskFlag.Claimed;
@@ -55,7 +57,8 @@ function trySend(w: PoolWorker, calls: readonly Call[], defs: readonly FnDef[]):
  * Sends `calls` to `w` in one message. When something in it cannot be cloned, sends them
  * one by one instead and returns the calls refused, each with the send error.
  */
-export function sendBatch(w: PoolWorker, calls: readonly Call[], defs: readonly FnDef[]): Array<[Call, unknown]> {
+export function sendBatch(w: PoolWorker, calls: readonly Call[], defs: readonly FnDef[], observer: PoolObserver): Array<[Call, unknown]> {
+  if (observer.events.timed) observer.sending(calls);
   if (trySend(w, calls, defs) === null) return [];
   const refused: Array<[Call, unknown]> = [];
   for (const call of calls) {

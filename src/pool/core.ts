@@ -24,6 +24,7 @@ import { WarmUp } from './warm-up.js';
 import { Rebalancer } from './rebalance.js';
 import { Stalls } from './stalls.js';
 import { WorkerSet } from './workers.js';
+import { PoolObserver } from './observe.js';
 import { reviveResults } from '../sync/wire.js';
 import type { ExitInfo, Transport } from './transport.js';
 
@@ -45,7 +46,8 @@ export class PoolCore {
   readonly #idleWaiters = new IdleWaiters();
   readonly #warmUp = new WarmUp(() => this.#startMinWorker());
   readonly #rebalancer: Rebalancer;
-  readonly #stalls = new Stalls({ replace: (w, why) => this.#replace(w, why), fail: (call, error) => this.#finish(call, false, error) });
+  readonly observer = new PoolObserver();
+  readonly #stalls = new Stalls({ replace: (w, why, reason) => this.#replace(w, why, reason), fail: (call, error) => this.#finish(call, false, error) });
 
   constructor(transport: Transport, options: NormalizedPoolOptions, name: string) {
     this.#transport = transport;
@@ -64,10 +66,6 @@ export class PoolCore {
     if (this.#options.setup === null && this.#workers.countStarting() > 0) return;
     const w = this.#spawn();
     if (w !== null) this.#workers.idle(w);
-  }
-
-  get parallelism(): number {
-    return this.#options.workers * this.#options.concurrentTasksPerWorker;
   }
 
   /** Registers a map that starts now (see OpenMaps); its chunks are accepted even after close(). Throws once the pool is closing. */
@@ -119,7 +117,7 @@ export class PoolCore {
       this.#queue.cancelled(call);
       this.#settleIdle();
     } else if (w !== null) {
-      if (w.withdraw(call, soft)) this.#replace(w, 'another task on it was aborted');
+      if (w.withdraw(call, soft)) this.#replace(w, 'another task on it was aborted', 'aborted');
       this.#afterProgress(w);
     }
     this.#finish(call, false, abortError(reason));
@@ -130,6 +128,7 @@ export class PoolCore {
     if (call.state === CallState.Settled) return;
     // Queued, or sent and not reported running by a worker that reports it (as its Job sees it).
     const neverStarted = call.state === CallState.Queued || (call.state === CallState.Sent && call.reportsStart);
+    if (call.timed && !ok) this.observer.failed(call.worker, call, value, false);
     call.state = CallState.Settled;
     call.worker = null;
     call.stopTimers();
@@ -182,7 +181,7 @@ export class PoolCore {
     w.assigned += batch.length;
     if (w.assigned >= this.#options.maxTasksPerWorker) w.retiring = true;
     this.#workers.busy(w);
-    const refused = sendBatch(w, batch, this.#fns.defs);
+    const refused = sendBatch(w, batch, this.#fns.defs, this.observer);
     this.#stalls.watch(batch);
     for (const [call, cause] of refused) {
       w.inflight.delete(call.id);
@@ -205,6 +204,7 @@ export class PoolCore {
       return null;
     }
     this.#workers.add(w);
+    this.observer.workerStarted(w);
     if (this.#options.setup !== null) this.#workers.limitSetup(w, this.#options.setup.timeout);
     w.link.send(initMessage(this.#options, this.#fns), []);
     return w;
@@ -221,7 +221,7 @@ export class PoolCore {
         this.#failWith(setupFailedError(this.#name, message.error), w.takeAll());
         // A start that failed: past a few in a row, minWorkers stops starting more (calls still do).
         this.#workers.failedToStart();
-        this.#workers.end(w, true);
+        this.#workers.end(w, true, 'setup-failed');
         break;
       }
       default: throw protocolError('pool', message);
@@ -231,6 +231,7 @@ export class PoolCore {
   #onResults(w: PoolWorker, message: ResultsMessage): void {
     // Calls given back alone say nothing of when the call it runs began (Pacer.overdueAt).
     if (message.returned === undefined || message.done.length > 0 || message.failed.length > 0) w.answeredAt = nowMs();
+    if (message.begun !== undefined || message.ended !== undefined) this.observer.results(w, message);
     for (const id of message.started) this.#onStarted(w, id);
     // Calls waiting for their module to load: the import is part of a call, timed from now.
     for (const id of message.loading ?? []) {
@@ -262,7 +263,7 @@ export class PoolCore {
     const call = w.inflight.get(id);
     if (call === undefined) {
       // Cancelled while on its way; it started anyway, so stop it where it runs (a soft cancel lets it finish).
-      if (w.cancelled.get(id) === true) this.#replace(w, 'another task on it was aborted');
+      if (w.cancelled.get(id) === true) this.#replace(w, 'another task on it was aborted', 'aborted');
       return;
     }
     if (call.state === CallState.Running) return; // named again in a dying worker's last words
@@ -275,12 +276,14 @@ export class PoolCore {
   #timedOut(w: PoolWorker, call: Call): void {
     if (call.worker !== w || w.inflight.get(call.id) !== call || (call.state !== CallState.Running && call.state !== CallState.Sent)) return;
     w.inflight.delete(call.id);
-    this.#replace(w, 'another task on it timed out');
-    if (!this.#retry(call)) this.#finish(call, false, timeoutError(call));
+    this.#replace(w, 'another task on it timed out', 'timeout');
+    const error = timeoutError(call);
+    if (!this.#retry(call, w, error)) this.#finish(call, false, error);
   }
 
-  /** Puts a call that crashed its worker back at the head of the queue while retries allow. */
-  #retry(call: Call): boolean {
+  /** Puts a call that crashed its worker `w` (with `error`) back at the head of the queue while retries allow. */
+  #retry(call: Call, w: PoolWorker, error: Error): boolean {
+    this.observer.failed(w, call, error, true);
     if (call.attempts >= call.options.retries || this.#terminated) return false;
     call.attempts++;
     this.#requeue(call);
@@ -294,10 +297,10 @@ export class PoolCore {
   }
 
   /** Stops a worker now; its exit re-queues whatever it still held. */
-  #replace(w: PoolWorker, reason: string): void {
-    w.stopReason = reason;
+  #replace(w: PoolWorker, why: string, reason: PoolWorker['exitReason']): void {
+    w.stopReason = why;
     this.#replaced++;
-    this.#workers.end(w, true);
+    this.#workers.end(w, true, reason);
   }
 
   #onExit(w: PoolWorker, info: ExitInfo): void {
@@ -309,10 +312,12 @@ export class PoolCore {
     }
     for (let i = rest.length - 1; i >= 0; i--) this.#requeue(rest[i]);
     for (const call of blamed) {
+      const error = w.ending ? stoppedError(call, w.stopReason) : deathError(call, info, this.#options.maxHeapMb);
       // A result this thread cannot read would be as unreadable again: no retry.
-      if (info.unreadable === undefined && this.#retry(call)) continue;
-      this.#finish(call, false, w.ending ? stoppedError(call, w.stopReason) : deathError(call, info, this.#options.maxHeapMb));
+      if (info.unreadable === undefined && this.#retry(call, w, error)) continue;
+      this.#finish(call, false, error);
     }
+    this.observer.workerExited(w, info);
     w.markExited();
     if (this.#terminated) return;
     if (this.#queue.size > 0) this.#dispatch();
@@ -337,7 +342,7 @@ export class PoolCore {
   /** After a worker finished or lost calls: refill it, retire it, or let it idle. */
   #afterProgress(w: PoolWorker): void {
     if (w.exited) return;
-    if (w.load === 0 && w.retiring) this.#workers.end(w, false);
+    if (w.load === 0 && w.retiring) this.#workers.end(w, false, 'recycled');
     else if (this.#queue.size > 0 && !w.retiring) this.#fill(w);
     if (this.#queue.size > 0 && !this.#dispatchPending) this.#dispatch();
     else if (this.#queue.size === 0 && this.#workers.hasRoom(w)) this.#rebalancer.run();

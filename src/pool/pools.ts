@@ -15,6 +15,7 @@ import { ThreadTransport } from './thread-transport.js';
 import { TaskFlag } from './protocol.js';
 import { encodeSync } from '../sync/wire.js';
 import type { Transport, TransportOptions } from './transport.js';
+import type { ExecutorEventListener, ExecutorEventType, ObservableExecutor } from '../observe/events.js';
 
 export type { PoolOptions } from './options.js';
 
@@ -27,7 +28,7 @@ function withSetupLocks(options: NormalizedPoolOptions, to: 'thread' | 'process'
   return args === setup.args ? options : { ...options, setup: { ...setup, args, sync: true } };
 }
 
-abstract class Pool extends BaseExecutor {
+abstract class Pool extends BaseExecutor implements ObservableExecutor {
   readonly #core: PoolCore;
   readonly #options: NormalizedPoolOptions;
   readonly #defaults: CallOptionsInternal;
@@ -89,6 +90,18 @@ abstract class Pool extends BaseExecutor {
     return job;
   }
 
+  /** Calls `listener` with each event of `type`: taskStart, taskEnd, workerStart, workerExit. Returns the pool. */
+  on<T extends ExecutorEventType>(type: T, listener: ExecutorEventListener<T>): this {
+    this.#core.observer.events.add(`${this.#name}.on`, type, listener);
+    return this;
+  }
+
+  /** Stops calling `listener` for events of `type`. Returns the pool. */
+  off<T extends ExecutorEventType>(type: T, listener: ExecutorEventListener<T>): this {
+    this.#core.observer.events.remove(`${this.#name}.off`, type, listener);
+    return this;
+  }
+
   /** Resolves when nothing is queued or running. */
   onIdle(): Promise<void> {
     return this.#core.onIdle();
@@ -113,7 +126,7 @@ abstract class Pool extends BaseExecutor {
     const defaults = this.#options;
     const to = this.#to;
     this.#runner ??= {
-      parallelism: core.parallelism,
+      parallelism: defaults.workers * defaults.concurrentTasksPerWorker,
       chunksPayOff: true,
       defaultTimeout: defaults.timeout,
       openMap: (onClosing) => core.openMap(onClosing),

@@ -38,6 +38,8 @@ export const TaskFlag = Object.freeze({
   Sync: 32,
   /** The pool may take it back before it begins: the worker claims it first (claims.ts). */
   Claimed: 64,
+  /** Someone listens to the pool's task events: the worker sends when it began and ended (ResultsMessage begun, ended). */
+  Timed: 128,
 });
 
 /** A function the worker compiles (inline) or imports (module) once and keeps. */
@@ -75,6 +77,10 @@ export interface ResultsMessage {
   loading?: number[];
   /** Calls given back, not begun, at the pool's request (TakeBack): the pool sends them elsewhere. */
   returned?: number[];
+  /** Timed calls reported started here, flat: id, epoch ms (the pool's taskStart events). */
+  begun?: number[];
+  /** Timed calls answered here, flat: id, start, end in epoch ms (the pool's taskEnd events). */
+  ended?: number[];
 }
 
 /** The global under which a thread that made or received a lock keeps the function that encodes a result holding one. */

@@ -5,6 +5,7 @@ import type { TaskSpec } from '../task.js';
 import type { WorkerLink } from './transport.js';
 import { Msg } from './protocol.js';
 import { refresh } from './snapshot.js';
+import type { WorkerExitReason } from '../observe/events.js';
 
 export const CallState = Object.freeze({ Queued: 0, Sent: 1, Running: 2, Settled: 3 });
 export type CallState = (typeof CallState)[keyof typeof CallState];
@@ -43,10 +44,15 @@ export class Call {
   askedBack = false;
   /** It ran beside others on a worker that crashed, any of them to blame: it runs again on a worker holding nothing else. */
   alone = false;
+  /** Sent while the pool had task listeners: its worker times it (observe.ts); `reportStart` for taskStart listeners. */
+  timed = false;
+  reportStart = false;
+  /** When its worker began it, in epoch ms, as the worker reported (0: not reported). */
+  began = 0;
 
   /** Whether its worker says when it starts (its outcome, or an abort, is then blamed on it alone). */
   get reportsStart(): boolean {
-    return this.options.watched || this.careful;
+    return this.options.watched || this.careful || this.reportStart;
   }
   /** A map's chunk: taken even while the pool closes, and not counted against maxQueue (the map bounds its chunks). */
   admitted = false;
@@ -139,6 +145,10 @@ let nextWorkerId = 1;
 
 export class PoolWorker {
   readonly id = nextWorkerId++;
+  /** Its number in its pool, from 1, as events name it. */
+  number = 0;
+  /** Why the pool ended it (events' workerExit); one that exits by itself crashed. */
+  exitReason: WorkerExitReason = 'closed';
   readonly spawnedAt = nowMs();
   link!: WorkerLink;
   /** Calls sent to this worker, in the order they were sent. */

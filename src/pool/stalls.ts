@@ -18,7 +18,7 @@ const MAX_STALLS = 3;
 
 export interface StallHooks {
   /** Stops a worker now; its exit puts the calls it holds back in the queue. */
-  replace(w: PoolWorker, reason: string): void;
+  replace(w: PoolWorker, why: string, reason: 'stuck'): void;
   fail(call: Call, error: Error): void;
 }
 
@@ -72,7 +72,7 @@ export class Stalls {
     // Sent again by the stopped worker's exit, unless it found too many stuck: then it fails here.
     const fails = stalls >= MAX_STALLS;
     if (fails) w.inflight.delete(call.id);
-    this.hooks.replace(w, 'it was stuck outside any task');
+    this.hooks.replace(w, 'it was stuck outside any task', 'stuck');
     if (fails) this.hooks.fail(call, new TaskTimeoutError(
       `${call.spec.label} never began: ${stalls} workers in a row, sent it, were stuck outside any task for longer than its ` +
       `timeout of ${call.options.timeout} ms; each was replaced`,

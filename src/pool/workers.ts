@@ -6,6 +6,7 @@
 import { nowMs } from '../clock.js';
 import { CallState, type PoolWorker } from './records.js';
 import type { ExecutorStats, Tally } from '../stats.js';
+import type { WorkerExitReason } from '../observe/events.js';
 
 export interface WorkerSetOptions {
   workers: number;
@@ -148,16 +149,17 @@ export class WorkerSet implements Iterable<PoolWorker> {
     if (w.idleTimer !== null || w.retiring || this.#all.size <= minWorkers || idleTimeout === Number.POSITIVE_INFINITY) return;
     w.idleTimer = setTimeout(() => {
       w.idleTimer = null;
-      if (w.load === 0 && this.#all.size > minWorkers) this.end(w, false);
+      if (w.load === 0 && this.#all.size > minWorkers) this.end(w, false, 'idle');
     }, idleTimeout);
     w.idleTimer.unref();
   }
 
-  /** Stops it (now, with `kill`); it takes no new work and holds the event loop until its exit is seen. */
-  end(w: PoolWorker, kill: boolean): void {
+  /** Stops it (now, with `kill`) for `reason`; it takes no new work and holds the event loop until its exit is seen. */
+  end(w: PoolWorker, kill: boolean, reason: WorkerExitReason): void {
     w.retiring = true;
     if (w.ending) return;
     w.ending = true;
+    w.exitReason = reason;
     this.busy(w);
     if (kill) w.link.kill();
     else w.link.stop();
@@ -177,7 +179,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
   async endAll(kill: boolean): Promise<void> {
     const exits: Array<Promise<void>> = [];
     for (const w of this.#all) {
-      this.end(w, kill);
+      this.end(w, kill, kill ? 'terminated' : 'closed');
       exits.push(w.exit);
     }
     await Promise.all(exits);

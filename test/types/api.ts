@@ -3,6 +3,8 @@
 import {
   AbortError, CloneError, Cluster, DeadlockError, ForkJoinError, GraphError, TaskTimeoutError, WorkerError, DiskCache, ErrorCodes, MemoryCache, ProcessPool, TaskError, ThreadPool, isForkJoinError, memoize, runCommands, taskModule,
   CommandRun, Job, JobOutput, Mutex, MutexLock, Permit, Semaphore,
+  LocalExecutor, type ExecutorEvent, type ExecutorEventListener, type ObservableExecutor, type TaskEndEvent, type TaskEventError, type TaskStartEvent,
+  type WorkerExitEvent, type WorkerExitReason, type WorkerStartEvent,
   type CallOptions, type ErrorExtras, type Executor, type ForkJoinErrorWith, type HaltedBy, type MapOptions, type PoolOptions, type RedisTls, type Settled,
 } from 'forkjoin';
 
@@ -142,3 +144,32 @@ function named(run: CommandRun): void {
 }
 
 void [options, errors, memoized, shell, internals, named, ThreadPool];
+
+// Events are typed by their type: a listener of 'taskEnd' reads end, ok and error.
+function events(pool: ThreadPool, local: LocalExecutor, cluster: Cluster): void {
+  pool.on('taskEnd', (e) => {
+    const ms: number = e.end - e.start;
+    const code: string | undefined = e.ok ? undefined : e.error?.code;
+    void [ms, code];
+  }).on('workerExit', (e) => {
+    const reason: WorkerExitReason = e.reason;
+    void reason;
+  });
+  const onStart = (e: TaskStartEvent): void => { void e.at; };
+  local.on('taskStart', onStart).off('taskStart', onStart);
+  const any: ExecutorEventListener = (e: ExecutorEvent) => { void e.type; };
+  pool.on('workerStart', any);
+  const observed: ObservableExecutor = local;
+  void observed;
+  // @ts-expect-error no such event type
+  pool.on('taskFinish', () => {});
+  // @ts-expect-error a taskStart event has no `end`
+  pool.on('taskStart', (e) => e.end);
+  // @ts-expect-error a taskStart listener does not take taskEnd events
+  pool.on('taskEnd', onStart);
+  // @ts-expect-error the Cluster emits no events yet
+  cluster.on('taskEnd', () => {});
+  const end: TaskEndEvent | WorkerExitEvent | WorkerStartEvent | TaskEventError | undefined = undefined;
+  void end;
+}
+void events;

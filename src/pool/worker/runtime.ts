@@ -16,6 +16,7 @@ import { copyOut } from '../copy-out.js';
 import { runChunk, type ChunkContext } from './chunk.js';
 import { salvage } from './salvage.js';
 import { runSetup } from './setup.js';
+import { Timings } from './timings.js';
 import { claim, waiting } from '../claims.js';
 import {
   Msg, TaskFlag, protocolError, type FnDef, type InitMessage, type RunMessage, type WorkerMessage,
@@ -60,6 +61,7 @@ export function startRuntime(port: RuntimePort): void {
   /** Calls the pool was told are running, until they end; and whether one ended with its result still held here. */
   const told = new Set<number>();
   let toldEnded = false;
+  const timings = new Timings();
 
   function flush(): void {
     flushScheduled = false;
@@ -68,6 +70,7 @@ export function startRuntime(port: RuntimePort): void {
     if (revive.length > 0) message.revive = revive;
     if (loading.length > 0) message.loading = loading;
     if (returned.length > 0) message.returned = returned;
+    timings.into(message);
     revive = [];
     loading = [];
     returned = [];
@@ -95,6 +98,7 @@ export function startRuntime(port: RuntimePort): void {
 
   /** A call ended: one the pool takes for running must be answered before another call begins (start). */
   function answered(id: unknown): void {
+    if (timings.open > 0) timings.end(id as number);
     if (told.size > 0 && told.delete(id as number)) toldEnded = true;
   }
 
@@ -203,6 +207,7 @@ export function startRuntime(port: RuntimePort): void {
       return;
     }
     const careful = (flags & TaskFlag.Watched) !== 0 || proven[fnId] !== true;
+    if ((flags & TaskFlag.Timed) !== 0) timings.begin(id, careful);
     // Reported now, with the results held so far: if this call kills the worker, the pool blames it alone,
     // and not a call it was told of that ended here meanwhile (it would take that one for running still).
     if (careful || toldEnded) {

@@ -28,7 +28,10 @@ export function salvage(message: ResultsMessage, canClone: CanClone, peer: strin
   for (let i = 1; i < bad.length; i += 2) {
     if (!canClone(bad[i])) bad[i] = toWire(codedError(ErrorCodes.TASK_FAILED, 'The task failed with an error that cannot be cloned'));
   }
-  return { k: Msg.Results, done: ok, failed: bad, busy: message.busy, started: message.started };
+  const salvaged: ResultsMessage = { k: Msg.Results, done: ok, failed: bad, busy: message.busy, started: message.started };
+  if (message.begun !== undefined) salvaged.begun = message.begun;
+  if (message.ended !== undefined) salvaged.ended = message.ended;
+  return salvaged;
 }
 
 function salvageChunk(out: ChunkResult, canClone: CanClone, peer: string): ChunkResult {
