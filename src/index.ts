@@ -36,6 +36,8 @@ export type {
   ObservableExecutor, ExecutorEvent, ExecutorEventMap, ExecutorEventType, ExecutorEventListener,
   TaskStartEvent, TaskEndEvent, TaskEventError, WorkerStartEvent, WorkerExitEvent, WorkerExitReason,
 } from './observe/events.js';
+export { record } from './observe/record.js';
+export type { Recorder, RecordOptions, RunRecord, WorkerRecord, TaskSummary } from './observe/record.js';
 export { runCommands, CommandRun } from './shell/run-commands.js';
 export type { CommandInput, CommandInputs } from './shell/run-commands.js';
 export type { RunOptions } from './shell/options.js';
