@@ -38,6 +38,8 @@ export type {
 } from './observe/events.js';
 export { record } from './observe/record.js';
 export type { Recorder, RecordOptions, RunRecord, WorkerRecord, TaskSummary } from './observe/record.js';
+export { dashboard } from './observe/dashboard.js';
+export type { Dashboard, DashboardOptions } from './observe/dashboard.js';
 export { runCommands, CommandRun } from './shell/run-commands.js';
 export type { CommandInput, CommandInputs } from './shell/run-commands.js';
 export type { RunOptions } from './shell/options.js';

@@ -5,6 +5,7 @@ import {
   CommandRun, Job, JobOutput, Mutex, MutexLock, Permit, Semaphore,
   LocalExecutor, type ExecutorEvent, type ExecutorEventListener, type ObservableExecutor, type TaskEndEvent, type TaskEventError, type TaskStartEvent,
   type WorkerExitEvent, type WorkerExitReason, type WorkerStartEvent,
+  record, dashboard, type Recorder, type RunRecord, type TaskSummary, type WorkerRecord, type Dashboard, type DashboardOptions,
   type CallOptions, type ErrorExtras, type Executor, type ForkJoinErrorWith, type HaltedBy, type MapOptions, type PoolOptions, type RedisTls, type Settled,
 } from 'forkjoin';
 
@@ -173,3 +174,25 @@ function events(pool: ThreadPool, local: LocalExecutor, cluster: Cluster): void 
   void end;
 }
 void events;
+
+// A recorder's record and a dashboard are typed; neither takes a Cluster.
+async function observing(pool: ProcessPool, cluster: Cluster): Promise<void> {
+  const recorder: Recorder = record(pool, { maxTasks: 1_000 });
+  const run: RunRecord = recorder.stop();
+  const slowest: TaskSummary | undefined = run.byTask[0];
+  const alive: WorkerRecord[] = run.workers.filter((w) => w.end === undefined);
+  const html: string = recorder.html();
+  await recorder.save('report.html');
+  const options: DashboardOptions = { port: 0, host: undefined };
+  const board: Dashboard = await dashboard(pool, options);
+  const url: string = board.url;
+  await board.close();
+  // @ts-expect-error the Cluster emits no events yet
+  record(cluster);
+  // @ts-expect-error the Cluster emits no events yet
+  await dashboard(cluster);
+  // @ts-expect-error no such option
+  await dashboard(pool, { bind: '0.0.0.0' });
+  void [slowest, alive, html, url];
+}
+void observing;
