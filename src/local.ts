@@ -195,8 +195,8 @@ export class LocalExecutor extends BaseExecutor implements ObservableExecutor {
     if (entry.timeout !== Number.POSITIVE_INFINITY) arm(entry.timeout);
     const done = (ok: boolean, value: unknown): void => {
       this.#busyMs += nowMs() - began;
-      if (entry.watched !== null && entry.holding) this.#observer.ended(entry.watched, ok, value);
-      this.#release(entry);
+      // Its slot is free before listeners hear of it.
+      if (this.#release(entry) && entry.watched !== null) this.#observer.ended(entry.watched, ok, value);
       // A task that kept this thread past its timeout (its timer could not fire) timed out all the same.
       const own = thenable ? ownMs() : ownHeld;
       if (own > entry.timeout) this.#finish(entry, false, localTimeoutError(entry, true));
@@ -347,6 +347,7 @@ export class LocalExecutor extends BaseExecutor implements ObservableExecutor {
     this.#dropQueued(error);
     // Work already running in this thread cannot be interrupted; its callers stop waiting.
     for (const entry of this.#active) {
+      if (entry.watched !== null) this.#observer.ended(entry.watched, false, error); // and its lane is free
       this.#finish(entry, false, error);
       this.#release(entry); // and its timer: nothing of this executor's keeps the process
     }

@@ -2,8 +2,9 @@
 // and workerExit with the reason a worker ended, and listeners that throw or come and go.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { Executors, PoolKinds, crash, endless, settleWithin, tasks, using } from './fixtures/helpers.js';
+import { Executors, PoolKinds, crash, endless, fileAppears, settleWithin, sleepy, tasks, tempDir, using } from './fixtures/helpers.js';
 
 const T = { timeout: 120_000 };
 const TYPES = ['taskStart', 'taskEnd', 'workerStart', 'workerExit'];
@@ -79,6 +80,55 @@ for (const E of Executors) {
       assert.equal(rejects.length, 4, 'the listeners after it still run');
     });
 
+    test('a listener that throws or rejects with a value that has no string form cannot change a call\'s outcome or the executor\'s bookkeeping', T, async (t) => {
+      const executor = using(t, E.make({ slots: 1 }));
+      const warnings = [];
+      const onWarning = (w) => { if (w.code === 'FORKJOIN_LISTENER_FAILED') warnings.push(w.message); };
+      process.on('warning', onWarning);
+      t.after(() => { process.off('warning', onWarning); });
+      // Object.create(null) has no toString; this one's name and message getters throw.
+      const unreadable = Object.defineProperties({}, { name: { get() { throw new Error('no name'); } }, message: { get() { throw new Error('no message'); } } });
+      executor.on('taskEnd', () => { throw Object.create(null); });
+      executor.on('taskEnd', () => { throw unreadable; });
+      executor.on('taskStart', async () => { throw Object.create(null); });
+      if (E.isPool) executor.on('workerStart', async () => { throw unreadable; });
+      const ends = collect(executor, ['taskEnd']);
+      for (let i = 0; i < 4; i++) assert.equal(await settleWithin(executor.run(tasks.square, [i]), 30_000, `call ${i}`), i * i);
+      assert.deepEqual(await settleWithin(executor.map(tasks.square, [1, 2, 3], { chunksize: 1 }), 30_000, 'the map'), [1, 4, 9]);
+      await settleWithin(executor.close(), 30_000, 'close()');
+      const stats = executor.stats();
+      assert.deepEqual([stats.running, stats.queued, stats.failed], [0, 0, 0]);
+      assert.equal(ends.length, 7, 'the listeners after them still run');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(warnings.length, E.isPool ? 4 : 3, 'each failing listener is reported once');
+    });
+
+    test('terminate() gives each call it cut short one taskEnd ok: false with the error the call rejected with, whatever task listeners are attached', T, async (t) => {
+      for (const types of [['taskEnd'], ['taskStart', 'taskEnd']]) {
+        const executor = using(t, E.make({ slots: 1 }));
+        const events = collect(executor, types);
+        let call;
+        if (E.isPool) {
+          // A task its worker has run already: the first call of a task reports its start.
+          const dir = tempDir(t);
+          await executor.run(tasks.blockOrTouch, [{ path: join(dir, 'warm') }]);
+          call = executor.run(tasks.blockOrTouch, [{ path: join(dir, 'never'), block: true, started: join(dir, 'started') }]).catch((error) => error);
+          await settleWithin(fileAppears(join(dir, 'started')), 30_000, 'the start of the call');
+        } else {
+          await executor.run(tasks.square, [1]);
+          call = executor.run(tasks.sleep, [300]).catch((error) => error);
+        }
+        await settleWithin(executor.terminate(), 30_000, 'terminate()');
+        const error = await call;
+        assert.equal(error.code, 'FJ_EXECUTOR_TERMINATED');
+        if (!E.isPool) await new Promise((resolve) => setTimeout(resolve, 500)); // the task ends on its own meanwhile: no second taskEnd
+        const cut = of(events, 'taskEnd').filter((e) => !e.ok);
+        assert.equal(cut.length, 1, `with ${types.join(' and ')} listeners`);
+        assert.deepEqual([cut[0].ok, cut[0].error], [false, { code: error.code, name: error.name, message: error.message }]);
+        assert.ok(cut[0].start <= cut[0].end);
+      }
+    });
+
     test('off() stops a listener; on() refuses an unknown event type or a listener that is not a function', T, async (t) => {
       const executor = using(t, E.make());
       const seen = [];
@@ -150,6 +200,16 @@ for (const E of PoolKinds) {
       const reasons = of(events, 'workerExit').map((e) => e.reason);
       assert.deepEqual(reasons, ['recycled', 'recycled', 'aborted']);
       assert.deepEqual(of(events, 'taskEnd').map((e) => [e.task, e.ok, e.error?.code]), [['square', true, undefined], ['square', true, undefined], ['forever', false, 'FJ_ABORTED']]);
+    });
+
+    test('a setup that runs past its timeout ends its worker with reason setup-failed, not crashed', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1, setup: { task: sleepy.hang, timeout: 200 } }));
+      const events = collect(pool, ['workerStart', 'workerExit']);
+      await assert.rejects(pool.run(tasks.square, [2]), { code: 'FJ_WORKER_START_FAILED', message: /setup ran past its timeout of 200 ms/ });
+      await pool.close();
+      const exits = of(events, 'workerExit');
+      assert.ok(exits.length >= 1);
+      assert.deepEqual(exits.map((e) => e.reason), exits.map(() => 'setup-failed'));
     });
 
     test('without a taskStart listener a taskEnd listener still hears every call; terminate() ends workers with reason terminated', T, async (t) => {

@@ -91,12 +91,31 @@ export function epochMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-/** `{ code, name, message }` of an error, of what a worker sent of one, or of a thrown value. */
+/**
+ * `{ code, name, message }` of an error, of what a worker sent of one, or of a thrown value. Never
+ * throws: a value with no string form (`Object.create(null)`, a getter that throws, a Proxy) is
+ * described by its type.
+ */
 export function errorFacts(error: unknown): TaskEventError {
-  const e = error as { code?: unknown; name?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === 'string' ? { code: e.code } : {};
-  if (typeof e?.name === 'string' && typeof e.message === 'string') return { ...code, name: e.name, message: e.message };
-  return { name: 'Error', message: String(error) };
+  try {
+    const e = error as { code?: unknown; name?: unknown; message?: unknown } | null;
+    const code = e?.code;
+    const name = e?.name;
+    const message = e?.message;
+    if (typeof name === 'string' && typeof message === 'string') return { ...(typeof code === 'string' ? { code } : {}), name, message };
+    return { name: 'Error', message: String(error) };
+  } catch {
+    return { name: 'Error', message: unprintable(error) };
+  }
+}
+
+/** What a value whose own string form throws is. */
+function unprintable(value: unknown): string {
+  try {
+    return `${Object.prototype.toString.call(value)} (it has no string form)`;
+  } catch {
+    return `a thrown ${typeof value} (it has no string form)`;
+  }
 }
 
 /** errorFacts() of what a worker sent: a wire error (its own code kept), or a thrown value's text. */
@@ -150,6 +169,7 @@ export class ExecutorEvents {
     for (const listener of this.#listeners[event.type]) {
       try {
         const returned = listener(event) as PromiseLike<unknown> | null | undefined;
+        // Reading `then` of what it returned may throw too (a Proxy): caught below.
         if (typeof returned?.then === 'function') returned.then(undefined, (thrown: unknown) => this.#failed(listener, event.type, thrown));
       } catch (thrown) {
         this.#failed(listener, event.type, thrown);
@@ -157,13 +177,18 @@ export class ExecutorEvents {
     }
   }
 
+  /** Reports a listener's failure; it cannot throw, so a listener never changes a call's outcome or the executor's state. */
   #failed(listener: object, type: string, thrown: unknown): void {
     if (this.#warned.has(listener)) return;
     this.#warned.add(listener);
-    const { message } = errorFacts(thrown);
-    process.emitWarning(`A forkjoin '${type}' listener threw: ${message}. The executor carries on; this listener stays attached, and its next failures are not reported`, {
-      code: 'FORKJOIN_LISTENER_FAILED',
-    });
+    try {
+      const { message } = errorFacts(thrown);
+      process.emitWarning(`A forkjoin '${type}' listener threw: ${message}. The executor carries on; this listener stays attached, and its next failures are not reported`, {
+        code: 'FORKJOIN_LISTENER_FAILED',
+      });
+    } catch {
+      // A 'warning' machinery patched to throw: the listener's failure goes unreported, the work carries on.
+    }
   }
 }
 

@@ -383,7 +383,7 @@ export class PoolCore {
     const error = terminatedError(this.#name);
     this.#failWith(error);
     for (const w of this.#workers) {
-      this.#failWith(error, w.takeAll(true));
+      this.#failWith(error, this.observer.terminating(w, w.takeAll(true), error, this.#options.concurrentTasksPerWorker));
       w.cancelled.clear(); // calls running unobserved are stopped with their worker: close() and onIdle() wait no more
     }
     this.#maps.closing('terminate');

@@ -37,7 +37,8 @@ export class PoolObserver {
 
   workerExited(w: PoolWorker, info: ExitInfo): void {
     if (!this.events.workers) return;
-    const reason = w.ending ? w.exitReason : info.oom ? 'out-of-memory' : 'crashed';
+    // A setup past its timeout was killed by the pool, though not ended as the others (it is a failed start).
+    const reason = w.ending ? w.exitReason : w.setupOverdueMs > 0 ? 'setup-failed' : info.oom ? 'out-of-memory' : 'crashed';
     this.events.emit({ type: 'workerExit', worker: w.number, at: epochMs(), reason });
   }
 
@@ -79,6 +80,25 @@ export class PoolObserver {
     // When it began, as its worker said, or no earlier than it was sent and its worker last answered.
     const start = call.began > 0 ? call.began : end - (nowMs() - Math.max(call.sentAt, w.answeredAt));
     this.#ended(w, call, start, end, errorFacts(error));
+  }
+
+  /**
+   * terminate() takes `held` from `w` (those it took back unbegun are Queued): each timed call the pool
+   * knows `w` was running gets its taskEnd now, with the `error` it rejects with, whatever listeners are
+   * attached. Known running: its worker reported its start, or a thread claimed it; a call whose start
+   * is not reported counts as running when it is among the first `perWorker` that `w` still held (a
+   * worker runs its calls in the order they were sent). Returns `held`.
+   */
+  terminating(w: PoolWorker, held: Call[], error: unknown, perWorker: number): Call[] {
+    let first = 0;
+    for (const call of held) {
+      if (call.state === CallState.Queued) continue;
+      const rank = first++;
+      if (!call.timed) continue;
+      const known = call.state === CallState.Running || call.began > 0 || call.claimable;
+      if (known || (!call.reportsStart && rank < perWorker)) this.failed(w, call, error, true);
+    }
+    return held;
   }
 
   #ended(w: PoolWorker, call: Call, start: number, end: number, error: TaskEventError | undefined): void {
