@@ -36,6 +36,22 @@ export interface Dashboard {
 const PUSH_MS = 250;
 /** Events held for the next push at most; past it, the oldest task ends are dropped (the page says how many). */
 const MAX_PENDING = 5_000;
+/** A page whose stream holds more than this unsent (it stopped reading) when the next message is due is disconnected. */
+const MAX_UNSENT_BYTES = 8 * 1024 * 1024;
+
+/** The names a request may give in its Host header: loopback's, and the address listened on (a wildcard admits any IP literal). */
+function hostChecker(host: string, port: number): (header: string | undefined) => boolean {
+  const names = new Set(['localhost', '127.0.0.1', '[::1]', (host.includes(':') ? `[${host}]` : host).toLowerCase()]);
+  const anyAddress = host === '0.0.0.0' || host === '::' || host === '[::]';
+  return (header) => {
+    if (header === undefined) return false;
+    const m = /^(\[[0-9a-f:.]+\]|[^:[\]@/\s]+)(?::(\d{1,5}))?$/i.exec(header.trim());
+    if (m === null || Number(m[2] ?? 80) !== port) return false;
+    const name = m[1].toLowerCase();
+    // DNS rebinding needs a name: an address typed in is not one.
+    return names.has(name) || (anyAddress && (/^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.startsWith('[')));
+  };
+}
 
 /** Serves a live page of `executor`'s work, as Dask's dashboard does; resolves once it listens. */
 export async function dashboard(executor: ObservableExecutor, options?: DashboardOptions): Promise<Dashboard> {
@@ -67,12 +83,22 @@ export async function dashboard(executor: ObservableExecutor, options?: Dashboar
     pending = [];
     droppedEvents = 0;
     const frame = `data: ${JSON.stringify(message)}\n\n`;
-    for (const res of clients) res.write(frame);
+    for (const res of clients) {
+      // A page that stopped reading would hold every frame in memory: it is cut off (its EventSource reconnects, afresh).
+      if (res.writableLength > MAX_UNSENT_BYTES) {
+        clients.delete(res);
+        res.destroy();
+      } else res.write(frame);
+    }
   };
 
+  let hostAllowed = (_header: string | undefined): boolean => false;
   const server = http().createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') {
+    if (!hostAllowed(req.headers.host)) {
+      // A page of another site whose name was rebound to this address: its requests name that site.
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('forbidden: unknown Host');
+    } else if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end();
     } else if (path === '/') {
       res.writeHead(200, {
@@ -104,12 +130,13 @@ export async function dashboard(executor: ObservableExecutor, options?: Dashboar
     });
   });
   server.unref();
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  hostAllowed = hostChecker(host, bound);
   const timer = setInterval(push, PUSH_MS);
   timer.unref();
   executor.on('taskEnd', onEvent).on('workerStart', onEvent).on('workerExit', onEvent);
 
-  const address = server.address();
-  const bound = typeof address === 'object' && address !== null ? address.port : port;
   const shown = host.includes(':') ? `[${host}]` : host;
   let closed: Promise<void> | null = null;
   return {
