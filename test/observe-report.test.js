@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Cluster, LocalExecutor, record } from 'forkjoin';
+import { Cluster, LocalExecutor, ThreadPool, record } from 'forkjoin';
 import { Executors, crash, tasks, tempDir, using } from './fixtures/helpers.js';
 
 const T = { timeout: 120_000 };
@@ -71,6 +71,20 @@ test('a run of 100,000 calls gives a report of a few MB: neighbouring calls are 
   assert.ok(html.length < 10_000_000, `${html.length} characters`);
   assert.ok((html.match(/<rect /g) ?? []).length <= 20_000 + run.workers.length);
   assert.match(html, /100,000 calls drawn as [\d,]+ bars/);
+});
+
+test('a run of many short-lived workers draws a lane per slot, not per worker: the report stays small however many workers came and went', T, async (t) => {
+  const pool = using(t, new ThreadPool({ workers: 2, maxTasksPerWorker: 1 }));
+  const recorder = record(pool);
+  await pool.map(tasks.square, Array.from({ length: 120 }, (_, i) => i), { chunksize: 1 });
+  await pool.close();
+  const run = recorder.stop();
+  assert.ok(run.workers.length >= 120, `${run.workers.length} workers`);
+  const html = recorder.html();
+  const lanes = (html.match(/text-anchor="end">/g) ?? []).length;
+  // Lanes are as many as the workers alive at once (2, and a few more while one exits as the next starts).
+  assert.ok(lanes >= 1 && lanes <= 8, `${lanes} lanes`);
+  assert.match(html, /worker 120\b/, 'each worker is still named (in its tooltip)');
 });
 
 test('record() keeps at most maxTasks calls one by one and counts the rest', T, async (t) => {

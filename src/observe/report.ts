@@ -10,6 +10,12 @@ import type { TaskEndEvent } from './events.js';
 const DRAW_EACH = 5_000;
 /** At most this many bars, however many tasks: the file stays a few MB. */
 export const MAX_BARS = 20_000;
+/** At most this many lanes: past it (more slots than that were busy at once), slots share lanes and their bars may overlap. */
+export const MAX_LANES = 64;
+/** Workers' lives drawn one by one up to this; past it, those less than a pixel apart in a lane are merged, as bars are. */
+const MAX_LIVES = 2_000;
+/** Workers marked ✕ (crashed, timed out...) at most. */
+const MAX_MARKS = 1_000;
 const FAILURES_LISTED = 100;
 const WIDTH = 1000;
 const LEFT = 80;
@@ -40,9 +46,33 @@ export function colours(order: readonly string[]): (task: string) => string {
   };
 }
 
-/** One bar: a task, or tasks of one name merged on one worker. */
+/**
+ * Lanes by slot, not by worker: each worker goes to the lowest lane free when it started, so workers
+ * alive at once never share one and a pool that replaced 50,000 workers draws as many lanes as it had
+ * workers at once (at most MAX_LANES). Returns each worker's lane and the lanes' workers.
+ */
+export function lanes(workers: readonly WorkerRecord[], t0: number, t1: number): { laneOf: Map<number, number>; byLane: WorkerRecord[][] } {
+  const sorted = [...workers].sort((a, b) => (a.start ?? t0) - (b.start ?? t0) || a.worker - b.worker);
+  const freeAt: number[] = [];
+  const laneOf = new Map<number, number>();
+  const byLane: WorkerRecord[][] = [];
+  for (const w of sorted) {
+    const start = w.start ?? t0;
+    let lane = freeAt.findIndex((end) => end <= start);
+    if (lane < 0) lane = freeAt.length;
+    freeAt[lane] = w.end ?? t1;
+    const shown = lane % MAX_LANES;
+    laneOf.set(w.worker, shown);
+    (byLane[shown] ??= []).push(w);
+  }
+  return { laneOf, byLane };
+}
+
+/** One bar: a task, or tasks of one name merged in one lane (from workers `worker` to `lastWorker`). */
 interface Bar {
+  lane: number;
   worker: number;
+  lastWorker: number;
   task: string;
   start: number;
   end: number;
@@ -53,13 +83,14 @@ interface Bar {
 }
 
 /** The bars to draw: each task while they are few; else each worker's neighbours of one name closer than `gapMs` merged (failures stay apart while they are few). */
-export function bars(tasks: readonly TaskEndEvent[], spanMs: number): { bars: Bar[]; merged: boolean } {
-  const single = (t: TaskEndEvent): Bar => ({ worker: t.worker, task: t.task, start: t.start, end: t.end, count: 1, busyMs: t.ms, failed: t.ok ? null : t, first: t });
+export function bars(tasks: readonly TaskEndEvent[], spanMs: number, laneOf: ReadonlyMap<number, number>): { bars: Bar[]; merged: boolean } {
+  const single = (t: TaskEndEvent): Bar => ({ lane: laneOf.get(t.worker) ?? 0, worker: t.worker, lastWorker: t.worker, task: t.task, start: t.start, end: t.end, count: 1, busyMs: t.ms, failed: t.ok ? null : t, first: t });
   if (tasks.length <= DRAW_EACH) return { bars: tasks.map(single), merged: false };
   const byWorker = new Map<number, TaskEndEvent[]>();
   for (const t of tasks) {
-    const list = byWorker.get(t.worker);
-    if (list === undefined) byWorker.set(t.worker, [t]);
+    const lane = laneOf.get(t.worker) ?? 0;
+    const list = byWorker.get(lane);
+    if (list === undefined) byWorker.set(lane, [t]);
     else list.push(t);
   }
   for (const list of byWorker.values()) list.sort((a, b) => a.start - b.start);
@@ -72,6 +103,7 @@ export function bars(tasks: readonly TaskEndEvent[], spanMs: number): { bars: Ba
         const alone = !t.ok && failures <= 1000;
         if (bar !== null && !alone && bar.failed === null && bar.task === t.task && t.start - bar.end < gapMs) {
           bar.end = Math.max(bar.end, t.end);
+          bar.lastWorker = t.worker;
           bar.count++;
           bar.busyMs += t.ms;
           if (!t.ok) bar.failed = t;
@@ -93,7 +125,8 @@ function barTitle(b: Bar): string {
     return `${t.task} (call ${t.id}) on worker ${t.worker}\n${formatMs(t.ms)}${t.inputs > 1 ? `, ${t.inputs} inputs` : ''}${error}`;
   }
   const failed = b.failed === null ? '' : `\nincluding a failure: ${b.failed.error?.message ?? ''}`;
-  return `${b.count} calls of ${b.task} on worker ${b.worker}\n${formatMs(b.busyMs)} in all, over ${formatMs(b.end - b.start)}${failed}`;
+  const on = b.worker === b.lastWorker ? `worker ${b.worker}` : `workers ${b.worker} to ${b.lastWorker}`;
+  return `${b.count} calls of ${b.task} on ${on}\n${formatMs(b.busyMs)} in all, over ${formatMs(b.end - b.start)}${failed}`;
 }
 
 function lifeTitle(w: WorkerRecord): string {
@@ -101,46 +134,97 @@ function lifeTitle(w: WorkerRecord): string {
   return `worker ${w.worker}: ${w.start === undefined ? 'started before the recording' : 'started'}, ${end}`;
 }
 
-/** The task stream: a lane per worker on one time axis, each task a bar coloured by its name. */
+/** A worker's life in a lane, or lives merged there (less than a pixel apart). */
+interface Life {
+  first: WorkerRecord;
+  last: WorkerRecord;
+  count: number;
+  start: number;
+  end: number;
+}
+
+/** The lives to draw: each while they are few; else each lane's closer than a gap that grows until they are. */
+function lives(byLane: readonly WorkerRecord[][], t0: number, t1: number): Life[] {
+  const single = (w: WorkerRecord): Life => ({ first: w, last: w, count: 1, start: w.start ?? t0, end: w.end ?? t1 });
+  const all = byLane.flat();
+  if (all.length <= MAX_LIVES) return all.map(single);
+  for (let gapMs = (t1 - t0) / WIDTH; ; gapMs *= 4) {
+    const out: Life[] = [];
+    for (const list of byLane) {
+      let life: Life | null = null;
+      for (const w of list) {
+        const start = w.start ?? t0;
+        if (life !== null && start - life.end < gapMs) {
+          life.end = Math.max(life.end, w.end ?? t1);
+          life.last = w;
+          life.count++;
+          continue;
+        }
+        life = single(w);
+        out.push(life);
+      }
+    }
+    if (out.length <= MAX_LIVES || gapMs > t1 - t0) return out;
+  }
+}
+
+function livesTitle(l: Life): string {
+  if (l.count === 1) return lifeTitle(l.first);
+  return `${l.count} workers, one after another: ${l.first.worker} to ${l.last.worker}`;
+}
+
+/** Why a worker's end is marked ✕: it did not end as the pool or the caller asked. */
+function died(w: WorkerRecord): boolean {
+  return w.reason !== undefined && w.reason !== 'closed' && w.reason !== 'idle' && w.reason !== 'recycled' && w.reason !== 'terminated';
+}
+
+/**
+ * The task stream: a lane per slot (workers alive at once; see lanes()) on one time axis, each task a bar
+ * coloured by its name. Bounded whatever the run: at most MAX_LANES lanes, MAX_LIVES lives, MAX_BARS bars.
+ */
 export function taskStream(record: RunRecord, colour: (task: string) => string): { svg: string; note: string } {
   const t0 = Math.min(record.start, ...record.workers.map((w) => w.start ?? record.start), record.tasks.length > 0 ? record.tasks.reduce((m, t) => Math.min(m, t.start), Infinity) : record.start);
   const t1 = Math.max(record.end, t0 + 1);
   const span = t1 - t0;
   const x = (t: number): number => LEFT + ((t - t0) / span) * WIDTH;
-  const lanes = record.workers.map((w) => w.worker);
-  const y = new Map(lanes.map((worker, i) => [worker, 24 + i * (LANE + 4)]));
-  const height = 24 + lanes.length * (LANE + 4) + 8;
+  const { laneOf, byLane } = lanes(record.workers, t0, t1);
+  const top = (lane: number): number => 24 + lane * (LANE + 4);
+  const height = 24 + byLane.length * (LANE + 4) + 8;
   const out: string[] = [];
   for (let i = 0; i <= 5; i++) {
     const at = LEFT + (i * WIDTH) / 5;
     out.push(`<line x1="${at}" y1="16" x2="${at}" y2="${height}" class="tick"/><text x="${at}" y="12" text-anchor="middle">${escapeHtml(formatMs((span * i) / 5))}</text>`);
   }
-  for (const w of record.workers) {
-    const top = y.get(w.worker) as number;
-    const from = x(w.start ?? t0);
-    const to = x(w.end ?? t1);
-    out.push(`<text x="${LEFT - 6}" y="${top + 13}" text-anchor="end">worker ${w.worker}</text>`);
-    out.push(`<rect x="${from.toFixed(1)}" y="${top}" width="${Math.max(1, to - from).toFixed(1)}" height="${LANE}" class="life"><title>${escapeHtml(lifeTitle(w))}</title></rect>`);
-    if (w.reason !== undefined && w.reason !== 'closed' && w.reason !== 'idle' && w.reason !== 'recycled' && w.reason !== 'terminated') {
-      out.push(`<text x="${to.toFixed(1)}" y="${top + 13}" class="died">✕<title>${escapeHtml(lifeTitle(w))}</title></text>`);
-    }
+  byLane.forEach((list, lane) => {
+    const label = list.length === 1 ? `worker ${list[0].worker}` : `${list.length.toLocaleString('en-US')} workers`;
+    out.push(`<text x="${LEFT - 6}" y="${top(lane) + 13}" text-anchor="end">${label}</text>`);
+  });
+  for (const l of lives(byLane, t0, t1)) {
+    const from = x(l.start);
+    const to = x(l.end);
+    out.push(`<rect x="${from.toFixed(1)}" y="${top(laneOf.get(l.first.worker) ?? 0)}" width="${Math.max(1, to - from).toFixed(1)}" height="${LANE}" class="life"><title>${escapeHtml(livesTitle(l))}</title></rect>`);
   }
-  const drawn = bars(record.tasks, span);
+  const marked = record.workers.filter(died);
+  for (const w of marked.slice(0, MAX_MARKS)) {
+    out.push(`<text x="${x(w.end ?? t1).toFixed(1)}" y="${top(laneOf.get(w.worker) ?? 0) + 13}" class="died">✕<title>${escapeHtml(lifeTitle(w))}</title></text>`);
+  }
+  const drawn = bars(record.tasks, span, laneOf);
   for (const b of drawn.bars) {
-    const top = y.get(b.worker);
-    if (top === undefined) continue;
     const from = x(b.start);
     const width = Math.max(0.5, x(b.end) - from);
     const failed = b.failed === null ? '' : ` class="failed" stroke="${FAIL}"`;
     // A merged bar is as opaque as the share of its span its calls were running.
     const share = b.count === 1 ? '' : ` fill-opacity="${Math.max(0.25, Math.min(1, b.busyMs / Math.max(b.end - b.start, 1e-9))).toFixed(2)}"`;
-    out.push(`<rect x="${from.toFixed(1)}" y="${top + 2}" width="${width.toFixed(2)}" height="${LANE - 4}" fill="${escapeHtml(colour(b.task))}"${share}${failed}><title>${escapeHtml(barTitle(b))}</title></rect>`);
+    out.push(`<rect x="${from.toFixed(1)}" y="${top(b.lane) + 2}" width="${width.toFixed(2)}" height="${LANE - 4}" fill="${escapeHtml(colour(b.task))}"${share}${failed}><title>${escapeHtml(barTitle(b))}</title></rect>`);
   }
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${LEFT + WIDTH + 20}" height="${height}" role="img" aria-label="task stream">${out.join('')}</svg>`;
+  const shared = byLane.some((list) => list.length > 1)
+    ? ` A lane is a slot: workers not alive at once share one, one after another (hover a life for its worker)${marked.length > MAX_MARKS ? `; the first ${MAX_MARKS.toLocaleString('en-US')} of ${marked.length.toLocaleString('en-US')} workers that died are marked` : ''}.`
+    : '';
   const kept = record.dropped > 0 ? ` The first ${record.tasks.length.toLocaleString('en-US')} calls were kept; ${record.dropped.toLocaleString('en-US')} more are counted above but not drawn.` : '';
   const note = drawn.merged
-    ? `${record.tasks.length.toLocaleString('en-US')} calls drawn as ${drawn.bars.length.toLocaleString('en-US')} bars: calls of one task on one worker with less than a pixel between them are merged into one bar, as opaque as the share of its span they were running (hover for how many).${kept}`
-    : `Each call is one bar; hover for its details.${kept}`;
+    ? `${record.tasks.length.toLocaleString('en-US')} calls drawn as ${drawn.bars.length.toLocaleString('en-US')} bars: calls of one task in one lane with less than a pixel between them are merged into one bar, as opaque as the share of its span they were running (hover for how many).${shared}${kept}`
+    : `Each call is one bar; hover for its details.${shared}${kept}`;
   return { svg, note };
 }
 
