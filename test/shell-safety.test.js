@@ -192,3 +192,45 @@ test('forkjoin run: 500 random values given after ::: come back byte for byte, i
   assert.ok(result.stdout.equals(echoed(...values)), 'the output differs from the values');
   assert.deepEqual(readdirSync(dir), ['a']);
 });
+
+// Templates a review found accepted while a value in them ran as code (dash is /bin/sh here), and more found while fixing them.
+// Each must be refused (FJ_SHELL_TEMPLATE) or run with the value as data: nothing touched, the value printed.
+const DOLLAR = '$(touch PWNED)';
+const SEMI = ';touch PWNED;';
+const REVIEWED = [
+  ['here-doc body: $(…) spanning lines (dash)', ['cat <<EOF\n$(\nEOF\n) {}\nEOF', ':::', DOLLAR]],
+  ['here-doc body: backquotes spanning lines (dash)', ['cat <<EOF\n`\nEOF\n#`\n{}\nEOF', ':::', DOLLAR]],
+  ['here-doc opened inside a $(…) closed on its line (dash)', ["cat <<A; echo $(cat <<B)\nbody\nA\necho '\nB\n{} #'", ':::', SEMI]],
+  ['here-doc inside $(…): bash ends the body at "EOF)"', ['--shell', 'bash', "echo $(cat <<EOF\nx\nEOF)\necho '\nEOF\n) {} #'", ':::', SEMI]],
+  ['(( read as two subshells by dash', ['((cat <<EOF #))\nx {}\nEOF\n))', ':::', DOLLAR]],
+  ['quotes inside ((…)) (dash)', ['((echo "))" )) ; echo \'"\' {} \' #\'', ':::', SEMI]],
+  ['quotes inside ((…)) (bash)', ['--shell', 'bash', '((echo "))" )) ; echo \'"\' {} \' #\'', ':::', SEMI]],
+  ["$'…' is no quoting in dash", ["echo $'\\'' {} #'", ':::', SEMI]],
+  ['CR before # is inside a word', ["echo a\r# '\n{} #'", ':::', SEMI]],
+  ['0xA0 before # is inside a word', ["echo a\u00a0# '\n{} #'", ':::', SEMI]],
+  ['a missing column expands to nothing: # after it starts a comment', ['-C', ',', 'echo {2}# "\n{1} #"'], 'touch PWNED\n'],
+  ['a missing source expands to nothing: # after it starts a comment', ['echo {3}# "\n{1} #"', ':::', 'touch PWNED', ':::', 'y']],
+  ['a missing column before (( (bash)', ['--shell', 'bash', '-C', ',', 'true; {2}(( {1} ))'], `${DOLLAR}\n`],
+  // Found while fixing those.
+  ['VT and FF before # are inside a word too', ["echo a\v# '\n{} #'\necho b\f# '\n{} #'", ':::', SEMI]],
+  ['esac as an argument inside $(…) closes no case', ['echo "$(case x in x) echo esac;; y) echo \'"\';; esac) "{} #\'', ':::', SEMI]],
+  ['case as an argument inside $(…) opens no case', ['echo "$(echo case) "{} #") esac)"', ':::', SEMI]],
+  ['$((…)) holding a $(…) with a comment', ["echo $(( $(echo 1 #)))'\n) )) ; echo {} #'", ':::', SEMI]],
+  ['a here-document inside bash\'s <(…)', ['--shell', 'bash', "cat <(cat <<EOF\nx\nEOF)\necho '\nEOF\n) {} #'", ':::', SEMI]],
+  ["bash's $[…] arithmetic", ['--shell', 'bash', 'echo $[ {} ]', ':::', DOLLAR]],
+  ['an array subscript, arithmetic in bash', ['--shell', 'bash', 'a[{}]=1', ':::', DOLLAR]],
+  ['a missing column before case inside $(…)', ['-C', ',', 'echo "$({3} {2} case x in x) echo \'"\';; esac) "{1} #\''], `${SEMI},x\n`],
+];
+
+describe('templates a review found unsafe are refused or run nothing', () => {
+  for (const [name, args, input] of REVIEWED) {
+    test(name, T, async (t) => {
+      const dir = workdir(t);
+      const result = await forkjoinRun(args, { cwd: dir, input });
+      if (result.code === 255 && result.stderr.includes('FJ_SHELL_TEMPLATE')) return;
+      assert.deepEqual(readdirSync(dir), ['a'], `the value ran: ${result.stderr}`);
+      const value = input === undefined ? args[args.indexOf(':::') + 1] : input.trimEnd();
+      assert.ok(result.stdout.toString().includes(value), `the value did not arrive whole: ${JSON.stringify(result.stdout.toString())}`);
+    });
+  }
+});

@@ -153,7 +153,7 @@ describe('quoting for the place a value lands', () => {
   test('a value outside a here-document\'s body is quoted as anywhere else: after the body, on the line of <<, beside <<- and quoted WORDs, after <<<', async () => {
     const gnu = (await commands('echo {}', [hostile]))[0].slice('echo '.length);
     const templates = ['cat <<EOF\nbody\nEOF\necho {}', 'cat <<EOF; echo {}\nbody\nEOF', 'cat <<< hi; echo {}', 'cat <<-EOF\n\tbody\n\tEOF\necho {}',
-      "cat <<'E O' <<\"B\"\n$(x\nE O\n\"\nB\necho {}", 'x=$(cat <<EOF\nbody )\nEOF\n); echo "$x" {}', 'cat <<EOF\nline {#}\nEOF\necho {}',
+      "cat <<'E O' <<\"B\"\n$(x\nE O\n\"\nB\necho {}", 'cat <<EOF\nline {#} $HOME $1 $$\nEOF\necho {}',
       'cat <<EOF # {}\nbody\nEOF', 'cat << EOF;echo \'a\n\' {}\nEOF\nEOF'];
     for (const template of templates) {
       assert.deepEqual(await commands(template, [hostile]), [template.replace('{#}', '1').replace('{}', gnu)], JSON.stringify(template));
@@ -165,19 +165,19 @@ describe('quoting for the place a value lands', () => {
     const dir = tempDir(t);
     const value = `$(touch ${dir}/PWNED)\nEOF\n\`touch ${dir}/PWNED\` '"`;
     for (const shell of ['/bin/sh', 'bash']) {
-      const template = "cat <<EOF; printf '[%s]' {}\nbody $(echo {#})\nEOF\nprintf '<%s>' {}";
+      const template = "cat <<EOF; printf '[%s]' {}\nbody {#}-$#\nEOF\nprintf '<%s>' {}";
       const { results } = await collect(runCommands(template, [value], { shell }));
-      assert.equal(results[0].out, `body 1\n[${value}]<${value}>`, shell);
+      assert.equal(results[0].out, `body 1-0\n[${value}]<${value}>`, shell);
     }
     assert.deepEqual(readdirSync(dir), []);
   });
 
   test("a value in arithmetic ($((…)), ((…))) or in bash's $'…' is refused: shells expand $(…) there whatever the quotes", async () => {
     for (const template of ['echo $(( {} + 1 ))', '(( {} ))', 'echo "$(( 2 * {} ))"', "printf '%s' $'{}'", 'echo $(( ({}) ))']) {
-      assert.throws(() => runCommands(template, ['$(touch PWNED)']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE) && /arithmetic/.test(err.message), template);
+      assert.throws(() => runCommands(template, ['$(touch PWNED)']), (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE) && /arithmetic|bash's \$'/.test(err.message), template);
     }
-    // Beside them, values are quoted as anywhere else.
-    assert.deepEqual(await commands("echo $(( 1 + (2) )) $'a\\'b' {}", ['$(id)']), ["echo $(( 1 + (2) )) $'a\\'b' '$(id)'"]);
+    // Beside them, values are quoted as anywhere else: after plain $((…)), and after a $'…' that dash and bash end alike.
+    assert.deepEqual(await commands("echo $(( 1 + (2) * $# )) $'a\\nb\\\\' {}", ['$(id)']), ["echo $(( 1 + (2) * $# )) $'a\\nb\\\\' '$(id)'"]);
   });
 
   test('a value in a comment (the `#` that swallows appended values) cannot end it: its newlines become spaces', async () => {
@@ -212,6 +212,50 @@ describe('quoting for the place a value lands', () => {
 
   test('a backslash paired with another before a value is fine', async () => {
     assert.deepEqual(await commands('echo "C:\\\\{}"', ['$(id)']), ['echo "C:\\\\\\$(id)"']);
+  });
+});
+
+describe('what dash and bash read apart, or forkjoin does not follow, is refused from there on', () => {
+  const refused = (template, why) => assert.throws(() => runCommands(template, [['a']]),
+    (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE) && why.test(err.message), JSON.stringify(template));
+
+  test('a value after ((, $[, a $((…)) that is not plain arithmetic, a $\'…\' holding \\\', an alias', () => {
+    for (const template of ['((1)); echo {}', '( (1) ); ((2)) {}']) refused(template, /\(\(, which dash reads as two subshells/);
+    refused('echo $[1] {}', /\$\[/);
+    for (const template of ['echo $(( "1" )) {}', 'echo $(( x#1 )) {}', 'echo $(( $(echo 1) )) {}']) refused(template, /\$\(\(…\)\) holding/);
+    refused("echo $'a\\'b' {}", /dash as its end/);
+    refused('alias q=x\necho {}', /alias/);
+  });
+
+  test('a value after a here-document inside $(…), backquotes or <(…), or whose unquoted body dash may read past its end', () => {
+    for (const template of ['x=$(cat <<EOF\nbody )\nEOF\n); echo "$x" {}', 'echo $(echo x; cat <<E\nE\n) {}', 'cat <(cat <<E\nE\n) {}']) {
+      refused(template, /here-document inside/);
+    }
+    for (const template of ['cat <<EOF\n$(echo x)\nEOF\necho {}', 'cat <<EOF\n`x`\nEOF\necho {}', 'cat <<EOF\na\\b\nEOF\necho {}', 'cat <<EOF\ncost 5$\nEOF\necho {}']) {
+      refused(template, /<<'EOF'/);
+    }
+  });
+
+  test('a value after a case or esac inside $(…) that may or may not be a keyword; in an array subscript; after a # that follows no blank', () => {
+    for (const template of ['echo $(for x do case y in y) echo;; esac; done) {}', 'echo "$(time case x in x) echo;; esac)" {}', 'echo $(case x in x) echo;;& esac) {}']) {
+      refused(template, /inside \$\(…\) or <\(…\)/);
+    }
+    for (const template of ['a[{}]=1', 'a=([{}]=1)', 'x=1 2>f a[{}]+=1', 'echo $(a[{}]=1)']) refused(template, /array subscript/);
+    for (const template of ['echo a\r# {}', 'echo a\v# {}', 'echo a\f# {}', 'echo a\u00a0# {}']) refused(template, /# that may or may not start a comment/);
+  });
+
+  test('a {2} that may give nothing is read both ways: where a value after it then lands elsewhere, the template is refused', () => {
+    for (const template of ['echo {2}# "\n{1} #"', '<{2}<E\n{1}\nE', 'echo ({2}( {1} ))', 'echo "$({3} {2} case x in x) echo \'"\';; esac) "{1} #\'']) {
+      refused(template, /may give nothing/);
+    }
+  });
+
+  test('values before what is not followed, and everything that reads the same either way, stay accepted', async () => {
+    const templates = ['echo {}; ((1))', 'echo {} $(( 1 ))', 'echo {}; cat <<EOF\n$(x)\nEOF', "cat <<'EOF'\n$(x\nEOF\necho {}", 'cat <<EOF\n$HOME $1 $$ $?\nEOF\necho {}',
+      'echo "$(case x in (a) echo {};; b|c) echo;; esac)" {}', 'echo $(echo esac case) {}', 'echo "$( (case x in a) echo;; esac) )" {}', 'echo "$(if true; then case x in x) echo;; esac; fi)" {}',
+      'echo {2} #', 'echo {2}#', 'echo {1}{2}{3}', 'echo {3} {2} {1}', 'echo {1}:{2}:{3}', 'diff <(sort {1}) <(sort {2})', "echo $'a\\nb' {}", 'echo $(( {#} * 2 )) {}', 'a[0]={}', 'echo [{}] x[{}] a[{}]=1', 'if [ {} = x ]; then [ {} != y ]; fi'];
+    for (const template of templates) assert.equal((await commands(template, [['a b', 'c', 'd']])).length, 1, JSON.stringify(template));
+    assert.deepEqual(await commands('echo "$(echo esac) "{} #")"', [['a;b']]), ['echo "$(echo esac) "\'a;b\' #")"']);
   });
 });
 

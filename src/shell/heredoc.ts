@@ -5,8 +5,14 @@
  * after the other. No value may land in a body: a newline in it could end the body early, and
  * an unquoted WORD makes the shell expand `$(…)` there whatever quotes surround it. What this
  * cannot follow for sure makes it `lost`: a WORD holding `$` or a backquote, a backslash-newline
- * in WORD or ending a line of a body it joins, and a line ending where the shell could begin
- * the bodies elsewhere (inside `$(…)` or another frame than the operator's).
+ * in WORD, and a line ending where the shell could begin the bodies elsewhere (inside `$(…)` or
+ * another frame than the operator's).
+ *
+ * A line that is WORD alone ends the body only as bash and dash agree it does: with WORD
+ * unquoted, dash reads `$(…)`, `${…}` and backquotes in the body as it goes, so a line inside
+ * one of them ends nothing (and a backslash joins lines). Such a body (a backquote, a
+ * backslash, or a `$` that is not `$name`, `$1`, `$?` …) sets `unfollowed`: where the body
+ * ends can no longer be told.
  */
 
 interface Doc {
@@ -35,7 +41,10 @@ export class HereDocs {
   #word: Word | null = null;
   /** The current line of a body, while in one; digits ({#}, {%}) stand as \0. */
   #line: string | null = null;
+  /** The last character of an unquoted body was a `$` that begins a parameter. */
+  #dollar = false;
   lost = false;
+  unfollowed = false;
 
   /** Inside a body: every character belongs to it. */
   get inBody(): boolean {
@@ -99,15 +108,18 @@ export class HereDocs {
     else if (inQuotesOf !== owner) this.lost = true;
   }
 
-  /** A character of a body. */
+  /** A character of a body (digits of {#} or {%} come as \0). */
   bodyChar(c: string): void {
+    const doc = this.#pending[0];
+    if (!doc.quoted) {
+      if ((this.#dollar && !/[\w@*#?$!\-\0]/.test(c)) || c === '`' || c === '\\') this.unfollowed = true;
+      this.#dollar = c === '$' && !this.#dollar;
+    }
     if (c !== '\n') {
       this.#line += c;
       return;
     }
-    const doc = this.#pending[0];
     const raw = this.#line as string;
-    if (!doc.quoted && raw.endsWith('\\')) this.lost = true; // the shell would join it with the next line
     const line = doc.strip ? raw.replace(/^\t+/, '') : raw;
     let ends = line === doc.word;
     if (line.includes('\0')) {

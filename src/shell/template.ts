@@ -12,7 +12,8 @@
 import { ErrorCodes, ForkJoinError } from '../errors.js';
 import { fromByteString, toByteString } from './bytes.js';
 import { basename, basenameWithoutExtension, dirname, withoutExtension } from './paths.js';
-import { PLAIN_PLACE, ShellReader, quoteFor, type Place } from './quote.js';
+import { placesOf, type Piece } from './places.js';
+import { PLAIN_PLACE, quoteFor, type Place } from './quote.js';
 
 type Modifier = '' | '.' | '/' | '//' | '/.';
 
@@ -53,35 +54,31 @@ export function compileTemplate(template: string | Uint8Array, where: string): C
   }
   if (typeof template === 'string') bytes = toByteString(template, where);
   const parts: Part[] = [];
-  const reader = new ShellReader();
+  const pieces: Piece[] = [];
+  const text = (t: string): void => {
+    parts.push({ kind: 'text', text: t });
+    pieces.push({ kind: 'text', text: t });
+  };
   let last = 0;
   for (const match of bytes.matchAll(REPLACEMENT)) {
     const at = match.index ?? 0;
-    if (at > last) parts.push({ kind: 'text', text: bytes.slice(last, at) });
-    reader.advance(bytes.slice(last, at));
+    if (at > last) text(bytes.slice(last, at));
     last = at + match[0].length;
     if (match[1] !== undefined || match[2] !== undefined) {
       parts.push({ kind: match[1] !== undefined ? 'seq' : 'slot' });
-      reader.number();
+      pieces.push({ kind: 'number' });
     } else {
-      const place = reader.place();
-      if (place === null) {
-        throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: ${match[0]} stands right after an unpaired backslash or a $, in a here-document (its body or its <<WORD), in arithmetic ($((…)) or ((…))) or in bash's $'…', where no quoting can keep its value from running; write \\\\${match[0]} for a backslash before the value, and pass the value as an argument elsewhere: sh -c 'echo $(( $1 + 1 ))' sh {}`);
-      }
-      parts.push({ kind: 'values', index: match[3] === undefined ? 0 : Number(match[3]), modifier: (match[4] ?? '') as Modifier, place });
+      const index = match[3] === undefined ? 0 : Number(match[3]);
+      parts.push({ kind: 'values', index, modifier: (match[4] ?? '') as Modifier, place: PLAIN_PLACE });
+      // Every input has a value, so {}, {1} and {-1} always give a word; {2}, {-2} … may give nothing.
+      pieces.push({ kind: 'value', name: match[0], mayBeMissing: Math.abs(index) >= 2 });
     }
   }
-  const appendValues = parts.length === 0 || parts.every((p) => p.kind === 'text');
-  if (last < bytes.length) parts.push({ kind: 'text', text: bytes.slice(last) });
-  reader.advance(bytes.slice(last));
-  if (reader.lost && (appendValues || parts.some((p) => p.kind === 'values'))) {
-    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: cannot tell where the values land in this template (it holds a \${…} with quotes or parentheses, a # it cannot place, backticks inside backticks, a backslash-newline inside a word, a here-document it cannot follow, or a quote left open), so no quoting is sure to keep them from running; pass them as arguments instead: sh -c '… "$1" …' sh {}`);
-  }
-  const end = reader.place();
-  if (appendValues && end === null) {
-    throw new ForkJoinError(ErrorCodes.SHELL_TEMPLATE, `${where}: the template ends with an unpaired backslash or in a here-document (its body or its <<WORD), where the values it gets appended could run; put {} where they belong`);
-  }
-  const endPlace = end ?? PLAIN_PLACE;
+  if (last < bytes.length) text(bytes.slice(last));
+  const appendValues = parts.every((p) => p.kind === 'text');
+  const { places, end: endPlace } = placesOf(pieces, where);
+  let k = 0;
+  for (const [i, part] of parts.entries()) if (part.kind === 'values') parts[i] = { ...part, place: places[k++] };
   const usesSlot = parts.some((p) => p.kind === 'slot');
 
   function expand(values: readonly string[], seq: number, slot: number): string {
