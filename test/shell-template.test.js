@@ -219,12 +219,12 @@ describe('what dash and bash read apart, or forkjoin does not follow, is refused
   const refused = (template, why) => assert.throws(() => runCommands(template, [['a']]),
     (err) => isForkJoinError(err, ErrorCodes.SHELL_TEMPLATE) && why.test(err.message), JSON.stringify(template));
 
-  test('a value after ((, $[, a $((…)) that is not plain arithmetic, a $\'…\' holding \\\', an alias', () => {
+  test('a value after ((, $[, a $((…)) that is not plain arithmetic, a $\'…\' holding \\\', alias or shopt', () => {
     for (const template of ['((1)); echo {}', '( (1) ); ((2)) {}']) refused(template, /\(\(, which dash reads as two subshells/);
     refused('echo $[1] {}', /\$\[/);
     for (const template of ['echo $(( "1" )) {}', 'echo $(( x#1 )) {}', 'echo $(( $(echo 1) )) {}']) refused(template, /\$\(\(…\)\) holding/);
     refused("echo $'a\\'b' {}", /dash as its end/);
-    refused('alias q=x\necho {}', /alias/);
+    for (const template of ["alias q='\"'\nq {} \"", 'shopt -s extglob\necho @(#x|{})']) refused(template, /alias or shopt/);
   });
 
   test('a value after a here-document inside $(…), backquotes or <(…), or whose unquoted body dash may read past its end', () => {

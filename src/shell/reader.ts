@@ -11,7 +11,7 @@
  * joining `$(` or `<<`, a quote left open), or leaves no place after it sure (`unfollowed`):
  * bash's `((…))` and `$[…]`, a `$((…))` holding quotes or expansions, a `$'…'` that dash ends
  * elsewhere than bash, a here-document inside `$(…)` or whose body dash may read past its end,
- * a `case` inside `$(…)` it cannot place, an alias.
+ * a `case` inside `$(…)` it cannot place, an alias or shopt command.
  */
 import { HereDocs } from './heredoc.js';
 import { COMMENT_PLACE, PLAIN_PLACE, type Place } from './quote.js';
@@ -49,7 +49,7 @@ const WHY = {
   ansiQuote: `comes after a $'…' holding \\', which bash reads as a quote inside it and dash as its end; ${ADVICE}`,
   heredocFrame: `comes after a here-document inside $(…), backquotes or <(…), whose body bash and dash end in different places; put the here-document at the top level of the command, or ${ADVICE}`,
   heredocBody: `comes after a here-document whose body holds a backquote, a backslash or a $ that is no $name while its WORD is unquoted: dash reads $(…) and backquotes there as it goes, past a line that would end the body; quote the WORD (<<'EOF') if the body needs no expansion, or ${ADVICE}`,
-  alias: `comes after an alias command: an alias changes how the lines after it read; ${ADVICE}`,
+  alias: `comes after an alias or shopt command: an alias, or bash's extglob, changes how the lines after it read; ${ADVICE}`,
   keyword: (why: string) => `comes after ${why} inside $(…) or <(…), where a ) may close it or end a case pattern, so where values after it land cannot be told; ${ADVICE}`,
 };
 

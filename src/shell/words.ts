@@ -44,7 +44,7 @@ export class Words {
   #head: 'name' | 'subscript' | 'closed' | 'plus' | 'assign' | 'other' = 'other';
   /** Why the places of keywords can no longer be told: '' while they can. */
   problem = '';
-  /** A word `alias`: an alias defined changes how the lines after it read. */
+  /** A word `alias` or `shopt`: an alias, or bash's extglob, changes how the lines after it read. */
   aliased = false;
 
   /** The next word stands where a whole word may be added or left out without changing what the words around it are. */
@@ -82,7 +82,7 @@ export class Words {
     const assigned = this.#assignable && (this.#head === 'assign' || this.#target);
     this.#target = false;
     const word = this.#word;
-    if (word === 'alias') this.aliased = true;
+    if (word === 'alias' || word === 'shopt') this.aliased = true;
     const top = this.#cases[this.#cases.length - 1];
     switch (top?.state) {
       case 'subject': top.state = 'in'; return;
