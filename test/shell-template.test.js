@@ -237,7 +237,8 @@ describe('what dash and bash read apart, or forkjoin does not follow, is refused
   });
 
   test('a value after a case or esac inside $(…) that may or may not be a keyword; in an array subscript; after a # that follows no blank', () => {
-    for (const template of ['echo $(for x do case y in y) echo;; esac; done) {}', 'echo "$(time case x in x) echo;; esac)" {}', 'echo $(case x in x) echo;;& esac) {}']) {
+    for (const template of ['echo $(for x do case y in y) echo;; esac; done) {}', 'echo "$(time case x in x) echo;; esac)" {}', 'echo $(case x in x) echo;;& esac) {}',
+      'echo "$(time -p case x in x) echo;; esac)" {}', 'echo "$(coproc x case x in x) echo;; esac)" {}']) {
       refused(template, /inside \$\(…\) or <\(…\)/);
     }
     for (const template of ['a[{}]=1', 'a=([{}]=1)', 'x=1 2>f a[{}]+=1', 'echo $(a[{}]=1)']) refused(template, /array subscript/);

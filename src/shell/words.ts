@@ -38,6 +38,8 @@ export class Words {
   #inWord = false;
   /** Where a word now may assign (`a=1`, `a[i]=1`): where a command begins, after assignments, in `a=( … )`. */
   #assignable = true;
+  /** After time, coproc or function: no word of this command is sure to be an argument. */
+  #sticky = false;
   /** The word being read is a redirection's target, after which assignments may still come. */
   #target = false;
   /** How the word read so far begins: a name (or nothing), `name[…` (a subscript, if it may assign), `name[…]`, `name=`, or otherwise. */
@@ -95,7 +97,12 @@ export class Words {
       case 'patternEnd': this.#fail('a case pattern of two words'); return;
       default: break;
     }
-    if (this.#position === 'command') {
+    if (this.#sticky || word === 'time' || word === 'coproc' || word === 'function') {
+      // bash's time -p, coproc NAME and function NAME take a command after words of their own; dash has none of them.
+      if (word === 'case' || word === 'esac') this.#fail(`${word} after time, coproc or function`);
+      this.#sticky = true;
+      this.#move('unknown');
+    } else if (this.#position === 'command') {
       if (word === 'case') {
         this.#cases.push({ depth, state: 'subject', opened: false });
         this.#assignable = false;
@@ -153,6 +160,7 @@ export class Words {
 
   /** The next word stands at `position`; it may assign where a command begins, or after an assignment. */
   #move(position: Position, assigned = false): void {
+    if (position === 'command') this.#sticky = false;
     this.#position = position;
     this.#assignable = position === 'command' || assigned;
   }
