@@ -219,6 +219,7 @@ const REVIEWED = [
   ['a here-document inside bash\'s <(…)', ['--shell', 'bash', "cat <(cat <<EOF\nx\nEOF)\necho '\nEOF\n) {} #'", ':::', SEMI]],
   ["bash's $[…] arithmetic", ['--shell', 'bash', 'echo $[ {} ]', ':::', DOLLAR]],
   ['an array subscript, arithmetic in bash', ['--shell', 'bash', 'a[{}]=1', ':::', DOLLAR]],
+  ['a missing column before an array assignment (bash)', ['--shell', 'bash', '-C', ',', 'x=1 {2} a[{1}]=1'], `${DOLLAR}\n`],
   ['a missing column before case inside $(…)', ['-C', ',', 'echo "$({3} {2} case x in x) echo \'"\';; esac) "{1} #\''], `${SEMI},x\n`],
 ];
 

@@ -49,10 +49,13 @@ export class Words {
   /** A word `alias` or `shopt`: an alias, or bash's extglob, changes how the lines after it read. */
   aliased = false;
 
-  /** The next word stands where a whole word may be added or left out without changing what the words around it are. */
+  /**
+   * The next word stands where a whole word may be added or left out without changing what the
+   * words around it are: an argument, where no assignment (`a[…]=`) may follow.
+   */
   get neutral(): boolean {
     const top = this.#cases[this.#cases.length - 1];
-    return !this.#inWord && this.#position === 'argument' && (top === undefined || top.state === 'body');
+    return !this.#inWord && this.#position === 'argument' && !this.#assignable && (top === undefined || top.state === 'body');
   }
 
   /** The word read so far assigns to an array element and its `]` has not come: bash reads the subscript as arithmetic. */
