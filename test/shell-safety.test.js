@@ -219,6 +219,7 @@ const REVIEWED = [
   ['a here-document inside bash\'s <(…)', ['--shell', 'bash', "cat <(cat <<EOF\nx\nEOF)\necho '\nEOF\n) {} #'", ':::', SEMI]],
   ["bash's $[…] arithmetic", ['--shell', 'bash', 'echo $[ {} ]', ':::', DOLLAR]],
   ['an array subscript, arithmetic in bash', ['--shell', 'bash', 'a[{}]=1', ':::', DOLLAR]],
+  ["an error in bash's a=( … ), after which bash goes on at the next line, inside the value", ['--shell', 'bash', 'a=(x ; y) {}', ':::', 'x\ntouch PWNED\n']],
   ['a missing column before an array assignment (bash)', ['--shell', 'bash', '-C', ',', 'x=1 {2} a[{1}]=1'], `${DOLLAR}\n`],
   ['a missing column before case inside $(…)', ['-C', ',', 'echo "$({3} {2} case x in x) echo \'"\';; esac) "{1} #\''], `${SEMI},x\n`],
 ];
@@ -230,7 +231,7 @@ describe('templates a review found unsafe are refused or run nothing', () => {
       const result = await forkjoinRun(args, { cwd: dir, input });
       if (result.code === 255 && result.stderr.includes('FJ_SHELL_TEMPLATE')) return;
       assert.deepEqual(readdirSync(dir), ['a'], `the value ran: ${result.stderr}`);
-      const value = input === undefined ? args[args.indexOf(':::') + 1] : input.trimEnd();
+      const value = (input === undefined ? args[args.indexOf(':::') + 1] : input).trimEnd();
       assert.ok(result.stdout.toString().includes(value), `the value did not arrive whole: ${JSON.stringify(result.stdout.toString())}`);
     });
   }

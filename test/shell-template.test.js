@@ -224,6 +224,7 @@ describe('what dash and bash read apart, or forkjoin does not follow, is refused
     refused('echo $[1] {}', /\$\[/);
     for (const template of ['echo $(( "1" )) {}', 'echo $(( x#1 )) {}', 'echo $(( $(echo 1) )) {}']) refused(template, /\$\(\(…\)\) holding/);
     refused("echo $'a\\'b' {}", /dash as its end/);
+    for (const template of ['a=(x ; y) {}', 'declare a=(x (y)) {}', 'a=(x\n| {})']) refused(template, /array assignment a=\( … \)/);
     for (const template of ["alias q='\"'\nq {} \"", 'shopt -s extglob\necho @(#x|{})']) refused(template, /alias or shopt/);
   });
 
@@ -254,7 +255,7 @@ describe('what dash and bash read apart, or forkjoin does not follow, is refused
   test('values before what is not followed, and everything that reads the same either way, stay accepted', async () => {
     const templates = ['echo {}; ((1))', 'echo {} $(( 1 ))', 'echo {}; cat <<EOF\n$(x)\nEOF', "cat <<'EOF'\n$(x\nEOF\necho {}", 'cat <<EOF\n$HOME $1 $$ $?\nEOF\necho {}',
       'echo "$(case x in (a) echo {};; b|c) echo;; esac)" {}', 'echo $(echo esac case) {}', 'echo "$( (case x in a) echo;; esac) )" {}', 'echo "$(if true; then case x in x) echo;; esac; fi)" {}',
-      'echo {2} #', 'echo {2}#', 'echo {1}{2}{3}', 'echo {3} {2} {1}', 'echo {1}:{2}:{3}', 'diff <(sort {1}) <(sort {2})', "echo $'a\\nb' {}", 'echo $(( {#} * 2 )) {}', 'a[0]={}', 'echo [{}] x[{}] a[{}]=1', 'if [ {} = x ]; then [ {} != y ]; fi'];
+      'echo {2} #', 'echo {2}#', 'echo {1}{2}{3}', 'echo {3} {2} {1}', 'echo {1}:{2}:{3}', 'diff <(sort {1}) <(sort {2})', "echo $'a\\nb' {}", 'echo $(( {#} * 2 )) {}', 'a[0]={}', 'echo [{}] x[{}] a[{}]=1', 'a=({} "{}" x) {}', 'if [ {} = x ]; then [ {} != y ]; fi'];
     for (const template of templates) assert.equal((await commands(template, [['a b', 'c', 'd']])).length, 1, JSON.stringify(template));
     assert.deepEqual(await commands('echo "$(echo esac) "{} #")"', [['a;b']]), ['echo "$(echo esac) "\'a;b\' #")"']);
   });

@@ -2,7 +2,7 @@
  * Reads a command template as the shell will, to tell where each value lands. The template
  * comes whole, each value as VALUE and each number ({#}, {%}) as NUMBER (characters no byte
  * string holds), so that what stands on both sides of a value is seen as the shell sees it.
- * It follows quotes, backslashes, comments, `$(…)`, backquotes, bash's `<(…)`, `${name}`,
+ * It follows quotes, backslashes, comments, `$(…)`, backquotes, bash's `<(…)` and `a=( … )`, `${name}`,
  * `$((…))` holding plain arithmetic, `case` patterns (see Words) and here-documents at the top
  * level (see HereDocs), as both dash and bash read them.
  *
@@ -20,7 +20,8 @@ import { Words } from './words.js';
 export const VALUE = '\u0100';
 export const NUMBER = '\u0101';
 
-type Command = { kind: 'command'; closer: '' | ')' | '`'; parens: number; inDouble: boolean; words: Words };
+/** `compound`: bash's array assignment a=( … ), which holds words only. */
+type Command = { kind: 'command'; closer: '' | ')' | '`'; parens: number; inDouble: boolean; words: Words; compound: boolean };
 /** `inDouble`: backquotes opened inside "…", where \" also stands for ". `ansi`: $'…', `escaped` after its backslash. */
 type Frame = Command | { kind: 'single' } | { kind: 'double' } | { kind: 'ansi'; escaped: boolean };
 
@@ -49,6 +50,7 @@ const WHY = {
   ansiQuote: `comes after a $'…' holding \\', which bash reads as a quote inside it and dash as its end; ${ADVICE}`,
   heredocFrame: `comes after a here-document inside $(…), backquotes or <(…), whose body bash and dash end in different places; put the here-document at the top level of the command, or ${ADVICE}`,
   heredocBody: `comes after a here-document whose body holds a backquote, a backslash or a $ that is no $name while its WORD is unquoted: dash reads $(…) and backquotes there as it goes, past a line that would end the body; quote the WORD (<<'EOF') if the body needs no expansion, or ${ADVICE}`,
+  compound: `comes after a ; & | < > or ( inside bash's array assignment a=( … ), where bash reports an error and goes on reading at the next line, which may be inside a value; ${ADVICE}`,
   alias: `comes after an alias or shopt command: an alias, or bash's extglob, changes how the lines after it read; ${ADVICE}`,
   keyword: (why: string) => `comes after ${why} inside $(…) or <(…), where a ) may close it or end a case pattern, so where values after it land cannot be told; ${ADVICE}`,
 };
@@ -231,6 +233,11 @@ export class ShellReader {
       return i;
     }
     const wordStart = /[ \t\n;&|<>(]/.test(previous);
+    if (top.compound && /[;&|<>(]/.test(c)) {
+      // In a=( … ) bash reads words only; on any other it reports an error and goes on at the next line, maybe inside a value.
+      this.#unfollowed = WHY.compound;
+      return i;
+    }
     if (c === '#') {
       // A comment runs to the end of its line; one this reader cannot place for sure makes it lost.
       if (previous === '$') this.#previous = 'x'; // $#, the number of arguments
@@ -254,6 +261,9 @@ export class ShellReader {
       return i + (strip ? 2 : 1);
     } else if (c === '(' && next === '(') {
       this.#unfollowed = WHY.doubleParen;
+    } else if (c === '(' && previous === '=' && top.words.inWord) {
+      top.words.part(null); // bash's array assignment a=( … ) (or declare a=( … )): words in parentheses
+      this.#stack.push(newCommand(')', false, true));
     } else if (c === '(' && (previous === '<' || previous === '>')) {
       top.words.part(null); // bash's process substitution <(…): a word, holding commands as $(…) does
       this.#stack.push(newCommand(')', false));
@@ -316,6 +326,6 @@ export class ShellReader {
   }
 }
 
-function newCommand(closer: Command['closer'], inDouble: boolean): Command {
-  return { kind: 'command', closer, parens: 0, inDouble, words: new Words() };
+function newCommand(closer: Command['closer'], inDouble: boolean, compound = false): Command {
+  return { kind: 'command', closer, parens: 0, inDouble, words: new Words(), compound };
 }

@@ -58,6 +58,11 @@ export class Words {
     return !this.#inWord && this.#position === 'argument' && !this.#assignable && (top === undefined || top.state === 'body');
   }
 
+  /** A word is being read. */
+  get inWord(): boolean {
+    return this.#inWord;
+  }
+
   /** The word read so far assigns to an array element and its `]` has not come: bash reads the subscript as arithmetic. */
   get inSubscript(): boolean {
     return this.#inWord && this.#head === 'subscript';
