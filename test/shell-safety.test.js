@@ -219,6 +219,7 @@ const REVIEWED = [
   ['a here-document inside bash\'s <(…)', ['--shell', 'bash', "cat <(cat <<EOF\nx\nEOF)\necho '\nEOF\n) {} #'", ':::', SEMI]],
   ["bash's $[…] arithmetic", ['--shell', 'bash', 'echo $[ {} ]', ':::', DOLLAR]],
   ['an array subscript, arithmetic in bash', ['--shell', 'bash', 'a[{}]=1', ':::', DOLLAR]],
+  ["a subscript in bash's a=( … ), after its first word", ['--shell', 'bash', 'a=(x [{}]=1)', ':::', DOLLAR]],
   ["an error in bash's a=( … ), after which bash goes on at the next line, inside the value", ['--shell', 'bash', 'a=(x ; y) {}', ':::', 'x\ntouch PWNED\n']],
   ['a missing column before an array assignment (bash)', ['--shell', 'bash', '-C', ',', 'x=1 {2} a[{1}]=1'], `${DOLLAR}\n`],
   ['a missing column before case inside $(…)', ['-C', ',', 'echo "$({3} {2} case x in x) echo \'"\';; esac) "{1} #\''], `${SEMI},x\n`],

@@ -242,7 +242,7 @@ describe('what dash and bash read apart, or forkjoin does not follow, is refused
       'echo "$(time -p case x in x) echo;; esac)" {}', 'echo "$(coproc x case x in x) echo;; esac)" {}']) {
       refused(template, /inside \$\(…\) or <\(…\)/);
     }
-    for (const template of ['a[{}]=1', 'a=([{}]=1)', 'x=1 2>f a[{}]+=1', 'echo $(a[{}]=1)']) refused(template, /array subscript/);
+    for (const template of ['a[{}]=1', 'a=([{}]=1)', 'a=(x [{}]=1)', 'x=1 2>f a[{}]+=1', 'echo $(a[{}]=1)']) refused(template, /array subscript/);
     for (const template of ['echo a\r# {}', 'echo a\v# {}', 'echo a\f# {}', 'echo a\u00a0# {}']) refused(template, /# that may or may not start a comment/);
   });
 

@@ -327,5 +327,5 @@ export class ShellReader {
 }
 
 function newCommand(closer: Command['closer'], inDouble: boolean, compound = false): Command {
-  return { kind: 'command', closer, parens: 0, inDouble, words: new Words(), compound };
+  return { kind: 'command', closer, parens: 0, inDouble, words: new Words(compound), compound };
 }

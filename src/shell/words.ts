@@ -31,6 +31,13 @@ const RESERVED = new Set(['case', 'esac', 'in', 'do', 'done', 'then', 'else', 'e
   '{', '}', '!', 'time', 'coproc', 'function', '[[', ']]']);
 
 export class Words {
+  /** The words of bash's a=( … ), each of which may be `[i]=value`. */
+  readonly #compound: boolean;
+
+  constructor(compound = false) {
+    this.#compound = compound;
+  }
+
   #position: Position = 'command';
   readonly #cases: Case[] = [];
   /** The word being read: its text while it is plain characters only, null once it holds quotes or expansions. */
@@ -170,7 +177,7 @@ export class Words {
   #move(position: Position, assigned = false): void {
     if (position === 'command') this.#sticky = false;
     this.#position = position;
-    this.#assignable = position === 'command' || assigned;
+    this.#assignable = position === 'command' || assigned || this.#compound;
   }
 
   #esac(depth: number): void {
