@@ -155,6 +155,36 @@ test('random templates built of shell syntax (quotes, $(…), backticks, comment
   assert.ok(ran > 20, `only ${ran} of 200 templates were accepted`);
 });
 
+for (const shell of ['/bin/sh', 'bash']) {
+  test(`random templates with what dash and bash read apart (((, $'…', $[, a=( … ), CR and VT before #, case in $(…), <(…)) and {2} {3} that inputs may lack: a hostile value is refused or runs nothing (${shell})`, T, async (t) => {
+    const fragments = ['echo ', ' ', '"', "'", '`', '$(', ')', '(', '\\', '#', '\n', ';', ';;', '((', '))', '$((', "$'", "\\'", '$[', ']', 'a=(', 'a[', '=',
+      'x\r#', 'x\v#', 'case ', ' in ', 'x) ', 'esac', 'echo esac ', 'for x do ', 'time -p ', '<(', '>(', '<<E', "<<'E'", '\nE\n', '$(\n', 'E)', 'alias q=', '|', '&'];
+    const value = 'x\'"`touch pwnA`$(touch pwnB);touch pwnC;\ntouch pwnD;)esac;;\nE\nE)\n))\ntouch pwnE #\\';
+    const next = random(SEED + 8 + shell.length);
+    let ran = 0;
+    for (let n = 0; n < 200; n++) {
+      // The shape of a misreading: a quote (or parenthesis) the reader may take where the shell does not, the value, a comment ending it.
+      const q = ["'", '"', ')', '`'][Math.floor(next() * 4)];
+      const parts = Array.from({ length: 1 + Math.floor(next() * 6) }, () => fragments[Math.floor(next() * fragments.length)]);
+      parts.push(q);
+      for (const slot of ['{1}', ['{2}', '{3}', '{-2}'][Math.floor(next() * 3)]]) parts.splice(Math.floor(next() * (parts.length + 1)), 0, slot);
+      const template = `${parts.join('')}{1} #${q}`;
+      const dir = workdir(t);
+      let run;
+      try {
+        run = runCommands(template, [[value], [value, value], [value, value, value]], { cwd: dir, timeout: 5_000, shell });
+      } catch (error) {
+        assert.equal(error.code, 'FJ_SHELL_TEMPLATE', `${JSON.stringify(template)}: ${error.message}`);
+        continue;
+      }
+      for await (const r of run) void r;
+      ran++;
+      assert.deepEqual(readdirSync(dir), ['a'], `the value ran in ${JSON.stringify(template)}`);
+    }
+    assert.ok(ran > 20, `only ${ran} of 200 templates were accepted`);
+  });
+}
+
 for (const spawner of ['python', 'perl']) {
   test(`random raw bytes (not UTF-8) reach the command unchanged (${spawner} spawner)`, T, async (t) => {
     const saved = process.env.FORKJOIN_SPAWNER;
