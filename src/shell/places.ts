@@ -57,7 +57,8 @@ export function placesOf(pieces: readonly Piece[], where: string): { places: Pla
       const reading = read(pieces, missing);
       const names = values.filter(({ at }) => missing.has(at)).map(({ piece }) => piece.name).join(' and ');
       const then = `${names} may give nothing (for an input with fewer sources or columns), and then`;
-      const advice = `put a blank after ${names.split(' and ')[0]}, or quote it ("{2}")`;
+      const first = names.split(' and ')[0];
+      const advice = `put a blank after ${first}, or quote it ("${first}")`;
       if (reading.lost !== '') fail(`${where}: ${then} the template holds ${reading.lost}; ${advice}`);
       let n = 0;
       values.forEach(({ piece, at }, k) => {
