@@ -2,18 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  AtomicCounter, Barrier, ErrorCodes, Latch, ThreadPool, isForkJoinError, taskModule,
+  AtomicCounter, Barrier, ErrorCodes, Latch,
 } from 'forkjoin';
-
-const sync = taskModule(new URL('./fixtures/sync-tasks.js', import.meta.url));
-
-function pool(t, options = {}) {
-  const p = new ThreadPool({ workers: 4, ...options });
-  t.after(() => p.terminate());
-  return p;
-}
-
-const hasCode = (code) => (err) => isForkJoinError(err, code);
+import { hasCode, pool, sync } from './fixtures/sync-setup.js';
 
 test('a barrier releases its parties together, round after round, with one leader each round', { timeout: 60_000 }, async (t) => {
   // Thousands of rounds: a party checking whether its round is over, just as the leader

@@ -2,18 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  Barrier, DeadlockError, ErrorCodes, Latch, Mutex, ThreadPool, isForkJoinError, taskModule,
+  Barrier, DeadlockError, ErrorCodes, Latch, Mutex, isForkJoinError,
 } from 'forkjoin';
-
-const sync = taskModule(new URL('./fixtures/sync-tasks.js', import.meta.url));
-
-function pool(t, options = {}) {
-  const p = new ThreadPool({ workers: 4, ...options });
-  t.after(() => p.terminate());
-  return p;
-}
-
-const hasCode = (code) => (err) => isForkJoinError(err, code);
+import { hasCode, pool, sync } from './fixtures/sync-setup.js';
 
 test('two threads taking two locks in opposite order get a DeadlockError instead of a hang', async (t) => {
   const p = pool(t, { workers: 2 });

@@ -2,18 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  AtomicCounter, ErrorCodes, Mutex, ProcessPool, Semaphore, ThreadPool, isForkJoinError, taskModule,
+  AtomicCounter, ErrorCodes, Mutex, ProcessPool, Semaphore, isForkJoinError,
 } from 'forkjoin';
-
-const sync = taskModule(new URL('./fixtures/sync-tasks.js', import.meta.url));
-
-function pool(t, options = {}) {
-  const p = new ThreadPool({ workers: 4, ...options });
-  t.after(() => p.terminate());
-  return p;
-}
-
-const hasCode = (code) => (err) => isForkJoinError(err, code);
+import { hasCode, pool, sync } from './fixtures/sync-setup.js';
 
 test('a primitive passed alone or nested in objects and arrays arrives as a working instance', async (t) => {
   const p = pool(t, { workers: 1 });

@@ -2,18 +2,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  AtomicCounter, Barrier, ErrorCodes, Latch, Mutex, Semaphore, ThreadPool, isForkJoinError, taskModule,
+  AtomicCounter, Barrier, ErrorCodes, Latch, Mutex, Semaphore, taskModule,
 } from 'forkjoin';
-
-const sync = taskModule(new URL('./fixtures/sync-tasks.js', import.meta.url));
-
-function pool(t, options = {}) {
-  const p = new ThreadPool({ workers: 4, ...options });
-  t.after(() => p.terminate());
-  return p;
-}
-
-const hasCode = (code) => (err) => isForkJoinError(err, code);
+import { hasCode, pool, sync } from './fixtures/sync-setup.js';
 
 /** A worker takes `mutex` and holds it until `release()`; resolves once it holds it. */
 async function heldInWorker(p, mutex) {

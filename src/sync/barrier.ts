@@ -121,24 +121,17 @@ export class Barrier implements Shareable {
 
   /** Breaks the barrier on purpose: the parties waiting fail with FJ_BARRIER_BROKEN, and so does every wait until reset(). */
   abort(): void {
-    let stalledSince = 0;
     for (;;) {
-      const word = Atomics.load(this.#words, 0);
-      if ((word & BREAKING) !== 0n) stalledSince = this.#waitForBreak(word, stalledSince);
-      else if ((word & BROKEN) !== 0n || this.#break(word)) return;
+      const word = this.#steady();
+      if ((word & BROKEN) !== 0n || this.#break(word)) return;
     }
   }
 
   /** Makes the barrier whole and empty again; the parties waiting in the current round fail with FJ_BARRIER_BROKEN. */
   reset(): void {
     const w = this.#words;
-    let stalledSince = 0;
     for (;;) {
-      const word = Atomics.load(w, 0);
-      if ((word & BREAKING) !== 0n) {
-        stalledSince = this.#waitForBreak(word, stalledSince);
-        continue;
-      }
+      const word = this.#steady();
       if ((word & (BROKEN | COUNT_MASK)) === 0n) return;
       // Ended as broken by another thread that took this one for stalled: reset again.
       if (Atomics.compareExchange(w, 0, word, word | BREAKING) === word && this.#finishBreak(word | BREAKING, 0n)) return;
@@ -148,14 +141,8 @@ export class Barrier implements Shareable {
   /** Arrives; returns the round's word, or the leader's mark when this arrival completed the round. Throws when the barrier is broken. */
   #arrive(what: string, me: Party | null): { word: bigint; leader: boolean } {
     const w = this.#words;
-    let stalledSince = 0;
     for (;;) {
-      const word = Atomics.load(w, 0);
-      if ((word & BREAKING) !== 0n) {
-        // Another thread is breaking the round: the next one starts in a moment.
-        stalledSince = this.#waitForBreak(word, stalledSince);
-        continue;
-      }
+      const word = this.#steady();
       if ((word & BROKEN) !== 0n) throw brokenError(what, false);
       const round = roundOf(word);
       const count = countOf(word) + 1;
@@ -190,12 +177,20 @@ export class Barrier implements Shareable {
     if ((word & FLAGS) === 0n && countOf(word) !== 0 && this.#deadIn(roundOf(word))) this.#break(word);
   }
 
-  /** While a round is marked as breaking: finishes the break when its breaker has stalled too long; returns when the stall began. */
-  #waitForBreak(word: bigint, since: number): number {
-    const now = nowMs();
-    if (since === 0) return now;
-    if (now - since > BREAK_STALL_MS) this.#finishBreak(word, BROKEN);
-    return since;
+  /**
+   * The barrier's word once no thread is breaking a round: another thread's break ends in a moment,
+   * and one whose breaker stalled too long (its thread was stopped mid-way) is finished here. The
+   * stall is timed from when this wait first saw that break.
+   */
+  #steady(): bigint {
+    let since = 0;
+    for (;;) {
+      const word = Atomics.load(this.#words, 0);
+      if ((word & BREAKING) === 0n) return word;
+      const now = nowMs();
+      if (since === 0) since = now;
+      else if (now - since > BREAK_STALL_MS) this.#finishBreak(word, BROKEN);
+    }
   }
 
   /**
@@ -262,14 +257,9 @@ export class Barrier implements Shareable {
    */
   #withdraw(word: bigint, me: Party | null): boolean {
     const w = this.#words;
-    let stalledSince = 0;
     for (;;) {
-      const now = Atomics.load(w, 0);
+      const now = this.#steady();
       if (roundOf(now) !== roundOf(word)) return false;
-      if ((now & BREAKING) !== 0n) {
-        stalledSince = this.#waitForBreak(now, stalledSince);
-        continue;
-      }
       if (Atomics.compareExchange(w, 0, now, now - 1n) === now) {
         // Unnoted only once uncounted: a death in between breaks the round rather than leave it counting a dead party.
         if (me !== null) this.#notes.remove(me, roundOf(word));
