@@ -29,6 +29,7 @@ export { DiskCache } from './cache/disk.js';
 export type { DiskCacheOptions } from './cache/disk.js';
 export type { Cache, SyncCache, CacheHit, CacheStats } from './cache/cache.js';
 export { transfer } from './transfer.js';
+export { rerunLocally } from './rerun.js';
 export type { Transferable } from './transfer.js';
 export type { ExecutorStats, LatencyStats } from './stats.js';
 export type { ProgressEvent, ProgressListener } from './progress.js';

@@ -19,6 +19,7 @@ import { isThenable, untransferred } from './transfer.js';
 import { toWire, wireMessage } from './wire-error.js';
 import { callExport, chunkTask, type ChunkFn, type Fn } from './local-calls.js';
 import { LocalObserver, type Watched } from './observe/local-observer.js';
+import { keepOrigin } from './rerun.js';
 import type { ExecutorEventListener, ExecutorEventType, ObservableExecutor } from './observe/events.js';
 
 export interface LocalExecutorOptions {
@@ -200,7 +201,7 @@ export class LocalExecutor extends BaseExecutor implements ObservableExecutor {
       // A task that kept this thread past its timeout (its timer could not fire) timed out all the same.
       const own = thenable ? ownMs() : ownHeld;
       if (own > entry.timeout) this.#finish(entry, false, localTimeoutError(entry, true));
-      else this.#finish(entry, ok, ok ? value : this.#taskError(entry.spec, value));
+      else this.#finish(entry, ok, ok ? value : this.#taskError(entry, value));
       this.#pump();
     };
     let result: unknown;
@@ -236,11 +237,13 @@ export class LocalExecutor extends BaseExecutor implements ObservableExecutor {
   }
 
   /** forkjoin's own failure (the task's module did not load, a lock's deadlock) as is; anything else the task threw, as a TaskError. */
-  #taskError(spec: TaskSpec, thrown: unknown): Error {
+  #taskError({ spec, args, task }: Entry, thrown: unknown): Error {
     // forkjoin's own error (a module that failed to load, a missing export) names the task, as on a pool;
     // a copy, unmarked, so that a task which lets it escape fails with a TaskError.
     if (isCallOutcome(thrown)) return withFacts(thrown as Error, { task: spec.label });
-    return new TaskError(wireMessage(toWire(thrown)), { cause: thrown, task: spec.label });
+    const error = new TaskError(wireMessage(toWire(thrown)), { cause: thrown, task: spec.label });
+    keepOrigin(error, spec, args, thrown, typeof task === 'function' ? task as Fn : undefined);
+    return error;
   }
 
   #cancel(entry: Entry, reason: unknown): boolean {

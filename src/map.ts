@@ -167,12 +167,13 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
     const sent = packed ?? items;
     const chunkFlags = packed === null ? flags : flags | TaskFlag.Packed;
     runner.runChunk(plan.spec, sent as unknown[], chunkFlags, { task: plan.task, signal: controller.signal, timeout, retries: plan.retries, stopsRunning: plan.stopsRunning, first: start }).then(
-      (result) => landed(start, items.length, result),
+      (result) => landed(start, items, result),
       (error: unknown) => crashed(start, items, error),
     );
   }
 
-  function landed(start: number, count: number, result: ChunkResult): void {
+  function landed(start: number, items: readonly unknown[], result: ChunkResult): void {
+    const count = items.length;
     inflight--;
     inflightItems -= count;
     if (count > 0) {
@@ -180,7 +181,8 @@ export async function runMap(runner: ChunkRunner, inputs: unknown, plan: MapPlan
       perItemMs = perItemMs < 0 ? sample : perItemMs * 0.7 + sample * 0.3;
     }
     if (failure === null) {
-      const errors = result.errors.map(([i, wire]) => [start + i, reviveTaskError(wire, plan.spec, { index: start + i })] as const);
+      const argsOf = (i: number): readonly unknown[] => (plan.spread ? items[i] as unknown[] : [items[i]]);
+      const errors = result.errors.map(([i, wire]) => [start + i, reviveTaskError(wire, plan.spec, { index: start + i }, argsOf(i))] as const);
       outcome(start, count, result.values, errors);
     }
     wake?.();

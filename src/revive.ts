@@ -3,6 +3,7 @@ import {
   AbortError, CloneError, DeadlockError, ErrorCodes, ForkJoinError, TaskError, TaskTimeoutError, WorkerError, isForkJoinError, withFacts,
 } from './errors.js';
 import type { TaskSpec } from './task.js';
+import { keepOrigin } from './rerun.js';
 import { fromWire, toWire, wireMessage, type WireValue } from './wire-error.js';
 
 /** What a LocalExecutor's map chunks threw, by the wire form they report it in. */
@@ -22,9 +23,9 @@ export function thrownHere(thrown: unknown): WireValue {
  * A task's failure as the caller sees it: forkjoin's own errors raised in the
  * worker (module not found, closure, ...), marked `own` on the wire, keep their
  * code; anything the task threw, whatever its code, becomes a TaskError whose
- * cause is the revived original.
+ * cause is the revived original. With the call's `args`, rerunLocally() can run it again.
  */
-export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<string, unknown> = {}): Error {
+export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<string, unknown> = {}, args?: readonly unknown[]): Error {
   const here = thrownInThisThread.has(wire);
   const original = here ? thrownInThisThread.get(wire) : fromWire(wire);
   if (wire.error && wire.own === true && isForkJoinError(original) && original.code !== ErrorCodes.TASK_FAILED) {
@@ -38,6 +39,7 @@ export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<
     return err;
   }
   const err = new TaskError(wireMessage(wire), { cause: original, task: spec.label, ...extras });
+  if (args !== undefined) keepOrigin(err, spec, args, original);
   if (wire.error && wire.stack !== undefined) {
     err.stack = `TaskError: ${err.message}\n${framesOf(wire.stack)}${here ? '' : `\n    at <${spec.label} in a worker>`}`;
   }

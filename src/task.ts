@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { ErrorCodes, ForkJoinError, InvalidTypeError } from './errors.js';
 import { resolveSpecifier } from './host.js';
 import { noteModuleNamed } from './module-file.js';
+import { noteInlineFunction } from './rerun.js';
 
 const kTaskRef = Symbol.for('forkjoin.taskRef');
 
@@ -107,6 +108,7 @@ export function toTaskSpec(task: unknown): TaskSpec {
   if (spec === undefined) {
     spec = typeof task === 'function' ? inlineSpec(task) : refSpec(task);
     specs.set(task, spec);
+    if (typeof task === 'function') noteInlineFunction(spec, task as (...args: unknown[]) => unknown);
   }
   return spec;
 }
@@ -118,7 +120,9 @@ export function directTaskSpec(task: unknown): TaskSpec {
   } catch (error) {
     if (typeof task !== 'function' || (error as { code?: unknown }).code !== ErrorCodes.INLINE_UNSUPPORTED) throw error;
     const name = task.name || 'anonymous';
-    return { key: `d:${name}`, kind: 'inline', code: '', name, label: `function ${name}` };
+    const spec: TaskSpec = { key: `d:${name}`, kind: 'inline', code: '', name, label: `function ${name}` };
+    noteInlineFunction(spec, task as (...args: unknown[]) => unknown);
+    return spec;
   }
 }
 

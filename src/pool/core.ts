@@ -254,7 +254,7 @@ export class PoolCore {
       if (call === undefined) continue;
       answered++;
       this.#pacer.tally(call);
-      this.#finish(call, ok, ok ? list[i + 1] : reviveTaskError(list[i + 1] as never, call.spec));
+      this.#finish(call, ok, ok ? list[i + 1] : reviveTaskError(list[i + 1] as never, call.spec, undefined, call.callerArgs));
     }
     return answered;
   }

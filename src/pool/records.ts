@@ -3,7 +3,7 @@ import { nowMs } from '../clock.js';
 import type { Transferable } from '../transfer.js';
 import type { TaskSpec } from '../task.js';
 import type { WorkerLink } from './transport.js';
-import { Msg } from './protocol.js';
+import { Msg, TaskFlag } from './protocol.js';
 import { refresh } from './snapshot.js';
 import type { WorkerExitReason } from '../observe/events.js';
 
@@ -85,6 +85,11 @@ export class Call {
     // Decided once the loop read what came in: after this thread was busy, the call's result may be waiting.
     this.timer = setTimeout(() => setImmediate(expired), timeout);
     this.timer.unref();
+  }
+
+  /** Its arguments as passed, for rerunLocally(); none for a map chunk (its inputs fail one by one) or arguments sent encoded (locks). */
+  get callerArgs(): readonly unknown[] | undefined {
+    return (this.options.flags & (TaskFlag.Chunk | TaskFlag.Sync)) === 0 ? this.args : undefined;
   }
 
   /** Queued again (its worker died before it ended); false when it cannot be sent again (see refresh). */
