@@ -129,6 +129,44 @@ describe('ProcessPool children and what their tasks start', () => {
   });
 });
 
+describe('ThreadPool threads and what their tasks start', () => {
+  test('processes a task started in the background end with its thread: after close(), terminate() and a timeout', T, async (t) => {
+    const result = await runNode([scenario, 'ThreadPool', 'grandchildren-end']);
+    const pids = (/^pids (.+)$/m.exec(result.stdout)?.[1] ?? '').split(' ').filter(Boolean).map(Number);
+    t.after(() => { for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(pids.length, 3, result.stdout);
+    await processesGone(pids, 30_000);
+  });
+
+  test('a process a task started detached outlives the pool, as it asked', T, async (t) => {
+    const result = await runNode([scenario, 'ThreadPool', 'detached-survives'], { deadlineMs: 45_000 });
+    const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);
+    t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    assert.match(result.stdout, /^done$/m, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(processGone(pid), false, 'the detached process outlived the pool');
+  });
+
+  test('a task blocked in execSync that times out has its command killed: the next call runs at once, nothing is left running', T, async (t) => {
+    const result = await runNode([scenario, 'ThreadPool', 'execsync-timeout'], { deadlineMs: 45_000 });
+    const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);
+    t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    assert.match(result.stdout, /^done$/m, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(pid > 0, result.stdout);
+    await processesGone([pid], 30_000);
+  });
+
+  test('a thread blocked in a read that terminate() cannot interrupt: the pool warns, replaces it, runs the next call, and close() resolves', T, async () => {
+    const result = await runNode([scenario, 'ThreadPool', 'stuck-in-read'], { deadlineMs: 45_000 });
+    assert.match(result.stdout, /^closed$/m, result.stderr);
+    assert.match(result.stdout, /^done$/m, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /FORKJOIN_WORKER_STUCK.*a task on it timed out/);
+  });
+});
+
 /** `script` runs a command on a pseudo-terminal (util-linux); null when it is not installed. */
 function scriptCommand() {
   const found = spawnSync('script', ['--version'], { encoding: 'utf8' });

@@ -3,10 +3,25 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { threadEntry as entry } from '../paths.js';
 import { recheckBarriers } from '../sync/barrier.js';
 import { WORKER_DATA_KEY, registry } from '../sync/registry.js';
-import { STOP_GRACE_MS, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
+import { STOP_GRACE_MS, inheritableExecArgv, type ExitInfo, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 import { Msg, type PoolMessage, type ThreadMessage } from './protocol.js';
 import { CLAIMS_KEY, Claims } from './claims.js';
 import { writeAroundBars } from '../progress.js';
+import { OS_THREAD_KEY, killStartedBy, startedBy } from './thread-children.js';
+
+/**
+ * How long a terminated thread may take to exit before the pool stops waiting for it. Node cannot
+ * stop a thread blocked in a system call (a synchronous read of a pipe nobody writes): it would
+ * hold its slot, and every call queued behind it, until that call returned.
+ */
+const ABANDON_AFTER_MS = STOP_GRACE_MS;
+
+function warnStuck(what: string): void {
+  process.emitWarning(`A ThreadPool worker thread did not stop within ${ABANDON_AFTER_MS / 1000} s of being terminated (${what}): `
+    + 'it is blocked in a call JavaScript cannot interrupt, such as a synchronous read of a pipe or file that does not answer. '
+    + 'The pool no longer counts it and starts another in its place, but this process cannot exit until that call returns. '
+    + 'Run such tasks on a ProcessPool, whose workers can always be killed.', { code: 'FORKJOIN_WORKER_STUCK' });
+}
 
 /** The process's own flags that a worker thread accepts, once known (see spawnThread). */
 let threadFlags: string[] | null = null;
@@ -50,16 +65,52 @@ export class ThreadTransport implements Transport {
   spawn(events: LinkEvents): WorkerLink {
     const { env, execArgv, maxHeapMb } = this.#options;
     const claims = new Claims();
+    const osThread = new Int32Array(new SharedArrayBuffer(4));
     const worker = spawnThread({
       env: env ?? process.env,
       resourceLimits: maxHeapMb === undefined ? undefined : { maxOldGenerationSizeMb: maxHeapMb },
-      workerData: { [WORKER_DATA_KEY]: registry().buffer, [CLAIMS_KEY]: claims.words },
+      workerData: { [WORKER_DATA_KEY]: registry().buffer, [CLAIMS_KEY]: claims.words, [OS_THREAD_KEY]: osThread },
     }, execArgv);
     const tid = worker.threadId;
     let error: unknown = null;
+    let gone = false;
+    let abandon: NodeJS.Timeout | null = null;
+    /** The thread is gone for the pool: its locks are released, and their next owners told it died. */
+    const exited = (info: ExitInfo): void => {
+      if (gone) return;
+      gone = true;
+      if (abandon !== null) clearTimeout(abandon);
+      registry().threadExited(tid);
+      recheckBarriers();
+      events.exit(info);
+    };
+    /**
+     * Ends the thread now, and the processes its tasks started and left running (which also frees a
+     * thread waiting for one in execSync). Listed before terminate() too: a thread may exit, and its
+     * children pass to another thread, before terminate() returns.
+     */
+    const terminate = (why: string): void => {
+      if (gone) return;
+      const before = startedBy(Atomics.load(osThread, 0));
+      void worker.terminate();
+      killStartedBy(Atomics.load(osThread, 0));
+      for (const pid of before) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      }
+      if (abandon !== null) return;
+      abandon = setTimeout(() => {
+        warnStuck(why);
+        worker.unref();
+        exited({ code: null, signal: null, oom: false, error: null, stuck: true });
+      }, ABANDON_AFTER_MS);
+    };
     worker.on('message', (message: ThreadMessage) => {
       if (message.k === Msg.Output) writeAroundBars(message.fd, message.data);
-      else events.message(message);
+      else if (!gone) events.message(message);
     });
     worker.on('error', (err) => { error = err; });
     // A message this thread cannot read is lost, and the results it carried with it: the worker
@@ -70,14 +121,11 @@ export class ThreadTransport implements Transport {
       unreadable = err;
       registry().threadStopping(tid);
       recheckBarriers();
-      void worker.terminate();
+      terminate('a message from it could not be read');
     });
     worker.on('exit', (code) => {
-      // Locks the thread held are released, and their next owners told it died.
-      registry().threadExited(tid);
-      recheckBarriers();
       const oom = (error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-      events.exit({ code, signal: null, oom, error, unreadable: unreadable ?? undefined });
+      exited({ code, signal: null, oom, error, unreadable: unreadable ?? undefined });
     });
     return {
       send: (message, transfer) => worker.postMessage(message, transfer),
@@ -86,16 +134,16 @@ export class ThreadTransport implements Transport {
       // Asked to exit, it first ends its writes to stdout and stderr (terminate() would drop them).
       stop: () => {
         worker.postMessage({ k: Msg.Shutdown } satisfies PoolMessage);
-        const force = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+        const force = setTimeout(() => terminate('it did not exit when asked to'), STOP_GRACE_MS);
         worker.once('exit', () => clearTimeout(force));
       },
-      kill: () => {
+      kill: (why = 'the pool ended it') => {
         // A thread stopped while it waits at a barrier never arrives again: its parties are told now.
         registry().threadStopping(tid);
         recheckBarriers();
-        void worker.terminate();
+        terminate(why);
       },
-      ref: () => worker.ref(),
+      ref: () => { if (!gone) worker.ref(); },
       unref: () => worker.unref(),
     };
   }

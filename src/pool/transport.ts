@@ -20,6 +20,8 @@ export interface ExitInfo {
   unreadable?: unknown;
   /** The end of what a child process wrote to its stderr (Node's own complaint about a bad flag, say). */
   lastWords?: string;
+  /** A thread that did not exit after it was terminated: the pool stopped waiting for it (thread-transport.ts). */
+  stuck?: boolean;
 }
 
 export interface LinkEvents {
@@ -37,8 +39,8 @@ export interface WorkerLink {
   readonly claims?: Claims;
   /** Asks the worker to exit; forces it after a grace period. */
   stop(): void;
-  /** Ends the worker now, whatever it is doing. */
-  kill(): void;
+  /** Ends the worker now, whatever it is doing; `why` (what the pool ends it for) goes into a warning if it cannot be stopped. */
+  kill(why?: string): void;
   /** Whether the worker keeps the caller's event loop alive. */
   ref(): void;
   unref(): void;

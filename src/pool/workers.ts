@@ -31,6 +31,15 @@ function starting(w: PoolWorker): boolean {
   return !w.ready && !w.retiring;
 }
 
+/** What a worker is killed for, as a warning says it when the worker cannot be stopped. */
+const KILLED_FOR: Partial<Record<WorkerExitReason, string>> = {
+  timeout: 'a task on it timed out',
+  aborted: 'a task on it was aborted',
+  stuck: 'it was stuck outside any task',
+  terminated: 'the pool was terminated',
+  'out-of-memory': 'it reached its heap limit',
+};
+
 /** Workers dying before they are ready this many times in a row means they cannot start. */
 const MAX_START_FAILURES = 3;
 
@@ -65,7 +74,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
     w.setupTimer = setTimeout(() => {
       if (w.ready) return;
       w.setupOverdueMs = timeout;
-      w.link.kill();
+      w.link.kill(`its setup outlived its timeout of ${timeout} ms`);
     }, timeout);
     w.setupTimer.unref();
   }
@@ -161,7 +170,7 @@ export class WorkerSet implements Iterable<PoolWorker> {
     w.ending = true;
     w.exitReason = reason;
     this.busy(w);
-    if (kill) w.link.kill();
+    if (kill) w.link.kill(KILLED_FOR[reason] ?? reason);
     else w.link.stop();
   }
 

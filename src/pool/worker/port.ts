@@ -14,4 +14,6 @@ export interface RuntimePort {
   readonly moves?: boolean;
   /** Words by which the pool takes back a call sent ahead before it begins (threads; see claims.ts). */
   readonly claims?: Int32Array;
+  /** Called as the worker exits by itself (asked to, or process.exit() in a task): a thread ends the processes its tasks left running. */
+  onExit?(): void;
 }

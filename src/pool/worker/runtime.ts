@@ -385,5 +385,6 @@ export function startRuntime(port: RuntimePort): void {
     if (current >= 0) unreported.add(current);
     for (const id of active) unreported.add(id);
     try { flush(); } catch { /* exiting anyway */ }
+    port.onExit?.();
   });
 }
