@@ -90,6 +90,18 @@ for (const E of PoolKinds) {
   });
 }
 
+/** A pool of `kind` started `sleep` in its tasks, then was closed, terminated, or timed out: every `sleep` ends. */
+function grandchildrenEnd(kind) {
+  return async (t) => {
+    const result = await runNode([scenario, kind, 'grandchildren-end']);
+    const pids = (/^pids (.+)$/m.exec(result.stdout)?.[1] ?? '').split(' ').filter(Boolean).map(Number);
+    t.after(() => { for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(pids.length, 3, result.stdout);
+    await processesGone(pids, 30_000);
+  };
+}
+
 describe('ProcessPool children and what their tasks start', () => {
   test('a task that sends on its IPC channel itself (process.send) neither crashes the caller nor fails: the message is dropped with a warning', T, async () => {
     const result = await runNode([scenario, 'ProcessPool', 'process-send']);
@@ -98,14 +110,7 @@ describe('ProcessPool children and what their tasks start', () => {
     assert.match(result.stderr, /FORKJOIN_FOREIGN_MESSAGE/);
   });
 
-  test('processes a task started in the background end with its worker: after close(), terminate() and a timeout', T, async (t) => {
-    const result = await runNode([scenario, 'ProcessPool', 'grandchildren-end']);
-    const pids = (/^pids (.+)$/m.exec(result.stdout)?.[1] ?? '').split(' ').filter(Boolean).map(Number);
-    t.after(() => { for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(pids.length, 3, result.stdout);
-    await processesGone(pids, 30_000);
-  });
+  test('processes a task started in the background end with its worker: after close(), terminate() and a timeout', T, grandchildrenEnd('ProcessPool'));
 
   test('a child that cannot be spawned (out of file descriptors) fails the call with FJ_WORKER_START_FAILED; the caller goes on and exits', T, async () => {
     const result = await runNode(['-e', `require('node:child_process').execFileSync('sh', ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, ${JSON.stringify(scenario)}, 'ProcessPool', 'spawn-fails'], { stdio: 'inherit' })`]);
@@ -130,14 +135,7 @@ describe('ProcessPool children and what their tasks start', () => {
 });
 
 describe('ThreadPool threads and what their tasks start', () => {
-  test('processes a task started in the background end with its thread: after close(), terminate() and a timeout', T, async (t) => {
-    const result = await runNode([scenario, 'ThreadPool', 'grandchildren-end']);
-    const pids = (/^pids (.+)$/m.exec(result.stdout)?.[1] ?? '').split(' ').filter(Boolean).map(Number);
-    t.after(() => { for (const pid of pids) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(pids.length, 3, result.stdout);
-    await processesGone(pids, 30_000);
-  });
+  test('processes a task started in the background end with its thread: after close(), terminate() and a timeout', T, grandchildrenEnd('ThreadPool'));
 
   test('a process a task started detached outlives the pool, as it asked', T, async (t) => {
     const result = await runNode([scenario, 'ThreadPool', 'detached-survives'], { deadlineMs: 45_000 });
