@@ -156,6 +156,32 @@ describe('ThreadPool threads and what their tasks start', () => {
     await processesGone([pid], 30_000);
   });
 
+  test('a thread the pool terminated that exited while the caller was busy for 3 s is not reported stuck', T, async () => {
+    const result = await runNode([scenario, 'ThreadPool', 'busy-after-timeout'], { deadlineMs: 45_000 });
+    assert.match(result.stdout, /^done$/m, result.stderr);
+    assert.doesNotMatch(result.stdout, /warned stuck/);
+    assert.doesNotMatch(result.stderr, /FORKJOIN_WORKER_STUCK/);
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  test('at most `workers` threads that cannot be stopped are set aside: past that the pool waits for them, then goes on', T, async () => {
+    const result = await runNode([scenario, 'ThreadPool', 'stuck-limit'], { deadlineMs: 60_000 });
+    assert.match(result.stdout, /^third pending; workers 1; threads \+1$/m, result.stderr);
+    assert.match(result.stdout, /^warnings aside kept$/m, result.stderr);
+    assert.match(result.stdout, /^third released$/m, result.stderr);
+    assert.match(result.stdout, /^done$/m, result.stderr);
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  test('a process a task started ends when the caller exits with process.exit()', T, async (t) => {
+    const result = await runNode([fileURLToPath(new URL('./fixtures/exit-with-child.js', import.meta.url))], { deadlineMs: 45_000 });
+    const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);
+    t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(pid > 0, result.stdout);
+    await processesGone([pid], 30_000);
+  });
+
   test('a thread blocked in a read that terminate() cannot interrupt: the pool warns, replaces it, runs the next call, and close() resolves', T, async () => {
     const result = await runNode([scenario, 'ThreadPool', 'stuck-in-read'], { deadlineMs: 45_000 });
     assert.match(result.stdout, /^closed$/m, result.stderr);

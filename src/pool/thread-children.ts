@@ -9,8 +9,26 @@ import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 /** Where a worker thread finds, in `workerData`, the word it writes its OS id to. */
 export const OS_THREAD_KEY = 'forkjoin.osThread';
 
+let procIsOurs: boolean | undefined;
+/**
+ * Whether /proc shows this process by the pid it knows itself by. In another PID namespace
+ * (unshare without its own /proc mounted) the numbers there are not ones process.kill() can
+ * use: nothing is looked up then, rather than something signalled by mistake.
+ */
+function procUsable(): boolean {
+  if (procIsOurs === undefined) {
+    try {
+      procIsOurs = readlinkSync('/proc/self') === String(process.pid);
+    } catch {
+      procIsOurs = false;
+    }
+  }
+  return procIsOurs;
+}
+
 /** The OS id of the calling thread, or 0 where /proc does not say. */
 export function ownThreadId(): number {
+  if (!procUsable()) return 0;
   try {
     const id = Number(/\/task\/(\d+)$/.exec(readlinkSync('/proc/thread-self'))?.[1]);
     return Number.isSafeInteger(id) ? id : 0;
@@ -43,7 +61,7 @@ function groupOf(pid: number | 'self'): number {
  * process's group: one started detached (a group of its own) is left alone, with what it started.
  */
 export function startedBy(tid: number): number[] {
-  if (tid <= 0) return [];
+  if (tid <= 0 || !procUsable()) return [];
   const group = groupOf('self');
   const found = new Set<number>();
   let next = readPids(`/proc/self/task/${tid}/children`);
@@ -63,6 +81,17 @@ export function startedBy(tid: number): number[] {
     next = children;
   }
   return [...found];
+}
+
+/** Whether thread `tid` of this process still runs (true where /proc cannot say). */
+export function threadRuns(tid: number): boolean {
+  if (tid <= 0 || !procUsable()) return true;
+  try {
+    readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Kills what thread `tid` started and left running (startedBy); returns how many were signalled. */

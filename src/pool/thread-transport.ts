@@ -7,7 +7,7 @@ import { STOP_GRACE_MS, inheritableExecArgv, type ExitInfo, type LinkEvents, typ
 import { Msg, type PoolMessage, type ThreadMessage } from './protocol.js';
 import { CLAIMS_KEY, Claims } from './claims.js';
 import { writeAroundBars } from '../progress.js';
-import { OS_THREAD_KEY, killStartedBy, startedBy } from './thread-children.js';
+import { OS_THREAD_KEY, killStartedBy, startedBy, threadRuns } from './thread-children.js';
 
 /**
  * How long a terminated thread may take to exit before the pool stops waiting for it. Node cannot
@@ -16,11 +16,26 @@ import { OS_THREAD_KEY, killStartedBy, startedBy } from './thread-children.js';
  */
 const ABANDON_AFTER_MS = STOP_GRACE_MS;
 
-function warnStuck(what: string): void {
+/** Said once per pool for a thread set aside, and once for one kept in its place at the limit. */
+function warnStuck(what: string, setAside: number, limit: number): void {
+  const more = setAside < limit
+    ? 'The pool no longer counts it and starts another in its place'
+    : `The pool has already set aside as many such threads as it has workers (${limit}): it keeps this one in its place, and waits for it, rather than start threads without end`;
   process.emitWarning(`A ThreadPool worker thread did not stop within ${ABANDON_AFTER_MS / 1000} s of being terminated (${what}): `
-    + 'it is blocked in a call JavaScript cannot interrupt, such as a synchronous read of a pipe or file that does not answer. '
-    + 'The pool no longer counts it and starts another in its place, but this process cannot exit until that call returns. '
-    + 'Run such tasks on a ProcessPool, whose workers can always be killed.', { code: 'FORKJOIN_WORKER_STUCK' });
+    + `it is blocked in a call JavaScript cannot interrupt, such as a synchronous read of a pipe or file that does not answer. ${more}; `
+    + 'this process cannot exit until that call returns. Run such tasks on a ProcessPool, whose workers can always be killed.', { code: 'FORKJOIN_WORKER_STUCK' });
+}
+
+/** The OS ids of the live worker threads of every pool: what their tasks started is killed if this process exits first. */
+const liveThreads = new Set<Int32Array>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const word of liveThreads) killStartedBy(Atomics.load(word, 0));
+  });
 }
 
 /** The process's own flags that a worker thread accepts, once known (see spawnThread). */
@@ -57,6 +72,10 @@ export class ThreadTransport implements Transport {
   readonly where = 'a worker thread';
   readonly moves = true;
   #options: TransportOptions;
+  /** Threads it stopped waiting for that have not exited yet; at most `workers` (warnStuck). */
+  #setAside = 0;
+  /** Whether it warned of a thread set aside, and of one kept in its place at the limit: once each. */
+  readonly #warned = { aside: false, atLimit: false };
 
   constructor(options: TransportOptions) {
     this.#options = options;
@@ -72,8 +91,12 @@ export class ThreadTransport implements Transport {
       workerData: { [WORKER_DATA_KEY]: registry().buffer, [CLAIMS_KEY]: claims.words, [OS_THREAD_KEY]: osThread },
     }, execArgv);
     const tid = worker.threadId;
+    installExitHook();
+    liveThreads.add(osThread);
     let error: unknown = null;
+    let unreadable: unknown = null;
     let gone = false;
+    let setAside = false;
     let abandon: NodeJS.Timeout | null = null;
     /** The thread is gone for the pool: its locks are released, and their next owners told it died. */
     const exited = (info: ExitInfo): void => {
@@ -83,6 +106,26 @@ export class ThreadTransport implements Transport {
       registry().threadExited(tid);
       recheckBarriers();
       events.exit(info);
+    };
+    /** Past ABANDON_AFTER_MS, a thread still running (not one whose exit is on its way) is set aside, within the limit. */
+    const checkStopped = (why: string, warned: boolean): void => {
+      abandon = null;
+      if (gone || !threadRuns(Atomics.load(osThread, 0))) return;
+      const limit = Math.max(1, this.#options.workers ?? 1);
+      const kind = this.#setAside < limit ? 'aside' : 'atLimit';
+      if (!warned && !this.#warned[kind]) {
+        this.#warned[kind] = true;
+        warnStuck(why, this.#setAside, limit);
+      }
+      if (this.#setAside >= limit) {
+        abandon = setTimeout(() => checkStopped(why, true), ABANDON_AFTER_MS);
+        abandon.unref();
+        return;
+      }
+      this.#setAside++;
+      setAside = true;
+      worker.unref();
+      exited({ code: null, signal: null, oom: false, error, unreadable: unreadable ?? undefined, stuck: true });
     };
     /**
      * Ends the thread now, and the processes its tasks started and left running (which also frees a
@@ -101,12 +144,7 @@ export class ThreadTransport implements Transport {
           // Gone already.
         }
       }
-      if (abandon !== null) return;
-      abandon = setTimeout(() => {
-        warnStuck(why);
-        worker.unref();
-        exited({ code: null, signal: null, oom: false, error: null, stuck: true });
-      }, ABANDON_AFTER_MS);
+      if (abandon === null) abandon = setTimeout(() => checkStopped(why, false), ABANDON_AFTER_MS);
     };
     worker.on('message', (message: ThreadMessage) => {
       if (message.k === Msg.Output) writeAroundBars(message.fd, message.data);
@@ -115,7 +153,6 @@ export class ThreadTransport implements Transport {
     worker.on('error', (err) => { error = err; });
     // A message this thread cannot read is lost, and the results it carried with it: the worker
     // is stopped as if it had crashed, so the calls it held end (the one to blame fails) or run again.
-    let unreadable: unknown = null;
     worker.on('messageerror', (err) => {
       if (unreadable !== null) return;
       unreadable = err;
@@ -124,6 +161,8 @@ export class ThreadTransport implements Transport {
       terminate('a message from it could not be read');
     });
     worker.on('exit', (code) => {
+      liveThreads.delete(osThread);
+      if (setAside) this.#setAside--;
       const oom = (error as { code?: unknown } | null)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
       exited({ code, signal: null, oom, error, unreadable: unreadable ?? undefined });
     });

@@ -50,6 +50,8 @@ export interface WorkerLink {
 export const STOP_GRACE_MS = 2_000;
 
 export interface TransportOptions {
+  /** The pool's size: a ThreadPool sets aside at most this many threads it could not stop (thread-transport.ts). */
+  workers?: number;
   env: Record<string, string | undefined> | undefined;
   execArgv: string[] | undefined;
   maxHeapMb: number | undefined;

@@ -38,6 +38,7 @@ const KILLED_FOR: Partial<Record<WorkerExitReason, string>> = {
   stuck: 'it was stuck outside any task',
   terminated: 'the pool was terminated',
   'out-of-memory': 'it reached its heap limit',
+  'setup-failed': 'its setup failed',
 };
 
 /** Workers dying before they are ready this many times in a row means they cannot start. */
