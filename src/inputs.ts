@@ -34,14 +34,23 @@ export function openSource(inputs: unknown): Source {
     };
   }
   if (inputs !== null && typeof inputs === 'object' && Symbol.asyncIterator in inputs) {
-    const it = (inputs as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    const it = iteratorOf((inputs as AsyncIterable<unknown>)[Symbol.asyncIterator](), 'Symbol.asyncIterator');
     return { next: () => it.next(), return: () => it.return?.(), async: true };
   }
   if (inputs !== null && (typeof inputs === 'object' || typeof inputs === 'string') && Symbol.iterator in Object(inputs)) {
-    const it = (inputs as Iterable<unknown>)[Symbol.iterator]();
+    const it = iteratorOf((inputs as Iterable<unknown>)[Symbol.iterator](), 'Symbol.iterator');
     return { next: () => it.next(), return: () => it.return?.(), async: false };
   }
   throw new InvalidTypeError('inputs must be an iterable or an async iterable');
+}
+
+/** What inputs' [Symbol.iterator]() (or asyncIterator) gave, checked to be an iterator: an object with next(). */
+function iteratorOf<I>(it: I, method: string): I {
+  if ((typeof it !== 'object' && typeof it !== 'function') || it === null || typeof (it as { next?: unknown }).next !== 'function') {
+    const got = it === null ? 'null' : typeof it === 'object' ? 'an object without a next() method' : typeof it;
+    throw new InvalidTypeError(`inputs[${method}]() must return an iterator (an object with a next() method); it returned ${got}`);
+  }
+  return it;
 }
 
 /** Whether map can iterate `inputs`: an iterable (a string too) or an async iterable. */

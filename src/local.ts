@@ -125,7 +125,8 @@ export class LocalExecutor extends BaseExecutor implements ObservableExecutor {
     if (!Array.isArray(args)) throw new InvalidTypeError(`${where}: args must be an array of the task's arguments; received ${typeof args}`);
     const o = options === undefined ? null : parseCallOptions(where, options, { timeout: this.#timeout, retries: 0 });
     const entry: Entry = {
-      task, spec, args, settle, onRunning,
+      // The values passed, in an array of the call's own: a caller may reuse its array for the next call.
+      task, spec, args: flags === 0 ? args.slice() : args, settle, onRunning,
       timeout: o === null ? this.#timeout : o.timeout,
       signal: o?.signal,
       state: 'queued',
@@ -242,7 +243,7 @@ export class LocalExecutor extends BaseExecutor implements ObservableExecutor {
     // a copy, unmarked, so that a task which lets it escape fails with a TaskError.
     if (isCallOutcome(thrown)) return withFacts(thrown as Error, { task: spec.label });
     const error = new TaskError(wireMessage(toWire(thrown)), { cause: thrown, task: spec.label });
-    keepOrigin(error, spec, args, thrown, typeof task === 'function' ? task as Fn : undefined);
+    keepOrigin(error, spec, args, undefined, typeof task === 'function' ? task as Fn : undefined);
     return error;
   }
 

@@ -8,6 +8,7 @@
 import { InvalidValueError } from './errors.js';
 import { loadExport } from './task-loader.js';
 import type { TaskSpec } from './task.js';
+import { untransferred } from './transfer.js';
 
 interface Origin {
   spec: TaskSpec;
@@ -26,22 +27,35 @@ export function noteInlineFunction(spec: TaskSpec, fn: (...args: unknown[]) => u
 }
 
 /**
- * Notes that `error` (and `cause`, the task's own error it wraps) came from calling the task of
- * `spec` with `args`; `fn` is the task itself when the caller's thread ran it.
+ * Notes that `error` came from calling the task of `spec` with `args`; so did `copy`, the task's
+ * own error revived from a worker (a fresh object: never the task's own, which it may throw
+ * again for another call). `fn` is the task itself when the caller's thread ran it.
  */
-export function keepOrigin(error: unknown, spec: TaskSpec, args: readonly unknown[], cause?: unknown, fn?: (...args: unknown[]) => unknown): void {
+export function keepOrigin(error: object, spec: TaskSpec, args: readonly unknown[], copy?: unknown, fn?: (...args: unknown[]) => unknown): void {
   const origin: Origin = { spec, fn: fn ?? inlineFunctions.get(spec), args };
-  if (typeof error === 'object' && error !== null) origins.set(error, origin);
-  if (typeof cause === 'object' && cause !== null && !origins.has(cause)) origins.set(cause, origin);
+  origins.set(error, origin);
+  if (typeof copy === 'object' && copy !== null) origins.set(copy, origin);
 }
 
-/** The origin of `error`, or of the first error in its chain of causes that has one (a GraphError's task error). */
+/** `error` (a GraphError) came from the same call as `from` (the executor's error). */
+export function sameOrigin(error: object, from: unknown): void {
+  const origin = typeof from === 'object' && from !== null ? origins.get(from) : undefined;
+  if (origin !== undefined) origins.set(error, origin);
+}
+
+/** The origin of `error`, or of the first error in its chain of causes that has one; a cause that cannot be read ends the chain. */
 function originOf(error: unknown): Origin | undefined {
   const seen = new Set<unknown>();
-  for (let e = error; typeof e === 'object' && e !== null && !seen.has(e); e = (e as { cause?: unknown }).cause) {
-    seen.add(e);
-    const origin = origins.get(e);
-    if (origin !== undefined) return origin;
+  let e = error;
+  try {
+    while (typeof e === 'object' && e !== null && !seen.has(e)) {
+      seen.add(e);
+      const origin = origins.get(e);
+      if (origin !== undefined) return origin;
+      e = (e as { cause?: unknown }).cause;
+    }
+  } catch {
+    // A getter or a Proxy trap that throws: no origin beyond it.
   }
   return undefined;
 }
@@ -65,5 +79,5 @@ export async function rerunLocally(error: unknown): Promise<unknown> {
     if (spec.kind !== 'module') throw new InvalidValueError(`rerunLocally(): the function of ${spec.label} is no longer known here`);
     fn = (await loadExport(spec.code, spec.name)) as (...args: unknown[]) => unknown;
   }
-  return await fn(...args);
+  return untransferred(await fn(...args));
 }

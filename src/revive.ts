@@ -39,7 +39,7 @@ export function reviveTaskError(wire: WireValue, spec: TaskSpec, extras: Record<
     return err;
   }
   const err = new TaskError(wireMessage(wire), { cause: original, task: spec.label, ...extras });
-  if (args !== undefined) keepOrigin(err, spec, args, original);
+  if (args !== undefined) keepOrigin(err, spec, args, here ? undefined : original);
   if (wire.error && wire.stack !== undefined) {
     err.stack = `TaskError: ${err.message}\n${framesOf(wire.stack)}${here ? '' : `\n    at <${spec.label} in a worker>`}`;
   }

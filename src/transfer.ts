@@ -4,6 +4,7 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 import { util } from './builtins.js';
+import { InvalidTypeError } from './errors.js';
 
 /** A value that can be moved to another thread instead of copied (an ArrayBuffer, a MessagePort, ...). */
 export type Transferable = TransferListItem;
@@ -17,6 +18,10 @@ export interface Transferred<T> {
 
 /** Wraps a task's return value so its buffers are transferred, not copied, to the caller. */
 export function transfer<T>(value: T, transferList: readonly Transferable[]): T {
+  if (!Array.isArray(transferList)) {
+    const got = transferList === null ? 'null' : typeof transferList;
+    throw new InvalidTypeError(`transfer(value, list): list must be an array of what to move, such as [pixels.buffer]; got ${got}`);
+  }
   return { [kTransfer]: true, value, transferList } as unknown as T;
 }
 

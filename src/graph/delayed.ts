@@ -8,7 +8,7 @@ import { CloneError, ErrorCodes, InvalidTypeError, isForkJoinError } from '../er
 import { booleanOption, knownKeys, objectOption } from '../options.js';
 import { toTaskSpec, type Task, type TaskSpec } from '../task.js';
 import { walkArgs } from './arguments.js';
-import { Unreadable } from './walk-error.js';
+import { Unreadable, isTooDeep } from './walk-error.js';
 import { TaskSet, type TaskInfo } from './task-set.js';
 import { digestText, Hasher, hashString, type Digest } from './hash.js';
 import { compute, type ComputeOptions } from './compute.js';
@@ -161,7 +161,7 @@ function unreadableArgs(where: string, error: unknown): unknown {
   const path = error instanceof Unreadable ? error.path : 'args';
   const thrown = error instanceof Unreadable ? error.thrown : error;
   if (isForkJoinError(thrown)) return thrown;
-  const deep = thrown instanceof RangeError && /call stack/i.test(thrown.message);
+  const deep = isTooDeep(thrown);
   const why = deep ? 'they are nested too deeply' : `reading ${path} threw ${thrown instanceof Error ? thrown.message : String(thrown)}`;
   return new CloneError(ErrorCodes.ARG_NOT_CLONEABLE, `${where}: its arguments cannot be read to make the node's key: ${why}`, { cause: thrown, path });
 }

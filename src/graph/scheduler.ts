@@ -14,6 +14,7 @@ import type { Progress } from '../progress.js';
 import type { GraphNode } from './delayed.js';
 import { fillInputs } from './fill.js';
 import { GraphError } from './error.js';
+import { sameOrigin } from '../rerun.js';
 import type { GraphEvent, GraphEventListener, GraphEventType } from './events.js';
 import { RunState, type Plan } from './plan.js';
 
@@ -328,9 +329,11 @@ export class Scheduler {
     const cause = isForkJoinError(error, ErrorCodes.TASK_FAILED) && (error as Error).cause !== undefined ? (error as Error).cause : error;
     const message = error instanceof Error ? error.message : String(error);
     const tries = attempts > 0 ? ` after ${attempts + 1} attempts` : '';
-    this.abort(new GraphError(`The node ${node.key} (${node.fn.spec.label}) failed${tries}: ${message}`, {
+    const failure = new GraphError(`The node ${node.key} (${node.fn.spec.label}) failed${tries}: ${message}`, {
       cause, key: node.key, task: node.fn.spec.label,
-    }));
+    });
+    sameOrigin(failure, error); // rerunLocally(failure) runs the call that failed, whatever its task threw
+    this.abort(failure);
   }
 
   /**

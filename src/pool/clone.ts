@@ -72,9 +72,23 @@ export function children(value: object): Array<[string, unknown]> {
   return Object.keys(value).map((key) => [step(key), read(value, key)]);
 }
 
-/** How a path names property `key`: `.name`, or `["odd key"]`. */
+/**
+ * How a path names property `key`: `.name`, or `["odd key"]`. No regular expression: this runs
+ * while a walk that ran out of stack unwinds, where compiling one can abort the process.
+ */
 export function step(key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+  return isIdentifier(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/** Whether `key` is an ASCII identifier: a letter, `_` or `$`, then those or digits. */
+function isIdentifier(key: string): boolean {
+  if (key.length === 0) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    const letter = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
+    if (!letter && !(i > 0 && c >= 48 && c <= 57)) return false;
+  }
+  return true;
 }
 
 function read(value: object, key: string): unknown {

@@ -81,9 +81,9 @@ export class PoolCore {
 
   /** Queues a call; `settle` is a Settle, or (promised) a promise's resolve function, given a rejected promise on failure. */
   submit(spec: TaskSpec, args: unknown[], options: CallOptionsInternal, settle: Settle | Resolve, admitted = false, promised = false): Call {
-    // The call's own copy of its arguments, taken now: the caller may reuse what it passed.
+    // The call's own copy of its arguments, taken now: the caller may reuse what it passed, the array too.
     const own = ownArguments(args, options, this.#transport.moves);
-    const call = new Call(spec, this.#fns.idOf(spec), own.args, own.options, settle, promised);
+    const call = new Call(spec, this.#fns.idOf(spec), own.args, own.options, settle, promised, own.passed);
     call.recopy = own.recopy;
     call.admitted = admitted;
     const uncloneable = own.uncloneable;

@@ -73,6 +73,8 @@ export class Call {
     readonly settle: Settle | Resolve,
     /** Whether `settle` is a promise's resolve function (the lighter way to wait for a call). */
     readonly promised: boolean,
+    /** The arguments as the caller passed them (their values, in an array of the call's own), for rerunLocally(). */
+    private readonly passed: readonly unknown[],
   ) {
     this.bytes = options.transfer === undefined ? safeEstimate(args) : 64;
   }
@@ -89,7 +91,7 @@ export class Call {
 
   /** Its arguments as passed, for rerunLocally(); none for a map chunk (its inputs fail one by one) or arguments sent encoded (locks). */
   get callerArgs(): readonly unknown[] | undefined {
-    return (this.options.flags & (TaskFlag.Chunk | TaskFlag.Sync)) === 0 ? this.args : undefined;
+    return (this.options.flags & (TaskFlag.Chunk | TaskFlag.Sync)) === 0 ? this.passed : undefined;
   }
 
   /** Queued again (its worker died before it ended); false when it cannot be sent again (see refresh). */

@@ -70,20 +70,31 @@ function chunkSnapshot(args: unknown[], moves: boolean, retries: number): Snapsh
 /**
  * The arguments and options a call keeps: its own copy (for a map's chunk, unless its inputs
  * are primitives), or the caller's arguments with `uncloneable` set when no copy could be made
- * (the call then fails, naming what could not be sent).
+ * (the call then fails, naming what could not be sent). `passed`: the values the caller passed,
+ * in an array of the call's own (rerunLocally runs them), as `args` is when they needed no copy.
  */
 export function ownArguments<O extends { flags: number; transfer: Transferable[] | undefined; retries: number }>(
   args: unknown[], options: O, moves: boolean,
-): { args: unknown[]; options: O; recopy: Recopy | null; uncloneable: { cause: unknown } | null } {
+): { args: unknown[]; passed: unknown[]; options: O; recopy: Recopy | null; uncloneable: { cause: unknown } | null } {
   let own: Snapshot | null;
+  const chunk = (options.flags & TaskFlag.Chunk) !== 0;
   try {
-    own = (options.flags & TaskFlag.Chunk) === 0 ? snapshot(args, options.transfer, moves, options.retries) : chunkSnapshot(args, moves, options.retries);
+    own = chunk ? chunkSnapshot(args, moves, options.retries) : snapshot(args, options.transfer, moves, options.retries);
   } catch (cause) {
-    return { args, options, recopy: null, uncloneable: { cause } };
+    return { args, passed: args, options, recopy: null, uncloneable: { cause } };
   }
-  if (own === null) return { args, options, recopy: null, uncloneable: null };
-  return { args: own.args, options: own.transfer === options.transfer ? options : { ...options, transfer: own.transfer }, recopy: own.recopy, uncloneable: null };
+  if (own === null) {
+    // Nothing in them to copy, but the array is the caller's, which it may reuse for its next call
+    // (a map's chunk is the map's own; a Proxy of a list is sent as it is, and refused).
+    const list = chunk || isProxy(args) ? args : args.slice();
+    return { args: list, passed: list, options, recopy: null, uncloneable: null };
+  }
+  const o = own.transfer === options.transfer ? options : { ...options, transfer: own.transfer };
+  return { args: own.args, passed: chunk ? args : args.slice(), options: o, recopy: own.recopy, uncloneable: null };
 }
+
+let proxyTest: ((value: object) => boolean) | undefined;
+const isProxy = (value: object): boolean => (proxyTest ??= util().types.isProxy)(value);
 
 /**
  * Before a call is sent again (its worker died before it started): a copy whose buffers moved

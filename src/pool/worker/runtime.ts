@@ -241,7 +241,17 @@ export function startRuntime(port: RuntimePort): void {
     } finally {
       current = -1;
     }
-    if (!isThenable(result)) {
+    let thenable: boolean;
+    try {
+      thenable = isThenable(result);
+    } catch (thrown) {
+      // A result whose \`then\` cannot even be read (a getter or a Proxy trap that throws) fails the task with that.
+      ended();
+      proven[fnId] = true;
+      fail(id, thrown, fnId);
+      return;
+    }
+    if (!thenable) {
       ended();
       proven[fnId] = true;
       succeed(id, result);
