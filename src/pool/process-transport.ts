@@ -16,7 +16,7 @@ import { writeAroundBars } from '../progress.js';
 import { fromWire } from '../wire-error.js';
 import type { Transferable } from '../transfer.js';
 import { describeType } from '../task.js';
-import { STOP_GRACE_MS, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
+import { STOP_GRACE_MS, endAtExit, inheritableExecArgv, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 
 const entry = fileURLToPath(processEntry);
 /** Loaded on first use: a ThreadPool-only program never pays for child_process (and net). */
@@ -28,15 +28,6 @@ const FRAMES_WAIT_MS = 2_000;
 
 /** Children still alive: killed if this process exits without closing its pools. */
 const live = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of live) killGroup(child, 'SIGKILL');
-  });
-}
 
 /** Signals `child` and every process in its group: what its tasks started, unless they detached it. */
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
@@ -92,7 +83,7 @@ export class ProcessTransport implements Transport {
       // Its own process group, so that stopping it stops what its tasks started (killGroup).
       detached: true,
     });
-    installExitHook();
+    endAtExit(live, (child) => { killGroup(child, 'SIGKILL'); });
     live.add(child);
     let tail = '';
     // Seen as it came: the native stack trace V8 prints after it can outgrow the tail.

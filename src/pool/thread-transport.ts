@@ -3,7 +3,7 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { threadEntry as entry } from '../paths.js';
 import { recheckBarriers } from '../sync/barrier.js';
 import { WORKER_DATA_KEY, registry } from '../sync/registry.js';
-import { STOP_GRACE_MS, inheritableExecArgv, type ExitInfo, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
+import { STOP_GRACE_MS, endAtExit, inheritableExecArgv, type ExitInfo, type LinkEvents, type Transport, type TransportOptions, type WorkerLink } from './transport.js';
 import { Msg, type PoolMessage, type ThreadMessage } from './protocol.js';
 import { CLAIMS_KEY, Claims } from './claims.js';
 import { writeAroundBars } from '../progress.js';
@@ -28,15 +28,6 @@ function warnStuck(what: string, setAside: number, limit: number): void {
 
 /** The OS ids of the live worker threads of every pool: what their tasks started is killed if this process exits first. */
 const liveThreads = new Set<Int32Array>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const word of liveThreads) killStartedBy(Atomics.load(word, 0));
-  });
-}
 
 /** The process's own flags that a worker thread accepts, once known (see spawnThread). */
 let threadFlags: string[] | null = null;
@@ -91,7 +82,7 @@ export class ThreadTransport implements Transport {
       workerData: { [WORKER_DATA_KEY]: registry().buffer, [CLAIMS_KEY]: claims.words, [OS_THREAD_KEY]: osThread },
     }, execArgv);
     const tid = worker.threadId;
-    installExitHook();
+    endAtExit(liveThreads, (word) => { killStartedBy(Atomics.load(word, 0)); });
     liveThreads.add(osThread);
     let error: unknown = null;
     let unreadable: unknown = null;

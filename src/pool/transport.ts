@@ -46,6 +46,17 @@ export interface WorkerLink {
   unref(): void;
 }
 
+const watchedAtExit = new WeakSet<Set<unknown>>();
+
+/** When this process exits, `end` is called for each member `live` holds then (what the pools' workers leave running); installed once per set. */
+export function endAtExit<T>(live: Set<T>, end: (member: T) => void): void {
+  if (watchedAtExit.has(live)) return;
+  watchedAtExit.add(live);
+  process.on('exit', () => {
+    for (const member of live) end(member);
+  });
+}
+
 /** How long a worker asked to exit may take (to end its last writes to stdout and stderr) before it is forced. */
 export const STOP_GRACE_MS = 2_000;
 
