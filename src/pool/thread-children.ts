@@ -94,16 +94,18 @@ export function threadRuns(tid: number): boolean {
   }
 }
 
-/** Kills what thread `tid` started and left running (startedBy); returns how many were signalled. */
-export function killStartedBy(tid: number): number {
-  let killed = 0;
-  for (const pid of startedBy(tid)) {
+/** Kills what thread `tid` started and left running (startedBy). */
+export function killStartedBy(tid: number): void {
+  killAll(startedBy(tid));
+}
+
+/** SIGKILL to each of `pids` still there. */
+export function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
-      killed++;
     } catch {
       // Gone meanwhile.
     }
   }
-  return killed;
 }

@@ -7,7 +7,7 @@ import { STOP_GRACE_MS, endAtExit, inheritableExecArgv, type ExitInfo, type Link
 import { Msg, type PoolMessage, type ThreadMessage } from './protocol.js';
 import { CLAIMS_KEY, Claims } from './claims.js';
 import { writeAroundBars } from '../progress.js';
-import { OS_THREAD_KEY, killStartedBy, startedBy, threadRuns } from './thread-children.js';
+import { OS_THREAD_KEY, killAll, killStartedBy, startedBy, threadRuns } from './thread-children.js';
 
 /**
  * How long a terminated thread may take to exit before the pool stops waiting for it. Node cannot
@@ -127,14 +127,7 @@ export class ThreadTransport implements Transport {
       if (gone) return;
       const before = startedBy(Atomics.load(osThread, 0));
       void worker.terminate();
-      killStartedBy(Atomics.load(osThread, 0));
-      for (const pid of before) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Gone already.
-        }
-      }
+      killAll([...before, ...startedBy(Atomics.load(osThread, 0))]);
       if (abandon === null) abandon = setTimeout(() => checkStopped(why, false), ABANDON_AFTER_MS);
     };
     worker.on('message', (message: ThreadMessage) => {
