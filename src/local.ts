@@ -13,6 +13,7 @@ import { WaitQueue } from './pool/call-queue.js';
 import type { ChunkResult } from './pool/protocol.js';
 import { TaskFlag } from './pool/protocol.js';
 import { kSoftAbort, SignalRegistry } from './pool/signals.js';
+import { ownList } from './pool/snapshot.js';
 import { Tally, type ExecutorStats } from './stats.js';
 import { directTaskSpec, isTaskRef, type Task, type TaskSpec } from './task.js';
 import { isThenable, untransferred } from './transfer.js';
@@ -126,7 +127,7 @@ export class LocalExecutor extends BaseExecutor implements ObservableExecutor {
     const o = options === undefined ? null : parseCallOptions(where, options, { timeout: this.#timeout, retries: 0 });
     const entry: Entry = {
       // The values passed, in an array of the call's own: a caller may reuse its array for the next call.
-      task, spec, args: flags === 0 ? args.slice() : args, settle, onRunning,
+      task, spec, args: flags === 0 ? ownList(args) : args, settle, onRunning,
       timeout: o === null ? this.#timeout : o.timeout,
       signal: o?.signal,
       state: 'queued',

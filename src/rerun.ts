@@ -64,14 +64,14 @@ function originOf(error: unknown): Origin | undefined {
  * Runs the task that threw `error` once more, in this thread, with the same arguments, and
  * resolves to its result, or rejects with what it throws: the task's own error, thrown here.
  * `error` is a TaskError from a ThreadPool, ProcessPool or LocalExecutor (run, submit, map,
- * starmap, imap), its `cause`, or an error whose chain of causes holds one (a GraphError).
+ * starmap, imap), on a pool its `cause`, or compute()'s GraphError.
  * Arguments are those the caller passed: one transferred to a worker is empty here.
  */
 export async function rerunLocally(error: unknown): Promise<unknown> {
   const origin = originOf(error);
   if (origin === undefined) {
     throw new InvalidValueError('rerunLocally(): this error did not come from a task that threw on a ThreadPool, ProcessPool or LocalExecutor of this process '
-      + '(a TaskError from run, submit, map, starmap or imap, its cause, or an error caused by one); a timeout, a crashed worker, or a Cluster\'s error cannot be re-run here');
+      + '(a TaskError from run, submit, map, starmap or imap, on a pool its cause, or the GraphError of compute); a timeout, a crashed worker, or a Cluster\'s error cannot be re-run here');
   }
   const { spec, args } = origin;
   let fn = origin.fn;

@@ -18,9 +18,9 @@ export interface Transferred<T> {
 
 /** Wraps a task's return value so its buffers are transferred, not copied, to the caller. */
 export function transfer<T>(value: T, transferList: readonly Transferable[]): T {
-  if (!Array.isArray(transferList)) {
-    const got = transferList === null ? 'null' : typeof transferList;
-    throw new InvalidTypeError(`transfer(value, list): list must be an array of what to move, such as [pixels.buffer]; got ${got}`);
+  if (typeof transferList !== 'object' || transferList === null || typeof (transferList as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    const got = transferList === null ? 'null' : typeof transferList === 'object' ? 'an object that is not iterable' : typeof transferList;
+    throw new InvalidTypeError(`transfer(value, list): list must be an array (or an iterable) of what to move, such as [pixels.buffer]; got ${got}`);
   }
   return { [kTransfer]: true, value, transferList } as unknown as T;
 }
@@ -40,8 +40,13 @@ export function untransferred(value: unknown, move?: (list: readonly Transferabl
   } catch {
     return value;
   }
-  move?.(value.transferList);
-  return value.value;
+  try {
+    const inner = value.value;
+    move?.(value.transferList);
+    return inner;
+  } catch {
+    return value; // a Proxy posing as a wrapper: sent as it is, and refused (salvage)
+  }
 }
 
 /**
@@ -63,6 +68,15 @@ export function isDetached(value: unknown): boolean {
 /** A transfer list without repeats: postMessage refuses an object listed twice, which moves once anyway. */
 export function withoutRepeats(list: Transferable[]): Transferable[] {
   return list.length < 2 ? list : [...new Set(list)];
+}
+
+/** A task's result to await (a promise, or any object with a then()), null when it is none, or what looking at it threw. */
+export function awaitable(value: unknown): { promise: Promise<unknown> } | { thrown: unknown } | null {
+  try {
+    return isThenable(value) ? { promise: Promise.resolve(value) } : null;
+  } catch (thrown) {
+    return { thrown };
+  }
 }
 
 /** Whether a task's result is a promise, or any object with a then() to await. */

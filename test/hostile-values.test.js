@@ -29,6 +29,24 @@ for (const E of Executors) {
       assert.deepEqual(await Promise.all(more), [{ n: 4 }, { n: 5 }]);
     });
 
+    test('an argument list that is an Array subclass is read as a list: its constructor is never called', T, async (t) => {
+      const ex = using(t, E.make({ slots: 1 }));
+      let made = 0;
+      class Args extends Array {
+        constructor(...items) {
+          super(...items);
+          made++;
+        }
+      }
+      const args = Args.from([1, 2]);
+      made = 0;
+      assert.equal(await ex.run(tasks.add, args), 3);
+      assert.equal(made, 0);
+      const guarded = [3, 4];
+      Object.defineProperty(guarded, 'constructor', { get() { throw new Error('constructor getter'); } });
+      assert.equal(await ex.run(tasks.add, guarded), 7);
+    });
+
     test('inputs whose [Symbol.iterator]() gives no iterator (null, an object without next) fail the map with FJ_INVALID_ARG_TYPE', T, async (t) => {
       const ex = using(t, E.make({ slots: 1 }));
       for (const iterator of [() => null, () => ({}), () => 5]) {
@@ -57,6 +75,10 @@ for (const E of PoolKinds) {
         assert.equal(err.cause.message, 'trap get');
         return true;
       });
+      // Looked at by the worker (a thread: is it a buffer to move?) or only by sending it (a child): either way, the call fails.
+      await assert.rejects(pool.run(tasks.prototypeTrapThrows, []), (err) => (err.code === 'FJ_TASK_FAILED' && err.cause.message === 'trap getPrototypeOf') || err.code === 'FJ_RESULT_NOT_CLONEABLE');
+      await assert.rejects(pool.run(tasks.promiseWithHostileConstructor, []), (err) => err.code === 'FJ_TASK_FAILED' && err.cause.message === 'constructor getter');
+      await assert.rejects(pool.run(tasks.ownKeysTrapThrows, []), { code: 'FJ_RESULT_NOT_CLONEABLE' });
       assert.equal(await pool.run(tasks.square, [3]), 9);
       assert.equal(pool.stats().workersReplaced, 0);
     });
@@ -70,6 +92,11 @@ for (const E of PoolKinds) {
         return true;
       });
       assert.equal(pool.stats().workersReplaced, 0);
+    });
+
+    test('transfer() takes a Set for its list', T, async (t) => {
+      const pool = using(t, E.make({ slots: 1 }));
+      assert.deepEqual([...await pool.run(tasks.transferWithSet, [])], [9, 9, 9, 9]);
     });
   });
 }

@@ -23,7 +23,7 @@ export class Unreadable extends Error {
  * regular expression: compiling one with the stack nearly exhausted can abort the process.
  */
 export function isTooDeep(error: unknown): boolean {
-  return error instanceof RangeError && error.message.includes('call stack');
+  return error instanceof RangeError && typeof error.message === 'string' && error.message.includes('call stack');
 }
 
 /**

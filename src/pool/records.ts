@@ -73,7 +73,7 @@ export class Call {
     readonly settle: Settle | Resolve,
     /** Whether `settle` is a promise's resolve function (the lighter way to wait for a call). */
     readonly promised: boolean,
-    /** The arguments as the caller passed them (their values, in an array of the call's own), for rerunLocally(). */
+    /** What rerunLocally() runs: its copy, or the values passed when its copy's buffers move to the worker (snapshot.ts). */
     private readonly passed: readonly unknown[],
   ) {
     this.bytes = options.transfer === undefined ? safeEstimate(args) : 64;

@@ -14,6 +14,8 @@ import { TaskFlag } from './protocol.js';
 
 export interface Snapshot {
   args: unknown[];
+  /** The caller's values in a list of the call's own, when a recopy makes the copy anew from them (their buffers moved). */
+  source?: unknown[];
   /** What to move when the call is sent: buffers of the copy, which nothing else holds. */
   transfer: Transferable[] | undefined;
   /** When the copy's buffers move on sending: a copy made anew from the caller's arguments, for a call sent again (refresh). */
@@ -37,7 +39,10 @@ export function snapshot(args: unknown[], transfer: Transferable[] | undefined, 
   if (transfer === undefined && moves && !holdsResizable(args)) {
     // Arguments that are primitives, buffers and views: each buffer copied once, as a clone lays it out.
     const copied = copyOut(args, 0);
-    if (copied !== null) return keep ? { args: copied.args, transfer: undefined, recopy: null } : { args: copied.args, transfer: copied.transfer, recopy: () => copyOut(args, 0) };
+    if (copied !== null && keep) return { args: copied.args, transfer: undefined, recopy: null };
+    // Made anew from a list of its own: the caller may reuse its array (its buffers it may refill: what was passed is sent).
+    const source = ownList(args);
+    if (copied !== null) return { args: copied.args, transfer: copied.transfer, recopy: () => copyOut(source, 0), source };
   }
   // A child process gets the copy through the channel's own codec (it keeps a Buffer a Buffer).
   if (!moves) return { args: decodeMessage(encodeMessage(args)) as unknown[], transfer, recopy: null };
@@ -85,16 +90,28 @@ export function ownArguments<O extends { flags: number; transfer: Transferable[]
   }
   if (own === null) {
     // Nothing in them to copy, but the array is the caller's, which it may reuse for its next call
-    // (a map's chunk is the map's own; a Proxy of a list is sent as it is, and refused).
-    const list = chunk || isProxy(args) ? args : args.slice();
+    // (a map's chunk is the map's own).
+    const list = chunk ? args : ownList(args);
     return { args: list, passed: list, options, recopy: null, uncloneable: null };
   }
   const o = own.transfer === options.transfer ? options : { ...options, transfer: own.transfer };
-  return { args: own.args, passed: chunk ? args : args.slice(), options: o, recopy: own.recopy, uncloneable: null };
+  // What rerunLocally runs: the copy, or, when its buffers move to the worker, the values it is made from (held for a recopy anyway).
+  return { args: own.args, passed: own.source ?? own.args, options: o, recopy: own.recopy, uncloneable: null };
 }
 
 let proxyTest: ((value: object) => boolean) | undefined;
 const isProxy = (value: object): boolean => (proxyTest ??= util().types.isProxy)(value);
+
+/**
+ * `args`' values in an array of the call's own, read index by index: not slice(), which would call an
+ * Array subclass's constructor. A Proxy of a list is kept as it is (sent as it is, it is refused).
+ */
+export function ownList(args: unknown[]): unknown[] {
+  if (isProxy(args)) return args;
+  const list = new Array<unknown>(args.length);
+  for (let i = 0; i < args.length; i++) list[i] = args[i];
+  return list;
+}
 
 /**
  * Before a call is sent again (its worker died before it started): a copy whose buffers moved

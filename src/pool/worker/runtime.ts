@@ -10,7 +10,7 @@ import { ErrorCodes } from '../../errors.js';
 import { codedError } from '../../task-loader.js';
 import { decodeLocks, listenForLocks, loadLockSupport, lockSupportLoaded, releaseLocksLeft, resultWithLocks } from './locks.js';
 import { compile, load, wireOfThrown, type FnEntry } from './functions.js';
-import { isThenable, untransferred, withoutRepeats } from '../../transfer.js';
+import { awaitable, untransferred, withoutRepeats } from '../../transfer.js';
 import { ownWire, type WireValue } from '../../wire-error.js';
 import { copyOut } from '../copy-out.js';
 import { runChunk, type ChunkContext } from './chunk.js';
@@ -102,8 +102,13 @@ export function startRuntime(port: RuntimePort): void {
     if (told.size > 0 && told.delete(id as number)) toldEnded = true;
   }
 
+  /** A call ended with `value`; one that cannot even be looked at (a Proxy whose traps throw) fails the call with what it threw. */
   function succeed(id: unknown, value: unknown): void {
     answered(id);
+    try { deliver(id, value); } catch (thrown) { failed.push(id, wireOfThrown(thrown, undefined)); }
+  }
+
+  function deliver(id: unknown, value: unknown): void {
     const out = untransferred(value, chunks.transfer);
     if (typeof out === 'object' && out !== null) {
       // A result holding a lock goes with records in its place, which the pool revives.
@@ -241,25 +246,18 @@ export function startRuntime(port: RuntimePort): void {
     } finally {
       current = -1;
     }
-    let thenable: boolean;
-    try {
-      thenable = isThenable(result);
-    } catch (thrown) {
-      // A result whose \`then\` cannot even be read (a getter or a Proxy trap that throws) fails the task with that.
+    // A result whose `then` (a getter, a Proxy trap) or a promise whose `constructor` cannot be read fails the task with that.
+    const awaited = awaitable(result);
+    if (awaited === null || 'thrown' in awaited) {
       ended();
       proven[fnId] = true;
-      fail(id, thrown, fnId);
-      return;
-    }
-    if (!thenable) {
-      ended();
-      proven[fnId] = true;
-      succeed(id, result);
+      if (awaited === null) succeed(id, result);
+      else fail(id, awaited.thrown, fnId);
       return;
     }
     active.add(id);
     if (!careful) unreported.add(id);
-    Promise.resolve(result).then(
+    awaited.promise.then(
       (value) => settleAsync(id, fnId, true, value),
       (thrown) => settleAsync(id, fnId, false, thrown),
     );

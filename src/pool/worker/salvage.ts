@@ -22,8 +22,9 @@ export function salvage(message: ResultsMessage, canClone: CanClone, peer: strin
       continue;
     }
     const found = findUncloneable(value, 'result', canClone);
-    if (found === null) ok.push(message.done[i], value);
-    else bad.push(message.done[i], ownWire(codedError(ErrorCodes.RESULT_NOT_CLONEABLE, describeUncloneable(found, peer))));
+    if (found === null && canClone(value)) ok.push(message.done[i], value);
+    // Not found by the walk, which a Proxy or a hostile object defeats: the whole result is named.
+    else bad.push(message.done[i], ownWire(codedError(ErrorCodes.RESULT_NOT_CLONEABLE, found === null ? `The result cannot be sent to ${peer}: it cannot be read (a Proxy, or an object whose traps or getters throw). Pass plain data` : describeUncloneable(found, peer))));
   }
   for (let i = 1; i < bad.length; i += 2) {
     if (!canClone(bad[i])) bad[i] = toWire(codedError(ErrorCodes.TASK_FAILED, 'The task failed with an error that cannot be cloned'));
