@@ -102,6 +102,16 @@ function grandchildrenEnd(kind) {
   };
 }
 
+/** Runs the program `args`, which prints "pids <pid>" of a process its task started (killed after the test, if it is left): it exits with 0. */
+async function runStarting(t, args) {
+  const result = await runNode(args, { deadlineMs: 45_000 });
+  const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);
+  t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(pid > 0, result.stdout);
+  return { result, pid };
+}
+
 describe('ProcessPool children and what their tasks start', () => {
   test('a task that sends on its IPC channel itself (process.send) neither crashes the caller nor fails: the message is dropped with a warning', T, async () => {
     const result = await runNode([scenario, 'ProcessPool', 'process-send']);
@@ -125,11 +135,8 @@ describe('ProcessPool children and what their tasks start', () => {
   });
 
   test('a grandchild that detached itself and holds the worker\'s stderr does not keep the caller alive after close()', T, async (t) => {
-    const result = await runNode([scenario, 'ProcessPool', 'detached-grandchild-holds-stderr'], { deadlineMs: 45_000 });
-    const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);
-    t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    const { result, pid } = await runStarting(t, [scenario, 'ProcessPool', 'detached-grandchild-holds-stderr']);
     assert.match(result.stdout, /^done$/m, result.stderr);
-    assert.equal(result.code, 0, result.stderr);
     assert.equal(processGone(pid), false, 'the detached grandchild outlived the pool, as it asked');
   });
 });
@@ -138,21 +145,14 @@ describe('ThreadPool threads and what their tasks start', () => {
   test('processes a task started in the background end with its thread: after close(), terminate() and a timeout', T, grandchildrenEnd('ThreadPool'));
 
   test('a process a task started detached outlives the pool, as it asked', T, async (t) => {
-    const result = await runNode([scenario, 'ThreadPool', 'detached-survives'], { deadlineMs: 45_000 });
-    const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);
-    t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    const { result, pid } = await runStarting(t, [scenario, 'ThreadPool', 'detached-survives']);
     assert.match(result.stdout, /^done$/m, result.stderr);
-    assert.equal(result.code, 0, result.stderr);
     assert.equal(processGone(pid), false, 'the detached process outlived the pool');
   });
 
   test('a task blocked in execSync that times out has its command killed: the next call runs at once, nothing is left running', T, async (t) => {
-    const result = await runNode([scenario, 'ThreadPool', 'execsync-timeout'], { deadlineMs: 45_000 });
-    const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);
-    t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+    const { result, pid } = await runStarting(t, [scenario, 'ThreadPool', 'execsync-timeout']);
     assert.match(result.stdout, /^done$/m, result.stderr);
-    assert.equal(result.code, 0, result.stderr);
-    assert.ok(pid > 0, result.stdout);
     await processesGone([pid], 30_000);
   });
 
@@ -174,11 +174,7 @@ describe('ThreadPool threads and what their tasks start', () => {
   });
 
   test('a process a task started ends when the caller exits with process.exit()', T, async (t) => {
-    const result = await runNode([fileURLToPath(new URL('./fixtures/exit-with-child.js', import.meta.url))], { deadlineMs: 45_000 });
-    const pid = Number(/^pids (\d+)$/m.exec(result.stdout)?.[1]);
-    t.after(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
-    assert.equal(result.code, 0, result.stderr);
-    assert.ok(pid > 0, result.stdout);
+    const { pid } = await runStarting(t, [fileURLToPath(new URL('./fixtures/exit-with-child.js', import.meta.url))]);
     await processesGone([pid], 30_000);
   });
 
