@@ -89,7 +89,7 @@ export class Call {
     this.timer.unref();
   }
 
-  /** Its arguments as passed, for rerunLocally(); none for a map chunk (its inputs fail one by one) or arguments sent encoded (locks). */
+  /** The arguments rerunLocally() runs (`passed`); none for a map chunk (its inputs fail one by one) or arguments sent encoded (locks). */
   get callerArgs(): readonly unknown[] | undefined {
     return (this.options.flags & (TaskFlag.Chunk | TaskFlag.Sync)) === 0 ? this.passed : undefined;
   }

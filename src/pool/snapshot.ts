@@ -75,8 +75,8 @@ function chunkSnapshot(args: unknown[], moves: boolean, retries: number): Snapsh
 /**
  * The arguments and options a call keeps: its own copy (for a map's chunk, unless its inputs
  * are primitives), or the caller's arguments with `uncloneable` set when no copy could be made
- * (the call then fails, naming what could not be sent). `passed`: the values the caller passed,
- * in an array of the call's own (rerunLocally runs them), as `args` is when they needed no copy.
+ * (the call then fails, naming what could not be sent). `passed`: what rerunLocally() runs, the
+ * copy, or, when the copy's buffers move to the worker, the values it is made from.
  */
 export function ownArguments<O extends { flags: number; transfer: Transferable[] | undefined; retries: number }>(
   args: unknown[], options: O, moves: boolean,
