@@ -111,9 +111,11 @@ export function parseCallOptions(where: string, options: unknown, defaults: { ti
   knownKeys(where, o, callKeys);
   if (o.transfer !== undefined) {
     const list: unknown = o.transfer;
-    const bad = Array.isArray(list) ? list.findIndex((item) => typeof item !== 'object' || item === null) : -1;
+    // A view (a typed array, a Buffer) is not what moves: its ArrayBuffer is.
+    const bad = Array.isArray(list) ? list.findIndex((item) => typeof item !== 'object' || item === null || ArrayBuffer.isView(item)) : -1;
     if (!Array.isArray(list) || bad >= 0) {
-      const received = Array.isArray(list) ? `transfer[${bad}] is ${describeType(list[bad])}` : `received ${describeType(list)}`;
+      const view = Array.isArray(list) && ArrayBuffer.isView(list[bad]) ? ': list its buffer instead, as in { transfer: [bytes.buffer] }' : '';
+      const received = Array.isArray(list) ? `transfer[${bad}] is ${describeType(list[bad])}${view}` : `received ${describeType(list)}`;
       throw new InvalidTypeError(`${where}: the "transfer" option must be an array of transferable objects (ArrayBuffer, MessagePort); ${received}`);
     }
   }

@@ -220,7 +220,7 @@ for (const E of Executors) {
 
       test('a "transfer" option holding a value that is no object fails with FJ_INVALID_ARG_TYPE naming its place', T, async (t) => {
         const exec = using(t, E.make());
-        for (const [transfer, named] of [['x', /received string "x"/], [[5], /transfer\[0\] is number 5/], [[new ArrayBuffer(8), null], /transfer\[1\] is null/]]) {
+        for (const [transfer, named] of [['x', /received string "x"/], [[5], /transfer\[0\] is number 5/], [[new ArrayBuffer(8), null], /transfer\[1\] is null/], [[new Uint8Array(4)], /transfer\[0\] is .*Uint8Array.*list its buffer/]]) {
           await assert.rejects(exec.run(tasks.square, [2], { transfer }), (err) => {
             assert.equal(err.code, 'FJ_INVALID_ARG_TYPE');
             assert.match(err.message, named);
