@@ -13,3 +13,7 @@ export const util = (): typeof import('node:util') => require('node:util') as ty
 export const fsPromises = (): typeof import('node:fs/promises') => require('node:fs/promises') as typeof import('node:fs/promises');
 export const http = (): typeof import('node:http') => require('node:http') as typeof import('node:http');
 export const childProcess = (): typeof import('node:child_process') => require('node:child_process') as typeof import('node:child_process');
+
+/** util.types.isProxy, looked up once: util() requires node:util on every call, which costs as much as a search over arguments per object. */
+let proxyTest: ((value: unknown) => boolean) | null = null;
+export const isProxy = (value: unknown): boolean => (proxyTest ??= util().types.isProxy)(value);

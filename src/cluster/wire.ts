@@ -4,7 +4,7 @@
  * base64'd, structured-clone compatible), and result messages (binary, several to one
  * element of the client's result list).
  */
-import { util, v8 } from '../builtins.js';
+import { isProxy, v8 } from '../builtins.js';
 import { CloneError, ErrorCodes } from '../errors.js';
 import { argumentsOf, describeUncloneable, findUncloneableIn, inputsOf } from '../pool/clone.js';
 import type { ChunkResult } from '../pool/protocol.js';
@@ -128,7 +128,7 @@ function jsonScalar(value: unknown): boolean {
  * of at most JSON_VALUES elements without holes or other own properties; else null.
  */
 function plainElements(value: unknown): unknown[] | null {
-  if (!Array.isArray(value) || util().types.isProxy(value) || Object.getPrototypeOf(value) !== Array.prototype) return null;
+  if (!Array.isArray(value) || isProxy(value) || Object.getPrototypeOf(value) !== Array.prototype) return null;
   if (value.length > JSON_VALUES || Object.keys(value).length !== value.length) return null;
   const copy: unknown[] = [];
   for (let i = 0; i < value.length; i++) {

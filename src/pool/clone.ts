@@ -2,7 +2,7 @@
  * Finding the value that cannot cross a thread or process boundary, and
  * naming its path. Only runs after a send failed, so the fast path pays nothing.
  */
-import { util } from '../builtins.js';
+import { isProxy } from '../builtins.js';
 import { isDetached } from '../transfer.js';
 
 export interface Uncloneable {
@@ -25,7 +25,7 @@ function kind(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'symbol') return 'a symbol';
   if (typeof value !== 'object' || value === null) return typeof value;
-  if (util().types.isProxy(value)) return 'a Proxy';
+  if (isProxy(value)) return 'a Proxy';
   const proto = Object.getPrototypeOf(value);
   const name = proto?.constructor?.name;
   const what = name ? `${/^(?!Uint)[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
@@ -146,7 +146,7 @@ function walk(root: unknown, rootPath: string, canClone: CanClone): Uncloneable 
     const bad = children(value).find(([, child]) => !(typeof child === 'object' && child !== null && seen.has(child)) && !canClone(child));
     if (bad === undefined) {
       // Nothing in it fails alone: deep nesting made the serializer run out of stack.
-      const depth = util().types.isProxy(value) ? 0 : height(value);
+      const depth = isProxy(value) ? 0 : height(value);
       if (depth >= DEEP) return { path: rootPath + shortened(steps), what: 'nested too deeply', detail: '', depth: steps.length + depth - 1 };
       break;
     }
@@ -225,7 +225,7 @@ function height(root: object): number {
 /** An object structured clone copies part by part (not bytes, a date or a host object). */
 function isContainer(value: object): boolean {
   return !ArrayBuffer.isView(value) && !(value instanceof ArrayBuffer) && !(value instanceof SharedArrayBuffer)
-    && !(value instanceof Date) && !(value instanceof RegExp) && !(value instanceof ThrowingGetter) && !util().types.isProxy(value);
+    && !(value instanceof Date) && !(value instanceof RegExp) && !(value instanceof ThrowingGetter) && !isProxy(value);
 }
 
 /** A map chunk's inputs, each named by its index in the whole map (`inputs[7]`); a hole is an undefined input. */
@@ -235,7 +235,7 @@ export function inputsOf(items: unknown, first: number): Array<[unknown, string]
 
 /** A call's arguments, each named by its place (`args[1]`); the whole list when it is no plain array (a Proxy, holes, other keys). */
 export function argumentsOf(args: unknown): Array<[unknown, string]> {
-  if (!Array.isArray(args) || util().types.isProxy(args) || Object.keys(args).length !== args.length) return [[args, 'args']];
+  if (!Array.isArray(args) || isProxy(args) || Object.keys(args).length !== args.length) return [[args, 'args']];
   return args.map((arg, i): [unknown, string] => [arg, `args[${i}]`]);
 }
 

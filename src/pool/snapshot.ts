@@ -5,7 +5,7 @@
  * object or a buffer for its next call (a scratch array filled in a loop) would change what an
  * earlier call's task received. Arguments that are all primitives need no copy.
  */
-import { util } from '../builtins.js';
+import { isProxy, util } from '../builtins.js';
 import { isDetached, withoutRepeats, type Transferable } from '../transfer.js';
 import { namedKeys } from './clone.js';
 import { copyOut } from './copy-out.js';
@@ -98,9 +98,6 @@ export function ownArguments<O extends { flags: number; transfer: Transferable[]
   // What rerunLocally runs: the copy, or, when its buffers move to the worker, the values it is made from (held for a recopy anyway).
   return { args: own.args, passed: own.source ?? own.args, options: o, recopy: own.recopy, uncloneable: null };
 }
-
-let proxyTest: ((value: object) => boolean) | undefined;
-const isProxy = (value: object): boolean => (proxyTest ??= util().types.isProxy)(value);
 
 /**
  * `args`' values in an array of the call's own, read index by index: not slice(), which would call an

@@ -7,7 +7,7 @@
  * it is refused as the argument that cannot be cloned that it is, lock or no lock.
  */
 
-import { util } from '../builtins.js';
+import { isProxy } from '../builtins.js';
 import { CloneError, ErrorCodes, type ErrorCode } from '../errors.js';
 import { children, namedKeys } from '../pool/clone.js';
 import { RESULT_ENCODER, type ResultEncoder, type ResultsMessage } from '../pool/protocol.js';
@@ -62,9 +62,6 @@ export function makeRecord(kind: string, fields: Record<string, unknown>): SyncR
   return { [kRecord]: kind, [kToken]: registryToken(), ...fields };
 }
 
-/** util.types.isProxy, loaded on the first search: util() requires node:util on every call, which cost as much as the search itself per object. */
-let proxyTest: ((value: unknown) => boolean) | null = null;
-const isProxy = (value: object): boolean => (proxyTest ??= util().types.isProxy)(value);
 
 function isShareable(value: object): value is Shareable {
   return shareables.has(value.constructor);
